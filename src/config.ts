@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/**
+ * Environment → one typed, frozen Config. Every problem is collected and
+ * reported together at boot, so an operator fixes them in one go.
+ */
+export interface Config {
+  env: 'production' | 'development' | 'test';
+  port: number;
+  host: string;
+  dataDir: string;
+  database: { url: string; poolSize: number; statementTimeoutMs: number };
+  jwt: {
+    secret: string | null;
+    jwksUrl: string | null;
+    issuer: string | null;
+    audience: string | null;
+    /** true when the secret is the generated development one kept in ./data */
+    devSecret: boolean;
+  };
+  stripe: { secretKey: string; apiBase: string | null; webhookSecret: string | null } | null;
+  paypal: { clientId: string; clientSecret: string; apiBase: string | null; webhookId: string | null } | null;
+  square: {
+    accessToken: string;
+    locationId: string;
+    apiBase: string | null;
+    webhookSignatureKey: string | null;
+    webhookUrl: string | null;
+  } | null;
+  sandboxEnabled: boolean;
+  email: { url: string | null; smtpUrl: string | null; from: string };
+  amqpUrl: string | null;
+  redisUrl: string | null;
+  rateLimit: { perMinute: number; createPerMinute: number };
+  tls: { certFile: string; keyFile: string } | null;
+  http2: boolean;
+  trustProxy: boolean | string;
+  corsOrigins: string[];
+  bodyLimit: number;
+  logLevel: string;
+  workers: { enabled: boolean; relayIntervalMs: number; reconcileIntervalMs: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const problems: string[] = [];
+  const str = (name: string): string | null => {
+    const v = env[name]?.trim();
+    return v ? v : null;
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = str(name);
+    if (raw === null) return fallback;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n < min || n > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return n;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = str(name);
+    if (raw === null) return fallback;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
+  };
+  const url = (name: string): string | null => {
+    const raw = str(name);
+    if (raw === null) return null;
+    try {
+      new URL(raw);
+      return raw;
+    } catch {
+      problems.push(`${name} is not a URL (got "${raw}")`);
+      return null;
+    }
+  };
+
+  const nodeEnv = str('NODE_ENV');
+  const envName: Config['env'] = nodeEnv === 'production' ? 'production' : nodeEnv === 'test' ? 'test' : 'development';
+  const production = envName === 'production';
+  const dataDir = resolve(str('DATA_DIR') ?? './data');
+
+  const databaseUrl = str('DATABASE_URL');
+  if (production && !databaseUrl) problems.push('DATABASE_URL is required when NODE_ENV=production');
+  if (databaseUrl && !/^(postgres(ql)?:\/\/|memory:\/\/$)/.test(databaseUrl)) {
+    problems.push('DATABASE_URL must be postgres://…, postgresql://… or memory://');
+  }
+
+  let secret = str('JWT_SECRET');
+  const jwksUrl = url('JWT_JWKS_URL');
+  let devSecret = false;
+  if (secret && secret.length < 32) problems.push('JWT_SECRET must be at least 32 characters (256 bits for HS256)');
+  if (!secret && !jwksUrl) {
+    if (production) problems.push('JWT_SECRET or JWT_JWKS_URL is required when NODE_ENV=production');
+    else {
+      secret = devJwtSecret(dataDir);
+      devSecret = true;
+    }
+  }
+
+  const stripeKey = str('STRIPE_SECRET_KEY');
+  const paypalId = str('PAYPAL_CLIENT_ID');
+  const paypalSecret = str('PAYPAL_CLIENT_SECRET');
+  if (!!paypalId !== !!paypalSecret) problems.push('PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET go together');
+  const squareToken = str('SQUARE_ACCESS_TOKEN');
+  const squareLocation = str('SQUARE_LOCATION_ID');
+  if (!!squareToken !== !!squareLocation) problems.push('SQUARE_ACCESS_TOKEN and SQUARE_LOCATION_ID go together');
+
+  const certFile = str('TLS_CERT_FILE');
+  const keyFile = str('TLS_KEY_FILE');
+  if (!!certFile !== !!keyFile) problems.push('TLS_CERT_FILE and TLS_KEY_FILE go together');
+  for (const [name, file] of [['TLS_CERT_FILE', certFile], ['TLS_KEY_FILE', keyFile]] as const) {
+    if (file && !existsSync(file)) problems.push(`${name}: no file at ${file}`);
+  }
+
+  const emailUrl = url('EMAIL_URL');
+  const smtpUrl = url('SMTP_URL');
+  if (emailUrl && smtpUrl) problems.push('set EMAIL_URL or SMTP_URL, not both');
+
+  const trustProxyRaw = str('TRUST_PROXY');
+  const trustProxy: boolean | string =
+    trustProxyRaw === null ? false : /^(1|true)$/i.test(trustProxyRaw) ? true : /^(0|false)$/i.test(trustProxyRaw) ? false : trustProxyRaw;
+
+  const config: Config = {
+    env: envName,
+    port: int('PORT', 8000, 0, 65535),
+    host: str('HOST') ?? '0.0.0.0',
+    dataDir,
+    database: {
+      url: databaseUrl ?? join(dataDir, 'pgdata'),
+      poolSize: int('DATABASE_POOL_SIZE', 10, 1, 1000),
+      statementTimeoutMs: int('DATABASE_STATEMENT_TIMEOUT_MS', 10_000, 100, 600_000),
+    },
+    jwt: { secret, jwksUrl, issuer: str('JWT_ISSUER'), audience: str('JWT_AUDIENCE'), devSecret },
+    stripe: stripeKey
+      ? { secretKey: stripeKey, apiBase: url('STRIPE_API_BASE'), webhookSecret: str('STRIPE_WEBHOOK_SECRET') }
+      : null,
+    paypal:
+      paypalId && paypalSecret
+        ? { clientId: paypalId, clientSecret: paypalSecret, apiBase: url('PAYPAL_API_BASE'), webhookId: str('PAYPAL_WEBHOOK_ID') }
+        : null,
+    square:
+      squareToken && squareLocation
+        ? {
+            accessToken: squareToken,
+            locationId: squareLocation,
+            apiBase: url('SQUARE_API_BASE'),
+            webhookSignatureKey: str('SQUARE_WEBHOOK_SIGNATURE_KEY'),
+            webhookUrl: url('SQUARE_WEBHOOK_URL'),
+          }
+        : null,
+    sandboxEnabled: !production,
+    email: { url: emailUrl, smtpUrl, from: str('EMAIL_FROM') ?? 'Orders <orders@example.com>' },
+    amqpUrl: url('AMQP_URL'),
+    redisUrl: url('REDIS_URL'),
+    rateLimit: {
+      perMinute: int('RATE_LIMIT_PER_MINUTE', 120, 1, 1_000_000),
+      createPerMinute: int('RATE_LIMIT_CREATE_PER_MINUTE', 30, 1, 1_000_000),
+    },
+    tls: certFile && keyFile ? { certFile, keyFile } : null,
+    http2: bool('HTTP2', false),
+    trustProxy,
+    corsOrigins: (str('CORS_ORIGINS') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    bodyLimit: int('BODY_LIMIT_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
+    logLevel: str('LOG_LEVEL') ?? (envName === 'test' ? 'silent' : 'info'),
+    workers: {
+      enabled: bool('WORKERS_ENABLED', true),
+      relayIntervalMs: int('OUTBOX_POLL_MS', 1000, 10, 600_000),
+      reconcileIntervalMs: int('RECONCILE_INTERVAL_MS', 30_000, 10, 3_600_000),
+    },
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}
+
+/** Outside production with no JWT configuration: a random secret kept in ./data, made once. */
+function devJwtSecret(dataDir: string): string {
+  const file = join(dataDir, 'dev-jwt-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+  return secret;
+}

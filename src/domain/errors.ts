@@ -1,0 +1,80 @@
+/**
+ * The closed list of error codes the API can return. The HTTP status for each
+ * lives here too, so that one renderer (http/plugins/errors.ts) maps every
+ * failure the same way and a new code cannot be added without a status.
+ */
+export const ERROR_STATUS = {
+  invalid_json: 400,
+  invalid_signature: 400,
+  invalid_token: 401,
+  forbidden: 403,
+  order_not_found: 404,
+  product_not_found: 404,
+  not_found: 404,
+  payment_declined: 402,
+  order_not_cancellable: 409,
+  invalid_transition: 409,
+  out_of_stock: 409,
+  price_changed: 409,
+  idempotency_in_progress: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  validation_error: 422,
+  unknown_product: 422,
+  currency_mismatch: 422,
+  provider_not_enabled: 422,
+  idempotency_key_reused: 422,
+  invalid_cursor: 422,
+  payment_amount_mismatch: 422,
+  rate_limited: 429,
+  payment_provider_error: 502,
+  service_unavailable: 503,
+  internal_error: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export class DomainError extends Error {
+  readonly code: ErrorCode;
+  /** Extra top-level members of the problem body (e.g. `decline_code`, `errors`). */
+  readonly extra: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'DomainError';
+    this.code = code;
+    this.extra = extra;
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export const isDomainError = (e: unknown): e is DomainError => e instanceof DomainError;
+
+export const errors = {
+  forbidden: (detail = 'You do not have access to this resource.') => new DomainError('forbidden', detail),
+  orderNotFound: () => new DomainError('order_not_found', 'No such order.'),
+  productNotFound: (id: string) => new DomainError('product_not_found', `No product ${id}.`),
+  notCancellable: (status: string) =>
+    new DomainError('order_not_cancellable', `An order in status ${status} cannot be cancelled.`),
+  invalidTransition: (from: string, to: string) =>
+    new DomainError('invalid_transition', `An order cannot move from ${from} to ${to}.`),
+  validation: (errs: FieldError[], detail = 'The request is not valid.') =>
+    new DomainError('validation_error', detail, { errors: errs }),
+  invalidCursor: () => new DomainError('invalid_cursor', 'The cursor was not issued by this service.'),
+  paymentDeclined: (message: string, declineCode?: string) =>
+    new DomainError('payment_declined', message, declineCode ? { decline_code: declineCode } : {}),
+  providerError: (detail = 'The payment provider failed; nothing was charged.') =>
+    new DomainError('payment_provider_error', detail),
+  providerNotEnabled: (provider: string) =>
+    new DomainError('provider_not_enabled', `The payment provider ${provider} is not enabled.`),
+  serviceUnavailable: (detail = 'A dependency is unavailable; try again shortly.') =>
+    new DomainError('service_unavailable', detail),
+};

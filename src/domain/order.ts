@@ -1,0 +1,90 @@
+import { errors } from './errors.js';
+import { canTransition, type OrderStatus } from './order-status.js';
+import type { ProviderId, TransactionStatus } from './payment.js';
+
+export interface ShippingAddress {
+  name: string;
+  line1: string;
+  line2?: string | null;
+  city: string;
+  state?: string | null;
+  postal_code: string;
+  country: string;
+}
+
+export interface Tracking {
+  carrier: string;
+  number: string;
+}
+
+export interface OrderItem {
+  product_id: string;
+  name: string;
+  quantity: number;
+  unit_price: number;
+  line_total: number;
+}
+
+export interface PaymentSummary {
+  transaction_id: string;
+  provider: ProviderId;
+  provider_reference: string | null;
+  status: TransactionStatus;
+  amount: number;
+  currency: string;
+}
+
+/** The order exactly as the API returns it (and as events carry it). */
+export interface Order {
+  id: string;
+  user_id: string;
+  status: OrderStatus;
+  currency: string;
+  items: OrderItem[];
+  total: number;
+  payment: PaymentSummary;
+  email: string | null;
+  shipping_address: ShippingAddress | null;
+  tracking: Tracking | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface StatusChange {
+  from: OrderStatus;
+  to: OrderStatus;
+  at: string;
+  actor: string;
+  note: string | null;
+}
+
+/**
+ * Every transition goes through here: it checks the table, and returns the new
+ * order and the change to record. An illegal move always throws.
+ */
+export function transition(
+  order: Order,
+  to: OrderStatus,
+  actor: string,
+  at: Date,
+  note: string | null = null,
+  tracking?: Tracking | null,
+): { order: Order; change: StatusChange } {
+  if (!canTransition(order.status, to)) {
+    throw to === 'cancelled' ? errors.notCancellable(order.status) : errors.invalidTransition(order.status, to);
+  }
+  const iso = at.toISOString();
+  return {
+    order: {
+      ...order,
+      status: to,
+      tracking: tracking === undefined ? order.tracking : tracking,
+      updated_at: iso,
+    },
+    change: { from: order.status, to, at: iso, actor, note },
+  };
+}
+
+export function isOwnerOrAdmin(order: Pick<Order, 'user_id'>, user: { sub: string; isAdmin: boolean }): boolean {
+  return user.isAdmin || order.user_id === user.sub;
+}

@@ -1,0 +1,56 @@
+import { DomainError } from './errors.js';
+import { multiply, sum } from './money.js';
+import type { OrderItem } from './order.js';
+
+export interface CatalogProduct {
+  id: string;
+  name: string;
+  price: number;
+  currency: string;
+  active: boolean;
+  stock: number | null;
+}
+
+export interface RequestedItem {
+  product_id: string;
+  quantity: number;
+  unit_price?: number;
+}
+
+/**
+ * Prices a cart from the catalog. The client's `unit_price`, when sent, is only
+ * a check: a mismatch is refused so nobody is charged a price they did not see.
+ */
+export function priceItems(
+  requested: readonly RequestedItem[],
+  catalog: ReadonlyMap<string, CatalogProduct>,
+  currency: string,
+): { items: OrderItem[]; total: number } {
+  const items = requested.map((r, i): OrderItem => {
+    const p = catalog.get(r.product_id);
+    if (!p || !p.active) {
+      throw new DomainError('unknown_product', `Product ${r.product_id} does not exist or is not for sale.`, {
+        errors: [{ path: `/items/${i}/product_id`, message: 'unknown product' }],
+      });
+    }
+    if (p.currency !== currency) {
+      throw new DomainError('currency_mismatch', `Product ${p.id} is priced in ${p.currency}, not ${currency}.`, {
+        errors: [{ path: `/items/${i}/product_id`, message: `priced in ${p.currency}` }],
+      });
+    }
+    if (r.unit_price !== undefined && r.unit_price !== p.price) {
+      throw new DomainError('price_changed', `The price of ${p.id} is now ${p.price}, not ${r.unit_price}.`, {
+        product_id: p.id,
+        current_price: p.price,
+      });
+    }
+    return {
+      product_id: p.id,
+      name: p.name,
+      quantity: r.quantity,
+      unit_price: p.price,
+      line_total: multiply(p.price, r.quantity),
+    };
+  });
+  return { items, total: sum(items.map((i) => i.line_total)) };
+}

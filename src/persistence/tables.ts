@@ -1,0 +1,124 @@
+import type { ColumnType, Generated, Insertable, Kysely, Selectable, Transaction } from 'kysely';
+
+/** bigint columns: the drivers return strings or bigints; repositories map to number. */
+type Bigint = ColumnType<string | number | bigint, number, number>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type Json<T> = ColumnType<T, string, string>;
+
+export interface ProductsTable {
+  id: string;
+  name: string;
+  price: Bigint;
+  currency: string;
+  active: boolean;
+  stock: number | null;
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+}
+
+export interface OrdersTable {
+  id: string;
+  user_id: string;
+  status: string;
+  currency: string;
+  total: Bigint;
+  email: string | null;
+  shipping_address: Json<unknown> | null;
+  tracking: Json<unknown> | null;
+  transaction_id: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface OrderItemsTable {
+  order_id: string;
+  position: number;
+  product_id: string;
+  name: string;
+  quantity: number;
+  unit_price: Bigint;
+  line_total: Bigint;
+}
+
+export interface PaymentTransactionsTable {
+  id: string;
+  order_id: string;
+  customer_id: string;
+  provider: string;
+  provider_reference: string | null;
+  status: string;
+  amount: Bigint;
+  amount_refunded: ColumnType<string | number | bigint, number | undefined, number>;
+  currency: string;
+  source: string;
+  decline_code: string | null;
+  failure_reason: string | null;
+  order_draft: Json<unknown>;
+  abandoned: Generated<boolean>;
+  attempts: Generated<number>;
+  next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface OrderStatusHistoryTable {
+  id: Generated<string>;
+  order_id: string;
+  status: string;
+  actor: string;
+  note: string | null;
+  at: Timestamp;
+}
+
+export interface IdempotencyKeysTable {
+  user_id: string;
+  key: string;
+  fingerprint: string;
+  state: string;
+  transaction_id: string | null;
+  response_status: number | null;
+  response_body: Json<unknown> | null;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+}
+
+export interface OutboxTable {
+  id: string;
+  kind: string;
+  topic: string;
+  payload: Json<unknown>;
+  status: Generated<string>;
+  attempts: Generated<number>;
+  next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  last_error: string | null;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+  delivered_at: Date | null;
+}
+
+export interface WebhookEventsTable {
+  provider: string;
+  event_id: string;
+  type: string;
+  received_at: Generated<Date>;
+}
+
+export interface Database {
+  products: ProductsTable;
+  orders: OrdersTable;
+  order_items: OrderItemsTable;
+  payment_transactions: PaymentTransactionsTable;
+  order_status_history: OrderStatusHistoryTable;
+  idempotency_keys: IdempotencyKeysTable;
+  outbox: OutboxTable;
+  webhook_events: WebhookEventsTable;
+}
+
+/** Every repository function takes this first: the database or an open transaction. */
+export type Db = Kysely<Database> | Transaction<Database>;
+
+export type ProductRow = Selectable<ProductsTable>;
+export type OrderRow = Selectable<OrdersTable>;
+export type OrderItemRow = Selectable<OrderItemsTable>;
+export type TransactionRow = Selectable<PaymentTransactionsTable>;
+export type OutboxRow = Selectable<OutboxTable>;
+export type NewOutboxRow = Insertable<OutboxTable>;

@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+/**
+ * The real PostgreSQL server the integration tests use. It is never optional:
+ * if it cannot be reached the suite fails (CI starts it first).
+ */
+export const PG_URL = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/**
+ * A fresh schema on the real server for one test file, so files run in
+ * parallel without seeing each other's rows. Returns a URL whose connections
+ * use that schema, and a function that drops it.
+ */
+export async function freshPgSchema(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  try {
+    await admin.query(`create schema ${schema}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(PG_URL);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      try {
+        await c.query(`drop schema if exists ${schema} cascade`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+/** Both databases the service supports: every repository/HTTP suite runs on each. */
+export const DATABASES = ['pglite', 'postgres'] as const;
+export type DatabaseKind = (typeof DATABASES)[number];
+
+export async function databaseUrlFor(kind: DatabaseKind): Promise<{ url: string; drop: () => Promise<void> }> {
+  if (kind === 'pglite') return { url: 'memory://', drop: async () => undefined };
+  return freshPgSchema();
+}

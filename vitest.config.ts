@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Integration suites share the one PostgreSQL server, each in its own schema.
+    fileParallelism: true,
+    pool: 'forks',
+    reporters: ['default'],
+    env: { NODE_ENV: 'test' },
+  },
+});
