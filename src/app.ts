@@ -1,0 +1,78 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Faults } from './application/ports.js';
+import type { Deps } from './application/ports.js';
+import type { Config } from './config.js';
+import authPlugin, { createTokenVerifier, type TokenVerifier } from './http/plugins/auth.js';
+import docsPlugin from './http/plugins/docs.js';
+import errorsPlugin from './http/plugins/errors.js';
+import metricsPlugin, { createMetrics, type Metrics } from './http/plugins/metrics.js';
+import { genReqId } from './http/request-id.js';
+import opsRoutes from './http/routes/ops/index.js';
+import orderRoutes from './http/routes/orders/index.js';
+import productRoutes from './http/routes/products/index.js';
+import { createValidatorCompiler } from './http/validation.js';
+import { createPaymentProcessor, type PaymentProcessor } from './payments/processor.js';
+import type { Database } from './persistence/tables.js';
+
+export interface AppOptions {
+  config: Readonly<Config>;
+  db: Kysely<Database>;
+  /** Replacements for what lies outside the machine (tests). */
+  payments?: PaymentProcessor;
+  verifier?: TokenVerifier;
+  clock?: () => Date;
+  faults?: Faults;
+  metrics?: Metrics;
+  logger?: FastifyServerOptions['logger'];
+  https?: FastifyServerOptions['https' & keyof FastifyServerOptions];
+}
+
+/** The one place where everything is wired together. */
+export async function buildApp(opts: AppOptions) {
+  const { config } = opts;
+  const app = Fastify({
+    logger: opts.logger ?? { level: config.logLevel, redact: ['req.headers.authorization'] },
+    genReqId,
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const metrics = opts.metrics ?? createMetrics();
+  const deps: Deps = {
+    db: opts.db,
+    payments: opts.payments ?? createPaymentProcessor(config),
+    clock: opts.clock ?? (() => new Date()),
+    logger: app.log,
+    metrics,
+    faults: opts.faults,
+    reconcileAfterMs: 60_000,
+  };
+
+  app.setValidatorCompiler(createValidatorCompiler());
+  // Only JSON bodies are accepted; anything else is 415.
+  app.removeContentTypeParser('text/plain');
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(errorsPlugin);
+  await app.register(metricsPlugin, { metrics });
+  await app.register(authPlugin, { verifier: opts.verifier ?? createTokenVerifier(config.jwt) });
+  await app.register(docsPlugin);
+  await app.register(opsRoutes, { deps });
+  await app.register(
+    async (api) => {
+      await api.register(orderRoutes, { deps });
+      await api.register(productRoutes, { deps });
+    },
+    { prefix: '/api' },
+  );
+
+  return Object.assign(app, { deps });
+}
+
+export type OrderApp = Awaited<ReturnType<typeof buildApp>>;

@@ -1,0 +1,31 @@
+import type { Kysely } from 'kysely';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Metrics } from '../http/plugins/metrics.js';
+import type { PaymentProcessor } from '../payments/processor.js';
+import type { Database } from '../persistence/tables.js';
+
+/** The caller of a use case, as the auth plugin established it. */
+export interface Actor {
+  sub: string;
+  email: string | null;
+  isAdmin: boolean;
+}
+
+export type Logger = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error' | 'debug'>;
+
+/** Fault-injection points for crash tests; never set in production. */
+export interface Faults {
+  afterCharge?: () => void;
+}
+
+/** Everything a use case may touch, built once in app.ts and passed in. */
+export interface Deps {
+  db: Kysely<Database>;
+  payments: PaymentProcessor;
+  clock: () => Date;
+  logger: Logger;
+  metrics: Metrics;
+  faults?: Faults;
+  /** How long a `processing` charge is left to its request before the reconciler looks at it. */
+  reconcileAfterMs: number;
+}

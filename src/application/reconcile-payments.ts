@@ -1,0 +1,55 @@
+import { errors } from '../domain/errors.js';
+import { nextAttemptAt } from '../domain/retry-schedule.js';
+import { claimUnsettled, scheduleRetry, type PaymentTransaction } from '../persistence/transaction-repository.js';
+import type { Deps } from './ports.js';
+import { refundPayment } from './refund-payment.js';
+import { completeCharge, failCharge } from './settle-charge.js';
+
+const RETRY = { baseMs: 5_000, maxMs: 10 * 60_000 };
+/** A charge the provider has never heard of after this long was never made. */
+const NOT_FOUND_GRACE_MS = 10 * 60_000;
+
+/**
+ * Settles every transaction whose outcome is open: charges left `processing`
+ * by a crash or an outage, and refunds not yet confirmed. Money taken always
+ * ends as an order or a refund. Returns how many it looked at.
+ */
+export async function reconcilePayments(deps: Deps, batchSize = 20): Promise<number> {
+  const lease = new Date(deps.clock().getTime() + 5 * 60_000);
+  const claimed = await deps.db.transaction().execute((trx) => claimUnsettled(trx, batchSize, lease));
+  for (const t of claimed) {
+    try {
+      if (t.status === 'refund_pending') await refundPayment(deps, t);
+      else await settleCharge(deps, t);
+    } catch (err) {
+      deps.logger.error({ err, transactionId: t.id }, 'reconciliation failed; will retry');
+      await scheduleRetry(deps.db, t.id, nextAttemptAt(deps.clock(), t.attempts, RETRY), err instanceof Error ? err.message : String(err));
+    }
+  }
+  return claimed.length;
+}
+
+async function settleCharge(deps: Deps, t: PaymentTransaction): Promise<void> {
+  const provider = deps.payments.get(t.provider);
+  const found = await provider.retrieve({ transactionId: t.id, reference: t.provider_reference, source: t.source, amount: t.amount, currency: t.currency });
+  switch (found.status) {
+    case 'succeeded': {
+      const done = await completeCharge(deps, t.id, found.reference);
+      if (done.kind === 'refund') await refundPayment(deps, done.transaction);
+      deps.logger.info({ transactionId: t.id, outcome: done.kind }, 'reconciled a charge');
+      return;
+    }
+    case 'failed':
+      await failCharge(deps, t.id, errors.paymentDeclined('The payment was declined.', found.declineCode));
+      return;
+    case 'not_found':
+      if (deps.clock().getTime() - Date.parse(t.created_at) > NOT_FOUND_GRACE_MS) {
+        await failCharge(deps, t.id, errors.providerError('The payment never reached the provider.'));
+        return;
+      }
+      break;
+    case 'processing':
+      break;
+  }
+  await scheduleRetry(deps.db, t.id, nextAttemptAt(deps.clock(), t.attempts, RETRY), `provider reports ${found.status}`);
+}

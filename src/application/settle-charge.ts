@@ -1,0 +1,101 @@
+import { DomainError } from '../domain/errors.js';
+import type { Order } from '../domain/order.js';
+import { completeKey, releaseKey } from '../persistence/idempotency-repository.js';
+import { appendHistory, findOrder, insertOrder } from '../persistence/order-repository.js';
+import { enqueueEmail, enqueueEvent } from '../persistence/outbox.js';
+import { releaseStock } from '../persistence/product-repository.js';
+import { lockTransaction, moveTransaction, type PaymentTransaction } from '../persistence/transaction-repository.js';
+import type { Deps } from './ports.js';
+
+/**
+ * The three ways a `processing` charge ends. Each locks the transaction row and
+ * moves it only from `processing`, so the request and the reconciler can race
+ * and exactly one of them settles it.
+ */
+
+export type Completion = { kind: 'order'; order: Order } | { kind: 'refund'; transaction: PaymentTransaction };
+
+/** The money was taken: the order, its items, history, email, event and idempotent response commit together. */
+export async function completeCharge(deps: Deps, transactionId: string, reference: string): Promise<Completion> {
+  const now = deps.clock();
+  return deps.db.transaction().execute(async (trx): Promise<Completion> => {
+    const t = await lockTransaction(trx, transactionId);
+    if (!t) throw new Error(`transaction ${transactionId} vanished`);
+    if (t.status !== 'processing') {
+      const existing = await findOrder(trx, t.order_id);
+      if (existing) return { kind: 'order', order: existing };
+      throw new Error(`transaction ${transactionId} is ${t.status}, not processing`);
+    }
+    if (t.abandoned) {
+      // The client was told "no order": the money goes back instead.
+      await moveTransaction(trx, t.id, 'processing', 'refund_pending', { provider_reference: reference }, now);
+      return { kind: 'refund', transaction: { ...t, status: 'refund_pending', provider_reference: reference } };
+    }
+    await moveTransaction(trx, t.id, 'processing', 'succeeded', { provider_reference: reference }, now);
+    const d = t.draft;
+    const iso = now.toISOString();
+    const order: Order = {
+      id: d.order_id,
+      user_id: d.user_id,
+      status: 'pending',
+      currency: d.currency,
+      items: d.items,
+      total: d.total,
+      payment: { transaction_id: t.id, provider: t.provider, provider_reference: reference, status: 'succeeded', amount: t.amount, currency: t.currency },
+      email: d.email,
+      shipping_address: d.shipping_address,
+      tracking: null,
+      created_at: iso,
+      updated_at: iso,
+    };
+    await insertOrder(trx, order);
+    await appendHistory(trx, order.id, { to: 'pending', at: iso, actor: d.user_id, note: null });
+    await enqueueEmail(trx, 'order_confirmation', order);
+    await enqueueEvent(trx, 'order.created', order, now);
+    if (d.idempotency_key) await completeKey(trx, d.user_id, d.idempotency_key, { status: 201, body: order });
+    deps.metrics.ordersCreated.inc({ provider: t.provider, currency: t.currency });
+    return { kind: 'order', order };
+  });
+}
+
+/**
+ * The provider refused: no order, stock given back, the transaction kept as
+ * `failed`. The refusal is the request's final answer, so it is what a replay
+ * with the same Idempotency-Key returns.
+ */
+export async function failCharge(deps: Deps, transactionId: string, error: DomainError): Promise<void> {
+  const now = deps.clock();
+  await deps.db.transaction().execute(async (trx) => {
+    const t = await lockTransaction(trx, transactionId);
+    if (!t || t.status !== 'processing') return;
+    const declineCode = typeof error.extra.decline_code === 'string' ? error.extra.decline_code : null;
+    await moveTransaction(trx, t.id, 'processing', 'failed', { decline_code: declineCode ?? error.code, failure_reason: error.message }, now);
+    if (!t.abandoned) await releaseStock(trx, t.draft.items);
+    const key = t.draft.idempotency_key;
+    if (key && !t.abandoned && error.status < 500) {
+      await completeKey(trx, t.customer_id, key, { status: error.status, body: { code: error.code, detail: error.message, ...error.extra } });
+    } else if (key) {
+      await releaseKey(trx, t.customer_id, key);
+    }
+  });
+}
+
+/**
+ * The outcome is unknown (timeout, 5xx, network): the client is told 502 and no
+ * order will ever be made from this charge. Stock and key are freed now; the
+ * reconciler asks the provider later and refunds anything that was taken.
+ */
+export async function abandonCharge(deps: Deps, transactionId: string, reason: string): Promise<void> {
+  const now = deps.clock();
+  await deps.db.transaction().execute(async (trx) => {
+    const t = await lockTransaction(trx, transactionId);
+    if (!t || t.status !== 'processing') return;
+    await trx
+      .updateTable('payment_transactions')
+      .set({ abandoned: true, failure_reason: reason, next_attempt_at: new Date(now.getTime() + 2_000), updated_at: now })
+      .where('id', '=', t.id)
+      .execute();
+    await releaseStock(trx, t.draft.items);
+    if (t.draft.idempotency_key) await releaseKey(trx, t.customer_id, t.draft.idempotency_key);
+  });
+}

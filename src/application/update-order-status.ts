@@ -1,0 +1,30 @@
+import { errors } from '../domain/errors.js';
+import { transition, type Order, type Tracking } from '../domain/order.js';
+import type { TrackingStatus } from '../domain/order-status.js';
+import { appendHistory, lockOrder, saveOrderState } from '../persistence/order-repository.js';
+import { enqueueEmail, enqueueEvent } from '../persistence/outbox.js';
+import { assertOrderId } from './order-access.js';
+import type { Actor, Deps } from './ports.js';
+
+const EMAILS = { shipped: 'order_shipped', delivered: 'order_delivered' } as const;
+
+/** Admin tracking: one step along the state machine, recorded and announced in one transaction. */
+export async function updateOrderStatus(
+  deps: Deps,
+  actor: Actor,
+  orderId: string,
+  input: { status: TrackingStatus; tracking?: Tracking | null; note?: string | null },
+): Promise<Order> {
+  const id = assertOrderId(orderId);
+  const now = deps.clock();
+  return deps.db.transaction().execute(async (trx) => {
+    const current = await lockOrder(trx, id);
+    if (!current) throw errors.orderNotFound();
+    const { order, change } = transition(current, input.status, actor.sub, now, input.note ?? null, input.tracking ?? undefined);
+    await saveOrderState(trx, order);
+    await appendHistory(trx, id, change);
+    await enqueueEvent(trx, 'order.status_changed', order, now, { from: change.from, to: change.to });
+    if (input.status !== 'processing') await enqueueEmail(trx, EMAILS[input.status], order);
+    return order;
+  });
+}

@@ -1,0 +1,108 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import type { Config } from '../../config.js';
+import { DomainError } from '../../domain/errors.js';
+import { sendProblem } from '../problem.js';
+
+export interface AuthUser {
+  sub: string;
+  email: string | null;
+  roles: string[];
+  isAdmin: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    user: AuthUser;
+  }
+  interface FastifyInstance {
+    /** onRequest hook: 401 unless the request carries a valid bearer token. */
+    authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    /** preHandler hook: 403 unless the authenticated user has the admin role. */
+    requireAdmin: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  }
+}
+
+const REALM = 'Bearer realm="orders"';
+const ASYMMETRIC = ['RS256', 'ES256', 'EdDSA'];
+
+export type TokenVerifier = (token: string) => Promise<AuthUser>;
+
+/** Builds the verifier once: the key (or the JWKS cache) is shared by every request. */
+export function createTokenVerifier(jwt: Config['jwt']): TokenVerifier {
+  const options: JWTVerifyOptions = { clockTolerance: 30, requiredClaims: ['sub'] };
+  if (jwt.issuer) options.issuer = jwt.issuer;
+  if (jwt.audience) options.audience = jwt.audience;
+
+  let verify: (token: string) => ReturnType<typeof jwtVerify>;
+  if (jwt.jwksUrl) {
+    // jose refetches on an unknown kid (rate-limited by the cooldown), so keys can rotate.
+    const jwks: JWTVerifyGetKey = createRemoteJWKSet(new URL(jwt.jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 5_000 });
+    verify = (token) => jwtVerify(token, jwks, { ...options, algorithms: ASYMMETRIC });
+  } else if (jwt.secret) {
+    const key = new TextEncoder().encode(jwt.secret);
+    verify = (token) => jwtVerify(token, key, { ...options, algorithms: ['HS256'] });
+  } else {
+    throw new Error('no JWT verification configured');
+  }
+
+  return async (token) => {
+    const { payload } = await verify(token);
+    if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 255) {
+      throw new joseErrors.JWTClaimValidationFailed('sub must be a non-empty string', payload, 'sub', 'invalid');
+    }
+    const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
+    const email = typeof payload.email === 'string' ? payload.email : null;
+    return { sub: payload.sub, email, roles, isAdmin: roles.includes('admin') };
+  };
+}
+
+/** A failure to reach the identity provider is our outage, not the caller's bad token. */
+function isKeySourceDown(err: unknown): boolean {
+  return err instanceof joseErrors.JWKSTimeout || (err instanceof Error && !(err instanceof joseErrors.JOSEError));
+}
+
+export default fp(
+  async function authPlugin(app: FastifyInstance, opts: { verifier: TokenVerifier }) {
+    app.decorateRequest('user', null as unknown as AuthUser);
+
+    app.decorate('authenticate', async (request: FastifyRequest, reply: FastifyReply) => {
+      const header = request.headers.authorization;
+      if (!header) {
+        reply.header('www-authenticate', REALM);
+        return void sendProblem(request, reply, 'invalid_token', 'A bearer token is required.');
+      }
+      const match = /^Bearer +(\S{1,8192})$/i.exec(header);
+      if (!match?.[1]) return void reject(request, reply, 'The Authorization header is not a bearer token.');
+      try {
+        request.user = await opts.verifier(match[1]);
+      } catch (err) {
+        if (isKeySourceDown(err)) {
+          request.log.error({ err }, 'token keys unavailable');
+          throw new DomainError('service_unavailable', 'The identity provider keys are unavailable; try again shortly.');
+        }
+        return void reject(request, reply, describe(err));
+      }
+    });
+
+    app.decorate('requireAdmin', async (request: FastifyRequest, reply: FastifyReply) => {
+      if (!request.user?.isAdmin) return void sendProblem(request, reply, 'forbidden', 'This route needs the admin role.');
+    });
+  },
+  { name: 'auth' },
+);
+
+function reject(request: FastifyRequest, reply: FastifyReply, detail: string) {
+  reply.header('www-authenticate', `${REALM}, error="invalid_token", error_description="${detail.replace(/"/g, "'")}"`);
+  return sendProblem(request, reply, 'invalid_token', detail);
+}
+
+function describe(err: unknown): string {
+  if (err instanceof joseErrors.JWTExpired) return 'The token has expired.';
+  if (err instanceof joseErrors.JWTClaimValidationFailed) return `The token's ${err.claim} claim is not valid.`;
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'The token signature does not verify.';
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'The token algorithm is not allowed.';
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return 'The token was signed by an unknown key.';
+  return 'The token is not valid.';
+}

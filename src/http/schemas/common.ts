@@ -1,0 +1,38 @@
+import { Type, type TSchema } from 'typebox';
+
+/** Shared building blocks of the contract's schemas. */
+export const Uuid = Type.String({ format: 'uuid' });
+export const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, upper case' });
+export const MinorUnits = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "Integer amount in the currency's minor unit" });
+export const ProductId = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', minLength: 1, maxLength: 64 });
+export const Timestamp = Type.String({ format: 'date-time' });
+
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String(),
+    request_id: Type.String(),
+    errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
+    decline_code: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true, description: 'RFC 9457 problem details' },
+);
+
+export const Page = <T extends TSchema>(item: T) =>
+  Type.Object({ items: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+
+export const PageQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+  },
+  { additionalProperties: false },
+);
+
+/** The problem responses a route can return, for the OpenAPI document. */
+export function problems(...statuses: number[]): Record<number, typeof Problem> {
+  return Object.fromEntries(statuses.map((s) => [s, Problem]));
+}

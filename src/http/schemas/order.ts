@@ -1,0 +1,136 @@
+import { Type, type Static } from 'typebox';
+import { ORDER_STATUSES, TRACKING_STATUSES } from '../../domain/order-status.js';
+import { PROVIDERS, TRANSACTION_STATUSES } from '../../domain/payment.js';
+import { Currency, MinorUnits, Page, ProductId, Timestamp, Uuid } from './common.js';
+
+const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
+const NullableText = (max: number) => Type.Union([Type.String({ maxLength: max }), Type.Null()]);
+
+export const ShippingAddress = Type.Object(
+  {
+    name: Text(200),
+    line1: Text(200),
+    line2: Type.Optional(NullableText(200)),
+    city: Text(100),
+    state: Type.Optional(NullableText(100)),
+    postal_code: Text(20),
+    country: Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2' }),
+  },
+  { additionalProperties: false },
+);
+
+export const Tracking = Type.Object(
+  { carrier: Text(100), number: Text(100) },
+  { additionalProperties: false },
+);
+
+export const CreateOrderBody = Type.Object(
+  {
+    items: Type.Array(
+      Type.Object(
+        {
+          product_id: ProductId,
+          quantity: Type.Integer({ minimum: 1, maximum: 1000 }),
+          unit_price: Type.Optional(MinorUnits),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: 100 },
+    ),
+    currency: Currency,
+    payment: Type.Object(
+      { provider: Type.Enum(PROVIDERS), source: Text(500) },
+      { additionalProperties: false },
+    ),
+    email: Type.Optional(Type.Union([Type.String({ format: 'email', maxLength: 254 }), Type.Null()])),
+    shipping_address: Type.Optional(Type.Union([ShippingAddress, Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+export type CreateOrderBody = Static<typeof CreateOrderBody>;
+
+export const Order = Type.Object({
+  id: Uuid,
+  user_id: Type.String(),
+  status: Type.Enum(ORDER_STATUSES),
+  currency: Currency,
+  items: Type.Array(
+    Type.Object({
+      product_id: ProductId,
+      name: Type.String(),
+      quantity: Type.Integer(),
+      unit_price: MinorUnits,
+      line_total: MinorUnits,
+    }),
+  ),
+  total: MinorUnits,
+  payment: Type.Object({
+    transaction_id: Uuid,
+    provider: Type.Enum(PROVIDERS),
+    provider_reference: Type.Union([Type.String(), Type.Null()]),
+    status: Type.Enum(TRANSACTION_STATUSES),
+    amount: MinorUnits,
+    currency: Currency,
+  }),
+  email: Type.Union([Type.String(), Type.Null()]),
+  shipping_address: Type.Union([
+    Type.Object({
+      name: Type.String(),
+      line1: Type.String(),
+      line2: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+      city: Type.String(),
+      state: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+      postal_code: Type.String(),
+      country: Type.String(),
+    }),
+    Type.Null(),
+  ]),
+  tracking: Type.Union([Type.Object({ carrier: Type.String(), number: Type.String() }), Type.Null()]),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+
+/** Order ids are validated by the route, not the schema: a non-UUID is a 404, not a 422. */
+export const OrderParams = Type.Object({ order_id: Type.String({ maxLength: 100 }) }, { additionalProperties: false });
+
+export const OrderPage = Page(Order);
+export const OrderListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+    status: Type.Optional(Type.Enum(ORDER_STATUSES)),
+  },
+  { additionalProperties: false },
+);
+
+export const CancelBody = Type.Union([
+  Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
+  Type.Null(),
+]);
+
+export const CancelResponse = Type.Object({ message: Type.String(), order: Order });
+
+export const StatusBody = Type.Object(
+  {
+    status: Type.Enum(TRACKING_STATUSES),
+    tracking: Type.Optional(Type.Union([Tracking, Type.Null()])),
+    note: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+export type StatusBody = Static<typeof StatusBody>;
+
+export const History = Type.Object({
+  items: Type.Array(
+    Type.Object({
+      status: Type.Enum(ORDER_STATUSES),
+      at: Timestamp,
+      actor: Type.String(),
+      note: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
+});
+
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7E]+$' })),
+});

@@ -1,0 +1,97 @@
+import { sql } from 'kysely';
+import type { CatalogProduct } from '../domain/pricing.js';
+import { toAmount, toIso } from './rows.js';
+import type { Db, ProductRow } from './tables.js';
+
+export interface Product extends CatalogProduct {
+  created_at: string;
+  updated_at: string;
+}
+
+const toProduct = (r: ProductRow): Product => ({
+  id: r.id,
+  name: r.name,
+  price: toAmount(r.price),
+  currency: r.currency,
+  active: r.active,
+  stock: r.stock,
+  created_at: toIso(r.created_at),
+  updated_at: toIso(r.updated_at),
+});
+
+export async function upsertProduct(db: Db, p: CatalogProduct, now: Date): Promise<Product> {
+  const row = await db
+    .insertInto('products')
+    .values({ ...p, created_at: now, updated_at: now } as never)
+    .onConflict((oc) =>
+      oc.column('id').doUpdateSet({ name: p.name, price: p.price, currency: p.currency, active: p.active, stock: p.stock, updated_at: now }),
+    )
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toProduct(row);
+}
+
+export async function findProduct(db: Db, id: string): Promise<Product | undefined> {
+  const row = await db.selectFrom('products').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && toProduct(row);
+}
+
+export async function findProducts(db: Db, ids: readonly string[]): Promise<Map<string, Product>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('products').selectAll().where('id', 'in', [...ids]).execute();
+  return new Map(rows.map((r) => [r.id, toProduct(r)]));
+}
+
+export async function listActiveProducts(db: Db, limit: number, afterId: string | null): Promise<Product[]> {
+  let q = db.selectFrom('products').selectAll().where('active', '=', true);
+  if (afterId !== null) q = q.where('id', '>', afterId);
+  const rows = await q.orderBy('id').limit(limit).execute();
+  return rows.map(toProduct);
+}
+
+export async function countProducts(db: Db): Promise<number> {
+  const r = await db.selectFrom('products').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+/**
+ * Takes `quantity` of each stocked product, or nothing at all. Rows are locked
+ * in id order so that racing orders over the same products cannot deadlock, and
+ * the `stock >= quantity` guard means no product is ever oversold.
+ * Returns the ids that did not have enough stock.
+ */
+export async function reserveStock(trx: Db, items: readonly { product_id: string; quantity: number }[]): Promise<string[]> {
+  if (items.length === 0) return [];
+  const ids = items.map((i) => i.product_id);
+  const qty = items.map((i) => i.quantity);
+  const { rows } = await sql<{ id: string; ok: boolean }>`
+    with wanted as (
+      select * from unnest(${ids}::text[], ${qty}::int[]) as w(id, quantity)
+    ), locked as (
+      select p.id, p.stock from products p join wanted w on w.id = p.id
+      where p.stock is not null order by p.id for update of p
+    ), taken as (
+      update products p set stock = p.stock - w.quantity, updated_at = now()
+      from wanted w, locked l
+      where p.id = w.id and l.id = p.id and l.stock >= w.quantity
+      returning p.id
+    )
+    select l.id, exists (select 1 from taken t where t.id = l.id) as ok from locked l`.execute(trx);
+  const short = rows.filter((r) => !r.ok).map((r) => r.id);
+  if (short.length > 0) {
+    // The caller rolls back its transaction, undoing the rows that were taken.
+    return short;
+  }
+  return [];
+}
+
+/** Gives reserved units back (cancel, decline, provider failure). */
+export async function releaseStock(trx: Db, items: readonly { product_id: string; quantity: number }[]): Promise<void> {
+  if (items.length === 0) return;
+  const ids = items.map((i) => i.product_id);
+  const qty = items.map((i) => i.quantity);
+  await sql`
+    update products p set stock = p.stock + w.quantity, updated_at = now()
+    from (select * from unnest(${ids}::text[], ${qty}::int[]) as w(id, quantity) order by id) w
+    where p.id = w.id and p.stock is not null`.execute(trx);
+}

@@ -1,0 +1,163 @@
+import { sql } from 'kysely';
+import type { OrderItem, ShippingAddress } from '../domain/order.js';
+import type { ProviderId, TransactionStatus } from '../domain/payment.js';
+import { toAmount, toIso } from './rows.js';
+import type { Db, TransactionRow } from './tables.js';
+
+/** What is needed to finish the order after a crash between the charge and the commit. */
+export interface OrderDraft {
+  order_id: string;
+  user_id: string;
+  currency: string;
+  items: OrderItem[];
+  total: number;
+  email: string | null;
+  shipping_address: ShippingAddress | null;
+  idempotency_key: string | null;
+}
+
+export interface PaymentTransaction {
+  id: string;
+  order_id: string;
+  customer_id: string;
+  provider: ProviderId;
+  provider_reference: string | null;
+  status: TransactionStatus;
+  amount: number;
+  amount_refunded: number;
+  currency: string;
+  source: string;
+  decline_code: string | null;
+  abandoned: boolean;
+  attempts: number;
+  draft: OrderDraft;
+  created_at: string;
+}
+
+const toTransaction = (r: TransactionRow): PaymentTransaction => ({
+  id: r.id,
+  order_id: r.order_id,
+  customer_id: r.customer_id,
+  provider: r.provider as ProviderId,
+  provider_reference: r.provider_reference,
+  status: r.status as TransactionStatus,
+  amount: toAmount(r.amount),
+  amount_refunded: toAmount(r.amount_refunded),
+  currency: r.currency,
+  source: r.source,
+  decline_code: r.decline_code,
+  abandoned: r.abandoned,
+  attempts: r.attempts,
+  draft: r.order_draft as OrderDraft,
+  created_at: toIso(r.created_at),
+});
+
+export async function insertTransaction(
+  trx: Db,
+  t: { id: string; provider: ProviderId; source: string; draft: OrderDraft; reconcileAfter: Date; now: Date },
+): Promise<void> {
+  await trx
+    .insertInto('payment_transactions')
+    .values({
+      id: t.id,
+      order_id: t.draft.order_id,
+      customer_id: t.draft.user_id,
+      provider: t.provider,
+      provider_reference: null,
+      status: 'processing',
+      amount: t.draft.total,
+      currency: t.draft.currency,
+      source: t.source,
+      decline_code: null,
+      failure_reason: null,
+      order_draft: JSON.stringify(t.draft),
+      next_attempt_at: t.reconcileAfter,
+      created_at: t.now,
+      updated_at: t.now,
+    })
+    .execute();
+}
+
+export async function findTransaction(db: Db, id: string): Promise<PaymentTransaction | undefined> {
+  const row = await db.selectFrom('payment_transactions').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && toTransaction(row);
+}
+
+export async function lockTransaction(trx: Db, id: string): Promise<PaymentTransaction | undefined> {
+  const row = await trx.selectFrom('payment_transactions').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+  return row && toTransaction(row);
+}
+
+export async function findTransactionByReference(db: Db, provider: string, reference: string): Promise<PaymentTransaction | undefined> {
+  const row = await db
+    .selectFrom('payment_transactions')
+    .selectAll()
+    .where('provider', '=', provider)
+    .where('provider_reference', '=', reference)
+    .executeTakeFirst();
+  return row && toTransaction(row);
+}
+
+/**
+ * Moves a transaction on only from the status the caller expects; returns false
+ * when someone else (the reconciler, a racing request) has already moved it.
+ */
+export async function moveTransaction(
+  trx: Db,
+  id: string,
+  from: TransactionStatus | TransactionStatus[],
+  to: TransactionStatus,
+  fields: {
+    provider_reference?: string | null;
+    decline_code?: string | null;
+    failure_reason?: string | null;
+    amount_refunded?: number;
+    abandoned?: boolean;
+    next_attempt_at?: Date;
+  } = {},
+  now = new Date(),
+): Promise<boolean> {
+  const froms = Array.isArray(from) ? from : [from];
+  const r = await trx
+    .updateTable('payment_transactions')
+    .set({ ...fields, status: to, updated_at: now })
+    .where('id', '=', id)
+    .where('status', 'in', froms)
+    .executeTakeFirst();
+  return r.numUpdatedRows > 0n;
+}
+
+/** Puts off the next reconciliation/refund attempt (exponential backoff decided by the caller). */
+export async function scheduleRetry(trx: Db, id: string, at: Date, reason: string | null): Promise<void> {
+  await trx
+    .updateTable('payment_transactions')
+    .set({ next_attempt_at: at, attempts: sql`attempts + 1`, failure_reason: reason })
+    .where('id', '=', id)
+    .execute();
+}
+
+/**
+ * Claims transactions whose outcome is still open and whose time has come:
+ * `processing` (charge outcome unknown) and `refund_pending`. SKIP LOCKED lets
+ * several instances share the work; the lease keeps others off it meanwhile.
+ */
+export async function claimUnsettled(trx: Db, limit: number, leaseUntil: Date): Promise<PaymentTransaction[]> {
+  const rows = await trx
+    .selectFrom('payment_transactions')
+    .selectAll()
+    .where('status', 'in', ['processing', 'refund_pending'])
+    .where('next_attempt_at', '<=', sql<Date>`now()`)
+    .orderBy('next_attempt_at')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked()
+    .execute();
+  if (rows.length > 0) {
+    await trx
+      .updateTable('payment_transactions')
+      .set({ next_attempt_at: leaseUntil })
+      .where('id', 'in', rows.map((r) => r.id))
+      .execute();
+  }
+  return rows.map(toTransaction);
+}

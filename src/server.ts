@@ -1,0 +1,48 @@
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createDb } from './persistence/db.js';
+import { migrateToLatest } from './persistence/migrations/index.js';
+import { seedDemoCatalog } from './persistence/seed.js';
+import { startPaymentReconciler } from './workers/payment-reconciler.js';
+
+/** Process entry: config → database → app → listen; drains and closes on SIGTERM/SIGINT. */
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+
+  const database = await createDb(config.database);
+  await migrateToLatest(database.db as never);
+  if (database.embedded) await seedDemoCatalog(database.db);
+
+  const faults = process.env.ORDER_API_FAULT === 'crash-after-charge' && config.env !== 'production'
+    ? { afterCharge: () => process.kill(process.pid, 'SIGKILL') }
+    : undefined;
+  const app = await buildApp({ config, db: database.db, faults });
+  if (config.jwt.devSecret) app.log.info('using the development JWT secret in ./data; mint a token with `npm run token -- --sub alice`');
+
+  const workers = config.workers.enabled ? [startPaymentReconciler(app.deps, config.workers.reconcileIntervalMs)] : [];
+
+  closeWithGrace({ delay: 25_000 }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'fatal error, shutting down');
+    else app.log.info({ signal }, 'shutting down: draining requests');
+    await app.close(); // stops accepting, waits for in-flight requests
+    await Promise.all(workers.map((w) => w.stop()));
+    await database.close();
+  });
+
+  await app.listen({ port: config.port, host: config.host });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

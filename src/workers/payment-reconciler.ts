@@ -1,0 +1,31 @@
+import type { Deps } from '../application/ports.js';
+import { reconcilePayments } from '../application/reconcile-payments.js';
+
+/**
+ * Runs the reconciler at start and then every `intervalMs`: settles charges a
+ * crash left `processing` and retries refunds until the provider confirms.
+ */
+export function startPaymentReconciler(deps: Deps, intervalMs: number): { stop: () => Promise<void> } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+
+  const tick = async () => {
+    try {
+      // Drain what is due, a batch at a time.
+      while (!stopped && (await reconcilePayments(deps)) > 0);
+    } catch (err) {
+      deps.logger.error({ err }, 'payment reconciliation pass failed');
+    }
+    if (!stopped) timer = setTimeout(() => (running = tick()), intervalMs);
+  };
+  running = tick();
+
+  return {
+    stop: async () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}
