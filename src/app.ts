@@ -49,7 +49,7 @@ export async function buildApp(opts: AppOptions) {
     logger: app.log,
     metrics,
     faults: opts.faults,
-    reconcileAfterMs: 60_000,
+    reconcileAfterMs: config.workers.reconcileAfterMs,
   };
 
   app.setValidatorCompiler(createValidatorCompiler());

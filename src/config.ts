@@ -40,7 +40,15 @@ export interface Config {
   corsOrigins: string[];
   bodyLimit: number;
   logLevel: string;
-  workers: { enabled: boolean; relayIntervalMs: number; reconcileIntervalMs: number };
+  workers: {
+    enabled: boolean;
+    relayIntervalMs: number;
+    reconcileIntervalMs: number;
+    /** How long a charge in flight is left to its request before the reconciler settles it. */
+    reconcileAfterMs: number;
+    /** Outbox relay tuning (OUTBOX_*); the outbox relay ADR in docs/adr/ explains the defaults. */
+    outbox: { maxAttempts: number; batchSize: number; backoffBaseMs: number; backoffMaxMs: number; deliveryTimeoutMs: number };
+  };
 }
 
 export class ConfigError extends Error {
@@ -180,6 +188,15 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       enabled: bool('WORKERS_ENABLED', true),
       relayIntervalMs: int('OUTBOX_POLL_MS', 1000, 10, 600_000),
       reconcileIntervalMs: int('RECONCILE_INTERVAL_MS', 30_000, 10, 3_600_000),
+      reconcileAfterMs: int('RECONCILE_AFTER_MS', 60_000, 0, 3_600_000),
+      outbox: {
+        // 20 attempts, 1 s doubling capped at 1 h: a message rides out 4-8 h of outage before it is dead.
+        maxAttempts: int('OUTBOX_MAX_ATTEMPTS', 20, 1, 1000),
+        batchSize: int('OUTBOX_BATCH_SIZE', 20, 1, 1000),
+        backoffBaseMs: int('OUTBOX_BACKOFF_BASE_MS', 1000, 1, 3_600_000),
+        backoffMaxMs: int('OUTBOX_BACKOFF_MAX_MS', 3_600_000, 1, 86_400_000),
+        deliveryTimeoutMs: int('OUTBOX_DELIVERY_TIMEOUT_MS', 10_000, 100, 600_000),
+      },
     },
   };
   if (problems.length > 0) throw new ConfigError(problems);

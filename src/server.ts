@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { createDb } from './persistence/db.js';
 import { migrateToLatest } from './persistence/migrations/index.js';
 import { seedDemoCatalog } from './persistence/seed.js';
+import { startHousekeeping } from './workers/housekeeping.js';
 import { startPaymentReconciler } from './workers/payment-reconciler.js';
 
 /** Process entry: config → database → app → listen; drains and closes on SIGTERM/SIGINT. */
@@ -29,7 +30,9 @@ async function main() {
   const app = await buildApp({ config, db: database.db, faults });
   if (config.jwt.devSecret) app.log.info('using the development JWT secret in ./data; mint a token with `npm run token -- --sub alice`');
 
-  const workers = config.workers.enabled ? [startPaymentReconciler(app.deps, config.workers.reconcileIntervalMs)] : [];
+  const workers = config.workers.enabled
+    ? [startPaymentReconciler(app.deps, config.workers.reconcileIntervalMs), startHousekeeping(app.deps)]
+    : [];
 
   closeWithGrace({ delay: 25_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'fatal error, shutting down');

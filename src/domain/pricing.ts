@@ -1,4 +1,4 @@
-import { DomainError } from './errors.js';
+import { DomainError, errors } from './errors.js';
 import { multiply, sum } from './money.js';
 import type { OrderItem } from './order.js';
 
@@ -26,6 +26,13 @@ export function priceItems(
   catalog: ReadonlyMap<string, CatalogProduct>,
   currency: string,
 ): { items: OrderItem[]; total: number } {
+  const seen = new Set<string>();
+  requested.forEach((r, i) => {
+    if (seen.has(r.product_id)) {
+      throw errors.validation([{ path: `/items/${i}/product_id`, message: 'must not repeat a product already in items' }]);
+    }
+    seen.add(r.product_id);
+  });
   const items = requested.map((r, i): OrderItem => {
     const p = catalog.get(r.product_id);
     if (!p || !p.active) {
