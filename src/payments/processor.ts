@@ -1,8 +1,11 @@
 import type { Config } from '../config.js';
 import { errors } from '../domain/errors.js';
 import type { ProviderId } from '../domain/payment.js';
+import { createPayPalProvider } from './paypal.js';
 import type { PaymentProvider } from './provider.js';
 import { createSandboxProvider } from './sandbox.js';
+import { createSquareProvider } from './square.js';
+import { createStripeProvider } from './stripe.js';
 
 /**
  * Chooses the provider for a payment. Adding a provider is one factory in
@@ -17,9 +20,9 @@ type Factory = (config: Config) => PaymentProvider | null;
 
 const REGISTRY: Record<ProviderId, Factory> = {
   sandbox: (c) => (c.sandboxEnabled ? createSandboxProvider() : null),
-  stripe: () => null,
-  paypal: () => null,
-  square: () => null,
+  stripe: (c) => (c.stripe ? createStripeProvider(c.stripe) : null),
+  paypal: (c) => (c.paypal ? createPayPalProvider(c.paypal, { production: c.env === 'production' }) : null),
+  square: (c) => (c.square ? createSquareProvider(c.square, { production: c.env === 'production' }) : null),
 };
 
 export function createPaymentProcessor(config: Config, overrides: Partial<Record<ProviderId, PaymentProvider>> = {}): PaymentProcessor {

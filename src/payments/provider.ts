@@ -84,9 +84,25 @@ export class PaymentAmountMismatchError extends Error {
 export class PaymentProviderError extends Error {
   constructor(
     message: string,
-    readonly cause?: unknown,
+    override readonly cause?: unknown,
   ) {
     super(message);
     this.name = 'PaymentProviderError';
+  }
+}
+
+/**
+ * The provider answered that a refund failed for good (card closed, refund
+ * rejected): retrying with the same refund id returns the same failure, so the
+ * caller stops retrying and someone must look at it. A PaymentProviderError,
+ * so code that only knows the three errors above still treats it as a failure.
+ */
+export class RefundFailedError extends PaymentProviderError {
+  constructor(
+    message: string,
+    readonly refundReference?: string,
+  ) {
+    super(message);
+    this.name = 'RefundFailedError';
   }
 }

@@ -1,0 +1,182 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { fromMajorString, toMajorString } from '../../src/domain/money.js';
+import type { PayPalSettings } from '../../src/payments/paypal.js';
+import { HttpEmulator, idFactory, type RecordedRequest, type Reply } from './http-emulator.js';
+
+/**
+ * PayPal's REST API as the SDK sees it: OAuth2 client-credentials token, then
+ * Bearer calls to v2/checkout/orders (GET, capture), v2/payments/captures (GET,
+ * refund) and v1/notifications/verify-webhook-signature. Amounts are decimal
+ * strings. PayPal-Request-Id replays the first answer of a capture or refund.
+ *
+ * Orders are made by the test (`approvedOrder`), standing in for the buyer who
+ * approved one in the browser. Webhooks are signed with an emulator secret and
+ * verified only by the emulator's verify endpoint, as PayPal's are.
+ */
+type Json = Record<string, unknown>;
+interface Amount { currency_code: string; value: string }
+interface Capture { id: string; status: string; amount: Amount; final_capture: true; supplementary_data: { related_ids: { order_id: string } }; create_time: string; update_time: string }
+interface PRefund { id: string; status: string; amount: Amount; custom_id?: string; links: { href: string; rel: string; method: string }[]; create_time: string }
+interface POrder {
+  id: string; intent: 'CAPTURE'; status: string; create_time: string;
+  purchase_units: { reference_id: string; amount: Amount; payments?: { captures: Capture[]; refunds?: PRefund[] } }[];
+}
+
+const API = 'https://api-m.sandbox.paypal.com';
+
+export class PayPalEmulator extends HttpEmulator {
+  readonly clientId = 'paypal-emulator-client';
+  readonly clientSecret = 'paypal-emulator-secret';
+  readonly webhookId = 'WH-EMULATOR-1';
+  readonly orders = new Map<string, POrder>();
+  readonly captures = new Map<string, { capture: Capture; orderId: string; requestId: string | undefined }>();
+  readonly refunds = new Map<string, PRefund & { captureId: string }>();
+  refundStatus: 'COMPLETED' | 'PENDING' | 'FAILED' = 'COMPLETED';
+  private readonly signingSecret = randomUUID();
+  private readonly tokens = new Set<string>();
+  private readonly declined = new Set<string>();
+  private readonly stored = new Map<string, Reply>();
+  private readonly newId = idFactory();
+
+  constructor() {
+    super((req) => this.route(req));
+  }
+
+  settings(): PayPalSettings {
+    return { clientId: this.clientId, clientSecret: this.clientSecret, apiBase: this.url, webhookId: this.webhookId };
+  }
+
+  /** An order the buyer approved for `amount` minor units of `currency` (or a raw `value`, to test mismatches). */
+  approvedOrder(amount: number, currency: string, opts: { decline?: boolean; value?: string; status?: string; units?: number } = {}): string {
+    const id = this.newId('ORDER').toUpperCase();
+    const value = opts.value ?? toMajorString(amount, currency);
+    const unit = (i: number) => ({ reference_id: i === 0 ? 'default' : `unit-${i}`, amount: { currency_code: currency, value } });
+    this.orders.set(id, { id, intent: 'CAPTURE', status: opts.status ?? 'APPROVED', create_time: new Date().toISOString(), purchase_units: Array.from({ length: opts.units ?? 1 }, (_, i) => unit(i)) });
+    if (opts.decline) this.declined.add(id);
+    return id;
+  }
+
+  /** Captures made under our PayPal-Request-Id for a transaction. */
+  capturesFor(transactionId: string): number {
+    return [...this.captures.values()].filter((c) => c.requestId === `charge-${transactionId}`).length;
+  }
+
+  refundsFor(captureId: string): PRefund[] {
+    return [...this.refunds.values()].filter((r) => r.captureId === captureId);
+  }
+
+  /** A webhook as PayPal delivers it: raw body plus the paypal-transmission-* headers. */
+  webhook(eventType: string, resource: Json): { body: string; headers: Record<string, string>; id: string } {
+    const id = `WH-${randomUUID()}`;
+    const event = { id, event_version: '1.0', create_time: new Date().toISOString(), resource_type: eventType.split('.')[1]?.toLowerCase(), event_type: eventType, summary: eventType, resource };
+    const body = JSON.stringify(event);
+    const transmissionId = randomUUID();
+    const time = new Date().toISOString();
+    return {
+      id, body,
+      headers: {
+        'content-type': 'application/json', 'paypal-transmission-id': transmissionId, 'paypal-transmission-time': time,
+        'paypal-transmission-sig': this.sign(transmissionId, time, this.webhookId, event), 'paypal-auth-algo': 'SHA256withRSA',
+        'paypal-cert-url': `${API}/v1/notifications/certs/CERT-emulator`,
+      },
+    };
+  }
+
+  private sign(transmissionId: string, time: string, webhookId: string, event: unknown): string {
+    const message = `${transmissionId}|${time}|${webhookId}|${crc32(JSON.stringify(event))}`;
+    return createHmac('sha256', this.signingSecret).update(message).digest('base64');
+  }
+
+  private route(req: RecordedRequest): Reply {
+    if (req.method === 'POST' && req.path === '/v1/oauth2/token') return this.token(req);
+    const auth = req.headers.authorization?.replace(/^Bearer /, '');
+    if (!auth || !this.tokens.has(auth)) return { status: 401, body: { error: 'invalid_token', error_description: 'Token signature verification failed' } };
+    const body = req.body ? (JSON.parse(req.body) as Json) : {};
+    let m: RegExpExecArray | null;
+    if (req.method === 'GET' && (m = /^\/v2\/checkout\/orders\/([^/]+)$/.exec(req.path))) {
+      const order = this.orders.get(m[1]!);
+      return order ? { status: 200, body: order } : notFound(m[1]!);
+    }
+    if (req.method === 'GET' && (m = /^\/v2\/payments\/captures\/([^/]+)$/.exec(req.path))) {
+      const c = this.captures.get(m[1]!);
+      return c ? { status: 200, body: c.capture } : notFound(m[1]!);
+    }
+    if (req.method === 'POST' && req.path === '/v1/notifications/verify-webhook-signature') return this.verify(body);
+    const requestId = req.headers['paypal-request-id'] as string | undefined;
+    const replay = requestId && this.stored.get(`${req.path} ${requestId}`);
+    if (replay) return replay;
+    let reply: Reply | undefined;
+    if (req.method === 'POST' && (m = /^\/v2\/checkout\/orders\/([^/]+)\/capture$/.exec(req.path))) reply = this.capture(m[1]!, requestId);
+    if (req.method === 'POST' && (m = /^\/v2\/payments\/captures\/([^/]+)\/refund$/.exec(req.path))) reply = this.refund(m[1]!, body);
+    if (!reply) return { status: 404, body: { name: 'NOT_FOUND', message: `no route ${req.method} ${req.path}` } };
+    if (requestId && reply.status < 300) this.stored.set(`${req.path} ${requestId}`, reply);
+    return reply;
+  }
+
+  private token(req: RecordedRequest): Reply {
+    const expected = `Basic ${Buffer.from(`${this.clientId}:${this.clientSecret}`).toString('base64')}`;
+    if (req.headers.authorization !== expected || !req.body.includes('grant_type=client_credentials')) {
+      return { status: 401, body: { error: 'invalid_client', error_description: 'Client Authentication failed' } };
+    }
+    const token = `A21AA${randomUUID().replace(/-/g, '')}`;
+    this.tokens.add(token);
+    return { status: 200, body: { scope: 'https://uri.paypal.com/services/payments/payment', access_token: token, token_type: 'Bearer', app_id: 'APP-EMULATOR', expires_in: 32400, nonce: randomUUID() } };
+  }
+
+  private capture(orderId: string, requestId: string | undefined): Reply {
+    const order = this.orders.get(orderId);
+    if (!order) return notFound(orderId);
+    if (order.status === 'COMPLETED') return unprocessable('ORDER_ALREADY_CAPTURED', 'Order already captured.');
+    if (order.status !== 'APPROVED') return unprocessable('ORDER_NOT_APPROVED', 'Payer has not yet approved the Order for payment.');
+    if (this.declined.has(orderId)) return unprocessable('INSTRUMENT_DECLINED', 'The instrument presented was either declined by the processor or bank.');
+    const at = new Date().toISOString();
+    const unit = order.purchase_units[0]!;
+    const capture: Capture = { id: this.newId('CAP').toUpperCase(), status: 'COMPLETED', amount: unit.amount, final_capture: true, supplementary_data: { related_ids: { order_id: orderId } }, create_time: at, update_time: at };
+    this.captures.set(capture.id, { capture, orderId, requestId });
+    unit.payments = { captures: [capture] };
+    order.status = 'COMPLETED';
+    return { status: 201, body: structuredClone(order) };
+  }
+
+  private refund(captureId: string, body: Json): Reply {
+    const found = this.captures.get(captureId);
+    if (!found) return notFound(captureId);
+    const { capture } = found;
+    const currency = capture.amount.currency_code;
+    const refunded = this.refundsFor(captureId).filter((r) => r.status !== 'FAILED').reduce((s, r) => s + fromMajorString(r.amount.value, currency), 0);
+    const total = fromMajorString(capture.amount.value, currency);
+    const asked = body.amount as Amount | undefined;
+    if (asked && asked.currency_code !== currency) return unprocessable('REFUND_CURRENCY_MISMATCH', 'Refund currency must match the capture currency.');
+    const amount = asked ? fromMajorString(asked.value, currency) : total - refunded;
+    if (refunded >= total) return unprocessable('CAPTURE_FULLY_REFUNDED', 'The capture has already been fully refunded.');
+    if (amount > total - refunded) return unprocessable('REFUND_AMOUNT_EXCEEDED', 'The refund amount must be less than or equal to the capture amount that has not yet been refunded.');
+    const refund = {
+      id: this.newId('REF').toUpperCase(), status: this.refundStatus, amount: { currency_code: currency, value: toMajorString(amount, currency) },
+      ...(typeof body.custom_id === 'string' && { custom_id: body.custom_id }),
+      links: [{ href: `${API}/v2/payments/captures/${captureId}`, rel: 'up', method: 'GET' }], create_time: new Date().toISOString(), captureId,
+    };
+    this.refunds.set(refund.id, refund);
+    const { captureId: _drop, ...wire } = refund;
+    const unit = this.orders.get(found.orderId)!.purchase_units[0]!;
+    unit.payments!.refunds = [...(unit.payments!.refunds ?? []), wire];
+    capture.status = refunded + amount >= total ? 'REFUNDED' : 'PARTIALLY_REFUNDED';
+    return { status: 201, body: wire };
+  }
+
+  private verify(body: Json): Reply {
+    const ok =
+      body.webhook_id === this.webhookId &&
+      typeof body.transmission_sig === 'string' &&
+      body.transmission_sig === this.sign(String(body.transmission_id), String(body.transmission_time), this.webhookId, body.webhook_event);
+    return { status: 200, body: { verification_status: ok ? 'SUCCESS' : 'FAILURE' } };
+  }
+}
+
+function notFound(id: string): Reply {
+  return { status: 404, body: { name: 'RESOURCE_NOT_FOUND', message: 'The specified resource does not exist.', debug_id: 'emu', details: [{ issue: 'INVALID_RESOURCE_ID', description: `Specified resource ID ${id} does not exist.` }] } };
+}
+
+function unprocessable(issue: string, description: string): Reply {
+  return { status: 422, body: { name: 'UNPROCESSABLE_ENTITY', message: 'The requested action could not be performed.', debug_id: 'emu', details: [{ issue, description }] } };
+}

@@ -1,0 +1,158 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import type { SquareSettings } from '../../src/payments/square.js';
+import { fingerprint, HttpEmulator, idFactory, type RecordedRequest, type Reply } from './http-emulator.js';
+
+/**
+ * Square's v2 Payments and Refunds APIs as the SDK sees them: snake_case JSON,
+ * money as integer minor units, `{errors: [{category, code, detail}]}` failures,
+ * `idempotency_key` replay (same key + other body → IDEMPOTENCY_KEY_REUSED).
+ * A declined payment is kept with status FAILED, as Square does, so it can be
+ * listed. Sandbox nonces use Square's names (cnon:card-nonce-ok, …-declined).
+ */
+interface Money { amount: number; currency: string }
+interface Payment {
+  id: string; status: string; amount_money: Money; total_money: Money; location_id: string; reference_id?: string; note?: string;
+  source_type: 'CARD'; card_details: { status: string; errors?: SquareErr[] }; refund_ids: string[]; refunded_money?: Money;
+  created_at: string; updated_at: string;
+}
+interface Refund { id: string; status: string; amount_money: Money; payment_id: string; location_id: string; reason?: string; created_at: string }
+interface SquareErr { category: string; code: string; detail?: string; field?: string }
+
+const DECLINES: Record<string, SquareErr> = {
+  'cnon:card-nonce-declined': { category: 'PAYMENT_METHOD_ERROR', code: 'GENERIC_DECLINE', detail: 'Authorization error: GENERIC_DECLINE' },
+  'cnon:card-nonce-rejected-cvv': { category: 'PAYMENT_METHOD_ERROR', code: 'CVV_FAILURE', detail: 'Authorization error: CVV_FAILURE' },
+  'cnon:card-nonce-rejected-postalcode': { category: 'PAYMENT_METHOD_ERROR', code: 'ADDRESS_VERIFICATION_FAILURE' },
+  'cnon:card-nonce-rejected-expiration': { category: 'PAYMENT_METHOD_ERROR', code: 'INVALID_EXPIRATION' },
+};
+
+export class SquareEmulator extends HttpEmulator {
+  readonly accessToken = 'EAAA-emulator-token';
+  readonly locationId = 'L-EMULATOR';
+  readonly webhookSignatureKey = 'square-emulator-signature-key';
+  readonly webhookUrl = 'https://orders.example.com/api/webhooks/square';
+  readonly payments = new Map<string, Payment>();
+  readonly refunds = new Map<string, Refund>();
+  /** ListPayments page size, small in tests to prove the provider walks every page. */
+  pageSize = 100;
+  refundStatus: 'COMPLETED' | 'PENDING' | 'FAILED' = 'COMPLETED';
+  private errorsIn200 = 0;
+  private readonly declines = new Map(Object.entries(DECLINES));
+  private readonly stored = new Map<string, { fingerprint: string; reply: Reply }>();
+  private readonly newId = idFactory();
+
+  constructor() {
+    super((req, url) => this.route(req, url));
+  }
+
+  settings(): SquareSettings {
+    return { accessToken: this.accessToken, locationId: this.locationId, apiBase: this.url, webhookSignatureKey: this.webhookSignatureKey, webhookUrl: this.webhookUrl };
+  }
+
+  decline(token: string, code: string, category = 'PAYMENT_METHOD_ERROR'): void {
+    this.declines.set(token, { category, code });
+  }
+
+  /** The next `n` money-moving calls answer HTTP 200 with an `errors` array and no object. */
+  errorsWith200Next(n: number): void {
+    this.errorsIn200 += n;
+  }
+
+  chargesFor(transactionId: string): number {
+    return [...this.payments.values()].filter((p) => p.reference_id === transactionId && p.status === 'COMPLETED').length;
+  }
+
+  refundsFor(paymentId: string): Refund[] {
+    return [...this.refunds.values()].filter((r) => r.payment_id === paymentId);
+  }
+
+  /** A webhook as Square sends it: HMAC-SHA256 (base64) of notification URL + raw body. */
+  webhook(type: string, object: Record<string, unknown>, key = this.webhookSignatureKey): { body: string; headers: Record<string, string>; id: string } {
+    const id = randomUUID();
+    const [kind] = type.split('.');
+    const body = JSON.stringify({ merchant_id: 'M-EMULATOR', type, event_id: id, created_at: new Date().toISOString(), data: { type: kind, id: randomUUID(), object } });
+    const signature = createHmac('sha256', key).update(this.webhookUrl + body).digest('base64');
+    return { id, body, headers: { 'content-type': 'application/json', 'x-square-hmacsha256-signature': signature } };
+  }
+
+  private route(req: RecordedRequest, url: URL): Reply {
+    if (req.headers.authorization !== `Bearer ${this.accessToken}`) return fail(401, 'AUTHENTICATION_ERROR', 'UNAUTHORIZED');
+    const body = req.body ? (JSON.parse(req.body) as Record<string, unknown>) : {};
+    if (req.method === 'POST' && (req.path === '/v2/payments' || req.path === '/v2/refunds')) return this.idempotent(req.path, body);
+    const one = /^\/v2\/(payments|refunds)\/([^/]+)$/.exec(req.path);
+    if (req.method === 'GET' && one) {
+      const found = one[1] === 'payments' ? this.payments.get(one[2]!) : this.refunds.get(one[2]!);
+      if (!found) return fail(404, 'INVALID_REQUEST_ERROR', 'NOT_FOUND', `Could not find ${one[1]} ${one[2]}`);
+      return { status: 200, body: one[1] === 'payments' ? { payment: found } : { refund: found } };
+    }
+    if (req.method === 'GET' && req.path === '/v2/payments') return this.list(url);
+    return fail(404, 'INVALID_REQUEST_ERROR', 'NOT_FOUND', `no route ${req.method} ${req.path}`);
+  }
+
+  private idempotent(path: string, body: Record<string, unknown>): Reply {
+    const key = body.idempotency_key;
+    if (typeof key !== 'string' || key.length < 1 || key.length > 45) return fail(400, 'INVALID_REQUEST_ERROR', 'INVALID_VALUE', 'idempotency_key', 'idempotency_key');
+    const money = body.amount_money as Money | undefined;
+    if (!money || !Number.isSafeInteger(money.amount) || money.amount < 1) return fail(400, 'INVALID_REQUEST_ERROR', 'INVALID_VALUE', 'amount_money.amount must be an integer', 'amount_money.amount');
+    const print = fingerprint({ path, body });
+    const previous = this.stored.get(`${path} ${key}`);
+    if (previous && previous.fingerprint !== print) return fail(400, 'INVALID_REQUEST_ERROR', 'IDEMPOTENCY_KEY_REUSED');
+    if (previous) return previous.reply;
+    if (this.errorsIn200 > 0) {
+      this.errorsIn200--;
+      return { status: 200, body: { errors: [{ category: 'API_ERROR', code: 'INTERNAL_SERVER_ERROR', detail: 'injected' }] } };
+    }
+    const reply = path === '/v2/payments' ? this.createPayment(body, money) : this.createRefund(body, money);
+    if (reply.status === 200 || (reply.body as { payment?: unknown }).payment) this.stored.set(`${path} ${key}`, { fingerprint: print, reply });
+    return reply;
+  }
+
+  private createPayment(body: Record<string, unknown>, money: Money): Reply {
+    const source = String(body.source_id ?? '');
+    if (source === 'cnon:card-nonce-already-used') return fail(400, 'INVALID_REQUEST_ERROR', 'CARD_TOKEN_USED', 'Card nonce already used', 'source_id');
+    if (typeof body.reference_id === 'string' && body.reference_id.length > 40) return fail(400, 'INVALID_REQUEST_ERROR', 'VALUE_TOO_LONG', 'reference_id', 'reference_id');
+    const decline = this.declines.get(source);
+    const at = new Date().toISOString();
+    const payment: Payment = {
+      id: this.newId('sqpay_'), status: decline ? 'FAILED' : 'COMPLETED', amount_money: money, total_money: money,
+      location_id: String(body.location_id ?? this.locationId), source_type: 'CARD',
+      card_details: decline ? { status: 'FAILED', errors: [decline] } : { status: 'CAPTURED' }, refund_ids: [], created_at: at, updated_at: at,
+      ...(typeof body.reference_id === 'string' && { reference_id: body.reference_id }),
+      ...(typeof body.note === 'string' && { note: body.note }),
+    };
+    this.payments.set(payment.id, payment);
+    return decline ? { status: 400, body: { errors: [decline], payment } } : { status: 200, body: { payment } };
+  }
+
+  private createRefund(body: Record<string, unknown>, money: Money): Reply {
+    const payment = this.payments.get(String(body.payment_id ?? ''));
+    if (!payment) return fail(404, 'INVALID_REQUEST_ERROR', 'NOT_FOUND', 'payment not found', 'payment_id');
+    const refunded = this.refundsFor(payment.id).filter((r) => r.status !== 'FAILED' && r.status !== 'REJECTED').reduce((s, r) => s + r.amount_money.amount, 0);
+    if (payment.status !== 'COMPLETED' || money.amount > payment.total_money.amount - refunded) {
+      return fail(400, 'INVALID_REQUEST_ERROR', 'REFUND_AMOUNT_INVALID', 'The requested refund amount exceeds the amount available to refund.');
+    }
+    const refund: Refund = {
+      id: this.newId('sqref_'), status: this.refundStatus, amount_money: money, payment_id: payment.id, location_id: payment.location_id,
+      created_at: new Date().toISOString(), ...(typeof body.reason === 'string' && { reason: body.reason }),
+    };
+    this.refunds.set(refund.id, refund);
+    payment.refund_ids.push(refund.id);
+    payment.refunded_money = { amount: refunded + money.amount, currency: money.currency };
+    return { status: 200, body: { refund } };
+  }
+
+  private list(url: URL): Reply {
+    const q = url.searchParams;
+    const total = q.get('total');
+    const all = [...this.payments.values()]
+      .filter((p) => (!q.get('location_id') || p.location_id === q.get('location_id')) && (total === null || p.total_money.amount === Number(total)))
+      .sort((a, b) => (q.get('sort_order') === 'ASC' ? 1 : -1) * a.created_at.localeCompare(b.created_at));
+    const start = Number(q.get('cursor') ?? 0);
+    const size = Math.min(Number(q.get('limit') ?? 100), this.pageSize);
+    const next = start + size < all.length ? String(start + size) : undefined;
+    return { status: 200, body: { payments: all.slice(start, start + size), ...(next && { cursor: next }) } };
+  }
+}
+
+function fail(status: number, category: string, code: string, detail?: string, field?: string): Reply {
+  return { status, body: { errors: [{ category, code, ...(detail && { detail }), ...(field && { field }) }] } };
+}

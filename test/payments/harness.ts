@@ -1,0 +1,83 @@
+import type { ProviderOptions } from '../../src/payments/options.js';
+import type { PaymentProvider } from '../../src/payments/provider.js';
+import { createPayPalProvider } from '../../src/payments/paypal.js';
+import { createSquareProvider } from '../../src/payments/square.js';
+import { createStripeProvider } from '../../src/payments/stripe.js';
+import { PayPalEmulator } from '../emulators/paypal-emulator.js';
+import { SquareEmulator } from '../emulators/square-emulator.js';
+import { StripeEmulator } from '../emulators/stripe-emulator.js';
+import type { HttpEmulator } from '../emulators/http-emulator.js';
+
+/**
+ * What the provider contract suite needs from one provider: its real SDK
+ * provider pointed at its emulator, tokens that succeed or decline, and the
+ * emulator's own count of money moved (the ground truth the tests assert on).
+ */
+export interface ProviderHarness {
+  id: 'stripe' | 'square' | 'paypal';
+  emulator: HttpEmulator;
+  /** `METHOD /path` of the endpoints that move money, for fault injection. */
+  chargePath: RegExp;
+  refundPath: RegExp;
+  provider(options?: ProviderOptions): PaymentProvider;
+  /** A source that pays `amount` (PayPal: a fresh order the buyer approved for that amount). */
+  goodSource(amount: number, currency: string): string;
+  /** A source the provider declines, with the decline code we must report. */
+  declinedSource(amount: number, currency: string): { source: string; declineCode: string };
+  chargesFor(transactionId: string): number;
+  refundsOf(reference: string): number;
+  close(): Promise<void>;
+}
+
+/** Fast failure for tests: the SDKs' own backoff still runs, so retries are real. */
+export const FAST: ProviderOptions = { timeoutMs: 400, maxRetries: 1 };
+
+export async function stripeHarness(): Promise<ProviderHarness> {
+  const emulator = await new StripeEmulator().start();
+  return {
+    id: 'stripe',
+    emulator,
+    chargePath: /^POST \/v1\/payment_intents$/,
+    refundPath: /^POST \/v1\/refunds$/,
+    provider: (options) => createStripeProvider({ secretKey: emulator.secretKey, apiBase: emulator.url, webhookSecret: emulator.webhookSecret }, options),
+    goodSource: () => 'pm_card_visa',
+    declinedSource: () => ({ source: 'pm_card_chargeDeclinedInsufficientFunds', declineCode: 'insufficient_funds' }),
+    chargesFor: (tx) => emulator.chargesFor(tx),
+    refundsOf: (ref) => emulator.refundsFor(ref).length,
+    close: () => emulator.close(),
+  };
+}
+
+export async function squareHarness(): Promise<ProviderHarness> {
+  const emulator = await new SquareEmulator().start();
+  return {
+    id: 'square',
+    emulator,
+    chargePath: /^POST \/v2\/payments$/,
+    refundPath: /^POST \/v2\/refunds$/,
+    provider: (options) => createSquareProvider(emulator.settings(), options),
+    goodSource: () => 'cnon:card-nonce-ok',
+    declinedSource: () => ({ source: 'cnon:card-nonce-declined', declineCode: 'generic_decline' }),
+    chargesFor: (tx) => emulator.chargesFor(tx),
+    refundsOf: (ref) => emulator.refundsFor(ref).length,
+    close: () => emulator.close(),
+  };
+}
+
+export async function paypalHarness(): Promise<ProviderHarness> {
+  const emulator = await new PayPalEmulator().start();
+  return {
+    id: 'paypal',
+    emulator,
+    chargePath: /^POST \/v2\/checkout\/orders\/[^/]+\/capture$/,
+    refundPath: /^POST \/v2\/payments\/captures\/[^/]+\/refund$/,
+    provider: (options) => createPayPalProvider(emulator.settings(), options),
+    goodSource: (amount, currency) => emulator.approvedOrder(amount, currency),
+    declinedSource: (amount, currency) => ({ source: emulator.approvedOrder(amount, currency, { decline: true }), declineCode: 'instrument_declined' }),
+    chargesFor: (tx) => emulator.capturesFor(tx),
+    refundsOf: (ref) => emulator.refundsFor(ref).length,
+    close: () => emulator.close(),
+  };
+}
+
+export const HARNESSES = { stripe: stripeHarness, square: squareHarness, paypal: paypalHarness };
