@@ -29,12 +29,13 @@ export function assertSafeAmount(amount: number): number {
   return amount;
 }
 
+/** Both operands must be safe integers too: 1.5 × 2 is 3, but 1.5 was never an amount. */
 export function multiply(unitPrice: number, quantity: number): number {
-  return assertSafeAmount(unitPrice * quantity);
+  return assertSafeAmount(assertSafeAmount(unitPrice) * assertSafeAmount(quantity));
 }
 
 export function sum(amounts: readonly number[]): number {
-  return assertSafeAmount(amounts.reduce((a, b) => a + b, 0));
+  return assertSafeAmount(amounts.reduce((a, b) => a + assertSafeAmount(b), 0));
 }
 
 /** 1999 USD → "19.99"; 500 JPY → "500"; 1234 KWD → "1.234". */
@@ -62,10 +63,11 @@ export function fromMajorString(major: string, currency: string): number {
 
 export function formatMoney(minor: number, currency: string, locale = 'en-US'): string {
   const exp = currencyExponent(currency);
+  // Intl formats the exact decimal string; Number(...) would lose cents above 2^53 / 100.
   return new Intl.NumberFormat(locale, {
     style: 'currency',
     currency,
     minimumFractionDigits: exp,
     maximumFractionDigits: exp,
-  }).format(Number(toMajorString(minor, currency)));
+  }).format(toMajorString(minor, currency) as `${number}`);
 }
