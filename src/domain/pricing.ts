@@ -56,8 +56,18 @@ export function priceItems(
       name: p.name,
       quantity: r.quantity,
       unit_price: p.price,
-      line_total: multiply(p.price, r.quantity),
+      line_total: checked(() => multiply(p.price, r.quantity), `/items/${i}/quantity`),
     };
   });
-  return { items, total: sum(items.map((i) => i.line_total)) };
+  return { items, total: checked(() => sum(items.map((i) => i.line_total)), '/items') };
+}
+
+/** An amount too large to charge exactly is the client's problem (422), never a 500. */
+function checked(compute: () => number, path: string): number {
+  try {
+    return compute();
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw errors.validation([{ path, message: 'makes the order total larger than the largest amount that can be charged' }]);
+  }
 }
