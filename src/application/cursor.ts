@@ -1,8 +1,13 @@
+import { createHash } from 'node:crypto';
 import { errors } from '../domain/errors.js';
 
 /**
- * Opaque keyset cursors: base64url of a small tagged JSON array. Decoding is
- * strict, so any string the service did not issue is `invalid_cursor`.
+ * Opaque keyset cursors: base64url of an 8-byte checksum followed by a small
+ * tagged JSON array. Decoding is strict (canonical base64url, checksum, tag,
+ * shapes), so a garbled or edited cursor is `invalid_cursor` rather than a
+ * silently different page. The checksum is not a secret: a cursor only
+ * positions a page inside the caller's own results, so forging one gains
+ * nothing; it is there so that any string the service did not issue is refused.
  */
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -13,15 +18,24 @@ export interface OrderCursor {
   id: string;
 }
 
+const CHECK_BYTES = 8;
+const checksum = (json: Buffer) => createHash('sha256').update('order-api cursor\n').update(json).digest().subarray(0, CHECK_BYTES);
+
 function encode(parts: string[]): string {
-  return Buffer.from(JSON.stringify(parts)).toString('base64url');
+  const json = Buffer.from(JSON.stringify(parts));
+  return Buffer.concat([checksum(json), json]).toString('base64url');
 }
 
 function decode(cursor: string, tag: string, length: number): string[] {
   if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw errors.invalidCursor();
+  const raw = Buffer.from(cursor, 'base64url');
+  // Canonical only: base64url ignores some bits of the last character, which would let two strings decode alike.
+  if (raw.length <= CHECK_BYTES || raw.toString('base64url') !== cursor) throw errors.invalidCursor();
+  const json = raw.subarray(CHECK_BYTES);
+  if (!checksum(json).equals(raw.subarray(0, CHECK_BYTES))) throw errors.invalidCursor();
   let parts: unknown;
   try {
-    parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    parts = JSON.parse(json.toString('utf8'));
   } catch {
     throw errors.invalidCursor();
   }
