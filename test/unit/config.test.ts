@@ -1,0 +1,125 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'order-api-config-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+const SECRET = 'a-production-secret-of-at-least-32-chars!';
+const PG = 'postgres://orders@db.internal:5432/orders';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig({ DATA_DIR: dataDir, ...env });
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).problems;
+  }
+  throw new Error('expected loadConfig to refuse');
+}
+
+describe('production guard rails', () => {
+  it('refuses with neither DATABASE_URL nor JWT configuration, listing both problems at once', () => {
+    let err: unknown;
+    try {
+      loadConfig({ NODE_ENV: 'production', DATA_DIR: dataDir });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const { problems, message } = err as ConfigError;
+    expect(problems).toHaveLength(2);
+    expect(problems.some((p) => p.includes('DATABASE_URL'))).toBe(true);
+    expect(problems.some((p) => p.includes('JWT_SECRET') && p.includes('JWT_JWKS_URL'))).toBe(true);
+    // the message an operator reads names every problem
+    for (const p of problems) expect(message).toContain(p);
+    expect(message).toMatch(/NODE_ENV=production/);
+  });
+
+  it('refuses without DATABASE_URL even with a JWT secret', () => {
+    const problems = problemsOf({ NODE_ENV: 'production', JWT_SECRET: SECRET });
+    expect(problems).toEqual([expect.stringContaining('DATABASE_URL')]);
+  });
+
+  it('refuses without JWT configuration even with a database', () => {
+    const problems = problemsOf({ NODE_ENV: 'production', DATABASE_URL: PG });
+    expect(problems).toEqual([expect.stringMatching(/JWT_SECRET or JWT_JWKS_URL/)]);
+  });
+
+  it('does not fall back to a generated dev secret in production', () => {
+    problemsOf({ NODE_ENV: 'production', DATABASE_URL: PG });
+    expect(existsSync(join(dataDir, 'dev-jwt-secret'))).toBe(false);
+  });
+
+  it('collects unrelated problems together with the production ones', () => {
+    const problems = problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short', PORT: 'eighty', PAYPAL_CLIENT_ID: 'id-only' });
+    expect(problems).toHaveLength(4);
+    expect(problems.join('\n')).toMatch(/DATABASE_URL/);
+    expect(problems.join('\n')).toMatch(/JWT_SECRET must be at least 32/);
+    expect(problems.join('\n')).toMatch(/PORT/);
+    expect(problems.join('\n')).toMatch(/PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET/);
+  });
+
+  it('starts with explicit configuration, and sandbox payments are off', () => {
+    const c = loadConfig({ NODE_ENV: 'production', DATABASE_URL: PG, JWT_SECRET: SECRET, DATA_DIR: dataDir });
+    expect(c.env).toBe('production');
+    expect(c.sandboxEnabled).toBe(false);
+    expect(c.jwt).toMatchObject({ secret: SECRET, devSecret: false });
+    expect(c.database.url).toBe(PG);
+  });
+
+  it('accepts a JWKS URL instead of a secret', () => {
+    const c = loadConfig({ NODE_ENV: 'production', DATABASE_URL: PG, JWT_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json', DATA_DIR: dataDir });
+    expect(c.jwt).toMatchObject({ secret: null, jwksUrl: 'https://idp.example.com/.well-known/jwks.json' });
+    expect(c.sandboxEnabled).toBe(false);
+  });
+
+  it('a blank value counts as unset', () => {
+    const problems = problemsOf({ NODE_ENV: 'production', DATABASE_URL: '   ', JWT_SECRET: '' });
+    expect(problems).toHaveLength(2);
+  });
+});
+
+describe('outside production', () => {
+  it('sandbox is on, and a dev secret is generated once and kept in DATA_DIR', () => {
+    const a = loadConfig({ NODE_ENV: 'development', DATA_DIR: dataDir });
+    expect(a.sandboxEnabled).toBe(true);
+    expect(a.jwt.devSecret).toBe(true);
+    expect(a.jwt.secret!.length).toBeGreaterThanOrEqual(32);
+    expect(readFileSync(join(dataDir, 'dev-jwt-secret'), 'utf8').trim()).toBe(a.jwt.secret);
+    const b = loadConfig({ DATA_DIR: dataDir });
+    expect(b.jwt.secret).toBe(a.jwt.secret);
+    expect(b.env).toBe('development');
+  });
+
+  it('defaults: port 8000 on 0.0.0.0, embedded database in DATA_DIR, 1 MiB bodies, rate limits 120/30', () => {
+    const c = loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET, DATA_DIR: dataDir });
+    expect(c.port).toBe(8000);
+    expect(c.host).toBe('0.0.0.0');
+    expect(c.database.url).toBe(join(dataDir, 'pgdata'));
+    expect(c.bodyLimit).toBe(1024 * 1024);
+    expect(c.rateLimit).toEqual({ perMinute: 120, createPerMinute: 30 });
+    expect(c.stripe).toBeNull();
+    expect(c.paypal).toBeNull();
+    expect(c.square).toBeNull();
+  });
+
+  it('the config is frozen', () => {
+    const c = loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET, DATA_DIR: dataDir });
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it.each([
+    ['DATABASE_URL', 'mysql://x', /DATABASE_URL/],
+    ['JWT_JWKS_URL', 'not a url', /JWT_JWKS_URL/],
+    ['JWT_SECRET', 'too-short', /JWT_SECRET/],
+    ['PORT', '70000', /PORT/],
+    ['SQUARE_ACCESS_TOKEN', 'token-without-location', /SQUARE_ACCESS_TOKEN and SQUARE_LOCATION_ID/],
+    ['TLS_CERT_FILE', '/nonexistent/cert.pem', /TLS_CERT_FILE/],
+  ])('%s=%s is refused with a message naming it', (name, value, pattern) => {
+    const problems = problemsOf({ NODE_ENV: 'test', JWT_SECRET: SECRET, [name]: value });
+    expect(problems.join('\n')).toMatch(pattern);
+  });
+});
