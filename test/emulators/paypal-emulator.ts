@@ -57,6 +57,17 @@ export class PayPalEmulator extends HttpEmulator {
     return id;
   }
 
+  /** PayPal keeps request ids for hours: after this, a repeated request is executed anew. */
+  forgetIdempotencyKeys(): void {
+    this.stored.clear();
+  }
+
+  /** Pending refunds complete, in the order's copy too (both are the same objects' data). */
+  settleRefunds(): void {
+    for (const r of this.refunds.values()) if (r.status === 'PENDING') r.status = 'COMPLETED';
+    for (const o of this.orders.values()) for (const u of o.purchase_units) for (const r of u.payments?.refunds ?? []) if (r.status === 'PENDING') r.status = 'COMPLETED';
+  }
+
   /** Captures made under our PayPal-Request-Id for a transaction. */
   capturesFor(transactionId: string): number {
     return [...this.captures.values()].filter((c) => c.requestId === `charge-${transactionId}`).length;

@@ -48,6 +48,15 @@ export class SquareEmulator extends HttpEmulator {
     return { accessToken: this.accessToken, locationId: this.locationId, apiBase: this.url, webhookSignatureKey: this.webhookSignatureKey, webhookUrl: this.webhookUrl };
   }
 
+  /** Square does not publish how long it keeps keys: after this, a repeated request is executed anew. */
+  forgetIdempotencyKeys(): void {
+    this.stored.clear();
+  }
+
+  settleRefunds(): void {
+    for (const r of this.refunds.values()) if (r.status === 'PENDING') r.status = 'COMPLETED';
+  }
+
   decline(token: string, code: string, category = 'PAYMENT_METHOD_ERROR'): void {
     this.declines.set(token, { category, code });
   }

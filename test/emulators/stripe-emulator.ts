@@ -61,6 +61,16 @@ export class StripeEmulator extends HttpEmulator {
     super((req, url) => this.route(req, url));
   }
 
+  /** Stripe prunes keys after 24 hours: after this, a repeated request is executed anew. */
+  forgetIdempotencyKeys(): void {
+    this.stored.clear();
+  }
+
+  /** Pending refunds complete, as they eventually do at Stripe. */
+  settleRefunds(): void {
+    for (const r of this.refunds.values()) if (r.status === 'pending') r.status = 'succeeded';
+  }
+
   decline(token: string, declineCode: string): void {
     this.declines.set(token, declineCode);
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PaymentDeclinedError, PaymentProviderError, type ChargeInput } from '../../src/payments/provider.js';
+import { PaymentDeclinedError, PaymentProviderError, RefundFailedError, type ChargeInput } from '../../src/payments/provider.js';
 import { FAST, HARNESSES, type ProviderHarness } from './harness.js';
 
 /**
@@ -14,7 +14,10 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
     h = await makeHarness();
   });
   afterAll(() => h.close());
-  beforeEach(() => h.emulator.resetFaults());
+  beforeEach(() => {
+    h.emulator.resetFaults();
+    h.refundOutcome('succeeded');
+  });
 
   const input = (source: string, amount = 4999, currency = 'USD'): ChargeInput => ({
     transactionId: randomUUID(), amount, currency, source, customerId: 'alice', description: 'Order test',
@@ -118,6 +121,39 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
     expect(result.status).toBe('succeeded');
     expect(refundCalls()).toBe(2);
     expect(h.refundsOf(reference)).toBe(1);
+  });
+
+  it('a refund asked for again after the provider forgot its key finds the first refund, makes no second', async () => {
+    const { tx, reference } = await charged();
+    const provider = h.provider(FAST);
+    const refund = { transactionId: tx.transactionId, refundId: randomUUID(), reference, amount: 1500, currency: 'USD' };
+    const first = await provider.refund(refund);
+    h.forgetIdempotencyKeys();
+    await expect(provider.refund(refund)).resolves.toEqual(first);
+    expect(h.refundsOf(reference)).toBe(1);
+  });
+
+  it('a pending refund reports pending, then its settled state when asked again, without a second refund', async () => {
+    const { tx, reference } = await charged();
+    const provider = h.provider(FAST);
+    const refund = { transactionId: tx.transactionId, refundId: randomUUID(), reference, amount: 4999, currency: 'USD' };
+    h.refundOutcome('pending');
+    const first = await provider.refund(refund);
+    expect(first.status).toBe('pending');
+    h.settleRefunds();
+    await expect(provider.refund(refund)).resolves.toEqual({ status: 'succeeded', reference: first.reference });
+    expect(h.refundsOf(reference)).toBe(1);
+  });
+
+  it('a refund the provider failed is RefundFailedError (a PaymentProviderError): retrying will not help', async () => {
+    const { tx, reference } = await charged();
+    h.refundOutcome('failed');
+    const err = await h
+      .provider(FAST)
+      .refund({ transactionId: tx.transactionId, refundId: randomUUID(), reference, amount: 4999, currency: 'USD' })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RefundFailedError);
+    expect(err).toBeInstanceOf(PaymentProviderError);
   });
 
   it('refusing to refund more than was captured is a PaymentProviderError', async () => {

@@ -26,6 +26,12 @@ export interface ProviderHarness {
   declinedSource(amount: number, currency: string): { source: string; declineCode: string };
   chargesFor(transactionId: string): number;
   refundsOf(reference: string): number;
+  /** How the provider answers new refunds from now on. */
+  refundOutcome(outcome: 'succeeded' | 'pending' | 'failed'): void;
+  /** Pending refunds complete at the provider. */
+  settleRefunds(): void;
+  /** The provider forgets idempotency keys (they expire: Stripe 24 h, PayPal hours). */
+  forgetIdempotencyKeys(): void;
   close(): Promise<void>;
 }
 
@@ -44,9 +50,14 @@ export async function stripeHarness(): Promise<ProviderHarness> {
     declinedSource: () => ({ source: 'pm_card_chargeDeclinedInsufficientFunds', declineCode: 'insufficient_funds' }),
     chargesFor: (tx) => emulator.chargesFor(tx),
     refundsOf: (ref) => emulator.refundsFor(ref).length,
+    refundOutcome: (o) => (emulator.refundStatus = o),
+    settleRefunds: () => emulator.settleRefunds(),
+    forgetIdempotencyKeys: () => emulator.forgetIdempotencyKeys(),
     close: () => emulator.close(),
   };
 }
+
+const UPPER = { succeeded: 'COMPLETED', pending: 'PENDING', failed: 'FAILED' } as const;
 
 export async function squareHarness(): Promise<ProviderHarness> {
   const emulator = await new SquareEmulator().start();
@@ -60,6 +71,9 @@ export async function squareHarness(): Promise<ProviderHarness> {
     declinedSource: () => ({ source: 'cnon:card-nonce-declined', declineCode: 'generic_decline' }),
     chargesFor: (tx) => emulator.chargesFor(tx),
     refundsOf: (ref) => emulator.refundsFor(ref).length,
+    refundOutcome: (o) => (emulator.refundStatus = UPPER[o]),
+    settleRefunds: () => emulator.settleRefunds(),
+    forgetIdempotencyKeys: () => emulator.forgetIdempotencyKeys(),
     close: () => emulator.close(),
   };
 }
@@ -76,6 +90,9 @@ export async function paypalHarness(): Promise<ProviderHarness> {
     declinedSource: (amount, currency) => ({ source: emulator.approvedOrder(amount, currency, { decline: true }), declineCode: 'instrument_declined' }),
     chargesFor: (tx) => emulator.capturesFor(tx),
     refundsOf: (ref) => emulator.refundsFor(ref).length,
+    refundOutcome: (o) => (emulator.refundStatus = UPPER[o]),
+    settleRefunds: () => emulator.settleRefunds(),
+    forgetIdempotencyKeys: () => emulator.forgetIdempotencyKeys(),
     close: () => emulator.close(),
   };
 }

@@ -1,0 +1,51 @@
+import Stripe from 'stripe';
+import { header, InvalidSignatureError, pickString, type VerifiedWebhookEvent, type WebhookHeaders } from './types.js';
+
+/**
+ * Stripe webhooks: `Stripe-Signature` (timestamp + HMAC-SHA256 of the raw body
+ * with STRIPE_WEBHOOK_SECRET) checked by the SDK's constructEventAsync, which
+ * also rejects deliveries older than its 5-minute tolerance (replays).
+ */
+export async function verifyStripeWebhook(
+  rawBody: Buffer | string,
+  headers: WebhookHeaders,
+  settings: { webhookSecret: string },
+): Promise<VerifiedWebhookEvent> {
+  const signature = header(headers, 'stripe-signature');
+  if (!signature) throw new InvalidSignatureError('stripe: no Stripe-Signature header');
+  let event: Stripe.Event;
+  try {
+    event = await Stripe.webhooks.constructEventAsync(rawBody, signature, settings.webhookSecret);
+  } catch (err) {
+    throw new InvalidSignatureError(`stripe: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return parseStripeEvent(event);
+}
+
+/** `payment_intent` fields are ids, or objects when expanded. */
+function intentId(object: unknown): string | null {
+  return pickString(object, 'payment_intent') ?? pickString(object, 'payment_intent', 'id');
+}
+
+export function parseStripeEvent(event: Stripe.Event): VerifiedWebhookEvent {
+  const object: unknown = event.data.object;
+  const base = { eventId: event.id, providerType: event.type, raw: event, refundReference: null };
+  switch (event.type) {
+    case 'refund.created':
+    case 'refund.updated':
+    case 'refund.failed':
+    case 'charge.refund.updated': {
+      const status = pickString(object, 'status');
+      const type = status === 'succeeded' ? 'refund.succeeded' : status === 'failed' || status === 'canceled' ? 'refund.failed' : 'ignored';
+      return { ...base, type, reference: intentId(object), refundReference: pickString(object, 'id') };
+    }
+    case 'charge.refunded':
+      return { ...base, type: 'refund.succeeded', reference: intentId(object) };
+    case 'charge.dispute.created':
+      return { ...base, type: 'dispute.opened', reference: intentId(object) };
+    case 'payment_intent.payment_failed':
+      return { ...base, type: 'payment.failed', reference: pickString(object, 'id') };
+    default:
+      return { ...base, type: 'ignored', reference: null };
+  }
+}

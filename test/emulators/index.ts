@@ -1,0 +1,53 @@
+import { PayPalEmulator } from './paypal-emulator.js';
+import { SquareEmulator } from './square-emulator.js';
+import { StripeEmulator } from './stripe-emulator.js';
+
+export { PayPalEmulator } from './paypal-emulator.js';
+export { SquareEmulator } from './square-emulator.js';
+export { StripeEmulator } from './stripe-emulator.js';
+
+/**
+ * All three provider emulators on 127.0.0.1, and the environment that points
+ * the service at them (merge `env` into what `loadConfig` reads). For tests
+ * only: src never imports this.
+ *
+ * Payment sources that succeed: Stripe `pm_card_visa`; Square
+ * `cnon:card-nonce-ok`; PayPal `paypal.approvedOrder(total, currency)` (an
+ * order the buyer approved for exactly that amount). Declines: Stripe
+ * `pm_card_chargeDeclined`, Square `cnon:card-nonce-declined`, PayPal
+ * `paypal.approvedOrder(total, currency, { decline: true })`.
+ * Webhooks: `stripe.webhook(type, object)`, `square.webhook(type, object)`,
+ * `paypal.webhook(eventType, resource)` return `{ body, headers, id }` signed
+ * for the `env` below.
+ */
+export interface Emulators {
+  stripe: StripeEmulator;
+  square: SquareEmulator;
+  paypal: PayPalEmulator;
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export async function startEmulators(): Promise<Emulators> {
+  const [stripe, square, paypal] = await Promise.all([new StripeEmulator().start(), new SquareEmulator().start(), new PayPalEmulator().start()]);
+  const env = {
+    STRIPE_SECRET_KEY: stripe.secretKey,
+    STRIPE_API_BASE: stripe.url,
+    STRIPE_WEBHOOK_SECRET: stripe.webhookSecret,
+    SQUARE_ACCESS_TOKEN: square.accessToken,
+    SQUARE_LOCATION_ID: square.locationId,
+    SQUARE_API_BASE: square.url,
+    SQUARE_WEBHOOK_SIGNATURE_KEY: square.webhookSignatureKey,
+    SQUARE_WEBHOOK_URL: square.webhookUrl,
+    PAYPAL_CLIENT_ID: paypal.clientId,
+    PAYPAL_CLIENT_SECRET: paypal.clientSecret,
+    PAYPAL_API_BASE: paypal.url,
+    PAYPAL_WEBHOOK_ID: paypal.webhookId,
+  };
+  return {
+    stripe, square, paypal, env,
+    close: async () => {
+      await Promise.all([stripe.close(), square.close(), paypal.close()]);
+    },
+  };
+}
