@@ -14,7 +14,9 @@ interface AjvError {
 export function fieldErrors(validation: AjvError[], context?: string): FieldError[] {
   const prefix = context && context !== 'body' ? `/${context}` : '';
   return validation.map((e) => {
-    const extra = e.keyword === 'additionalProperties' ? `/${String(e.params.additionalProperty)}` : '';
+    // Point at the offending field itself: the unknown one, or the missing one.
+    const field = e.keyword === 'additionalProperties' ? e.params.additionalProperty : e.keyword === 'required' ? e.params.missingProperty : undefined;
+    const extra = field === undefined ? '' : `/${String(field).replace(/~/g, '~0').replace(/\//g, '~1')}`;
     const message =
       e.keyword === 'additionalProperties' ? 'is not an allowed field' : (e.message ?? 'is invalid');
     return { path: `${prefix}${e.instancePath}${extra}` || '/', message };
