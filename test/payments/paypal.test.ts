@@ -88,6 +88,13 @@ describe('paypal transport', () => {
     expect(emu.requests.filter((r) => r.path.endsWith('/capture')).every((r) => /^Bearer A21AA/.test(r.headers.authorization ?? ''))).toBe(true);
   });
 
+  it('a 503 on reading the order is retried by the SDK', async () => {
+    const source = emu.approvedOrder(100, 'USD');
+    emu.failNext(1, 503, /^GET \/v2\/checkout\/orders\//);
+    await expect(charge(source, 100, 'USD')).resolves.toEqual({ reference: expect.any(String) });
+    expect(emu.requests.filter((r) => r.method === 'GET' && r.path === `/v2/checkout/orders/${source}`)).toHaveLength(2);
+  });
+
   it('wrong client credentials are a provider error, not a decline', async () => {
     const bad = createPayPalProvider({ ...emu.settings(), clientSecret: 'wrong' }, { ...FAST, maxRetries: 0 });
     const err = await bad.charge({ transactionId: randomUUID(), amount: 100, currency: 'USD', source: emu.approvedOrder(100, 'USD'), customerId: 'a', description: 'd' }).catch((e: unknown) => e);
