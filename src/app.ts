@@ -8,7 +8,10 @@ import authPlugin, { createTokenVerifier, type TokenVerifier } from './http/plug
 import docsPlugin from './http/plugins/docs.js';
 import errorsPlugin from './http/plugins/errors.js';
 import metricsPlugin, { createMetrics, type Metrics } from './http/plugins/metrics.js';
+import rateLimitPlugin from './http/plugins/rate-limit.js';
+import securityPlugin from './http/plugins/security.js';
 import { genReqId } from './http/request-id.js';
+import { serverOptions } from './http/server-options.js';
 import opsRoutes from './http/routes/ops/index.js';
 import orderRoutes from './http/routes/orders/index.js';
 import productRoutes from './http/routes/products/index.js';
@@ -37,6 +40,7 @@ export async function buildApp(opts: AppOptions) {
     genReqId,
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
+    ...serverOptions(config), // TLS/HTTP2, timeouts, header limits
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -61,7 +65,10 @@ export async function buildApp(opts: AppOptions) {
 
   await app.register(errorsPlugin);
   await app.register(metricsPlugin, { metrics });
-  await app.register(authPlugin, { verifier: opts.verifier ?? createTokenVerifier(config.jwt) });
+  await app.register(securityPlugin, { corsOrigins: config.corsOrigins });
+  const verifier = opts.verifier ?? createTokenVerifier(config.jwt);
+  await app.register(rateLimitPlugin, { ...config.rateLimit, redisUrl: config.redisUrl, redisPrefix: `${config.redisKeyPrefix}rl:`, verifier, registry: metrics.registry });
+  await app.register(authPlugin, { verifier });
   await app.register(docsPlugin);
   await app.register(opsRoutes, { deps });
   await app.register(

@@ -19,6 +19,8 @@ export interface Config {
     audience: string | null;
     /** true when the secret is the generated development one kept in ./data */
     devSecret: boolean;
+    /** How long fetched JWKS keys are trusted: a key removed by the identity provider stops working after this. */
+    jwksCacheSeconds: number;
   };
   stripe: { secretKey: string; apiBase: string | null; webhookSecret: string | null } | null;
   paypal: { clientId: string; clientSecret: string; apiBase: string | null; webhookId: string | null } | null;
@@ -33,12 +35,22 @@ export interface Config {
   email: { url: string | null; smtpUrl: string | null; from: string };
   amqpUrl: string | null;
   redisUrl: string | null;
+  /** Prefix of every key written to Redis: the instances of one deployment share it. */
+  redisKeyPrefix: string;
   rateLimit: { perMinute: number; createPerMinute: number };
   tls: { certFile: string; keyFile: string } | null;
   http2: boolean;
   trustProxy: boolean | string;
   corsOrigins: string[];
   bodyLimit: number;
+  /** Socket and header limits of the listening server (docs/deploy.md explains each). */
+  http: {
+    connectionTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxHeaderSize: number;
+    maxParamLength: number;
+  };
   logLevel: string;
   workers: {
     enabled: boolean;
@@ -134,6 +146,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     if (file && !existsSync(file)) problems.push(`${name}: no file at ${file}`);
   }
 
+  // HTTP/2 without TLS would be h2c, which neither browsers nor nginx's upstreams speak.
+  if (/^(1|true|yes|on)$/i.test(str('HTTP2') ?? '') && !(certFile && keyFile)) problems.push('HTTP2=true needs TLS_CERT_FILE and TLS_KEY_FILE');
+
   const emailUrl = url('EMAIL_URL');
   const smtpUrl = url('SMTP_URL');
   if (emailUrl && smtpUrl) problems.push('set EMAIL_URL or SMTP_URL, not both');
@@ -152,7 +167,14 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       poolSize: int('DATABASE_POOL_SIZE', 10, 1, 1000),
       statementTimeoutMs: int('DATABASE_STATEMENT_TIMEOUT_MS', 10_000, 100, 600_000),
     },
-    jwt: { secret, jwksUrl, issuer: str('JWT_ISSUER'), audience: str('JWT_AUDIENCE'), devSecret },
+    jwt: {
+      secret,
+      jwksUrl,
+      issuer: str('JWT_ISSUER'),
+      audience: str('JWT_AUDIENCE'),
+      devSecret,
+      jwksCacheSeconds: int('JWT_JWKS_CACHE_SECONDS', 600, 1, 86_400),
+    },
     stripe: stripeKey
       ? { secretKey: stripeKey, apiBase: url('STRIPE_API_BASE'), webhookSecret: str('STRIPE_WEBHOOK_SECRET') }
       : null,
@@ -174,6 +196,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     email: { url: emailUrl, smtpUrl, from: str('EMAIL_FROM') ?? 'Orders <orders@example.com>' },
     amqpUrl: url('AMQP_URL'),
     redisUrl: url('REDIS_URL'),
+    redisKeyPrefix: str('REDIS_KEY_PREFIX') ?? 'order-api:',
     rateLimit: {
       perMinute: int('RATE_LIMIT_PER_MINUTE', 120, 1, 1_000_000),
       createPerMinute: int('RATE_LIMIT_CREATE_PER_MINUTE', 30, 1, 1_000_000),
@@ -183,6 +206,14 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     trustProxy,
     corsOrigins: (str('CORS_ORIGINS') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     bodyLimit: int('BODY_LIMIT_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
+    http: {
+      // Idle socket, whole-request and keep-alive limits; keep-alive outlives nginx's 60 s upstream one.
+      connectionTimeoutMs: int('HTTP_CONNECTION_TIMEOUT_MS', 60_000, 0, 3_600_000),
+      requestTimeoutMs: int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 0, 3_600_000),
+      keepAliveTimeoutMs: int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 1, 3_600_000),
+      maxHeaderSize: int('HTTP_MAX_HEADER_SIZE', 16_384, 1024, 1024 * 1024),
+      maxParamLength: int('HTTP_MAX_PARAM_LENGTH', 100, 64, 10_000),
+    },
     logLevel: str('LOG_LEVEL') ?? (envName === 'test' ? 'silent' : 'info'),
     workers: {
       enabled: bool('WORKERS_ENABLED', true),
