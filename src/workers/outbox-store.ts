@@ -1,0 +1,81 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../persistence/tables.js';
+
+export type OutboxKind = 'email' | 'event';
+
+/** A row this relay holds a lease on. `attempts` (already counting this one) is the lease's fencing token. */
+export interface ClaimedRow {
+  id: string;
+  kind: OutboxKind;
+  topic: string;
+  payload: unknown;
+  attempts: number;
+  created_at: Date;
+}
+
+/**
+ * Claims up to `limit` due rows of the given kinds and leases them for
+ * `leaseMs`: one statement, so one short transaction. SKIP LOCKED lets
+ * concurrent relays pass each other's rows instead of waiting on them; moving
+ * next_attempt_at past now() is the lease, so once this commits no other relay
+ * sees the rows as due until the lease runs out (a relay that died mid-batch).
+ * The delivery itself happens after the commit, outside any transaction.
+ * Counting the attempt here means a message that crashes the relay every time
+ * still reaches the dead state instead of looping forever.
+ */
+export async function claimDue(db: Kysely<Database>, kinds: readonly OutboxKind[], limit: number, leaseMs: number): Promise<ClaimedRow[]> {
+  if (kinds.length === 0) return [];
+  const { rows } = await sql<ClaimedRow>`
+    with due as materialized (
+      select id from outbox
+      where status = 'pending' and next_attempt_at <= now() and kind in (${sql.join(kinds)})
+      order by next_attempt_at
+      limit ${limit}
+      for update skip locked
+    )
+    update outbox o
+       set attempts = o.attempts + 1,
+           next_attempt_at = now() + ${leaseMs}::int * interval '1 millisecond'
+      from due
+     where o.id = due.id
+    returning o.id, o.kind, o.topic, o.payload, o.attempts, o.created_at`.execute(db);
+  // Oldest first: across a batch delivered together this is the best order we can offer.
+  return rows.sort((a, b) => new Date(a.created_at).getTime() - new Date(b.created_at).getTime());
+}
+
+/**
+ * Both marks are fenced on (status pending, attempts = the claimed value): if
+ * this relay lost its lease (it outlived it, or an admin reset the row), the
+ * mark changes nothing instead of overwriting someone else's newer state.
+ * They return whether the row was updated.
+ */
+export async function markDelivered(db: Kysely<Database>, row: Pick<ClaimedRow, 'id' | 'attempts'>): Promise<boolean> {
+  const r = await db
+    .updateTable('outbox')
+    .set({ status: 'delivered', delivered_at: sql<Date>`now()` })
+    .where('id', '=', row.id)
+    .where('status', '=', 'pending')
+    .where('attempts', '=', row.attempts)
+    .executeTakeFirst();
+  return r.numUpdatedRows > 0n;
+}
+
+export async function markFailed(
+  db: Kysely<Database>,
+  row: Pick<ClaimedRow, 'id' | 'attempts'>,
+  error: string,
+  outcome: { dead: boolean; retryInMs: number },
+): Promise<boolean> {
+  const r = await db
+    .updateTable('outbox')
+    .set({
+      status: outcome.dead ? 'dead' : 'pending',
+      last_error: error.slice(0, 2000),
+      next_attempt_at: sql<Date>`now() + ${Math.round(outcome.retryInMs)}::int * interval '1 millisecond'`,
+    })
+    .where('id', '=', row.id)
+    .where('status', '=', 'pending')
+    .where('attempts', '=', row.attempts)
+    .executeTakeFirst();
+  return r.numUpdatedRows > 0n;
+}

@@ -1,0 +1,48 @@
+import closeWithGrace from 'close-with-grace';
+import { hostname } from 'node:os';
+import { ConfigError, loadConfig } from '../config.js';
+import { createDb } from '../persistence/db.js';
+import { migrateToLatest } from '../persistence/migrations/index.js';
+import { createJsonLogger } from './logger.js';
+import { createOutboxRelay } from './outbox-relay.js';
+
+/**
+ * `npm run relay`: the outbox relay alone, for deployments that scale it apart
+ * from the API. Any number may run against one PostgreSQL; on SIGTERM/SIGINT
+ * each finishes and records its batch in flight before exiting.
+ */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createJsonLogger(config.logLevel, { name: 'outbox-relay' });
+  if (!/^postgres(ql)?:\/\//.test(config.database.url)) {
+    // Embedded PGlite lives inside one process: the server's. It runs its own relay already.
+    console.error('npm run relay needs DATABASE_URL=postgres://…; with the embedded database the server runs the relay itself.');
+    process.exit(1);
+  }
+
+  const database = await createDb(config.database);
+  await migrateToLatest(database.db as never);
+  const relay = createOutboxRelay({ db: database.db, config, logger, name: `outbox-relay@${hostname()}:${process.pid}` });
+  relay.start();
+
+  closeWithGrace({ delay: config.workers.outbox.deliveryTimeoutMs * 2 + 5_000 }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'fatal error, stopping the relay');
+    else logger.info({ signal }, 'stopping the relay: finishing the batch in flight');
+    await relay.stop();
+    await database.close();
+  });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { loadConfig, type Config } from '../../../src/config.js';
+import type { Order } from '../../../src/domain/order.js';
+import { createDb } from '../../../src/persistence/db.js';
+import { migrateToLatest } from '../../../src/persistence/migrations/index.js';
+import type { Database, OutboxRow } from '../../../src/persistence/tables.js';
+import type { Logger } from '../../../src/workers/logger.js';
+import { databaseUrlFor, type DatabaseKind } from '../../helpers/db.js';
+
+export interface TestDb {
+  db: Kysely<Database>;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** A migrated database of the given kind (PostgreSQL: a fresh schema on the real server). */
+export async function openTestDb(kind: DatabaseKind = 'postgres'): Promise<TestDb> {
+  const { url, drop } = await databaseUrlFor(kind);
+  const handle = await createDb({ url, poolSize: 10, statementTimeoutMs: 10_000 });
+  await migrateToLatest(handle.db as never);
+  return {
+    db: handle.db,
+    url,
+    close: async () => {
+      await handle.close();
+      await drop();
+    },
+  };
+}
+
+/** Config through the real loader, with outbox timings short enough for tests. */
+export function testConfig(env: Record<string, string> = {}): Readonly<Config> {
+  return loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: 'memory://',
+    JWT_SECRET: 'x'.repeat(32),
+    EMAIL_FROM: 'Orders <orders@shop.example>',
+    OUTBOX_POLL_MS: '20',
+    OUTBOX_BACKOFF_BASE_MS: '20',
+    OUTBOX_BACKOFF_MAX_MS: '100',
+    OUTBOX_DELIVERY_TIMEOUT_MS: '1000',
+    OUTBOX_MAX_ATTEMPTS: '5',
+    ...env,
+  });
+}
+
+export const quietLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** A logger that keeps its lines, for asserting what the log transport wrote. */
+export function recordingLogger(): Logger & { lines: { level: string; obj: object; msg?: string }[] } {
+  const lines: { level: string; obj: object; msg?: string }[] = [];
+  const at = (level: string) => (obj: object, msg?: string) => void lines.push({ level, obj, msg });
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+export function makeOrder(overrides: Partial<Order> = {}): Order {
+  const id = overrides.id ?? randomUUID();
+  return {
+    id,
+    user_id: 'alice',
+    status: 'pending',
+    currency: 'USD',
+    items: [
+      { product_id: 'sku_tshirt', name: 'T-shirt', quantity: 2, unit_price: 1999, line_total: 3998 },
+      { product_id: 'sku_mug', name: 'Mug', quantity: 1, unit_price: 1250, line_total: 1250 },
+    ],
+    total: 5248,
+    payment: {
+      transaction_id: randomUUID(),
+      provider: 'sandbox',
+      provider_reference: 'sb_123',
+      status: 'succeeded',
+      amount: 5248,
+      currency: 'USD',
+    },
+    email: 'alice@example.com',
+    shipping_address: { name: 'Alice Liddell', line1: '1 Main St', line2: null, city: 'Springfield', postal_code: '12345', country: 'US' },
+    tracking: null,
+    created_at: '2026-11-26T10:00:00.000Z',
+    updated_at: '2026-11-26T10:00:00.000Z',
+    ...overrides,
+  };
+}
+
+export async function outboxRow(db: Kysely<Database>, id: string): Promise<OutboxRow> {
+  return db.selectFrom('outbox').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+}
+
+export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function countByStatus(db: Kysely<Database>, kind: 'email' | 'event'): Promise<Record<string, number>> {
+  const rows = await db.selectFrom('outbox').select(['status']).select((eb) => eb.fn.countAll<string>().as('n')).where('kind', '=', kind).groupBy('status').execute();
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}
