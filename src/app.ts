@@ -15,8 +15,10 @@ import { serverOptions } from './http/server-options.js';
 import opsRoutes from './http/routes/ops/index.js';
 import orderRoutes from './http/routes/orders/index.js';
 import productRoutes from './http/routes/products/index.js';
+import webhookRoutes from './http/routes/webhooks/index.js';
 import { createValidatorCompiler } from './http/validation.js';
 import { createPaymentProcessor, type PaymentProcessor } from './payments/processor.js';
+import { createWebhookVerifiers } from './payments/webhooks/index.js';
 import type { Database } from './persistence/tables.js';
 
 export interface AppOptions {
@@ -75,6 +77,7 @@ export async function buildApp(opts: AppOptions) {
     async (api) => {
       await api.register(orderRoutes, { deps });
       await api.register(productRoutes, { deps });
+      await api.register(webhookRoutes, { deps, verifiers: createWebhookVerifiers(config) });
     },
     { prefix: '/api' },
   );

@@ -219,7 +219,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       enabled: bool('WORKERS_ENABLED', true),
       relayIntervalMs: int('OUTBOX_POLL_MS', 1000, 10, 600_000),
       reconcileIntervalMs: int('RECONCILE_INTERVAL_MS', 30_000, 10, 3_600_000),
-      reconcileAfterMs: int('RECONCILE_AFTER_MS', 60_000, 0, 3_600_000),
+      // Longer than the slowest charge (PayPal: two calls, each 10 s × 3 attempts).
+      reconcileAfterMs: int('RECONCILE_AFTER_MS', 120_000, 0, 3_600_000),
       outbox: {
         // 20 attempts, 1 s doubling capped at 1 h: a message rides out 4-8 h of outage before it is dead.
         maxAttempts: int('OUTBOX_MAX_ATTEMPTS', 20, 1, 1000),

@@ -99,6 +99,7 @@ export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInpu
 
   const done = await completeCharge(deps, transactionId, reference);
   if (done.kind === 'order') return { kind: 'created', order: done.order };
+  if (done.kind === 'duplicate') throw errors.paymentDeclined('This payment already paid for another order.', 'duplicate_payment');
   // Only an abandoned charge settles as a refund, and this request did not abandon it.
   await refundPayment(deps, done.transaction);
   throw errors.providerError();

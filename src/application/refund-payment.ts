@@ -1,4 +1,5 @@
 import { nextAttemptAt } from '../domain/retry-schedule.js';
+import { RefundFailedError } from '../payments/provider.js';
 import { findOrder } from '../persistence/order-repository.js';
 import { enqueueEvent } from '../persistence/outbox.js';
 import { lockTransaction, moveTransaction, scheduleRetry, type PaymentTransaction } from '../persistence/transaction-repository.js';
@@ -24,6 +25,13 @@ export async function refundPayment(deps: Deps, t: PaymentTransaction): Promise<
     }
     return settleRefund(deps, t.id);
   } catch (err) {
+    if (err instanceof RefundFailedError) {
+      // Retrying the same refund gives the same answer: park it for a person, loudly.
+      deps.metrics.refunds.inc({ provider: t.provider, outcome: 'failed' });
+      deps.logger.error({ err, transactionId: t.id }, 'refund refused by the provider; needs attention');
+      await scheduleRetry(deps.db, t.id, new Date(deps.clock().getTime() + 24 * 3600_000), `refund refused: ${err.message}`);
+      return 'refund_pending';
+    }
     deps.metrics.refunds.inc({ provider: t.provider, outcome: 'error' });
     deps.logger.warn({ err, transactionId: t.id }, 'refund failed; will retry');
     await scheduleRetry(deps.db, t.id, nextAttemptAt(deps.clock(), t.attempts, REFUND_RETRY), err instanceof Error ? err.message : String(err));

@@ -4,7 +4,7 @@ import { completeKey, releaseKey } from '../persistence/idempotency-repository.j
 import { appendHistory, findOrder, insertOrder } from '../persistence/order-repository.js';
 import { enqueueEmail, enqueueEvent } from '../persistence/outbox.js';
 import { releaseStock } from '../persistence/product-repository.js';
-import { lockTransaction, moveTransaction, type PaymentTransaction } from '../persistence/transaction-repository.js';
+import { findTransactionByReference, lockTransaction, moveTransaction, type PaymentTransaction } from '../persistence/transaction-repository.js';
 import type { Deps } from './ports.js';
 
 /**
@@ -13,7 +13,11 @@ import type { Deps } from './ports.js';
  * and exactly one of them settles it.
  */
 
-export type Completion = { kind: 'order'; order: Order } | { kind: 'refund'; transaction: PaymentTransaction };
+export type Completion =
+  | { kind: 'order'; order: Order }
+  | { kind: 'refund'; transaction: PaymentTransaction }
+  /** The provider payment already settles another transaction: this one failed, nothing more taken. */
+  | { kind: 'duplicate' };
 
 /** The money was taken: the order, its items, history, email, event and idempotent response commit together. */
 export async function completeCharge(deps: Deps, transactionId: string, reference: string): Promise<Completion> {
@@ -25,6 +29,14 @@ export async function completeCharge(deps: Deps, transactionId: string, referenc
       const existing = await findOrder(trx, t.order_id);
       if (existing) return { kind: 'order', order: existing };
       throw new Error(`transaction ${transactionId} is ${t.status}, not processing`);
+    }
+    const holder = await findTransactionByReference(trx, t.provider, reference);
+    if (holder && holder.id !== t.id) {
+      // That payment already paid for another order (e.g. one PayPal approval sent twice).
+      await moveTransaction(trx, t.id, 'processing', 'failed', { decline_code: 'duplicate_payment', failure_reason: `payment ${reference} already settles transaction ${holder.id}` }, now);
+      if (!t.abandoned) await releaseStock(trx, t.draft.items);
+      if (t.draft.idempotency_key) await releaseKey(trx, t.customer_id, t.draft.idempotency_key);
+      return { kind: 'duplicate' };
     }
     if (t.abandoned) {
       // The client was told "no order": the money goes back instead.

@@ -61,9 +61,9 @@ describe('crash between charge and commit', () => {
     const retry = await fetch(`${server.url}/api/orders`, { method: 'POST', headers: json(token, 'crash-key-1'), body });
     expect(retry.status).toBe(201);
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
-    expect((await retry.json()).id).toBe(orders[0]?.id);
+    expect(((await retry.json()) as { id: string }).id).toBe(orders[0]?.id);
 
-    const product = await (await fetch(`${server.url}/api/products/sku_crash`, { headers: json(token) })).json();
+    const product = (await (await fetch(`${server.url}/api/products/sku_crash`, { headers: json(token) })).json()) as { stock: number };
     expect(product.stock).toBe(1);
     expect(await db.selectFrom('orders').selectAll().execute()).toHaveLength(1);
     expect(await db.selectFrom('payment_transactions').selectAll().execute()).toHaveLength(1);
