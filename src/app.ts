@@ -16,10 +16,12 @@ import opsRoutes from './http/routes/ops/index.js';
 import orderRoutes from './http/routes/orders/index.js';
 import productRoutes from './http/routes/products/index.js';
 import webhookRoutes from './http/routes/webhooks/index.js';
+import outboxAdminRoutes from './http/routes/admin/outbox.js';
 import { createValidatorCompiler } from './http/validation.js';
 import { createPaymentProcessor, type PaymentProcessor } from './payments/processor.js';
 import { createWebhookVerifiers } from './payments/webhooks/index.js';
 import type { Database } from './persistence/tables.js';
+import { registerOutboxMetrics } from './workers/outbox-metrics.js';
 
 export interface AppOptions {
   config: Readonly<Config>;
@@ -48,6 +50,7 @@ export async function buildApp(opts: AppOptions) {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const metrics = opts.metrics ?? createMetrics();
+  const outboxMetrics = registerOutboxMetrics(metrics.registry, { db: opts.db });
   const deps: Deps = {
     db: opts.db,
     payments: opts.payments ?? createPaymentProcessor(config),
@@ -78,11 +81,16 @@ export async function buildApp(opts: AppOptions) {
       await api.register(orderRoutes, { deps });
       await api.register(productRoutes, { deps });
       await api.register(webhookRoutes, { deps, verifiers: createWebhookVerifiers(config) });
+      await api.register(async (admin) => {
+        admin.addHook('onRequest', admin.authenticate);
+        admin.addHook('preHandler', admin.requireAdmin);
+        await admin.register(outboxAdminRoutes, { db: deps.db });
+      });
     },
     { prefix: '/api' },
   );
 
-  return Object.assign(app, { deps });
+  return Object.assign(app, { deps, outboxMetrics });
 }
 
 export type OrderApp = Awaited<ReturnType<typeof buildApp>>;

@@ -5,6 +5,7 @@ import { createDb } from './persistence/db.js';
 import { migrateToLatest } from './persistence/migrations/index.js';
 import { seedDemoCatalog } from './persistence/seed.js';
 import { startHousekeeping } from './workers/housekeeping.js';
+import { createOutboxRelay } from './workers/outbox-relay.js';
 import { startPaymentReconciler } from './workers/payment-reconciler.js';
 
 /** Process entry: config → database → app → listen; drains and closes on SIGTERM/SIGINT. */
@@ -30,8 +31,10 @@ async function main() {
   const app = await buildApp({ config, db: database.db, faults });
   if (config.jwt.devSecret) app.log.info('using the development JWT secret in ./data; mint a token with `npm run token -- --sub alice`');
 
+  const relay = createOutboxRelay({ db: database.db, config, logger: app.log, metrics: app.outboxMetrics });
+  if (config.workers.enabled) relay.start();
   const workers = config.workers.enabled
-    ? [startPaymentReconciler(app.deps, config.workers.reconcileIntervalMs), startHousekeeping(app.deps)]
+    ? [relay, startPaymentReconciler(app.deps, config.workers.reconcileIntervalMs), startHousekeeping(app.deps)]
     : [];
 
   closeWithGrace({ delay: 25_000 }, async ({ signal, err }) => {
