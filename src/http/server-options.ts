@@ -15,7 +15,7 @@ export interface ListenOptions {
   keepAliveTimeout: number;
   http2SessionTimeout: number;
   routerOptions: { maxParamLength: number };
-  http?: { maxHeaderSize: number };
+  http?: { maxHeaderSize: number; connectionsCheckingInterval: number };
   https?: HttpsServerOptions | SecureServerOptions;
   http2?: true;
 }
@@ -42,13 +42,16 @@ export function listenOptions(config: Readonly<Config>): ListenOptions {
     http2SessionTimeout: http.keepAliveTimeoutMs,
     routerOptions: { maxParamLength: http.maxParamLength },
   };
-  if (!config.tls) return { ...base, http: { maxHeaderSize: http.maxHeaderSize } };
+  // Node checks request timeouts on this interval (30 s by default), so a short timeout needs a short one.
+  const connectionsCheckingInterval = Math.min(30_000, Math.max(250, Math.floor(http.requestTimeoutMs / 2) || 30_000));
+  if (!config.tls) return { ...base, http: { maxHeaderSize: http.maxHeaderSize, connectionsCheckingInterval } };
 
   const tls = {
     cert: readFileSync(config.tls.certFile),
     key: readFileSync(config.tls.keyFile),
     minVersion: 'TLSv1.2' as const,
     maxHeaderSize: http.maxHeaderSize,
+    connectionsCheckingInterval,
   };
   if (!config.http2) return { ...base, https: tls };
   // HTTP/2 with ALPN fallback: clients that only speak HTTP/1.1 (curl --http1.1, health probes) still work.
