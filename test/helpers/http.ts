@@ -86,7 +86,31 @@ export async function orderCount(t: TestApp, userId: string): Promise<number> {
 /** Env for test apps that create many orders quickly, should a rate limiter be registered. */
 export const NO_RATE_LIMIT = { RATE_LIMIT_PER_MINUTE: '1000000', RATE_LIMIT_CREATE_PER_MINUTE: '1000000' };
 
-/** The real app for one describe block, with rate limits out of the way of functional tests. */
-export function startApp(kind: DatabaseKind, env: Record<string, string> = {}, app: NonNullable<Parameters<typeof createTestApp>[1]>['app'] = {}) {
-  return createTestApp(kind, { env: { ...NO_RATE_LIMIT, ...env }, app });
+/**
+ * The real app for one describe block, with rate limits out of the way of
+ * functional tests. It watches every injected response: a 500 (a bug) fails
+ * the suite at close() even when the test that caused it looked elsewhere.
+ * 502/503 are contractual answers and are left to the tests that expect them.
+ */
+export async function startApp(
+  kind: DatabaseKind,
+  env: Record<string, string> = {},
+  app: NonNullable<Parameters<typeof createTestApp>[1]>['app'] = {},
+  opts: { allowInternalErrors?: boolean } = {},
+): Promise<TestApp> {
+  const t = await createTestApp(kind, { env: { ...NO_RATE_LIMIT, ...env }, app });
+  const bugs: string[] = [];
+  const inject = t.app.inject.bind(t.app) as (o: unknown) => Promise<InjectResponse>;
+  (t.app as unknown as { inject: unknown }).inject = async (o: { method?: string; url?: string }) => {
+    const res = await inject(o);
+    if (res.statusCode >= 500 && res.statusCode !== 502 && res.statusCode !== 503) bugs.push(`${o.method ?? 'GET'} ${o.url} → ${res.statusCode} ${res.body.slice(0, 300)}`);
+    return res;
+  };
+  return {
+    ...t,
+    close: async () => {
+      await t.close();
+      if (bugs.length > 0 && !opts.allowInternalErrors) throw new Error(`the app answered with a 5xx bug:\n${bugs.join('\n')}`);
+    },
+  };
 }
