@@ -1,0 +1,145 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orderBody, putProduct, type TestApp } from '../helpers/app.js';
+import { startApp, uid } from '../helpers/http.js';
+
+/**
+ * Races on the real PostgreSQL, over a real socket: every request is its own
+ * connection from the pool, so row locks and unique indexes do the work.
+ */
+describe('concurrency on PostgreSQL', () => {
+  let t: TestApp;
+  let base: string;
+  beforeAll(async () => {
+    t = await startApp('postgres', { DATABASE_POOL_SIZE: '20' });
+    base = await t.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  async function call(method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}) {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
+  }
+  const tally = (statuses: number[]) => statuses.reduce<Record<number, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {});
+  const stock = async (id: string) => (await t.db.selectFrom('products').select('stock').where('id', '=', id).executeTakeFirstOrThrow()).stock;
+  const ordersOf = async (productId: string) =>
+    Number((await t.db.selectFrom('order_items').select((eb) => eb.fn.countAll<string>().as('n')).where('product_id', '=', productId).executeTakeFirstOrThrow()).n);
+
+  it('20 racing orders for a product with stock 5: exactly 5 × 201, 15 × 409 out_of_stock, stock 0', async () => {
+    const sku = uid('scarce');
+    await putProduct(t, sku, { price: 999, stock: 5 });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => call('POST', '/api/orders', await t.token(`racer${i}`), orderBody([{ product_id: sku, quantity: 1 }]))),
+    );
+    expect(tally(results.map((r) => r.status))).toEqual({ 201: 5, 409: 15 });
+    for (const r of results.filter((x) => x.status === 409)) expect(r.body.code).toBe('out_of_stock');
+    expect(await stock(sku)).toBe(0);
+    expect(await ordersOf(sku)).toBe(5);
+  });
+
+  it('10 racing cancels of one order: exactly one 200, nine 409, one refund', async () => {
+    const sku = uid('cancel');
+    await putProduct(t, sku, { price: 1500, stock: 10 });
+    const owner = await t.token(uid('owner'));
+    const created = await call('POST', '/api/orders', owner, orderBody([{ product_id: sku, quantity: 3 }]));
+    expect(created.status).toBe(201);
+    const id: string = created.body.id;
+    const results = await Promise.all(Array.from({ length: 10 }, () => call('POST', `/api/orders/${id}/cancel`, owner)));
+    expect(tally(results.map((r) => r.status))).toEqual({ 200: 1, 409: 9 });
+    for (const r of results.filter((x) => x.status === 409)) expect(r.body.code).toBe('order_not_cancellable');
+    expect(results.find((r) => r.status === 200)!.body.order.payment.status).toBe('refunded');
+
+    const tx = await t.db.selectFrom('payment_transactions').select(['status', 'amount', 'amount_refunded']).where('order_id', '=', id).execute();
+    expect(tx).toHaveLength(1);
+    expect(tx[0]!.status).toBe('refunded');
+    expect(Number(tx[0]!.amount_refunded)).toBe(4500);
+    const refundEvents = await t.db.selectFrom('outbox').select('id').where('topic', '=', 'payment.refunded').where(sql<string>`payload->>'order_id'`, '=', id).execute();
+    expect(refundEvents).toHaveLength(1);
+    const cancelEvents = await t.db.selectFrom('outbox').select('id').where('topic', '=', 'order.cancelled').where(sql<string>`payload->>'order_id'`, '=', id).execute();
+    expect(cancelEvents).toHaveLength(1);
+    expect(await stock(sku)).toBe(10); // returned once, not ten times
+    const history = await call('GET', `/api/orders/${id}/history`, owner);
+    expect(history.body.items.map((h: { status: string }) => h.status)).toEqual(['pending', 'cancelled']);
+  });
+
+  it('10 racing creates with one Idempotency-Key: one order, one charge; the rest replay it or are told it is in progress', async () => {
+    const sku = uid('idem');
+    await putProduct(t, sku, { price: 700, stock: 100 });
+    const user = uid('buyer');
+    const token = await t.token(user);
+    const key = uid('key');
+    const body = orderBody([{ product_id: sku, quantity: 2 }]);
+    const results = await Promise.all(Array.from({ length: 10 }, () => call('POST', '/api/orders', token, body, { 'idempotency-key': key })));
+    const statuses = tally(results.map((r) => r.status));
+    expect(statuses[201]).toBeGreaterThanOrEqual(1);
+    expect((statuses[201] ?? 0) + (statuses[409] ?? 0)).toBe(10);
+    const created = results.filter((r) => r.status === 201);
+    expect(created.filter((r) => r.headers.get('idempotent-replayed') !== 'true')).toHaveLength(1);
+    expect(new Set(created.map((r) => r.body.id)).size).toBe(1);
+    for (const r of results.filter((x) => x.status === 409)) expect(r.body.code).toBe('idempotency_in_progress');
+
+    const orders = await t.db.selectFrom('orders').select('id').where('user_id', '=', user).execute();
+    expect(orders).toEqual([{ id: created[0]!.body.id }]);
+    const charges = await t.db.selectFrom('payment_transactions').select('status').where('customer_id', '=', user).execute();
+    expect(charges).toEqual([{ status: 'succeeded' }]);
+    expect(await stock(sku)).toBe(98);
+    // once settled, a retry replays the order
+    const retry = await call('POST', '/api/orders', token, body, { 'idempotency-key': key });
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.body.id).toBe(created[0]!.body.id);
+  });
+
+  it('orders over A+B and B+A at the same time never deadlock, and never oversell', async () => {
+    const [a, b] = [uid('a'), uid('b')];
+    await putProduct(t, a, { price: 100, stock: 1000 });
+    await putProduct(t, b, { price: 100, stock: 1000 });
+    const results = await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => {
+        const items = i % 2 === 0 ? [{ product_id: a, quantity: 2 }, { product_id: b, quantity: 1 }] : [{ product_id: b, quantity: 1 }, { product_id: a, quantity: 2 }];
+        return call('POST', '/api/orders', await t.token(`mixer${i}`), orderBody(items));
+      }),
+    );
+    expect(tally(results.map((r) => r.status))).toEqual({ 201: 30 });
+    expect(await stock(a)).toBe(1000 - 60);
+    expect(await stock(b)).toBe(1000 - 30);
+  });
+
+  it('scarce A+B and B+A: every success takes both, stock never below zero', async () => {
+    const [a, b] = [uid('a'), uid('b')];
+    await putProduct(t, a, { price: 100, stock: 4 });
+    await putProduct(t, b, { price: 100, stock: 6 });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const items = i % 2 === 0 ? [{ product_id: a, quantity: 1 }, { product_id: b, quantity: 1 }] : [{ product_id: b, quantity: 1 }, { product_id: a, quantity: 1 }];
+        return call('POST', '/api/orders', await t.token(`scarce${i}`), orderBody(items));
+      }),
+    );
+    expect(tally(results.map((r) => r.status))).toEqual({ 201: 4, 409: 16 });
+    expect(await stock(a)).toBe(0);
+    expect(await stock(b)).toBe(2);
+    expect(await ordersOf(a)).toBe(4);
+    expect(await ordersOf(b)).toBe(4);
+  });
+
+  it('racing cancels and a tracking move: the order ends either cancelled or processing, never both', async () => {
+    const sku = uid('mix');
+    await putProduct(t, sku, { price: 100, stock: 5 });
+    const owner = await t.token(uid('owner'));
+    const admin = await t.adminToken();
+    const created = await call('POST', '/api/orders', owner, orderBody([{ product_id: sku, quantity: 1 }]));
+    const id: string = created.body.id;
+    const [cancel, move] = await Promise.all([call('POST', `/api/orders/${id}/cancel`, owner), call('POST', `/api/orders/${id}/status`, admin, { status: 'processing' })]);
+    expect([cancel.status, move.status].sort()).toEqual([200, 409]);
+    const final = await call('GET', `/api/orders/${id}`, owner);
+    expect(final.body.status).toBe(cancel.status === 200 ? 'cancelled' : 'processing');
+    expect(await stock(sku)).toBe(cancel.status === 200 ? 5 : 4);
+  });
+});
