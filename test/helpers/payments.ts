@@ -1,0 +1,143 @@
+import { sql } from 'kysely';
+import { reconcilePayments } from '../../src/application/reconcile-payments.js';
+import { loadConfig } from '../../src/config.js';
+import { fromMajorString } from '../../src/domain/money.js';
+import type { ProviderOptions } from '../../src/payments/options.js';
+import { createPayPalProvider } from '../../src/payments/paypal.js';
+import { createPaymentProcessor } from '../../src/payments/processor.js';
+import { createSquareProvider } from '../../src/payments/square.js';
+import { createStripeProvider } from '../../src/payments/stripe.js';
+import type { Emulators } from '../emulators/index.js';
+import type { HttpEmulator } from '../emulators/http-emulator.js';
+import { TEST_SECRET, type TestApp } from './app.js';
+import type { DatabaseKind } from './db.js';
+import { startApp } from './http.js';
+
+/**
+ * HTTP-level payment tests: the real app with Stripe, Square and PayPal
+ * configured against the in-process emulators (test/emulators), and one view
+ * per provider of what its emulator says happened to the money.
+ */
+export const REAL_PROVIDERS = ['stripe', 'square', 'paypal'] as const;
+export type RealProvider = (typeof REAL_PROVIDERS)[number];
+
+/** Short SDK timeouts for fault tests; the SDKs' own retries still run (one retry). */
+export const FAST: ProviderOptions = { timeoutMs: 400, maxRetries: 1 };
+
+export interface ProviderView {
+  id: RealProvider;
+  emulator: HttpEmulator;
+  /** `METHOD /path` of the call that takes the money, and of the one that gives it back. */
+  chargePath: RegExp;
+  refundPath: RegExp;
+  /**
+   * HTTP attempts one SDK call makes when every attempt times out, with FAST:
+   * Stripe and PayPal retry timeouts, Square does not.
+   */
+  attemptsOnTimeout: number;
+  /** A source that pays `total` USD (PayPal: an order the buyer approved for it). */
+  source(total: number): string;
+  declined(total: number): { source: string; declineCode: string };
+  /** Completed charges the provider made for one of our transaction ids. */
+  charges(transactionId: string): number;
+  /** Amounts (minor units) of the refunds of one payment, whatever their status. */
+  refunds(reference: string): number[];
+  refundStatus(status: 'succeeded' | 'pending'): void;
+  settleRefunds(): void;
+}
+
+export function providerView(emu: Emulators, id: RealProvider): ProviderView {
+  switch (id) {
+    case 'stripe':
+      return {
+        id,
+        emulator: emu.stripe,
+        chargePath: /^POST \/v1\/payment_intents$/,
+        refundPath: /^POST \/v1\/refunds$/,
+        attemptsOnTimeout: 2,
+        source: () => 'pm_card_visa',
+        declined: () => ({ source: 'pm_card_chargeDeclinedInsufficientFunds', declineCode: 'insufficient_funds' }),
+        charges: (tx) => emu.stripe.chargesFor(tx),
+        refunds: (ref) => emu.stripe.refundsFor(ref).map((r) => r.amount),
+        refundStatus: (s) => (emu.stripe.refundStatus = s),
+        settleRefunds: () => emu.stripe.settleRefunds(),
+      };
+    case 'square':
+      return {
+        id,
+        emulator: emu.square,
+        chargePath: /^POST \/v2\/payments$/,
+        refundPath: /^POST \/v2\/refunds$/,
+        attemptsOnTimeout: 1,
+        source: () => 'cnon:card-nonce-ok',
+        declined: () => ({ source: 'cnon:card-nonce-declined', declineCode: 'generic_decline' }),
+        charges: (tx) => emu.square.chargesFor(tx),
+        refunds: (ref) => emu.square.refundsFor(ref).map((r) => r.amount_money.amount),
+        refundStatus: (s) => (emu.square.refundStatus = s === 'succeeded' ? 'COMPLETED' : 'PENDING'),
+        settleRefunds: () => emu.square.settleRefunds(),
+      };
+    case 'paypal':
+      return {
+        id,
+        emulator: emu.paypal,
+        chargePath: /^POST \/v2\/checkout\/orders\/[^/]+\/capture$/,
+        refundPath: /^POST \/v2\/payments\/captures\/[^/]+\/refund$/,
+        attemptsOnTimeout: 2,
+        source: (total) => emu.paypal.approvedOrder(total, 'USD'),
+        declined: (total) => ({ source: emu.paypal.approvedOrder(total, 'USD', { decline: true }), declineCode: 'instrument_declined' }),
+        charges: (tx) => emu.paypal.capturesFor(tx),
+        refunds: (ref) => emu.paypal.refundsFor(ref).map((r) => fromMajorString(r.amount.value, r.amount.currency_code)),
+        refundStatus: (s) => (emu.paypal.refundStatus = s === 'succeeded' ? 'COMPLETED' : 'PENDING'),
+        settleRefunds: () => emu.paypal.settleRefunds(),
+      };
+  }
+}
+
+/**
+ * The app with all three providers pointed at the emulators. By default the
+ * providers are built by the service's own registry from the environment; with
+ * `sdk` they are the same providers with those SDK options (short timeouts).
+ */
+export async function startPaymentsApp(kind: DatabaseKind, emu: Emulators, opts: { sdk?: ProviderOptions; env?: Record<string, string> } = {}): Promise<TestApp> {
+  const env = { ...emu.env, ...opts.env };
+  if (!opts.sdk) return startApp(kind, env);
+  const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, ...env });
+  const payments = createPaymentProcessor(config, {
+    stripe: createStripeProvider(config.stripe!, opts.sdk),
+    square: createSquareProvider(config.square!, opts.sdk),
+    paypal: createPayPalProvider(config.paypal!, opts.sdk),
+  });
+  return startApp(kind, env, { payments });
+}
+
+export function paymentBody(provider: RealProvider, source: string, items: { product_id: string; quantity: number }[], extra: Record<string, unknown> = {}) {
+  return { items, currency: 'USD', payment: { provider, source }, ...extra };
+}
+
+/** Every transaction of a user, oldest first, straight from the table. */
+export async function transactionsOf(t: TestApp, userId: string) {
+  const rows = await t.db.selectFrom('payment_transactions').selectAll().where('customer_id', '=', userId).orderBy('created_at').execute();
+  return rows.map((r) => ({ ...r, amount: Number(r.amount), amount_refunded: Number(r.amount_refunded) }));
+}
+
+export async function transaction(t: TestApp, id: string) {
+  const r = await t.db.selectFrom('payment_transactions').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  return { ...r, amount: Number(r.amount), amount_refunded: Number(r.amount_refunded) };
+}
+
+/**
+ * Runs the service's reconciler once, as its worker would, after making the
+ * given transactions due now (their lease or backoff is otherwise minutes).
+ */
+export async function reconcileNow(t: TestApp, ...transactionIds: string[]): Promise<void> {
+  if (transactionIds.length > 0) {
+    await t.db
+      .updateTable('payment_transactions')
+      .set({ next_attempt_at: sql<Date>`now() - interval '1 second'` })
+      .where('id', 'in', transactionIds)
+      .execute();
+  }
+  while ((await reconcilePayments(t.app.deps)) > 0) {
+    // drain: a claimed row gets a lease, so this ends
+  }
+}
