@@ -235,6 +235,17 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   return Object.freeze(config);
 }
 
+/** For process entry points: the config, or its problems printed and exit code 1. */
+export function loadConfigOrExit(env: Env = process.env): Readonly<Config> {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    process.exit(1);
+  }
+}
+
 /** Outside production with no JWT configuration: a random secret kept in ./data, made once. */
 function devJwtSecret(dataDir: string): string {
   const file = join(dataDir, 'dev-jwt-secret');

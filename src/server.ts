@@ -1,6 +1,6 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfigOrExit } from './config.js';
 import { createDb } from './persistence/db.js';
 import { migrateToLatest } from './persistence/migrations/index.js';
 import { seedDemoCatalog } from './persistence/seed.js';
@@ -10,16 +10,7 @@ import { startPaymentReconciler } from './workers/payment-reconciler.js';
 
 /** Process entry: config → database → app → listen; drains and closes on SIGTERM/SIGINT. */
 async function main() {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
 
   const database = await createDb(config.database);
   await migrateToLatest(database.db as never);

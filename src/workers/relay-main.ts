@@ -1,6 +1,6 @@
 import closeWithGrace from 'close-with-grace';
 import { hostname } from 'node:os';
-import { ConfigError, loadConfig } from '../config.js';
+import { loadConfigOrExit } from '../config.js';
 import { createDb } from '../persistence/db.js';
 import { migrateToLatest } from '../persistence/migrations/index.js';
 import { createJsonLogger } from './logger.js';
@@ -12,16 +12,7 @@ import { createOutboxRelay } from './outbox-relay.js';
  * each finishes and records its batch in flight before exiting.
  */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const logger = createJsonLogger(config.logLevel, { name: 'outbox-relay' });
   if (!/^postgres(ql)?:\/\//.test(config.database.url)) {
     // Embedded PGlite lives inside one process: the server's. It runs its own relay already.
