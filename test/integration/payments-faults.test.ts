@@ -1,0 +1,182 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulators, type Emulators } from '../emulators/index.js';
+import { putProduct, type TestApp } from '../helpers/app.js';
+import { DATABASES } from '../helpers/db.js';
+import { bearer, createOrder, expectProblem, getJson, orderCount, stockOf, uid } from '../helpers/http.js';
+import { FAST, paymentBody, providerView, REAL_PROVIDERS, reconcileNow, startPaymentsApp, transaction, transactionsOf, type ProviderView } from '../helpers/payments.js';
+
+/**
+ * Provider faults seen through the API: a 5xx the SDK retries, a provider that
+ * never answers, one that took the money and lost the answer, refunds that fail
+ * or stay pending. Whatever happens, the emulator must end with the money
+ * either behind exactly one order or refunded exactly once.
+ */
+describe.each(DATABASES)('payment faults over HTTP on %s', (kind) => {
+  let emu: Emulators;
+  let t: TestApp;
+  beforeAll(async () => {
+    emu = await startEmulators();
+    t = await startPaymentsApp(kind, emu, { sdk: FAST });
+  });
+  afterEach(() => {
+    for (const e of [emu.stripe, emu.square, emu.paypal]) e.resetFaults();
+    emu.stripe.refundStatus = 'succeeded';
+    emu.square.refundStatus = 'COMPLETED';
+    emu.paypal.refundStatus = 'COMPLETED';
+  });
+  afterAll(async () => {
+    await t?.close();
+    await emu?.close();
+  });
+
+  const cancel = (token: string, id: string) => t.app.inject({ method: 'POST', url: `/api/orders/${id}/cancel`, headers: bearer(token), payload: {} });
+
+  async function shop(price: number, stock = 5) {
+    const productId = uid('sku');
+    await putProduct(t, productId, { price, stock });
+    const user = uid('buyer');
+    return { productId, user, token: await t.token(user) };
+  }
+
+  async function paidOrder(p: ProviderView, price: number) {
+    const s = await shop(price);
+    const res = await createOrder(t, s.token, paymentBody(p.id, p.source(price), [{ product_id: s.productId, quantity: 1 }]));
+    expect(res.statusCode, res.body).toBe(201);
+    return { ...s, order: res.json() };
+  }
+
+  describe.each(REAL_PROVIDERS)('%s', (id) => {
+    let p: ProviderView;
+    beforeAll(() => {
+      p = providerView(emu, id);
+    });
+    const chargeCalls = () => p.emulator.requests.filter((r) => p.chargePath.test(`${r.method} ${r.path}`)).length;
+
+    it('a 500 then success inside one request → 201, and exactly one charge', async () => {
+      const { productId, user, token } = await shop(1100);
+      p.emulator.failNext(1, 500, p.chargePath);
+      const res = await createOrder(t, token, paymentBody(id, p.source(1100), [{ product_id: productId, quantity: 1 }]));
+      expect(res.statusCode, res.body).toBe(201);
+      expect(chargeCalls()).toBe(2); // the SDK did retry, with the same idempotency key
+      expect(p.charges(res.json().payment.transaction_id)).toBe(1);
+      expect(await orderCount(t, user)).toBe(1);
+      expect(await stockOf(t, productId)).toBe(4);
+    });
+
+    it('the provider never answers → 502, no order, stock back; nothing was taken, so nothing is refunded', async () => {
+      const { productId, user, token } = await shop(1200);
+      p.emulator.hangNext(p.attemptsOnTimeout, p.chargePath);
+      const res = await createOrder(t, token, paymentBody(id, p.source(2400), [{ product_id: productId, quantity: 2 }]));
+      expectProblem(res, 502, 'payment_provider_error');
+      expect(await orderCount(t, user)).toBe(0);
+      expect(await stockOf(t, productId)).toBe(5);
+      const [tx] = await transactionsOf(t, user);
+      expect(tx).toMatchObject({ status: 'processing', abandoned: true });
+      expect(p.charges(tx!.id)).toBe(0);
+
+      // The reconciler asks: the provider never heard of it; within the grace period it waits.
+      await reconcileNow(t, tx!.id);
+      expect((await transaction(t, tx!.id)).status).toBe('processing');
+      // Past the grace period it is recorded as failed, and the stock is not returned twice.
+      await t.db.updateTable('payment_transactions').set({ created_at: new Date(Date.now() - 11 * 60_000) }).where('id', '=', tx!.id).execute();
+      await reconcileNow(t, tx!.id);
+      expect(await transaction(t, tx!.id)).toMatchObject({ status: 'failed', provider_reference: null });
+      expect(p.charges(tx!.id)).toBe(0);
+      expect(await orderCount(t, user)).toBe(0);
+      expect(await stockOf(t, productId)).toBe(5);
+    });
+
+    it('the provider took the money and the answer was lost → 502, then the reconciler refunds it once', async () => {
+      const { productId, user, token } = await shop(1300);
+      p.emulator.hangAfterNext(p.attemptsOnTimeout, p.chargePath);
+      const res = await createOrder(t, token, paymentBody(id, p.source(1300), [{ product_id: productId, quantity: 1 }]));
+      expectProblem(res, 502, 'payment_provider_error');
+      expect(await orderCount(t, user)).toBe(0);
+      expect(await stockOf(t, productId)).toBe(5);
+      const [tx] = await transactionsOf(t, user);
+      expect(p.charges(tx!.id)).toBe(1); // the money moved
+
+      await reconcileNow(t, tx!.id);
+      const settled = await transaction(t, tx!.id);
+      expect(settled).toMatchObject({ status: 'refunded', amount_refunded: 1300, provider_reference: expect.any(String) });
+      expect(p.charges(tx!.id)).toBe(1);
+      expect(p.refunds(settled.provider_reference!)).toEqual([1300]);
+      expect(await orderCount(t, user)).toBe(0);
+      expect(await stockOf(t, productId)).toBe(5);
+
+      // Reconciling again changes nothing.
+      await reconcileNow(t, tx!.id);
+      expect(p.refunds(settled.provider_reference!)).toEqual([1300]);
+    });
+
+    it('cancel while the refund endpoint fails → 200 refund_pending; the reconciler completes it; one refund', async () => {
+      const { order, token } = await paidOrder(p, 1400);
+      p.emulator.failNext(2, 500, p.refundPath); // the first attempt and the SDK's retry
+      const res = await cancel(token, order.id);
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json().order).toMatchObject({ status: 'cancelled', payment: { status: 'refund_pending' } });
+      expect(p.refunds(order.payment.provider_reference)).toEqual([]);
+      expect((await getJson(t, token, `/api/orders/${order.id}`)).json().payment.status).toBe('refund_pending');
+
+      await reconcileNow(t, order.payment.transaction_id);
+      expect((await getJson(t, token, `/api/orders/${order.id}`)).json()).toMatchObject({ status: 'cancelled', payment: { status: 'refunded' } });
+      expect(p.refunds(order.payment.provider_reference)).toEqual([1400]);
+      expect(await transaction(t, order.payment.transaction_id)).toMatchObject({ status: 'refunded', amount_refunded: 1400 });
+    });
+
+    it('the refund was made but its answer lost → refund_pending; the reconciler finds that refund instead of making another', async () => {
+      const { order, token } = await paidOrder(p, 1500);
+      p.emulator.hangAfterNext(p.attemptsOnTimeout, p.refundPath);
+      const res = await cancel(token, order.id);
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json().order.payment.status).toBe('refund_pending');
+      expect(p.refunds(order.payment.provider_reference)).toEqual([1500]);
+
+      await reconcileNow(t, order.payment.transaction_id);
+      expect((await getJson(t, token, `/api/orders/${order.id}`)).json().payment.status).toBe('refunded');
+      expect(p.refunds(order.payment.provider_reference)).toEqual([1500]);
+    });
+
+    it('a refund the provider leaves pending → refund_pending until it settles, then refunded; one refund', async () => {
+      const { order, token } = await paidOrder(p, 1600);
+      p.refundStatus('pending');
+      const res = await cancel(token, order.id);
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json().order.payment.status).toBe('refund_pending');
+
+      await reconcileNow(t, order.payment.transaction_id); // still pending at the provider
+      expect((await getJson(t, token, `/api/orders/${order.id}`)).json().payment.status).toBe('refund_pending');
+      p.settleRefunds();
+      await reconcileNow(t, order.payment.transaction_id);
+      expect((await getJson(t, token, `/api/orders/${order.id}`)).json().payment.status).toBe('refunded');
+      expect(p.refunds(order.payment.provider_reference)).toEqual([1600]);
+    });
+  });
+
+  it('stripe: after a 502 whose charge went through, the client retries its Idempotency-Key → one order, the lost charge refunded', async () => {
+    const p = providerView(emu, 'stripe');
+    const { productId, user, token } = await shop(1700);
+    const body = paymentBody('stripe', 'pm_card_visa', [{ product_id: productId, quantity: 1 }]);
+    const key = uid('key');
+    p.emulator.hangAfterNext(p.attemptsOnTimeout, p.chargePath);
+    expectProblem(await createOrder(t, token, body, { 'idempotency-key': key }), 502, 'payment_provider_error');
+    const retry = await createOrder(t, token, body, { 'idempotency-key': key });
+    expect(retry.statusCode, retry.body).toBe(201);
+    expect(retry.headers['idempotent-replayed']).toBeUndefined();
+
+    const [lost, kept] = await transactionsOf(t, user);
+    expect(kept!.id).toBe(retry.json().payment.transaction_id);
+    await reconcileNow(t, lost!.id);
+    const refunded = await transaction(t, lost!.id);
+    expect(refunded.status).toBe('refunded');
+    expect(p.charges(lost!.id)).toBe(1);
+    expect(p.refunds(refunded.provider_reference!)).toEqual([1700]);
+    expect(p.charges(kept!.id)).toBe(1);
+    expect(p.refunds(kept!.provider_reference!)).toEqual([]);
+    expect(await orderCount(t, user)).toBe(1);
+    expect(await stockOf(t, productId)).toBe(4);
+    const replay = await createOrder(t, token, body, { 'idempotency-key': key });
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.json().id).toBe(retry.json().id);
+  });
+});
