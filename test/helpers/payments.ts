@@ -141,3 +141,8 @@ export async function reconcileNow(t: TestApp, ...transactionIds: string[]): Pro
     // drain: a claimed row gets a lease, so this ends
   }
 }
+
+/** Makes a transaction look `minutes` old (created_at is immutable to the app, so raw SQL). */
+export async function ageTransaction(t: TestApp, id: string, minutes: number): Promise<void> {
+  await sql`update payment_transactions set created_at = now() - make_interval(mins => ${minutes}) where id = ${id}`.execute(t.db);
+}

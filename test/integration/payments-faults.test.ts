@@ -3,7 +3,7 @@ import { startEmulators, type Emulators } from '../emulators/index.js';
 import { putProduct, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
 import { bearer, createOrder, expectProblem, getJson, orderCount, stockOf, uid } from '../helpers/http.js';
-import { FAST, paymentBody, providerView, REAL_PROVIDERS, reconcileNow, startPaymentsApp, transaction, transactionsOf, type ProviderView } from '../helpers/payments.js';
+import { ageTransaction, FAST, paymentBody, providerView, REAL_PROVIDERS, reconcileNow, startPaymentsApp, transaction, transactionsOf, type ProviderView } from '../helpers/payments.js';
 
 /**
  * Provider faults seen through the API: a 5xx the SDK retries, a provider that
@@ -78,7 +78,7 @@ describe.each(DATABASES)('payment faults over HTTP on %s', (kind) => {
       await reconcileNow(t, tx!.id);
       expect((await transaction(t, tx!.id)).status).toBe('processing');
       // Past the grace period it is recorded as failed, and the stock is not returned twice.
-      await t.db.updateTable('payment_transactions').set({ created_at: new Date(Date.now() - 11 * 60_000) }).where('id', '=', tx!.id).execute();
+      await ageTransaction(t, tx!.id, 11);
       await reconcileNow(t, tx!.id);
       expect(await transaction(t, tx!.id)).toMatchObject({ status: 'failed', provider_reference: null });
       expect(p.charges(tx!.id)).toBe(0);
