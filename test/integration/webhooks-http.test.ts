@@ -1,0 +1,197 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { reconcilePayments } from '../../src/application/reconcile-payments.js';
+import { startEmulators, type Emulators } from '../emulators/index.js';
+import { putProduct, type TestApp } from '../helpers/app.js';
+import { DATABASES } from '../helpers/db.js';
+import { bearer, createOrder, expectProblem, getJson, startApp, uid } from '../helpers/http.js';
+import { paymentBody, providerView, REAL_PROVIDERS, startPaymentsApp, transaction, type RealProvider } from '../helpers/payments.js';
+
+/**
+ * POST /api/webhooks/{stripe,square,paypal} through the HTTP stack: the raw
+ * body verified with each provider's scheme (deliveries signed by the
+ * emulators), deduplication by event id, and what each event does to the
+ * transaction and the order.
+ */
+interface Delivery {
+  body: string;
+  headers: Record<string, string>;
+  id: string;
+}
+
+/** Each provider's own shape of the events the service acts on, for a payment `ref`. */
+function events(emu: Emulators, id: RealProvider) {
+  switch (id) {
+    case 'stripe':
+      return {
+        ignored: () => emu.stripe.webhook('customer.created', { id: `cus_${randomUUID()}`, object: 'customer' }),
+        refunded: (ref: string) => emu.stripe.webhook('charge.refunded', { id: `ch_${randomUUID()}`, object: 'charge', payment_intent: ref, refunded: true }),
+        dispute: (ref: string) => emu.stripe.webhook('charge.dispute.created', { id: `dp_${randomUUID()}`, object: 'dispute', payment_intent: ref, status: 'needs_response' }),
+        failed: (ref: string) => emu.stripe.webhook('payment_intent.payment_failed', { id: ref, object: 'payment_intent', status: 'requires_payment_method' }),
+        forged: () => emu.stripe.webhook('customer.created', { id: 'cus_forged', object: 'customer' }, 'whsec_not_the_secret'),
+        tamper: (d: Delivery) => ({ ...d, body: d.body.replace('"livemode":false', '"livemode":true') }),
+      };
+    case 'square':
+      return {
+        ignored: () => emu.square.webhook('customer.created', { customer: { id: randomUUID() } }),
+        refunded: (ref: string) => emu.square.webhook('refund.updated', { refund: { id: `sqref_${randomUUID()}`, status: 'COMPLETED', payment_id: ref } }),
+        dispute: (ref: string) => emu.square.webhook('dispute.created', { dispute: { id: randomUUID(), state: 'EVIDENCE_REQUIRED', disputed_payment: { payment_id: ref } } }),
+        failed: (ref: string) => emu.square.webhook('payment.updated', { payment: { id: ref, status: 'FAILED' } }),
+        forged: () => emu.square.webhook('customer.created', { customer: { id: 'forged' } }, 'not-the-signature-key'),
+        tamper: (d: Delivery) => ({ ...d, body: d.body.replace('"merchant_id":"M-EMULATOR"', '"merchant_id":"M-OTHER"') }),
+      };
+    case 'paypal':
+      return {
+        ignored: () => emu.paypal.webhook('CHECKOUT.ORDER.APPROVED', { id: randomUUID(), status: 'APPROVED' }),
+        refunded: (ref: string) =>
+          emu.paypal.webhook('PAYMENT.CAPTURE.REFUNDED', {
+            id: `REF${randomUUID()}`, status: 'COMPLETED',
+            links: [{ href: `https://api-m.sandbox.paypal.com/v2/payments/captures/${ref}`, rel: 'up', method: 'GET' }],
+          }),
+        dispute: (ref: string) => emu.paypal.webhook('CUSTOMER.DISPUTE.CREATED', { dispute_id: `PP-D-${randomUUID()}`, disputed_transactions: [{ seller_transaction_id: ref }] }),
+        failed: (ref: string) => emu.paypal.webhook('PAYMENT.CAPTURE.DENIED', { id: ref, status: 'DECLINED' }),
+        forged: () => {
+          const d = emu.paypal.webhook('CHECKOUT.ORDER.APPROVED', { id: 'forged' });
+          return { ...d, headers: { ...d.headers, 'paypal-transmission-sig': Buffer.from('forged').toString('base64') } };
+        },
+        tamper: (d: Delivery) => ({ ...d, body: d.body.replace('"event_version":"1.0"', '"event_version":"1.1"') }),
+      };
+  }
+}
+
+describe.each(DATABASES)('webhooks over HTTP on %s', (kind) => {
+  let emu: Emulators;
+  let t: TestApp;
+  beforeAll(async () => {
+    emu = await startEmulators();
+    t = await startPaymentsApp(kind, emu);
+  });
+  afterEach(() => {
+    for (const e of [emu.stripe, emu.square, emu.paypal]) e.resetFaults();
+    emu.stripe.refundStatus = 'succeeded';
+    emu.square.refundStatus = 'COMPLETED';
+    emu.paypal.refundStatus = 'COMPLETED';
+  });
+  afterAll(async () => {
+    await t?.close();
+    await emu?.close();
+  });
+
+  const deliver = (provider: string, d: Delivery) => t.app.inject({ method: 'POST', url: `/api/webhooks/${provider}`, headers: d.headers, payload: d.body });
+
+  async function paidOrder(id: RealProvider, price = 2100) {
+    const productId = uid('sku');
+    await putProduct(t, productId, { price, stock: 5 });
+    const token = await t.token(uid('buyer'));
+    const res = await createOrder(t, token, paymentBody(id, providerView(emu, id).source(price), [{ product_id: productId, quantity: 1 }]));
+    expect(res.statusCode, res.body).toBe(201);
+    return { token, order: res.json() };
+  }
+  const history = async (token: string, orderId: string) => (await getJson(t, token, `/api/orders/${orderId}/history`)).json().items as { status: string; actor: string; note: string | null }[];
+
+  describe.each(REAL_PROVIDERS)('%s', (id) => {
+    const ev = () => events(emu, id);
+
+    it('a signed delivery → 200; the same delivery again → 200 duplicate', async () => {
+      const d = ev().ignored();
+      const first = await deliver(id, d);
+      expect(first.statusCode, first.body).toBe(200);
+      expect(first.json()).toEqual({ received: true, outcome: 'ignored' });
+      const again = await deliver(id, d);
+      expect(again.statusCode).toBe(200);
+      expect(again.json()).toEqual({ received: true, outcome: 'duplicate' });
+    });
+
+    it('a forged signature, a tampered body or no signature → 400 invalid_signature; a rejected copy does not use up the event id', async () => {
+      expectProblem(await deliver(id, ev().forged()), 400, 'invalid_signature');
+      const genuine = ev().ignored();
+      const tampered = ev().tamper(genuine);
+      expect(tampered.body).not.toBe(genuine.body);
+      expectProblem(await deliver(id, tampered), 400, 'invalid_signature');
+      expectProblem(await deliver(id, { ...genuine, headers: { 'content-type': 'application/json' } }), 400, 'invalid_signature');
+      expect((await deliver(id, genuine)).json()).toEqual({ received: true, outcome: 'ignored' });
+    });
+
+    it('a refund-succeeded hint makes a refund_pending payment settle at the next reconcile, once', async () => {
+      const p = providerView(emu, id);
+      const { token, order } = await paidOrder(id);
+      const ref = order.payment.provider_reference as string;
+      p.refundStatus('pending');
+      const cancelled = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token), payload: {} });
+      expect(cancelled.json().order.payment.status).toBe('refund_pending');
+      await reconcilePayments(t.app.deps); // not due yet: nothing changes
+      expect((await transaction(t, order.payment.transaction_id)).status).toBe('refund_pending');
+
+      p.settleRefunds();
+      const hint = ev().refunded(ref);
+      expect((await deliver(id, hint)).json()).toEqual({ received: true, outcome: 'applied' });
+      await reconcilePayments(t.app.deps);
+      expect((await getJson(t, token, `/api/orders/${order.id}`)).json().payment.status).toBe('refunded');
+      expect(await transaction(t, order.payment.transaction_id)).toMatchObject({ status: 'refunded', amount_refunded: 2100 });
+      expect(p.refunds(ref)).toEqual([2100]);
+
+      expect((await deliver(id, hint)).json().outcome).toBe('duplicate');
+      // A fresh hint for a payment that is already refunded changes nothing.
+      expect((await deliver(id, ev().refunded(ref))).json().outcome).toBe('ignored');
+      expect(p.refunds(ref)).toEqual([2100]);
+    });
+
+    it(`a dispute appends a history entry by provider:${id}; the order and payment are unchanged; a redelivery adds nothing`, async () => {
+      const { token, order } = await paidOrder(id);
+      const d = ev().dispute(order.payment.provider_reference);
+      expect((await deliver(id, d)).json()).toEqual({ received: true, outcome: 'applied' });
+      expect((await deliver(id, d)).json().outcome).toBe('duplicate');
+      const items = await history(token, order.id);
+      expect(items).toHaveLength(2);
+      expect(items[1]).toMatchObject({ status: 'pending', actor: `provider:${id}`, note: expect.stringContaining('dispute') });
+      const now = (await getJson(t, token, `/api/orders/${order.id}`)).json();
+      expect(now).toMatchObject({ status: 'pending', payment: order.payment });
+    });
+
+    it('a payment failed after capture is flagged in the history too', async () => {
+      const { token, order } = await paidOrder(id);
+      expect((await deliver(id, ev().failed(order.payment.provider_reference))).json().outcome).toBe('applied');
+      expect((await history(token, order.id)).at(-1)).toMatchObject({ actor: `provider:${id}`, note: expect.stringContaining('failed') });
+    });
+
+    it('an event about a payment we do not know → 200 ignored', async () => {
+      const unknown = { stripe: 'pi_unknown', square: 'sqpay_unknown', paypal: 'CAPUNKNOWN' }[id];
+      expect((await deliver(id, ev().dispute(unknown))).json()).toEqual({ received: true, outcome: 'ignored' });
+    });
+  });
+
+  it('a provider with no webhook configuration → 404 (sandbox never has one)', async () => {
+    const d = emu.stripe.webhook('customer.created', { id: 'cus_1', object: 'customer' });
+    expectProblem(await deliver('sandbox', d), 404, 'not_found');
+  });
+
+  it('paypal: its verification endpoint down → 503 (PayPal delivers again), and the redelivery is applied', async () => {
+    const { token, order } = await paidOrder('paypal');
+    emu.paypal.failNext(3, 500, /^POST \/v1\/notifications\/verify-webhook-signature$/);
+    const d = events(emu, 'paypal').dispute(order.payment.provider_reference);
+    expectProblem(await deliver('paypal', d), 503, 'service_unavailable');
+    expect(await history(token, order.id)).toHaveLength(1);
+    expect((await deliver('paypal', d)).json()).toEqual({ received: true, outcome: 'applied' });
+    expect(await history(token, order.id)).toHaveLength(2);
+  });
+});
+
+describe('webhooks of providers configured without their webhook settings', () => {
+  let emu: Emulators;
+  let t: TestApp;
+  beforeAll(async () => {
+    emu = await startEmulators();
+    const env = Object.fromEntries(Object.entries(emu.env).filter(([k]) => !/WEBHOOK/.test(k)));
+    t = await startApp('pglite', env);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await emu?.close();
+  });
+
+  it.each(REAL_PROVIDERS)('%s → 404 not_found, even for a correctly signed delivery', async (id) => {
+    const d = events(emu, id).ignored();
+    const res = await t.app.inject({ method: 'POST', url: `/api/webhooks/${id}`, headers: d.headers, payload: d.body });
+    expectProblem(res, 404, 'not_found');
+  });
+});
