@@ -1,45 +1,35 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { promisify } from 'node:util';
-import { connect } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueEvent } from '../../src/persistence/outbox.js';
 import { createOutboxRelay } from '../../src/workers/outbox-relay.js';
-import { AMQP_URL } from './support/amqp.js';
-import { countByStatus, makeOrder, openTestDb, quietLogger, testConfig, waitFor, type TestDb } from './support/fixtures.js';
-
-const run = promisify(execFile);
+import { AMQP_URL } from '../outbox/support/amqp.js';
+import { countByStatus, makeOrder, openTestDb, quietLogger, testConfig, waitFor, type TestDb } from '../outbox/support/fixtures.js';
+import { declareDurableQueue, deleteQueue, drainQueue, ensureBrokerUp, startBroker, stopBroker } from './support/broker.js';
 
 /**
- * Stops and restarts the machine's RabbitMQ application (rabbitmqctl
- * stop_app/start_app), which disturbs anything else using the broker at the
- * time, so it runs only when asked: OUTBOX_TEST_BROKER_RESTART=1. The default
- * suite covers the same client path with a broker-forced close
- * (events-amqp.test.ts); this one adds a real outage with refused connections.
+ * The relay on its own (no HTTP), with the machine's RabbitMQ stopped and
+ * restarted for real (rabbitmqctl stop_app/start_app) in the middle of a burst:
+ * refused connections, not just a dropped one. Disruptive: runs alone, after
+ * the main suite (vitest.disruptive.config.ts). The main suite covers the same
+ * client path with a broker-forced close (test/outbox/events-amqp.test.ts).
  */
-describe.runIf(process.env.OUTBOX_TEST_BROKER_RESTART === '1')('broker stopped and restarted during a burst', () => {
+describe('broker stopped and restarted during a burst (relay alone)', () => {
   let t: TestDb;
   const queue = `outbox-test-restart-${randomUUID()}`;
 
   beforeAll(async () => {
+    await ensureBrokerUp();
     t = await openTestDb('postgres');
-    // Durable, so it and the persistent messages in it survive the restart; x-expires cleans up a forgotten one.
-    const conn = await connect(AMQP_URL);
-    const ch = await conn.createChannel();
-    await ch.assertExchange('orders', 'topic', { durable: true });
-    await ch.assertQueue(queue, { durable: true, arguments: { 'x-expires': 300_000 } });
-    await ch.bindQueue(queue, 'orders', '#');
-    await conn.close();
-  });
+    await declareDurableQueue(queue); // durable: it and the persistent messages in it survive the restart
+  }, 120_000);
   afterAll(async () => {
-    await run('rabbitmqctl', ['start_app']).catch(() => undefined);
-    const conn = await connect(AMQP_URL).catch(() => null);
-    if (conn) {
-      await (await conn.createChannel()).deleteQueue(queue).catch(() => undefined);
-      await conn.close().catch(() => undefined);
+    try {
+      await ensureBrokerUp();
+    } finally {
+      await deleteQueue(queue);
+      await t?.close();
     }
-    await t?.close();
-  });
+  }, 150_000);
 
   it('every event committed during the outage arrives after the broker is back', async () => {
     const relay = createOutboxRelay({ db: t.db, config: testConfig({ AMQP_URL, OUTBOX_BACKOFF_MAX_MS: '500', OUTBOX_MAX_ATTEMPTS: '1000' }), logger: quietLogger });
@@ -49,8 +39,8 @@ describe.runIf(process.env.OUTBOX_TEST_BROKER_RESTART === '1')('broker stopped a
       for (let i = 0; i < 120; i++) {
         ids.push(await enqueueEvent(t.db, 'order.created', makeOrder(), new Date()));
         await new Promise((r) => setTimeout(r, 10));
-        if (i === 30) await run('rabbitmqctl', ['stop_app']);
-        if (i === 90) await run('rabbitmqctl', ['start_app']);
+        if (i === 30) await stopBroker();
+        if (i === 90) await startBroker();
       }
       await waitFor(async () => (await countByStatus(t.db, 'event')).delivered === ids.length, 'every event delivered', 60_000).catch(async (err) => {
         throw new Error(`${(err as Error).message}: ${JSON.stringify(await countByStatus(t.db, 'event'))}`);
@@ -58,11 +48,7 @@ describe.runIf(process.env.OUTBOX_TEST_BROKER_RESTART === '1')('broker stopped a
     } finally {
       await relay.stop();
     }
-    const conn = await connect(AMQP_URL);
-    const ch = await conn.createChannel();
-    const got = new Set<string>();
-    for (let m = await ch.get(queue, { noAck: true }); m; m = await ch.get(queue, { noAck: true })) got.add(String(m.properties.messageId));
-    await conn.close();
+    const got = new Set((await drainQueue(queue)).map((m) => m.messageId));
     expect(ids.filter((id) => !got.has(id))).toEqual([]);
-  }, 120_000);
+  }, 180_000);
 });
