@@ -1,0 +1,19 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Suites that disturb services shared by every other suite (they stop and
+ * restart the machine's RabbitMQ). `npm test` runs them after the main suite,
+ * one file at a time; `npm run test:disruptive` runs them alone.
+ */
+export default defineConfig({
+  test: {
+    include: ['test/disruptive/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 120_000,
+    hookTimeout: 150_000,
+    fileParallelism: false,
+    pool: 'forks',
+    reporters: ['default'],
+    env: { NODE_ENV: 'test' },
+  },
+});
