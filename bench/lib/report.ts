@@ -1,0 +1,122 @@
+import type { LoadResult } from './load.js';
+import type { PgbenchResult } from './pgbench.js';
+import type { WindowStats } from './proc.js';
+
+export interface ScenarioResult {
+  name: string;
+  title: string;
+  phase: 'base' | 'deep';
+  valid: boolean;
+  invalidReason: string | null;
+  load: LoadResult;
+  warmup: { requests: number; non2xx: number; errors: number };
+  service: Omit<WindowStats, 'rssSeriesMb'>;
+  limit: (PgbenchResult & { cpu: Omit<WindowStats, 'rssSeriesMb' | 'rssPeakMb' | 'rssEndMb' | 'hwmMb'> }) | null;
+  /** Service requests/s ÷ pgbench transactions/s of the same SQL in the same run. */
+  ratio: number | null;
+  /** Service log lines at warn or above during the run. */
+  serviceLogLines: number;
+  /** The measured run on CLOCK_MONOTONIC (µs), which V8 profiles use: bench/profile-top.ts --scenario cuts to it. */
+  window: { fromUs: number; toUs: number };
+}
+
+export interface SoakResult {
+  seconds: number;
+  mix: string[];
+  load: LoadResult;
+  service: WindowStats;
+  rssStartMb: number;
+  rssEndMb: number;
+  /** (end − start) / start, medians of the first and last 30 s after the first 10 % of the run. */
+  rssGrowth: number;
+  valid: boolean;
+}
+
+export interface Target {
+  id: string;
+  description: string;
+  value: number | null;
+  threshold: string;
+  met: boolean | null;
+}
+
+export interface BenchResults {
+  schema: 1;
+  startedAt: string;
+  finishedAt: string;
+  mode: 'postgres' | 'embedded';
+  full: boolean;
+  options: Record<string, unknown>;
+  machine: Record<string, unknown>;
+  service: { poolSize: number; env: Record<string, string> };
+  fixtures: Record<string, number>;
+  scenarios: ScenarioResult[];
+  soak: SoakResult | null;
+  targets: Target[];
+  /** CPU profiles of the service written by --profile (one per service start). */
+  profiles: string[];
+  notes: string[];
+}
+
+export function computeTargets(scenarios: ScenarioResult[], soak: SoakResult | null, embedded: boolean): Target[] {
+  const by = (n: string) => scenarios.find((s) => s.name === n && s.valid);
+  const t: Target[] = [];
+  const ratioTarget = (name: string, min: number, p99Max: number | null) => {
+    const s = by(name);
+    const ratioOk = s?.ratio == null ? null : s.ratio >= min;
+    t.push({ id: `${name}-ratio`, description: `${name}: ≥ ${min * 100}% of the pgbench limit`, value: s?.ratio ?? null, threshold: `≥ ${min}`, met: embedded ? null : ratioOk });
+    if (p99Max !== null) {
+      const p99 = s?.load.latencyMs.p99 ?? null;
+      t.push({ id: `${name}-p99`, description: `${name}: p99 < ${p99Max} ms`, value: p99, threshold: `< ${p99Max} ms`, met: embedded || p99 === null ? null : p99 < p99Max });
+    }
+  };
+  ratioTarget('create', 0.5, 50);
+  ratioTarget('get', 0.25, 10);
+  ratioTarget('list', 0.25, null);
+  const cost = (id: string, description: string, base: string, other: string) => {
+    const a = by(base);
+    const b = by(other);
+    const value = a && b ? round3(a.load.rps / b.load.rps) : null;
+    t.push({ id, description, value, threshold: '≤ 1.2', met: embedded || value === null ? null : value <= 1.2 });
+  };
+  cost('deep-page-cost', 'page 500k deep costs ≤ 1.2× the first page (first-page req/s ÷ deep-page req/s)', 'list', 'list-deep');
+  cost('create-1m-cost', 'create with 1M orders costs ≤ 1.2× create on the seeded tables (req/s ratio)', 'create', 'create-1m');
+  t.push({
+    id: 'soak-rss',
+    description: 'RSS flat within 10% over the sustained run',
+    value: soak ? round3(soak.rssGrowth) : null,
+    threshold: '≤ 0.10',
+    met: soak && soak.valid ? Math.abs(soak.rssGrowth) <= 0.1 : null,
+  });
+  return t;
+}
+
+const round3 = (n: number) => Math.round(n * 1000) / 1000;
+const fmt = (n: number | null | undefined, digits = 0) => (n === null || n === undefined || Number.isNaN(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const pct = (r: number | null) => (r === null ? '–' : `${Math.round(r * 1000) / 10}%`);
+
+type Cpu = Pick<WindowStats, 'serviceCpuCores' | 'postgresCpuCores' | 'loadgenCpuCores' | 'otherCpuCores'>;
+const cpu = (c: Cpu | undefined, withService = true) =>
+  c ? [...(withService ? [c.serviceCpuCores] : []), c.postgresCpuCores, c.loadgenCpuCores, c.otherCpuCores].map((x) => fmt(x, 2)).join(' / ') : '–';
+
+/** The results as a Markdown table (printed, and written into docs/performance.md). */
+export function markdownTable(r: BenchResults): string {
+  const rows = [
+    '| scenario | req/s | pgbench limit (tps) | ratio | p50 ms | p95 ms | p99 ms | CPU cores: service / postgres / load gen / other | limit run CPU: postgres / pgbench / other | service RSS peak MB | valid |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  const line = (name: string, valid: boolean, load: LoadResult, limit: ScenarioResult['limit'], ratio: number | null, svc: Cpu & { rssPeakMb: number }, reason: string | null) =>
+    `| ${name} | ${valid ? fmt(load.rps) : '**INVALID**'} | ${limit ? fmt(limit.tps) : '–'} | ${valid ? pct(ratio) : '–'} | ${fmt(load.latencyMs.p50, 2)} | ${fmt(load.latencyMs.p95, 2)} | ${fmt(load.latencyMs.p99, 2)} | ${cpu(svc)} | ${cpu(limit?.cpu, false)} | ${fmt(svc.rssPeakMb, 1)} | ${valid ? 'yes' : `no: ${reason}`} |`;
+  for (const s of r.scenarios) rows.push(line(s.name, s.valid, s.load, s.limit, s.ratio, s.service, s.invalidReason));
+  if (r.soak) rows.push(line(`soak (${r.soak.mix.join('+')}, ${Math.round(r.soak.seconds)} s)`, r.soak.valid, r.soak.load, null, null, r.soak.service, r.soak.load.invalidReason));
+  return rows.join('\n');
+}
+
+export function targetsTable(r: BenchResults): string {
+  const rows = ['| target | measured | needed | met |', '|---|---:|---:|---|'];
+  for (const t of r.targets) {
+    const value = t.value === null ? '–' : t.id.endsWith('-ratio') ? pct(t.value) : t.id === 'soak-rss' ? `${(t.value * 100).toFixed(1)}%` : t.id.endsWith('-p99') ? `${t.value} ms` : `${t.value}×`;
+    rows.push(`| ${t.description} | ${value} | ${t.threshold} | ${t.met === null ? 'not measured' : t.met ? 'yes' : '**no**'} |`);
+  }
+  return rows.join('\n');
+}

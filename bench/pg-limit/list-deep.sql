@@ -1,0 +1,5 @@
+-- GET /api/orders?limit=20&cursor=… about 500k orders deep for the user with a million orders:
+-- the service's keyset statement, the cursor position being the fixture order g (bench/lib/fixtures.ts).
+\set g :deep_from + random(0, :deep_span)
+\set lim 21
+select "o"."id", "o"."user_id", "o"."status", "o"."currency", "o"."total", "o"."email", "o"."shipping_address", "o"."tracking", "o"."created_at", "o"."updated_at", "o"."transaction_id", "t"."provider", "t"."provider_reference", "t"."status" as "payment_status", "t"."amount" as "payment_amount", "t"."currency" as "payment_currency", (select coalesce(json_agg(agg), '[]') from (select "i"."product_id", "i"."name", "i"."quantity", "i"."unit_price", "i"."line_total" from "order_items" as "i" where "i"."order_id" = "o"."id" order by "i"."position") as agg) as "items" from "orders" as "o" inner join "payment_transactions" as "t" on "t"."id" = "o"."transaction_id" where "o"."user_id" = :deep_user and ("o"."created_at", "o"."id") < ((:deep_t0)::timestamptz - :g::int * interval '1 millisecond', lpad(to_hex((3::bigint << 40) | :g::bigint), 32, '0')::uuid) order by "o"."created_at" desc, "o"."id" desc limit :lim;
