@@ -17,6 +17,8 @@ export default async function webhookRoutes(app: App, opts: RouteOptions & { ver
   app.post(
     '/webhooks/:provider',
     {
+      // A provider name we do not know is "nothing there", like one without webhook settings: 404, not 422.
+      attachValidation: true,
       schema: {
         tags: ['webhooks'],
         summary: "A payment provider's event (signature-verified, deduplicated)",
@@ -25,6 +27,7 @@ export default async function webhookRoutes(app: App, opts: RouteOptions & { ver
       },
     },
     async (request) => {
+      if (request.validationError) throw new DomainError('not_found', 'There is no webhook endpoint for this provider.');
       const verify = opts.verifiers[request.params.provider];
       if (!verify) throw new DomainError('not_found', `Webhooks for ${request.params.provider} are not configured.`);
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
