@@ -42,9 +42,11 @@ export interface ProviderView {
   charges(transactionId: string): number;
   /** Amounts (minor units) of the refunds of one payment, whatever their status. */
   refunds(reference: string): number[];
-  refundStatus(status: 'succeeded' | 'pending'): void;
+  refundStatus(status: 'succeeded' | 'pending' | 'failed'): void;
   settleRefunds(): void;
 }
+
+const UPPER = { succeeded: 'COMPLETED', pending: 'PENDING', failed: 'FAILED' } as const;
 
 export function providerView(emu: Emulators, id: RealProvider): ProviderView {
   switch (id) {
@@ -73,7 +75,7 @@ export function providerView(emu: Emulators, id: RealProvider): ProviderView {
         declined: () => ({ source: 'cnon:card-nonce-declined', declineCode: 'generic_decline' }),
         charges: (tx) => emu.square.chargesFor(tx),
         refunds: (ref) => emu.square.refundsFor(ref).map((r) => r.amount_money.amount),
-        refundStatus: (s) => (emu.square.refundStatus = s === 'succeeded' ? 'COMPLETED' : 'PENDING'),
+        refundStatus: (s) => (emu.square.refundStatus = UPPER[s]),
         settleRefunds: () => emu.square.settleRefunds(),
       };
     case 'paypal':
@@ -87,7 +89,7 @@ export function providerView(emu: Emulators, id: RealProvider): ProviderView {
         declined: (total) => ({ source: emu.paypal.approvedOrder(total, 'USD', { decline: true }), declineCode: 'instrument_declined' }),
         charges: (tx) => emu.paypal.capturesFor(tx),
         refunds: (ref) => emu.paypal.refundsFor(ref).map((r) => fromMajorString(r.amount.value, r.amount.currency_code)),
-        refundStatus: (s) => (emu.paypal.refundStatus = s === 'succeeded' ? 'COMPLETED' : 'PENDING'),
+        refundStatus: (s) => (emu.paypal.refundStatus = UPPER[s]),
         settleRefunds: () => emu.paypal.settleRefunds(),
       };
   }

@@ -25,6 +25,7 @@ function events(emu: Emulators, id: RealProvider) {
     case 'stripe':
       return {
         ignored: () => emu.stripe.webhook('customer.created', { id: `cus_${randomUUID()}`, object: 'customer' }),
+        refundFailed: (ref: string) => emu.stripe.webhook('refund.failed', { id: `re_${randomUUID()}`, object: 'refund', payment_intent: ref, status: 'failed' }),
         refunded: (ref: string) => emu.stripe.webhook('charge.refunded', { id: `ch_${randomUUID()}`, object: 'charge', payment_intent: ref, refunded: true }),
         dispute: (ref: string) => emu.stripe.webhook('charge.dispute.created', { id: `dp_${randomUUID()}`, object: 'dispute', payment_intent: ref, status: 'needs_response' }),
         failed: (ref: string) => emu.stripe.webhook('payment_intent.payment_failed', { id: ref, object: 'payment_intent', status: 'requires_payment_method' }),
@@ -34,6 +35,7 @@ function events(emu: Emulators, id: RealProvider) {
     case 'square':
       return {
         ignored: () => emu.square.webhook('customer.created', { customer: { id: randomUUID() } }),
+        refundFailed: (ref: string) => emu.square.webhook('refund.updated', { refund: { id: `sqref_${randomUUID()}`, status: 'FAILED', payment_id: ref } }),
         refunded: (ref: string) => emu.square.webhook('refund.updated', { refund: { id: `sqref_${randomUUID()}`, status: 'COMPLETED', payment_id: ref } }),
         dispute: (ref: string) => emu.square.webhook('dispute.created', { dispute: { id: randomUUID(), state: 'EVIDENCE_REQUIRED', disputed_payment: { payment_id: ref } } }),
         failed: (ref: string) => emu.square.webhook('payment.updated', { payment: { id: ref, status: 'FAILED' } }),
@@ -43,6 +45,11 @@ function events(emu: Emulators, id: RealProvider) {
     case 'paypal':
       return {
         ignored: () => emu.paypal.webhook('CHECKOUT.ORDER.APPROVED', { id: randomUUID(), status: 'APPROVED' }),
+        refundFailed: (ref: string) =>
+          emu.paypal.webhook('PAYMENT.REFUND.FAILED', {
+            id: `REF${randomUUID()}`, status: 'FAILED',
+            links: [{ href: `https://api-m.sandbox.paypal.com/v2/payments/captures/${ref}`, rel: 'up', method: 'GET' }],
+          }),
         refunded: (ref: string) =>
           emu.paypal.webhook('PAYMENT.CAPTURE.REFUNDED', {
             id: `REF${randomUUID()}`, status: 'COMPLETED',
@@ -136,6 +143,25 @@ describe.each(DATABASES)('webhooks over HTTP on %s', (kind) => {
       expect(p.refunds(ref)).toEqual([2100]);
     });
 
+    it('a refund the provider refused stays refund_pending, parked; a refund-failed hint re-checks it and never refunds twice', async () => {
+      const p = providerView(emu, id);
+      const { token, order } = await paidOrder(id);
+      const ref = order.payment.provider_reference as string;
+      p.refundStatus('failed');
+      const cancelled = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token), payload: {} });
+      expect(cancelled.statusCode, cancelled.body).toBe(200);
+      expect(cancelled.json().order.payment.status).toBe('refund_pending');
+      const parked = await transaction(t, order.payment.transaction_id);
+      expect(parked.next_attempt_at.getTime() - Date.now()).toBeGreaterThan(23 * 3600_000); // for a person, not retried hot
+
+      expect((await deliver(id, ev().refundFailed(ref))).json()).toEqual({ received: true, outcome: 'applied' });
+      await reconcilePayments(t.app.deps);
+      expect(await transaction(t, order.payment.transaction_id)).toMatchObject({ status: 'refund_pending', amount_refunded: 0 });
+      expect((await transaction(t, order.payment.transaction_id)).next_attempt_at.getTime() - Date.now()).toBeGreaterThan(23 * 3600_000);
+      expect(p.refunds(ref)).toEqual([2100]); // the one refused refund, not a second attempt
+      expect((await getJson(t, token, `/api/orders/${order.id}`)).json().payment.status).toBe('refund_pending');
+    });
+
     it(`a dispute appends a history entry by provider:${id}; the order and payment are unchanged; a redelivery adds nothing`, async () => {
       const { token, order } = await paidOrder(id);
       const d = ev().dispute(order.payment.provider_reference);
@@ -160,9 +186,11 @@ describe.each(DATABASES)('webhooks over HTTP on %s', (kind) => {
     });
   });
 
-  it('a provider with no webhook configuration → 404 (sandbox never has one)', async () => {
+  it('a provider with no webhook configuration → 404 (sandbox never has one); an unknown provider → 404 too', async () => {
     const d = emu.stripe.webhook('customer.created', { id: 'cus_1', object: 'customer' });
     expectProblem(await deliver('sandbox', d), 404, 'not_found');
+    expectProblem(await deliver('venmo', d), 404, 'not_found');
+    expectProblem(await deliver('Stripe', d), 404, 'not_found');
   });
 
   it('paypal: its verification endpoint down → 503 (PayPal delivers again), and the redelivery is applied', async () => {
