@@ -36,16 +36,26 @@ describe.each(REAL_PROVIDERS)('crash between a %s charge and the commit', (id) =
     await emu?.close();
   });
 
-  it('recovers the order after a restart: one order, one charge, and the retry replays it', { timeout: 60_000 }, async () => {
+  const env = () => ({ ...emu.env, DATABASE_URL: schema.url, JWT_SECRET: TEST_SECRET });
+  const sign = (sub: string, claims: Record<string, unknown>) =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('10m').sign(new TextEncoder().encode(TEST_SECRET));
+  const json = (tok: string, idem?: string) => ({ authorization: `Bearer ${tok}`, 'content-type': 'application/json', ...(idem ? { 'idempotency-key': idem } : {}) });
+  async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string): Promise<T> {
+    for (let i = 0; i < 150; i++) {
+      const v = await probe();
+      if (v !== undefined) return v;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out waiting for ${what}:\n${server?.output() ?? ''}`);
+  }
+
+  it('recovers the order after a restart: one order, one charge, and the retry replays it', { timeout: 120_000 }, async () => {
     const p = providerView(emu, id);
-    const env = { ...emu.env, DATABASE_URL: schema.url, JWT_SECRET: TEST_SECRET };
-    const key = new TextEncoder().encode(TEST_SECRET);
-    const token = await new SignJWT({ email: 'dave@example.com' }).setProtectedHeader({ alg: 'HS256' }).setSubject('dave').setExpirationTime('10m').sign(key);
-    const admin = await new SignJWT({ roles: ['admin'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('boss').setExpirationTime('10m').sign(key);
-    const json = (tok: string, idem?: string) => ({ authorization: `Bearer ${tok}`, 'content-type': 'application/json', ...(idem ? { 'idempotency-key': idem } : {}) });
+    const token = await sign('dave', { email: 'dave@example.com' });
+    const admin = await sign('boss', { roles: ['admin'] });
     const body = JSON.stringify({ items: [{ product_id: 'sku_crash', quantity: 2 }], currency: 'USD', payment: { provider: id, source: p.source(1400) } });
 
-    server = await startServerProcess({ ...env, WORKERS_ENABLED: 'false', RECONCILE_AFTER_MS: '500', ORDER_API_FAULT: 'crash-after-charge' });
+    server = await startServerProcess({ ...env(), WORKERS_ENABLED: 'false', RECONCILE_AFTER_MS: '500', ORDER_API_FAULT: 'crash-after-charge' });
     const put = await fetch(`${server.url}/api/products/sku_crash`, { method: 'PUT', headers: json(admin), body: JSON.stringify({ name: 'Crash', price: 700, currency: 'USD', active: true, stock: 3 }) });
     expect(put.status).toBe(200);
 
@@ -60,7 +70,7 @@ describe.each(REAL_PROVIDERS)('crash between a %s charge and the commit', (id) =
     expect(await db.selectFrom('orders').selectAll().execute()).toHaveLength(0);
     expect(p.charges(txId)).toBe(1);
 
-    server = await startServerProcess({ ...env, RECONCILE_AFTER_MS: '0', RECONCILE_INTERVAL_MS: '100' });
+    server = await startServerProcess({ ...env(), RECONCILE_AFTER_MS: '0', RECONCILE_INTERVAL_MS: '100' });
     let orders: { id: string }[] = [];
     for (let i = 0; i < 150 && orders.length === 0; i++) {
       orders = await db.selectFrom('orders').select('id').execute();
@@ -89,5 +99,47 @@ describe.each(REAL_PROVIDERS)('crash between a %s charge and the commit', (id) =
     expect(p.charges(txId)).toBe(1);
     const allCharges = { stripe: () => [...emu.stripe.intents.values()].filter((x) => x.status === 'succeeded').length, square: () => [...emu.square.payments.values()].filter((x) => x.status === 'COMPLETED').length, paypal: () => emu.paypal.captures.size }[id];
     expect(allCharges()).toBe(1);
+  });
+
+  it('killed while refunding a cancelled order, after the provider made the refund: the restart finishes it with no second refund', { timeout: 120_000 }, async () => {
+    const p = providerView(emu, id);
+    const token = await sign('erin', { email: 'erin@example.com' });
+    const admin = await sign('boss', { roles: ['admin'] });
+    await server?.stop('SIGKILL');
+    server = await startServerProcess({ ...env(), WORKERS_ENABLED: 'false', RECONCILE_AFTER_MS: '500' });
+    const put = await fetch(`${server.url}/api/products/sku_refund`, { method: 'PUT', headers: json(admin), body: JSON.stringify({ name: 'Refund', price: 900, currency: 'USD', active: true, stock: 4 }) });
+    expect(put.status).toBe(200);
+    const created = await fetch(`${server.url}/api/orders`, {
+      method: 'POST', headers: json(token),
+      body: JSON.stringify({ items: [{ product_id: 'sku_refund', quantity: 1 }], currency: 'USD', payment: { provider: id, source: p.source(900) } }),
+    });
+    expect(created.status).toBe(201);
+    const order = (await created.json()) as { id: string; payment: { transaction_id: string; provider_reference: string } };
+    const ref = order.payment.provider_reference;
+
+    // The provider makes the refund but its answers never arrive; the process dies meanwhile.
+    p.emulator.hangAfterNext(10, p.refundPath);
+    const cancel = fetch(`${server.url}/api/orders/${order.id}/cancel`, { method: 'POST', headers: json(token), body: '{}' }).then(
+      (r) => r.status,
+      () => 'no answer' as const,
+    );
+    await until(() => (p.refunds(ref).length > 0 ? true : undefined), 'the refund at the provider');
+    server.child.kill('SIGKILL');
+    expect((await server.exited).signal).toBe('SIGKILL');
+    expect(await cancel).toBe('no answer');
+    p.emulator.resetFaults();
+    expect(await db.selectFrom('payment_transactions').select(['status', 'amount_refunded']).where('id', '=', order.payment.transaction_id).executeTakeFirstOrThrow()).toMatchObject({ status: 'refund_pending' });
+    expect(await db.selectFrom('orders').select('status').where('id', '=', order.id).executeTakeFirstOrThrow()).toEqual({ status: 'cancelled' });
+
+    server = await startServerProcess({ ...env(), RECONCILE_AFTER_MS: '0', RECONCILE_INTERVAL_MS: '100' });
+    await until(async () => {
+      const tx = await db.selectFrom('payment_transactions').select('status').where('id', '=', order.payment.transaction_id).executeTakeFirstOrThrow();
+      return tx.status === 'refunded' ? tx : undefined;
+    }, 'the refund to settle');
+    expect(p.refunds(ref)).toEqual([900]);
+    const got = (await (await fetch(`${server.url}/api/orders/${order.id}`, { headers: json(token) })).json()) as { status: string; payment: { status: string } };
+    expect(got).toMatchObject({ status: 'cancelled', payment: { status: 'refunded' } });
+    const product = (await (await fetch(`${server.url}/api/products/sku_refund`, { headers: json(token) })).json()) as { stock: number };
+    expect(product.stock).toBe(4);
   });
 });
