@@ -5,6 +5,7 @@ import type { ProviderId } from '../domain/payment.js';
 import { priceItems, type RequestedItem } from '../domain/pricing.js';
 import { PaymentAmountMismatchError, PaymentDeclinedError } from '../payments/provider.js';
 import { claimKey, type StoredResponse } from '../persistence/idempotency-repository.js';
+import { findOrder } from '../persistence/order-repository.js';
 import { findProducts, reserveStock } from '../persistence/product-repository.js';
 import { insertTransaction, type OrderDraft } from '../persistence/transaction-repository.js';
 import type { Actor, Deps } from './ports.js';
@@ -92,7 +93,15 @@ export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInpu
       description: `Order ${draft.order_id}`,
     }));
   } catch (err) {
-    throw await chargeFailed(deps, transactionId, provider.id, err);
+    const failure = await chargeFailed(deps, transactionId, provider.id, err);
+    // The outcome was unknown here, but the reconciler may have settled this charge while the
+    // request waited (a lease shorter than the charge, clock skew): then the order exists and
+    // is the answer, not a 502 that says there is none.
+    if (failure.status >= 500) {
+      const order = await findOrder(deps.db, draft.order_id);
+      if (order) return { kind: 'created', order };
+    }
+    throw failure;
   }
   deps.metrics.payments.inc({ provider: provider.id, outcome: 'succeeded' });
   deps.faults?.afterCharge?.();
