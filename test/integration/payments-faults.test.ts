@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { reconcilePayments } from '../../src/application/reconcile-payments.js';
 import { startEmulators, type Emulators } from '../emulators/index.js';
 import { putProduct, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
@@ -178,5 +179,58 @@ describe.each(DATABASES)('payment faults over HTTP on %s', (kind) => {
     const replay = await createOrder(t, token, body, { 'idempotency-key': key });
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.json().id).toBe(retry.json().id);
+  });
+});
+
+/**
+ * A lease shorter than the charge (RECONCILE_AFTER_MS=0 here; clock skew between
+ * instances in real life): the reconciler settles the charge while its request
+ * still waits on the provider. The request must then answer with that order,
+ * never a 502 "no order" for an order that exists and was paid.
+ */
+describe.each(DATABASES)('a charge settled by the reconciler while its request waits, on %s', (kind) => {
+  let emu: Emulators;
+  let t: TestApp;
+  beforeAll(async () => {
+    emu = await startEmulators();
+    t = await startPaymentsApp(kind, emu, { sdk: FAST, env: { RECONCILE_AFTER_MS: '0' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await emu?.close();
+  });
+
+  it.each(REAL_PROVIDERS)('%s: the request answers 201 with the order the reconciler made; one order, one charge, no refund', async (id) => {
+    const p = providerView(emu, id);
+    const productId = uid('sku');
+    await putProduct(t, productId, { price: 1800, stock: 5 });
+    const user = uid('buyer');
+    const token = await t.token(user);
+    const body = paymentBody(id, p.source(1800), [{ product_id: productId, quantity: 1 }]);
+    const key = uid('key');
+    p.emulator.hangAfterNext(p.attemptsOnTimeout, p.chargePath);
+    const pending = createOrder(t, token, body, { 'idempotency-key': key });
+    let txId: string | undefined;
+    for (let i = 0; i < 100 && !txId; i++) {
+      const [tx] = await transactionsOf(t, user);
+      if (tx && p.charges(tx.id) === 1) txId = tx.id;
+      else await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(txId).toBeDefined();
+    expect(await reconcilePayments(t.app.deps)).toBeGreaterThanOrEqual(1); // due at once: the lease is 0
+    expect(await orderCount(t, user)).toBe(1);
+
+    const res = await pending;
+    expect(res.statusCode, res.body).toBe(201);
+    const order = res.json();
+    expect(order.payment).toMatchObject({ transaction_id: txId, provider: id, status: 'succeeded' });
+    expect(await orderCount(t, user)).toBe(1);
+    expect(p.charges(txId!)).toBe(1);
+    expect(await transaction(t, txId!)).toMatchObject({ status: 'succeeded', abandoned: false });
+    expect(p.refunds(order.payment.provider_reference)).toEqual([]);
+    expect(await stockOf(t, productId)).toBe(4);
+    const replay = await createOrder(t, token, body, { 'idempotency-key': key });
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.json()).toEqual(order);
   });
 });
