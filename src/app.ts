@@ -6,6 +6,7 @@ import type { Deps } from './application/ports.js';
 import type { Config } from './config.js';
 import authPlugin, { createTokenVerifier, type TokenVerifier } from './http/plugins/auth.js';
 import docsPlugin from './http/plugins/docs.js';
+import drainPlugin from './http/plugins/drain.js';
 import errorsPlugin from './http/plugins/errors.js';
 import metricsPlugin, { createMetrics, type Metrics } from './http/plugins/metrics.js';
 import rateLimitPlugin from './http/plugins/rate-limit.js';
@@ -71,6 +72,7 @@ export async function buildApp(opts: AppOptions) {
   await app.register(errorsPlugin);
   await app.register(metricsPlugin, { metrics });
   await app.register(securityPlugin, { corsOrigins: config.corsOrigins });
+  await app.register(drainPlugin);
   const verifier = opts.verifier ?? createTokenVerifier(config.jwt);
   await app.register(rateLimitPlugin, { ...config.rateLimit, redisUrl: config.redisUrl, redisPrefix: `${config.redisKeyPrefix}rl:`, verifier, registry: metrics.registry });
   await app.register(authPlugin, { verifier });

@@ -50,6 +50,8 @@ export interface Config {
     keepAliveTimeoutMs: number;
     maxHeaderSize: number;
     maxParamLength: number;
+    /** On SIGTERM: how long to drain (GET 503 so the balancer moves away, Connection: close) before closing. */
+    drainDelayMs: number;
   };
   logLevel: string;
   workers: {
@@ -213,6 +215,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       keepAliveTimeoutMs: int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 1, 3_600_000),
       maxHeaderSize: int('HTTP_MAX_HEADER_SIZE', 16_384, 1024, 1024 * 1024),
       maxParamLength: int('HTTP_MAX_PARAM_LENGTH', 100, 64, 10_000),
+      drainDelayMs: int('SHUTDOWN_DRAIN_DELAY_MS', 1000, 0, 20_000),
     },
     logLevel: str('LOG_LEVEL') ?? (envName === 'test' ? 'silent' : 'info'),
     workers: {

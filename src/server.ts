@@ -31,6 +31,10 @@ async function main() {
   closeWithGrace({ delay: 25_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'fatal error, shutting down');
     else app.log.info({ signal }, 'shutting down: draining requests');
+    if (!err) {
+      app.drain(); // GETs 503 and Connection: close, so the balancer lets go of us first (drain.ts)
+      await new Promise((resolve) => setTimeout(resolve, config.http.drainDelayMs));
+    }
     await app.close(); // stops accepting, waits for in-flight requests
     await Promise.all(workers.map((w) => w.stop()));
     await database.close();

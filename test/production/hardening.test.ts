@@ -106,3 +106,21 @@ describe('socket and header limits', () => {
     expect(text).toMatch(/^HTTP\/1\.1 408/);
   });
 });
+
+describe('draining before shutdown', () => {
+  it('GETs answer 503 + Retry-After (the balancer retries them elsewhere and stops choosing us); POSTs are served, closing the connection', async () => {
+    const t = await start();
+    const token = await t.token('drainer');
+    t.app.drain();
+    for (const url of ['/api/products', '/readyz']) {
+      const res = await t.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+      expect(res.statusCode).toBe(503);
+      expect(res.headers['retry-after']).toBe('1');
+      expect(res.json()).toMatchObject({ code: 'service_unavailable', status: 503 });
+    }
+    expect((await t.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    const post = await t.app.inject({ method: 'POST', url: '/api/orders', headers: { authorization: `Bearer ${token}` }, payload: { items: [] } });
+    expect(post.statusCode).toBe(422); // served: validated and answered, not refused
+    expect(post.headers.connection).toBe('close');
+  });
+});
