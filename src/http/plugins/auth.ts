@@ -17,10 +17,14 @@ declare module 'fastify' {
     user: AuthUser;
   }
   interface FastifyInstance {
-    /** onRequest hook: 401 unless the request carries a valid bearer token. */
-    authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    /**
+     * onRequest hook: 401 unless the request carries a valid bearer token.
+     * Hooks that answer early return the reply: an async hook that only calls
+     * send() lets Fastify go on to the handler (the write would still happen).
+     */
+    authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
     /** preHandler hook: 403 unless the authenticated user has the admin role. */
-    requireAdmin: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    requireAdmin: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
   }
 }
 
@@ -73,10 +77,10 @@ export default fp(
       const header = request.headers.authorization;
       if (!header) {
         reply.header('www-authenticate', REALM);
-        return void sendProblem(request, reply, 'invalid_token', 'A bearer token is required.');
+        return sendProblem(request, reply, 'invalid_token', 'A bearer token is required.');
       }
       const match = /^Bearer +(\S{1,8192})$/i.exec(header);
-      if (!match?.[1]) return void reject(request, reply, 'The Authorization header is not a bearer token.');
+      if (!match?.[1]) return reject(request, reply, 'The Authorization header is not a bearer token.');
       try {
         request.user = await opts.verifier(match[1]);
       } catch (err) {
@@ -84,12 +88,14 @@ export default fp(
           request.log.error({ err }, 'token keys unavailable');
           throw new DomainError('service_unavailable', 'The identity provider keys are unavailable; try again shortly.');
         }
-        return void reject(request, reply, describe(err));
+        return reject(request, reply, describe(err));
       }
+      return undefined;
     });
 
     app.decorate('requireAdmin', async (request: FastifyRequest, reply: FastifyReply) => {
-      if (!request.user?.isAdmin) return void sendProblem(request, reply, 'forbidden', 'This route needs the admin role.');
+      if (!request.user?.isAdmin) return sendProblem(request, reply, 'forbidden', 'This route needs the admin role.');
+      return undefined;
     });
   },
   { name: 'auth' },
