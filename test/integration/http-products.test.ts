@@ -53,10 +53,13 @@ describe.each(DATABASES)('catalog on %s', (kind) => {
       expectProblem(await getJson(t, user, `/api/products/${id}`), 404, 'product_not_found');
     });
 
-    it('without a token → 401', async () => {
-      const res = await t.app.inject({ method: 'PUT', url: `/api/products/${uid('sku')}`, payload: valid });
+    it('without a token, or with a bad one → 401, nothing written', async () => {
+      const id = uid('sku');
+      const res = await t.app.inject({ method: 'PUT', url: `/api/products/${id}`, payload: valid });
       expectProblem(res, 401, 'invalid_token');
       expect(res.headers['www-authenticate']).toBe('Bearer realm="orders"');
+      expectProblem(await t.app.inject({ method: 'PUT', url: `/api/products/${id}`, headers: { authorization: 'Bearer x.y.z' }, payload: valid }), 401, 'invalid_token');
+      expectProblem(await getJson(t, user, `/api/products/${id}`), 404, 'product_not_found');
     });
 
     // A malformed id is bad input (422), not a missing resource: no such product could ever exist.
