@@ -35,8 +35,8 @@ export interface ProviderView {
    * Stripe and PayPal retry timeouts, Square does not.
    */
   attemptsOnTimeout: number;
-  /** A source that pays `total` USD (PayPal: an order the buyer approved for it). */
-  source(total: number): string;
+  /** A source that pays `total` minor units of `currency` (PayPal: an order the buyer approved for it). */
+  source(total: number, currency?: string): string;
   declined(total: number): { source: string; declineCode: string };
   /** Completed charges the provider made for one of our transaction ids. */
   charges(transactionId: string): number;
@@ -85,7 +85,7 @@ export function providerView(emu: Emulators, id: RealProvider): ProviderView {
         chargePath: /^POST \/v2\/checkout\/orders\/[^/]+\/capture$/,
         refundPath: /^POST \/v2\/payments\/captures\/[^/]+\/refund$/,
         attemptsOnTimeout: 2,
-        source: (total) => emu.paypal.approvedOrder(total, 'USD'),
+        source: (total, currency = 'USD') => emu.paypal.approvedOrder(total, currency),
         declined: (total) => ({ source: emu.paypal.approvedOrder(total, 'USD', { decline: true }), declineCode: 'instrument_declined' }),
         charges: (tx) => emu.paypal.capturesFor(tx),
         refunds: (ref) => emu.paypal.refundsFor(ref).map((r) => fromMajorString(r.amount.value, r.amount.currency_code)),

@@ -122,6 +122,40 @@ describe.each(DATABASES)('orders paid through real providers on %s', (kind) => {
     });
   });
 
+  it.each(REAL_PROVIDERS)('%s: a zero-decimal currency (JPY) is charged and refunded in exact yen', async (id) => {
+    const p = providerView(emu, id);
+    const productId = uid('sku');
+    await putProduct(t, productId, { price: 1500, currency: 'JPY', stock: 3 });
+    const token = await t.token(uid('buyer'));
+    const res = await createOrder(t, token, paymentBody(id, p.source(3000, 'JPY'), [{ product_id: productId, quantity: 2 }], { currency: 'JPY' }));
+    expect(res.statusCode, res.body).toBe(201);
+    const order = res.json();
+    expect(order).toMatchObject({ total: 3000, currency: 'JPY', payment: { amount: 3000, currency: 'JPY' } });
+    const charged = {
+      stripe: () => { const pi = emu.stripe.intents.get(order.payment.provider_reference)!; return [pi.amount, pi.currency]; },
+      square: () => { const sp = emu.square.payments.get(order.payment.provider_reference)!; return [sp.amount_money.amount, sp.amount_money.currency]; },
+      paypal: () => { const c = emu.paypal.captures.get(order.payment.provider_reference)!.capture; return [c.amount.value, c.amount.currency_code]; },
+    }[id]();
+    expect(charged).toEqual(id === 'stripe' ? [3000, 'jpy'] : id === 'paypal' ? ['3000', 'JPY'] : [3000, 'JPY']);
+    const cancelled = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token), payload: {} });
+    expect(cancelled.json().order.payment.status).toBe('refunded');
+    expect(p.refunds(order.payment.provider_reference)).toEqual([3000]);
+  });
+
+  it('paypal: a three-decimal currency (KWD) is checked, captured and refunded exactly', async () => {
+    const productId = uid('sku');
+    await putProduct(t, productId, { price: 1234, currency: 'KWD', stock: 3 });
+    const token = await t.token(uid('buyer'));
+    const source = emu.paypal.approvedOrder(1234, 'KWD');
+    expect(emu.paypal.orders.get(source)!.purchase_units[0]!.amount.value).toBe('1.234');
+    const res = await createOrder(t, token, paymentBody('paypal', source, [{ product_id: productId, quantity: 1 }], { currency: 'KWD' }));
+    expect(res.statusCode, res.body).toBe(201);
+    const ref = res.json().payment.provider_reference;
+    const cancelled = await t.app.inject({ method: 'POST', url: `/api/orders/${res.json().id}/cancel`, headers: bearer(token), payload: {} });
+    expect(cancelled.json().order.payment.status).toBe('refunded');
+    expect(emu.paypal.refundsFor(ref).map((r) => r.amount)).toEqual([{ currency_code: 'KWD', value: '1.234' }]);
+  });
+
   it('paypal: an approved order for another amount → 422 payment_amount_mismatch, nothing captured, no order', async () => {
     const { productId, user, token } = await shop(1999, 2);
     const pp = providerView(emu, 'paypal');
