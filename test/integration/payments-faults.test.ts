@@ -154,6 +154,44 @@ describe.each(DATABASES)('payment faults over HTTP on %s', (kind) => {
     });
   });
 
+  // PayPal finds a charge by its approval (the source), which a retry reuses: the capture found
+  // may be the retry's own, and must then not be refunded as the lost charge's.
+  it('paypal: a 502 that captured nothing, then a retry of the same approval → one order; the reconciler leaves its capture alone', async () => {
+    const p = providerView(emu, 'paypal');
+    const { productId, user, token } = await shop(1900);
+    const body = paymentBody('paypal', p.source(1900), [{ product_id: productId, quantity: 1 }]);
+    p.emulator.hangNext(p.attemptsOnTimeout, p.chargePath);
+    expectProblem(await createOrder(t, token, body), 502, 'payment_provider_error');
+    const retry = await createOrder(t, token, body);
+    expect(retry.statusCode, retry.body).toBe(201);
+    const [lost] = await transactionsOf(t, user);
+    await reconcileNow(t, lost!.id);
+    expect(await transaction(t, lost!.id)).toMatchObject({ status: 'failed', decline_code: 'duplicate_payment' });
+    expect(emu.paypal.captures.size).toBeGreaterThan(0);
+    expect(p.refunds(retry.json().payment.provider_reference)).toEqual([]);
+    expect((await getJson(t, token, `/api/orders/${retry.json().id}`)).json().payment.status).toBe('succeeded');
+    expect(await orderCount(t, user)).toBe(1);
+    expect(await stockOf(t, productId)).toBe(4);
+  });
+
+  it('paypal: a 502 that did capture, then a retry of the same approval → 402 order_already_captured; the capture is refunded once', async () => {
+    const p = providerView(emu, 'paypal');
+    const { productId, user, token } = await shop(2000);
+    const body = paymentBody('paypal', p.source(2000), [{ product_id: productId, quantity: 1 }]);
+    p.emulator.hangAfterNext(p.attemptsOnTimeout, p.chargePath);
+    expectProblem(await createOrder(t, token, body), 502, 'payment_provider_error');
+    expect(expectProblem(await createOrder(t, token, body), 402, 'payment_declined').decline_code).toBe('order_already_captured');
+    const [lost, declined] = await transactionsOf(t, user);
+    expect(declined!.status).toBe('failed');
+    await reconcileNow(t, lost!.id);
+    const refunded = await transaction(t, lost!.id);
+    expect(refunded.status).toBe('refunded');
+    expect(p.charges(lost!.id)).toBe(1);
+    expect(p.refunds(refunded.provider_reference!)).toEqual([2000]);
+    expect(await orderCount(t, user)).toBe(0);
+    expect(await stockOf(t, productId)).toBe(5);
+  });
+
   it('stripe: after a 502 whose charge went through, the client retries its Idempotency-Key → one order, the lost charge refunded', async () => {
     const p = providerView(emu, 'stripe');
     const { productId, user, token } = await shop(1700);
