@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
+import { buildApp, type AppOptions, type OrderApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
 import type { TestApp } from './app.js';
-import { createTestApp, orderBody, putProduct } from './app.js';
+import { TEST_SECRET, createTestApp, orderBody, putProduct } from './app.js';
 import type { DatabaseKind } from './db.js';
 
 /** Light-my-request's response, as much of it as the contract tests read. */
@@ -113,4 +115,16 @@ export async function startApp(
       if (bugs.length > 0 && !opts.allowInternalErrors) throw new Error(`the app answered with a 5xx bug:\n${bugs.join('\n')}`);
     },
   };
+}
+
+/**
+ * Another app on the same database as `base`, built with extra configuration
+ * or options (JWKS, issuer, fault injection). Starting an embedded database
+ * costs seconds; a second app on it costs milliseconds. Close it yourself.
+ */
+export async function variantApp(base: TestApp, env: Record<string, string>, app: Partial<Omit<AppOptions, 'config' | 'db'>> = {}): Promise<OrderApp> {
+  const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, DATABASE_URL: 'memory://', DATA_DIR: '/tmp/order-api-test', ...NO_RATE_LIMIT, ...env });
+  const built = await buildApp({ config, db: base.db, logger: false, ...app });
+  await built.ready();
+  return built;
 }

@@ -2,9 +2,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { OrderApp } from '../../src/app.js';
 import { TEST_SECRET, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
-import { expectProblem, startApp, uid, type InjectResponse } from '../helpers/http.js';
+import { expectProblem, startApp, uid, variantApp, type InjectResponse } from '../helpers/http.js';
 
 const now = () => Math.floor(Date.now() / 1000);
 const secret = new TextEncoder().encode(TEST_SECRET);
@@ -25,14 +26,16 @@ function expectRejected(res: InjectResponse) {
 }
 
 describe.each(DATABASES)('authentication on %s', (kind) => {
+  // One database per kind; the variants below are other apps (other JWT configuration) on it.
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp(kind);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
   describe('HS256 (JWT_SECRET)', () => {
-    let t: TestApp;
-    beforeAll(async () => {
-      t = await startApp(kind);
-    });
-    afterAll(async () => {
-      await t?.close();
-    });
     const call = (authorization?: string) =>
       t.app.inject({ method: 'GET', url: '/api/orders', headers: authorization === undefined ? {} : { authorization } });
 
@@ -91,15 +94,15 @@ describe.each(DATABASES)('authentication on %s', (kind) => {
   });
 
   describe('JWT_ISSUER and JWT_AUDIENCE', () => {
-    let t: TestApp;
+    let app: OrderApp;
     beforeAll(async () => {
-      t = await startApp(kind, { JWT_ISSUER: 'https://idp.example.com/', JWT_AUDIENCE: 'orders-api' });
+      app = await variantApp(t, { JWT_ISSUER: 'https://idp.example.com/', JWT_AUDIENCE: 'orders-api' });
     });
     afterAll(async () => {
-      await t?.close();
+      await app?.close();
     });
     const call = async (claims: Record<string, unknown>) =>
-      t.app.inject({ method: 'GET', url: '/api/orders', headers: { authorization: `Bearer ${await hs256({ sub: uid('u'), exp: now() + 600, ...claims })}` } });
+      app.inject({ method: 'GET', url: '/api/orders', headers: { authorization: `Bearer ${await hs256({ sub: uid('u'), exp: now() + 600, ...claims })}` } });
 
     it('the right issuer and audience → 200 (audience may be an array)', async () => {
       expect((await call({ iss: 'https://idp.example.com/', aud: 'orders-api' })).statusCode).toBe(200);
@@ -120,7 +123,7 @@ describe.each(DATABASES)('authentication on %s', (kind) => {
     let server: Server;
     let keys: JWK[] = [];
     let fetches = 0;
-    let t: TestApp;
+    let app: OrderApp;
     const signers = new Map<string, { alg: string; key: CryptoKey }>();
 
     async function addKey(kid: string, alg: 'RS256' | 'ES256' | 'EdDSA') {
@@ -132,7 +135,7 @@ describe.each(DATABASES)('authentication on %s', (kind) => {
       const s = signers.get(kid)!;
       return new SignJWT({ sub: uid('u'), ...claims }).setProtectedHeader({ alg: s.alg, kid }).setIssuedAt().setExpirationTime('5m').sign(s.key);
     };
-    const call = (token: string) => t.app.inject({ method: 'GET', url: '/api/orders', headers: { authorization: `Bearer ${token}` } });
+    const call = (token: string) => app.inject({ method: 'GET', url: '/api/orders', headers: { authorization: `Bearer ${token}` } });
 
     beforeAll(async () => {
       keys = [await addKey('rsa-1', 'RS256'), await addKey('ec-1', 'ES256'), await addKey('ed-1', 'EdDSA')];
@@ -142,10 +145,11 @@ describe.each(DATABASES)('authentication on %s', (kind) => {
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       const { port } = server.address() as AddressInfo;
-      t = await startApp(kind, { JWT_SECRET: '', JWT_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json` });
+      app = await variantApp(t, { JWT_SECRET: '', JWT_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json` });
     });
     afterAll(async () => {
-      await t?.close();
+      await app?.close();
+      server?.closeAllConnections(); // jose's fetch keeps the connection alive
       await new Promise((resolve) => server?.close(resolve));
     });
     afterEach(() => {
@@ -182,22 +186,22 @@ describe.each(DATABASES)('authentication on %s', (kind) => {
   });
 
   describe('JWKS endpoint down', () => {
-    let t: TestApp;
+    let app: OrderApp;
     beforeAll(async () => {
       const closed = createServer();
       await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
       const { port } = closed.address() as AddressInfo;
       await new Promise((resolve) => closed.close(resolve));
-      t = await startApp(kind, { JWT_SECRET: '', JWT_JWKS_URL: `http://127.0.0.1:${port}/jwks` });
+      app = await variantApp(t, { JWT_SECRET: '', JWT_JWKS_URL: `http://127.0.0.1:${port}/jwks` });
     });
     afterAll(async () => {
-      await t?.close();
+      await app?.close();
     });
 
     it('is our outage (503 service_unavailable), not the caller’s bad token', async () => {
       const { privateKey } = await generateKeyPair('ES256');
       const token = await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'ES256', kid: 'k' }).setExpirationTime('5m').sign(privateKey);
-      const res = await t.app.inject({ method: 'GET', url: '/api/orders', headers: { authorization: `Bearer ${token}` } });
+      const res = await app.inject({ method: 'GET', url: '/api/orders', headers: { authorization: `Bearer ${token}` } });
       expectProblem(res, 503, 'service_unavailable');
     });
   });
