@@ -53,14 +53,44 @@ export function createTokenVerifier(jwt: Config['jwt']): TokenVerifier {
     throw new Error('no JWT verification configured');
   }
 
-  return async (token) => {
+  const verifyUser = async (token: string): Promise<{ user: AuthUser; exp: number | undefined }> => {
     const { payload } = await verify(token);
     if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 255) {
       throw new joseErrors.JWTClaimValidationFailed('sub must be a non-empty string', payload, 'sub', 'invalid');
     }
     const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
     const email = typeof payload.email === 'string' ? payload.email : null;
-    return { sub: payload.sub, email, roles, isAdmin: roles.includes('admin') };
+    return { user: { sub: payload.sub, email, roles, isAdmin: roles.includes('admin') }, exp: payload.exp };
+  };
+  if (jwt.jwksUrl) return async (token) => (await verifyUser(token)).user;
+  return cachedVerifier(verifyUser, options.clockTolerance as number);
+}
+
+/**
+ * With a shared secret, a token that verified once verifies again until it expires: the secret
+ * cannot change while the process runs, and issuer and audience are in the signed bytes. So the
+ * outcome is kept (bounded, for at most a minute) and a hit only re-checks `exp` exactly as jose
+ * does; anything else (a miss, an expired entry, a failure) takes the full verification, so every
+ * rejection is jose's own. Verifying was about a third of the CPU of a GET (bench/, issue 6).
+ * Not for JWKS: there a removed key must stop verifying once the key set cache is stale.
+ */
+function cachedVerifier(verifyUser: (token: string) => Promise<{ user: AuthUser; exp: number | undefined }>, toleranceS: number): TokenVerifier {
+  const MAX_ENTRIES = 10_000;
+  const TTL_MS = 60_000;
+  const cache = new Map<string, { user: AuthUser; exp: number | undefined; until: number }>();
+  return async (token) => {
+    const now = Date.now();
+    const hit = cache.get(token);
+    if (hit) {
+      if (hit.until > now && (hit.exp === undefined || hit.exp > Math.floor(now / 1000) - toleranceS)) return hit.user;
+      cache.delete(token);
+    }
+    const { user, exp } = await verifyUser(token);
+    Object.freeze(user.roles);
+    Object.freeze(user);
+    if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value as string); // the oldest
+    cache.set(token, { user, exp, until: now + TTL_MS });
+    return user;
   };
 }
 
