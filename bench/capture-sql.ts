@@ -1,9 +1,5 @@
 import pg from 'pg';
 import { SignJWT } from 'jose';
-import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { createDb } from '../src/persistence/db.js';
-import { migrateToLatest } from '../src/persistence/migrations/index.js';
 import { BENCH_DATABASE_URL, ensureDatabase, withClient } from './lib/pg.js';
 
 /**
@@ -21,9 +17,15 @@ const original = pg.Client.prototype.query;
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   const [config, values] = args as [string | { text: string; values?: unknown[] }, unknown[] | undefined];
   const text = typeof config === 'string' ? config : config?.text;
-  if (text) log.push({ text, values: (typeof config === 'string' ? values : config.values) ?? [] });
+  const name = typeof config === 'object' ? (config as { name?: string }).name : undefined;
+  if (text) log.push({ text: name ? `/* prepared ${name} */ ${text}` : text, values: (typeof config === 'string' ? values : config.values) ?? [] });
   return (original as (...a: unknown[]) => unknown).apply(this, args);
 } as typeof pg.Client.prototype.query;
+// Imported only now, so that the service's pg client class (src/persistence/db.ts) wraps the logging query.
+const { buildApp } = await import('../src/app.js');
+const { loadConfig } = await import('../src/config.js');
+const { createDb } = await import('../src/persistence/db.js');
+const { migrateToLatest } = await import('../src/persistence/migrations/index.js');
 
 await ensureDatabase();
 await withClient(BENCH_DATABASE_URL, async (c) => {

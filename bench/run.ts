@@ -198,12 +198,17 @@ async function main(): Promise<void> {
       service,
       limit,
       ratio,
+      serviceCpuUsPerRequest: Math.round((service.serviceCpuCores / load.rps) * 1e6),
+      postgresCpuUsPerRequest: Math.round((service.postgresCpuCores / load.rps) * 1e6),
+      postgresCpuUsPerLimitTx: limit ? Math.round((limit.cpu.postgresCpuCores / limit.tps) * 1e6) : null,
       serviceLogLines: Math.max(0, svc().logTail().length - logBefore),
       window,
     });
     log(
       `${def.name}: ${valid ? `${load.rps} req/s` : `INVALID (${load.invalidReason})`}, p50 ${load.latencyMs.p50} p95 ${load.latencyMs.p95} p99 ${load.latencyMs.p99} ms` +
-        `${ratio !== null ? `, ${(ratio * 100).toFixed(1)}% of the limit` : ''}; service ${service.serviceCpuCores} cores, RSS peak ${service.rssPeakMb} MB`,
+        `${ratio !== null ? `, ${(ratio * 100).toFixed(1)}% of the limit` : ''}; CPU/request: service ${Math.round((service.serviceCpuCores / load.rps) * 1e6)} µs, ` +
+      `postgres ${Math.round((service.postgresCpuCores / load.rps) * 1e6)} µs${limit ? ` (pgbench ${Math.round((limit.cpu.postgresCpuCores / limit.tps) * 1e6)} µs)` : ''}; ` +
+      `others on the machine ${service.otherCpuCores} cores; RSS peak ${service.rssPeakMb} MB`,
     );
   }
 

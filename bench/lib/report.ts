@@ -14,6 +14,11 @@ export interface ScenarioResult {
   limit: (PgbenchResult & { cpu: Omit<WindowStats, 'rssSeriesMb' | 'rssPeakMb' | 'rssEndMb' | 'hwmMb'> }) | null;
   /** Service requests/s ÷ pgbench transactions/s of the same SQL in the same run. */
   ratio: number | null;
+  /** CPU the service spent per request (µs): the least noise-sensitive figure on a shared machine. */
+  serviceCpuUsPerRequest: number;
+  /** CPU PostgreSQL spent per request (µs), and per pgbench transaction of the same SQL. */
+  postgresCpuUsPerRequest: number;
+  postgresCpuUsPerLimitTx: number | null;
   /** Service log lines at warn or above during the run. */
   serviceLogLines: number;
   /** The measured run on CLOCK_MONOTONIC (µs), which V8 profiles use: bench/profile-top.ts --scenario cuts to it. */
@@ -102,13 +107,19 @@ const cpu = (c: Cpu | undefined, withService = true) =>
 /** The results as a Markdown table (printed, and written into docs/performance.md). */
 export function markdownTable(r: BenchResults): string {
   const rows = [
-    '| scenario | req/s | pgbench limit (tps) | ratio | p50 ms | p95 ms | p99 ms | CPU cores: service / postgres / load gen / other | limit run CPU: postgres / pgbench / other | service RSS peak MB | valid |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| scenario | req/s | pgbench limit (tps) | ratio | p50 ms | p95 ms | p99 ms | CPU µs/request: service / postgres (pgbench: postgres) | CPU cores: service / postgres / load gen / other | limit run CPU: postgres / pgbench / other | service RSS peak MB | valid |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
-  const line = (name: string, valid: boolean, load: LoadResult, limit: ScenarioResult['limit'], ratio: number | null, svc: Cpu & { rssPeakMb: number }, reason: string | null) =>
-    `| ${name} | ${valid ? fmt(load.rps) : '**INVALID**'} | ${limit ? fmt(limit.tps) : '–'} | ${valid ? pct(ratio) : '–'} | ${fmt(load.latencyMs.p50, 2)} | ${fmt(load.latencyMs.p95, 2)} | ${fmt(load.latencyMs.p99, 2)} | ${cpu(svc)} | ${cpu(limit?.cpu, false)} | ${fmt(svc.rssPeakMb, 1)} | ${valid ? 'yes' : `no: ${reason}`} |`;
-  for (const s of r.scenarios) rows.push(line(s.name, s.valid, s.load, s.limit, s.ratio, s.service, s.invalidReason));
-  if (r.soak) rows.push(line(`soak (${r.soak.mix.join('+')}, ${Math.round(r.soak.seconds)} s)`, r.soak.valid, r.soak.load, null, null, r.soak.service, r.soak.load.invalidReason));
+  const line = (name: string, valid: boolean, load: LoadResult, limit: ScenarioResult['limit'], ratio: number | null, svc: Cpu & { rssPeakMb: number }, perReq: string, reason: string | null) =>
+    `| ${name} | ${valid ? fmt(load.rps) : '**INVALID**'} | ${limit ? fmt(limit.tps) : '–'} | ${valid ? pct(ratio) : '–'} | ${fmt(load.latencyMs.p50, 2)} | ${fmt(load.latencyMs.p95, 2)} | ${fmt(load.latencyMs.p99, 2)} | ${perReq} | ${cpu(svc)} | ${cpu(limit?.cpu, false)} | ${fmt(svc.rssPeakMb, 1)} | ${valid ? 'yes' : `no: ${reason}`} |`;
+  for (const s of r.scenarios) {
+    const perReq = `${fmt(s.serviceCpuUsPerRequest)} / ${fmt(s.postgresCpuUsPerRequest)}${s.postgresCpuUsPerLimitTx !== null ? ` (${fmt(s.postgresCpuUsPerLimitTx)})` : ''}`;
+    rows.push(line(s.name, s.valid, s.load, s.limit, s.ratio, s.service, perReq, s.invalidReason));
+  }
+  if (r.soak) {
+    const perReq = `${fmt((r.soak.service.serviceCpuCores / r.soak.load.rps) * 1e6)} / ${fmt((r.soak.service.postgresCpuCores / r.soak.load.rps) * 1e6)}`;
+    rows.push(line(`soak (${r.soak.mix.join('+')}, ${Math.round(r.soak.seconds)} s)`, r.soak.valid, r.soak.load, null, null, r.soak.service, perReq, r.soak.load.invalidReason));
+  }
   return rows.join('\n');
 }
 

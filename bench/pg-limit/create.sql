@@ -35,6 +35,7 @@ insert into "payment_transactions" ("id", "order_id", "customer_id", "provider",
 COMMIT;
 BEGIN;
 select * from "payment_transactions" where "id" = (lpad(to_hex(:t1::bigint), 16, '0') || lpad(to_hex(:r2::bigint), 16, '0'))::uuid for update;
+select * from "payment_transactions" where "provider" = 'sandbox' and "provider_reference" = 'sb_ch_' || (lpad(to_hex(:t1::bigint), 16, '0') || lpad(to_hex(:r2::bigint), 16, '0'))::uuid;
 update "payment_transactions" set "provider_reference" = 'sb_ch_' || (lpad(to_hex(:t1::bigint), 16, '0') || lpad(to_hex(:r2::bigint), 16, '0'))::uuid, "status" = 'succeeded', "updated_at" = now() where "id" = (lpad(to_hex(:t1::bigint), 16, '0') || lpad(to_hex(:r2::bigint), 16, '0'))::uuid and "status" in ('processing');
 insert into "orders" ("id", "user_id", "status", "currency", "total", "email", "shipping_address", "tracking", "transaction_id", "created_at", "updated_at") values ((lpad(to_hex(:r1::bigint), 16, '0') || lpad(to_hex(:r2::bigint), 16, '0'))::uuid, :u, 'pending', 'USD', :amount, 'u' || :u || '@bench.example', null, null, (lpad(to_hex(:t1::bigint), 16, '0') || lpad(to_hex(:r2::bigint), 16, '0'))::uuid, now(), now());
 \if :n = 1
