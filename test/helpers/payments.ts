@@ -21,8 +21,12 @@ import { startApp } from './http.js';
 export const REAL_PROVIDERS = ['stripe', 'square', 'paypal'] as const;
 export type RealProvider = (typeof REAL_PROVIDERS)[number];
 
-/** Short SDK timeouts for fault tests; the SDKs' own retries still run (one retry). */
-export const FAST: ProviderOptions = { timeoutMs: 400, maxRetries: 1 };
+/**
+ * Short SDK timeouts for fault tests; the SDKs' own retries still run (one
+ * retry). A second per attempt: a hang costs ~2.5 s, and a loaded CI machine
+ * does not turn an ordinary emulator answer into a timeout.
+ */
+export const FAST: ProviderOptions = { timeoutMs: 1000, maxRetries: 1 };
 
 export interface ProviderView {
   id: RealProvider;
