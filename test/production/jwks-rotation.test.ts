@@ -8,9 +8,9 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
  * The resource-server side of token refresh: the identity provider rotates its signing keys behind
  * JWT_JWKS_URL. A token signed with a new `kid` is accepted (the unknown kid makes the service refetch
  * the key set); a key the provider removed stops verifying once the cached set is older than
- * JWT_JWKS_CACHE_SECONDS (2 s here, 10 min by default).
+ * JWT_JWKS_CACHE_SECONDS (3 s here, 10 min by default).
  */
-const CACHE_SECONDS = 2;
+const CACHE_SECONDS = 3;
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface SigningKey {
