@@ -71,7 +71,7 @@ export const errors = {
   invalidCursor: () => new DomainError('invalid_cursor', 'The cursor was not issued by this service.'),
   paymentDeclined: (message: string, declineCode?: string) =>
     new DomainError('payment_declined', message, declineCode ? { decline_code: declineCode } : {}),
-  providerError: (detail = 'The payment provider failed; nothing was charged.') =>
+  providerError: (detail = 'The payment provider failed or did not answer; no order was made, and anything it took is refunded automatically.') =>
     new DomainError('payment_provider_error', detail),
   providerNotEnabled: (provider: string) =>
     new DomainError('provider_not_enabled', `The payment provider ${provider} is not enabled.`),
