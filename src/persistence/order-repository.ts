@@ -3,6 +3,7 @@ import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Order, OrderItem, ShippingAddress, StatusChange, Tracking } from '../domain/order.js';
 import type { OrderStatus } from '../domain/order-status.js';
 import type { ProviderId, TransactionStatus } from '../domain/payment.js';
+import { compileOnce, slot } from './compiled.js';
 import { toAmount, toIso } from './rows.js';
 import type { Database, Db } from './tables.js';
 
@@ -58,14 +59,17 @@ function toOrder(r: OrderQueryRow): Order {
   };
 }
 
+const byId = compileOnce((db) => orderQuery(db).where('o.id', '=', slot('id')));
+const byIdForUpdate = compileOnce((db) => orderQuery(db).where('o.id', '=', slot('id')).modifyEnd(sql`for update of o`));
+
 export async function findOrder(db: Db, id: string): Promise<Order | undefined> {
-  const row = await orderQuery(db).where('o.id', '=', id).executeTakeFirst();
+  const row = (await byId(db, { id })).rows[0];
   return row && toOrder(row);
 }
 
 /** Reads the order and locks its row until the transaction ends (cancel, status changes). */
 export async function lockOrder(trx: Db, id: string): Promise<Order | undefined> {
-  const row = await orderQuery(trx).where('o.id', '=', id).modifyEnd(sql`for update of o`).executeTakeFirst();
+  const row = (await byIdForUpdate(trx, { id })).rows[0];
   return row && toOrder(row);
 }
 
@@ -80,14 +84,31 @@ export async function listOrders(
   userId: string,
   opts: { limit: number; after: OrderPosition | null; status?: OrderStatus },
 ): Promise<Order[]> {
-  let q = orderQuery(db).where('o.user_id', '=', userId);
-  if (opts.status) q = q.where('o.status', '=', opts.status);
-  if (opts.after) {
-    const { created_at, id } = opts.after;
-    q = q.where(sql<boolean>`(o.created_at, o.id) < (${created_at}::timestamptz, ${id}::uuid)`);
-  }
-  const rows = await q.orderBy('o.created_at', 'desc').orderBy('o.id', 'desc').limit(opts.limit).execute();
+  const { rows } = await pageQuery(!!opts.status, !!opts.after)(db, {
+    user_id: userId,
+    status: opts.status,
+    created_at: opts.after?.created_at,
+    id: opts.after?.id,
+    limit: opts.limit,
+  });
   return rows.map(toOrder);
+}
+
+/** The four shapes of a page query (with or without a status filter and a cursor), each compiled once. */
+const pageQueries = new Map<string, ReturnType<typeof compileOnce<OrderQueryRow>>>();
+function pageQuery(byStatus: boolean, after: boolean) {
+  const key = `${byStatus}:${after}`;
+  let q = pageQueries.get(key);
+  if (!q) {
+    q = compileOnce((db) => {
+      let b = orderQuery(db).where('o.user_id', '=', slot('user_id'));
+      if (byStatus) b = b.where('o.status', '=', slot('status'));
+      if (after) b = b.where(sql<boolean>`(o.created_at, o.id) < (${slot('created_at')}::timestamptz, ${slot('id')}::uuid)`);
+      return b.orderBy('o.created_at', 'desc').orderBy('o.id', 'desc').limit(slot('limit') as unknown as number);
+    });
+    pageQueries.set(key, q);
+  }
+  return q;
 }
 
 export async function insertOrder(trx: Db, order: Order): Promise<void> {
