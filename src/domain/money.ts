@@ -62,12 +62,22 @@ export function fromMajorString(major: string, currency: string): number {
 }
 
 export function formatMoney(minor: number, currency: string, locale = 'en-US'): string {
-  const exp = currencyExponent(currency);
   // Intl formats the exact decimal string; Number(...) would lose cents above 2^53 / 100.
-  return new Intl.NumberFormat(locale, {
-    style: 'currency',
-    currency,
-    minimumFractionDigits: exp,
-    maximumFractionDigits: exp,
-  }).format(toMajorString(minor, currency) as `${number}`);
+  return moneyFormat(locale, currency).format(toMajorString(minor, currency) as `${number}`);
+}
+
+/**
+ * Building an Intl.NumberFormat costs far more than formatting with one (it was 6% of the CPU of
+ * creating an order, through the confirmation email), so each locale and currency gets one.
+ */
+const formats = new Map<string, Intl.NumberFormat>();
+function moneyFormat(locale: string, currency: string): Intl.NumberFormat {
+  const key = `${locale}|${currency}`;
+  let f = formats.get(key);
+  if (!f) {
+    const exp = currencyExponent(currency);
+    f = new Intl.NumberFormat(locale, { style: 'currency', currency, minimumFractionDigits: exp, maximumFractionDigits: exp });
+    if (formats.size < 1000) formats.set(key, f);
+  }
+  return f;
 }
