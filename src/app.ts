@@ -65,6 +65,14 @@ export async function buildApp(opts: AppOptions) {
   app.setValidatorCompiler(createValidatorCompiler());
   // Only JSON bodies are accepted; anything else is 415.
   app.removeContentTypeParser('text/plain');
+  // An empty JSON body is no body (a client that always sends the header may cancel with nothing);
+  // routes whose schema needs a body still answer 422.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined);
+    return parseJson(request, body as string, done);
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

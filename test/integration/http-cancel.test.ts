@@ -60,6 +60,12 @@ describe.each(DATABASES)('POST /api/orders/{id}/cancel on %s', (kind) => {
     expect(res.statusCode, res.body).toBe(200);
   });
 
+  it('with Content-Type: application/json and an empty body (clients that always send the header)', async () => {
+    const { order, token } = await placedOrder(t, uid('owner'));
+    const res = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: { ...bearer(token), 'content-type': 'application/json' }, payload: '' });
+    expect(res.statusCode, res.body).toBe(200);
+  });
+
   it.each([
     ['an unknown field', { reason: 'x', refund_to: 'elsewhere' }, '/refund_to'],
     ['a non-string reason', { reason: 42 }, '/reason'],

@@ -44,7 +44,7 @@ export function createTokenVerifier(jwt: Config['jwt']): TokenVerifier {
     // jose refetches on an unknown kid (rate-limited by the cooldown), so keys can rotate; a removed key
     // stops verifying once the cache is older than JWT_JWKS_CACHE_SECONDS.
     const cacheMaxAge = jwt.jwksCacheSeconds * 1000;
-    const jwks: JWTVerifyGetKey = createRemoteJWKSet(new URL(jwt.jwksUrl), { cacheMaxAge, cooldownDuration: Math.min(30_000, cacheMaxAge), timeoutDuration: 5_000 });
+    const jwks: JWTVerifyGetKey = createRemoteJWKSet(new URL(jwt.jwksUrl), { cacheMaxAge, cooldownDuration: Math.min(5_000, cacheMaxAge), timeoutDuration: 5_000 });
     verify = (token) => jwtVerify(token, jwks, { ...options, algorithms: ASYMMETRIC });
   } else if (jwt.secret) {
     const key = new TextEncoder().encode(jwt.secret);
