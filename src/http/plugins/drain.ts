@@ -5,7 +5,7 @@ import { sendProblem } from '../problem.js';
 declare module 'fastify' {
   interface FastifyInstance {
     /**
-     * Starts draining before close (docs/adr/0022-proxy-retries.md). Safe requests (GET, HEAD) get
+     * Starts draining before close (docs/adr/0008-proxy-retries.md). Safe requests (GET, HEAD) get
      * 503 + Retry-After, which a balancer retries on another instance and counts as a failure of this
      * one: nginx (max_fails=1) then stops sending anything here, POSTs included. Other requests are
      * still served, each with `Connection: close`, so pooled connections are dropped after their

@@ -8,7 +8,7 @@ import type { TokenVerifier } from './auth.js';
 
 /**
  * Per-user (per-address without a valid token) request budgets, shared by every instance through
- * Redis when REDIS_URL is set. docs/adr/0020-rate-limit-key-and-placement.md explains why the key is the
+ * Redis when REDIS_URL is set. docs/adr/0006-rate-limit-key-and-placement.md explains why the key is the
  * *verified* `sub` and why the check runs before authentication; the headers follow
  * draft-ietf-httpapi-ratelimit-headers (RateLimit-Policy / RateLimit).
  */
