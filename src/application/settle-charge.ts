@@ -1,8 +1,8 @@
 import { DomainError } from '../domain/errors.js';
 import type { Order } from '../domain/order.js';
 import { completeKey, releaseKey } from '../persistence/idempotency-repository.js';
-import { appendHistory, findOrder, insertOrder } from '../persistence/order-repository.js';
-import { enqueueEmail, enqueueEvent } from '../persistence/outbox.js';
+import { findOrder, insertOrder } from '../persistence/order-repository.js';
+import { emailMessage, enqueueAll, eventMessage } from '../persistence/outbox.js';
 import { releaseStock } from '../persistence/product-repository.js';
 import { findTransactionByReference, lockTransaction, moveTransaction, type PaymentTransaction } from '../persistence/transaction-repository.js';
 import type { Deps } from './ports.js';
@@ -60,10 +60,9 @@ export async function completeCharge(deps: Deps, transactionId: string, referenc
       created_at: iso,
       updated_at: iso,
     };
-    await insertOrder(trx, order);
-    await appendHistory(trx, order.id, { to: 'pending', at: iso, actor: d.user_id, note: null });
-    await enqueueEmail(trx, 'order_confirmation', order);
-    await enqueueEvent(trx, 'order.created', order, now);
+    // Two statements: the order with its items and first history entry, then both messages.
+    await insertOrder(trx, order, { to: 'pending', at: iso, actor: d.user_id, note: null });
+    await enqueueAll(trx, [emailMessage('order_confirmation', order), eventMessage('order.created', order, now)]);
     if (d.idempotency_key) await completeKey(trx, d.user_id, d.idempotency_key, { status: 201, body: order });
     deps.metrics.ordersCreated.inc({ provider: t.provider, currency: t.currency });
     return { kind: 'order', order };

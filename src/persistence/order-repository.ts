@@ -111,26 +111,34 @@ function pageQuery(byStatus: boolean, after: boolean) {
   return q;
 }
 
-export async function insertOrder(trx: Db, order: Order): Promise<void> {
-  await trx
-    .insertInto('orders')
-    .values({
-      id: order.id,
-      user_id: order.user_id,
-      status: order.status,
-      currency: order.currency,
-      total: order.total,
-      email: order.email,
-      shipping_address: order.shipping_address ? JSON.stringify(order.shipping_address) : null,
-      tracking: order.tracking ? JSON.stringify(order.tracking) : null,
-      transaction_id: order.payment.transaction_id,
-      created_at: order.created_at,
-      updated_at: order.updated_at,
-    })
-    .execute();
-  await trx
-    .insertInto('order_items')
-    .values(order.items.map((i, position) => ({ order_id: order.id, position, ...i })))
+/**
+ * The order, its items and (when given) its first history entry, in one statement: sibling
+ * data-modifying CTEs, whose foreign keys are checked at the end of the statement as usual.
+ */
+export async function insertOrder(trx: Db, order: Order, first?: Pick<StatusChange, 'to' | 'at' | 'actor' | 'note'>): Promise<void> {
+  const items = order.items.map((i, position) => ({ order_id: order.id, position, ...i }));
+  const row = {
+    id: order.id,
+    user_id: order.user_id,
+    status: order.status,
+    currency: order.currency,
+    total: order.total,
+    email: order.email,
+    shipping_address: order.shipping_address ? JSON.stringify(order.shipping_address) : null,
+    tracking: order.tracking ? JSON.stringify(order.tracking) : null,
+    transaction_id: order.payment.transaction_id,
+    created_at: order.created_at,
+    updated_at: order.updated_at,
+  };
+  const withOrder = trx.with('o', (db) => db.insertInto('orders').values(row));
+  if (!first) {
+    await withOrder.insertInto('order_items').values(items).execute();
+    return;
+  }
+  await withOrder
+    .with('i', (db) => db.insertInto('order_items').values(items))
+    .insertInto('order_status_history')
+    .values({ order_id: order.id, status: first.to, actor: first.actor, note: first.note, at: first.at })
     .execute();
 }
 

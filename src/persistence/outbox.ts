@@ -28,28 +28,22 @@ export interface EventPayload {
   data: Order & Record<string, unknown>;
 }
 
-/**
- * Writes a message in the caller's transaction, so it exists exactly when the
- * change that owes it is committed. The relay (workers/) delivers it later.
- */
-export async function enqueueEmail(trx: Db, kind: EmailKind, order: Order): Promise<string | null> {
+/** A message row, built but not yet written: `enqueueAll` writes several in one statement. */
+export interface OutboxMessage {
+  id: string;
+  kind: 'email' | 'event';
+  topic: string;
+  payload: string;
+}
+
+export function emailMessage(kind: EmailKind, order: Order): OutboxMessage | null {
   if (!order.email) return null;
   const id = randomUUID();
   const payload: EmailPayload = { id, kind, to: order.email, order_id: order.id, order };
-  await trx
-    .insertInto('outbox')
-    .values({ id, kind: 'email', topic: kind, payload: JSON.stringify(payload), last_error: null, delivered_at: null })
-    .execute();
-  return id;
+  return { id, kind: 'email', topic: kind, payload: JSON.stringify(payload) };
 }
 
-export async function enqueueEvent(
-  trx: Db,
-  type: EventType,
-  order: Order,
-  occurredAt: Date,
-  extra: Record<string, unknown> = {},
-): Promise<string> {
+export function eventMessage(type: EventType, order: Order, occurredAt: Date, extra: Record<string, unknown> = {}): OutboxMessage {
   const id = randomUUID();
   const payload: EventPayload = {
     id,
@@ -59,9 +53,37 @@ export async function enqueueEvent(
     user_id: order.user_id,
     data: { ...order, ...extra },
   };
+  return { id, kind: 'event', topic: type, payload: JSON.stringify(payload) };
+}
+
+/**
+ * Writes messages in the caller's transaction, so they exist exactly when the
+ * change that owes them is committed. The relay (workers/) delivers them later.
+ * Several messages go in one statement (one round trip); `null`s are skipped.
+ */
+export async function enqueueAll(trx: Db, messages: readonly (OutboxMessage | null)[]): Promise<void> {
+  const rows = messages.filter((m): m is OutboxMessage => m !== null);
+  if (rows.length === 0) return;
   await trx
     .insertInto('outbox')
-    .values({ id, kind: 'event', topic: type, payload: JSON.stringify(payload), last_error: null, delivered_at: null })
+    .values(rows.map((m) => ({ ...m, last_error: null, delivered_at: null })))
     .execute();
-  return id;
+}
+
+export async function enqueueEmail(trx: Db, kind: EmailKind, order: Order): Promise<string | null> {
+  const message = emailMessage(kind, order);
+  await enqueueAll(trx, [message]);
+  return message?.id ?? null;
+}
+
+export async function enqueueEvent(
+  trx: Db,
+  type: EventType,
+  order: Order,
+  occurredAt: Date,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  const message = eventMessage(type, order, occurredAt, extra);
+  await enqueueAll(trx, [message]);
+  return message.id;
 }
