@@ -55,6 +55,15 @@ export async function countProducts(db: Db): Promise<number> {
 }
 
 /**
+ * The ids and quantities as `ARRAY[$1::text, $2::text]`, one parameter each, rather than one array
+ * parameter: PostgreSQL then knows the length when it plans the statement once, so the prepared
+ * statement keeps one generic plan. With a single array parameter it re-planned the reservation on
+ * every order (~0.2-0.6 ms of PostgreSQL CPU, bench/, issue 6).
+ */
+const idArray = (ids: readonly string[]) => sql`ARRAY[${sql.join(ids.map((id) => sql`${id}::text`))}]::text[]`;
+const qtyArray = (qty: readonly number[]) => sql`ARRAY[${sql.join(qty.map((q) => sql`${q}::int`))}]::int[]`;
+
+/**
  * Takes `quantity` of each stocked product, or nothing at all. Rows are locked
  * in id order so that racing orders over the same products cannot deadlock, and
  * the `stock >= quantity` guard means no product is ever oversold.
@@ -66,7 +75,7 @@ export async function reserveStock(trx: Db, items: readonly { product_id: string
   const qty = items.map((i) => i.quantity);
   const { rows } = await sql<{ id: string; ok: boolean }>`
     with wanted as (
-      select * from unnest(${ids}::text[], ${qty}::int[]) as w(id, quantity)
+      select * from unnest(${idArray(ids)}, ${qtyArray(qty)}) as w(id, quantity)
     ), locked as (
       select p.id, p.stock from products p join wanted w on w.id = p.id
       where p.stock is not null order by p.id for update of p
@@ -92,6 +101,6 @@ export async function releaseStock(trx: Db, items: readonly { product_id: string
   const qty = items.map((i) => i.quantity);
   await sql`
     update products p set stock = p.stock + w.quantity, updated_at = now()
-    from (select * from unnest(${ids}::text[], ${qty}::int[]) as w(id, quantity) order by id) w
+    from (select * from unnest(${idArray(ids)}, ${qtyArray(qty)}) as w(id, quantity) order by id) w
     where p.id = w.id and p.stock is not null`.execute(trx);
 }
