@@ -11,7 +11,8 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
-  database: { url: string; poolSize: number; statementTimeoutMs: number };
+  /** preparedStatements: DATABASE_PREPARED_STATEMENTS (see src/persistence/db.ts); off for a pooler that cannot keep them. */
+  database: { url: string; poolSize: number; statementTimeoutMs: number; preparedStatements: boolean };
   jwt: {
     secret: string | null;
     jwksUrl: string | null;
@@ -168,6 +169,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       url: databaseUrl ?? join(dataDir, 'pgdata'),
       poolSize: int('DATABASE_POOL_SIZE', 10, 1, 1000),
       statementTimeoutMs: int('DATABASE_STATEMENT_TIMEOUT_MS', 10_000, 100, 600_000),
+      preparedStatements: bool('DATABASE_PREPARED_STATEMENTS', true),
     },
     jwt: {
       secret,

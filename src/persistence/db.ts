@@ -9,6 +9,8 @@ export interface DbConfig {
   url: string;
   poolSize: number;
   statementTimeoutMs: number;
+  /** Named prepared statements on pg (default true); off behind a pooler that cannot keep them. */
+  preparedStatements?: boolean;
 }
 
 export interface DbHandle {
@@ -25,7 +27,9 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
  * PostgreSQL parses and plans it once per connection, then only binds and executes it. Unnamed,
  * reading an order cost PostgreSQL about 5× the CPU of the same statement prepared (bench/,
  * issue 6). Statement texts come from the code (values are always parameters), so they are few;
- * past MAX_PREPARED on one connection, further ones simply run unnamed.
+ * past MAX_PREPARED on one connection, further ones simply run unnamed. A pooler in transaction
+ * mode must keep prepared statements (PgBouncer ≥ 1.21 with max_prepared_statements > 0), or
+ * DATABASE_PREPARED_STATEMENTS=false turns this off.
  */
 const MAX_PREPARED = 500;
 const statementNames = new Map<string, string>();
@@ -57,7 +61,7 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
       max: config.poolSize,
       statement_timeout: config.statementTimeoutMs,
       connectionTimeoutMillis: 5_000,
-      Client: PreparingClient,
+      ...(config.preparedStatements === false ? {} : { Client: PreparingClient }),
     });
     // An idle client dying (server restart) must not crash the process.
     pool.on('error', () => undefined);
