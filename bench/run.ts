@@ -48,7 +48,8 @@ const serviceEnv: Record<string, string> = {
   NODE_ENV: 'development',
   JWT_SECRET: jwtSecret,
   LOG_LEVEL: 'warn',
-  WORKERS_ENABLED: 'true',
+  // The default: the outbox relay, the reconciler and housekeeping run inside the service, as deployed.
+  WORKERS_ENABLED: opts.noWorkers ? 'false' : 'true',
   // Rate limiting is per user and per minute; the bench is one client playing many users.
   RATE_LIMIT_PER_MINUTE: '1000000',
   RATE_LIMIT_CREATE_PER_MINUTE: '1000000',
@@ -206,7 +207,8 @@ async function main(): Promise<void> {
     });
     log(
       `${def.name}: ${valid ? `${load.rps} req/s` : `INVALID (${load.invalidReason})`}, p50 ${load.latencyMs.p50} p95 ${load.latencyMs.p95} p99 ${load.latencyMs.p99} ms` +
-        `${ratio !== null ? `, ${(ratio * 100).toFixed(1)}% of the limit` : ''}; CPU/request: service ${Math.round((service.serviceCpuCores / load.rps) * 1e6)} µs, ` +
+        `${ratio !== null ? `, ${(ratio * 100).toFixed(1)}% of the limit` : ''}; CPU/request: service ${Math.round((service.serviceCpuCores / load.rps) * 1e6)} µs ` +
+      `(${Math.round(service.serviceKernelShare * 100)}% in the kernel), ` +
       `postgres ${Math.round((service.postgresCpuCores / load.rps) * 1e6)} µs${limit ? ` (pgbench ${Math.round((limit.cpu.postgresCpuCores / limit.tps) * 1e6)} µs)` : ''}; ` +
       `others on the machine ${service.otherCpuCores} cores; RSS peak ${service.rssPeakMb} MB`,
     );
@@ -252,7 +254,7 @@ async function main(): Promise<void> {
   // ---------------------------------------------------------------------------- report
   const pgVersion = opts.embedded ? null : await withSql(async (sql) => ((await sql.query('show server_version')).rows[0] as { server_version: string }).server_version);
   // Only a run with the defaults stands for the service: it alone updates latest*.json and the docs.
-  const full = !opts.quick && order.length === ALL_SCENARIOS.length && opts.duration >= 10 && opts.pool === null && (opts.embedded || !opts.noLimit);
+  const full = !opts.quick && order.length === ALL_SCENARIOS.length && opts.duration >= 10 && opts.pool === null && !opts.noWorkers && (opts.embedded || !opts.noLimit);
   const out: BenchResults = {
     schema: 1,
     startedAt: startedAt.toISOString(),

@@ -27,6 +27,8 @@ export interface BenchOptions {
   ordersPerUser: number;
   /** Skip the pgbench limit runs (ratios are then missing). */
   noLimit: boolean;
+  /** WORKERS_ENABLED=false: no outbox relay, reconciler or housekeeping in the service (a diagnostic). */
+  noWorkers: boolean;
   /** After a full run, regenerate docs/performance.svg and the tables in docs/performance.md. */
   doc: boolean;
 }
@@ -43,6 +45,7 @@ const USAGE = `npm run bench -- [options]
   --pool N           DATABASE_POOL_SIZE for the service (default: the service's own default)
   --deep-orders N    orders of the deep user (default 1000000)
   --no-limit         skip the pgbench runs
+  --no-workers       WORKERS_ENABLED=false (no in-process outbox relay / reconciler): a diagnostic
   --no-doc           do not regenerate docs/performance.{md,svg} after a full run`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -62,6 +65,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       pool: { type: 'string' },
       'deep-orders': { type: 'string' },
       'no-limit': { type: 'boolean', default: false },
+      'no-workers': { type: 'boolean', default: false },
       'no-doc': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -96,6 +100,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     products: 1000,
     ordersPerUser: 25,
     noLimit: values['no-limit'],
+    noWorkers: values['no-workers'],
     doc: !values['no-doc'],
   };
 }

@@ -15,6 +15,8 @@ export interface ProcSample {
   hwmKb: number;
   /** utime + stime, seconds */
   cpuS: number;
+  /** stime alone: time in the kernel (for the service: mostly socket reads and writes) */
+  sysS: number;
 }
 
 export function sampleProcess(pid: number): ProcSample | null {
@@ -25,7 +27,7 @@ export function sampleProcess(pid: number): ProcSample | null {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
-    return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM'), cpuS: ticks / CLK_TCK };
+    return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM'), cpuS: ticks / CLK_TCK, sysS: Number(fields[12]) / CLK_TCK };
   } catch {
     return null;
   }
@@ -44,6 +46,8 @@ export interface WindowStats {
   seconds: number;
   /** Cores the service used on average (utime+stime / wall time). */
   serviceCpuCores: number;
+  /** The share of the service's CPU spent in the kernel (stime): socket I/O, mostly. */
+  serviceKernelShare: number;
   /** Cores the bench database's PostgreSQL backends (and the shared background writers) used. */
   postgresCpuCores: number;
   /** Cores the load generator used: this process (autocannon) and pgbench. */
@@ -137,6 +141,7 @@ export function measureWindow(o: { servicePid: number | null; dbName: string | n
       return {
         seconds,
         serviceCpuCores: round2(cores('service')),
+        serviceKernelShare: s0 && s1 && s1.cpuS > s0.cpuS ? round2((s1.sysS - s0.sysS) / (s1.cpuS - s0.cpuS)) : 0,
         postgresCpuCores: round2(cores('postgres')),
         loadgenCpuCores: round2(cores('loadgen')),
         machineBusyCores: round2(busy),
