@@ -159,7 +159,7 @@ async function main(): Promise<void> {
     let limit: ScenarioResult['limit'] = null;
     if (withLimit && def.limitScript) {
       await checkpoint();
-      const base = { url: BENCH_DATABASE_URL, scriptDir: join(root, 'bench', 'pg-limit'), script: def.limitScript, clients: opts.connections, vars: pgbenchVars };
+      const base = { url: BENCH_DATABASE_URL, scriptDir: join(root, 'bench', 'pg-limit'), script: def.limitScript, clients: opts.connections, vars: { ...pgbenchVars, ...def.limitVars } };
       if (opts.warmup > 0) await runPgbench({ ...base, seconds: opts.warmup });
       const w = measureWindow({ servicePid: null, dbName });
       const r = await runPgbench({ ...base, seconds: opts.duration });

@@ -1,5 +1,5 @@
 import { encodeOrderCursor } from '../../src/application/cursor.js';
-import { deepPosition, fixtureId, SET, USER_BASE, userId } from './fixtures.js';
+import { DEEP_USER, deepPosition, fixtureId, SET, USER_BASE, userId } from './fixtures.js';
 import type { NextRequest } from './load.js';
 import type { ScenarioName } from './options.js';
 import { orderBody } from './seed.js';
@@ -9,8 +9,9 @@ export interface ScenarioDef {
   title: string;
   /** `base` runs on the seeded tables; `deep` after the deep user's million orders are loaded. */
   phase: 'base' | 'deep';
-  /** The bench/pg-limit script that issues the same SQL, when there is one. */
+  /** The bench/pg-limit script that issues the same SQL, when there is one, and its own variables. */
   limitScript: string | null;
+  limitVars?: Record<string, string | number>;
   next: () => NextRequest;
   /** One request before the run, checked for the right answer (a fast wrong answer is no result). */
   preflight: () => { request: NextRequest; check: (status: number, body: unknown) => string | null };
@@ -55,7 +56,7 @@ export function defineScenarios(w: ScenarioWorld): Record<ScenarioName, Scenario
   const deep = deepWindow(w.deepOrders);
   const deepPage = (g: number): NextRequest => {
     const cursor = encodeOrderCursor(deepPosition(g));
-    return { method: 'GET', path: `/api/orders?limit=20&cursor=${cursor}`, token: token('999999') };
+    return { method: 'GET', path: `/api/orders?limit=20&cursor=${cursor}`, token: token(DEEP_USER) };
   };
   type Page = { items?: { id: string }[]; next_cursor?: string | null };
   const createCheck = (status: number) => (status === 201 ? null : `expected 201, got ${status}`);
@@ -87,6 +88,19 @@ export function defineScenarios(w: ScenarioWorld): Record<ScenarioName, Scenario
       preflight: () => ({
         request: cancel(),
         check: (s, b) => (s === 200 && (b as { order?: { status?: string } }).order?.status === 'cancelled' ? null : `expected a cancelled order, got ${s}`),
+      }),
+    },
+    'list-1m-first': {
+      name: 'list-1m-first', title: 'GET /api/orders (first page of the 1M-order user)', phase: 'deep', limitScript: 'list.sql',
+      // list.sql picks users ubase + 1 … ubase + users: here only the deep user.
+      limitVars: { ubase: Number(DEEP_USER) - 1, users: 1 },
+      next: () => ({ method: 'GET', path: '/api/orders?limit=20', token: token(DEEP_USER) }),
+      preflight: () => ({
+        request: { method: 'GET', path: '/api/orders?limit=20', token: token(DEEP_USER) },
+        check: (s, b) => {
+          const p = b as Page;
+          return s === 200 && p.items?.length === 20 && p.items[0]?.id === fixtureId(SET.deep, 1) ? null : `expected the deep user's newest orders, got ${s}`;
+        },
       }),
     },
     'list-deep': {
