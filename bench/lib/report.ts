@@ -119,7 +119,8 @@ export function markdownTable(r: BenchResults): string {
   const line = (name: string, valid: boolean, load: LoadResult, limit: ScenarioResult['limit'], ratio: number | null, svc: Cpu & { rssPeakMb: number }, perReq: string, reason: string | null) =>
     `| ${name} | ${valid ? fmt(load.rps) : '**INVALID**'} | ${limit ? fmt(limit.tps) : '–'} | ${valid ? pct(ratio) : '–'} | ${fmt(load.latencyMs.p50, 2)} | ${fmt(load.latencyMs.p95, 2)} | ${fmt(load.latencyMs.p99, 2)} | ${perReq} | ${cpu(svc)} | ${cpu(limit?.cpu, false)} | ${fmt(svc.rssPeakMb, 1)} | ${valid ? 'yes' : `no: ${reason}`} |`;
   for (const s of r.scenarios) {
-    const perReq = `${fmt(s.serviceCpuUsPerRequest)} / ${fmt(s.postgresCpuUsPerRequest)}${s.postgresCpuUsPerLimitTx !== null ? ` (${fmt(s.postgresCpuUsPerLimitTx)})` : ''}`;
+    const pg = r.mode === 'embedded' ? 'in the service' : fmt(s.postgresCpuUsPerRequest);
+    const perReq = `${fmt(s.serviceCpuUsPerRequest)} / ${pg}${s.postgresCpuUsPerLimitTx !== null ? ` (${fmt(s.postgresCpuUsPerLimitTx)})` : ''}`;
     rows.push(line(s.name, s.valid, s.load, s.limit, s.ratio, s.service, perReq, s.invalidReason));
   }
   if (r.soak) {
