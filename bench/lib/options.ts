@@ -27,8 +27,8 @@ export interface BenchOptions {
   ordersPerUser: number;
   /** Skip the pgbench limit runs (ratios are then missing). */
   noLimit: boolean;
-  /** WORKERS_ENABLED=false: no outbox relay, reconciler or housekeeping in the service (a diagnostic). */
-  noWorkers: boolean;
+  /** WORKERS_ENABLED=true: the outbox relay, reconciler and housekeeping run inside the measured service. */
+  workers: boolean;
   /** After a full run, regenerate docs/performance.svg and the tables in docs/performance.md. */
   doc: boolean;
 }
@@ -45,7 +45,8 @@ const USAGE = `npm run bench -- [options]
   --pool N           DATABASE_POOL_SIZE for the service (default: the service's own default)
   --deep-orders N    orders of the deep user (default 1000000)
   --no-limit         skip the pgbench runs
-  --no-workers       WORKERS_ENABLED=false (no in-process outbox relay / reconciler): a diagnostic
+  --workers          run the service with WORKERS_ENABLED=true (outbox relay etc. inside it); off by default,
+                     see docs/performance.md ("The outbox relay")
   --no-doc           do not regenerate docs/performance.{md,svg} after a full run`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -65,7 +66,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       pool: { type: 'string' },
       'deep-orders': { type: 'string' },
       'no-limit': { type: 'boolean', default: false },
-      'no-workers': { type: 'boolean', default: false },
+      workers: { type: 'boolean', default: false },
       'no-doc': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -100,7 +101,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     products: 1000,
     ordersPerUser: 25,
     noLimit: values['no-limit'],
-    noWorkers: values['no-workers'],
+    workers: values.workers,
     doc: !values['no-doc'],
   };
 }
