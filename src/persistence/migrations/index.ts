@@ -2,11 +2,13 @@ import { sql, type Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 import * as m001 from './001-initial.js';
 import * as m002 from './002-unique-provider-reference.js';
+import * as m003 from './003-outbox-due-by-kind.js';
 
 /** Migrations are imported, not read from disk, so they ship inside the build as-is. */
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': m001,
   '002-unique-provider-reference': m002,
+  '003-outbox-due-by-kind': m003,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
