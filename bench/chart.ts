@@ -41,7 +41,7 @@ export function renderSvg(pg: BenchResults | null, embedded: BenchResults | null
     y += 10;
     const rows = r.scenarios;
     const maxRps = Math.max(1, ...rows.map((s) => (s.valid ? s.load.rps : 0)));
-    const maxP99 = Math.max(50, ...rows.map((s) => (Number.isFinite(s.load.latencyMs.p99) ? s.load.latencyMs.p99 : 0)));
+    const maxP99 = Math.max(50, ...rows.map((s) => (Number.isFinite(s.load.latencyMs.p99) ? s.load.latencyMs.p99 : 0))) * 1.15;
     for (const s of rows) {
       const top = y + 6;
       const mid = top + rowH / 2 - 4;
@@ -64,7 +64,7 @@ export function renderSvg(pg: BenchResults | null, embedded: BenchResults | null
       parts.push(`<rect x="${p99X}" y="${top}" width="${p99W}" height="${rowH - 12}" fill="#f1f3f5"/>`);
       if (Number.isFinite(p99)) {
         const w = (p99 / maxP99) * p99W;
-        const target = P99_TARGET[s.name];
+        const target = useRatio ? P99_TARGET[s.name] : undefined; // the embedded mode has no target yet
         const over = target !== undefined && p99 >= target;
         parts.push(`<rect x="${p99X}" y="${top}" width="${w.toFixed(1)}" height="${rowH - 12}" fill="${over ? '#e03131' : '#37b24d'}"/>`);
         if (target !== undefined) parts.push(`<line x1="${p99X + (target / maxP99) * p99W}" x2="${p99X + (target / maxP99) * p99W}" y1="${top - 3}" y2="${top + rowH - 9}" stroke="#e8590c" stroke-width="2"/>`);
@@ -74,8 +74,9 @@ export function renderSvg(pg: BenchResults | null, embedded: BenchResults | null
     }
     y += 6;
     const m = r.machine;
-    text(10, y + 8, `${r.startedAt.slice(0, 16).replace('T', ' ')} UTC · ${String(m.nproc)} cores (${String(m.cpu)}) · ${String(m.memoryGb)} GB · Node ${String(m.node)}${m.postgres ? ` · PostgreSQL ${String(m.postgres)}` : ''} · ${r.options.connections as number} connections, ${r.options.duration as number} s per run · orange ticks: targets`, 'font-size="11" fill="#666"');
-    y += 16;
+    text(10, y + 8, `${r.startedAt.slice(0, 16).replace('T', ' ')} UTC · ${String(m.nproc)} cores (${String(m.cpu)}) · ${String(m.memoryGb)} GB · Node ${String(m.node)}${m.postgres ? ` · PostgreSQL ${String(m.postgres).split(' ')[0]}` : ''}`, 'font-size="11" fill="#666"');
+    text(10, y + 22, `${r.options.connections as number} connections, ${r.options.warmup as number} s warm-up + ${r.options.duration as number} s per run${useRatio ? ' · orange ticks: the targets of issue 6' : ' · no target yet'}`, 'font-size="11" fill="#666"');
+    y += 30;
   };
 
   if (pg) section(pg, 'Order API on PostgreSQL: the service next to the physical limit of its own SQL', true);
