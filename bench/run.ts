@@ -165,7 +165,8 @@ async function main(): Promise<void> {
       await checkpoint();
       const base = { url: BENCH_DATABASE_URL, scriptDir: join(root, 'bench', 'pg-limit'), script: def.limitScript, clients: opts.connections, vars: { ...pgbenchVars, ...def.limitVars } };
       if (opts.warmup > 0) await runPgbench({ ...base, seconds: opts.warmup });
-      const w = measureWindow({ servicePid: null, dbName });
+      // The service is sampled too: it should be idle while pgbench runs, and anything it does then shows.
+      const w = measureWindow({ servicePid: svc().pid, dbName });
       const r = await runPgbench({ ...base, seconds: opts.duration });
       const { rssSeriesMb: _s, rssPeakMb: _p, rssEndMb: _e, hwmMb: _h, ...cpu } = w.stop();
       limit = { ...r, cpu };

@@ -107,17 +107,17 @@ const fmt = (n: number | null | undefined, digits = 0) => (n === null || n === u
 const pct = (r: number | null) => (r === null ? '–' : `${Math.round(r * 1000) / 10}%`);
 
 type Cpu = Pick<WindowStats, 'serviceCpuCores' | 'postgresCpuCores' | 'loadgenCpuCores' | 'otherCpuCores'>;
-const cpu = (c: Cpu | undefined, withService = true) =>
-  c ? [...(withService ? [c.serviceCpuCores] : []), c.postgresCpuCores, c.loadgenCpuCores, c.otherCpuCores].map((x) => fmt(x, 2)).join(' / ') : '–';
+const cpu = (c: Cpu | undefined) =>
+  c ? [c.serviceCpuCores, c.postgresCpuCores, c.loadgenCpuCores, c.otherCpuCores].map((x) => fmt(x, 2)).join(' / ') : '–';
 
 /** The results as a Markdown table (printed, and written into docs/performance.md). */
 export function markdownTable(r: BenchResults): string {
   const rows = [
-    '| scenario | req/s | pgbench limit (tps) | ratio | p50 ms | p95 ms | p99 ms | CPU µs/request: service / postgres (pgbench: postgres) | CPU cores: service / postgres / load gen / other | limit run CPU: postgres / pgbench / other | service RSS peak MB | valid |',
+    '| scenario | req/s | pgbench limit (tps) | ratio | p50 ms | p95 ms | p99 ms | CPU µs/request: service / postgres (pgbench: postgres) | CPU cores: service / postgres / load gen / other | limit run CPU: service (idle) / postgres / pgbench / other | service RSS peak MB | valid |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   const line = (name: string, valid: boolean, load: LoadResult, limit: ScenarioResult['limit'], ratio: number | null, svc: Cpu & { rssPeakMb: number }, perReq: string, reason: string | null) =>
-    `| ${name} | ${valid ? fmt(load.rps) : '**INVALID**'} | ${limit ? fmt(limit.tps) : '–'} | ${valid ? pct(ratio) : '–'} | ${fmt(load.latencyMs.p50, 2)} | ${fmt(load.latencyMs.p95, 2)} | ${fmt(load.latencyMs.p99, 2)} | ${perReq} | ${cpu(svc)} | ${cpu(limit?.cpu, false)} | ${fmt(svc.rssPeakMb, 1)} | ${valid ? 'yes' : `no: ${reason}`} |`;
+    `| ${name} | ${valid ? fmt(load.rps) : '**INVALID**'} | ${limit ? fmt(limit.tps) : '–'} | ${valid ? pct(ratio) : '–'} | ${fmt(load.latencyMs.p50, 2)} | ${fmt(load.latencyMs.p95, 2)} | ${fmt(load.latencyMs.p99, 2)} | ${perReq} | ${cpu(svc)} | ${cpu(limit?.cpu)} | ${fmt(svc.rssPeakMb, 1)} | ${valid ? 'yes' : `no: ${reason}`} |`;
   for (const s of r.scenarios) {
     const pg = r.mode === 'embedded' ? 'in the service' : fmt(s.postgresCpuUsPerRequest);
     const perReq = `${fmt(s.serviceCpuUsPerRequest)} / ${pg}${s.postgresCpuUsPerLimitTx !== null ? ` (${fmt(s.postgresCpuUsPerLimitTx)})` : ''}`;
