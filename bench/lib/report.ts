@@ -19,11 +19,19 @@ export interface ScenarioResult {
   /** CPU PostgreSQL spent per request (µs), and per pgbench transaction of the same SQL. */
   postgresCpuUsPerRequest: number;
   postgresCpuUsPerLimitTx: number | null;
+  /**
+   * Other work on the machine took more than NOISY_CORES during the service's run or its pgbench run:
+   * the two were measured under different conditions, and the ratio is not to be trusted.
+   */
+  noisy: boolean;
   /** Service log lines at warn or above during the run. */
   serviceLogLines: number;
   /** The measured run on CLOCK_MONOTONIC (µs), which V8 profiles use: bench/profile-top.ts --scenario cuts to it. */
   window: { fromUs: number; toUs: number };
 }
+
+/** Cores of other work above which a run counts as disturbed (the machine has two). */
+export const NOISY_CORES = 0.25;
 
 export interface SoakResult {
   seconds: number;
@@ -43,6 +51,8 @@ export interface Target {
   value: number | null;
   threshold: string;
   met: boolean | null;
+  /** Judged on a run that other work on the machine disturbed. */
+  noisyRun?: boolean;
 }
 
 export interface BenchResults {
@@ -92,6 +102,12 @@ export function computeTargets(scenarios: ScenarioResult[], soak: SoakResult | n
     t.push({ id: 'deep-page-cost-same-user', description: '(for reference) page 500k deep ÷ first page of the same 1M-order user', value: round3(first.load.rps / deepest.load.rps), threshold: '–', met: null });
   }
   cost('create-1m-cost', 'create with 1M orders costs ≤ 1.2× create on the seeded tables (req/s ratio)', 'create', 'create-1m');
+  // A target judged on a disturbed run says so (NOISY_CORES).
+  const involved: Record<string, string[]> = {
+    'create-ratio': ['create'], 'create-p99': ['create'], 'get-ratio': ['get'], 'get-p99': ['get'], 'list-ratio': ['list'],
+    'deep-page-cost': ['list', 'list-deep'], 'deep-page-cost-same-user': ['list-1m-first', 'list-deep'], 'create-1m-cost': ['create', 'create-1m'],
+  };
+  for (const x of t) if ((involved[x.id] ?? []).some((n) => by(n)?.noisy)) x.noisyRun = true;
   t.push({
     id: 'soak-rss',
     description: 'RSS flat within 10% over the sustained run',
@@ -116,12 +132,13 @@ export function markdownTable(r: BenchResults): string {
     '| scenario | req/s | pgbench limit (tps) | ratio | p50 ms | p95 ms | p99 ms | CPU µs/request: service / postgres (pgbench: postgres) | CPU cores: service / postgres / load gen / other | limit run CPU: service (idle) / postgres / pgbench / other | service RSS peak MB | valid |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
-  const line = (name: string, valid: boolean, load: LoadResult, limit: ScenarioResult['limit'], ratio: number | null, svc: Cpu & { rssPeakMb: number }, perReq: string, reason: string | null) =>
-    `| ${name} | ${valid ? fmt(load.rps) : '**INVALID**'} | ${limit ? fmt(limit.tps) : '–'} | ${valid ? pct(ratio) : '–'} | ${fmt(load.latencyMs.p50, 2)} | ${fmt(load.latencyMs.p95, 2)} | ${fmt(load.latencyMs.p99, 2)} | ${perReq} | ${cpu(svc)} | ${cpu(limit?.cpu)} | ${fmt(svc.rssPeakMb, 1)} | ${valid ? 'yes' : `no: ${reason}`} |`;
+  const line = (name: string, valid: boolean, load: LoadResult, limit: ScenarioResult['limit'], ratio: number | null, svc: Cpu & { rssPeakMb: number }, perReq: string, reason: string | null, noisyNote?: string) =>
+    `| ${name} | ${valid ? fmt(load.rps) : '**INVALID**'} | ${limit ? fmt(limit.tps) : '–'} | ${valid ? pct(ratio) : '–'} | ${fmt(load.latencyMs.p50, 2)} | ${fmt(load.latencyMs.p95, 2)} | ${fmt(load.latencyMs.p99, 2)} | ${perReq} | ${cpu(svc)} | ${cpu(limit?.cpu)} | ${fmt(svc.rssPeakMb, 1)} | ${valid ? (noisyNote ?? 'yes') : `no: ${reason}`} |`;
   for (const s of r.scenarios) {
     const pg = r.mode === 'embedded' ? 'in the service' : fmt(s.postgresCpuUsPerRequest);
     const perReq = `${fmt(s.serviceCpuUsPerRequest)} / ${pg}${s.postgresCpuUsPerLimitTx !== null ? ` (${fmt(s.postgresCpuUsPerLimitTx)})` : ''}`;
-    rows.push(line(s.name, s.valid, s.load, s.limit, s.ratio, s.service, perReq, s.invalidReason));
+    const note = s.noisy ? `yes, disturbed (other work: ${fmt(s.service.otherCpuCores, 2)} / ${fmt(s.limit?.cpu.otherCpuCores, 2)} cores)` : undefined;
+    rows.push(line(s.name, s.valid, s.load, s.limit, s.ratio, s.service, perReq, s.invalidReason, note));
   }
   if (r.soak) {
     const perReq = `${fmt((r.soak.service.serviceCpuCores / r.soak.load.rps) * 1e6)} / ${fmt((r.soak.service.postgresCpuCores / r.soak.load.rps) * 1e6)}`;
@@ -134,7 +151,8 @@ export function targetsTable(r: BenchResults): string {
   const rows = ['| target | measured | needed | met |', '|---|---:|---:|---|'];
   for (const t of r.targets) {
     const value = t.value === null ? '–' : t.id.endsWith('-ratio') ? pct(t.value) : t.id === 'soak-rss' ? `${(t.value * 100).toFixed(1)}%` : t.id.endsWith('-p99') ? `${t.value} ms` : `${t.value}×`;
-    rows.push(`| ${t.description} | ${value} | ${t.threshold} | ${t.threshold === '–' ? '(reference)' : t.met === null ? 'not measured' : t.met ? 'yes' : '**no**'} |`);
+    const verdict = t.threshold === '–' ? '(reference)' : t.met === null ? 'not measured' : t.met ? 'yes' : '**no**';
+    rows.push(`| ${t.description} | ${value} | ${t.threshold} | ${verdict}${t.noisyRun ? ' (disturbed run)' : ''} |`);
   }
   return rows.join('\n');
 }
