@@ -62,7 +62,15 @@ export interface Config {
     /** How long a charge in flight is left to its request before the reconciler settles it. */
     reconcileAfterMs: number;
     /** Outbox relay tuning (OUTBOX_*); the outbox relay ADR in docs/adr/ explains the defaults. */
-    outbox: { maxAttempts: number; batchSize: number; backoffBaseMs: number; backoffMaxMs: number; deliveryTimeoutMs: number };
+    outbox: {
+      maxAttempts: number;
+      batchSize: number;
+      backoffBaseMs: number;
+      backoffMaxMs: number;
+      deliveryTimeoutMs: number;
+      /** Housekeeping deletes delivered rows this many hours after delivery; dead rows are kept. */
+      retentionHours: number;
+    };
   };
 }
 
@@ -233,6 +241,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
         backoffBaseMs: int('OUTBOX_BACKOFF_BASE_MS', 1000, 1, 3_600_000),
         backoffMaxMs: int('OUTBOX_BACKOFF_MAX_MS', 3_600_000, 1, 86_400_000),
         deliveryTimeoutMs: int('OUTBOX_DELIVERY_TIMEOUT_MS', 10_000, 100, 600_000),
+        // 7 days by default; at least 1 h (0 would delete a message as it is marked), at most a year.
+        retentionHours: int('OUTBOX_RETENTION_HOURS', 168, 1, 8760),
       },
     },
   };

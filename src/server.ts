@@ -25,7 +25,11 @@ async function main() {
   const relay = createOutboxRelay({ db: database.db, config, logger: app.log, metrics: app.outboxMetrics });
   if (config.workers.enabled) relay.start();
   const workers = config.workers.enabled
-    ? [relay, startPaymentReconciler(app.deps, config.workers.reconcileIntervalMs), startHousekeeping(app.deps)]
+    ? [
+        relay,
+        startPaymentReconciler(app.deps, config.workers.reconcileIntervalMs),
+        startHousekeeping(app.deps, { outboxRetentionHours: config.workers.outbox.retentionHours }),
+      ]
     : [];
 
   closeWithGrace({ delay: 25_000 }, async ({ signal, err }) => {

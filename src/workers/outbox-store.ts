@@ -79,3 +79,52 @@ export async function markFailed(
     .executeTakeFirst();
   return r.numUpdatedRows > 0n;
 }
+
+/** Rows deleted per statement by `deleteDeliveredBefore`: short statements, short row locks. */
+export const RETENTION_BATCH_SIZE = 5000;
+
+/**
+ * Deletes `delivered` rows whose delivery is more than `retentionHours` old, at
+ * most `batchSize` per statement, statement after statement until one deletes
+ * fewer: a backlog never becomes one long transaction holding locks on
+ * millions of rows (and on PGlite, whose one connection the API shares, other
+ * statements get in between batches).
+ *
+ * Only `delivered` rows go. `dead` rows are kept whatever their age: they are
+ * messages that never reached their receiver, operators list them and retry
+ * them through the admin outbox routes, so deleting them would lose them
+ * silently. `pending` rows are still owed.
+ *
+ * `status = 'delivered'` is written as a literal, not a parameter, so that
+ * even a generic plan of the prepared statement can use the partial index
+ * outbox_delivered_at (migration 004). SKIP LOCKED: when every instance runs
+ * housekeeping at once, they share the backlog instead of queueing on each
+ * other's rows. `id = any(array(…))` rather than `id in (…)`: with `in`,
+ * PostgreSQL joined the batch's ids against a sequential scan of the whole
+ * table (every batch read every row); the array is looked up in the primary
+ * key. `shouldContinue` is asked between batches (false on shutdown).
+ */
+export async function deleteDeliveredBefore(
+  db: Kysely<Database>,
+  retentionHours: number,
+  opts: { batchSize?: number; shouldContinue?: () => boolean } = {},
+): Promise<{ deleted: number; batches: number }> {
+  const batchSize = opts.batchSize ?? RETENTION_BATCH_SIZE;
+  let deleted = 0;
+  let batches = 0;
+  for (;;) {
+    const r = await sql`
+      delete from outbox
+       where id = any(array(
+         select id from outbox
+          where status = 'delivered'
+            and delivered_at < now() - ${retentionHours}::int * interval '1 hour'
+          limit ${batchSize}
+          for update skip locked
+       ))`.execute(db);
+    const n = Number(r.numAffectedRows ?? 0n);
+    deleted += n;
+    batches += 1;
+    if (n < batchSize || !(opts.shouldContinue?.() ?? true)) return { deleted, batches };
+  }
+}

@@ -118,8 +118,30 @@ describe('outside production', () => {
     ['PORT', '70000', /PORT/],
     ['SQUARE_ACCESS_TOKEN', 'token-without-location', /SQUARE_ACCESS_TOKEN and SQUARE_LOCATION_ID/],
     ['TLS_CERT_FILE', '/nonexistent/cert.pem', /TLS_CERT_FILE/],
+    ['OUTBOX_RETENTION_HOURS', '0', /OUTBOX_RETENTION_HOURS must be an integer from 1 to 8760/],
+    ['OUTBOX_RETENTION_HOURS', '-5', /OUTBOX_RETENTION_HOURS/],
+    ['OUTBOX_RETENTION_HOURS', '7d', /OUTBOX_RETENTION_HOURS/],
+    ['OUTBOX_RETENTION_HOURS', '8761', /OUTBOX_RETENTION_HOURS/],
   ])('%s=%s is refused with a message naming it', (name, value, pattern) => {
     const problems = problemsOf({ NODE_ENV: 'test', JWT_SECRET: SECRET, [name]: value });
     expect(problems.join('\n')).toMatch(pattern);
+  });
+});
+
+describe('OUTBOX_RETENTION_HOURS', () => {
+  it('defaults to 168 hours (7 days)', () => {
+    const c = loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET, DATA_DIR: dataDir });
+    expect(c.workers.outbox.retentionHours).toBe(168);
+  });
+
+  it('takes a value within 1 to 8760 hours', () => {
+    expect(loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET, DATA_DIR: dataDir, OUTBOX_RETENTION_HOURS: '24' }).workers.outbox.retentionHours).toBe(24);
+    expect(loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET, DATA_DIR: dataDir, OUTBOX_RETENTION_HOURS: '1' }).workers.outbox.retentionHours).toBe(1);
+    expect(loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET, DATA_DIR: dataDir, OUTBOX_RETENTION_HOURS: '8760' }).workers.outbox.retentionHours).toBe(8760);
+  });
+
+  it('0 is refused (it would delete a message as soon as it is delivered), reported with the other problems', () => {
+    const problems = problemsOf({ NODE_ENV: 'test', JWT_SECRET: SECRET, OUTBOX_RETENTION_HOURS: '0', PORT: 'eighty' });
+    expect(problems).toEqual([expect.stringMatching(/^PORT/), 'OUTBOX_RETENTION_HOURS must be an integer from 1 to 8760 (got "0")']);
   });
 });
