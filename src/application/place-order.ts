@@ -4,12 +4,13 @@ import type { Order, ShippingAddress } from '../domain/order.js';
 import type { ProviderId } from '../domain/payment.js';
 import { priceItems, type RequestedItem } from '../domain/pricing.js';
 import { PaymentAmountMismatchError, PaymentDeclinedError } from '../payments/provider.js';
-import { claimKey, type StoredResponse } from '../persistence/idempotency-repository.js';
+import { inspectKey, type StoredResponse } from '../persistence/idempotency-repository.js';
 import { findOrder } from '../persistence/order-repository.js';
-import { findProducts, reserveStock } from '../persistence/product-repository.js';
-import { insertTransaction, type OrderDraft } from '../persistence/transaction-repository.js';
+import { findProducts, type Product } from '../persistence/product-repository.js';
+import { reserveOrder, type KeyClaimRequest } from '../persistence/reservation.js';
+import type { NewTransaction } from '../persistence/transaction-repository.js';
 import type { Actor, Deps } from './ports.js';
-import { abandonCharge, completeCharge, failCharge } from './settle-charge.js';
+import { abandonCharge, completeOwnCharge, failCharge } from './settle-charge.js';
 import { refundPayment } from './refund-payment.js';
 
 export interface PlaceOrderInput {
@@ -30,62 +31,28 @@ const KEY_TTL_MS = 48 * 3600_000;
 
 /**
  * Creating an order is three short steps, never one long transaction around a
- * network call:
- *  1. reserve: claim the idempotency key, price from the catalog, take stock and
- *     record the transaction as `processing` — one transaction;
+ * network call, and three round trips to the database (issue 6):
+ *  1. reserve: read the catalog and price the cart, then in one statement claim the
+ *     idempotency key, take stock and record the transaction as `processing`;
  *  2. charge the provider with our transaction id as its idempotency key;
- *  3. settle: order + items + history + outbox + stored response — one transaction.
+ *  3. settle: order + items + history + outbox + stored response — one statement.
  * A crash between 2 and 3 leaves a `processing` row that the reconciler settles.
  */
 export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInput, idempotencyKey: string | null): Promise<PlaceOrderResult> {
   const provider = deps.payments.get(input.payment.provider);
   const now = deps.clock();
-  const transactionId = randomUUID();
-
-  const reserved = await deps.db.transaction().execute(async (trx) => {
-    if (idempotencyKey) {
-      const claim = await claimKey(trx, actor.sub, idempotencyKey, fingerprint(input), new Date(now.getTime() + KEY_TTL_MS));
-      if (claim.state === 'completed') return { replay: claim.response, draft: null };
-      if (claim.state === 'mismatch') {
-        throw new DomainError('idempotency_key_reused', 'This Idempotency-Key was used with a different request body.');
-      }
-      if (claim.state === 'in_progress') {
-        throw new DomainError('idempotency_in_progress', 'A request with this Idempotency-Key is still being processed; retry shortly.');
-      }
-    }
-    const catalog = await findProducts(trx, [...new Set(input.items.map((i) => i.product_id))]);
-    const { items, total } = priceItems(input.items, catalog, input.currency);
-    const short = await reserveStock(trx, items.filter((i) => catalog.get(i.product_id)?.stock !== null));
-    if (short.length > 0) {
-      throw new DomainError('out_of_stock', `Not enough stock for ${short.join(', ')}.`, { product_ids: short });
-    }
-    const draft: OrderDraft = {
-      order_id: randomUUID(),
-      user_id: actor.sub,
-      currency: input.currency,
-      items,
-      total,
-      email: input.email ?? actor.email,
-      shipping_address: input.shipping_address ?? null,
-      idempotency_key: idempotencyKey,
-    };
-    await insertTransaction(trx, {
-      id: transactionId,
-      provider: provider.id,
-      source: input.payment.source,
-      draft,
-      reconcileAfter: new Date(now.getTime() + deps.reconcileAfterMs),
-      now,
-    });
-    return { replay: null, draft };
-  });
-  if (reserved.replay) return { kind: 'replayed', response: reserved.replay };
-  const draft = reserved.draft as OrderDraft;
+  const key = idempotencyKey
+    ? { userId: actor.sub, key: idempotencyKey, fingerprint: fingerprint(input), expiresAt: new Date(now.getTime() + KEY_TTL_MS) }
+    : null;
+  const reserved = await reserve(deps, actor, input, key, { provider: provider.id, now });
+  if (reserved.kind === 'replayed') return reserved;
+  const { transaction } = reserved;
+  const draft = transaction.draft;
 
   let reference: string;
   try {
     ({ reference } = await provider.charge({
-      transactionId,
+      transactionId: transaction.id,
       amount: draft.total,
       currency: draft.currency,
       source: input.payment.source,
@@ -93,7 +60,7 @@ export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInpu
       description: `Order ${draft.order_id}`,
     }));
   } catch (err) {
-    const failure = await chargeFailed(deps, transactionId, provider.id, err);
+    const failure = await chargeFailed(deps, transaction.id, provider.id, err);
     // The outcome was unknown here, but the reconciler may have settled this charge while the
     // request waited (a lease shorter than the charge, clock skew): then the order exists and
     // is the answer, not a 502 that says there is none.
@@ -106,13 +73,75 @@ export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInpu
   deps.metrics.payments.inc({ provider: provider.id, outcome: 'succeeded' });
   deps.faults?.afterCharge?.();
 
-  const done = await completeCharge(deps, transactionId, reference);
+  const done = await completeOwnCharge(deps, { id: transaction.id, provider: provider.id, amount: draft.total, currency: draft.currency, draft }, reference);
   if (done.kind === 'order') return { kind: 'created', order: done.order };
   if (done.kind === 'duplicate') throw errors.paymentDeclined('This payment already paid for another order.', 'duplicate_payment');
   // Only an abandoned charge settles as a refund, and this request did not abandon it.
   await refundPayment(deps, done.transaction);
   throw errors.providerError();
 }
+
+/**
+ * Step 1. The catalog is read outside the reservation, as before it was read before the stock was
+ * locked: an order is priced at the catalog as it stood when the request read it. A request
+ * whose key already holds an answer gets that answer, whatever the catalog or stock say now.
+ */
+async function reserve(
+  deps: Deps,
+  actor: Actor,
+  input: PlaceOrderInput,
+  key: KeyClaimRequest | null,
+  at: { provider: ProviderId; now: Date },
+): Promise<{ kind: 'replayed'; response: StoredResponse } | { kind: 'reserved'; transaction: NewTransaction }> {
+  let priced: ReturnType<typeof priceItems>;
+  let catalog: Map<string, Product>;
+  try {
+    catalog = await findProducts(deps.db, [...new Set(input.items.map((i) => i.product_id))]);
+    priced = priceItems(input.items, catalog, input.currency);
+  } catch (err) {
+    const replay = key && err instanceof DomainError ? await answerFromKey(deps, key) : undefined;
+    if (replay) return { kind: 'replayed', response: replay };
+    throw err;
+  }
+  const transaction: NewTransaction = {
+    id: randomUUID(),
+    provider: at.provider,
+    source: input.payment.source,
+    draft: {
+      order_id: randomUUID(),
+      user_id: actor.sub,
+      currency: input.currency,
+      items: priced.items,
+      total: priced.total,
+      email: input.email ?? actor.email,
+      shipping_address: input.shipping_address ?? null,
+      idempotency_key: key?.key ?? null,
+    },
+    reconcileAfter: new Date(at.now.getTime() + deps.reconcileAfterMs),
+    now: at.now,
+  };
+  const stocked = priced.items.filter((i) => catalog.get(i.product_id)?.stock !== null);
+  const outcome = await reserveOrder(deps.db, { stocked, key, transaction });
+  if (outcome.reserved) return { kind: 'reserved', transaction };
+  const replay = key ? await answerFromKey(deps, key) : undefined;
+  if (replay) return { kind: 'replayed', response: replay };
+  if (outcome.short.length > 0) {
+    throw new DomainError('out_of_stock', `Not enough stock for ${outcome.short.join(', ')}.`, { product_ids: outcome.short });
+  }
+  // The key was held when the claim was tried and free a moment later: its request just ended.
+  throw keyInProgress();
+}
+
+/** A held key's stored answer, or its refusal thrown; undefined when the key is free. */
+async function answerFromKey(deps: Deps, key: KeyClaimRequest): Promise<StoredResponse | undefined> {
+  const held = await inspectKey(deps.db, key.userId, key.key, key.fingerprint);
+  if (!held) return undefined;
+  if (held.state === 'completed') return held.response;
+  if (held.state === 'mismatch') throw new DomainError('idempotency_key_reused', 'This Idempotency-Key was used with a different request body.');
+  throw keyInProgress();
+}
+
+const keyInProgress = () => new DomainError('idempotency_in_progress', 'A request with this Idempotency-Key is still being processed; retry shortly.');
 
 async function chargeFailed(deps: Deps, transactionId: string, provider: ProviderId, err: unknown): Promise<DomainError> {
   if (err instanceof PaymentDeclinedError) {

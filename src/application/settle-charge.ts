@@ -4,6 +4,7 @@ import { completeKey, releaseKey } from '../persistence/idempotency-repository.j
 import { findOrder, insertOrder } from '../persistence/order-repository.js';
 import { emailMessage, enqueueAll, eventMessage } from '../persistence/outbox.js';
 import { releaseStock } from '../persistence/product-repository.js';
+import { settleNewOrder } from '../persistence/settlement.js';
 import { findTransactionByReference, lockTransaction, moveTransaction, type PaymentTransaction } from '../persistence/transaction-repository.js';
 import type { Deps } from './ports.js';
 
@@ -18,6 +19,9 @@ export type Completion =
   | { kind: 'refund'; transaction: PaymentTransaction }
   /** The provider payment already settles another transaction: this one failed, nothing more taken. */
   | { kind: 'duplicate' };
+
+/** What the order is made from: the transaction's identity, amount and draft. */
+export type ChargedTransaction = Pick<PaymentTransaction, 'id' | 'provider' | 'amount' | 'currency' | 'draft'>;
 
 /** The money was taken: the order, its items, history, email, event and idempotent response commit together. */
 export async function completeCharge(deps: Deps, transactionId: string, reference: string): Promise<Completion> {
@@ -44,22 +48,9 @@ export async function completeCharge(deps: Deps, transactionId: string, referenc
       return { kind: 'refund', transaction: { ...t, status: 'refund_pending', provider_reference: reference } };
     }
     await moveTransaction(trx, t.id, 'processing', 'succeeded', { provider_reference: reference }, now);
+    const order = orderFromDraft(t, reference, now);
     const d = t.draft;
-    const iso = now.toISOString();
-    const order: Order = {
-      id: d.order_id,
-      user_id: d.user_id,
-      status: 'pending',
-      currency: d.currency,
-      items: d.items,
-      total: d.total,
-      payment: { transaction_id: t.id, provider: t.provider, provider_reference: reference, status: 'succeeded', amount: t.amount, currency: t.currency },
-      email: d.email,
-      shipping_address: d.shipping_address,
-      tracking: null,
-      created_at: iso,
-      updated_at: iso,
-    };
+    const iso = order.created_at;
     // Two statements: the order with its items and first history entry, then both messages.
     await insertOrder(trx, order, { to: 'pending', at: iso, actor: d.user_id, note: null });
     await enqueueAll(trx, [emailMessage('order_confirmation', order), eventMessage('order.created', order, now)]);
@@ -67,6 +58,48 @@ export async function completeCharge(deps: Deps, transactionId: string, referenc
     deps.metrics.ordersCreated.inc({ provider: t.provider, currency: t.currency });
     return { kind: 'order', order };
   });
+}
+
+/**
+ * How the request that made the charge ends it: one statement when the transaction is still its
+ * own `processing` one (nearly always), else the careful path above, which tells the other cases
+ * apart. Either way the outcome is the same as `completeCharge`'s.
+ */
+export async function completeOwnCharge(deps: Deps, t: ChargedTransaction, reference: string): Promise<Completion> {
+  const now = deps.clock();
+  const order = orderFromDraft(t, reference, now);
+  const d = t.draft;
+  const settled = await settleNewOrder(deps.db, {
+    reference,
+    order,
+    first: { to: 'pending', at: order.created_at, actor: d.user_id, note: null },
+    messages: [emailMessage('order_confirmation', order), eventMessage('order.created', order, now)].filter((m) => m !== null),
+    key: d.idempotency_key ? { userId: d.user_id, key: d.idempotency_key } : null,
+    now,
+  });
+  if (!settled) return completeCharge(deps, t.id, reference);
+  deps.metrics.ordersCreated.inc({ provider: t.provider, currency: t.currency });
+  return { kind: 'order', order };
+}
+
+/** The order a succeeded transaction becomes, as the API shows it. */
+function orderFromDraft(t: ChargedTransaction, reference: string, now: Date): Order {
+  const d = t.draft;
+  const iso = now.toISOString();
+  return {
+    id: d.order_id,
+    user_id: d.user_id,
+    status: 'pending',
+    currency: d.currency,
+    items: d.items,
+    total: d.total,
+    payment: { transaction_id: t.id, provider: t.provider, provider_reference: reference, status: 'succeeded', amount: t.amount, currency: t.currency },
+    email: d.email,
+    shipping_address: d.shipping_address,
+    tracking: null,
+    created_at: iso,
+    updated_at: iso,
+  };
 }
 
 /**

@@ -6,36 +6,23 @@ export interface StoredResponse {
   body: unknown;
 }
 
-export type KeyClaim =
-  | { state: 'claimed' }
+/** What a live key says to a request that carries it (the claim itself is in reservation.ts). */
+export type HeldKey =
   | { state: 'in_progress' }
+  /** The key was used with another request body. */
   | { state: 'mismatch' }
   | { state: 'completed'; response: StoredResponse };
 
-/**
- * Claims (user, key) for this request inside the caller's transaction. A racing
- * request with the same key waits on the unique index until the first commits,
- * then sees its row: in progress, completed, or a different body.
- */
-export async function claimKey(trx: Db, userId: string, key: string, fingerprint: string, expiresAt: Date): Promise<KeyClaim> {
-  const inserted = await trx
-    .insertInto('idempotency_keys')
-    .values({ user_id: userId, key, fingerprint, state: 'in_progress', transaction_id: null, response_status: null, response_body: null, expires_at: expiresAt })
-    .onConflict((oc) =>
-      // An expired key is free again: take it over.
-      oc.columns(['user_id', 'key']).doUpdateSet({ fingerprint, state: 'in_progress', response_status: null, response_body: null, expires_at: expiresAt, created_at: sql`now()` } as never)
-        .where('idempotency_keys.expires_at', '<', sql<Date>`now()`),
-    )
-    .returning('state')
-    .executeTakeFirst();
-  if (inserted) return { state: 'claimed' };
-
-  const row = await trx
+/** The unexpired key (user, key) as seen by a request with this body's fingerprint; undefined when free. */
+export async function inspectKey(db: Db, userId: string, key: string, fingerprint: string): Promise<HeldKey | undefined> {
+  const row = await db
     .selectFrom('idempotency_keys')
     .select(['fingerprint', 'state', 'response_status', 'response_body'])
     .where('user_id', '=', userId)
     .where('key', '=', key)
-    .executeTakeFirstOrThrow();
+    .where('expires_at', '>=', sql<Date>`now()`)
+    .executeTakeFirst();
+  if (!row) return undefined;
   if (row.fingerprint !== fingerprint) return { state: 'mismatch' };
   if (row.state === 'completed' && row.response_status !== null) {
     return { state: 'completed', response: { status: row.response_status, body: row.response_body } };

@@ -52,10 +52,17 @@ const toTransaction = (r: TransactionRow): PaymentTransaction => ({
   created_at: toIso(r.created_at),
 });
 
-export async function insertTransaction(
-  trx: Db,
-  t: { id: string; provider: ProviderId; source: string; draft: OrderDraft; reconcileAfter: Date; now: Date },
-): Promise<void> {
+/** A transaction about to be charged: recorded `processing`, with the order it will become. */
+export interface NewTransaction {
+  id: string;
+  provider: ProviderId;
+  source: string;
+  draft: OrderDraft;
+  reconcileAfter: Date;
+  now: Date;
+}
+
+export async function insertTransaction(trx: Db, t: NewTransaction): Promise<void> {
   await trx
     .insertInto('payment_transactions')
     .values({

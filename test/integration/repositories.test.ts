@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Order } from '../../src/domain/order.js';
 import { createDb, type DbHandle } from '../../src/persistence/db.js';
-import { claimKey, completeKey, releaseKey } from '../../src/persistence/idempotency-repository.js';
+import { completeKey, inspectKey, releaseKey } from '../../src/persistence/idempotency-repository.js';
 import { migrateToLatest } from '../../src/persistence/migrations/index.js';
 import { appendHistory, findOrder, insertOrder, listHistory, listOrders, lockOrder, saveOrderState } from '../../src/persistence/order-repository.js';
-import { findProduct, findProducts, listActiveProducts, releaseStock, reserveStock, upsertProduct } from '../../src/persistence/product-repository.js';
+import { findProduct, findProducts, listActiveProducts, releaseStock, upsertProduct } from '../../src/persistence/product-repository.js';
+import { reserveOrder, type KeyClaimRequest } from '../../src/persistence/reservation.js';
+import { settleNewOrder } from '../../src/persistence/settlement.js';
+import { emailMessage, eventMessage } from '../../src/persistence/outbox.js';
 import type { Database } from '../../src/persistence/tables.js';
-import { claimUnsettled, findTransaction, insertTransaction, moveTransaction } from '../../src/persistence/transaction-repository.js';
+import { claimUnsettled, findTransaction, insertTransaction, moveTransaction, type NewTransaction } from '../../src/persistence/transaction-repository.js';
 import { DATABASES, databaseUrlFor } from '../helpers/db.js';
 import { uid } from '../helpers/http.js';
 
@@ -55,6 +58,14 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
     return order;
   }
 
+  /** A transaction to record with a reservation (its draft is not priced from the catalog here). */
+  const newTransaction = (userId: string): NewTransaction => ({
+    id: randomUUID(), provider: 'sandbox', source: 'pm_card_visa', reconcileAfter: new Date(Date.now() + 3_600_000), now: NOW,
+    draft: { order_id: randomUUID(), user_id: userId, currency: 'USD', items: [], total: 500, email: null, shipping_address: null, idempotency_key: null },
+  });
+  const reserve = (stocked: { product_id: string; quantity: number }[], key: KeyClaimRequest | null = null, transaction = newTransaction(key?.userId ?? uid('u'))) =>
+    reserveOrder(db, { stocked, key, transaction });
+
   describe('products', () => {
     it('upsert creates, then replaces every field; find reads it back', async () => {
       const id = uid('prod');
@@ -100,51 +111,56 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
     });
   });
 
-  describe('stock', () => {
-    it('reserves atomically and releases', async () => {
+  describe('stock reservation', () => {
+    it('takes every quantity and records the transaction as processing; release gives the units back', async () => {
       const [a, b] = [uid('sa'), uid('sb')];
       await product(a, { stock: 5 });
       await product(b, { stock: 2 });
-      const short = await db.transaction().execute((trx) => reserveStock(trx, [{ product_id: a, quantity: 3 }, { product_id: b, quantity: 2 }]));
-      expect(short).toEqual([]);
+      const t = newTransaction(uid('u'));
+      expect(await reserve([{ product_id: a, quantity: 3 }, { product_id: b, quantity: 2 }], null, t)).toEqual({ reserved: true });
       expect((await findProduct(db, a))?.stock).toBe(2);
       expect((await findProduct(db, b))?.stock).toBe(0);
+      expect(await findTransaction(db, t.id)).toMatchObject({ status: 'processing', amount: 500, customer_id: t.draft.user_id, order_id: t.draft.order_id, draft: t.draft });
       await db.transaction().execute((trx) => releaseStock(trx, [{ product_id: a, quantity: 3 }, { product_id: b, quantity: 1 }]));
       expect((await findProduct(db, a))?.stock).toBe(5);
       expect((await findProduct(db, b))?.stock).toBe(1);
     });
 
-    it('not enough stock returns the short ids (and the caller rolls back)', async () => {
+    it('not enough stock of any product: the short ids, and nothing written at all', async () => {
       const [a, b, c] = [uid('na'), uid('nb'), uid('nc')];
       await product(a, { stock: 5 });
       await product(b, { stock: 1 });
       await product(c, { stock: 0 });
-      const rolledBack = new Error('rollback');
-      let short: string[] = [];
-      await expect(
-        db.transaction().execute(async (trx) => {
-          short = await reserveStock(trx, [{ product_id: a, quantity: 1 }, { product_id: b, quantity: 2 }, { product_id: c, quantity: 1 }]);
-          throw rolledBack;
-        }),
-      ).rejects.toBe(rolledBack);
-      expect(short.sort()).toEqual([b, c].sort());
+      const t = newTransaction(uid('u'));
+      const r = await reserve([{ product_id: a, quantity: 1 }, { product_id: b, quantity: 2 }, { product_id: c, quantity: 1 }], null, t);
+      expect(r).toEqual({ reserved: false, short: [b, c].sort() });
       expect((await findProduct(db, a))?.stock).toBe(5);
       expect((await findProduct(db, b))?.stock).toBe(1);
       expect((await findProduct(db, c))?.stock).toBe(0);
+      expect(await findTransaction(db, t.id)).toBeUndefined();
     });
 
     it('exactly the remaining stock can be taken', async () => {
       const a = uid('ex');
       await product(a, { stock: 3 });
-      expect(await db.transaction().execute((trx) => reserveStock(trx, [{ product_id: a, quantity: 3 }]))).toEqual([]);
-      expect(await db.transaction().execute((trx) => reserveStock(trx, [{ product_id: a, quantity: 1 }]))).toEqual([a]);
+      expect(await reserve([{ product_id: a, quantity: 3 }])).toEqual({ reserved: true });
+      expect(await reserve([{ product_id: a, quantity: 1 }])).toEqual({ reserved: false, short: [a] });
+      expect((await findProduct(db, a))?.stock).toBe(0);
+    });
+
+    it('racing reservations of the last units: exactly the stock is sold, never more', async () => {
+      const a = uid('race');
+      await product(a, { stock: 4 });
+      const results = await Promise.all(Array.from({ length: 10 }, () => reserve([{ product_id: a, quantity: 1 }])));
+      expect(results.filter((r) => r.reserved)).toHaveLength(4);
       expect((await findProduct(db, a))?.stock).toBe(0);
     });
 
     it('unlimited stock (null) is never touched, by reserve or release', async () => {
       const u = uid('un');
       await product(u, { stock: null });
-      expect(await db.transaction().execute((trx) => reserveStock(trx, [{ product_id: u, quantity: 1000 }]))).toEqual([]);
+      expect(await reserve([{ product_id: u, quantity: 1000 }])).toEqual({ reserved: true });
+      expect(await reserve([])).toEqual({ reserved: true });
       await db.transaction().execute((trx) => releaseStock(trx, [{ product_id: u, quantity: 7 }]));
       expect((await findProduct(db, u))?.stock).toBeNull();
     });
@@ -214,7 +230,12 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
 
   describe('idempotency keys', () => {
     const later = () => new Date(Date.now() + 3_600_000);
-    const claim = (user: string, key: string, fp: string, expires = later()) => db.transaction().execute((trx) => claimKey(trx, user, key, fp, expires));
+    /** Claims the key through a reservation, as an order does; a held key is then inspected. */
+    const claim = async (user: string, key: string, fp: string, expires = later()) => {
+      const r = await reserve([], { userId: user, key, fingerprint: fp, expiresAt: expires });
+      if (r.reserved) return { state: 'claimed' };
+      return (await inspectKey(db, user, key, fp)) ?? { state: 'free' };
+    };
 
     it('claimed → in_progress → completed (replays the stored response); another body is a mismatch', async () => {
       const [user, key] = [uid('u'), uid('key')];
@@ -232,13 +253,24 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
       expect(await claim(uid('u2'), key, 'other')).toEqual({ state: 'claimed' });
     });
 
-    it('a claim rolled back with its transaction leaves the key free', async () => {
-      const [user, key] = [uid('u'), uid('key')];
-      await expect(db.transaction().execute(async (trx) => {
-        await claimKey(trx, user, key, 'fp', later());
-        throw new Error('rollback');
-      })).rejects.toThrow('rollback');
+    it('a reservation short of stock claims nothing: the key stays free, and a held key is not touched', async () => {
+      const [user, key, a] = [uid('u'), uid('key'), uid('out')];
+      await product(a, { stock: 0 });
+      const request = { userId: user, key, fingerprint: 'fp', expiresAt: later() };
+      expect(await reserve([{ product_id: a, quantity: 1 }], request)).toEqual({ reserved: false, short: [a] });
+      expect(await inspectKey(db, user, key, 'fp')).toBeUndefined();
       expect(await claim(user, key, 'different')).toEqual({ state: 'claimed' });
+      expect(await reserve([{ product_id: a, quantity: 1 }], request)).toEqual({ reserved: false, short: [a] });
+      expect(await inspectKey(db, user, key, 'different')).toEqual({ state: 'in_progress' });
+    });
+
+    it('racing claims of one key: exactly one reservation is made', async () => {
+      const [user, key] = [uid('u'), uid('key')];
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => reserve([], { userId: user, key, fingerprint: 'fp', expiresAt: later() })),
+      );
+      expect(results.filter((r) => r.reserved)).toHaveLength(1);
+      expect(results.filter((r) => !r.reserved)).toEqual(Array.from({ length: 7 }, () => ({ reserved: false, short: [] })));
     });
 
     it('a released in-progress key can be claimed again; a completed one is not released', async () => {
@@ -260,6 +292,87 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
       await claim(user, k2, 'fp', past);
       await db.transaction().execute((trx) => completeKey(trx, user, k2, { status: 201, body: {} }));
       expect(await claim(user, k2, 'fp')).toEqual({ state: 'claimed' });
+    });
+  });
+
+  describe('settling a new order in one statement', () => {
+    /** A reserved transaction (with a claimed key) and the order it becomes once charged. */
+    async function charged(opts: { key?: boolean; reference?: string } = {}) {
+      const user = uid('u');
+      const key = opts.key ? { userId: user, key: uid('key'), fingerprint: 'fp', expiresAt: new Date(Date.now() + 3_600_000) } : null;
+      const t = newTransaction(user);
+      expect(await reserve([], key, t)).toEqual({ reserved: true });
+      const reference = opts.reference ?? `ref_${t.id}`;
+      const at = '2026-03-01T12:00:05.000Z';
+      const items = [
+        { product_id: 'p1', name: 'One', quantity: 2, unit_price: 150, line_total: 300 },
+        { product_id: 'p2', name: "Two's", quantity: 1, unit_price: 200, line_total: 200 },
+      ];
+      const order: Order = {
+        id: t.draft.order_id, user_id: user, status: 'pending', currency: 'USD', items, total: 500,
+        payment: { transaction_id: t.id, provider: 'sandbox', provider_reference: reference, status: 'succeeded', amount: 500, currency: 'USD' },
+        email: `${user}@example.com`, shipping_address: { line1: '1 Main St', city: 'Springfield', postal_code: '12345', country: 'US' } as Order['shipping_address'],
+        tracking: null, created_at: at, updated_at: at,
+      };
+      const settlement = {
+        reference, order, key: key && { userId: user, key: key.key }, now: new Date(at),
+        first: { to: 'pending' as const, at, actor: user, note: null },
+        messages: [emailMessage('order_confirmation', order)!, eventMessage('order.created', order, new Date(at))],
+      };
+      return { t, key, order, settlement };
+    }
+    const outboxOf = (orderId: string) =>
+      db.selectFrom('outbox').select(['kind', 'topic', 'status']).where(sql<string>`payload->>'order_id'`, '=', orderId).orderBy('kind').execute();
+
+    it('moves the transaction to succeeded and writes the order, items, history, both messages and the key\'s answer', async () => {
+      const { t, key, order, settlement } = await charged({ key: true });
+      expect(await settleNewOrder(db, settlement)).toBe(true);
+      expect(await findOrder(db, order.id)).toEqual(order);
+      expect(await findTransaction(db, t.id)).toMatchObject({ status: 'succeeded', provider_reference: settlement.reference });
+      expect(await listHistory(db, order.id)).toEqual([{ status: 'pending', at: order.created_at, actor: order.user_id, note: null }]);
+      expect(await outboxOf(order.id)).toEqual([
+        { kind: 'email', topic: 'order_confirmation', status: 'pending' },
+        { kind: 'event', topic: 'order.created', status: 'pending' },
+      ]);
+      expect(await inspectKey(db, order.user_id, key!.key, 'fp')).toEqual({ state: 'completed', response: { status: 201, body: order } });
+    });
+
+    it('writes nothing when the transaction is no longer processing (settled twice, or by the reconciler first)', async () => {
+      const { t, order, settlement } = await charged();
+      expect(await settleNewOrder(db, settlement)).toBe(true);
+      const again = { ...settlement, messages: [eventMessage('order.created', order, new Date())] };
+      expect(await settleNewOrder(db, again)).toBe(false);
+      expect(await outboxOf(order.id)).toHaveLength(2);
+      expect((await findTransaction(db, t.id))?.status).toBe('succeeded');
+    });
+
+    it('writes nothing for an abandoned transaction (its client was told there is no order)', async () => {
+      const { t, order, settlement } = await charged();
+      await db.updateTable('payment_transactions').set({ abandoned: true }).where('id', '=', t.id).execute();
+      expect(await settleNewOrder(db, settlement)).toBe(false);
+      expect(await findOrder(db, order.id)).toBeUndefined();
+      expect(await outboxOf(order.id)).toEqual([]);
+      expect((await findTransaction(db, t.id))?.status).toBe('processing');
+    });
+
+    it('writes nothing when the provider payment already settles another transaction', async () => {
+      const reference = uid('shared_ref');
+      const first = await charged({ reference });
+      expect(await settleNewOrder(db, first.settlement)).toBe(true);
+      const second = await charged({ reference, key: true });
+      expect(await settleNewOrder(db, second.settlement)).toBe(false);
+      expect(await findOrder(db, second.order.id)).toBeUndefined();
+      expect((await findTransaction(db, second.t.id))?.status).toBe('processing');
+      expect(await inspectKey(db, second.order.user_id, second.key!.key, 'fp')).toEqual({ state: 'in_progress' });
+    });
+
+    it('two transactions racing to settle with one provider payment: one order, never two', async () => {
+      const reference = uid('race_ref');
+      const [a, b] = await Promise.all([charged({ reference }), charged({ reference })]);
+      const settled = await Promise.all([settleNewOrder(db, a.settlement), settleNewOrder(db, b.settlement)]);
+      expect(settled.filter(Boolean)).toHaveLength(1);
+      const orders = await Promise.all([findOrder(db, a.order.id), findOrder(db, b.order.id)]);
+      expect(orders.filter(Boolean)).toHaveLength(1);
     });
   });
 

@@ -1,0 +1,77 @@
+import { sql } from 'kysely';
+import { idArray, qtyArray } from './sql-arrays.js';
+import type { Db } from './tables.js';
+import type { NewTransaction } from './transaction-repository.js';
+
+export interface KeyClaimRequest {
+  userId: string;
+  key: string;
+  fingerprint: string;
+  expiresAt: Date;
+}
+
+export type Reservation =
+  | { reserved: true }
+  /**
+   * Nothing was written. `short`: the stocked products without enough units. With a key, the
+   * claim is attempted only when stock suffices, so `reserved: false` with no short ids means
+   * a live claim on the key already exists.
+   */
+  | { reserved: false; short: string[] };
+
+/**
+ * The first step of an order as one statement, so one round trip and its own transaction:
+ * lock the stocked products in id order, claim the Idempotency-Key (when there is one), take
+ * the stock and record the transaction as `processing` — all of it, or nothing.
+ *
+ * Racing orders over the same products queue on the row locks (taken in id order, so they
+ * cannot deadlock); a racing request with the same key waits on the key's unique index until
+ * this statement commits, then finds the key held. Data-modifying CTEs all run, whatever the
+ * final SELECT reads, so each write is guarded by the same condition (`go`).
+ */
+export async function reserveOrder(
+  db: Db,
+  r: { stocked: readonly { product_id: string; quantity: number }[]; key: KeyClaimRequest | null; transaction: NewTransaction },
+): Promise<Reservation> {
+  const ids = r.stocked.map((i) => i.product_id);
+  const qty = r.stocked.map((i) => i.quantity);
+  const k = r.key;
+  const go = k ? sql`exists (select 1 from claim)` : sql`not exists (select 1 from short)`;
+  const claim = k
+    ? sql`, claim as (
+        insert into idempotency_keys (user_id, key, fingerprint, state, expires_at)
+        select ${k.userId}::text, ${k.key}::text, ${k.fingerprint}::text, 'in_progress', ${k.expiresAt}::timestamptz
+        where not exists (select 1 from short)
+        on conflict (user_id, key) do update
+          set fingerprint = excluded.fingerprint, state = 'in_progress', transaction_id = null,
+              response_status = null, response_body = null, expires_at = excluded.expires_at, created_at = now()
+          where idempotency_keys.expires_at < now() -- an expired key is free again
+        returning 1
+      )`
+    : sql``;
+  const t = r.transaction;
+  const { rows } = await sql<{ go: boolean; short: string[] }>`
+    with wanted as (
+      select * from unnest(${idArray(ids)}, ${qtyArray(qty)}) as w(id, quantity)
+    ), locked as materialized (
+      select p.id, p.stock from products p join wanted w on w.id = p.id
+      where p.stock is not null order by p.id for update of p
+    ), short as materialized (
+      select l.id from locked l join wanted w on w.id = l.id where l.stock < w.quantity
+    )${claim}, taken as (
+      update products p set stock = p.stock - w.quantity, updated_at = now()
+      from wanted w, locked l
+      where p.id = w.id and l.id = p.id and l.stock >= w.quantity and ${go}
+    ), recorded as (
+      insert into payment_transactions
+        (id, order_id, customer_id, provider, status, amount, currency, source, order_draft, next_attempt_at, created_at, updated_at)
+      select ${t.id}::uuid, ${t.draft.order_id}::uuid, ${t.draft.user_id}::text, ${t.provider}::text, 'processing',
+             ${t.draft.total}::bigint, ${t.draft.currency}::char(3), ${t.source}::text, ${JSON.stringify(t.draft)}::jsonb,
+             ${t.reconcileAfter}::timestamptz, ${t.now}::timestamptz, ${t.now}::timestamptz
+      where ${go}
+    )
+    select ${go} as go, array(select id from short order by id) as short`.execute(db);
+  const row = rows[0];
+  if (row?.go) return { reserved: true };
+  return { reserved: false, short: row?.short ?? [] };
+}
