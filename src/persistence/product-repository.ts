@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { CatalogProduct } from '../domain/pricing.js';
+import { compileByShape, slot } from './compiled.js';
 import { toAmount, toIso } from './rows.js';
 import { idArray, qtyArray } from './sql-arrays.js';
 import type { Db, ProductRow } from './tables.js';
@@ -39,9 +40,14 @@ export async function findProduct(db: Db, id: string): Promise<Product | undefin
 
 export async function findProducts(db: Db, ids: readonly string[]): Promise<Map<string, Product>> {
   if (ids.length === 0) return new Map();
-  const rows = await db.selectFrom('products').selectAll().where('id', 'in', [...ids]).execute();
+  const { rows } = await productsById(String(ids.length))(db, Object.fromEntries(ids.map((id, i) => [`id${i}`, id])));
   return new Map(rows.map((r) => [r.id, toProduct(r)]));
 }
+
+/** One compiled statement per number of ids (an order has at most a hundred items). */
+const productsById = compileByShape((db, count) =>
+  db.selectFrom('products').selectAll().where('id', 'in', Array.from({ length: Number(count) }, (_, i) => slot(`id${i}`))),
+);
 
 export async function listActiveProducts(db: Db, limit: number, afterId: string | null): Promise<Product[]> {
   let q = db.selectFrom('products').selectAll().where('active', '=', true);

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { compileByShape, slot } from './compiled.js';
 import { idArray, qtyArray } from './sql-arrays.js';
 import type { Db } from './tables.js';
 import type { NewTransaction } from './transaction-repository.js';
@@ -33,26 +34,52 @@ export async function reserveOrder(
   db: Db,
   r: { stocked: readonly { product_id: string; quantity: number }[]; key: KeyClaimRequest | null; transaction: NewTransaction },
 ): Promise<Reservation> {
-  const ids = r.stocked.map((i) => i.product_id);
-  const qty = r.stocked.map((i) => i.quantity);
-  const k = r.key;
-  const go = k ? sql`exists (select 1 from claim)` : sql`not exists (select 1 from short)`;
-  const claim = k
-    ? sql`, claim as (
-        insert into idempotency_keys (user_id, key, fingerprint, state, expires_at)
-        select ${k.userId}::text, ${k.key}::text, ${k.fingerprint}::text, 'in_progress', ${k.expiresAt}::timestamptz
-        where not exists (select 1 from short)
-        on conflict (user_id, key) do update
-          set fingerprint = excluded.fingerprint, state = 'in_progress', transaction_id = null,
-              response_status = null, response_body = null, expires_at = excluded.expires_at, created_at = now()
-          where idempotency_keys.expires_at < now() -- an expired key is free again
-        returning 1
-      )`
-    : sql``;
   const t = r.transaction;
-  const { rows } = await sql<{ go: boolean; short: string[] }>`
+  const values: Record<string, unknown> = {
+    transaction_id: t.id,
+    order_id: t.draft.order_id,
+    customer_id: t.draft.user_id,
+    provider: t.provider,
+    amount: t.draft.total,
+    currency: t.draft.currency,
+    source: t.source,
+    draft: JSON.stringify(t.draft),
+    reconcile_after: t.reconcileAfter,
+    now: t.now,
+    ...(r.key && { key_user: r.key.userId, key: r.key.key, fingerprint: r.key.fingerprint, key_expires: r.key.expiresAt }),
+  };
+  r.stocked.forEach((item, i) => {
+    values[`id${i}`] = item.product_id;
+    values[`qty${i}`] = item.quantity;
+  });
+  const { rows } = await statement(`${r.stocked.length}:${r.key ? 'key' : 'nokey'}`)(db, values);
+  const row = rows[0];
+  if (row?.go) return { reserved: true };
+  return { reserved: false, short: row?.short ?? [] };
+}
+
+/** The statement for n stocked items, with or without a key claim: built and compiled once per shape. */
+const statement = compileByShape<string, { go: boolean; short: string[] }>((_db, shape) => {
+  const [count, withKey] = shape.split(':');
+  const n = Number(count);
+  const slots = (name: string) => Array.from({ length: n }, (_, i) => slot(`${name}${i}`));
+  const go = withKey === 'key' ? sql`exists (select 1 from claim)` : sql`not exists (select 1 from short)`;
+  const claim =
+    withKey === 'key'
+      ? sql`, claim as (
+          insert into idempotency_keys (user_id, key, fingerprint, state, expires_at)
+          select ${slot('key_user')}::text, ${slot('key')}::text, ${slot('fingerprint')}::text, 'in_progress', ${slot('key_expires')}::timestamptz
+          where not exists (select 1 from short)
+          on conflict (user_id, key) do update
+            set fingerprint = excluded.fingerprint, state = 'in_progress', transaction_id = null,
+                response_status = null, response_body = null, expires_at = excluded.expires_at, created_at = now()
+            where idempotency_keys.expires_at < now() -- an expired key is free again
+          returning 1
+        )`
+      : sql``;
+  return sql<{ go: boolean; short: string[] }>`
     with wanted as (
-      select * from unnest(${idArray(ids)}, ${qtyArray(qty)}) as w(id, quantity)
+      select * from unnest(${idArray(slots('id'))}, ${qtyArray(slots('qty'))}) as w(id, quantity)
     ), locked as materialized (
       select p.id, p.stock from products p join wanted w on w.id = p.id
       where p.stock is not null order by p.id for update of p
@@ -65,13 +92,10 @@ export async function reserveOrder(
     ), recorded as (
       insert into payment_transactions
         (id, order_id, customer_id, provider, status, amount, currency, source, order_draft, next_attempt_at, created_at, updated_at)
-      select ${t.id}::uuid, ${t.draft.order_id}::uuid, ${t.draft.user_id}::text, ${t.provider}::text, 'processing',
-             ${t.draft.total}::bigint, ${t.draft.currency}::char(3), ${t.source}::text, ${JSON.stringify(t.draft)}::jsonb,
-             ${t.reconcileAfter}::timestamptz, ${t.now}::timestamptz, ${t.now}::timestamptz
+      select ${slot('transaction_id')}::uuid, ${slot('order_id')}::uuid, ${slot('customer_id')}::text, ${slot('provider')}::text, 'processing',
+             ${slot('amount')}::bigint, ${slot('currency')}::char(3), ${slot('source')}::text, ${slot('draft')}::jsonb,
+             ${slot('reconcile_after')}::timestamptz, ${slot('now')}::timestamptz, ${slot('now')}::timestamptz
       where ${go}
     )
-    select ${go} as go, array(select id from short order by id) as short`.execute(db);
-  const row = rows[0];
-  if (row?.go) return { reserved: true };
-  return { reserved: false, short: row?.short ?? [] };
-}
+    select ${go} as go, array(select id from short order by id) as short`;
+});

@@ -1,5 +1,6 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Order, StatusChange } from '../domain/order.js';
+import { compileByShape, slot } from './compiled.js';
 import type { OutboxMessage } from './outbox.js';
 import type { Db } from './tables.js';
 
@@ -30,53 +31,34 @@ const takenReference = (err: unknown) => {
  */
 export async function settleNewOrder(db: Db, s: NewOrderSettlement): Promise<boolean> {
   const o = s.order;
-  const t = o.payment;
-  const items = sql.join(
-    o.items.map(
-      (i, position) =>
-        sql`(${position}::int, ${i.product_id}::text, ${i.name}::text, ${i.quantity}::int, ${i.unit_price}::bigint, ${i.line_total}::bigint)`,
-    ),
-  );
-  const messages = sql.join(s.messages.map((m) => sql`(${m.id}::uuid, ${m.kind}::text, ${m.topic}::text, ${m.payload}::jsonb)`));
-  const key = s.key
-    ? sql`, answered as (
-        update idempotency_keys set state = 'completed', response_status = 201, response_body = ${JSON.stringify(o)}::jsonb
-        where user_id = ${s.key.userId}::text and key = ${s.key.key}::text and exists (select 1 from moved)
-      )`
-    : sql``;
-  const outbox =
-    s.messages.length > 0
-      ? sql`, queued as (
-          insert into outbox (id, kind, topic, payload)
-          select m.id, m.kind, m.topic, m.payload from moved, (values ${messages}) as m(id, kind, topic, payload)
-        )`
-      : sql``;
+  const values: Record<string, unknown> = {
+    reference: s.reference,
+    now: s.now,
+    transaction_id: o.payment.transaction_id,
+    provider: o.payment.provider,
+    order_id: o.id,
+    user_id: o.user_id,
+    status: o.status,
+    currency: o.currency,
+    total: o.total,
+    email: o.email,
+    shipping_address: o.shipping_address ? JSON.stringify(o.shipping_address) : null,
+    created_at: o.created_at,
+    updated_at: o.updated_at,
+    history_status: s.first.to,
+    history_actor: s.first.actor,
+    history_note: s.first.note,
+    history_at: s.first.at,
+    ...(s.key && { key_user: s.key.userId, key: s.key.key, answer: JSON.stringify(o) }),
+  };
+  o.items.forEach((item, i) => {
+    Object.assign(values, { [`product${i}`]: item.product_id, [`name${i}`]: item.name, [`quantity${i}`]: item.quantity, [`unit_price${i}`]: item.unit_price, [`line_total${i}`]: item.line_total });
+  });
+  s.messages.forEach((m, i) => {
+    Object.assign(values, { [`message${i}`]: m.id, [`kind${i}`]: m.kind, [`topic${i}`]: m.topic, [`payload${i}`]: m.payload });
+  });
   try {
-    const { rows } = await sql<{ settled: number }>`
-      with moved as (
-        update payment_transactions
-        set status = 'succeeded', provider_reference = ${s.reference}::text, updated_at = ${s.now}::timestamptz
-        where id = ${t.transaction_id}::uuid and status = 'processing' and not abandoned
-          and not exists (
-            select 1 from payment_transactions d
-            where d.provider = ${t.provider}::text and d.provider_reference = ${s.reference}::text
-          )
-        returning id
-      ), placed as (
-        insert into orders (id, user_id, status, currency, total, email, shipping_address, tracking, transaction_id, created_at, updated_at)
-        select ${o.id}::uuid, ${o.user_id}::text, ${o.status}::text, ${o.currency}::char(3), ${o.total}::bigint, ${o.email}::text,
-               ${o.shipping_address ? JSON.stringify(o.shipping_address) : null}::jsonb, null, moved.id,
-               ${o.created_at}::timestamptz, ${o.updated_at}::timestamptz
-        from moved
-      ), lines as (
-        insert into order_items (order_id, position, product_id, name, quantity, unit_price, line_total)
-        select ${o.id}::uuid, i.position, i.product_id, i.name, i.quantity, i.unit_price, i.line_total
-        from moved, (values ${items}) as i(position, product_id, name, quantity, unit_price, line_total)
-      ), history as (
-        insert into order_status_history (order_id, status, actor, note, at)
-        select ${o.id}::uuid, ${s.first.to}::text, ${s.first.actor}::text, ${s.first.note}::text, ${s.first.at}::timestamptz from moved
-      )${outbox}${key}
-      select count(*)::int as settled from moved`.execute(db);
+    const { rows } = await statement(`${o.items.length}:${s.messages.length}:${s.key ? 'key' : 'nokey'}`)(db, values);
     return (rows[0]?.settled ?? 0) > 0;
   } catch (err) {
     // Another transaction took this reference at the same moment (the unique index waited for it
@@ -85,3 +67,54 @@ export async function settleNewOrder(db: Db, s: NewOrderSettlement): Promise<boo
     throw err;
   }
 }
+
+/** The statement for a number of items and messages, with or without a key: compiled once per shape. */
+const statement = compileByShape<string, { settled: number }>((_db, shape) => {
+  const [items, messages, withKey] = shape.split(':');
+  const each = (count: string | undefined, row: (i: number) => RawBuilder<unknown>) =>
+    sql.join(Array.from({ length: Number(count) }, (_, i) => row(i)));
+  const lines = each(
+    items,
+    (i) => sql`(${i}::int, ${slot(`product${i}`)}::text, ${slot(`name${i}`)}::text, ${slot(`quantity${i}`)}::int, ${slot(`unit_price${i}`)}::bigint, ${slot(`line_total${i}`)}::bigint)`,
+  );
+  const outbox =
+    Number(messages) > 0
+      ? sql`, queued as (
+          insert into outbox (id, kind, topic, payload)
+          select m.id, m.kind, m.topic, m.payload
+          from moved, (values ${each(messages, (i) => sql`(${slot(`message${i}`)}::uuid, ${slot(`kind${i}`)}::text, ${slot(`topic${i}`)}::text, ${slot(`payload${i}`)}::jsonb)`)}) as m(id, kind, topic, payload)
+        )`
+      : sql``;
+  const key =
+    withKey === 'key'
+      ? sql`, answered as (
+          update idempotency_keys set state = 'completed', response_status = 201, response_body = ${slot('answer')}::jsonb
+          where user_id = ${slot('key_user')}::text and key = ${slot('key')}::text and exists (select 1 from moved)
+        )`
+      : sql``;
+  return sql<{ settled: number }>`
+    with moved as (
+      update payment_transactions
+      set status = 'succeeded', provider_reference = ${slot('reference')}::text, updated_at = ${slot('now')}::timestamptz
+      where id = ${slot('transaction_id')}::uuid and status = 'processing' and not abandoned
+        and not exists (
+          select 1 from payment_transactions d
+          where d.provider = ${slot('provider')}::text and d.provider_reference = ${slot('reference')}::text
+        )
+      returning id
+    ), placed as (
+      insert into orders (id, user_id, status, currency, total, email, shipping_address, tracking, transaction_id, created_at, updated_at)
+      select ${slot('order_id')}::uuid, ${slot('user_id')}::text, ${slot('status')}::text, ${slot('currency')}::char(3), ${slot('total')}::bigint,
+             ${slot('email')}::text, ${slot('shipping_address')}::jsonb, null, moved.id, ${slot('created_at')}::timestamptz, ${slot('updated_at')}::timestamptz
+      from moved
+    ), lines as (
+      insert into order_items (order_id, position, product_id, name, quantity, unit_price, line_total)
+      select ${slot('order_id')}::uuid, i.position, i.product_id, i.name, i.quantity, i.unit_price, i.line_total
+      from moved, (values ${lines}) as i(position, product_id, name, quantity, unit_price, line_total)
+    ), history as (
+      insert into order_status_history (order_id, status, actor, note, at)
+      select ${slot('order_id')}::uuid, ${slot('history_status')}::text, ${slot('history_actor')}::text, ${slot('history_note')}::text, ${slot('history_at')}::timestamptz
+      from moved
+    )${outbox}${key}
+    select count(*)::int as settled from moved`;
+});
