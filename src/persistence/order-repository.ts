@@ -3,7 +3,7 @@ import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Order, OrderItem, ShippingAddress, StatusChange, Tracking } from '../domain/order.js';
 import type { OrderStatus } from '../domain/order-status.js';
 import type { ProviderId, TransactionStatus } from '../domain/payment.js';
-import { compileOnce, slot } from './compiled.js';
+import { compileByShape, compileOnce, slot } from './compiled.js';
 import { toAmount, toIso } from './rows.js';
 import type { Database, Db } from './tables.js';
 
@@ -84,6 +84,7 @@ export async function listOrders(
   userId: string,
   opts: { limit: number; after: OrderPosition | null; status?: OrderStatus },
 ): Promise<Order[]> {
+  if (opts.limit > MAX_PAGE_ROWS) throw new RangeError(`a page holds at most ${MAX_PAGE_ROWS} rows`);
   const { rows } = await pageQuery(!!opts.status, !!opts.after)(db, {
     user_id: userId,
     status: opts.status,
@@ -94,22 +95,31 @@ export async function listOrders(
   return rows.map(toOrder);
 }
 
-/** The four shapes of a page query (with or without a status filter and a cursor), each compiled once. */
-const pageQueries = new Map<string, ReturnType<typeof compileOnce<OrderQueryRow>>>();
-function pageQuery(byStatus: boolean, after: boolean) {
-  const key = `${byStatus}:${after}`;
-  let q = pageQueries.get(key);
-  if (!q) {
-    q = compileOnce((db) => {
-      let b = orderQuery(db).where('o.user_id', '=', slot('user_id'));
-      if (byStatus) b = b.where('o.status', '=', slot('status'));
-      if (after) b = b.where(sql<boolean>`(o.created_at, o.id) < (${slot('created_at')}::timestamptz, ${slot('id')}::uuid)`);
-      return b.orderBy('o.created_at', 'desc').orderBy('o.id', 'desc').limit(slot('limit') as unknown as number);
-    });
-    pageQueries.set(key, q);
-  }
-  return q;
-}
+/** The most rows a page query returns: the largest page (100) and one more, to know a next page exists. */
+export const MAX_PAGE_ROWS = 101;
+
+/**
+ * The four shapes of a page query (with or without a status filter and a cursor), each compiled once.
+ * The page is cut twice: at MAX_PAGE_ROWS, a constant, inside, and at the requested size outside.
+ * With only `limit $n` PostgreSQL cannot cost a generic plan (it assumes a tenth of the user's rows,
+ * each with its items subquery), so it planned every page afresh; with the constant it keeps one
+ * plan per connection — the same index scan, and the outer limit still stops it after n rows.
+ * pgbench of the two forms: 5,000 against 8,700 pages a second 500k deep (issue 6).
+ */
+const pageQuery = (byStatus: boolean, after: boolean) => pageQueries(`${byStatus}:${after}`);
+const pageQueries = compileByShape((db, shape) => {
+  const [byStatus, after] = shape.split(':');
+  let page = orderQuery(db).where('o.user_id', '=', slot('user_id'));
+  if (byStatus === 'true') page = page.where('o.status', '=', slot('status'));
+  if (after === 'true') page = page.where(sql<boolean>`(o.created_at, o.id) < (${slot('created_at')}::timestamptz, ${slot('id')}::uuid)`);
+  const bounded = page.orderBy('o.created_at', 'desc').orderBy('o.id', 'desc').limit(sql.lit(MAX_PAGE_ROWS));
+  return db
+    .selectFrom(bounded.as('p'))
+    .selectAll()
+    .orderBy('p.created_at', 'desc')
+    .orderBy('p.id', 'desc')
+    .limit(slot('limit') as unknown as number);
+});
 
 /**
  * The order, its items and (when given) its first history entry, in one statement: sibling
