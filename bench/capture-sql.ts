@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { SignJWT } from 'jose';
+import { sql } from 'kysely';
 import { BENCH_DATABASE_URL, ensureDatabase, withClient } from './lib/pg.js';
 
 /**
@@ -7,6 +8,8 @@ import { BENCH_DATABASE_URL, ensureDatabase, withClient } from './lib/pg.js';
  * PostgreSQL for one create, get, list and cancel request, with its parameters:
  * the source of truth for the pgbench scripts in bench/pg-limit/. It runs the
  * real app in-process (app.inject) on a throw-away schema of the bench database.
+ * `--plans` (with DATABASE_POOL_SIZE=1) then lists, per prepared statement, how often
+ * PostgreSQL used its generic plan and how often it planned afresh.
  */
 const SECRET = 'capture-secret-capture-secret-capture-0123456789';
 const SCHEMA = 'capture_sql';
@@ -64,6 +67,25 @@ const orderId = (JSON.parse(created.body) as { id: string }).id;
 await capture('get', () => app.inject({ method: 'GET', url: `/api/orders/${orderId}`, headers: user }));
 await capture('list first page', () => app.inject({ method: 'GET', url: '/api/orders?limit=20', headers: user }));
 await capture('cancel', () => app.inject({ method: 'POST', url: `/api/orders/${orderId}/cancel`, headers: user, payload: {} }));
+
+// Which statements keep a generic plan and which PostgreSQL plans afresh at every execution (a
+// prepared statement's first five runs are always planned afresh, hence the repetitions). Run with
+// DATABASE_POOL_SIZE=1 to see every statement on the one connection.
+if (process.argv.includes('--plans')) {
+  for (let i = 0; i < 10; i++) {
+    const made = await app.inject({ method: 'POST', url: '/api/orders', headers: user, payload: { items, currency: 'USD', payment: { provider: 'sandbox', source: 'pm_card_visa' } } });
+    const id = (JSON.parse(made.body) as { id: string }).id;
+    const page = await app.inject({ method: 'GET', url: '/api/orders?limit=1', headers: user });
+    const cursor = (JSON.parse(page.body) as { next_cursor: string }).next_cursor;
+    await app.inject({ method: 'GET', url: `/api/orders/${id}`, headers: user });
+    await app.inject({ method: 'GET', url: `/api/orders?limit=20&cursor=${cursor}`, headers: user });
+    await app.inject({ method: 'POST', url: `/api/orders/${id}/cancel`, headers: user, payload: {} });
+  }
+  const { rows } = await sql<{ generic_plans: string; custom_plans: string; statement: string }>`
+    select generic_plans, custom_plans, statement from pg_prepared_statements order by custom_plans desc`.execute(database.db);
+  console.log('\n== plans per prepared statement on one connection (generic / custom)');
+  for (const r of rows) console.log(`${r.generic_plans} / ${r.custom_plans}  ${r.statement.replace(/\s+/g, ' ').trim().slice(0, 160)}`);
+}
 
 await app.close();
 await database.close();
