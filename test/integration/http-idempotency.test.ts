@@ -41,6 +41,28 @@ describe.each(DATABASES)('Idempotency-Key on %s', (kind) => {
     expect(await stockOf(t, p)).toBe(8);
   });
 
+  it('a replay gets the stored 201 even after the product was deactivated, repriced or sold out since', async () => {
+    const p = await product(2);
+    const user = uid('u');
+    const token = await t.token(user);
+    const key = uid('key');
+    const body = orderBody([{ product_id: p, quantity: 2 }]);
+    const first = await createOrder(t, token, body, { 'idempotency-key': key });
+    expect(first.statusCode, first.body).toBe(201);
+    expect(await stockOf(t, p)).toBe(0);
+    const sold = await createOrder(t, token, body, { 'idempotency-key': key });
+    expect(sold.statusCode).toBe(201);
+    expect(sold.headers['idempotent-replayed']).toBe('true');
+    expect(sold.json()).toEqual(first.json());
+    await putProduct(t, p, { price: 9999, stock: 0, active: false });
+    const gone = await createOrder(t, token, body, { 'idempotency-key': key });
+    expect(gone.statusCode).toBe(201);
+    expect(gone.json()).toEqual(first.json());
+    // Without the key the same body is a new request, and the catalog's answer stands.
+    expectProblem(await createOrder(t, token, body), 422, 'unknown_product');
+    expect(await charges(user)).toBe(1);
+  });
+
   it('the body is compared by meaning: key order and whitespace do not matter', async () => {
     const p = await product(null);
     const user = uid('u');
