@@ -54,7 +54,7 @@ export async function buildApp(opts: AppOptions) {
   const outboxMetrics = registerOutboxMetrics(metrics.registry, { db: opts.db });
   const deps: Deps = {
     db: opts.db,
-    payments: opts.payments ?? createPaymentProcessor(config),
+    payments: opts.payments ?? (await createPaymentProcessor(config)),
     clock: opts.clock ?? (() => new Date()),
     logger: app.log,
     metrics,
@@ -90,7 +90,7 @@ export async function buildApp(opts: AppOptions) {
     async (api) => {
       await api.register(orderRoutes, { deps });
       await api.register(productRoutes, { deps });
-      await api.register(webhookRoutes, { deps, verifiers: createWebhookVerifiers(config) });
+      await api.register(webhookRoutes, { deps, verifiers: await createWebhookVerifiers(config) });
       await api.register(async (admin) => {
         admin.addHook('onRequest', admin.authenticate);
         admin.addHook('preHandler', admin.requireAdmin);

@@ -1,11 +1,8 @@
 import type { Config } from '../config.js';
 import { errors } from '../domain/errors.js';
 import type { ProviderId } from '../domain/payment.js';
-import { createPayPalProvider } from './paypal.js';
 import type { PaymentProvider } from './provider.js';
 import { createSandboxProvider } from './sandbox.js';
-import { createSquareProvider } from './square.js';
-import { createStripeProvider } from './stripe.js';
 
 /**
  * Chooses the provider for a payment. Adding a provider is one factory in
@@ -16,19 +13,24 @@ export interface PaymentProcessor {
   enabled(): ProviderId[];
 }
 
-type Factory = (config: Config) => PaymentProvider | null;
+type Factory = (config: Config) => Promise<PaymentProvider | null>;
 
+/**
+ * A provider's SDK is loaded only when the provider is configured: the three SDKs are about 150 MB
+ * of resident memory together (Square's alone ~85 MB), which an instance using one provider, or the
+ * sandbox, should not carry.
+ */
 const REGISTRY: Record<ProviderId, Factory> = {
-  sandbox: (c) => (c.sandboxEnabled ? createSandboxProvider() : null),
-  stripe: (c) => (c.stripe ? createStripeProvider(c.stripe) : null),
-  paypal: (c) => (c.paypal ? createPayPalProvider(c.paypal, { production: c.env === 'production' }) : null),
-  square: (c) => (c.square ? createSquareProvider(c.square, { production: c.env === 'production' }) : null),
+  sandbox: async (c) => (c.sandboxEnabled ? createSandboxProvider() : null),
+  stripe: async (c) => (c.stripe ? (await import('./stripe.js')).createStripeProvider(c.stripe) : null),
+  paypal: async (c) => (c.paypal ? (await import('./paypal.js')).createPayPalProvider(c.paypal, { production: c.env === 'production' }) : null),
+  square: async (c) => (c.square ? (await import('./square.js')).createSquareProvider(c.square, { production: c.env === 'production' }) : null),
 };
 
-export function createPaymentProcessor(config: Config, overrides: Partial<Record<ProviderId, PaymentProvider>> = {}): PaymentProcessor {
+export async function createPaymentProcessor(config: Config, overrides: Partial<Record<ProviderId, PaymentProvider>> = {}): Promise<PaymentProcessor> {
   const providers = new Map<string, PaymentProvider>();
   for (const [id, factory] of Object.entries(REGISTRY) as [ProviderId, Factory][]) {
-    const p = overrides[id] ?? factory(config);
+    const p = overrides[id] ?? (await factory(config));
     if (p) providers.set(id, p);
   }
   return {

@@ -108,7 +108,7 @@ export async function startPaymentsApp(kind: DatabaseKind, emu: Emulators, opts:
   const env = { ...emu.env, ...opts.env };
   if (!opts.sdk) return startApp(kind, env);
   const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, ...env });
-  const payments = createPaymentProcessor(config, {
+  const payments = await createPaymentProcessor(config, {
     stripe: createStripeProvider(config.stripe!, opts.sdk),
     square: createSquareProvider(config.square!, opts.sdk),
     paypal: createPayPalProvider(config.paypal!, opts.sdk),

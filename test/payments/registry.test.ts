@@ -14,12 +14,12 @@ afterAll(() => emu.close());
 const config = (env: Record<string, string>) => loadConfig({ JWT_SECRET: 'x'.repeat(32), NODE_ENV: 'test', ...env });
 
 describe('payment registry', () => {
-  it('enables only the sandbox without provider configuration', () => {
-    expect(createPaymentProcessor(config({})).enabled()).toEqual(['sandbox']);
+  it('enables only the sandbox without provider configuration', async () => {
+    expect((await createPaymentProcessor(config({}))).enabled()).toEqual(['sandbox']);
   });
 
   it('enables stripe, paypal and square from their environment, and each charges its emulator', async () => {
-    const processor = createPaymentProcessor(config(emu.env));
+    const processor = await createPaymentProcessor(config(emu.env));
     expect(processor.enabled().sort()).toEqual(['paypal', 'sandbox', 'square', 'stripe']);
     const sources = { stripe: 'pm_card_visa', square: 'cnon:card-nonce-ok', paypal: emu.paypal.approvedOrder(1500, 'USD') };
     for (const [id, source] of Object.entries(sources)) {

@@ -14,7 +14,7 @@ let verify: Required<Pick<Record<string, WebhookVerifier>, 'stripe' | 'square' |
 
 beforeAll(async () => {
   emu = await startEmulators();
-  const v = createWebhookVerifiers(loadConfig({ ...emu.env, JWT_SECRET: 'x'.repeat(32), NODE_ENV: 'test' }), { timeoutMs: 1000, maxRetries: 0 });
+  const v = await createWebhookVerifiers(loadConfig({ ...emu.env, JWT_SECRET: 'x'.repeat(32), NODE_ENV: 'test' }), { timeoutMs: 1000, maxRetries: 0 });
   verify = { stripe: v.stripe!, square: v.square!, paypal: v.paypal! };
 });
 afterAll(() => emu.close());
@@ -107,7 +107,7 @@ describe('paypal webhooks (verified by the verify-webhook-signature endpoint)', 
     await expect(verify.paypal(d.body, { ...d.headers, 'paypal-transmission-sig': 'Zm9yZ2Vk' })).rejects.toBeInstanceOf(InvalidSignatureError);
     const { 'paypal-transmission-sig': _sig, ...missing } = d.headers;
     await expect(verify.paypal(d.body, missing)).rejects.toBeInstanceOf(InvalidSignatureError);
-    const other = createWebhookVerifiers(loadConfig({ ...emu.env, PAYPAL_WEBHOOK_ID: 'WH-OTHER', JWT_SECRET: 'x'.repeat(32) }), { maxRetries: 0 });
+    const other = await createWebhookVerifiers(loadConfig({ ...emu.env, PAYPAL_WEBHOOK_ID: 'WH-OTHER', JWT_SECRET: 'x'.repeat(32) }), { maxRetries: 0 });
     await expect(other.paypal!(d.body, d.headers)).rejects.toBeInstanceOf(InvalidSignatureError);
   });
 
@@ -121,9 +121,9 @@ describe('paypal webhooks (verified by the verify-webhook-signature endpoint)', 
 });
 
 describe('createWebhookVerifiers', () => {
-  it('offers a verifier only for providers whose webhook settings are complete', () => {
+  it('offers a verifier only for providers whose webhook settings are complete', async () => {
     const { STRIPE_WEBHOOK_SECRET: _s, SQUARE_WEBHOOK_URL: _u, ...rest } = emu.env;
-    const v = createWebhookVerifiers(loadConfig({ ...rest, JWT_SECRET: 'x'.repeat(32) }));
+    const v = await createWebhookVerifiers(loadConfig({ ...rest, JWT_SECRET: 'x'.repeat(32) }));
     expect(Object.keys(v)).toEqual(['paypal']);
   });
 });

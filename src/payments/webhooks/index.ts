@@ -1,10 +1,6 @@
 import type { Config } from '../../config.js';
 import type { ProviderId } from '../../domain/payment.js';
 import type { ProviderOptions } from '../options.js';
-import { createPayPalClient } from '../paypal-client.js';
-import { verifyPayPalWebhook } from './paypal.js';
-import { verifySquareWebhook } from './square.js';
-import { verifyStripeWebhook } from './stripe.js';
 import type { WebhookVerifier } from './types.js';
 
 export { InvalidSignatureError, type VerifiedWebhookEvent, type WebhookEventType, type WebhookHeaders, type WebhookVerifier } from './types.js';
@@ -18,19 +14,23 @@ export { InvalidSignatureError, type VerifiedWebhookEvent, type WebhookEventType
  * A verifier throws InvalidSignatureError when the delivery is not authentic,
  * and PaymentProviderError when it could not ask (PayPal's endpoint down):
  * the second is our failure, worth a 5xx so that the provider delivers again.
+ * Like the providers (processor.ts), each SDK is loaded only when its webhook is configured.
  */
-export function createWebhookVerifiers(config: Config, options: ProviderOptions = {}): Partial<Record<ProviderId, WebhookVerifier>> {
+export async function createWebhookVerifiers(config: Config, options: ProviderOptions = {}): Promise<Partial<Record<ProviderId, WebhookVerifier>>> {
   const verifiers: Partial<Record<ProviderId, WebhookVerifier>> = {};
   const { stripe, square, paypal } = config;
   if (stripe?.webhookSecret) {
+    const { verifyStripeWebhook } = await import('./stripe.js');
     const settings = { webhookSecret: stripe.webhookSecret };
     verifiers.stripe = (body, headers) => verifyStripeWebhook(body, headers, settings);
   }
   if (square?.webhookSignatureKey && square.webhookUrl) {
+    const { verifySquareWebhook } = await import('./square.js');
     const settings = { webhookSignatureKey: square.webhookSignatureKey, webhookUrl: square.webhookUrl };
     verifiers.square = (body, headers) => verifySquareWebhook(body, headers, settings);
   }
   if (paypal?.webhookId) {
+    const [{ createPayPalClient }, { verifyPayPalWebhook }] = await Promise.all([import('../paypal-client.js'), import('./paypal.js')]);
     const client = createPayPalClient(paypal, { production: config.env === 'production', ...options });
     const settings = { webhookId: paypal.webhookId };
     verifiers.paypal = (body, headers) => verifyPayPalWebhook(body, headers, client, settings);
