@@ -22,7 +22,7 @@ export async function cancelOrder(deps: Deps, actor: Actor, orderId: string, rea
     const t = await lockTransaction(trx, current.payment.transaction_id);
     if (!t) throw new Error(`order ${id} has no transaction`);
     // The reconciler stays off until the request had its chance to refund.
-    await moveTransaction(trx, t.id, 'succeeded', 'refund_pending', { next_attempt_at: new Date(now.getTime() + deps.reconcileAfterMs) }, now);
+    await moveTransaction(trx, t.id, 'succeeded', 'refund_pending', { retryInMs: deps.reconcileAfterMs }, now);
     const cancelled: Order = { ...next, payment: { ...next.payment, status: 'refund_pending' } };
     await saveOrderState(trx, cancelled);
     await appendHistory(trx, id, change);

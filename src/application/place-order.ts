@@ -117,7 +117,7 @@ async function reserve(
       shipping_address: input.shipping_address ?? null,
       idempotency_key: key?.key ?? null,
     },
-    reconcileAfter: new Date(at.now.getTime() + deps.reconcileAfterMs),
+    reconcileAfterMs: deps.reconcileAfterMs,
     now: at.now,
   };
   const stocked = priced.items.filter((i) => catalog.get(i.product_id)?.stock !== null);

@@ -1,5 +1,5 @@
 import { errors } from '../domain/errors.js';
-import { nextAttemptAt } from '../domain/retry-schedule.js';
+import { retryDelayMs } from '../domain/retry-schedule.js';
 import { claimUnsettled, scheduleRetry, type PaymentTransaction } from '../persistence/transaction-repository.js';
 import type { Deps } from './ports.js';
 import { refundPayment } from './refund-payment.js';
@@ -15,15 +15,14 @@ const NOT_FOUND_GRACE_MS = 10 * 60_000;
  * ends as an order or a refund. Returns how many it looked at.
  */
 export async function reconcilePayments(deps: Deps, batchSize = 20): Promise<number> {
-  const lease = new Date(deps.clock().getTime() + 5 * 60_000);
-  const claimed = await deps.db.transaction().execute((trx) => claimUnsettled(trx, batchSize, lease));
+  const claimed = await deps.db.transaction().execute((trx) => claimUnsettled(trx, batchSize, 5 * 60_000));
   for (const t of claimed) {
     try {
       if (t.status === 'refund_pending') await refundPayment(deps, t);
       else await settleCharge(deps, t);
     } catch (err) {
       deps.logger.error({ err, transactionId: t.id }, 'reconciliation failed; will retry');
-      await scheduleRetry(deps.db, t.id, nextAttemptAt(deps.clock(), t.attempts, RETRY), err instanceof Error ? err.message : String(err));
+      await scheduleRetry(deps.db, t.id, retryDelayMs(t.attempts, RETRY), err instanceof Error ? err.message : String(err));
     }
   }
   return claimed.length;
@@ -51,5 +50,5 @@ async function settleCharge(deps: Deps, t: PaymentTransaction): Promise<void> {
     case 'processing':
       break;
   }
-  await scheduleRetry(deps.db, t.id, nextAttemptAt(deps.clock(), t.attempts, RETRY), `provider reports ${found.status}`);
+  await scheduleRetry(deps.db, t.id, retryDelayMs(t.attempts, RETRY), `provider reports ${found.status}`);
 }

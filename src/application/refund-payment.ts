@@ -1,4 +1,4 @@
-import { nextAttemptAt } from '../domain/retry-schedule.js';
+import { retryDelayMs } from '../domain/retry-schedule.js';
 import { RefundFailedError } from '../payments/provider.js';
 import { findOrder } from '../persistence/order-repository.js';
 import { enqueueEvent } from '../persistence/outbox.js';
@@ -20,7 +20,7 @@ export async function refundPayment(deps: Deps, t: PaymentTransaction): Promise<
     const r = await provider.refund({ transactionId: t.id, refundId: t.id, reference: t.provider_reference, amount: remaining, currency: t.currency });
     deps.metrics.refunds.inc({ provider: t.provider, outcome: r.status });
     if (r.status === 'pending') {
-      await scheduleRetry(deps.db, t.id, nextAttemptAt(deps.clock(), t.attempts, REFUND_RETRY), 'refund pending at the provider');
+      await scheduleRetry(deps.db, t.id, retryDelayMs(t.attempts, REFUND_RETRY), 'refund pending at the provider');
       return 'refund_pending';
     }
     return settleRefund(deps, t.id);
@@ -29,12 +29,12 @@ export async function refundPayment(deps: Deps, t: PaymentTransaction): Promise<
       // Retrying the same refund gives the same answer: park it for a person, loudly.
       deps.metrics.refunds.inc({ provider: t.provider, outcome: 'failed' });
       deps.logger.error({ err, transactionId: t.id }, 'refund refused by the provider; needs attention');
-      await scheduleRetry(deps.db, t.id, new Date(deps.clock().getTime() + 24 * 3600_000), `refund refused: ${err.message}`);
+      await scheduleRetry(deps.db, t.id, 24 * 3600_000, `refund refused: ${err.message}`);
       return 'refund_pending';
     }
     deps.metrics.refunds.inc({ provider: t.provider, outcome: 'error' });
     deps.logger.warn({ err, transactionId: t.id }, 'refund failed; will retry');
-    await scheduleRetry(deps.db, t.id, nextAttemptAt(deps.clock(), t.attempts, REFUND_RETRY), err instanceof Error ? err.message : String(err));
+    await scheduleRetry(deps.db, t.id, retryDelayMs(t.attempts, REFUND_RETRY), err instanceof Error ? err.message : String(err));
     return 'refund_pending';
   }
 }

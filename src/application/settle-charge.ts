@@ -5,7 +5,7 @@ import { findOrder, insertOrder } from '../persistence/order-repository.js';
 import { emailMessage, enqueueAll, eventMessage } from '../persistence/outbox.js';
 import { releaseStock } from '../persistence/product-repository.js';
 import { settleNewOrder } from '../persistence/settlement.js';
-import { findTransactionByReference, lockTransaction, moveTransaction, type PaymentTransaction } from '../persistence/transaction-repository.js';
+import { findTransactionByReference, fromNow, lockTransaction, moveTransaction, type PaymentTransaction } from '../persistence/transaction-repository.js';
 import type { Deps } from './ports.js';
 
 /**
@@ -136,7 +136,7 @@ export async function abandonCharge(deps: Deps, transactionId: string, reason: s
     if (!t || t.status !== 'processing') return;
     await trx
       .updateTable('payment_transactions')
-      .set({ abandoned: true, failure_reason: reason, next_attempt_at: new Date(now.getTime() + 2_000), updated_at: now })
+      .set({ abandoned: true, failure_reason: reason, next_attempt_at: fromNow(2_000), updated_at: now })
       .where('id', '=', t.id)
       .execute();
     await releaseStock(trx, t.draft.items);

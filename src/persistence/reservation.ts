@@ -44,7 +44,7 @@ export async function reserveOrder(
     currency: t.draft.currency,
     source: t.source,
     draft: JSON.stringify(t.draft),
-    reconcile_after: t.reconcileAfter,
+    reconcile_after_ms: Math.round(t.reconcileAfterMs),
     now: t.now,
     ...(r.key && { key_user: r.key.userId, key: r.key.key, fingerprint: r.key.fingerprint, key_expires: r.key.expiresAt }),
   };
@@ -94,7 +94,7 @@ const statement = compileByShape<string, { go: boolean; short: string[] }>((_db,
         (id, order_id, customer_id, provider, status, amount, currency, source, order_draft, next_attempt_at, created_at, updated_at)
       select ${slot('transaction_id')}::uuid, ${slot('order_id')}::uuid, ${slot('customer_id')}::text, ${slot('provider')}::text, 'processing',
              ${slot('amount')}::bigint, ${slot('currency')}::char(3), ${slot('source')}::text, ${slot('draft')}::jsonb,
-             ${slot('reconcile_after')}::timestamptz, ${slot('now')}::timestamptz, ${slot('now')}::timestamptz
+             now() + ${slot('reconcile_after_ms')}::int * interval '1 millisecond', ${slot('now')}::timestamptz, ${slot('now')}::timestamptz
       where ${go}
     )
     select ${go} as go, array(select id from short order by id) as short`;

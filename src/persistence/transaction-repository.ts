@@ -58,9 +58,17 @@ export interface NewTransaction {
   provider: ProviderId;
   source: string;
   draft: OrderDraft;
-  reconcileAfter: Date;
+  /** How long the request has before the reconciler looks at it, from the database's clock. */
+  reconcileAfterMs: number;
   now: Date;
 }
+
+/**
+ * A time `ms` from now on the database's clock. Everything that schedules the reconciler is
+ * compared with the database's now(), so it is also counted from it: instances whose clocks
+ * disagree with the database (or each other) cannot make a charge in flight look due.
+ */
+export const fromNow = (ms: number) => sql<Date>`now() + ${Math.round(ms)}::int * interval '1 millisecond'`;
 
 export async function insertTransaction(trx: Db, t: NewTransaction): Promise<void> {
   await trx
@@ -78,7 +86,7 @@ export async function insertTransaction(trx: Db, t: NewTransaction): Promise<voi
       decline_code: null,
       failure_reason: null,
       order_draft: JSON.stringify(t.draft),
-      next_attempt_at: t.reconcileAfter,
+      next_attempt_at: fromNow(t.reconcileAfterMs),
       created_at: t.now,
       updated_at: t.now,
     })
@@ -120,25 +128,27 @@ export async function moveTransaction(
     failure_reason?: string | null;
     amount_refunded?: number;
     abandoned?: boolean;
-    next_attempt_at?: Date;
+    /** When the reconciler may next look at it, in ms from the database's now(). */
+    retryInMs?: number;
   } = {},
   now = new Date(),
 ): Promise<boolean> {
   const froms = Array.isArray(from) ? from : [from];
+  const { retryInMs, ...columns } = fields;
   const r = await trx
     .updateTable('payment_transactions')
-    .set({ ...fields, status: to, updated_at: now })
+    .set({ ...columns, ...(retryInMs !== undefined && { next_attempt_at: fromNow(retryInMs) }), status: to, updated_at: now })
     .where('id', '=', id)
     .where('status', 'in', froms)
     .executeTakeFirst();
   return r.numUpdatedRows > 0n;
 }
 
-/** Puts off the next reconciliation/refund attempt (exponential backoff decided by the caller). */
-export async function scheduleRetry(trx: Db, id: string, at: Date, reason: string | null): Promise<void> {
+/** Puts off the next reconciliation/refund attempt by `delayMs` (exponential backoff decided by the caller). */
+export async function scheduleRetry(trx: Db, id: string, delayMs: number, reason: string | null): Promise<void> {
   await trx
     .updateTable('payment_transactions')
-    .set({ next_attempt_at: at, attempts: sql`attempts + 1`, failure_reason: reason })
+    .set({ next_attempt_at: fromNow(delayMs), attempts: sql`attempts + 1`, failure_reason: reason })
     .where('id', '=', id)
     .execute();
 }
@@ -148,7 +158,7 @@ export async function scheduleRetry(trx: Db, id: string, at: Date, reason: strin
  * `processing` (charge outcome unknown) and `refund_pending`. SKIP LOCKED lets
  * several instances share the work; the lease keeps others off it meanwhile.
  */
-export async function claimUnsettled(trx: Db, limit: number, leaseUntil: Date): Promise<PaymentTransaction[]> {
+export async function claimUnsettled(trx: Db, limit: number, leaseMs: number): Promise<PaymentTransaction[]> {
   const rows = await trx
     .selectFrom('payment_transactions')
     .selectAll()
@@ -162,7 +172,7 @@ export async function claimUnsettled(trx: Db, limit: number, leaseUntil: Date): 
   if (rows.length > 0) {
     await trx
       .updateTable('payment_transactions')
-      .set({ next_attempt_at: leaseUntil })
+      .set({ next_attempt_at: fromNow(leaseMs) })
       .where('id', 'in', rows.map((r) => r.id))
       .execute();
   }

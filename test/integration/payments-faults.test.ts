@@ -221,8 +221,8 @@ describe.each(DATABASES)('payment faults over HTTP on %s', (kind) => {
 });
 
 /**
- * A lease shorter than the charge (RECONCILE_AFTER_MS=0 here; clock skew between
- * instances in real life): the reconciler settles the charge while its request
+ * A lease shorter than the charge (RECONCILE_AFTER_MS=0 here; a provider slower than
+ * the lease in real life): the reconciler settles the charge while its request
  * still waits on the provider. The request must then answer with that order,
  * never a 502 "no order" for an order that exists and was paid.
  */

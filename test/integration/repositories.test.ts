@@ -11,7 +11,7 @@ import { reserveOrder, type KeyClaimRequest } from '../../src/persistence/reserv
 import { settleNewOrder } from '../../src/persistence/settlement.js';
 import { emailMessage, eventMessage } from '../../src/persistence/outbox.js';
 import type { Database } from '../../src/persistence/tables.js';
-import { claimUnsettled, findTransaction, insertTransaction, moveTransaction, type NewTransaction } from '../../src/persistence/transaction-repository.js';
+import { claimUnsettled, findTransaction, insertTransaction, moveTransaction, scheduleRetry, type NewTransaction } from '../../src/persistence/transaction-repository.js';
 import { DATABASES, databaseUrlFor } from '../helpers/db.js';
 import { uid } from '../helpers/http.js';
 
@@ -49,7 +49,7 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
     };
     await db.transaction().execute(async (trx) => {
       await insertTransaction(trx, {
-        id: transactionId, provider: 'sandbox', source: 'pm_card_visa', reconcileAfter: new Date(Date.now() + 3_600_000), now: new Date(createdAt),
+        id: transactionId, provider: 'sandbox', source: 'pm_card_visa', reconcileAfterMs: 3_600_000, now: new Date(createdAt),
         draft: { order_id: id, user_id: userId, currency: 'USD', items, total: 500, email: order.email, shipping_address: null, idempotency_key: null },
       });
       await moveTransaction(trx, transactionId, 'processing', 'succeeded', { provider_reference: order.payment.provider_reference });
@@ -60,7 +60,7 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
 
   /** A transaction to record with a reservation (its draft is not priced from the catalog here). */
   const newTransaction = (userId: string): NewTransaction => ({
-    id: randomUUID(), provider: 'sandbox', source: 'pm_card_visa', reconcileAfter: new Date(Date.now() + 3_600_000), now: NOW,
+    id: randomUUID(), provider: 'sandbox', source: 'pm_card_visa', reconcileAfterMs: 3_600_000, now: NOW,
     draft: { order_id: randomUUID(), user_id: userId, currency: 'USD', items: [], total: 500, email: null, shipping_address: null, idempotency_key: null },
   });
   const reserve = (stocked: { product_id: string; quantity: number }[], key: KeyClaimRequest | null = null, transaction = newTransaction(key?.userId ?? uid('u'))) =>
@@ -393,12 +393,28 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
     it('claimUnsettled takes due processing/refund_pending rows once, under a lease', async () => {
       const o = await makeOrder(uid('u'), '2026-03-01T10:00:00.000Z');
       const id = o.payment.transaction_id;
-      await moveTransaction(db, id, 'succeeded', 'refund_pending', { next_attempt_at: new Date(Date.now() - 1000) });
-      const lease = new Date(Date.now() + 60_000);
-      const first = await db.transaction().execute((trx) => claimUnsettled(trx, 1000, lease));
+      await moveTransaction(db, id, 'succeeded', 'refund_pending', { retryInMs: -1000 });
+      const first = await db.transaction().execute((trx) => claimUnsettled(trx, 1000, 60_000));
       expect(first.map((t) => t.id)).toContain(id);
-      const second = await db.transaction().execute((trx) => claimUnsettled(trx, 1000, lease));
+      const second = await db.transaction().execute((trx) => claimUnsettled(trx, 1000, 60_000));
       expect(second.map((t) => t.id)).not.toContain(id);
+    });
+
+    it('every schedule counts from the database clock, not the instance clock', async () => {
+      const dueIn = async (id: string) => {
+        const { rows } = await sql<{ ms: number }>`
+          select (extract(epoch from next_attempt_at - now()) * 1000)::int as ms from payment_transactions where id = ${id}::uuid`.execute(db);
+        return rows[0]!.ms;
+      };
+      const t = newTransaction(uid('u'));
+      expect(await reserve([], null, { ...t, reconcileAfterMs: 90_000 })).toEqual({ reserved: true });
+      expect(Math.abs((await dueIn(t.id)) - 90_000)).toBeLessThan(5_000);
+      await scheduleRetry(db, t.id, 30_000, 'later');
+      expect(Math.abs((await dueIn(t.id)) - 30_000)).toBeLessThan(5_000);
+      expect((await db.transaction().execute((trx) => claimUnsettled(trx, 1000, 60_000))).map((x) => x.id)).not.toContain(t.id);
+      await scheduleRetry(db, t.id, -1, 'due now');
+      expect((await db.transaction().execute((trx) => claimUnsettled(trx, 1000, 120_000))).map((x) => x.id)).toContain(t.id);
+      expect(Math.abs((await dueIn(t.id)) - 120_000)).toBeLessThan(5_000);
     });
   });
 });
