@@ -1,7 +1,7 @@
 import type { Order } from '../domain/order.js';
 import { transition } from '../domain/order.js';
 import { lockOrder, saveOrderState, appendHistory } from '../persistence/order-repository.js';
-import { enqueueEmail, enqueueEvent } from '../persistence/outbox.js';
+import { emailMessage, enqueueAll, eventMessage } from '../persistence/outbox.js';
 import { releaseStock } from '../persistence/product-repository.js';
 import { lockTransaction, moveTransaction } from '../persistence/transaction-repository.js';
 import { assertCanSee, assertOrderId } from './order-access.js';
@@ -27,8 +27,7 @@ export async function cancelOrder(deps: Deps, actor: Actor, orderId: string, rea
     await saveOrderState(trx, cancelled);
     await appendHistory(trx, id, change);
     await releaseStock(trx, cancelled.items);
-    await enqueueEmail(trx, 'order_cancelled', cancelled);
-    await enqueueEvent(trx, 'order.cancelled', cancelled, now, reason ? { reason } : {});
+    await enqueueAll(trx, [emailMessage('order_cancelled', cancelled), eventMessage('order.cancelled', cancelled, now, reason ? { reason } : {})]);
     return { order: cancelled, transaction: { ...t, status: 'refund_pending' as const } };
   });
   const status = await refundPayment(deps, transaction);

@@ -2,7 +2,7 @@ import { errors } from '../domain/errors.js';
 import { transition, type Order, type Tracking } from '../domain/order.js';
 import type { TrackingStatus } from '../domain/order-status.js';
 import { appendHistory, lockOrder, saveOrderState } from '../persistence/order-repository.js';
-import { enqueueEmail, enqueueEvent } from '../persistence/outbox.js';
+import { emailMessage, enqueueAll, eventMessage } from '../persistence/outbox.js';
 import { assertOrderId } from './order-access.js';
 import type { Actor, Deps } from './ports.js';
 
@@ -23,8 +23,10 @@ export async function updateOrderStatus(
     const { order, change } = transition(current, input.status, actor.sub, now, input.note ?? null, input.tracking ?? undefined);
     await saveOrderState(trx, order);
     await appendHistory(trx, id, change);
-    await enqueueEvent(trx, 'order.status_changed', order, now, { from: change.from, to: change.to });
-    if (input.status !== 'processing') await enqueueEmail(trx, EMAILS[input.status], order);
+    await enqueueAll(trx, [
+      eventMessage('order.status_changed', order, now, { from: change.from, to: change.to }),
+      input.status === 'processing' ? null : emailMessage(EMAILS[input.status], order),
+    ]);
     return order;
   });
 }
