@@ -73,8 +73,9 @@ export async function buildApp(opts: AppOptions) {
     if (body === '') return done(null, undefined);
     return parseJson(request, body as string, done);
   });
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
+    done(null, payload);
   });
 
   await app.register(errorsPlugin);

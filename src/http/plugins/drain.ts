@@ -33,9 +33,10 @@ export default fp(
       reply.header('retry-after', '1');
       return sendProblem(request, reply, 'service_unavailable', 'This instance is shutting down; retry.');
     });
-    app.addHook('onSend', async (request, reply) => {
+    app.addHook('onSend', (request, reply, payload, done) => {
       // HTTP/2 has no Connection header (its GOAWAY comes with close()).
       if (draining && request.raw.httpVersionMajor === 1) reply.header('connection', 'close');
+      done(null, payload);
     });
   },
   { name: 'drain' },

@@ -33,11 +33,22 @@ export default fp(
       registers: [registry],
     });
 
-    app.addHook('onResponse', async (request, reply) => {
+    // One child per (method, route, status), looked up by a string key: prom-client would otherwise
+    // hash the label object twice on every response. Bounded by routes × methods × statuses.
+    const series = new Map<string, { count: Counter.Internal; time: Histogram.Internal<string> }>();
+    app.addHook('onResponse', (request, reply, done) => {
       // The route template, never the raw URL, so ids do not explode the label set.
-      const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) };
-      requests.inc(labels);
-      duration.observe(labels, reply.elapsedTime / 1000);
+      const route = request.routeOptions.url ?? 'unmatched';
+      const key = `${request.method} ${reply.statusCode} ${route}`;
+      let s = series.get(key);
+      if (!s) {
+        const labels = { method: request.method, route, status_code: String(reply.statusCode) };
+        s = { count: requests.labels(labels), time: duration.labels(labels) };
+        series.set(key, s);
+      }
+      s.count.inc();
+      s.time.observe(reply.elapsedTime / 1000);
+      done();
     });
 
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {

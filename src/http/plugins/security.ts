@@ -31,11 +31,12 @@ export default fp(
       strictTransportSecurity: false,
     });
 
-    app.addHook('onRequest', async (request, reply) => {
+    app.addHook('onRequest', (request, reply, done) => {
       reply.headers(headers);
       // `protocol` is `https` on a TLS socket, or from X-Forwarded-Proto when TRUST_PROXY trusts the
       // TLS-terminating balancer in front of us.
       if (request.protocol === 'https') reply.header('strict-transport-security', HSTS);
+      done();
     });
 
     if (opts.corsOrigins.length > 0) {
