@@ -34,7 +34,7 @@ export interface PaymentTransaction {
   created_at: string;
 }
 
-const toTransaction = (r: TransactionRow): PaymentTransaction => ({
+export const toTransaction = (r: TransactionRow): PaymentTransaction => ({
   id: r.id,
   order_id: r.order_id,
   customer_id: r.customer_id,
