@@ -5,7 +5,8 @@ import { findOrder, insertOrder } from '../persistence/order-repository.js';
 import { emailMessage, enqueueAll, eventMessage } from '../persistence/outbox.js';
 import { releaseStock } from '../persistence/product-repository.js';
 import { settleNewOrder } from '../persistence/settlement.js';
-import { findTransactionByReference, fromNow, lockTransaction, moveTransaction, type PaymentTransaction } from '../persistence/transaction-repository.js';
+import { fromNow } from '../persistence/sql-fragments.js';
+import { findTransactionByReference, lockTransaction, moveTransaction, type PaymentTransaction } from '../persistence/transaction-repository.js';
 import type { Deps } from './ports.js';
 
 /**
@@ -50,10 +51,9 @@ export async function completeCharge(deps: Deps, transactionId: string, referenc
     await moveTransaction(trx, t.id, 'processing', 'succeeded', { provider_reference: reference }, now);
     const order = orderFromDraft(t, reference, now);
     const d = t.draft;
-    const iso = order.created_at;
     // Two statements: the order with its items and first history entry, then both messages.
-    await insertOrder(trx, order, { to: 'pending', at: iso, actor: d.user_id, note: null });
-    await enqueueAll(trx, [emailMessage('order_confirmation', order), eventMessage('order.created', order, now)]);
+    await insertOrder(trx, order, firstEntry(order));
+    await enqueueAll(trx, creationMessages(order, now));
     if (d.idempotency_key) await completeKey(trx, d.user_id, d.idempotency_key, { status: 201, body: order });
     deps.metrics.ordersCreated.inc({ provider: t.provider, currency: t.currency });
     return { kind: 'order', order };
@@ -72,8 +72,8 @@ export async function completeOwnCharge(deps: Deps, t: ChargedTransaction, refer
   const settled = await settleNewOrder(deps.db, {
     reference,
     order,
-    first: { to: 'pending', at: order.created_at, actor: d.user_id, note: null },
-    messages: [emailMessage('order_confirmation', order), eventMessage('order.created', order, now)].filter((m) => m !== null),
+    first: firstEntry(order),
+    messages: creationMessages(order, now),
     key: d.idempotency_key ? { userId: d.user_id, key: d.idempotency_key } : null,
     now,
   });
@@ -81,6 +81,13 @@ export async function completeOwnCharge(deps: Deps, t: ChargedTransaction, refer
   deps.metrics.ordersCreated.inc({ provider: t.provider, currency: t.currency });
   return { kind: 'order', order };
 }
+
+/** A new order's first history entry: `pending`, by its customer. */
+const firstEntry = (order: Order) => ({ to: 'pending' as const, at: order.created_at, actor: order.user_id, note: null });
+
+/** What a new order owes: the confirmation email (when there is an address) and `order.created`. */
+const creationMessages = (order: Order, now: Date) =>
+  [emailMessage('order_confirmation', order), eventMessage('order.created', order, now)].filter((m) => m !== null);
 
 /** The order a succeeded transaction becomes, as the API shows it. */
 function orderFromDraft(t: ChargedTransaction, reference: string, now: Date): Order {

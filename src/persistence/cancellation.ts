@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import type { Order, StatusChange } from '../domain/order.js';
 import type { OutboxMessage } from './outbox.js';
-import { idArray, qtyArray } from './sql-arrays.js';
+import { stockReturn } from './product-repository.js';
+import { fromNow } from './sql-fragments.js';
 import type { Db, TransactionRow } from './tables.js';
 import { toTransaction, type PaymentTransaction } from './transaction-repository.js';
 
@@ -23,8 +24,6 @@ export interface Cancellation {
  */
 export async function recordCancellation(trx: Db, c: Cancellation): Promise<PaymentTransaction | undefined> {
   const o = c.order;
-  const ids = o.items.map((i) => i.product_id);
-  const qty = o.items.map((i) => i.quantity);
   const messages = sql.join(c.messages.map((m) => sql`(${m.id}::uuid, ${m.kind}::text, ${m.topic}::text, ${m.payload}::jsonb)`));
   const queued =
     c.messages.length > 0
@@ -35,7 +34,7 @@ export async function recordCancellation(trx: Db, c: Cancellation): Promise<Paym
       select * from payment_transactions where id = ${o.payment.transaction_id}::uuid for update
     ), moved as (
       update payment_transactions p
-      set status = 'refund_pending', next_attempt_at = now() + ${Math.round(c.retryInMs)}::int * interval '1 millisecond', updated_at = ${c.now}::timestamptz
+      set status = 'refund_pending', next_attempt_at = ${fromNow(c.retryInMs)}, updated_at = ${c.now}::timestamptz
       from locked l where p.id = l.id and l.status = 'succeeded'
     ), saved as (
       update orders set status = ${o.status}::text, tracking = ${o.tracking ? JSON.stringify(o.tracking) : null}::jsonb, updated_at = ${o.updated_at}::timestamptz
@@ -43,11 +42,7 @@ export async function recordCancellation(trx: Db, c: Cancellation): Promise<Paym
     ), history as (
       insert into order_status_history (order_id, status, actor, note, at)
       values (${o.id}::uuid, ${c.change.to}::text, ${c.change.actor}::text, ${c.change.note}::text, ${c.change.at}::timestamptz)
-    ), released as (
-      update products p set stock = p.stock + w.quantity, updated_at = now()
-      from (select * from unnest(${idArray(ids)}, ${qtyArray(qty)}) as w(id, quantity) order by id) w
-      where p.id = w.id and p.stock is not null
-    )${queued}
+    ), released as (${stockReturn(o.items)})${queued}
     select * from locked`.execute(trx);
   const row = rows[0];
   return row && toTransaction(row);

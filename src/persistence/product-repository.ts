@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { CatalogProduct } from '../domain/pricing.js';
 import { compileByShape, slot } from './compiled.js';
 import { toAmount, toIso } from './rows.js';
-import { idArray, qtyArray } from './sql-arrays.js';
+import { idArray, qtyArray } from './sql-fragments.js';
 import type { Db, ProductRow } from './tables.js';
 
 export interface Product extends CatalogProduct {
@@ -61,13 +61,16 @@ export async function countProducts(db: Db): Promise<number> {
   return Number(r.n);
 }
 
-/** Gives reserved units back (cancel, decline, provider failure). */
+/** Gives reserved units back (decline, provider failure). */
 export async function releaseStock(trx: Db, items: readonly { product_id: string; quantity: number }[]): Promise<void> {
   if (items.length === 0) return;
-  const ids = items.map((i) => i.product_id);
-  const qty = items.map((i) => i.quantity);
-  await sql`
+  await stockReturn(items).execute(trx);
+}
+
+/** The statement that gives units back, also run inside a cancel's single statement (cancellation.ts). */
+export function stockReturn(items: readonly { product_id: string; quantity: number }[]) {
+  return sql`
     update products p set stock = p.stock + w.quantity, updated_at = now()
-    from (select * from unnest(${idArray(ids)}, ${qtyArray(qty)}) as w(id, quantity) order by id) w
-    where p.id = w.id and p.stock is not null`.execute(trx);
+    from (select * from unnest(${idArray(items.map((i) => i.product_id))}, ${qtyArray(items.map((i) => i.quantity))}) as w(id, quantity) order by id) w
+    where p.id = w.id and p.stock is not null`;
 }

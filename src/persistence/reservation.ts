@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { compileByShape, slot } from './compiled.js';
-import { idArray, qtyArray } from './sql-arrays.js';
+import { fromNow, idArray, qtyArray } from './sql-fragments.js';
 import type { Db } from './tables.js';
 import type { NewTransaction } from './transaction-repository.js';
 
@@ -94,7 +94,7 @@ const statement = compileByShape<string, { go: boolean; short: string[] }>((_db,
         (id, order_id, customer_id, provider, status, amount, currency, source, order_draft, next_attempt_at, created_at, updated_at)
       select ${slot('transaction_id')}::uuid, ${slot('order_id')}::uuid, ${slot('customer_id')}::text, ${slot('provider')}::text, 'processing',
              ${slot('amount')}::bigint, ${slot('currency')}::char(3), ${slot('source')}::text, ${slot('draft')}::jsonb,
-             now() + ${slot('reconcile_after_ms')}::int * interval '1 millisecond', ${slot('now')}::timestamptz, ${slot('now')}::timestamptz
+             ${fromNow(slot('reconcile_after_ms'))}, ${slot('now')}::timestamptz, ${slot('now')}::timestamptz
       where ${go}
     )
     select ${go} as go, array(select id from short order by id) as short`;

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { OrderItem, ShippingAddress } from '../domain/order.js';
 import type { ProviderId, TransactionStatus } from '../domain/payment.js';
 import { toAmount, toIso } from './rows.js';
+import { fromNow } from './sql-fragments.js';
 import type { Db, TransactionRow } from './tables.js';
 
 /** What is needed to finish the order after a crash between the charge and the commit. */
@@ -61,36 +62,6 @@ export interface NewTransaction {
   /** How long the request has before the reconciler looks at it, from the database's clock. */
   reconcileAfterMs: number;
   now: Date;
-}
-
-/**
- * A time `ms` from now on the database's clock. Everything that schedules the reconciler is
- * compared with the database's now(), so it is also counted from it: instances whose clocks
- * disagree with the database (or each other) cannot make a charge in flight look due.
- */
-export const fromNow = (ms: number) => sql<Date>`now() + ${Math.round(ms)}::int * interval '1 millisecond'`;
-
-export async function insertTransaction(trx: Db, t: NewTransaction): Promise<void> {
-  await trx
-    .insertInto('payment_transactions')
-    .values({
-      id: t.id,
-      order_id: t.draft.order_id,
-      customer_id: t.draft.user_id,
-      provider: t.provider,
-      provider_reference: null,
-      status: 'processing',
-      amount: t.draft.total,
-      currency: t.draft.currency,
-      source: t.source,
-      decline_code: null,
-      failure_reason: null,
-      order_draft: JSON.stringify(t.draft),
-      next_attempt_at: fromNow(t.reconcileAfterMs),
-      created_at: t.now,
-      updated_at: t.now,
-    })
-    .execute();
 }
 
 export async function findTransaction(db: Db, id: string): Promise<PaymentTransaction | undefined> {

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { fromNow } from '../persistence/sql-fragments.js';
 import type { Database } from '../persistence/tables.js';
 
 export type OutboxKind = 'email' | 'event';
@@ -35,7 +36,7 @@ export async function claimDue(db: Kysely<Database>, kinds: readonly OutboxKind[
     )
     update outbox o
        set attempts = o.attempts + 1,
-           next_attempt_at = now() + ${leaseMs}::int * interval '1 millisecond'
+           next_attempt_at = ${fromNow(leaseMs)}
       from due
      where o.id = due.id
     returning o.id, o.kind, o.topic, o.payload, o.attempts, o.created_at`.execute(db);
@@ -71,7 +72,7 @@ export async function markFailed(
     .set({
       status: outcome.dead ? 'dead' : 'pending',
       last_error: error.slice(0, 2000),
-      next_attempt_at: sql<Date>`now() + ${Math.round(outcome.retryInMs)}::int * interval '1 millisecond'`,
+      next_attempt_at: fromNow(outcome.retryInMs),
     })
     .where('id', '=', row.id)
     .where('status', '=', 'pending')

@@ -11,7 +11,7 @@ import { reserveOrder, type KeyClaimRequest } from '../../src/persistence/reserv
 import { settleNewOrder } from '../../src/persistence/settlement.js';
 import { emailMessage, eventMessage } from '../../src/persistence/outbox.js';
 import type { Database } from '../../src/persistence/tables.js';
-import { claimUnsettled, findTransaction, insertTransaction, moveTransaction, scheduleRetry, type NewTransaction } from '../../src/persistence/transaction-repository.js';
+import { claimUnsettled, findTransaction, moveTransaction, scheduleRetry, type NewTransaction } from '../../src/persistence/transaction-repository.js';
 import { DATABASES, databaseUrlFor } from '../helpers/db.js';
 import { uid } from '../helpers/http.js';
 
@@ -47,11 +47,15 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
       payment: { transaction_id: transactionId, provider: 'sandbox', provider_reference: `ref_${transactionId}`, status: 'succeeded', amount: 500, currency: 'USD' },
       email: `${userId}@example.com`, shipping_address: null, tracking: null, created_at: createdAt, updated_at: createdAt,
     };
-    await db.transaction().execute(async (trx) => {
-      await insertTransaction(trx, {
+    await reserveOrder(db, {
+      stocked: [],
+      key: null,
+      transaction: {
         id: transactionId, provider: 'sandbox', source: 'pm_card_visa', reconcileAfterMs: 3_600_000, now: new Date(createdAt),
         draft: { order_id: id, user_id: userId, currency: 'USD', items, total: 500, email: order.email, shipping_address: null, idempotency_key: null },
-      });
+      },
+    });
+    await db.transaction().execute(async (trx) => {
       await moveTransaction(trx, transactionId, 'processing', 'succeeded', { provider_reference: order.payment.provider_reference });
       await insertOrder(trx, order);
     });

@@ -8,3 +8,11 @@ import { sql } from 'kysely';
  */
 export const idArray = (ids: readonly unknown[]) => sql`ARRAY[${sql.join(ids.map((id) => sql`${id}::text`))}]::text[]`;
 export const qtyArray = (qty: readonly unknown[]) => sql`ARRAY[${sql.join(qty.map((q) => sql`${q}::int`))}]::int[]`;
+
+/**
+ * A time `ms` from now on the database's clock (`ms` a number, or a compiled statement's slot).
+ * Every schedule (reconciler, outbox) is compared with the database's now(), so it is also counted
+ * from it: instances whose clocks disagree with the database or each other cannot make work look due.
+ */
+export const fromNow = (ms: number | string) =>
+  sql<Date>`now() + ${typeof ms === 'number' ? Math.round(ms) : ms}::int * interval '1 millisecond'`;
