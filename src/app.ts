@@ -49,7 +49,7 @@ export async function buildApp(opts: AppOptions) {
     ...serverOptions(config), // TLS/HTTP2, timeouts, header limits
     return503OnClosing: true,
     // What the HTTP parser or the router refuse answers as problem+json too (http/client-errors.ts).
-    clientErrorHandler,
+    clientErrorHandler: clientErrorHandler(config.http.maxHeaderSize),
     frameworkErrors,
     forceCloseConnections: 'idle',
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -11,16 +11,22 @@ import { isSafeRequestId } from './request-id.js';
  * with `X-Request-Id` — and the connection is closed: after a parse error the byte stream cannot be
  * trusted to hold a next request (request smuggling), so nothing more is read from it.
  */
-export function clientErrorHandler(this: FastifyInstance, err: ConnectionError, socket: Socket): void {
+export function clientErrorHandler(maxHeaderSize: number) {
+  return function onClientError(this: FastifyInstance, err: ConnectionError, socket: Socket): void {
+    answerClientError(this, maxHeaderSize, err, socket);
+  };
+}
+
+function answerClientError(app: FastifyInstance, maxHeaderSize: number, err: ConnectionError, socket: Socket): void {
   // A reset peer has gone; there is nobody to answer (Fastify's own handler does the same).
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   // Node hands over the bytes it was parsing (a Buffer, whatever Fastify's type says).
   const packet = err.rawPacket as unknown;
   const raw = Buffer.isBuffer(packet) ? packet.toString('latin1') : '';
-  const [code, detail] = classify(err.code, raw);
+  const [code, detail] = classify(err.code, raw, maxHeaderSize);
   const sent = /\r\nx-request-id:[ \t]*([^\r\n]*?)[ \t]*\r\n/i.exec(raw)?.[1];
   const requestId = sent && isSafeRequestId(sent) ? sent : randomUUID();
-  this.log.info({ reqId: requestId, code: err.code, status: code }, 'request refused by the HTTP parser');
+  app.log.info({ reqId: requestId, code: err.code, status: code }, 'request refused by the HTTP parser');
   if (!socket.writable) {
     socket.destroy();
     return;
@@ -38,12 +44,14 @@ export function clientErrorHandler(this: FastifyInstance, err: ConnectionError, 
   socket.end(`${head.join('\r\n')}\r\n\r\n${body}`, () => socket.destroy());
 }
 
-function classify(errCode: string | undefined, raw: string): [ErrorCode, string] {
+function classify(errCode: string | undefined, raw: string, maxHeaderSize: number): [ErrorCode, string] {
   if (errCode === 'ERR_HTTP_REQUEST_TIMEOUT') return ['request_timeout', 'The request did not arrive in time.'];
   if (errCode === 'HPE_HEADER_OVERFLOW') {
     // Node counts the request line against the same limit as the headers (maxHeaderSize); when the
-    // request line itself never ended, it is the URL that is too long.
-    if (/^[A-Z]+ /.test(raw) && !raw.includes('\n')) return ['uri_too_long', 'The URL is longer than the limit.'];
+    // request line alone is over it (or never ended before it), it is the URL that is too long.
+    const end = raw.indexOf('\n');
+    const requestLine = end === -1 ? raw : raw.slice(0, end);
+    if (/^[A-Z]+ /.test(requestLine) && (end === -1 || requestLine.length >= maxHeaderSize)) return ['uri_too_long', 'The URL is longer than the limit.'];
     return ['header_fields_too_large', 'The request headers are larger than the limit.'];
   }
   return ['bad_request', 'The request is not valid HTTP.'];
