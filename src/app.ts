@@ -8,7 +8,8 @@ import authPlugin, { createTokenVerifier, type TokenVerifier } from './http/plug
 import docsPlugin from './http/plugins/docs.js';
 import drainPlugin from './http/plugins/drain.js';
 import errorsPlugin from './http/plugins/errors.js';
-import metricsPlugin, { createMetrics, type Metrics } from './http/plugins/metrics.js';
+import metricsPlugin from './http/plugins/metrics.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
 import rateLimitPlugin from './http/plugins/rate-limit.js';
 import securityPlugin from './http/plugins/security.js';
 import { genReqId } from './http/request-id.js';
