@@ -18,6 +18,7 @@ import orderRoutes from './http/routes/orders/index.js';
 import productRoutes from './http/routes/products/index.js';
 import webhookRoutes from './http/routes/webhooks/index.js';
 import outboxAdminRoutes from './http/routes/admin/outbox.js';
+import searchOrdersRoute from './http/routes/admin/search-orders.js';
 import { createValidatorCompiler } from './http/validation.js';
 import { createPaymentProcessor, type PaymentProcessor } from './payments/processor.js';
 import { createWebhookVerifiers } from './payments/webhooks/index.js';
@@ -96,6 +97,7 @@ export async function buildApp(opts: AppOptions) {
         admin.addHook('onRequest', admin.authenticate);
         admin.addHook('preHandler', admin.requireAdmin);
         await admin.register(outboxAdminRoutes, { db: deps.db });
+        await admin.register(searchOrdersRoute, { deps });
       });
     },
     { prefix: '/api' },
