@@ -5,6 +5,7 @@ import type { Faults } from './application/ports.js';
 import type { Deps } from './application/ports.js';
 import type { Config } from './config.js';
 import authPlugin, { createTokenVerifier, type TokenVerifier } from './http/plugins/auth.js';
+import consolePlugin from './http/plugins/console.js';
 import docsPlugin from './http/plugins/docs.js';
 import drainPlugin from './http/plugins/drain.js';
 import errorsPlugin from './http/plugins/errors.js';
@@ -87,6 +88,7 @@ export async function buildApp(opts: AppOptions) {
   await app.register(rateLimitPlugin, { ...config.rateLimit, redisUrl: config.redisUrl, redisPrefix: `${config.redisKeyPrefix}rl:`, verifier, registry: metrics.registry });
   await app.register(authPlugin, { verifier });
   await app.register(docsPlugin);
+  await app.register(consolePlugin);
   await app.register(opsRoutes, { deps });
   await app.register(
     async (api) => {
