@@ -18,6 +18,8 @@ function StatusForm({ data, onChanged }: { data: OrderData; onChanged: () => Pro
     if (note) body.note = note;
     await api('POST', `/api/orders/${data.order.id}/status`, body, { 'idempotency-key': key });
     setNote('');
+    setCarrier('');
+    setNumber('');
     await onChanged();
   });
   if (!next) return <p>No further status change: the order is {data.order.status}.</p>;
