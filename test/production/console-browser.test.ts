@@ -63,7 +63,7 @@ describe('/admin console in Chromium', () => {
   async function tabTo(page: Page, target: Locator) {
     for (let n = 0; n < 60; n++) {
       if (await target.evaluate((el) => el === document.activeElement)) {
-        const outline = await target.evaluate((el) => getComputedStyle(el).outlineStyle);
+        const outline = await target.evaluate((el) => (globalThis as unknown as { getComputedStyle: (e: unknown) => { outlineStyle: string } }).getComputedStyle(el).outlineStyle);
         expect(outline, 'focus is visible').not.toBe('none');
         return;
       }
@@ -75,7 +75,7 @@ describe('/admin console in Chromium', () => {
   async function axe(page: Page) {
     await page.evaluate(axeSource);
     const result = await page.evaluate(async () => {
-      const r = await (window as unknown as { axe: { run: () => Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }).axe.run();
+      const r = await (globalThis as unknown as { axe: { run: () => Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }).axe.run();
       return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
     });
     expect(result.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
