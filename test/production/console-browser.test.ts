@@ -62,7 +62,7 @@ describe('/admin console in Chromium', () => {
   /** Tab until `target` has the focus (keyboard only), and check the focus is visible. */
   async function tabTo(page: Page, target: Locator) {
     for (let n = 0; n < 60; n++) {
-      if (await target.evaluate((el) => el === document.activeElement)) {
+      if (await target.evaluate((el) => el === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement)) {
         const outline = await target.evaluate((el) => (globalThis as unknown as { getComputedStyle: (e: unknown) => { outlineStyle: string } }).getComputedStyle(el).outlineStyle);
         expect(outline, 'focus is visible').not.toBe('none');
         return;
