@@ -31,7 +31,7 @@ describe.each(DATABASES)('catalog on %s', (kind) => {
       const replaced = await put(admin, id, { name: 'Tee', price: 0, currency: 'EUR', active: false, stock: null });
       expect(replaced.statusCode).toBe(200);
       expect(replaced.json()).toEqual({ id, name: 'Tee', price: 0, currency: 'EUR', active: false, stock: null, created_at: created.json().created_at, updated_at: expect.stringMatching(ISO) });
-      const got = await getJson(t, user, `/api/products/${id}`);
+      const got = await getJson(t, admin, `/api/products/${id}`);
       expect(got.statusCode).toBe(200);
       expect(got.json()).toEqual(replaced.json());
     });
@@ -100,12 +100,15 @@ describe.each(DATABASES)('catalog on %s', (kind) => {
   });
 
   describe('GET /api/products/{id}', () => {
-    it('any user reads a product, active or not', async () => {
+    it('an inactive product is 404 product_not_found for a customer; an admin still reads it', async () => {
       const id = uid('sku');
       await putProduct(t, id, { price: 500, active: false, stock: 0 });
-      const res = await getJson(t, user, `/api/products/${id}`);
+      expectProblem(await getJson(t, user, `/api/products/${id}`), 404, 'product_not_found');
+      const res = await getJson(t, admin, `/api/products/${id}`);
       expect(res.statusCode).toBe(200);
       expect(res.json()).toMatchObject({ id, price: 500, active: false, stock: 0 });
+      await putProduct(t, id, { price: 500, active: true, stock: 0 });
+      expect((await getJson(t, user, `/api/products/${id}`)).statusCode).toBe(200);
     });
 
     it('an unknown id → 404 product_not_found', async () => {
