@@ -2,7 +2,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_SECRET, orderBody, putProduct, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
-import { bearer, createOrder, expectProblem, expectValidation, getJson, orderCount, startApp, stockOf, uid, variantApp } from '../helpers/http.js';
+import { bearer, expectProblem, expectValidation, getJson, orderCount, startApp, stockOf, uid, variantApp } from '../helpers/http.js';
 
 /** Counts of every table a refused request must leave alone. */
 async function rows(t: TestApp) {
@@ -19,10 +19,10 @@ const withEscape = (body: object, marker: string, escape: string) => JSON.string
 
 describe.each(DATABASES)('hostile text on %s', (kind) => {
   let t: TestApp;
-  let sku: string;
+  // Known when the table of cases below is built (before beforeAll runs).
+  const sku = uid('sku');
   beforeAll(async () => {
     t = await startApp(kind);
-    sku = uid('sku');
     await putProduct(t, sku, { price: 100, stock: 10 });
   });
   afterAll(async () => {
@@ -39,7 +39,9 @@ describe.each(DATABASES)('hostile text on %s', (kind) => {
   ])('%s → 422 naming %s; no order, no stock taken, no transaction, no message', async (_what, path, body, escaped) => {
     const before = await rows(t);
     const res = await post(withEscape(body, '"MARK"', escaped));
-    expectValidation(res, path);
+    const problem = expectValidation(res, path);
+    // The text is the only thing wrong (a nullable object adds its anyOf's "must be null" on the parent).
+    for (const e of problem.errors as { path: string }[]) expect(path.startsWith(e.path)).toBe(true);
     expect(await rows(t)).toEqual(before);
     expect(await stockOf(t, sku)).toBe(10);
   });
