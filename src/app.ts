@@ -9,9 +9,11 @@ import consolePlugin from './http/plugins/console.js';
 import docsPlugin from './http/plugins/docs.js';
 import drainPlugin from './http/plugins/drain.js';
 import errorsPlugin from './http/plugins/errors.js';
-import metricsPlugin, { createMetrics, type Metrics } from './http/plugins/metrics.js';
+import metricsPlugin from './http/plugins/metrics.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
 import rateLimitPlugin from './http/plugins/rate-limit.js';
 import securityPlugin from './http/plugins/security.js';
+import { clientErrorHandler, frameworkErrors } from './http/client-errors.js';
 import { genReqId } from './http/request-id.js';
 import { serverOptions } from './http/server-options.js';
 import opsRoutes from './http/routes/ops/index.js';
@@ -49,6 +51,9 @@ export async function buildApp(opts: AppOptions) {
     trustProxy: config.trustProxy,
     ...serverOptions(config), // TLS/HTTP2, timeouts, header limits
     return503OnClosing: true,
+    // What the HTTP parser or the router refuse answers as problem+json too (http/client-errors.ts).
+    clientErrorHandler,
+    frameworkErrors,
     forceCloseConnections: 'idle',
   }).withTypeProvider<TypeBoxTypeProvider>();
 
