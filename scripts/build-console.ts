@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -11,13 +11,23 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const CONSOLE_DIST = join(root, 'dist', 'console');
 
-export async function buildConsole(): Promise<void> {
+/**
+ * Built beside the target and moved into place, so that a server or a test reading dist/console
+ * never sees half a build (test files run in parallel and may each find it missing).
+ */
+export async function buildConsole(opts: { replace?: boolean } = { replace: true }): Promise<void> {
   const { build } = await import('vite');
-  await build({ configFile: join(root, 'src', 'console', 'vite.config.ts'), logLevel: 'warn' });
+  const tmp = `${CONSOLE_DIST}.tmp-${process.pid}-${Date.now()}`;
+  await build({ configFile: join(root, 'src', 'console', 'vite.config.ts'), logLevel: 'warn', build: { outDir: tmp } });
+  if (existsSync(CONSOLE_DIST)) {
+    if (!opts.replace) return rmSync(tmp, { recursive: true, force: true }); // another process built it meanwhile
+    rmSync(CONSOLE_DIST, { recursive: true, force: true });
+  }
+  renameSync(tmp, CONSOLE_DIST);
 }
 
 export async function ensureConsoleBuilt(): Promise<void> {
-  if (!existsSync(join(CONSOLE_DIST, 'index.html'))) await buildConsole();
+  if (!existsSync(join(CONSOLE_DIST, 'index.html'))) await buildConsole({ replace: false });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
