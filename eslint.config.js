@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'data', 'bench/results', 'coverage', 'scratch'] },
+  { ignores: ['node_modules', 'dist', 'data', 'bench/results', 'coverage', 'scratch'] },
   ...tseslint.configs.recommended,
   {
     rules: {

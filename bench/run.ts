@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     log(`fixtures through SQL: ${readOrders} orders to read, ${cancelPool} pending orders to cancel (${Date.now() - t} ms)`);
   });
 
-  const world = { tokens: tokens.users, users: opts.users, products: opts.products, readOrders, cancelPool, deepOrders: opts.deepOrders };
+  const world = { tokens: tokens.users, adminToken: tokens.admin, users: opts.users, products: opts.products, readOrders, cancelPool, deepOrders: opts.deepOrders };
   const scenarios = defineScenarios(world);
   const deep = deepWindow(opts.deepOrders);
   const sample = pickSample(firstOrders);

@@ -5,12 +5,15 @@ import type { Faults } from './application/ports.js';
 import type { Deps } from './application/ports.js';
 import type { Config } from './config.js';
 import authPlugin, { createTokenVerifier, type TokenVerifier } from './http/plugins/auth.js';
+import consolePlugin from './http/plugins/console.js';
 import docsPlugin from './http/plugins/docs.js';
 import drainPlugin from './http/plugins/drain.js';
 import errorsPlugin from './http/plugins/errors.js';
-import metricsPlugin, { createMetrics, type Metrics } from './http/plugins/metrics.js';
+import metricsPlugin from './http/plugins/metrics.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
 import rateLimitPlugin from './http/plugins/rate-limit.js';
 import securityPlugin from './http/plugins/security.js';
+import { clientErrorHandler, frameworkErrors } from './http/client-errors.js';
 import { genReqId } from './http/request-id.js';
 import { serverOptions } from './http/server-options.js';
 import opsRoutes from './http/routes/ops/index.js';
@@ -18,6 +21,7 @@ import orderRoutes from './http/routes/orders/index.js';
 import productRoutes from './http/routes/products/index.js';
 import webhookRoutes from './http/routes/webhooks/index.js';
 import outboxAdminRoutes from './http/routes/admin/outbox.js';
+import searchOrdersRoute from './http/routes/admin/search-orders.js';
 import { createValidatorCompiler } from './http/validation.js';
 import { createPaymentProcessor, type PaymentProcessor } from './payments/processor.js';
 import { createWebhookVerifiers } from './payments/webhooks/index.js';
@@ -47,6 +51,9 @@ export async function buildApp(opts: AppOptions) {
     trustProxy: config.trustProxy,
     ...serverOptions(config), // TLS/HTTP2, timeouts, header limits
     return503OnClosing: true,
+    // What the HTTP parser or the router refuse answers as problem+json too (http/client-errors.ts).
+    clientErrorHandler,
+    frameworkErrors,
     forceCloseConnections: 'idle',
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -86,6 +93,7 @@ export async function buildApp(opts: AppOptions) {
   await app.register(rateLimitPlugin, { ...config.rateLimit, redisUrl: config.redisUrl, redisPrefix: `${config.redisKeyPrefix}rl:`, verifier, registry: metrics.registry });
   await app.register(authPlugin, { verifier });
   await app.register(docsPlugin);
+  await app.register(consolePlugin);
   await app.register(opsRoutes, { deps });
   await app.register(
     async (api) => {
@@ -96,6 +104,7 @@ export async function buildApp(opts: AppOptions) {
         admin.addHook('onRequest', admin.authenticate);
         admin.addHook('preHandler', admin.requireAdmin);
         await admin.register(outboxAdminRoutes, { db: deps.db });
+        await admin.register(searchOrdersRoute, { deps });
       });
     },
     { prefix: '/api' },

@@ -22,6 +22,8 @@ export interface Config {
     devSecret: boolean;
     /** How long fetched JWKS keys are trusted: a key removed by the identity provider stops working after this. */
     jwksCacheSeconds: number;
+    /** JWT_REQUIRE_EXP: a token without `exp` is refused (a token that never expires cannot be revoked). */
+    requireExp: boolean;
   };
   stripe: { secretKey: string; apiBase: string | null; webhookSecret: string | null } | null;
   paypal: { clientId: string; clientSecret: string; apiBase: string | null; webhookId: string | null } | null;
@@ -186,6 +188,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       audience: str('JWT_AUDIENCE'),
       devSecret,
       jwksCacheSeconds: int('JWT_JWKS_CACHE_SECONDS', 600, 1, 86_400),
+      requireExp: bool('JWT_REQUIRE_EXP', true),
     },
     stripe: stripeKey
       ? { secretKey: stripeKey, apiBase: url('STRIPE_API_BASE'), webhookSecret: str('STRIPE_WEBHOOK_SECRET') }

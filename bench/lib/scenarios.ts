@@ -1,5 +1,5 @@
 import { encodeOrderCursor } from '../../src/application/cursor.js';
-import { DEEP_USER, deepPosition, fixtureId, SET, USER_BASE, userId } from './fixtures.js';
+import { DEEP_USER, deepPosition, emailOf, fixtureId, SET, USER_BASE, userId } from './fixtures.js';
 import type { NextRequest } from './load.js';
 import type { ScenarioName } from './options.js';
 import { orderBody } from './seed.js';
@@ -19,6 +19,7 @@ export interface ScenarioDef {
 
 export interface ScenarioWorld {
   tokens: Map<string, string>;
+  adminToken: string;
   users: number;
   products: number;
   readOrders: number;
@@ -57,6 +58,11 @@ export function defineScenarios(w: ScenarioWorld): Record<ScenarioName, Scenario
   const deepPage = (g: number): NextRequest => {
     const cursor = encodeOrderCursor(deepPosition(g));
     return { method: 'GET', path: `/api/orders?limit=20&cursor=${cursor}`, token: token(DEEP_USER) };
+  };
+  // Support's search by email, 500k deep: the deep user's million orders all carry that email.
+  const adminSearch = (g: number): NextRequest => {
+    const cursor = encodeOrderCursor(deepPosition(g));
+    return { method: 'GET', path: `/api/admin/orders?email=${encodeURIComponent(emailOf(DEEP_USER))}&limit=20&cursor=${cursor}`, token: w.adminToken };
   };
   type Page = { items?: { id: string }[]; next_cursor?: string | null };
   const createCheck = (status: number) => (status === 201 ? null : `expected 201, got ${status}`);
@@ -108,6 +114,19 @@ export function defineScenarios(w: ScenarioWorld): Record<ScenarioName, Scenario
       next: () => deepPage(deep.from + Math.floor(Math.random() * (deep.span + 1))),
       preflight: () => ({
         request: deepPage(deep.from),
+        check: (s, b) => {
+          const p = b as Page;
+          return s === 200 && p.items?.length === 20 && p.items[0]?.id === fixtureId(SET.deep, deep.from + 1)
+            ? null
+            : `expected the page after deep order ${deep.from}, got ${s} ${JSON.stringify(b).slice(0, 200)}`;
+        },
+      }),
+    },
+    'admin-search': {
+      name: 'admin-search', title: 'GET /api/admin/orders?email= (page 500k deep of 1M)', phase: 'deep', limitScript: 'admin-search.sql',
+      next: () => adminSearch(deep.from + Math.floor(Math.random() * (deep.span + 1))),
+      preflight: () => ({
+        request: adminSearch(deep.from),
         check: (s, b) => {
           const p = b as Page;
           return s === 200 && p.items?.length === 20 && p.items[0]?.id === fixtureId(SET.deep, deep.from + 1)

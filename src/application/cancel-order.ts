@@ -2,7 +2,7 @@ import type { Order } from '../domain/order.js';
 import { transition } from '../domain/order.js';
 import { recordCancellation } from '../persistence/cancellation.js';
 import { lockOrder } from '../persistence/order-repository.js';
-import { emailMessage, eventMessage } from '../persistence/outbox.js';
+import { emailMessage, eventMessage } from '../domain/messages.js';
 import { assertCanSee, assertOrderId } from './order-access.js';
 import type { Actor, Deps } from './ports.js';
 import { refundPayment } from './refund-payment.js';

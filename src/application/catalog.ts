@@ -9,9 +9,10 @@ export function putProduct(deps: Deps, product: CatalogProduct): Promise<Product
   return upsertProduct(deps.db, product, deps.clock());
 }
 
-export async function getProduct(deps: Deps, id: string): Promise<Product> {
+/** An inactive product is withdrawn from sale: customers see it as gone, admins (who manage it) still read it. */
+export async function getProduct(deps: Deps, id: string, reader: { isAdmin: boolean }): Promise<Product> {
   const p = await findProduct(deps.db, id);
-  if (!p) throw errors.productNotFound(id);
+  if (!p || (!p.active && !reader.isAdmin)) throw errors.productNotFound(id);
   return p;
 }
 

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Metrics } from '../http/plugins/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { PaymentProcessor } from '../payments/processor.js';
 import type { Database } from '../persistence/tables.js';
 

@@ -2,7 +2,8 @@ import { errors } from '../domain/errors.js';
 import { transition, type Order, type Tracking } from '../domain/order.js';
 import type { TrackingStatus } from '../domain/order-status.js';
 import { appendHistory, lockOrder, saveOrderState } from '../persistence/order-repository.js';
-import { emailMessage, enqueueAll, eventMessage } from '../persistence/outbox.js';
+import { emailMessage, eventMessage } from '../domain/messages.js';
+import { enqueueAll } from '../persistence/outbox.js';
 import { assertOrderId } from './order-access.js';
 import type { Actor, Deps } from './ports.js';
 

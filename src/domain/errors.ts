@@ -5,6 +5,7 @@
  */
 export const ERROR_STATUS = {
   invalid_json: 400,
+  bad_request: 400,
   invalid_signature: 400,
   invalid_token: 401,
   forbidden: 403,
@@ -17,7 +18,9 @@ export const ERROR_STATUS = {
   out_of_stock: 409,
   price_changed: 409,
   idempotency_in_progress: 409,
+  request_timeout: 408,
   payload_too_large: 413,
+  uri_too_long: 414,
   unsupported_media_type: 415,
   validation_error: 422,
   unknown_product: 422,
@@ -27,6 +30,7 @@ export const ERROR_STATUS = {
   invalid_cursor: 422,
   payment_amount_mismatch: 422,
   rate_limited: 429,
+  header_fields_too_large: 431,
   payment_provider_error: 502,
   service_unavailable: 503,
   internal_error: 500,

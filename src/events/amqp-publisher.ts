@@ -1,6 +1,6 @@
 import { connect, type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
-import type { EventPayload } from '../persistence/outbox.js';
-import type { Logger } from '../workers/logger.js';
+import type { EventPayload } from '../domain/messages.js';
+import type { Logger } from '../observability/logger.js';
 
 export interface EventPublisher {
   /** Resolves only once the broker has confirmed the message (publisher confirms). */

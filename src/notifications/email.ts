@@ -1,4 +1,4 @@
-import type { EmailKind } from '../persistence/outbox.js';
+import type { EmailKind } from '../domain/messages.js';
 
 /** What a template produces. */
 export interface RenderedEmail {

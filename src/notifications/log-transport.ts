@@ -1,4 +1,4 @@
-import type { Logger } from '../workers/logger.js';
+import type { Logger } from '../observability/logger.js';
 import type { EmailMessage, EmailTransport } from './email.js';
 
 /**

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Order, StatusChange } from '../domain/order.js';
-import type { OutboxMessage } from './outbox.js';
+import type { OutboxMessage } from '../domain/messages.js';
 import { stockReturn } from './product-repository.js';
 import { fromNow } from './sql-fragments.js';
 import type { Db, TransactionRow } from './tables.js';

@@ -8,7 +8,7 @@ import { toAmount, toIso } from './rows.js';
 import type { Database, Db } from './tables.js';
 
 /** One query returns the whole order: its row, items (as JSON) and payment. */
-function orderQuery(db: Db) {
+export function orderQuery(db: Db) {
   return db
     .selectFrom('orders as o')
     .innerJoin('payment_transactions as t', 't.id', 'o.transaction_id')
@@ -29,7 +29,7 @@ function orderQuery(db: Db) {
 
 type OrderQueryRow = Awaited<ReturnType<ReturnType<typeof orderQuery>['executeTakeFirstOrThrow']>>;
 
-function toOrder(r: OrderQueryRow): Order {
+export function toOrder(r: OrderQueryRow): Order {
   return {
     id: r.id,
     user_id: r.user_id,

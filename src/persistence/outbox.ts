@@ -1,60 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { emailMessage, eventMessage, type EmailKind, type EventType, type OutboxMessage } from '../domain/messages.js';
 import type { Order } from '../domain/order.js';
 import type { Db } from './tables.js';
-
-export const EMAIL_KINDS = ['order_confirmation', 'order_cancelled', 'order_shipped', 'order_delivered'] as const;
-export type EmailKind = (typeof EMAIL_KINDS)[number];
-
-export const EVENT_TYPES = ['order.created', 'order.cancelled', 'order.status_changed', 'payment.refunded'] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
-
-/** Stored for an email: the data its template needs; rendered when delivered. */
-export interface EmailPayload {
-  id: string;
-  kind: EmailKind;
-  to: string;
-  order_id: string;
-  order: Order;
-}
-
-/** Stored for an event: exactly the message body other services receive. */
-export interface EventPayload {
-  id: string;
-  type: EventType;
-  occurred_at: string;
-  order_id: string;
-  user_id: string;
-  /** The order as the API returns it; `order.status_changed` adds `from` and `to`. */
-  data: Order & Record<string, unknown>;
-}
-
-/** A message row, built but not yet written: `enqueueAll` writes several in one statement. */
-export interface OutboxMessage {
-  id: string;
-  kind: 'email' | 'event';
-  topic: string;
-  payload: string;
-}
-
-export function emailMessage(kind: EmailKind, order: Order): OutboxMessage | null {
-  if (!order.email) return null;
-  const id = randomUUID();
-  const payload: EmailPayload = { id, kind, to: order.email, order_id: order.id, order };
-  return { id, kind: 'email', topic: kind, payload: JSON.stringify(payload) };
-}
-
-export function eventMessage(type: EventType, order: Order, occurredAt: Date, extra: Record<string, unknown> = {}): OutboxMessage {
-  const id = randomUUID();
-  const payload: EventPayload = {
-    id,
-    type,
-    occurred_at: occurredAt.toISOString(),
-    order_id: order.id,
-    user_id: order.user_id,
-    data: { ...order, ...extra },
-  };
-  return { id, kind: 'event', topic: type, payload: JSON.stringify(payload) };
-}
 
 /**
  * Writes messages in the caller's transaction, so they exist exactly when the

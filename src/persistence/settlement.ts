@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Order, StatusChange } from '../domain/order.js';
 import { compileByShape, slot } from './compiled.js';
-import type { OutboxMessage } from './outbox.js';
+import type { OutboxMessage } from '../domain/messages.js';
 import type { Db } from './tables.js';
 
 export interface NewOrderSettlement {

@@ -6,9 +6,9 @@ import { createHttpEmailTransport } from '../notifications/http-transport.js';
 import { createLogEmailTransport } from '../notifications/log-transport.js';
 import { createSmtpEmailTransport } from '../notifications/smtp-transport.js';
 import { isEmailKind, renderEmail } from '../notifications/templates/index.js';
-import { EVENT_TYPES, type EmailPayload, type EventPayload } from '../persistence/outbox.js';
+import { EVENT_TYPES, type EmailPayload, type EventPayload } from '../domain/messages.js';
 import { PermanentDeliveryError } from './delivery-errors.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../observability/logger.js';
 import type { ClaimedRow, OutboxKind } from './outbox-store.js';
 
 /** Delivers one claimed row; throws to have it retried. */

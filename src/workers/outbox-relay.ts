@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../persistence/tables.js';
 import { backoffDelayMs } from './backoff.js';
 import { describeError, PermanentDeliveryError } from './delivery-errors.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../observability/logger.js';
 import { createDeliverers, type Deliverers } from './outbox-deliverers.js';
 import type { OutboxMetrics } from './outbox-metrics.js';
 import { claimDue, markDelivered, markFailed, type ClaimedRow, type OutboxKind } from './outbox-store.js';

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { loadConfigOrExit } from '../config.js';
 import { createDb } from '../persistence/db.js';
 import { migrateToLatest } from '../persistence/migrations/index.js';
-import { createJsonLogger } from './logger.js';
+import { createJsonLogger } from '../observability/logger.js';
 import { createOutboxRelay } from './outbox-relay.js';
 
 /**

@@ -9,7 +9,7 @@ import { appendHistory, findOrder, insertOrder, listHistory, listOrders, lockOrd
 import { findProduct, findProducts, listActiveProducts, releaseStock, upsertProduct } from '../../src/persistence/product-repository.js';
 import { reserveOrder, type KeyClaimRequest } from '../../src/persistence/reservation.js';
 import { settleNewOrder } from '../../src/persistence/settlement.js';
-import { emailMessage, eventMessage } from '../../src/persistence/outbox.js';
+import { emailMessage, eventMessage } from '../../src/domain/messages.js';
 import type { Database } from '../../src/persistence/tables.js';
 import { claimUnsettled, findTransaction, moveTransaction, scheduleRetry, type NewTransaction } from '../../src/persistence/transaction-repository.js';
 import { DATABASES, databaseUrlFor } from '../helpers/db.js';

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EMAIL_KINDS, enqueueEmail } from '../../src/persistence/outbox.js';
+import { EMAIL_KINDS } from '../../src/domain/messages.js';
+import { enqueueEmail } from '../../src/persistence/outbox.js';
 import { createOutboxRelay, type OutboxRelay } from '../../src/workers/outbox-relay.js';
 import { makeOrder, openTestDb, outboxRow, quietLogger, recordingLogger, testConfig, waitFor, type TestDb } from './support/fixtures.js';
 import { startSmtpSink, type SmtpSink } from './support/smtp-sink.js';

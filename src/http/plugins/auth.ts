@@ -4,6 +4,9 @@ import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetK
 import type { Config } from '../../config.js';
 import { DomainError } from '../../domain/errors.js';
 import { sendProblem } from '../problem.js';
+import { EmailAddress } from '../schemas/common.js';
+import { isStorableText } from '../storable-text.js';
+import { compileCheck } from '../validation.js';
 
 export interface AuthUser {
   sub: string;
@@ -29,13 +32,14 @@ declare module 'fastify' {
 }
 
 const REALM = 'Bearer realm="orders"';
+const isEmailAddress = compileCheck(EmailAddress);
 const ASYMMETRIC = ['RS256', 'ES256', 'EdDSA'];
 
 export type TokenVerifier = (token: string) => Promise<AuthUser>;
 
 /** Builds the verifier once: the key (or the JWKS cache) is shared by every request. */
 export function createTokenVerifier(jwt: Config['jwt']): TokenVerifier {
-  const options: JWTVerifyOptions = { clockTolerance: 30, requiredClaims: ['sub'] };
+  const options: JWTVerifyOptions = { clockTolerance: 30, requiredClaims: jwt.requireExp ? ['sub', 'exp'] : ['sub'] };
   if (jwt.issuer) options.issuer = jwt.issuer;
   if (jwt.audience) options.audience = jwt.audience;
 
@@ -55,11 +59,14 @@ export function createTokenVerifier(jwt: Config['jwt']): TokenVerifier {
 
   const verifyUser = async (token: string): Promise<{ user: AuthUser; exp: number | undefined }> => {
     const { payload } = await verify(token);
-    if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 255) {
+    // `sub` is stored (orders' owner, history's actor): text the database cannot store is a bad token.
+    if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 255 || !isStorableText(payload.sub)) {
       throw new joseErrors.JWTClaimValidationFailed('sub must be a non-empty string', payload, 'sub', 'invalid');
     }
     const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
-    const email = typeof payload.email === 'string' ? payload.email : null;
+    // `email` is only the fallback recipient: one that is not an address (by the rule a body's `email`
+    // follows) counts as no email, as malformed `roles` count as no roles (docs/adr: hostile text).
+    const email = isEmailAddress(payload.email) ? (payload.email as string) : null;
     return { user: { sub: payload.sub, email, roles, isAdmin: roles.includes('admin') }, exp: payload.exp };
   };
   if (jwt.jwksUrl) return async (token) => (await verifyUser(token)).user;

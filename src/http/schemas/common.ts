@@ -6,6 +6,8 @@ export const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4
 export const MinorUnits = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "Integer amount in the currency's minor unit" });
 export const ProductId = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', minLength: 1, maxLength: 64 });
 export const Timestamp = Type.String({ format: 'date-time' });
+/** What the service takes for an email address: a body's `email`, and the token's `email` claim. */
+export const EmailAddress = Type.String({ format: 'email', maxLength: 254 });
 
 export const Problem = Type.Object(
   {

@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { ORDER_STATUSES, TRACKING_STATUSES } from '../../domain/order-status.js';
 import { PROVIDERS, TRANSACTION_STATUSES } from '../../domain/payment.js';
-import { Currency, MinorUnits, Page, ProductId, Timestamp, Uuid } from './common.js';
+import { Currency, EmailAddress, MinorUnits, Page, ProductId, Timestamp, Uuid } from './common.js';
 
 const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
 const NullableText = (max: number) => Type.Union([Type.String({ maxLength: max }), Type.Null()]);
@@ -42,7 +42,7 @@ export const CreateOrderBody = Type.Object(
       { provider: Type.Enum(PROVIDERS), source: Text(500) },
       { additionalProperties: false },
     ),
-    email: Type.Optional(Type.Union([Type.String({ format: 'email', maxLength: 254 }), Type.Null()])),
+    email: Type.Optional(Type.Union([EmailAddress, Type.Null()])),
     shipping_address: Type.Optional(Type.Union([ShippingAddress, Type.Null()])),
   },
   { additionalProperties: false },

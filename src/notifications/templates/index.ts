@@ -1,5 +1,5 @@
 import type { Order } from '../../domain/order.js';
-import type { EmailKind } from '../../persistence/outbox.js';
+import type { EmailKind } from '../../domain/messages.js';
 import type { RenderedEmail } from '../email.js';
 import { orderCancelled } from './order-cancelled.js';
 import { orderConfirmation } from './order-confirmation.js';

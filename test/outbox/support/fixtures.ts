@@ -5,7 +5,7 @@ import type { Order } from '../../../src/domain/order.js';
 import { createDb } from '../../../src/persistence/db.js';
 import { migrateToLatest } from '../../../src/persistence/migrations/index.js';
 import type { Database, OutboxRow } from '../../../src/persistence/tables.js';
-import type { Logger } from '../../../src/workers/logger.js';
+import type { Logger } from '../../../src/observability/logger.js';
 import { databaseUrlFor, type DatabaseKind } from '../../helpers/db.js';
 
 export interface TestDb {

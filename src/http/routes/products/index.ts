@@ -30,12 +30,13 @@ export default async function productRoutes(app: App, { deps }: RouteOptions) {
       schema: {
         tags: ['catalog'],
         summary: 'Read a product',
+        description: 'An inactive product is `404 product_not_found` for customers; admins still read it.',
         params: ProductParams,
         response: { 200: Product, ...problems(401, 404, 422, 429, 503) },
         security,
       },
     },
-    async (request) => getProduct(deps, request.params.product_id),
+    async (request) => getProduct(deps, request.params.product_id, request.user),
   );
 
   app.get(

@@ -1,0 +1,61 @@
+/**
+ * What the service owes the outside world after a change: the emails and
+ * events, built here and written by persistence/outbox.ts in the change's own
+ * transaction (docs/adr/0002).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Order } from './order.js';
+
+export const EMAIL_KINDS = ['order_confirmation', 'order_cancelled', 'order_shipped', 'order_delivered'] as const;
+export type EmailKind = (typeof EMAIL_KINDS)[number];
+
+export const EVENT_TYPES = ['order.created', 'order.cancelled', 'order.status_changed', 'payment.refunded'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** Stored for an email: the data its template needs; rendered when delivered. */
+export interface EmailPayload {
+  id: string;
+  kind: EmailKind;
+  to: string;
+  order_id: string;
+  order: Order;
+}
+
+/** Stored for an event: exactly the message body other services receive. */
+export interface EventPayload {
+  id: string;
+  type: EventType;
+  occurred_at: string;
+  order_id: string;
+  user_id: string;
+  /** The order as the API returns it; `order.status_changed` adds `from` and `to`. */
+  data: Order & Record<string, unknown>;
+}
+
+/** A message row, built but not yet written: `enqueueAll` writes several in one statement. */
+export interface OutboxMessage {
+  id: string;
+  kind: 'email' | 'event';
+  topic: string;
+  payload: string;
+}
+
+export function emailMessage(kind: EmailKind, order: Order): OutboxMessage | null {
+  if (!order.email) return null;
+  const id = randomUUID();
+  const payload: EmailPayload = { id, kind, to: order.email, order_id: order.id, order };
+  return { id, kind: 'email', topic: kind, payload: JSON.stringify(payload) };
+}
+
+export function eventMessage(type: EventType, order: Order, occurredAt: Date, extra: Record<string, unknown> = {}): OutboxMessage {
+  const id = randomUUID();
+  const payload: EventPayload = {
+    id,
+    type,
+    occurred_at: occurredAt.toISOString(),
+    order_id: order.id,
+    user_id: order.user_id,
+    data: { ...order, ...extra },
+  };
+  return { id, kind: 'event', topic: type, payload: JSON.stringify(payload) };
+}

@@ -1,0 +1,57 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+
+/** Where `npm run build:console` (Vite) writes the support console (src/console). */
+export const CONSOLE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'dist', 'console');
+
+const TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+};
+
+/**
+ * The console's policy: only this origin's scripts, styles, images and API (no inline script, no
+ * inline style element, nothing from elsewhere), and it may not be framed.
+ */
+export const CONSOLE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; " +
+  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/**
+ * GET /admin and its hashed assets under /admin/assets/, read once at boot: a handful of small
+ * files of a build that cannot change while the process runs. Without a build (a production
+ * install without the dev tools) /admin says how to make one.
+ */
+export default fp(
+  async function consolePlugin(app: FastifyInstance, opts: { dir?: string }) {
+    const dir = opts.dir ?? CONSOLE_DIR;
+    const indexFile = join(dir, 'index.html');
+    const index = existsSync(indexFile) ? readFileSync(indexFile) : null;
+    const assets = new Map<string, Buffer>();
+    const assetDir = join(dir, 'assets');
+    if (existsSync(assetDir)) for (const f of readdirSync(assetDir)) assets.set(f, readFileSync(join(assetDir, f)));
+
+    const page = { schema: { hide: true } };
+    for (const url of ['/admin', '/admin/']) {
+      app.get(url, page, async (_request, reply) => {
+        reply.header('content-security-policy', CONSOLE_CSP).header('cache-control', 'no-cache');
+        if (!index) return reply.code(503).type('text/plain; charset=utf-8').send('The support console is not built: run `npm run build:console`.\n');
+        return reply.type('text/html; charset=utf-8').send(index);
+      });
+    }
+    app.get<{ Params: { file: string } }>('/admin/assets/:file', page, async (request, reply) => {
+      const body = assets.get(request.params.file);
+      const type = TYPES[extname(request.params.file)];
+      if (!body || !type) return reply.code(404).type('text/plain; charset=utf-8').send('Not found\n');
+      // Vite puts a content hash in every asset name: a name never changes meaning.
+      return reply.type(type).header('cache-control', 'public, max-age=31536000, immutable').send(body);
+    });
+  },
+  { name: 'console' },
+);

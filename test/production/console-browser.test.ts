@@ -1,0 +1,221 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureConsoleBuilt } from '../../scripts/build-console.js';
+import { createTestApp, orderBody, putProduct, type TestApp } from '../helpers/app.js';
+import { createOrder, uid } from '../helpers/http.js';
+
+/**
+ * The support console (/admin) in Debian's Chromium against the real service on a real socket,
+ * driven with the keyboard only for the main flow: sign in, search by email, open the order, move
+ * it to processing then shipped with a tracking number, and watch the history change.
+ */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOT = process.env.CONSOLE_SCREENSHOT ?? 'test-results/console-order.png';
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+describe('/admin console in Chromium', () => {
+  let t: TestApp;
+  let url: string;
+  let browser: Browser;
+  const email = `${uid('mug.buyer')}@example.com`;
+  let first: { id: string };
+  let second: { id: string };
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (Debian: apt-get install -y chromium)`);
+    await ensureConsoleBuilt();
+    t = await createTestApp('postgres');
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    url = `http://127.0.0.1:${(t.app.server.address() as { port: number }).port}`;
+    const sku = uid('sku_mug');
+    await putProduct(t, sku, { name: 'Blue mug', price: 1250, stock: 50 });
+    const customer = await t.token(uid('customer'));
+    first = (await createOrder(t, customer, orderBody([{ product_id: sku, quantity: 1 }], 'pm_card_visa', { email }))).json();
+    second = (await createOrder(t, customer, orderBody([{ product_id: sku, quantity: 3 }], 'pm_card_visa', { email }))).json();
+    // --no-sandbox: CI runs as root, where Chromium's sandbox cannot start.
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  async function openConsole() {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const problems: string[] = [];
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+    page.on('console', (msg) => {
+      if (/Content Security Policy/i.test(msg.text())) problems.push(`console: ${msg.text()}`);
+    });
+    // Everything the page loads comes from the service itself.
+    page.on('request', (r) => {
+      if (!r.url().startsWith(url)) problems.push(`outside request: ${r.url()}`);
+    });
+    const res = await page.goto(`${url}/admin`);
+    expect(res?.status()).toBe(200);
+    expect(res?.headers()['content-security-policy']).toMatch(/script-src 'self'(;|$)/);
+    return { page, problems };
+  }
+
+  /** Tab until `target` has the focus (keyboard only), and check the focus is visible. */
+  async function tabTo(page: Page, target: Locator) {
+    for (let n = 0; n < 60; n++) {
+      if (await target.evaluate((el) => el === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement)) {
+        const outline = await target.evaluate((el) => (globalThis as unknown as { getComputedStyle: (e: unknown) => { outlineStyle: string } }).getComputedStyle(el).outlineStyle);
+        expect(outline, 'focus is visible').not.toBe('none');
+        return;
+      }
+      await page.keyboard.press('Tab');
+    }
+    throw new Error(`could not reach ${target} with Tab`);
+  }
+
+  async function axe(page: Page) {
+    await page.evaluate(axeSource);
+    const result = await page.evaluate(async () => {
+      const r = await (globalThis as unknown as { axe: { run: () => Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }).axe.run();
+      return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
+    });
+    expect(result.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
+  }
+
+  it('a bad token shows the 401 problem', async () => {
+    const { page, problems } = await openConsole();
+    await tabTo(page, page.getByLabel('Bearer token'));
+    await page.keyboard.type('not-a-token');
+    await tabTo(page, page.getByRole('button', { name: 'Sign in' }));
+    await page.keyboard.press('Enter');
+    const alert = page.getByRole('alert');
+    await expect.poll(() => alert.textContent(), { timeout: 10_000 }).toMatch(/Invalid token/);
+    expect(await alert.textContent()).toMatch(/401 invalid_token/);
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('sign in, search by email, open the order, process and ship it with tracking: the history follows', async () => {
+    const { page, problems } = await openConsole();
+    await tabTo(page, page.getByLabel('Bearer token'));
+    await page.keyboard.type(await t.adminToken());
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Search orders' }).waitFor();
+    // The token lives in this tab's session storage only.
+    expect(await page.evaluate(() => ({ session: sessionStorage.length, local: localStorage.length }))).toEqual({ session: 1, local: 0 });
+    await axe(page);
+
+    await tabTo(page, page.getByLabel('Email (exact)'));
+    await page.keyboard.type(email.toUpperCase());
+    await page.keyboard.press('Enter');
+    const rows = page.locator('tbody tr');
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(2);
+    expect(await rows.first().textContent()).toContain(second.id.slice(0, 8)); // newest first
+    await axe(page);
+
+    await tabTo(page, page.getByRole('link', { name: new RegExp(first.id) }));
+    await page.keyboard.press('Enter');
+    const status = page.getByTestId('order-status');
+    await expect.poll(() => status.textContent(), { timeout: 10_000 }).toBe('pending');
+
+    await tabTo(page, page.getByRole('button', { name: 'Mark as processing' }));
+    await page.keyboard.press('Enter');
+    await expect.poll(() => status.textContent(), { timeout: 10_000 }).toBe('processing');
+
+    await tabTo(page, page.getByLabel('Carrier'));
+    await page.keyboard.type('UPS');
+    await tabTo(page, page.getByLabel('Tracking number'));
+    await page.keyboard.type('1Z999AA10123456784');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => status.textContent(), { timeout: 10_000 }).toBe('shipped');
+    expect(await page.getByTestId('tracking').textContent()).toBe('UPS 1Z999AA10123456784');
+    const history = page.getByTestId('history').locator('li');
+    await expect.poll(() => history.allTextContents()).toEqual([
+      expect.stringMatching(/^pending/),
+      expect.stringMatching(/^processing · .* by admin/),
+      expect.stringMatching(/^shipped · .* by admin/),
+    ]);
+    // The service agrees.
+    const got = await t.app.inject({ method: 'GET', url: `/api/orders/${first.id}`, headers: { authorization: `Bearer ${await t.adminToken()}` } });
+    expect(got.json()).toMatchObject({ status: 'shipped', tracking: { carrier: 'UPS', number: '1Z999AA10123456784' } });
+
+    await axe(page);
+    mkdirSync('test-results', { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 90_000);
+
+  it('partial cancel and refund: each sent once per intent, its result or its problem shown', async () => {
+    const { page, problems } = await openConsole();
+    await page.getByLabel('Bearer token').fill(await t.adminToken());
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Search orders' }).waitFor();
+    await page.goto(`${url}/admin#/orders/${second.id}`);
+    await page.getByTestId('order-status').waitFor();
+
+    const sent: { path: string; key: string | undefined; body: string | null }[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST') sent.push({ path: new URL(r.url()).pathname, key: r.headers()['idempotency-key'], body: r.postData() });
+    });
+
+    // Partial cancel: one of the three mugs.
+    const cancelForm = page.locator('form', { has: page.getByRole('heading', { name: 'Cancel' }) });
+    await page.getByLabel(/Units of Blue mug to cancel/).fill('1');
+    await page.getByRole('button', { name: 'Cancel these units' }).dblclick();
+    const cancelled = page.locator('tbody tr').first().locator('td').nth(2);
+    await expect
+      .poll(async () => ((await cancelForm.getByRole('alert').count()) > 0 ? 'problem' : await cancelled.textContent()), { timeout: 10_000 })
+      .toMatch(/^(problem|1)$/);
+    const cancels = sent.filter((s) => s.path.endsWith('/cancel'));
+    expect(cancels).toHaveLength(1);
+    expect(JSON.parse(cancels[0]!.body ?? '{}')).toEqual({ items: [{ product_id: expect.any(String), quantity: 1 }] });
+    if ((await cancelForm.getByRole('alert').count()) > 0) {
+      // The partial-cancel route has not landed here: the service's own problem is what the user sees.
+      const direct = await t.app.inject({
+        method: 'POST', url: `/api/orders/${second.id}/cancel`, headers: { authorization: `Bearer ${await t.adminToken()}` }, payload: { items: [{ product_id: 'x', quantity: 1 }] },
+      });
+      const p = direct.json();
+      expect(direct.statusCode).toBe(422);
+      const text = await cancelForm.getByRole('alert').textContent();
+      expect(text).toContain(p.title);
+      expect(text).toContain(p.detail);
+      expect(await page.getByTestId('order-status').textContent()).toBe('pending');
+    }
+
+    // Refund: a double click is one request; retrying the same intent reuses its Idempotency-Key.
+    await page.getByLabel(/Amount in minor units/).fill('500');
+    const refund = page.getByRole('button', { name: 'Refund' });
+    await refund.dblclick();
+    const refundForm = page.locator('form', { has: page.getByRole('heading', { name: 'Refund' }) });
+    await expect.poll(async () => (await refundForm.getByRole('alert').count()) > 0 || (await page.getByTestId('ledger').count()) > 0, { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => refund.isEnabled()).toBe(true);
+    let refunds = sent.filter((s) => s.path.endsWith('/refunds'));
+    expect(refunds).toHaveLength(1);
+    expect(refunds[0]!.key).toMatch(/^[0-9a-f-]{36}$/);
+    expect(JSON.parse(refunds[0]!.body ?? '{}')).toEqual({ amount: 500 });
+    if ((await refundForm.getByRole('alert').count()) > 0) {
+      const text = await refundForm.getByRole('alert').textContent();
+      expect(text).toMatch(/\(\d{3} [a-z_]+\)/); // title, detail, status and code of the problem
+      await refund.click(); // the same intent again
+      await expect.poll(() => sent.filter((s) => s.path.endsWith('/refunds')).length).toBe(2);
+      refunds = sent.filter((s) => s.path.endsWith('/refunds'));
+      expect(refunds[1]!.key).toBe(refunds[0]!.key);
+    }
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 90_000);
+
+  it('lists dead outbox messages with a retry', async () => {
+    const { page, problems } = await openConsole();
+    await page.getByLabel('Bearer token').fill(await t.adminToken());
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: 'Dead messages' }).click();
+    await page.getByRole('heading', { name: 'Dead outbox messages' }).waitFor();
+    await page.getByText(/No dead message|Retry/).first().waitFor();
+    await axe(page);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
+});
