@@ -1,11 +1,36 @@
+import { globSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * Four tiers (README, "Tests"); this config holds the first three, vitest.disruptive.config.ts the
+ * fourth. `npm test` runs them in order, `npm run test:quick` only `unit` and `pglite`.
+ *
+ * - unit: pure functions, no I/O.
+ * - pglite: use cases and HTTP on the embedded database, payment providers faked at the wire by the
+ *   in-process emulators (test/emulators); needs no service at all.
+ * - services: everything that needs the machine's PostgreSQL, Redis, RabbitMQ, nginx or Chromium.
+ *
+ * A file that runs on both databases (`describe.each(DATABASES)`, test/helpers/db.ts) belongs to
+ * pglite and services; TEST_DATABASES gives each its half, so nothing runs twice.
+ */
+const UNIT = [
+  'test/unit/**/*.test.ts',
+  'test/outbox/backoff.test.ts',
+  'test/outbox/templates.test.ts',
+  'test/payments/idempotency.test.ts',
+];
+const PGLITE_ONLY = [
+  'test/application/**/*.test.ts',
+  'test/payments/**/*.test.ts',
+  'test/integration/readyz-unreachable.test.ts',
+];
+const ON_BOTH_DATABASES = globSync('test/**/*.test.ts', { cwd: import.meta.dirname }).filter((file) =>
+  /describe\.each\(DATABASES\)/.test(readFileSync(join(import.meta.dirname, file), 'utf8')),
+);
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // Suites that stop shared services (the machine's RabbitMQ): run alone, after this suite,
-    // by vitest.disruptive.config.ts (`npm test` runs both).
-    exclude: [...configDefaults.exclude, 'test/disruptive/**'],
     environment: 'node',
     testTimeout: 30_000,
     hookTimeout: 60_000,
@@ -13,6 +38,33 @@ export default defineConfig({
     fileParallelism: true,
     pool: 'forks',
     reporters: ['default'],
-    env: { NODE_ENV: 'test' },
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: UNIT, env: { NODE_ENV: 'test' }, sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'pglite',
+          include: [...PGLITE_ONLY, ...ON_BOTH_DATABASES],
+          exclude: [...configDefaults.exclude, ...UNIT],
+          env: { NODE_ENV: 'test', TEST_DATABASES: 'pglite' },
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'services',
+          include: ['test/**/*.test.ts'],
+          // Suites that stop shared services (the machine's RabbitMQ) run alone, after this suite,
+          // by vitest.disruptive.config.ts.
+          exclude: [...configDefaults.exclude, 'test/disruptive/**', ...UNIT, ...PGLITE_ONLY],
+          env: { NODE_ENV: 'test', TEST_DATABASES: 'postgres' },
+          sequence: { groupOrder: 2 },
+        },
+      },
+    ],
   },
 });

@@ -37,9 +37,23 @@ export async function freshPgSchema(): Promise<{ url: string; drop: () => Promis
   };
 }
 
-/** Both databases the service supports: every repository/HTTP suite runs on each. */
-export const DATABASES = ['pglite', 'postgres'] as const;
-export type DatabaseKind = (typeof DATABASES)[number];
+const ALL_DATABASES = ['pglite', 'postgres'] as const;
+export type DatabaseKind = (typeof ALL_DATABASES)[number];
+
+/**
+ * The databases the service supports: every repository/HTTP suite runs on each. The `pglite` and
+ * `services` test projects (vitest.config.ts) set TEST_DATABASES to their half, so a file in both
+ * runs each half once; unset (a file run on its own), both.
+ */
+export const DATABASES: readonly DatabaseKind[] = selectDatabases(process.env.TEST_DATABASES);
+
+function selectDatabases(names: string | undefined): readonly DatabaseKind[] {
+  if (!names) return ALL_DATABASES;
+  const chosen = names.split(',').map((n) => n.trim());
+  const unknown = chosen.filter((n) => !(ALL_DATABASES as readonly string[]).includes(n));
+  if (unknown.length) throw new Error(`TEST_DATABASES: unknown ${unknown.join(', ')} (known: ${ALL_DATABASES.join(', ')})`);
+  return ALL_DATABASES.filter((kind) => chosen.includes(kind));
+}
 
 export async function databaseUrlFor(kind: DatabaseKind): Promise<{ url: string; drop: () => Promise<void> }> {
   if (kind === 'pglite') return { url: 'memory://', drop: async () => undefined };

@@ -204,13 +204,13 @@ describe.each(DATABASES)('webhooks over HTTP on %s', (kind) => {
   });
 });
 
-describe('webhooks of providers configured without their webhook settings', () => {
+describe.each(DATABASES)('webhooks of providers configured without their webhook settings (%s)', (kind) => {
   let emu: Emulators;
   let t: TestApp;
   beforeAll(async () => {
     emu = await startEmulators();
     const env = Object.fromEntries(Object.entries(emu.env).filter(([k]) => !/WEBHOOK/.test(k)));
-    t = await startApp('pglite', env);
+    t = await startApp(kind, env);
   });
   afterAll(async () => {
     await t?.close();
