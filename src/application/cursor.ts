@@ -26,8 +26,11 @@ function encode(parts: string[]): string {
   return Buffer.concat([checksum(json), json]).toString('base64url');
 }
 
+/** Longer than any cursor the service issues: refused before any decoding work. */
+export const MAX_CURSOR_LENGTH = 512;
+
 function decode(cursor: string, tag: string, length: number): string[] {
-  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw errors.invalidCursor();
+  if (cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw errors.invalidCursor();
   const raw = Buffer.from(cursor, 'base64url');
   // Canonical only: base64url ignores some bits of the last character, which would let two strings decode alike.
   if (raw.length <= CHECK_BYTES || raw.toString('base64url') !== cursor) throw errors.invalidCursor();

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { DomainError, errors } from '../domain/errors.js';
 import type { Database, OutboxRow } from '../persistence/tables.js';
+import { MAX_CURSOR_LENGTH } from '../application/cursor.js';
 
 export const OUTBOX_STATUSES = ['pending', 'delivered', 'dead'] as const;
 export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
@@ -96,6 +97,7 @@ function encodeCursor(ts: string, id: string): string {
 }
 
 function decodeCursor(cursor: string): { ts: string; id: string } {
+  if (cursor.length > MAX_CURSOR_LENGTH) throw errors.invalidCursor();
   try {
     const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && CURSOR_TS.test(v[0]) && UUID.test(v[1])) {

@@ -143,5 +143,6 @@ describe.each(DATABASES)('admin order search on %s', (kind) => {
     expectProblem(await search('limit=101'), 422, 'validation_error');
     expectProblem(await search('q='), 422, 'validation_error');
     expectProblem(await search('cursor=not-a-cursor'), 422, 'invalid_cursor');
+    expectProblem(await search(`cursor=${'A'.repeat(600)}`), 422, 'invalid_cursor');
   });
 });

@@ -183,6 +183,7 @@ describe.each(DATABASES)('reading orders on %s', (kind) => {
 
     it.each([
       ['garbage', 'garbage'],
+      ['longer than any cursor issued', 'A'.repeat(600)],
       ['a product cursor', 'PRODUCT'],
       ['an edited cursor', 'EDITED'],
       ['base64 JSON', Buffer.from(JSON.stringify(['o1', '2026-01-01T00:00:00.000Z', randomUUID()])).toString('base64url')],

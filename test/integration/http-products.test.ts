@@ -162,6 +162,7 @@ describe.each(DATABASES)('catalog on %s', (kind) => {
 
     it('an order cursor or garbage → 422 invalid_cursor', async () => {
       expectProblem(await getJson(t, user, '/api/products?cursor=garbage'), 422, 'invalid_cursor');
+      expectProblem(await getJson(t, user, `/api/products?cursor=${'A'.repeat(600)}`), 422, 'invalid_cursor');
       const other = Buffer.from(JSON.stringify(['p1', 'zzz'])).toString('base64url');
       expectProblem(await getJson(t, user, `/api/products?cursor=${other}`), 422, 'invalid_cursor');
     });

@@ -119,6 +119,9 @@ describe('admin outbox routes', () => {
     const bad = await app.inject({ method: 'GET', url: '/api/admin/outbox?cursor=bm9wZQ' });
     expect(bad.statusCode).toBe(422);
     expect(bad.json().code).toBe('invalid_cursor');
+    const long = await app.inject({ method: 'GET', url: `/api/admin/outbox?cursor=${'A'.repeat(600)}` });
+    expect(long.statusCode).toBe(422);
+    expect(long.json().code).toBe('invalid_cursor');
     for (const qs of ['status=lost', 'limit=0', 'limit=101', 'limit=abc']) {
       expect((await app.inject({ method: 'GET', url: `/api/admin/outbox?${qs}` })).statusCode, qs).toBe(422);
     }

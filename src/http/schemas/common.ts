@@ -26,10 +26,16 @@ export const Problem = Type.Object(
 export const Page = <T extends TSchema>(item: T) =>
   Type.Object({ items: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) });
 
+/**
+ * No length cap here: a cursor the service did not issue, however long, is the contract's
+ * `422 invalid_cursor`, decided by the decoder (which refuses anything over its own limit first).
+ */
+export const Cursor = Type.String({ minLength: 1 });
+
 export const PageQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
-    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+    cursor: Type.Optional(Cursor),
   },
   { additionalProperties: false },
 );

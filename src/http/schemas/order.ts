@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { ORDER_STATUSES, TRACKING_STATUSES } from '../../domain/order-status.js';
 import { PROVIDERS, TRANSACTION_STATUSES } from '../../domain/payment.js';
-import { Currency, EmailAddress, MinorUnits, Page, ProductId, Timestamp, Uuid } from './common.js';
+import { Currency, Cursor, EmailAddress, MinorUnits, Page, ProductId, Timestamp, Uuid } from './common.js';
 
 const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
 const NullableText = (max: number) => Type.Union([Type.String({ maxLength: max }), Type.Null()]);
@@ -97,7 +97,7 @@ export const OrderPage = Page(Order);
 export const OrderListQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
-    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+    cursor: Type.Optional(Cursor),
     status: Type.Optional(Type.Enum(ORDER_STATUSES)),
   },
   { additionalProperties: false },
