@@ -67,6 +67,8 @@ export async function buildApp(opts: AppOptions) {
     metrics,
     faults: opts.faults,
     reconcileAfterMs: config.workers.reconcileAfterMs,
+    capture: config.payments.capture,
+    authorizationWarnHours: config.payments.authorizationWarnHours,
   };
 
   app.setValidatorCompiler(createValidatorCompiler());
