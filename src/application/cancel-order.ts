@@ -21,7 +21,15 @@ export async function cancelOrder(deps: Deps, actor: Actor, orderId: string, rea
   const { order, movement } = await deps.db.transaction().execute(async (trx) => {
     const current = assertCanSee(await lockOrder(trx, id), actor);
     const { order: next, change } = transition(current, 'cancelled', actor.sub, now, reason);
-    const cancelled: Order = { ...next, current_total: 0, items: next.items.map((i) => ({ ...i, quantity_cancelled: i.quantity - i.quantity_returned })) };
+    const p = next.payment;
+    // What the payment reads once the movement that gives the money back is recorded, not yet made.
+    const status = p.amount_captured > p.amount_refunded ? 'refund_pending' : p.amount_authorized > 0 && p.amount_captured === 0 ? 'processing' : p.status;
+    const cancelled: Order = {
+      ...next,
+      current_total: 0,
+      items: next.items.map((i) => ({ ...i, quantity_cancelled: i.quantity - i.quantity_returned })),
+      payment: { ...p, status },
+    };
     const m = await recordCancellation(trx, {
       order: cancelled,
       change,
@@ -34,7 +42,6 @@ export async function cancelOrder(deps: Deps, actor: Actor, orderId: string, rea
     return { order: cancelled, movement: m };
   });
   if (!movement) return order;
-  const pending: Order = { ...order, payment: { ...order.payment, status: movement.kind === 'refund' ? 'refund_pending' : 'processing' } };
   const released = await releasePayment(deps, movement);
-  return released.order ?? pending;
+  return released.order ?? order;
 }
