@@ -29,6 +29,7 @@ export const ERROR_STATUS = {
   idempotency_key_reused: 422,
   invalid_cursor: 422,
   payment_amount_mismatch: 422,
+  payment_intent_mismatch: 422,
   rate_limited: 429,
   header_fields_too_large: 431,
   payment_provider_error: 502,
