@@ -31,12 +31,9 @@ export const ERROR_STATUS = {
   idempotency_key_reused: 422,
   invalid_cursor: 422,
   payment_amount_mismatch: 422,
-<<<<<<< HEAD
   payment_intent_mismatch: 422,
-=======
   invalid_items: 422,
   refund_exceeds_captured: 422,
->>>>>>> origin/returns
   rate_limited: 429,
   header_fields_too_large: 431,
   payment_provider_error: 502,
