@@ -33,4 +33,6 @@ export interface Deps {
   capture: CaptureMode;
   /** How long before an authorization lapses its order's history is warned. */
   authorizationWarnHours: number;
+  /** How many days after delivery a return may be asked for (RETURN_WINDOW_DAYS). */
+  returnWindowDays: number;
 }

@@ -125,6 +125,28 @@ export interface WebhookEventsTable {
   received_at: Generated<Date>;
 }
 
+export interface ReturnsTable {
+  id: string;
+  order_id: string;
+  status: string;
+  refund_amount: Bigint;
+  reason: string | null;
+  note: string | null;
+  restock: boolean | null;
+  requested_by: string;
+  decided_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ReturnItemsTable {
+  return_id: string;
+  position: number;
+  product_id: string;
+  quantity: number;
+  unit_price: Bigint;
+}
+
 export interface Database {
   products: ProductsTable;
   orders: OrdersTable;
@@ -135,6 +157,8 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   outbox: OutboxTable;
   webhook_events: WebhookEventsTable;
+  returns: ReturnsTable;
+  return_items: ReturnItemsTable;
 }
 
 /** Every repository function takes this first: the database or an open transaction. */

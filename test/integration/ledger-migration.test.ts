@@ -58,7 +58,7 @@ describe.each(DATABASES)('migrating payments into the ledger on %s', (kind) => {
     const charging = await oldPayment('processing');
     const free = await oldPayment('succeeded', { amount: 0 });
 
-    expect(await migrateToLatest(db)).toEqual(['007-payment-ledger']);
+    expect(await migrateToLatest(db)).toContain('007-payment-ledger');
     const kdb = handle.db;
 
     const order = async (id: string) => (await findOrder(kdb, id))!;

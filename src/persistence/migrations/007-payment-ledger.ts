@@ -166,8 +166,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.alterTable('payment_transactions').dropColumn('amount_refunded').execute();
 
-  await db.schema.alterTable('order_items').addColumn('quantity_cancelled', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-  await db.schema.alterTable('order_items').addColumn('quantity_returned', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  // `if not exists`: the returns' migration (008) adds them too, for a database that ran it first.
+  await sql`alter table order_items add column if not exists quantity_cancelled integer not null default 0`.execute(db);
+  await sql`alter table order_items add column if not exists quantity_returned integer not null default 0`.execute(db);
   await db.schema
     .alterTable('order_items')
     .addCheckConstraint('order_items_units', sql`quantity_cancelled >= 0 and quantity_returned >= 0 and quantity_cancelled + quantity_returned <= quantity`)

@@ -6,6 +6,7 @@ import * as m003 from './003-outbox-due-by-kind.js';
 import * as m004 from './004-outbox-delivered-retention.js';
 import * as m006 from './006-admin-search-indexes.js';
 import * as m007 from './007-payment-ledger.js';
+import * as m008 from './008-returns.js';
 
 /** Migrations are imported, not read from disk, so they ship inside the build as-is. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '004-outbox-delivered-retention': m004,
   '006-admin-search-indexes': m006,
   '007-payment-ledger': m007,
+  '008-returns': m008,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
