@@ -17,6 +17,8 @@ export type Logger = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error' | 'debug'
 /** Fault-injection points for crash tests; never set in production. */
 export interface Faults {
   afterCharge?: () => void;
+  /** After the provider captured or voided, before the ledger says so. */
+  afterCapture?: () => void;
 }
 
 /** Everything a use case may touch, built once in app.ts and passed in. */
