@@ -189,6 +189,12 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
       await expect(h.provider(FAST).retrieve({ ...tx, reference: null, capture: 'manual' })).resolves.toMatchObject({ status: 'authorized', reference });
     });
 
+    it('authorizing the same transaction again returns the same authorization (our own retry is safe)', async () => {
+      const { tx, reference, authorizationExpiresAt } = await authorized();
+      await expect(h.provider(FAST).charge(tx)).resolves.toEqual({ reference, captured: false, authorizationExpiresAt });
+      expect(h.capturedAmount(reference)).toBe(0);
+    });
+
     it('captures less than authorized once, however often the same capture is asked for; refunds are bounded by the capture', async () => {
       const { tx, reference } = await authorized(5000);
       const provider = h.provider(FAST);

@@ -102,4 +102,17 @@ describe('square', () => {
     expect(emu.requests.filter((r) => r.method === 'PUT')).toHaveLength(0);
     expect(emu.capturedAmount(whole.reference)).toBe(5000);
   });
+
+  it('a capture cut off between UpdatePayment and CompletePayment, asked for again, completes at the lower amount', async () => {
+    const tx = { ...input('cnon:card-nonce-ok', 5000), capture: 'manual' as const };
+    const { reference } = await square.charge(tx);
+    emu.resetFaults();
+    emu.hangNext(5, /^POST \/v2\/payments\/[^/]+\/complete$/);
+    const capture = { transactionId: tx.transactionId, captureId: randomUUID(), reference, amount: 4000, currency: 'USD' };
+    await expect(square.capture(capture)).rejects.toBeInstanceOf(PaymentProviderError);
+    expect(emu.payments.get(reference)).toMatchObject({ status: 'APPROVED', total_money: { amount: 4000 } });
+    emu.resetFaults();
+    await expect(square.capture(capture)).resolves.toEqual({ reference });
+    expect(emu.capturedAmount(reference)).toBe(4000);
+  });
 });
