@@ -71,8 +71,12 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
         connectionTimeoutMillis: 5_000,
         ...(config.preparedStatements === false ? {} : { Client: PreparingClient }),
       });
-      // An idle client dying (server restart) must not crash the process.
+      // An idle client dying (server restart) must not crash the process; nor one checked out between
+      // two statements (in a transaction, while a provider is called): pg-pool listens only to idle
+      // clients, and an 'error' nobody listens to is an uncaught exception. Its statements fail anyway,
+      // and pg-pool discards it on release.
       pool.on('error', () => undefined);
+      pool.on('connect', (client) => void client.on('error', () => undefined));
       return pool;
     };
     // One host and no session requirement: node-postgres's pool as it is, nothing in between.
