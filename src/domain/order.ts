@@ -25,7 +25,7 @@ export interface OrderItem {
   line_total: number;
 }
 
-export interface PaymentSummary {
+interface PaymentSummary {
   transaction_id: string;
   provider: ProviderId;
   provider_reference: string | null;

@@ -8,7 +8,7 @@ import { createDeliverers, type Deliverers } from './outbox-deliverers.js';
 import type { OutboxMetrics } from './outbox-metrics.js';
 import { claimDue, markDelivered, markFailed, type ClaimedRow, type OutboxKind } from '../persistence/outbox-queue.js';
 
-export type OutboxRelayConfig = Pick<Config, 'email' | 'amqpUrl'> & {
+type OutboxRelayConfig = Pick<Config, 'email' | 'amqpUrl'> & {
   workers: Pick<Config['workers'], 'relayIntervalMs' | 'outbox'>;
 };
 

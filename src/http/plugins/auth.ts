@@ -8,7 +8,7 @@ import { EmailAddress } from '../schemas/common.js';
 import { isStorableText } from '../storable-text.js';
 import { compileCheck } from '../validation.js';
 
-export interface AuthUser {
+interface AuthUser {
   sub: string;
   email: string | null;
   roles: string[];

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import helmet, { type HelmetOptions } from 'helmet';
 
-export interface SecurityOptions {
+interface SecurityOptions {
   /** CORS_ORIGINS: exact origins allowed to call the API from a browser; empty = no CORS at all. */
   corsOrigins: readonly string[];
 }

@@ -6,7 +6,7 @@ import { Currency, Cursor, EmailAddress, MinorUnits, Page, ProductId, Timestamp,
 const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
 const NullableText = (max: number) => Type.Union([Type.String({ maxLength: max }), Type.Null()]);
 
-export const ShippingAddress = Type.Object(
+const ShippingAddress = Type.Object(
   {
     name: Text(200),
     line1: Text(200),
@@ -19,7 +19,7 @@ export const ShippingAddress = Type.Object(
   { additionalProperties: false },
 );
 
-export const Tracking = Type.Object(
+const Tracking = Type.Object(
   { carrier: Text(100), number: Text(100) },
   { additionalProperties: false },
 );
