@@ -28,7 +28,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
  * A pg client that runs every parameterized statement as a named prepared statement, so
  * PostgreSQL parses and plans it once per connection, then only binds and executes it. Unnamed,
  * reading an order cost PostgreSQL about 5× the CPU of the same statement prepared (bench/,
- * issue 6). Statement texts come from the code (values are always parameters), so they are few;
+ * docs/adr/0009). Statement texts come from the code (values are always parameters), so they are few;
  * past MAX_PREPARED on one connection, further ones simply run unnamed. A pooler in transaction
  * mode must keep prepared statements (PgBouncer ≥ 1.21 with max_prepared_statements > 0), or
  * DATABASE_PREPARED_STATEMENTS=false turns this off.

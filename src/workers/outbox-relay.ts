@@ -9,7 +9,7 @@ import type { OutboxMetrics } from './outbox-metrics.js';
 import { createOutageLog } from './outage-log.js';
 import { claimDue, markDelivered, markFailed, type ClaimedRow, type OutboxKind } from '../persistence/outbox-queue.js';
 
-export type OutboxRelayConfig = Pick<Config, 'email' | 'amqpUrl'> & {
+type OutboxRelayConfig = Pick<Config, 'email' | 'amqpUrl'> & {
   workers: Pick<Config['workers'], 'relayIntervalMs' | 'outbox'>;
 };
 

@@ -2,10 +2,6 @@ import { PayPalEmulator } from './paypal-emulator.js';
 import { SquareEmulator } from './square-emulator.js';
 import { StripeEmulator } from './stripe-emulator.js';
 
-export { PayPalEmulator } from './paypal-emulator.js';
-export { SquareEmulator } from './square-emulator.js';
-export { StripeEmulator } from './stripe-emulator.js';
-
 /**
  * All three provider emulators on 127.0.0.1, and the environment that points
  * the service at them (merge `env` into what `loadConfig` reads). For tests

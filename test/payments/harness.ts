@@ -51,7 +51,7 @@ export interface ProviderHarness {
 /** Fast failure for tests: the SDKs' own backoff still runs, so retries are real. */
 export const FAST: ProviderOptions = { timeoutMs: 400, maxRetries: 1 };
 
-export async function stripeHarness(): Promise<ProviderHarness> {
+async function stripeHarness(): Promise<ProviderHarness> {
   const emulator = await new StripeEmulator().start();
   return {
     id: 'stripe',
@@ -80,7 +80,7 @@ export async function stripeHarness(): Promise<ProviderHarness> {
 
 const UPPER = { succeeded: 'COMPLETED', pending: 'PENDING', failed: 'FAILED' } as const;
 
-export async function squareHarness(): Promise<ProviderHarness> {
+async function squareHarness(): Promise<ProviderHarness> {
   const emulator = await new SquareEmulator().start();
   return {
     id: 'square',
@@ -107,7 +107,7 @@ export async function squareHarness(): Promise<ProviderHarness> {
   };
 }
 
-export async function paypalHarness(): Promise<ProviderHarness> {
+async function paypalHarness(): Promise<ProviderHarness> {
   const emulator = await new PayPalEmulator().start();
   return {
     id: 'paypal',

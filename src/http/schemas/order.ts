@@ -7,7 +7,7 @@ const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
 const Amount = (description: string) => Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description });
 const NullableText = (max: number) => Type.Union([Type.String({ maxLength: max }), Type.Null()]);
 
-export const ShippingAddress = Type.Object(
+const ShippingAddress = Type.Object(
   {
     name: Text(200),
     line1: Text(200),
@@ -20,7 +20,7 @@ export const ShippingAddress = Type.Object(
   { additionalProperties: false },
 );
 
-export const Tracking = Type.Object(
+const Tracking = Type.Object(
   { carrier: Text(100), number: Text(100) },
   { additionalProperties: false },
 );
