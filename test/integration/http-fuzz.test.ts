@@ -60,10 +60,11 @@ describe.each(DATABASES)('fuzzing every route of /openapi.json on %s', (kind) =>
   let ops: Operation[];
   const owner = uid('owner');
 
+  let doc: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   beforeAll(async () => {
     t = await startApp(kind);
-    const doc = await t.app.inject({ method: 'GET', url: '/openapi.json' });
-    ops = operationsOf(doc.json());
+    doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    ops = operationsOf(doc);
   });
   afterAll(async () => {
     await t?.close();
@@ -145,6 +146,14 @@ describe.each(DATABASES)('fuzzing every route of /openapi.json on %s', (kind) =>
       expect(email === null || (email === claims.email && isEmailAddress(email)), context).toBe(true);
     }
   }
+
+  it('the document states the rules this test holds the service to, where a client reads them', () => {
+    expect(doc.info.description).toMatch(/U\+0000 \(NUL\) or an unpaired UTF-16 surrogate/);
+    expect(doc.info.description).toMatch(/decimal digits only/);
+    expect(doc.components.securitySchemes.bearerAuth.description).toMatch(/JWT_REQUIRE_EXP=false/);
+    expect(doc.components.securitySchemes.bearerAuth.description).toMatch(/`email` claim that is not an email address\s+is ignored/);
+    expect(doc.paths['/api/orders'].get.parameters.find((p: { name: string }) => p.name === 'limit').description).toMatch(/`0x10`/);
+  });
 
   it('the document lists the routes, each of them reachable with a valid request', async () => {
     const listed = ops.map((op) => `${op.method} ${op.path}`);

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { Type } from 'typebox';
 import type { Database } from '../../../persistence/tables.js';
-import { Cursor } from '../../schemas/common.js';
+import { Cursor, PageLimit } from '../../schemas/common.js';
 import { listOutbox, OUTBOX_STATUSES, retryOutboxMessage } from '../../../workers/outbox-admin.js';
 
 const Timestamp = Type.String({ format: 'date-time' });
@@ -31,7 +31,7 @@ const OutboxPage = Type.Object(
 const OutboxQuery = Type.Object(
   {
     status: Type.Optional(Type.Union(OUTBOX_STATUSES.map((s) => Type.Literal(s)))),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    limit: Type.Optional(PageLimit),
     cursor: Type.Optional(Cursor),
   },
   { additionalProperties: false },
