@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Return } from '../../src/domain/returns.js';
 import { renderEmail } from '../../src/notifications/templates/index.js';
-import { makeOrder } from './support/fixtures.js';
+import { makeOrder } from '../outbox/support/fixtures.js';
 
 const aReturn = (over: Partial<Return> = {}): Return => ({
   id: '00000000-0000-4000-8000-0000000000aa',
