@@ -110,7 +110,7 @@ export async function buildApp(opts: AppOptions) {
       await api.register(async (admin) => {
         admin.addHook('onRequest', admin.authenticate);
         admin.addHook('preHandler', admin.requireAdmin);
-        await admin.register(outboxAdminRoutes, { db: deps.db });
+        await admin.register(outboxAdminRoutes, { deps });
         await admin.register(searchOrdersRoute, { deps });
       });
     },

@@ -3,7 +3,7 @@ import { DomainError, errors } from '../domain/errors.js';
 import type { Order, ShippingAddress } from '../domain/order.js';
 import type { ProviderId } from '../domain/payment.js';
 import { priceItems, type RequestedItem } from '../domain/pricing.js';
-import { PaymentAmountMismatchError, PaymentDeclinedError } from '../payments/provider.js';
+import { PaymentAmountMismatchError, PaymentDeclinedError, PaymentIntentMismatchError } from '../payments/provider.js';
 import type { StoredResponse } from '../persistence/idempotency-repository.js';
 import { findOrder } from '../persistence/order-repository.js';
 import { findProducts, type Product } from '../persistence/product-repository.js';
@@ -58,6 +58,7 @@ export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInpu
       source: input.payment.source,
       customerId: actor.sub,
       description: `Order ${draft.order_id}`,
+      capture: deps.capture === 'shipment' ? 'manual' : 'immediate',
     });
     outcome = { reference: charged.reference, authorizationExpiresAt: null };
   } catch (err) {
@@ -145,6 +146,12 @@ async function chargeFailed(deps: Deps, transactionId: string, provider: Provide
   if (err instanceof PaymentAmountMismatchError) {
     deps.metrics.payments.inc({ provider, outcome: 'amount_mismatch' });
     const mismatch = new DomainError('payment_amount_mismatch', err.message);
+    await failCharge(deps, transactionId, mismatch);
+    return mismatch;
+  }
+  if (err instanceof PaymentIntentMismatchError) {
+    deps.metrics.payments.inc({ provider, outcome: 'intent_mismatch' });
+    const mismatch = new DomainError('payment_intent_mismatch', err.message);
     await failCharge(deps, transactionId, mismatch);
     return mismatch;
   }

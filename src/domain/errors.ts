@@ -31,6 +31,7 @@ export const ERROR_STATUS = {
   idempotency_key_reused: 422,
   invalid_cursor: 422,
   payment_amount_mismatch: 422,
+  payment_intent_mismatch: 422,
   invalid_items: 422,
   refund_exceeds_captured: 422,
   rate_limited: 429,

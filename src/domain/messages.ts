@@ -84,3 +84,7 @@ export function eventMessage(type: EventType, order: Order, occurredAt: Date, ex
   };
   return { id, kind: 'event', topic: type, payload: JSON.stringify(payload) };
 }
+
+/** Where a message stands: owed, sent, or given up on after its last attempt (an admin may retry it). */
+export const OUTBOX_STATUSES = ['pending', 'delivered', 'dead'] as const;
+export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];

@@ -9,7 +9,7 @@ import { isEmailKind, renderEmail } from '../notifications/templates/index.js';
 import { EVENT_TYPES, type EmailPayload, type EventPayload } from '../domain/messages.js';
 import { PermanentDeliveryError } from './delivery-errors.js';
 import type { Logger } from '../observability/logger.js';
-import type { ClaimedRow, OutboxKind } from './outbox-store.js';
+import type { ClaimedRow, OutboxKind } from '../persistence/outbox-queue.js';
 
 /** Delivers one claimed row; throws to have it retried. */
 export type Deliver = (row: ClaimedRow, signal: AbortSignal) => Promise<void>;
