@@ -73,7 +73,7 @@ export async function refundOrder(deps: Deps, actor: Actor, orderId: string, inp
       if (replay) return { kind: 'replayed', response: replay };
       throw keyInProgress();
     }
-    if (ledgerViolation(err) === 'invariant') throw errors.refundExceedsCaptured(0);
+    if (ledgerViolation(err) === 'invariant') throw errors.refundExceedsCaptured();
     throw err;
   }
   await refundMovement(deps, movement);
