@@ -69,9 +69,9 @@ export async function buildApp(opts: AppOptions) {
     metrics,
     faults: opts.faults,
     reconcileAfterMs: config.workers.reconcileAfterMs,
-    returnWindowDays: config.returns.windowDays,
     capture: config.payments.capture,
     authorizationWarnHours: config.payments.authorizationWarnHours,
+    returnWindowDays: config.returns.windowDays,
   };
 
   app.setValidatorCompiler(createValidatorCompiler());

@@ -73,12 +73,17 @@ export async function insertOrders(
       from fx_items group by order_id`);
     await sql.query('analyze fx_tot');
     await sql.query(`insert into payment_transactions (id, order_id, customer_id, provider, provider_reference, status, amount,
-        amount_refunded, currency, source, decline_code, failure_reason, order_draft, abandoned, attempts, next_attempt_at, created_at, updated_at)
-      select f.tx_id, f.order_id, f.user_id, 'sandbox', 'sb_ch_' || f.tx_id, 'succeeded', t.total, 0, 'USD', 'pm_card_visa', null, null,
+        currency, source, decline_code, failure_reason, order_draft, abandoned, attempts, next_attempt_at, created_at, updated_at)
+      select f.tx_id, f.order_id, f.user_id, 'sandbox', 'sb_ch_' || f.tx_id, 'succeeded', t.total, 'USD', 'pm_card_visa', null, null,
              jsonb_build_object('order_id', f.order_id, 'user_id', f.user_id, 'currency', 'USD', 'items', t.items, 'total', t.total,
                                 'email', 'u' || f.user_id || '@bench.example', 'shipping_address', null, 'idempotency_key', null),
              false, 0, f.at, f.at, f.at
       from fx f join fx_tot t using (order_id)`);
+    // The ledger of an order paid at creation: its authorization and capture, as the service writes them.
+    await sql.query(`insert into payment_ledger (id, transaction_id, order_id, kind, amount, currency, status, provider_reference, actor, next_attempt_at, created_at, updated_at)
+      select case k.kind when 'authorization' then f.tx_id else md5(f.tx_id::text || ':capture')::uuid end, f.tx_id, f.order_id, k.kind, t.total, 'USD',
+             'succeeded', 'sb_ch_' || f.tx_id, f.user_id, 'infinity', f.at, f.at
+      from fx f join fx_tot t using (order_id), (values ('authorization'), ('capture')) as k(kind)`);
     await sql.query(`insert into orders (id, user_id, status, currency, total, email, shipping_address, tracking, transaction_id, created_at, updated_at)
       select f.order_id, f.user_id, 'pending', 'USD', t.total, 'u' || f.user_id || '@bench.example', null, null, f.tx_id, f.at, f.at
       from fx f join fx_tot t using (order_id)`);

@@ -3,7 +3,7 @@ import { eventMessage } from '../domain/messages.js';
 import type { Order } from '../domain/order.js';
 import type { CancelPlan } from '../domain/partial-cancel.js';
 import { refundable } from '../domain/payment.js';
-import { findMovement, readLedgerSums, recordMovement, type Movement } from '../persistence/ledger.js';
+import { readLedgerSums, recordMovement, type Movement } from '../persistence/ledger.js';
 import { findOrder } from '../persistence/order-repository.js';
 import { enqueueAll } from '../persistence/outbox.js';
 import { cancelUnits } from '../persistence/partial-cancellation.js';
@@ -32,7 +32,7 @@ export async function cancelItems(
   const amount = sums.captured > 0 ? Math.min(plan.amount, refundable(sums)) : 0;
   let movement: Movement | undefined;
   if (amount > 0) {
-    const entry = await recordMovement(trx, {
+    movement = await recordMovement(trx, {
       id: randomUUID(),
       transactionId: order.payment.transaction_id,
       orderId: order.id,
@@ -45,7 +45,6 @@ export async function cancelItems(
       retryInMs: deps.reconcileAfterMs,
       now,
     });
-    movement = await findMovement(trx, entry.id);
   }
   const after = await findOrder(trx, order.id);
   if (!after) throw new Error(`order ${order.id} vanished under its lock`);

@@ -31,7 +31,15 @@ export async function cancelOrder(deps: Deps, actor: Actor, orderId: string, rea
     const plan = items ? planPartialCancel(items, assertCancellable(current).items) : null;
     if (plan && !plan.cancelsOrder) return { ...(await cancelItems(trx, deps, actor, current, plan, reason, now)), whole: false };
     const { order: next, change } = transition(current, 'cancelled', actor.sub, now, reason);
-    const cancelled: Order = { ...next, current_total: 0, items: next.items.map((i) => ({ ...i, quantity_cancelled: i.quantity - i.quantity_returned })) };
+    const p = next.payment;
+    // What the payment reads once the movement that gives the money back is recorded, not yet made.
+    const status = p.amount_captured > p.amount_refunded ? 'refund_pending' : p.amount_authorized > 0 && p.amount_captured === 0 ? 'processing' : p.status;
+    const cancelled: Order = {
+      ...next,
+      current_total: 0,
+      items: next.items.map((i) => ({ ...i, quantity_cancelled: i.quantity - i.quantity_returned })),
+      payment: { ...p, status },
+    };
     const m = await recordCancellation(trx, {
       order: cancelled,
       change,
@@ -50,9 +58,8 @@ export async function cancelOrder(deps: Deps, actor: Actor, orderId: string, rea
     return { order: cancelled, movement: m, whole: true };
   });
   if (!movement) return { order, whole };
-  const pending: Order = { ...order, payment: { ...order.payment, status: movement.kind === 'refund' ? 'refund_pending' : 'processing' } };
   const released = await releasePayment(deps, movement);
-  return { order: released.order ?? (whole ? pending : ((await findOrder(deps.db, id)) ?? pending)), whole };
+  return { order: released.order ?? (whole ? order : ((await findOrder(deps.db, id)) ?? order)), whole };
 }
 
 /** What a cancel did: `whole` when the order itself is now cancelled. */

@@ -3,7 +3,7 @@ import { errors } from '../domain/errors.js';
 import { eventMessage } from '../domain/messages.js';
 import { refundable } from '../domain/payment.js';
 import { moveReturn, type Return } from '../domain/returns.js';
-import { findMovement, readLedgerSums, recordMovement, type Movement } from '../persistence/ledger.js';
+import { readLedgerSums, recordMovement, type Movement } from '../persistence/ledger.js';
 import { findOrder, lockOrder } from '../persistence/order-repository.js';
 import { enqueueAll } from '../persistence/outbox.js';
 import { lockReturn, recordReturnedUnits, saveReturnDecision } from '../persistence/return-repository.js';
@@ -41,7 +41,7 @@ export async function receiveReturn(deps: Deps, actor: Actor, orderId: string, r
     const amount = Math.min(next.refund_amount, refundable(await readLedgerSums(trx, locked.payment.transaction_id)));
     let m: Movement | undefined;
     if (amount > 0) {
-      const entry = await recordMovement(trx, {
+      m = await recordMovement(trx, {
         id: randomUUID(),
         transactionId: locked.payment.transaction_id,
         orderId: id,
@@ -53,7 +53,6 @@ export async function receiveReturn(deps: Deps, actor: Actor, orderId: string, r
         retryInMs: deps.reconcileAfterMs,
         now,
       });
-      m = await findMovement(trx, entry.id);
     }
     const order = await findOrder(trx, id);
     if (!order) throw errors.orderNotFound();

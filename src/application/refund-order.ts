@@ -49,7 +49,7 @@ export async function refundOrder(deps: Deps, actor: Actor, orderId: string, inp
       const sums = await readLedgerSums(trx, order.payment.transaction_id);
       if (sums.captured === 0) throw errors.paymentNotCaptured();
       if (input.amount > refundable(sums)) throw errors.refundExceedsCaptured(refundable(sums));
-      const entry = await recordMovement(trx, {
+      const m = await recordMovement(trx, {
         id: randomUUID(),
         transactionId: order.payment.transaction_id,
         orderId: id,
@@ -62,9 +62,7 @@ export async function refundOrder(deps: Deps, actor: Actor, orderId: string, inp
         retryInMs: deps.reconcileAfterMs,
         now,
       });
-      if (key) await completeKey(trx, key.userId, key.key, { status: 201, body: entry });
-      const m = await findMovement(trx, entry.id);
-      if (!m) throw new Error(`refund ${entry.id} vanished`);
+      if (key) await completeKey(trx, key.userId, key.key, { status: 201, body: toEntry(m) });
       return m;
     });
   } catch (err) {

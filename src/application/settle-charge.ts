@@ -63,11 +63,10 @@ export async function completeCharge(deps: Deps, transactionId: string, outcome:
       await moveCharge(trx, t.id, 'succeeded', { provider_reference: reference }, now);
       if (t.amount === 0) return { kind: 'release', movement: undefined };
       const kind = captureModeOf(t) === 'immediate' ? 'refund' : 'void';
-      const entry = await recordMovement(trx, {
+      const movement = await recordMovement(trx, {
         id: randomUUID(), transactionId: t.id, orderId: t.order_id, kind, amount: t.amount, currency: t.currency,
         actor: 'system', reason: 'the request that made this charge answered that no order was made', retryInMs: deps.reconcileAfterMs, now,
       });
-      const movement: Movement = { ...entry, transaction_id: t.id, order_id: t.order_id, provider: t.provider, payment_reference: reference, attempts: 0, expires_at: null, context: null };
       return { kind: 'release', movement };
     }
     const settled = await settle(deps, trx, t, outcome, now);

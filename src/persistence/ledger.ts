@@ -69,11 +69,13 @@ export function ledgerViolation(err: unknown): 'invariant' | 'append_only' | 'du
 }
 
 /**
- * Records a movement in the caller's transaction (`pending` unless given). Throws the database's
- * refusal when it would break an invariant (`ledgerViolation(err) === 'invariant'`).
+ * Records a movement in the caller's transaction (`pending` unless given), and returns it ready to
+ * be made (`refundMovement`, `releasePayment`) once that transaction committed. Throws the
+ * database's refusal when it would break an invariant (`ledgerViolation(err) === 'invariant'`) or
+ * record a provider's movement twice (`'duplicate_movement'`).
  */
-export async function recordMovement(trx: Db, m: NewMovement): Promise<LedgerEntry> {
-  const row = await trx
+export async function recordMovement(trx: Db, m: NewMovement): Promise<Movement> {
+  await trx
     .insertInto('payment_ledger')
     .values({
       id: m.id,
@@ -91,9 +93,10 @@ export async function recordMovement(trx: Db, m: NewMovement): Promise<LedgerEnt
       created_at: m.now,
       updated_at: m.now,
     })
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  return toEntry(row);
+    .execute();
+  const recorded = await findMovement(trx, m.id);
+  if (!recorded) throw new Error(`ledger row ${m.id} vanished`);
+  return recorded;
 }
 
 /**

@@ -6,11 +6,12 @@ import { sql, type Kysely } from 'kysely';
  *
  * The database keeps the invariants itself, so no application path (nor a person with psql) can
  * break them:
- * - `payment_ledger_invariants`, an AFTER row trigger, locks the payment's transaction row and then
- *   sums its ledger: captures + voids ≤ authorizations, refunds ≤ succeeded captures, one currency.
- *   The lock makes racing writers on any number of instances queue; each check runs with a fresh
- *   snapshot (a VOLATILE function in READ COMMITTED), so it sees the rows the writer before it
- *   committed. AFTER, so rows written by sibling CTEs of one statement are all visible.
+ * - `payment_ledger_check`, run by AFTER triggers (per statement for inserts, per row for a move to
+ *   `failed`), locks the payment's transaction row (a BEFORE INSERT trigger already took it, ahead of
+ *   the foreign key's share lock) and sums its ledger: captures + voids ≤ authorizations, refunds ≤
+ *   succeeded captures, one currency. The lock makes racing writers on any number of instances
+ *   queue; each check runs with a fresh snapshot (VOLATILE functions in READ COMMITTED), so it sees
+ *   the rows the writer before it committed. AFTER, so rows of sibling CTEs of one statement are all visible.
  * - `payment_ledger_append_only`, a BEFORE trigger: no DELETE; an UPDATE may only move the status
  *   along the legal moves, set the provider's reference once, and reschedule the retry.
  * - a unique index: one row per provider movement (a provider's refund id is recorded once).
@@ -88,36 +89,71 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     create trigger payment_ledger_append_only before update or delete on payment_ledger
     for each row execute function payment_ledger_append_only()`.execute(db);
 
+  // The payment's lock is taken before the row goes in: the foreign key's check takes a share lock on
+  // the same row, and two writers each holding it while waiting to upgrade would deadlock.
   await sql`
-    create function payment_ledger_invariants() returns trigger language plpgsql volatile as $$
+    create function payment_ledger_lock_payment() returns trigger language plpgsql volatile as $$
+    begin
+      perform 1 from payment_transactions where id = new.transaction_id for update;
+      return new;
+    end $$`.execute(db);
+  await sql`
+    create trigger payment_ledger_lock_payment before insert on payment_ledger
+    for each row execute function payment_ledger_lock_payment()`.execute(db);
+  await sql`
+    create function payment_ledger_check(payment uuid) returns void language plpgsql volatile as $$
     declare
       payment_currency char(3);
       authorized bigint;
       taken bigint;
       captured bigint;
       refunds bigint;
+      foreign_currency bigint;
     begin
-      select currency into payment_currency from payment_transactions where id = new.transaction_id for update;
-      if new.currency <> payment_currency then
-        raise exception 'payment_ledger: % in % for a payment in %', new.kind, new.currency, payment_currency using errcode = 'ML001';
-      end if;
+      select currency into payment_currency from payment_transactions where id = payment for update;
       select coalesce(sum(amount) filter (where kind = 'authorization' and status in ('pending', 'succeeded')), 0),
              coalesce(sum(amount) filter (where kind in ('capture', 'void') and status in ('pending', 'succeeded')), 0),
              coalesce(sum(amount) filter (where kind = 'capture' and status = 'succeeded'), 0),
-             coalesce(sum(amount) filter (where kind = 'refund' and status in ('pending', 'succeeded')), 0)
-        into authorized, taken, captured, refunds
-        from payment_ledger where transaction_id = new.transaction_id;
+             coalesce(sum(amount) filter (where kind = 'refund' and status in ('pending', 'succeeded')), 0),
+             count(*) filter (where currency <> payment_currency)
+        into authorized, taken, captured, refunds, foreign_currency
+        from payment_ledger where transaction_id = payment;
+      if foreign_currency > 0 then
+        raise exception 'payment_ledger: a movement in another currency than its payment (%)', payment_currency using errcode = 'ML001';
+      end if;
       if taken > authorized then
         raise exception 'payment_ledger: captures and voids (%) exceed the authorization (%)', taken, authorized using errcode = 'ML001';
       end if;
       if refunds > captured then
         raise exception 'payment_ledger: refunds (%) exceed what was captured (%)', refunds, captured using errcode = 'ML001';
       end if;
+    end $$`.execute(db);
+  // Inserts are checked once per statement and payment (a reservation writes two rows of one payment).
+  await sql`
+    create function payment_ledger_inserted() returns trigger language plpgsql volatile as $$
+    declare
+      payment uuid;
+    begin
+      for payment in select distinct transaction_id from new_rows order by 1 loop
+        perform payment_ledger_check(payment);
+      end loop;
       return null;
     end $$`.execute(db);
   await sql`
-    create trigger payment_ledger_invariants after insert or update of status on payment_ledger
-    for each row execute function payment_ledger_invariants()`.execute(db);
+    create trigger payment_ledger_inserted after insert on payment_ledger
+    referencing new table as new_rows for each statement execute function payment_ledger_inserted()`.execute(db);
+  // Of the status moves only one to `failed` can break a sum (a pending authorization that failed
+  // under a pending capture): pending → succeeded keeps every pending + succeeded sum and only grows
+  // what was captured. So the settlement of every charge pays for no check.
+  await sql`
+    create function payment_ledger_failed() returns trigger language plpgsql volatile as $$
+    begin
+      perform payment_ledger_check(new.transaction_id);
+      return null;
+    end $$`.execute(db);
+  await sql`
+    create trigger payment_ledger_failed after update of status on payment_ledger
+    for each row when (new.status = 'failed' and old.status <> 'failed') execute function payment_ledger_failed()`.execute(db);
 
   await migrateTransactions(db);
 
@@ -130,8 +166,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.alterTable('payment_transactions').dropColumn('amount_refunded').execute();
 
-  await db.schema.alterTable('order_items').addColumn('quantity_cancelled', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-  await db.schema.alterTable('order_items').addColumn('quantity_returned', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  // `if not exists`: the returns' migration (008) adds them too, for a database that ran it first.
+  await sql`alter table order_items add column if not exists quantity_cancelled integer not null default 0`.execute(db);
+  await sql`alter table order_items add column if not exists quantity_returned integer not null default 0`.execute(db);
   await db.schema
     .alterTable('order_items')
     .addCheckConstraint('order_items_units', sql`quantity_cancelled >= 0 and quantity_returned >= 0 and quantity_cancelled + quantity_returned <= quantity`)

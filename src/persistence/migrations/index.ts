@@ -22,6 +22,15 @@ const MIGRATIONS: Record<string, Migration> = {
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 
 export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
+  return migrate(db, (m) => m.migrateToLatest());
+}
+
+/** Up to and including `name`: an upgrade test starts from an older schema. */
+export async function migrateTo(db: Kysely<unknown>, name: keyof typeof MIGRATIONS & string): Promise<string[]> {
+  return migrate(db, (m) => m.migrateTo(name));
+}
+
+async function migrate(db: Kysely<unknown>, run: (m: Migrator) => ReturnType<Migrator['migrateToLatest']>): Promise<string[]> {
   // Name the schema explicitly: the migrator looks for its tables in every schema,
   // so an unqualified name would find another schema's table and then miss it.
   const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
@@ -32,7 +41,7 @@ export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
     migrationLockTableName: 'schema_migrations_lock',
     migrationTableSchema: rows[0]?.schema ?? 'public',
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await run(migrator);
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
