@@ -12,7 +12,7 @@ export interface Actor {
   isAdmin: boolean;
 }
 
-export type Logger = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error' | 'debug'>;
+type Logger = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error' | 'debug'>;
 
 /** Fault-injection points for crash tests; never set in production. */
 export interface Faults {

@@ -1,13 +1,13 @@
 import { Type, type Static } from 'typebox';
 import { ORDER_STATUSES, TRACKING_STATUSES } from '../../domain/order-status.js';
 import { LEDGER_KINDS, LEDGER_STATUSES, PAYMENT_STATUSES, PROVIDERS } from '../../domain/payment.js';
-import { Currency, Cursor, EmailAddress, MinorUnits, Page, ProductId, Timestamp, Uuid } from './common.js';
+import { Currency, Cursor, EmailAddress, MinorUnits, Page, PageLimit, ProductId, Timestamp, Uuid } from './common.js';
 
 const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
 const Amount = (description: string) => Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description });
 const NullableText = (max: number) => Type.Union([Type.String({ maxLength: max }), Type.Null()]);
 
-export const ShippingAddress = Type.Object(
+const ShippingAddress = Type.Object(
   {
     name: Text(200),
     line1: Text(200),
@@ -20,7 +20,7 @@ export const ShippingAddress = Type.Object(
   { additionalProperties: false },
 );
 
-export const Tracking = Type.Object(
+const Tracking = Type.Object(
   { carrier: Text(100), number: Text(100) },
   { additionalProperties: false },
 );
@@ -31,7 +31,7 @@ export const CreateOrderBody = Type.Object(
       Type.Object(
         {
           product_id: ProductId,
-          quantity: Type.Integer({ minimum: 1, maximum: 1000 }),
+          quantity: Type.Integer({ minimum: 1, maximum: 1000, description: '`2.0` is the integer 2; `1.5` is refused' }),
           unit_price: Type.Optional(MinorUnits),
         },
         { additionalProperties: false },
@@ -43,7 +43,11 @@ export const CreateOrderBody = Type.Object(
       { provider: Type.Enum(PROVIDERS), source: Text(500) },
       { additionalProperties: false },
     ),
-    email: Type.Optional(Type.Union([EmailAddress, Type.Null()])),
+    email: Type.Optional(
+      Type.Union([EmailAddress, Type.Null()], {
+        description: "Where confirmations go. Absent: the token's `email` claim, when it is an email address; a claim that is not one is ignored and the order has no email.",
+      }),
+    ),
     shipping_address: Type.Optional(Type.Union([ShippingAddress, Type.Null()])),
   },
   { additionalProperties: false },
@@ -104,7 +108,7 @@ export const OrderParams = Type.Object({ order_id: Type.String({ maxLength: 100 
 export const OrderPage = Page(Order);
 export const OrderListQuery = Type.Object(
   {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    limit: Type.Optional(PageLimit),
     cursor: Type.Optional(Cursor),
     status: Type.Optional(Type.Enum(ORDER_STATUSES)),
   },
