@@ -19,6 +19,7 @@ import { serverOptions } from './http/server-options.js';
 import opsRoutes from './http/routes/ops/index.js';
 import orderRoutes from './http/routes/orders/index.js';
 import productRoutes from './http/routes/products/index.js';
+import refundRoutes from './http/routes/refunds/index.js';
 import returnRoutes from './http/routes/returns/index.js';
 import webhookRoutes from './http/routes/webhooks/index.js';
 import outboxAdminRoutes from './http/routes/admin/outbox.js';
@@ -105,6 +106,7 @@ export async function buildApp(opts: AppOptions) {
     async (api) => {
       await api.register(orderRoutes, { deps });
       await api.register(returnRoutes, { deps });
+      await api.register(refundRoutes, { deps });
       await api.register(productRoutes, { deps });
       await api.register(webhookRoutes, { deps, verifiers: await createWebhookVerifiers(config) });
       await api.register(async (admin) => {

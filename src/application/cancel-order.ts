@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { errors } from '../domain/errors.js';
 import type { Order } from '../domain/order.js';
+import { canTransition } from '../domain/order-status.js';
+import { planPartialCancel, type CancelUnits } from '../domain/partial-cancel.js';
 import { transition } from '../domain/order.js';
 import { recordCancellation } from '../persistence/cancellation.js';
-import { lockOrder } from '../persistence/order-repository.js';
+import { findOrder, lockOrder } from '../persistence/order-repository.js';
 import { emailMessage, eventMessage } from '../domain/messages.js';
 import { assertCanSee, assertOrderId } from './order-access.js';
+import { cancelItems } from './cancel-items.js';
 import type { Actor, Deps } from './ports.js';
 import { releasePayment } from './release-payment.js';
 
@@ -15,11 +19,17 @@ import { releasePayment } from './release-payment.js';
  * the rest find it cancelled (409). The provider is called after the commit, once, with the
  * movement's id as its idempotency key.
  */
-export async function cancelOrder(deps: Deps, actor: Actor, orderId: string, reason: string | null): Promise<Order> {
+export async function cancelOrder(deps: Deps, actor: Actor, orderId: string, reason: string | null, items?: readonly CancelUnits[]): Promise<CancelOutcome> {
   const id = assertOrderId(orderId);
   const now = deps.clock();
-  const { order, movement } = await deps.db.transaction().execute(async (trx) => {
-    const current = assertCanSee(await lockOrder(trx, id), actor);
+  const { order, movement, whole } = await deps.db.transaction().execute(async (trx) => {
+    const locked = assertCanSee(await lockOrder(trx, id), actor);
+    // The locking statement read the lines as they were before it waited for the lock (a racing
+    // cancel may have committed meanwhile): the units are counted from a read made under it.
+    const current = items ? ((await findOrder(trx, id)) ?? locked) : locked;
+    // With items, only those units; the last units' cancel is the order's cancel below.
+    const plan = items ? planPartialCancel(items, assertCancellable(current).items) : null;
+    if (plan && !plan.cancelsOrder) return { ...(await cancelItems(trx, deps, actor, current, plan, reason, now)), whole: false };
     const { order: next, change } = transition(current, 'cancelled', actor.sub, now, reason);
     const p = next.payment;
     // What the payment reads once the movement that gives the money back is recorded, not yet made.
@@ -33,15 +43,33 @@ export async function cancelOrder(deps: Deps, actor: Actor, orderId: string, rea
     const m = await recordCancellation(trx, {
       order: cancelled,
       change,
-      messages: [emailMessage('order_cancelled', cancelled), eventMessage('order.cancelled', cancelled, now, reason ? { reason } : {})].filter((x) => x !== null),
+      messages: [
+        plan ? eventMessage('order.items_cancelled', cancelled, now, { items: plan.units, ...(reason ? { reason } : {}) }) : null,
+        emailMessage('order_cancelled', cancelled),
+        eventMessage('order.cancelled', cancelled, now, reason ? { reason } : {}),
+      ].filter((x) => x !== null),
+      // Only the units still in the order go back on the shelf: earlier partial cancels gave theirs.
+      restock: current.items.map((i) => ({ product_id: i.product_id, quantity: i.quantity - i.quantity_cancelled - i.quantity_returned })).filter((i) => i.quantity > 0),
       movementId: randomUUID(),
       // The reconciler stays off until the request had its chance to make it.
       retryInMs: deps.reconcileAfterMs,
       now,
     });
-    return { order: cancelled, movement: m };
+    return { order: cancelled, movement: m, whole: true };
   });
-  if (!movement) return order;
+  if (!movement) return { order, whole };
   const released = await releasePayment(deps, movement);
-  return released.order ?? order;
+  return { order: released.order ?? (whole ? order : ((await findOrder(deps.db, id)) ?? order)), whole };
+}
+
+/** What a cancel did: `whole` when the order itself is now cancelled. */
+export interface CancelOutcome {
+  order: Order;
+  whole: boolean;
+}
+
+/** Units can be cancelled while the order is pending, as the whole order can. */
+function assertCancellable(order: Order): Order {
+  if (!canTransition(order.status, 'cancelled')) throw errors.notCancellable(order.status);
+  return order;
 }

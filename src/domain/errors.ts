@@ -87,8 +87,10 @@ export const errors = {
   invalidItems: (errs: FieldError[], detail = 'The items do not match what the order holds.') =>
     new DomainError('invalid_items', detail, { errors: errs }),
   notReturnable: (detail: string) => new DomainError('order_not_returnable', detail),
-  refundExceedsCaptured: (refundable: number) =>
-    new DomainError('refund_exceeds_captured', `At most ${refundable} can still be refunded (captured, less refunds made or in flight).`, { refundable }),
+  refundExceedsCaptured: (refundable?: number) =>
+    refundable === undefined
+      ? new DomainError('refund_exceeds_captured', 'The amount exceeds what was captured, less refunds made or in flight.')
+      : new DomainError('refund_exceeds_captured', `At most ${refundable} can still be refunded (captured, less refunds made or in flight).`, { refundable }),
   paymentNotCaptured: () => new DomainError('payment_not_captured', 'Nothing has been captured for this order yet, so there is nothing to refund.'),
   returnNotFound: () => new DomainError('not_found', 'No such return for this order.'),
   serviceUnavailable: (detail = 'A dependency is unavailable; try again shortly.') =>

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Order } from './order.js';
 import type { Return } from './returns.js';
 
-export const EMAIL_KINDS = ['order_confirmation', 'order_cancelled', 'order_shipped', 'order_delivered', 'return_requested'] as const;
+export const EMAIL_KINDS = ['order_confirmation', 'order_cancelled', 'order_shipped', 'order_delivered', 'return_requested', 'refund_issued'] as const;
 export type EmailKind = (typeof EMAIL_KINDS)[number];
 
 export const EVENT_TYPES = [
@@ -20,6 +20,7 @@ export const EVENT_TYPES = [
   'order.return_requested',
   'order.return_received',
   'order.return_rejected',
+  'order.items_cancelled',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -30,12 +31,21 @@ export interface EmailPayload {
   to: string;
   order_id: string;
   order: Order;
-  /** What the template needs beyond the order (the return a `return_requested` email is about). */
+  /** What the template needs beyond the order (the return or refund the email is about). */
   extra?: EmailExtra;
 }
 
 export interface EmailExtra {
   return?: Return;
+  /** The refund a `refund_issued` email is about. */
+  refund?: RefundNote;
+}
+
+/** A refund as messages name it (`payment.refunded` carries the same). */
+export interface RefundNote {
+  id: string;
+  amount: number;
+  currency: string;
 }
 
 /** Stored for an event: exactly the message body other services receive. */

@@ -12,6 +12,8 @@ export interface Cancellation {
   order: Order;
   change: Pick<StatusChange, 'to' | 'at' | 'actor' | 'note'>;
   messages: readonly OutboxMessage[];
+  /** The units that go back in stock: those not cancelled nor returned before. */
+  restock: readonly { product_id: string; quantity: number }[];
   /** The id of the movement that gives the money back: the provider's idempotency key for it. */
   movementId: string;
   /** How long the request has to make it before the reconciler takes over, from the database's clock. */
@@ -57,7 +59,7 @@ export async function recordCancellation(trx: Db, c: Cancellation): Promise<Move
     ), history as (
       insert into order_status_history (order_id, status, actor, note, at)
       values (${o.id}::uuid, ${c.change.to}::text, ${c.change.actor}::text, ${c.change.note}::text, ${c.change.at}::timestamptz)
-    ), released as (${stockReturn(o.items)})${queued}
+    ), released as (${stockReturn(c.restock)})${queued}
     select r.*, l.provider, coalesce(${paymentReference(sql`r`)}, l.provider_reference) as payment_reference
     from released_money r, locked l`.execute(trx);
   const row = rows[0];

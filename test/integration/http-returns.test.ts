@@ -222,6 +222,25 @@ describe.each(DATABASES)('returns on %s', (kind) => {
     const [event] = await outbox('order.return_received', order.id);
     expect(event?.payload).toMatchObject({ data: { id: order.id, return: { id: ret.id, status: 'received' } } });
     expect((await getJson(t, token, `/api/orders/${order.id}/returns`)).json().items).toEqual([res.json()]);
+    // the refund of refund_amount, through the ledger, confirmed by the provider and announced once
+    const seen = (await getJson(t, token, `/api/orders/${order.id}`)).json();
+    expect(seen).toMatchObject({ status: 'delivered', total: 3500, current_total: 1250, payment: { status: 'partially_refunded', amount_refunded: 2250 } });
+    expect(seen.items.map((i: { quantity_returned: number }) => i.quantity_returned)).toEqual([2, 1]);
+    const refunds = (await getJson(t, token, `/api/orders/${order.id}/payments`)).json().items.filter((e: { kind: string }) => e.kind === 'refund');
+    expect(refunds).toMatchObject([{ amount: 2250, status: 'succeeded', actor: 'admin', reason: `return ${ret.id}` }]);
+    const refunded = await outbox('payment.refunded', order.id);
+    expect(refunded.map((m) => (m.payload as { data: { refund: unknown } }).data.refund)).toEqual([{ id: refunds[0].id, amount: 2250, currency: 'USD' }]);
+    expect(await outbox('refund_issued', order.id)).toHaveLength(1);
+  });
+
+  it('receive after goodwill refunds refunds what is left of the payment, never more', async () => {
+    const { token, order, a } = await deliveredOrder();
+    const ret = (await requestReturn(token, order.id, { items: [{ product_id: a, quantity: 3 }] })).json();
+    expect((await post(admin, `/api/orders/${order.id}/refunds`, { amount: 1000, reason: 'late' })).statusCode).toBe(201);
+    expect((await receive(order.id, ret.id)).statusCode).toBe(200);
+    const refunds = (await getJson(t, admin, `/api/orders/${order.id}/payments`)).json().items.filter((e: { kind: string }) => e.kind === 'refund');
+    expect(refunds.map((e: { amount: number }) => e.amount)).toEqual([1000, 2500]);
+    expect((await getJson(t, token, `/api/orders/${order.id}`)).json().payment).toMatchObject({ status: 'refunded', amount_refunded: 3500 });
   });
 
   it('receive with no body restocks; with restock false the stock stays', async () => {
@@ -244,6 +263,7 @@ describe.each(DATABASES)('returns on %s', (kind) => {
     expect(await stockOf(t, a)).toBe(7);
     expect(Object.values(await returnedUnits(order.id))).toEqual([0, 0]);
     expect(await outbox('order.return_rejected', order.id)).toHaveLength(1);
+    expect((await getJson(t, token, `/api/orders/${order.id}`)).json().payment).toMatchObject({ status: 'succeeded', amount_refunded: 0 });
   });
 
   it('any other move is 409 invalid_transition, and changes nothing', async () => {
@@ -270,6 +290,8 @@ describe.each(DATABASES)('returns on %s', (kind) => {
     expect(await stockOf(t, a)).toBe(10);
     expect((await returnedUnits(order.id))[a]).toBe(3);
     expect(await outbox('order.return_received', order.id)).toHaveLength(1);
+    const refunds = (await getJson(t, admin, `/api/orders/${order.id}/payments`)).json().items.filter((e: { kind: string }) => e.kind === 'refund');
+    expect(refunds.map((e: { amount: number }) => e.amount)).toEqual([3000]);
   });
 
   it('racing requests never ask back more units than were delivered', async () => {

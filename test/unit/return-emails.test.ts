@@ -48,3 +48,28 @@ describe('return emails', () => {
     expect(() => renderEmail('return_requested', makeOrder())).toThrow(/needs its return/);
   });
 });
+
+describe('refund emails', () => {
+  it('refund_issued names the amount refunded, in text and HTML', () => {
+    const order = makeOrder();
+    const m = renderEmail('refund_issued', order, { refund: { id: '00000000-0000-4000-8000-0000000000bb', amount: 1250, currency: 'USD' } });
+    expect(m.subject).toMatch(/^A refund of \$12\.50 for your order [0-9A-F]{8}$/);
+    for (const part of [m.text, m.html]) {
+      expect(part).toContain('We have refunded $12.50 to your original payment method.');
+      expect(part).toContain(order.id);
+    }
+    expect(m.html).toMatch(/^<!doctype html>/);
+  });
+
+  it.each([
+    ['JPY', 1500, '¥1,500'],
+    ['KWD', 1234, /KWD\s1\.234/],
+  ])('formats a %s refund by the currency’s exponent', (currency, amount, shown) => {
+    const m = renderEmail('refund_issued', makeOrder({ currency }), { refund: { id: 'x', amount, currency } });
+    expect(m.text).toMatch(shown instanceof RegExp ? shown : new RegExp(shown.replace(/[$.]/g, '\\$&')));
+  });
+
+  it('without its refund it cannot be rendered', () => {
+    expect(() => renderEmail('refund_issued', makeOrder())).toThrow(/needs its refund/);
+  });
+});

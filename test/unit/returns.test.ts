@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import { DomainError } from '../../src/domain/errors.js';
 import { RETURN_STATUSES, canMoveReturn, moveReturn, priceReturn, withinReturnWindow, type Return, type ReturnStatus } from '../../src/domain/returns.js';
 
@@ -76,5 +77,17 @@ describe('pricing a return', () => {
       expect((e as DomainError).code).toBe('invalid_items');
       expect(((e as DomainError).extra.errors as { path: string }[]).map((x) => x.path)).toEqual(['/items/0/quantity', '/items/1/product_id', '/items/3/product_id']);
     }
+  });
+});
+
+describe('RETURN_WINDOW_DAYS', () => {
+  const base = { NODE_ENV: 'test', JWT_SECRET: 'x'.repeat(32), DATABASE_URL: 'memory://' };
+  it('defaults to 30 days and takes a whole number of days', () => {
+    expect(loadConfig(base).returns.windowDays).toBe(30);
+    expect(loadConfig({ ...base, RETURN_WINDOW_DAYS: '7' }).returns.windowDays).toBe(7);
+    expect(loadConfig({ ...base, RETURN_WINDOW_DAYS: '0' }).returns.windowDays).toBe(0);
+  });
+  it.each(['-1', '1.5', 'thirty', '3651'])('refuses %s at boot', (raw) => {
+    expect(() => loadConfig({ ...base, RETURN_WINDOW_DAYS: raw })).toThrow(ConfigError);
   });
 });

@@ -116,7 +116,18 @@ export const OrderListQuery = Type.Object(
 );
 
 export const CancelBody = Type.Union([
-  Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
+  Type.Object(
+    {
+      reason: Type.Optional(Type.String({ maxLength: 500 })),
+      items: Type.Optional(
+        Type.Array(
+          Type.Object({ product_id: ProductId, quantity: Type.Integer({ minimum: 1, maximum: 1000 }) }, { additionalProperties: false }),
+          { minItems: 1, maxItems: 100, description: 'Cancel only these units (each product at most once, at most the units not yet cancelled); without it, the whole order' },
+        ),
+      ),
+    },
+    { additionalProperties: false },
+  ),
   Type.Null(),
 ]);
 

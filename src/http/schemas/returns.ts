@@ -10,7 +10,7 @@ export const ReturnParams = Type.Object(
   { additionalProperties: false },
 );
 
-export const ReturnItems = Type.Array(
+const ReturnItems = Type.Array(
   Type.Object(
     { product_id: ProductId, quantity: Type.Integer({ minimum: 1, maximum: 1000 }) },
     { additionalProperties: false },

@@ -9,8 +9,12 @@ export default async function cancelOrderRoute(app: App, { deps }: RouteOptions)
     {
       schema: {
         tags: ['orders'],
-        summary: 'Cancel a pending order and refund it in full',
-        description: '`payment.status` is `refunded`, or `refund_pending` while the provider has not confirmed (the refund is retried until it has).',
+        summary: 'Cancel a pending order, or some of its units, and give their money back',
+        description:
+          'Without `items`, the whole order: `payment.status` is `refunded` (or `voided` before capture), or `refund_pending` while the provider has not ' +
+          'confirmed (retried until it has). With `items`, those units only: their stock back, `quantity_cancelled` and `current_total` updated, ' +
+          'their amount refunded (immediate capture) or never captured (shipment capture); the last units\' cancel cancels the order. ' +
+          '`422 invalid_items` for a product not in the order, named twice, or more units than remain.',
         params: OrderParams,
         body: CancelBody,
         response: { 200: CancelResponse, ...problems(400, 401, 403, 404, 409, 415, 422, 429, 503) },
@@ -18,8 +22,8 @@ export default async function cancelOrderRoute(app: App, { deps }: RouteOptions)
       },
     },
     async (request) => {
-      const order = await cancelOrder(deps, actorOf(request), request.params.order_id, request.body?.reason ?? null);
-      return { message: 'Order cancelled', order };
+      const { order, whole } = await cancelOrder(deps, actorOf(request), request.params.order_id, request.body?.reason ?? null, request.body?.items);
+      return { message: whole ? 'Order cancelled' : 'Items cancelled', order };
     },
   );
 }
