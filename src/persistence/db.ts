@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
+import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { parseConnectionUrl } from './connection-url.js';
 import { FailoverPool } from './failover-pool.js';
@@ -28,7 +28,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
  * A pg client that runs every parameterized statement as a named prepared statement, so
  * PostgreSQL parses and plans it once per connection, then only binds and executes it. Unnamed,
  * reading an order cost PostgreSQL about 5× the CPU of the same statement prepared (bench/,
- * issue 6). Statement texts come from the code (values are always parameters), so they are few;
+ * docs/adr/0009). Statement texts come from the code (values are always parameters), so they are few;
  * past MAX_PREPARED on one connection, further ones simply run unnamed. A pooler in transaction
  * mode must keep prepared statements (PgBouncer ≥ 1.21 with max_prepared_statements > 0), or
  * DATABASE_PREPARED_STATEMENTS=false turns this off.
@@ -91,4 +91,9 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
   await pglite.waitReady;
   const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
   return { db, embedded: true, close: () => db.destroy() };
+}
+
+/** Resolves when the database answers a trivial statement; rejects with the driver's error otherwise. */
+export async function pingDatabase(db: Kysely<Database>): Promise<void> {
+  await sql`select 1`.execute(db);
 }

@@ -7,9 +7,9 @@ import type { Logger } from '../observability/logger.js';
 import { createDeliverers, type Deliverers } from './outbox-deliverers.js';
 import type { OutboxMetrics } from './outbox-metrics.js';
 import { createOutageLog } from './outage-log.js';
-import { claimDue, markDelivered, markFailed, type ClaimedRow, type OutboxKind } from './outbox-store.js';
+import { claimDue, markDelivered, markFailed, type ClaimedRow, type OutboxKind } from '../persistence/outbox-queue.js';
 
-export type OutboxRelayConfig = Pick<Config, 'email' | 'amqpUrl'> & {
+type OutboxRelayConfig = Pick<Config, 'email' | 'amqpUrl'> & {
   workers: Pick<Config['workers'], 'relayIntervalMs' | 'outbox'>;
 };
 
@@ -36,7 +36,7 @@ export interface OutboxRelay {
 }
 
 /**
- * The outbox relay: claim due rows under a lease (outbox-store.ts), deliver the
+ * The outbox relay: claim due rows under a lease (persistence/outbox-queue.ts), deliver the
  * batch concurrently outside any transaction, mark each row as soon as its own
  * delivery settles. docs/adr/ (outbox relay) explains why a lease and not a
  * transaction held across the network.

@@ -11,7 +11,7 @@ interface AjvError {
 }
 
 /** Ajv's errors → the contract's `errors: [{path, message}]` (JSON Pointers into the request part). */
-export function fieldErrors(validation: AjvError[], context?: string): FieldError[] {
+function fieldErrors(validation: AjvError[], context?: string): FieldError[] {
   const prefix = context && context !== 'body' ? `/${context}` : '';
   return validation.map((e) => {
     // Point at the offending field itself: the unknown one, or the missing one.

@@ -1,16 +1,16 @@
 import { Type } from 'typebox';
 import { searchOrders } from '../../../application/search-orders.js';
 import { ORDER_STATUSES } from '../../../domain/order-status.js';
-import { Cursor, problems } from '../../schemas/common.js';
+import { Cursor, PageLimit, problems } from '../../schemas/common.js';
 import { OrderPage } from '../../schemas/order.js';
 import type { App, RouteOptions } from '../../types.js';
 
 // RFC 3339 (ajv-formats' date-time: a date, a time and a zone offset are all required).
 const Rfc3339 = (description: string) => Type.String({ format: 'date-time', maxLength: 64, description });
 
-export const AdminOrderQuery = Type.Object(
+const AdminOrderQuery = Type.Object(
   {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    limit: Type.Optional(PageLimit),
     cursor: Type.Optional(Cursor),
     status: Type.Optional(Type.Enum(ORDER_STATUSES)),
     user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'the `sub` that owns the order' })),

@@ -1,7 +1,8 @@
 import { sql, type Kysely } from 'kysely';
-import { fromNow } from '../persistence/sql-fragments.js';
-import type { Database } from '../persistence/tables.js';
+import { fromNow } from './sql-fragments.js';
+import type { Database } from './tables.js';
 
+/** The outbox's queue, as the relay (workers/outbox-relay.ts) and housekeeping work it. */
 export type OutboxKind = 'email' | 'event';
 
 /** A row this relay holds a lease on. `attempts` (already counting this one) is the lease's fencing token. */
@@ -82,7 +83,7 @@ export async function markFailed(
 }
 
 /** Rows deleted per statement by `deleteDeliveredBefore`: short statements, short row locks. */
-export const RETENTION_BATCH_SIZE = 5000;
+const RETENTION_BATCH_SIZE = 5000;
 
 /**
  * Deletes `delivered` rows whose delivery is more than `retentionHours` old, at
