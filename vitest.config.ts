@@ -1,4 +1,5 @@
 import { globSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { configDefaults, defineConfig } from 'vitest/config';
 
@@ -50,6 +51,10 @@ export default defineConfig({
           include: [...PGLITE_ONLY, ...ON_BOTH_DATABASES],
           exclude: [...configDefaults.exclude, ...UNIT],
           env: { NODE_ENV: 'test', TEST_DATABASES: 'pglite' },
+          globalSetup: ['test/helpers/pglite-template.setup.ts'],
+          // Vitest's default is one worker less than the cores: one on a 2-core machine, where the
+          // suites that wait on provider timeouts (payments-faults) would then hold up every other file.
+          maxWorkers: Math.max(2, availableParallelism() - 1),
           sequence: { groupOrder: 1 },
         },
       },
