@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
+import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { startEmbeddedCheckpoints } from './embedded-checkpoints.js';
 import type { Database } from './tables.js';
 
 export interface DbConfig {
@@ -16,6 +18,8 @@ export interface DbConfig {
 export interface DbHandle {
   db: Kysely<Database>;
   embedded: boolean;
+  /** The embedded database itself, for measurements (bench/memory.ts); unset on a PostgreSQL server. */
+  pglite?: PGlite;
   close(): Promise<void>;
 }
 
@@ -74,5 +78,14 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
   const pglite = memory ? new PGlite() : new PGlite(config.url);
   await pglite.waitReady;
   const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
-  return { db, embedded: true, close: () => db.destroy() };
+  const checkpoints = startEmbeddedCheckpoints(db);
+  return {
+    db,
+    embedded: true,
+    pglite,
+    close: async () => {
+      await checkpoints.stop();
+      await db.destroy();
+    },
+  };
 }
