@@ -57,6 +57,8 @@ export interface Config {
     drainDelayMs: number;
   };
   logLevel: string;
+  /** RETURN_WINDOW_DAYS: how many days after delivery a return may be asked for. */
+  returns: { windowDays: number };
   workers: {
     enabled: boolean;
     relayIntervalMs: number;
@@ -231,6 +233,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       drainDelayMs: int('SHUTDOWN_DRAIN_DELAY_MS', 1000, 0, 20_000),
     },
     logLevel: str('LOG_LEVEL') ?? (envName === 'test' ? 'silent' : 'info'),
+    returns: { windowDays: int('RETURN_WINDOW_DAYS', 30, 0, 3650) },
     workers: {
       enabled: bool('WORKERS_ENABLED', true),
       relayIntervalMs: int('OUTBOX_POLL_MS', 1000, 10, 600_000),

@@ -4,9 +4,7 @@ import { loadConfigOrExit } from './config.js';
 import { createDb } from './persistence/db.js';
 import { migrateToLatest } from './persistence/migrations/index.js';
 import { seedDemoCatalog } from './persistence/seed.js';
-import { startHousekeeping } from './workers/housekeeping.js';
-import { createOutboxRelay } from './workers/outbox-relay.js';
-import { startPaymentReconciler } from './workers/payment-reconciler.js';
+import { startWorkers } from './workers/start-workers.js';
 
 /** Process entry: config → database → app → listen; drains and closes on SIGTERM/SIGINT. */
 async function main() {
@@ -22,15 +20,9 @@ async function main() {
   const app = await buildApp({ config, db: database.db, faults });
   if (config.jwt.devSecret) app.log.info('using the development JWT secret in ./data; mint a token with `npm run token -- --sub alice`');
 
-  const relay = createOutboxRelay({ db: database.db, config, logger: app.log, metrics: app.outboxMetrics });
-  if (config.workers.enabled) relay.start();
   const workers = config.workers.enabled
-    ? [
-        relay,
-        startPaymentReconciler(app.deps, config.workers.reconcileIntervalMs),
-        startHousekeeping(app.deps, { outboxRetentionHours: config.workers.outbox.retentionHours }),
-      ]
-    : [];
+    ? startWorkers({ jobs: 'all', deps: app.deps, config, logger: app.log, metrics: app.outboxMetrics })
+    : null;
 
   closeWithGrace({ delay: 25_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'fatal error, shutting down');
@@ -40,7 +32,7 @@ async function main() {
       await new Promise((resolve) => setTimeout(resolve, config.http.drainDelayMs));
     }
     await app.close(); // stops accepting, waits for in-flight requests
-    await Promise.all(workers.map((w) => w.stop()));
+    await workers?.stop();
     await database.close();
   });
 

@@ -1,14 +1,15 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { DomainError, errors } from '../domain/errors.js';
 import type { Order, ShippingAddress } from '../domain/order.js';
 import type { ProviderId } from '../domain/payment.js';
 import { priceItems, type RequestedItem } from '../domain/pricing.js';
-import { PaymentAmountMismatchError, PaymentDeclinedError } from '../payments/provider.js';
-import { inspectKey, type StoredResponse } from '../persistence/idempotency-repository.js';
+import { PaymentAmountMismatchError, PaymentDeclinedError, PaymentIntentMismatchError } from '../payments/provider.js';
+import type { StoredResponse } from '../persistence/idempotency-repository.js';
 import { findOrder } from '../persistence/order-repository.js';
 import { findProducts, type Product } from '../persistence/product-repository.js';
 import { reserveOrder, type KeyClaimRequest } from '../persistence/reservation.js';
 import type { NewTransaction } from '../persistence/transaction-repository.js';
+import { answerFromKey, fingerprint, KEY_TTL_MS, keyInProgress } from './idempotency.js';
 import type { Actor, Deps } from './ports.js';
 import { abandonCharge, completeOwnCharge, failCharge } from './settle-charge.js';
 import { refundPayment } from './refund-payment.js';
@@ -25,9 +26,6 @@ export type PlaceOrderResult =
   | { kind: 'created'; order: Order }
   /** A stored response for the same Idempotency-Key and body. */
   | { kind: 'replayed'; response: StoredResponse };
-
-/** Idempotency keys are kept at least 24 hours (the IETF draft's expectation); we keep them 48. */
-const KEY_TTL_MS = 48 * 3600_000;
 
 /**
  * Creating an order is three short steps, never one long transaction around a
@@ -58,6 +56,7 @@ export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInpu
       source: input.payment.source,
       customerId: actor.sub,
       description: `Order ${draft.order_id}`,
+      capture: 'immediate',
     }));
   } catch (err) {
     const failure = await chargeFailed(deps, transaction.id, provider.id, err);
@@ -132,17 +131,6 @@ async function reserve(
   throw keyInProgress();
 }
 
-/** A held key's stored answer, or its refusal thrown; undefined when the key is free. */
-async function answerFromKey(deps: Deps, key: KeyClaimRequest): Promise<StoredResponse | undefined> {
-  const held = await inspectKey(deps.db, key.userId, key.key, key.fingerprint);
-  if (!held) return undefined;
-  if (held.state === 'completed') return held.response;
-  if (held.state === 'mismatch') throw new DomainError('idempotency_key_reused', 'This Idempotency-Key was used with a different request body.');
-  throw keyInProgress();
-}
-
-const keyInProgress = () => new DomainError('idempotency_in_progress', 'A request with this Idempotency-Key is still being processed; retry shortly.');
-
 async function chargeFailed(deps: Deps, transactionId: string, provider: ProviderId, err: unknown): Promise<DomainError> {
   if (err instanceof PaymentDeclinedError) {
     deps.metrics.payments.inc({ provider, outcome: 'declined' });
@@ -156,22 +144,14 @@ async function chargeFailed(deps: Deps, transactionId: string, provider: Provide
     await failCharge(deps, transactionId, mismatch);
     return mismatch;
   }
+  if (err instanceof PaymentIntentMismatchError) {
+    deps.metrics.payments.inc({ provider, outcome: 'intent_mismatch' });
+    const mismatch = new DomainError('payment_intent_mismatch', err.message);
+    await failCharge(deps, transactionId, mismatch);
+    return mismatch;
+  }
   deps.metrics.payments.inc({ provider, outcome: 'error' });
   deps.logger.error({ err, transactionId, provider }, 'payment provider failed; charge left to reconciliation');
   await abandonCharge(deps, transactionId, err instanceof Error ? err.message : String(err));
   return errors.providerError();
-}
-
-/** The request's identity for Idempotency-Key reuse checks: its body, canonically serialized. */
-export function fingerprint(input: unknown): string {
-  return createHash('sha256').update(canonicalJson(input)).digest('hex');
-}
-
-function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
 }

@@ -28,4 +28,6 @@ export interface Deps {
   faults?: Faults;
   /** How long a `processing` charge is left to its request before the reconciler looks at it. */
   reconcileAfterMs: number;
+  /** How many days after delivery a return may be asked for (RETURN_WINDOW_DAYS). */
+  returnWindowDays: number;
 }

@@ -40,7 +40,8 @@ export function createStripeProvider(settings: StripeSettings, options: Provider
   return {
     id: 'stripe',
 
-    async charge({ transactionId, amount, currency, source, customerId, description }) {
+    async charge({ transactionId, amount, currency, source, customerId, description, capture }) {
+      if (capture === 'manual') throw new PaymentProviderError('stripe: manual capture is not implemented yet');
       const intent = await call(() =>
         stripe.paymentIntents.create(
           {
@@ -58,7 +59,7 @@ export function createStripeProvider(settings: StripeSettings, options: Provider
           { idempotencyKey: chargeKey(transactionId) },
         ),
       );
-      if (intent.status === 'succeeded') return { reference: intent.id };
+      if (intent.status === 'succeeded') return { reference: intent.id, captured: true, authorizationExpiresAt: null };
       const declineCode = intent.last_payment_error?.decline_code ?? intent.last_payment_error?.code;
       if (intent.status === 'requires_payment_method' || intent.status === 'canceled') {
         throw new PaymentDeclinedError(intent.last_payment_error?.message ?? 'Your card was declined.', declineCode);
@@ -85,6 +86,20 @@ export function createStripeProvider(settings: StripeSettings, options: Provider
           ),
         ));
       return refundResult(refund);
+    },
+
+    // Manual capture arrives with the next change; until then these refuse rather than guess.
+    async capture() {
+      throw new PaymentProviderError('stripe: capture is not implemented yet');
+    },
+    async void() {
+      throw new PaymentProviderError('stripe: void is not implemented yet');
+    },
+    async refunds() {
+      throw new PaymentProviderError('stripe: refunds() is not implemented yet');
+    },
+    async disputes() {
+      throw new PaymentProviderError('stripe: disputes() is not implemented yet');
     },
 
     async retrieve({ transactionId, reference }) {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import type { PGlite } from '@electric-sql/pglite';
+import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { startEmbeddedCheckpoints } from './embedded-checkpoints.js';
 import type { Database } from './tables.js';
@@ -88,4 +88,9 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
       await db.destroy();
     },
   };
+}
+
+/** Resolves when the database answers a trivial statement; rejects with the driver's error otherwise. */
+export async function pingDatabase(db: Kysely<Database>): Promise<void> {
+  await sql`select 1`.execute(db);
 }

@@ -38,6 +38,8 @@ export interface OrderItemsTable {
   quantity: number;
   unit_price: Bigint;
   line_total: Bigint;
+  quantity_cancelled: Generated<number>;
+  quantity_returned: Generated<number>;
 }
 
 export interface PaymentTransactionsTable {
@@ -102,6 +104,28 @@ export interface WebhookEventsTable {
   received_at: Generated<Date>;
 }
 
+export interface ReturnsTable {
+  id: string;
+  order_id: string;
+  status: string;
+  refund_amount: Bigint;
+  reason: string | null;
+  note: string | null;
+  restock: boolean | null;
+  requested_by: string;
+  decided_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ReturnItemsTable {
+  return_id: string;
+  position: number;
+  product_id: string;
+  quantity: number;
+  unit_price: Bigint;
+}
+
 export interface Database {
   products: ProductsTable;
   orders: OrdersTable;
@@ -111,6 +135,8 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   outbox: OutboxTable;
   webhook_events: WebhookEventsTable;
+  returns: ReturnsTable;
+  return_items: ReturnItemsTable;
 }
 
 /** Every repository function takes this first: the database or an open transaction. */

@@ -1,6 +1,6 @@
 import type { Deps } from '../application/ports.js';
 import { deleteExpiredKeys } from '../persistence/idempotency-repository.js';
-import { deleteDeliveredBefore } from './outbox-store.js';
+import { deleteDeliveredBefore } from '../persistence/outbox-queue.js';
 
 export interface HousekeepingOptions {
   /** Delivered outbox rows are deleted this long after their delivery (OUTBOX_RETENTION_HOURS). */

@@ -9,7 +9,7 @@ import { isEmailKind, renderEmail } from '../notifications/templates/index.js';
 import { EVENT_TYPES, type EmailPayload, type EventPayload } from '../domain/messages.js';
 import { PermanentDeliveryError } from './delivery-errors.js';
 import type { Logger } from '../observability/logger.js';
-import type { ClaimedRow, OutboxKind } from './outbox-store.js';
+import type { ClaimedRow, OutboxKind } from '../persistence/outbox-queue.js';
 
 /** Delivers one claimed row; throws to have it retried. */
 export type Deliver = (row: ClaimedRow, signal: AbortSignal) => Promise<void>;
@@ -55,7 +55,7 @@ export function createDeliverers(config: DelivererConfig, logger: Logger, connec
 
 function render(payload: EmailPayload): ReturnType<typeof renderEmail> {
   try {
-    return renderEmail(payload.kind, payload.order);
+    return renderEmail(payload.kind, payload.order, payload.extra);
   } catch (err) {
     throw new PermanentDeliveryError(`cannot render ${payload.kind} email: ${(err as Error).message}`, { cause: err });
   }
@@ -68,7 +68,8 @@ function readEmailPayload(row: ClaimedRow): EmailPayload {
   if (typeof p.kind !== 'string' || !isEmailKind(p.kind)) throw new PermanentDeliveryError(`unknown email kind ${String(p.kind)}`);
   if (typeof p.to !== 'string' || !p.to.includes('@')) throw new PermanentDeliveryError('email payload has no recipient');
   if (!p.order || typeof p.order !== 'object') throw new PermanentDeliveryError('email payload has no order');
-  return { id: row.id, kind: p.kind, to: p.to, order_id: p.order_id ?? (p.order as Order).id, order: p.order as Order };
+  const extra = p.extra && typeof p.extra === 'object' ? { extra: p.extra } : {};
+  return { id: row.id, kind: p.kind, to: p.to, order_id: p.order_id ?? (p.order as Order).id, order: p.order as Order, ...extra };
 }
 
 function readEventPayload(row: ClaimedRow): EventPayload {

@@ -1,7 +1,8 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { OutboxKind } from '../persistence/outbox-queue.js';
+import { readOutboxDepth, type OutboxDepth as Snapshot } from '../persistence/outbox-stats.js';
 import type { Database } from '../persistence/tables.js';
-import type { OutboxKind } from './outbox-store.js';
 
 /** What the relay reports as it works; the gauges read the table at scrape time. */
 export interface OutboxMetrics {
@@ -11,12 +12,6 @@ export interface OutboxMetrics {
 }
 
 const KINDS: readonly OutboxKind[] = ['email', 'event'];
-
-interface Snapshot {
-  pending: Record<OutboxKind, number>;
-  dead: Record<OutboxKind, number>;
-  oldestPendingAge: Record<OutboxKind, number>;
-}
 
 /**
  * Registers the outbox metrics on the app's registry. Counters count what this
@@ -28,7 +23,7 @@ export function registerOutboxMetrics(registry: Registry, deps: { db: Kysely<Dat
   let current: Promise<Snapshot | null> | null = null;
   // A scrape runs every collect() at once: the first starts the query, the others share it while in flight.
   const snapshot = (): Promise<Snapshot | null> => {
-    current ??= readSnapshot(deps.db)
+    current ??= readOutboxDepth(deps.db)
       .catch(() => null) // a database outage must not break /metrics: the gauges keep their last values
       .finally(() => {
         current = null;
@@ -65,23 +60,4 @@ export function registerOutboxMetrics(registry: Registry, deps: { db: Kysely<Dat
     failed: (kind) => failures.inc({ kind }),
     deadLettered: (kind) => deadLettered.inc({ kind }),
   };
-}
-
-async function readSnapshot(db: Kysely<Database>): Promise<Snapshot> {
-  const { rows } = await sql<{ kind: string; pending: string | number; dead: string | number; oldest: string | number | null }>`
-    select kind,
-           count(*) filter (where status = 'pending') as pending,
-           count(*) filter (where status = 'dead') as dead,
-           extract(epoch from now() - min(created_at) filter (where status = 'pending')) as oldest
-      from outbox
-     where status in ('pending', 'dead')
-     group by kind`.execute(db);
-  const s: Snapshot = { pending: { email: 0, event: 0 }, dead: { email: 0, event: 0 }, oldestPendingAge: { email: 0, event: 0 } };
-  for (const r of rows) {
-    if (r.kind !== 'email' && r.kind !== 'event') continue;
-    s.pending[r.kind] = Number(r.pending);
-    s.dead[r.kind] = Number(r.dead);
-    s.oldestPendingAge[r.kind] = r.oldest === null ? 0 : Math.max(0, Number(r.oldest));
-  }
-  return s;
 }

@@ -6,7 +6,7 @@ import { describeError, PermanentDeliveryError } from './delivery-errors.js';
 import type { Logger } from '../observability/logger.js';
 import { createDeliverers, type Deliverers } from './outbox-deliverers.js';
 import type { OutboxMetrics } from './outbox-metrics.js';
-import { claimDue, markDelivered, markFailed, type ClaimedRow, type OutboxKind } from './outbox-store.js';
+import { claimDue, markDelivered, markFailed, type ClaimedRow, type OutboxKind } from '../persistence/outbox-queue.js';
 
 export type OutboxRelayConfig = Pick<Config, 'email' | 'amqpUrl'> & {
   workers: Pick<Config['workers'], 'relayIntervalMs' | 'outbox'>;
@@ -35,7 +35,7 @@ export interface OutboxRelay {
 }
 
 /**
- * The outbox relay: claim due rows under a lease (outbox-store.ts), deliver the
+ * The outbox relay: claim due rows under a lease (persistence/outbox-queue.ts), deliver the
  * batch concurrently outside any transaction, mark each row as soon as its own
  * delivery settles. docs/adr/ (outbox relay) explains why a lease and not a
  * transaction held across the network.

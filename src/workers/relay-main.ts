@@ -4,7 +4,7 @@ import { loadConfigOrExit } from '../config.js';
 import { createDb } from '../persistence/db.js';
 import { migrateToLatest } from '../persistence/migrations/index.js';
 import { createJsonLogger } from '../observability/logger.js';
-import { createOutboxRelay } from './outbox-relay.js';
+import { startWorkers } from './start-workers.js';
 
 /**
  * `npm run relay`: the outbox relay alone, for deployments that scale it apart
@@ -22,8 +22,7 @@ async function main(): Promise<void> {
 
   const database = await createDb(config.database);
   await migrateToLatest(database.db as never);
-  const relay = createOutboxRelay({ db: database.db, config, logger, name: `outbox-relay@${hostname()}:${process.pid}` });
-  relay.start();
+  const relay = startWorkers({ jobs: 'relay', db: database.db, config, logger, name: `outbox-relay@${hostname()}:${process.pid}` });
 
   closeWithGrace({ delay: config.workers.outbox.deliveryTimeoutMs * 2 + 5_000 }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'fatal error, stopping the relay');

@@ -25,7 +25,7 @@ async function bareApp(t: TestDb): Promise<FastifyInstance> {
     if (e.validation) return reply.status(422).send({ code: 'validation_error' });
     return reply.status(e.statusCode ?? 500).send({ code: 'internal_error' });
   });
-  await app.register(async (api) => api.register(outboxAdminRoutes, { db: t.db }), { prefix: '/api' });
+  await app.register(async (api) => api.register(outboxAdminRoutes, { deps: { db: t.db } }), { prefix: '/api' });
   return app;
 }
 

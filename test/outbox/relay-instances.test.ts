@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { enqueueEmail } from '../../src/persistence/outbox.js';
 import { createOutboxRelay, type OutboxRelay } from '../../src/workers/outbox-relay.js';
-import { claimDue } from '../../src/workers/outbox-store.js';
+import { claimDue } from '../../src/persistence/outbox-queue.js';
 import { startHttpSink, type HttpSink } from './support/http-sink.js';
 import { countByStatus, makeOrder, openTestDb, outboxRow, quietLogger, recordingLogger, testConfig, waitFor, type TestDb } from './support/fixtures.js';
 

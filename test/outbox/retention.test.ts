@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHousekeeping } from '../../src/workers/housekeeping.js';
-import { deleteDeliveredBefore } from '../../src/workers/outbox-store.js';
+import { deleteDeliveredBefore } from '../../src/persistence/outbox-queue.js';
 import { DATABASES } from '../helpers/db.js';
 import { openTestDb, recordingLogger, waitFor, type TestDb } from './support/fixtures.js';
 

@@ -20,7 +20,7 @@ afterAll(() => emu.close());
 beforeEach(() => emu.resetFaults());
 
 const charge = (source: string, amount: number, currency: string) =>
-  paypal.charge({ transactionId: randomUUID(), amount, currency, source, customerId: 'alice', description: 'Order' });
+  paypal.charge({ transactionId: randomUUID(), amount, currency, source, customerId: 'alice', description: 'Order', capture: 'immediate' });
 const captureCalls = () => emu.requests.filter((r) => r.path.endsWith('/capture')).length;
 
 describe('paypal amount and currency check', () => {
@@ -43,7 +43,7 @@ describe('paypal amount and currency check', () => {
     [5, 'USD', '0.05'],
   ])('%i %s matches "%s" exactly and is captured', async (amount, currency, value) => {
     const source = emu.approvedOrder(amount, currency, { value });
-    await expect(charge(source, amount, currency)).resolves.toEqual({ reference: expect.stringMatching(/^CAP/) });
+    await expect(charge(source, amount, currency)).resolves.toEqual({ reference: expect.stringMatching(/^CAP/), captured: true, authorizationExpiresAt: null });
   });
 });
 
@@ -70,7 +70,7 @@ describe('paypal order states', () => {
 
   it('retrieve by order: not_found while only approved, succeeded with the capture once captured', async () => {
     const source = emu.approvedOrder(1000, 'USD');
-    const tx = { transactionId: randomUUID(), amount: 1000, currency: 'USD', source, customerId: 'alice', description: 'Order' };
+    const tx = { transactionId: randomUUID(), amount: 1000, currency: 'USD', source, customerId: 'alice', description: 'Order', capture: 'immediate' as const };
     await expect(paypal.retrieve({ ...tx, reference: null })).resolves.toEqual({ status: 'not_found' });
     const { reference } = await paypal.charge(tx);
     await expect(paypal.retrieve({ ...tx, reference: null })).resolves.toEqual({ status: 'succeeded', reference });
@@ -91,13 +91,13 @@ describe('paypal transport', () => {
   it('a 503 on reading the order is retried by the SDK', async () => {
     const source = emu.approvedOrder(100, 'USD');
     emu.failNext(1, 503, /^GET \/v2\/checkout\/orders\//);
-    await expect(charge(source, 100, 'USD')).resolves.toEqual({ reference: expect.any(String) });
+    await expect(charge(source, 100, 'USD')).resolves.toEqual({ reference: expect.any(String), captured: true, authorizationExpiresAt: null });
     expect(emu.requests.filter((r) => r.method === 'GET' && r.path === `/v2/checkout/orders/${source}`)).toHaveLength(2);
   });
 
   it('wrong client credentials are a provider error, not a decline', async () => {
     const bad = createPayPalProvider({ ...emu.settings(), clientSecret: 'wrong' }, { ...FAST, maxRetries: 0 });
-    const err = await bad.charge({ transactionId: randomUUID(), amount: 100, currency: 'USD', source: emu.approvedOrder(100, 'USD'), customerId: 'a', description: 'd' }).catch((e: unknown) => e);
+    const err = await bad.charge({ transactionId: randomUUID(), amount: 100, currency: 'USD', source: emu.approvedOrder(100, 'USD'), customerId: 'a', description: 'd', capture: 'immediate' }).catch((e: unknown) => e);
     expect(err).toMatchObject({ name: 'PaymentProviderError' });
   });
 });

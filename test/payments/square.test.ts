@@ -20,7 +20,7 @@ beforeEach(() => {
 });
 
 const input = (source = 'cnon:card-nonce-ok', amount = 2500) => ({
-  transactionId: randomUUID(), amount, currency: 'USD', source, customerId: 'alice', description: 'Order',
+  transactionId: randomUUID(), amount, currency: 'USD', source, customerId: 'alice', description: 'Order', capture: 'immediate' as const,
 });
 
 describe('square', () => {

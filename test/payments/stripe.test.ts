@@ -14,7 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => emu.close());
 
-const input = (source = 'pm_card_visa') => ({ transactionId: randomUUID(), amount: 1999, currency: 'EUR', source, customerId: 'alice', description: 'Order 1' });
+const input = (source = 'pm_card_visa') => ({ transactionId: randomUUID(), amount: 1999, currency: 'EUR', source, customerId: 'alice', description: 'Order 1', capture: 'immediate' as const });
 
 describe('stripe', () => {
   it('creates and confirms one PaymentIntent, server-side only, keyed by the transaction', async () => {

@@ -36,7 +36,7 @@ export default fp(
         },
         components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: TOKENS } } },
         tags: [
-          { name: 'orders' }, { name: 'tracking' }, { name: 'catalog' }, { name: 'webhooks' }, { name: 'operations' }, { name: 'admin' },
+          { name: 'orders' }, { name: 'tracking' }, { name: 'returns' }, { name: 'catalog' }, { name: 'webhooks' }, { name: 'operations' }, { name: 'admin' },
         ],
       },
     });

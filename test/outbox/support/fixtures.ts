@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { loadConfig, type Config } from '../../../src/config.js';
+import type { EmailExtra, EmailKind } from '../../../src/domain/messages.js';
 import type { Order } from '../../../src/domain/order.js';
 import { createDb } from '../../../src/persistence/db.js';
 import { migrateToLatest } from '../../../src/persistence/migrations/index.js';
@@ -81,6 +82,15 @@ export function makeOrder(overrides: Partial<Order> = {}): Order {
     updated_at: '2026-11-26T10:00:00.000Z',
     ...overrides,
   };
+}
+
+/** What an email kind needs beyond the order (a return_requested email: its return). */
+export function emailExtraFor(kind: EmailKind, order: Order): EmailExtra | undefined {
+  if (kind !== 'return_requested') return undefined;
+  const at = order.updated_at;
+  const item = order.items[0]!;
+  const ret = { id: randomUUID(), order_id: order.id, status: 'requested' as const, items: [{ product_id: item.product_id, quantity: 1 }], refund_amount: item.unit_price, reason: null, note: null, created_at: at, updated_at: at };
+  return { return: ret };
 }
 
 export async function outboxRow(db: Kysely<Database>, id: string): Promise<OutboxRow> {

@@ -1,10 +1,11 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Kysely } from 'kysely';
 import { Type } from 'typebox';
-import type { Database } from '../../../persistence/tables.js';
+import { listOutbox } from '../../../application/list-outbox.js';
+import type { Deps } from '../../../application/ports.js';
+import { retryOutboxMessage } from '../../../application/retry-outbox-message.js';
+import { OUTBOX_STATUSES } from '../../../domain/messages.js';
 import { Cursor, PageLimit } from '../../schemas/common.js';
-import { listOutbox, OUTBOX_STATUSES, retryOutboxMessage } from '../../../workers/outbox-admin.js';
 
 const Timestamp = Type.String({ format: 'date-time' });
 
@@ -40,7 +41,7 @@ const OutboxQuery = Type.Object(
 const RetryParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
 
 export interface OutboxAdminRoutesOptions {
-  db: Kysely<Database>;
+  deps: Pick<Deps, 'db'>;
 }
 
 /**
@@ -68,7 +69,7 @@ export default async function outboxAdminRoutes(app: FastifyInstance, opts: Outb
     },
     async (request) => {
       const { status, limit, cursor } = request.query;
-      return listOutbox(opts.db, { status, limit: limit ?? 20, cursor });
+      return listOutbox(opts.deps, { status, limit: limit ?? 20, cursor });
     },
   );
 
@@ -87,6 +88,6 @@ export default async function outboxAdminRoutes(app: FastifyInstance, opts: Outb
         security,
       },
     },
-    async (request) => retryOutboxMessage(opts.db, request.params.id),
+    async (request) => retryOutboxMessage(opts.deps, request.params.id),
   );
 }

@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
 import { Type } from 'typebox';
+import { checkReadiness } from '../../../application/check-readiness.js';
 import type { App, RouteOptions } from '../../types.js';
 import { sendProblem } from '../../problem.js';
 
@@ -14,7 +14,7 @@ export default async function opsRoutes(app: App, { deps }: RouteOptions) {
     { schema: { tags: ['operations'], summary: 'The database answers (503 otherwise)', response: { 200: Status } } },
     async (request, reply) => {
       try {
-        await sql`select 1`.execute(deps.db);
+        await checkReadiness(deps);
         return { status: 'ready' };
       } catch (err) {
         request.log.warn({ err }, 'readiness check failed');

@@ -1,7 +1,8 @@
 import { sql, type Kysely } from 'kysely';
-import { fromNow } from '../persistence/sql-fragments.js';
-import type { Database } from '../persistence/tables.js';
+import { fromNow } from './sql-fragments.js';
+import type { Database } from './tables.js';
 
+/** The outbox's queue, as the relay (workers/outbox-relay.ts) and housekeeping work it. */
 export type OutboxKind = 'email' | 'event';
 
 /** A row this relay holds a lease on. `attempts` (already counting this one) is the lease's fencing token. */
