@@ -124,6 +124,27 @@ describe('placeOrder and the reconciler, without HTTP', () => {
     expect(await stockOf(t, sku)).toBe(4);
   });
 
+  it('duplicate payment found by the reconciler: a lost capture attempt and a retry of the same approval → one order; the lost one fails as duplicate_payment, nothing refunded', async () => {
+    const buyer = customer();
+    const sku = await product(t.app.deps, 1900, 5);
+    const p = providerView(emu, 'paypal');
+    const approval = p.source(1900);
+    p.emulator.hangNext(p.attemptsOnTimeout, p.chargePath);
+    expect((await refusal(placeOrder(t.app.deps, buyer, input(sku, 'paypal', approval), null))).code).toBe('payment_provider_error');
+    const retry = await placeOrder(t.app.deps, buyer, input(sku, 'paypal', approval), null);
+    expect(retry.kind).toBe('created');
+    const order = retry.kind === 'created' ? retry.order : undefined;
+
+    // PayPal finds a charge by its approval: the capture the reconciler finds is the retry's own.
+    const [lost] = await transactionsOf(t, buyer.sub);
+    await reconcileNow(t, lost!.id);
+    expect(await transaction(t, lost!.id)).toMatchObject({ status: 'failed', decline_code: 'duplicate_payment' });
+    expect([...emu.paypal.captures.values()].filter((c) => c.orderId === approval)).toHaveLength(1);
+    expect(p.refunds(order!.payment.provider_reference!)).toEqual([]);
+    expect((await ordersOf(t, buyer.sub)).map((o) => o.id)).toEqual([order!.id]);
+    expect(await stockOf(t, sku)).toBe(4);
+  });
+
   it('replay: the same Idempotency-Key and input return the first order, charge nothing more; other input under that key is refused', async () => {
     const buyer = customer();
     const sku = await product(t.app.deps, 800, 5);
