@@ -75,7 +75,7 @@ export function renderSvg(pg: BenchResults | null, embedded: BenchResults | null
     y += 6;
     const m = r.machine;
     text(10, y + 8, `${r.startedAt.slice(0, 16).replace('T', ' ')} UTC · ${String(m.nproc)} cores (${String(m.cpu)}) · ${String(m.memoryGb)} GB · Node ${String(m.node)}${m.postgres ? ` · PostgreSQL ${String(m.postgres).split(' ')[0]}` : ''}`, 'font-size="11" fill="#666"');
-    text(10, y + 22, `${r.options.connections as number} connections, ${r.options.warmup as number} s warm-up + ${r.options.duration as number} s per run${useRatio ? ' · orange ticks: the targets of issue 6' : ' · no target yet'}`, 'font-size="11" fill="#666"');
+    text(10, y + 22, `${r.options.connections as number} connections, ${r.options.warmup as number} s warm-up + ${r.options.duration as number} s per run${useRatio ? ' · orange ticks: the targets (docs/performance.md)' : ' · no target yet'}`, 'font-size="11" fill="#666"');
     y += 30;
   };
 

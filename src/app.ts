@@ -69,6 +69,8 @@ export async function buildApp(opts: AppOptions) {
     faults: opts.faults,
     reconcileAfterMs: config.workers.reconcileAfterMs,
     returnWindowDays: config.returns.windowDays,
+    capture: config.payments.capture,
+    authorizationWarnHours: config.payments.authorizationWarnHours,
   };
 
   app.setValidatorCompiler(createValidatorCompiler());

@@ -35,7 +35,7 @@ export const SET = { read: 1, cancel: 2, deep: 3 } as const;
 export type OrderSet = keyof typeof SET;
 
 /** The SQL for that id: `fixtureIdSql(1, 'g')` is `lpad(to_hex((1::bigint << 40) | g), 32, '0')::uuid`. */
-export const fixtureIdSql = (set: number, g: string) => `lpad(to_hex((${set}::bigint << 40) | ${g}), 32, '0')::uuid`;
+const fixtureIdSql = (set: number, g: string) => `lpad(to_hex((${set}::bigint << 40) | ${g}), 32, '0')::uuid`;
 
 export function fixtureId(set: number, g: number): string {
   const h = ((BigInt(set) << 40n) | BigInt(g)).toString(16).padStart(32, '0');
@@ -43,7 +43,7 @@ export function fixtureId(set: number, g: number): string {
 }
 
 /** Orders g in [from, to] for `userExpr` (SQL over g), created at `atExpr` (SQL over g). */
-export async function insertOrders(
+async function insertOrders(
   sql: Sql,
   o: { set: OrderSet; from: number; to: number; userExpr: string; atExpr: string; products: number },
 ): Promise<void> {

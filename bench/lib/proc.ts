@@ -19,7 +19,7 @@ export interface ProcSample {
   sysS: number;
 }
 
-export function sampleProcess(pid: number): ProcSample | null {
+function sampleProcess(pid: number): ProcSample | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
@@ -34,7 +34,7 @@ export function sampleProcess(pid: number): ProcSample | null {
 }
 
 /** Busy and total jiffies of the whole machine (/proc/stat), for how loaded it was. */
-export function sampleMachine(): { busy: number; total: number } {
+function sampleMachine(): { busy: number; total: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
   const v = line.trim().split(/\s+/).slice(1).map(Number);
   const total = v.reduce((a, b) => a + b, 0);

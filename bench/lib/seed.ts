@@ -18,7 +18,7 @@ export async function mintTokens(secret: string, users: number): Promise<{ admin
 }
 
 /** Runs `fn` over 0..count-1 with at most `width` in flight. */
-export async function parallel(count: number, width: number, fn: (i: number) => Promise<void>): Promise<void> {
+async function parallel(count: number, width: number, fn: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(width, count) }, async () => {
@@ -80,5 +80,3 @@ export async function seedUsers(baseUrl: string, tokens: Map<string, string>, pr
   });
   return orders;
 }
-
-export { call as apiCall };

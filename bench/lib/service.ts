@@ -20,7 +20,7 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   const srv = createServer();
   srv.listen(0, '127.0.0.1');
   await once(srv, 'listening');

@@ -11,8 +11,8 @@ import { reserveOrder, type KeyClaimRequest } from '../persistence/reservation.j
 import type { NewTransaction } from '../persistence/transaction-repository.js';
 import { answerFromKey, fingerprint, KEY_TTL_MS, keyInProgress } from './idempotency.js';
 import type { Actor, Deps } from './ports.js';
-import { abandonCharge, completeOwnCharge, failCharge } from './settle-charge.js';
-import { refundPayment } from './refund-payment.js';
+import { releasePayment } from './release-payment.js';
+import { abandonCharge, completeOwnCharge, failCharge, type ChargeOutcome } from './settle-charge.js';
 
 export interface PlaceOrderInput {
   items: RequestedItem[];
@@ -29,11 +29,13 @@ export type PlaceOrderResult =
 
 /**
  * Creating an order is three short steps, never one long transaction around a
- * network call, and three round trips to the database (issue 6):
+ * network call, and three round trips to the database (docs/performance.md):
  *  1. reserve: read the catalog and price the cart, then in one statement claim the
- *     idempotency key, take stock and record the transaction as `processing`;
+ *     idempotency key, take stock and record the transaction as `processing` with its first
+ *     ledger movements (authorization, and in immediate mode capture), all `pending`;
  *  2. charge the provider with our transaction id as its idempotency key;
- *  3. settle: order + items + history + outbox + stored response — one statement.
+ *  3. settle: the movements succeeded + order + items + history + outbox + stored response —
+ *     one statement.
  * A crash between 2 and 3 leaves a `processing` row that the reconciler settles.
  */
 export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInput, idempotencyKey: string | null): Promise<PlaceOrderResult> {
@@ -47,9 +49,9 @@ export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInpu
   const { transaction } = reserved;
   const draft = transaction.draft;
 
-  let reference: string;
+  let outcome: ChargeOutcome;
   try {
-    ({ reference } = await provider.charge({
+    const charged = await provider.charge({
       transactionId: transaction.id,
       amount: draft.total,
       currency: draft.currency,
@@ -57,7 +59,8 @@ export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInpu
       customerId: actor.sub,
       description: `Order ${draft.order_id}`,
       capture: 'immediate',
-    }));
+    });
+    outcome = { reference: charged.reference, authorizationExpiresAt: null };
   } catch (err) {
     const failure = await chargeFailed(deps, transaction.id, provider.id, err);
     // The outcome was unknown here, but the reconciler may have settled this charge while the
@@ -72,11 +75,11 @@ export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInpu
   deps.metrics.payments.inc({ provider: provider.id, outcome: 'succeeded' });
   deps.faults?.afterCharge?.();
 
-  const done = await completeOwnCharge(deps, { id: transaction.id, provider: provider.id, amount: draft.total, currency: draft.currency, draft }, reference);
+  const done = await completeOwnCharge(deps, { id: transaction.id, provider: provider.id, amount: draft.total, currency: draft.currency, draft }, outcome);
   if (done.kind === 'order') return { kind: 'created', order: done.order };
   if (done.kind === 'duplicate') throw errors.paymentDeclined('This payment already paid for another order.', 'duplicate_payment');
-  // Only an abandoned charge settles as a refund, and this request did not abandon it.
-  await refundPayment(deps, done.transaction);
+  // Only an abandoned charge settles by giving the money back, and this request did not abandon it.
+  if (done.movement) await releasePayment(deps, done.movement);
   throw errors.providerError();
 }
 
@@ -115,7 +118,9 @@ async function reserve(
       email: input.email ?? actor.email,
       shipping_address: input.shipping_address ?? null,
       idempotency_key: key?.key ?? null,
+      capture: deps.capture,
     },
+    capture: deps.capture,
     reconcileAfterMs: deps.reconcileAfterMs,
     now: at.now,
   };

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { CaptureMode } from '../domain/payment.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Metrics } from '../observability/metrics.js';
 import type { PaymentProcessor } from '../payments/processor.js';
@@ -11,7 +12,7 @@ export interface Actor {
   isAdmin: boolean;
 }
 
-export type Logger = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error' | 'debug'>;
+type Logger = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error' | 'debug'>;
 
 /** Fault-injection points for crash tests; never set in production. */
 export interface Faults {
@@ -30,4 +31,8 @@ export interface Deps {
   reconcileAfterMs: number;
   /** How many days after delivery a return may be asked for (RETURN_WINDOW_DAYS). */
   returnWindowDays: number;
+  /** PAYMENT_CAPTURE: capture at creation (`immediate`) or authorize then capture at shipment. */
+  capture: CaptureMode;
+  /** How long before an authorization lapses its order's history is warned. */
+  authorizationWarnHours: number;
 }

@@ -13,8 +13,6 @@ const EXPONENTS: Record<string, number> = {
   CLF: 4, UYW: 4,
 };
 
-export const CURRENCY_PATTERN = '^[A-Z]{3}$';
-
 export function currencyExponent(currency: string): number {
   return EXPONENTS[currency.toUpperCase()] ?? 2;
 }

@@ -19,7 +19,7 @@ export interface AmqpPublisherOptions {
 }
 
 /** The contract's exchange: durable, topic, routing key = event type. */
-export const EVENTS_EXCHANGE = 'orders';
+const EVENTS_EXCHANGE = 'orders';
 
 interface Link {
   model: ChannelModel;

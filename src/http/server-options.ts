@@ -9,7 +9,7 @@ import type { Config } from '../config.js';
  * timeouts and the header/path limits. buildApp spreads this into Fastify's options, so tests that
  * build the app from a config get exactly the server that production runs.
  */
-export interface ListenOptions {
+interface ListenOptions {
   connectionTimeout: number;
   requestTimeout: number;
   keepAliveTimeout: number;
@@ -29,7 +29,7 @@ export function serverOptions(config: Readonly<Config>): FastifyHttpOptions<RawS
   return listenOptions(config) as FastifyHttpOptions<RawServerDefault>;
 }
 
-export function listenOptions(config: Readonly<Config>): ListenOptions {
+function listenOptions(config: Readonly<Config>): ListenOptions {
   const { http } = config;
   const base = {
     // Idle sockets (slow clients, stuck peers) are cut; a request must arrive whole within its timeout

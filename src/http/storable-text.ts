@@ -14,7 +14,7 @@ export function isStorableText(s: string): boolean {
   return !UNSTORABLE.test(s);
 }
 
-export const STORABLE_TEXT = 'x-storable-text';
+const STORABLE_TEXT = 'x-storable-text';
 const MESSAGE = 'must not contain NUL characters or unpaired UTF-16 surrogates';
 
 /** Registers the keyword on an Ajv instance: it applies to string data only, anything else passes. */

@@ -43,7 +43,7 @@ export function createSmtpEmailTransport(opts: SmtpEmailTransportOptions): Email
 }
 
 /** `<outbox-id@domain-of-EMAIL_FROM>`: RFC 5322 wants a domain the sender controls on the right. */
-export function messageIdFor(id: string, from: string): string {
+function messageIdFor(id: string, from: string): string {
   const domain = /@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? 'orders.invalid';
   return `<${id}@${domain}>`;
 }

@@ -4,7 +4,7 @@ import type { Database, Db } from './tables.js';
 /**
  * Hot queries are built and compiled once and then run with each call's values: building and
  * compiling a Kysely query on every request was about a tenth of the CPU of reading an order
- * (bench/, issue 6). Compiling needs no connection, and PGlite compiles PostgreSQL's SQL too.
+ * (bench/, docs/adr/0009). Compiling needs no connection, and PGlite compiles PostgreSQL's SQL too.
  */
 const cold = new Kysely<Database>({
   dialect: {

@@ -3,7 +3,9 @@ import { mkdirSync } from 'node:fs';
 import type { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { parseConnectionUrl } from './connection-url.js';
 import { startEmbeddedCheckpoints } from './embedded-checkpoints.js';
+import { FailoverPool } from './failover-pool.js';
 import type { Database } from './tables.js';
 
 export interface DbConfig {
@@ -30,7 +32,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
  * A pg client that runs every parameterized statement as a named prepared statement, so
  * PostgreSQL parses and plans it once per connection, then only binds and executes it. Unnamed,
  * reading an order cost PostgreSQL about 5× the CPU of the same statement prepared (bench/,
- * issue 6). Statement texts come from the code (values are always parameters), so they are few;
+ * docs/adr/0009). Statement texts come from the code (values are always parameters), so they are few;
  * past MAX_PREPARED on one connection, further ones simply run unnamed. A pooler in transaction
  * mode must keep prepared statements (PgBouncer ≥ 1.21 with max_prepared_statements > 0), or
  * DATABASE_PREPARED_STATEMENTS=false turns this off.
@@ -60,16 +62,30 @@ PreparingClient.prototype.query = function query(this: pg.Client, config: unknow
 
 export async function createDb(config: DbConfig): Promise<DbHandle> {
   if (/^postgres(ql)?:\/\//.test(config.url)) {
-    const pool = new pg.Pool({
-      connectionString: config.url,
-      max: config.poolSize,
-      statement_timeout: config.statementTimeoutMs,
-      connectionTimeoutMillis: 5_000,
-      ...(config.preparedStatements === false ? {} : { Client: PreparingClient }),
-    });
-    // An idle client dying (server restart) must not crash the process.
-    pool.on('error', () => undefined);
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const { hosts, targetSessionAttrs } = parseConnectionUrl(config.url);
+    const createPool = (url: string) => {
+      const pool = new pg.Pool({
+        connectionString: url,
+        max: config.poolSize,
+        statement_timeout: config.statementTimeoutMs,
+        // The server's statement_timeout cannot fire when the server is gone without closing the
+        // socket (a host lost to the network); this bounds the wait on the client side as well.
+        query_timeout: config.statementTimeoutMs + 2_000,
+        keepAlive: true,
+        connectionTimeoutMillis: 5_000,
+        ...(config.preparedStatements === false ? {} : { Client: PreparingClient }),
+      });
+      // An idle client dying (server restart) must not crash the process; nor one checked out between
+      // two statements (in a transaction, while a provider is called): pg-pool listens only to idle
+      // clients, and an 'error' nobody listens to is an uncaught exception. Its statements fail anyway,
+      // and pg-pool discards it on release.
+      pool.on('error', () => undefined);
+      pool.on('connect', (client) => void client.on('error', () => undefined));
+      return pool;
+    };
+    // One host and no session requirement: node-postgres's pool as it is, nothing in between.
+    const pool = hosts.length === 1 && targetSessionAttrs === 'any' ? createPool(hosts[0]!.url) : new FailoverPool({ hosts, targetSessionAttrs, createPool });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool as never }) });
     return { db, embedded: false, close: () => db.destroy() };
   }
   const { PGlite } = await import('@electric-sql/pglite');

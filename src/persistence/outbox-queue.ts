@@ -83,7 +83,7 @@ export async function markFailed(
 }
 
 /** Rows deleted per statement by `deleteDeliveredBefore`: short statements, short row locks. */
-export const RETENTION_BATCH_SIZE = 5000;
+const RETENTION_BATCH_SIZE = 5000;
 
 /**
  * Deletes `delivered` rows whose delivery is more than `retentionHours` old, at

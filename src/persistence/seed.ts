@@ -3,7 +3,7 @@ import { countProducts, upsertProduct } from './product-repository.js';
 import type { Db } from './tables.js';
 
 /** A first run on the embedded database has something to order. */
-export const DEMO_CATALOG: CatalogProduct[] = [
+const DEMO_CATALOG: CatalogProduct[] = [
   { id: 'sku_tshirt', name: 'T-shirt', price: 1999, currency: 'USD', active: true, stock: 100 },
   { id: 'sku_mug', name: 'Coffee mug', price: 1250, currency: 'USD', active: true, stock: 50 },
   { id: 'sku_sticker', name: 'Sticker pack', price: 499, currency: 'USD', active: true, stock: null },

@@ -50,7 +50,6 @@ export interface PaymentTransactionsTable {
   provider_reference: string | null;
   status: string;
   amount: Bigint;
-  amount_refunded: ColumnType<string | number | bigint, number | undefined, number>;
   currency: string;
   source: string;
   decline_code: string | null;
@@ -59,6 +58,28 @@ export interface PaymentTransactionsTable {
   abandoned: Generated<boolean>;
   attempts: Generated<number>;
   next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** One movement of an order's money (migration 007); append-only, its id the provider's idempotency key. */
+export interface PaymentLedgerTable {
+  id: string;
+  seq: Generated<string>;
+  transaction_id: string;
+  order_id: string;
+  kind: string;
+  amount: Bigint;
+  currency: string;
+  status: string;
+  provider_reference: string | null;
+  reason: string | null;
+  actor: string;
+  expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  context: Json<unknown> | null;
+  attempts: Generated<number>;
+  next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  last_error: string | null;
   created_at: ColumnType<Date, Date | string | undefined, never>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
@@ -131,6 +152,7 @@ export interface Database {
   orders: OrdersTable;
   order_items: OrderItemsTable;
   payment_transactions: PaymentTransactionsTable;
+  payment_ledger: PaymentLedgerTable;
   order_status_history: OrderStatusHistoryTable;
   idempotency_keys: IdempotencyKeysTable;
   outbox: OutboxTable;
@@ -146,5 +168,6 @@ export type ProductRow = Selectable<ProductsTable>;
 export type OrderRow = Selectable<OrdersTable>;
 export type OrderItemRow = Selectable<OrderItemsTable>;
 export type TransactionRow = Selectable<PaymentTransactionsTable>;
+export type LedgerRow = Selectable<PaymentLedgerTable>;
 export type OutboxRow = Selectable<OutboxTable>;
 export type NewOutboxRow = Insertable<OutboxTable>;

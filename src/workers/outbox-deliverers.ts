@@ -12,7 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import type { ClaimedRow, OutboxKind } from '../persistence/outbox-queue.js';
 
 /** Delivers one claimed row; throws to have it retried. */
-export type Deliver = (row: ClaimedRow, signal: AbortSignal) => Promise<void>;
+type Deliver = (row: ClaimedRow, signal: AbortSignal) => Promise<void>;
 
 export interface Deliverers {
   /** Only the kinds present here are claimed: without AMQP_URL, events wait in the outbox. */
@@ -25,7 +25,7 @@ export interface Deliverers {
 export type DelivererConfig = Pick<Config, 'email' | 'amqpUrl'> & { workers: { outbox: { deliveryTimeoutMs: number } } };
 
 /** EMAIL_URL → HTTP, SMTP_URL → SMTP, neither → the log (config.ts forbids both). */
-export function createEmailTransport(config: DelivererConfig, logger: Logger): EmailTransport {
+function createEmailTransport(config: DelivererConfig, logger: Logger): EmailTransport {
   const timeoutMs = config.workers.outbox.deliveryTimeoutMs;
   if (config.email.url) return createHttpEmailTransport({ url: config.email.url, timeoutMs });
   if (config.email.smtpUrl) return createSmtpEmailTransport({ url: config.email.smtpUrl, timeoutMs });

@@ -6,7 +6,7 @@ import { startService, tokenFor, uid, type Json, type Service } from '../e2e/sup
 import { brokerAccepts, declareDurableQueue, deleteQueue, drainQueue, ensureBrokerUp, startBroker, stopBroker } from './support/broker.js';
 
 /**
- * Issue 4, end to end: the machine's RabbitMQ is stopped and started again in
+ * Messages to other services (API.md), end to end: the machine's RabbitMQ is stopped and started again in
  * the middle of a burst of orders placed through the HTTP API of the real
  * service. Every order.created event arrives, none is lost; meanwhile the
  * service stays ready and keeps taking orders. Disruptive: runs alone

@@ -6,7 +6,7 @@ import { startEmailGate, type EmailGate } from './support/email-gate.js';
 import { adminToken, startService, tokenFor, uid, type ApiResponse, type Json, type Service } from './support/service.js';
 
 /**
- * Issue 4, email service down for good, end to end: the confirmation goes dead
+ * Email service down for good (API.md, "Messages to other services"), end to end: the confirmation goes dead
  * after OUTBOX_MAX_ATTEMPTS, an admin finds it with GET /api/admin/outbox?status=dead
  * and retries it with POST /api/admin/outbox/{id}/retry, and it is delivered once
  * the email service is back. Meanwhile the service stays ready and takes orders.

@@ -5,7 +5,7 @@ import { startEmailGate, type EmailGate } from './support/email-gate.js';
 import { EMAIL_FROM, median, startService, tokenFor, uid, type Json, type Service } from './support/service.js';
 
 /**
- * Issue 4, emails over HTTP, end to end: the real service with EMAIL_URL
+ * Emails over HTTP (API.md, "Messages to other services"), end to end: the real service with EMAIL_URL
  * pointing at a local HTTP sink (behind a gate that can make it hang or go
  * away). Each email is POSTed once, with the contract's body and the message
  * id as Idempotency-Key; an order request never waits for the email service.

@@ -4,7 +4,7 @@ import { startSmtpSink, type ReceivedMail, type SmtpSink } from '../outbox/suppo
 import { startService, tokenFor, uid, type Json, type Service } from './support/service.js';
 
 /**
- * Issue 4, emails over SMTP, end to end: the real service with SMTP_URL
+ * Emails over SMTP (API.md, "Messages to other services"), end to end: the real service with SMTP_URL
  * pointing at a local SMTP server (`smtp-server`). The outbox id becomes the
  * Message-ID, and X-Order-Id / X-Email-Kind say what the mail is about.
  */

@@ -5,7 +5,7 @@ import { waitFor } from '../outbox/support/fixtures.js';
 import { startService, tokenFor, uid, type Json, type Service } from './support/service.js';
 
 /**
- * Issue 4, events, end to end: orders changed through the HTTP API of the real
+ * Events, end to end: orders changed through the HTTP API of the real
  * service come out on the machine's RabbitMQ, exchange `orders`, as API.md
  * ("Messages to other services") describes them. Other suites publish on the
  * same exchange at the same time: everything is filtered by this test's order ids.

@@ -6,7 +6,7 @@ import { startEmailGate, type EmailGate } from './support/email-gate.js';
 import { startService, tokenFor, uid, type Json, type Service } from './support/service.js';
 
 /**
- * Issue 4, operations: /readyz depends on the database only. With the broker
+ * Operations (API.md): /readyz depends on the database only. With the broker
  * unreachable and the email service hanging, the real service stays ready,
  * takes orders (201), and their messages wait in the outbox, retried.
  * (test/disruptive/broker-restart-burst.test.ts does the same with the real broker stopped.)

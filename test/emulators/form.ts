@@ -3,7 +3,7 @@
  * keys (`metadata[transaction_id]=…`, `expand[0]=…`). Parsed into nested
  * objects the way Stripe's servers read it; every leaf stays a string.
  */
-export type FormValue = string | FormObject;
+type FormValue = string | FormObject;
 export interface FormObject {
   [key: string]: FormValue;
 }

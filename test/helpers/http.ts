@@ -86,7 +86,7 @@ export async function orderCount(t: TestApp, userId: string): Promise<number> {
 }
 
 /** Env for test apps that create many orders quickly, should a rate limiter be registered. */
-export const NO_RATE_LIMIT = { RATE_LIMIT_PER_MINUTE: '1000000', RATE_LIMIT_CREATE_PER_MINUTE: '1000000' };
+const NO_RATE_LIMIT = { RATE_LIMIT_PER_MINUTE: '1000000', RATE_LIMIT_CREATE_PER_MINUTE: '1000000' };
 
 /**
  * The real app for one describe block, with rate limits out of the way of

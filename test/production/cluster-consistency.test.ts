@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { order, startTestCluster, type TestCluster } from './cluster-helpers.js';
 
 /**
- * The core issue's concurrency guarantees, through nginx over 3 instances: whatever instance each
- * racing request lands on, the database decides, so they hold across instances exactly as in one.
+ * The contract's concurrency guarantees (API.md: stock, racing cancels), through nginx over 3
+ * instances: whatever instance each racing request lands on, the database decides, so they hold
+ * across instances exactly as in one.
  */
 describe('scale-out: 3 instances behind nginx', () => {
   let c: TestCluster;

@@ -1,4 +1,4 @@
-export interface Item {
+interface Item {
   product_id: string;
   name: string;
   quantity: number;

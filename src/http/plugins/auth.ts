@@ -8,7 +8,7 @@ import { EmailAddress } from '../schemas/common.js';
 import { isStorableText } from '../storable-text.js';
 import { compileCheck } from '../validation.js';
 
-export interface AuthUser {
+interface AuthUser {
   sub: string;
   email: string | null;
   roles: string[];
@@ -78,7 +78,7 @@ export function createTokenVerifier(jwt: Config['jwt']): TokenVerifier {
  * cannot change while the process runs, and issuer and audience are in the signed bytes. So the
  * outcome is kept (bounded, for at most a minute) and a hit only re-checks `exp` exactly as jose
  * does; anything else (a miss, an expired entry, a failure) takes the full verification, so every
- * rejection is jose's own. Verifying was about a third of the CPU of a GET (bench/, issue 6).
+ * rejection is jose's own. Verifying was about a third of the CPU of a GET (bench/, docs/adr/0009).
  * Not for JWKS: there a removed key must stop verifying once the key set cache is stale.
  */
 function cachedVerifier(verifyUser: (token: string) => Promise<{ user: AuthUser; exp: number | undefined }>, toleranceS: number): TokenVerifier {

@@ -12,7 +12,7 @@ import type { TokenVerifier } from './auth.js';
  * *verified* `sub` and why the check runs before authentication; the headers follow
  * draft-ietf-httpapi-ratelimit-headers (RateLimit-Policy / RateLimit).
  */
-export interface RateLimitOptions {
+interface RateLimitOptions {
   perMinute: number;
   createPerMinute: number;
   redisUrl: string | null;

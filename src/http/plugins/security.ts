@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import helmet, { type HelmetOptions } from 'helmet';
 
-export interface SecurityOptions {
+interface SecurityOptions {
   /** CORS_ORIGINS: exact origins allowed to call the API from a browser; empty = no CORS at all. */
   corsOrigins: readonly string[];
 }
@@ -57,7 +57,7 @@ export default fp(
 /**
  * The headers helmet sets for these options. With no per-request CSP nonces they are the same for
  * every response, so helmet runs once here rather than once per request, where it rebuilt its
- * middlewares and re-serialized the CSP each time (2-4% of a GET's CPU, bench/, issue 6).
+ * middlewares and re-serialized the CSP each time (2-4% of a GET's CPU, bench/, docs/adr/0009).
  */
 function helmetHeaders(options: HelmetOptions): Record<string, string> {
   const headers: Record<string, string> = {};

@@ -7,10 +7,6 @@ import { sql, type Kysely } from 'kysely';
  * under the order's row lock, so racing requests cannot together ask back more than was delivered.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  // Until the ledger's migration is in, the counters receipts write must exist (a no-op after it).
-  await sql`alter table order_items add column if not exists quantity_cancelled integer not null default 0`.execute(db);
-  await sql`alter table order_items add column if not exists quantity_returned integer not null default 0`.execute(db);
-
   await db.schema
     .createTable('returns')
     .addColumn('id', 'uuid', (c) => c.primaryKey())

@@ -13,7 +13,7 @@ import { startServerProcess, type ServerProcess } from '../../helpers/server-pro
 export const EMAIL_FROM = 'Orders <orders@shop.example>';
 
 /** Outbox timings short enough for tests; each suite adds its transports. */
-export const FAST_OUTBOX = {
+const FAST_OUTBOX = {
   OUTBOX_POLL_MS: '20',
   OUTBOX_BACKOFF_BASE_MS: '20',
   OUTBOX_BACKOFF_MAX_MS: '200',
@@ -64,7 +64,7 @@ export const adminToken = (): Promise<string> => tokenFor('ops_admin', { roles: 
 /** A user id unique to this run: the broker's exchange is shared with other suites. */
 export const uid = (prefix: string): string => `${prefix}_${randomBytes(5).toString('hex')}`;
 
-export const SHIPPING = { name: 'Alice Liddell', line1: '1 Main St', line2: null, city: 'Springfield', postal_code: '12345', country: 'US' };
+const SHIPPING = { name: 'Alice Liddell', line1: '1 Main St', line2: null, city: 'Springfield', postal_code: '12345', country: 'US' };
 
 export async function startService(env: Record<string, string>): Promise<Service> {
   const schema = await freshPgSchema();

@@ -58,7 +58,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
 }
 
 /** Just enough MIME for the tests: top-level headers and the decoded text/plain and text/html parts. */
-export function parseMime(raw: string): { headers: Record<string, string>; text: string; html: string } {
+function parseMime(raw: string): { headers: Record<string, string>; text: string; html: string } {
   const [head = '', ...rest] = raw.split(/\r?\n\r?\n/);
   const headers = parseHeaders(head);
   const body = rest.join('\r\n\r\n');

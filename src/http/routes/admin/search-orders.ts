@@ -8,7 +8,7 @@ import type { App, RouteOptions } from '../../types.js';
 // RFC 3339 (ajv-formats' date-time: a date, a time and a zone offset are all required).
 const Rfc3339 = (description: string) => Type.String({ format: 'date-time', maxLength: 64, description });
 
-export const AdminOrderQuery = Type.Object(
+const AdminOrderQuery = Type.Object(
   {
     limit: Type.Optional(PageLimit),
     cursor: Type.Optional(Cursor),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Return } from '../../src/domain/returns.js';
 import { renderEmail } from '../../src/notifications/templates/index.js';
-import { makeOrder } from './support/fixtures.js';
+import { makeOrder } from '../outbox/support/fixtures.js';
 
 const aReturn = (over: Partial<Return> = {}): Return => ({
   id: '00000000-0000-4000-8000-0000000000aa',
@@ -31,14 +31,14 @@ describe('return emails', () => {
   });
 
   it('formats the refund by the currency’s exponent', () => {
-    const yen = makeOrder({ currency: 'JPY', total: 1500, items: [{ product_id: 'tea', name: 'Tea', quantity: 3, unit_price: 500, line_total: 1500 }] });
+    const yen = makeOrder({ currency: 'JPY', total: 1500, items: [{ product_id: 'tea', name: 'Tea', quantity: 3, unit_price: 500, line_total: 1500, quantity_cancelled: 0, quantity_returned: 0 }] });
     const m = renderEmail('return_requested', yen, { return: aReturn({ items: [{ product_id: 'tea', quantity: 2 }], refund_amount: 1000 }) });
     expect(m.text).toContain('¥1,000');
     expect(m.html).toContain('¥1,000');
   });
 
   it('escapes product names in HTML', () => {
-    const order = makeOrder({ items: [{ product_id: 'x', name: '<img src=x>', quantity: 1, unit_price: 5, line_total: 5 }] });
+    const order = makeOrder({ items: [{ product_id: 'x', name: '<img src=x>', quantity: 1, unit_price: 5, line_total: 5, quantity_cancelled: 0, quantity_returned: 0 }] });
     const m = renderEmail('return_requested', order, { return: aReturn({ items: [{ product_id: 'x', quantity: 1 }], refund_amount: 5 }) });
     expect(m.html).not.toContain('<img');
     expect(m.html).toContain('&lt;img src=x&gt;');
