@@ -25,6 +25,7 @@ const PGLITE_ONLY = [
   'test/application/**/*.test.ts',
   'test/payments/**/*.test.ts',
   'test/integration/readyz-unreachable.test.ts',
+  'test/integration/embedded-checkpoints.test.ts',
 ];
 const ON_BOTH_DATABASES = globSync('test/**/*.test.ts', { cwd: import.meta.dirname }).filter((file) =>
   /describe\.each\(DATABASES\)/.test(readFileSync(join(import.meta.dirname, file), 'utf8')),

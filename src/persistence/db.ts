@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import type { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { parseConnectionUrl } from './connection-url.js';
+import { startEmbeddedCheckpoints } from './embedded-checkpoints.js';
 import { FailoverPool } from './failover-pool.js';
 import type { Database } from './tables.js';
 
@@ -23,6 +25,8 @@ export interface DbConfig {
 export interface DbHandle {
   db: Kysely<Database>;
   embedded: boolean;
+  /** The embedded database itself, for measurements (bench/memory.ts); unset on a PostgreSQL server. */
+  pglite?: PGlite;
   close(): Promise<void>;
 }
 
@@ -95,7 +99,16 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
   const pglite = memory ? new PGlite(config.template ? { loadDataDir: config.template } : {}) : new PGlite(config.url);
   await pglite.waitReady;
   const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
-  return { db, embedded: true, close: () => db.destroy() };
+  const checkpoints = startEmbeddedCheckpoints(db);
+  return {
+    db,
+    embedded: true,
+    pglite,
+    close: async () => {
+      await checkpoints.stop();
+      await db.destroy();
+    },
+  };
 }
 
 /** Resolves when the database answers a trivial statement; rejects with the driver's error otherwise. */
