@@ -50,7 +50,7 @@ describe('database failover: the primary is SIGKILLed under load', () => {
     const retryable = (res: { status: number; body: { code?: string } } | null) =>
       res === null || (res.status === 503 && res.body?.code === 'service_unavailable') || (res.status === 409 && res.body?.code === 'idempotency_in_progress');
 
-    // The one outcome the service does not yet turn into an order (ADR 0013, known limits): the kill
+    // The one outcome the service does not yet turn into an order (ADR 0014, known limits): the kill
     // lands after the reservation's commit reached the standby but before its acknowledgement reached
     // the instance. The request answered 503 without charging; the reservation survived the failover;
     // the provider has no charge for it, so the reconciler waits out its 10-minute grace and the key
