@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { eventMessage } from '../domain/messages.js';
+import { refundMessages } from '../domain/messages.js';
 import type { Order } from '../domain/order.js';
 import type { LedgerStatus, ProviderId } from '../domain/payment.js';
 import type { ProviderDispute, ProviderRefund } from '../payments/provider.js';
@@ -59,7 +59,7 @@ async function moveKnown(trx: Db, m: Movement, r: ProviderRefund, now: Date): Pr
   if (!(await settleMovement(trx, m.id, 'refund', m.status, to, { providerReference: r.reference }, now))) return false;
   const order = await findOrder(trx, m.order_id);
   if (!order) return true;
-  if (to === 'succeeded') await enqueueAll(trx, [refunded(order, m.id, r, now)]);
+  if (to === 'succeeded') await enqueueAll(trx, refunded(order, m.id, r, now));
   else await appendHistory(trx, order.id, { to: order.status, at: now.toISOString(), actor: actorOf(m.provider), note: `refund ${r.reference} of ${r.amount} ${r.currency} failed at the provider` });
   return true;
 }
@@ -79,12 +79,11 @@ async function recordDashboardRefund(trx: Db, t: PaymentTransaction, r: Provider
     to: order.status, at: now.toISOString(), actor: actorOf(t.provider),
     note: `refund of ${r.amount} ${r.currency} made at the provider (${r.reference})${r.status === 'pending' ? ', pending there' : ''}`,
   });
-  if (r.status === 'succeeded') await enqueueAll(trx, [refunded(order, id, r, now)]);
+  if (r.status === 'succeeded') await enqueueAll(trx, refunded(order, id, r, now));
   return true;
 }
 
-const refunded = (order: Order, id: string, r: ProviderRefund, now: Date) =>
-  eventMessage('payment.refunded', order, now, { refund: { id, amount: r.amount, currency: r.currency } });
+const refunded = (order: Order, id: string, r: ProviderRefund, now: Date) => refundMessages(order, { id, amount: r.amount, currency: r.currency }, now);
 
 export async function learnDisputes(trx: Db, t: PaymentTransaction, disputes: readonly ProviderDispute[], now: Date): Promise<Learned> {
   let changed = 0;

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Order } from './order.js';
 import type { Return } from './returns.js';
 
-export const EMAIL_KINDS = ['order_confirmation', 'order_cancelled', 'order_shipped', 'order_delivered', 'return_requested'] as const;
+export const EMAIL_KINDS = ['order_confirmation', 'order_cancelled', 'order_shipped', 'order_delivered', 'return_requested', 'refund_issued'] as const;
 export type EmailKind = (typeof EMAIL_KINDS)[number];
 
 export const EVENT_TYPES = [
@@ -36,6 +36,8 @@ export interface EmailPayload {
 
 export interface EmailExtra {
   return?: Return;
+  /** refund_issued: the refund the email is about. */
+  refund?: { id: string; amount: number; currency: string };
 }
 
 /** Stored for an event: exactly the message body other services receive. */
@@ -80,3 +82,8 @@ export function eventMessage(type: EventType, order: Order, occurredAt: Date, ex
 /** Where a message stands: owed, sent, or given up on after its last attempt (an admin may retry it). */
 export const OUTBOX_STATUSES = ['pending', 'delivered', 'dead'] as const;
 export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
+
+/** What a refund the provider confirmed owes: `payment.refunded` with the refund, and the `refund_issued` email. */
+export function refundMessages(order: Order, refund: { id: string; amount: number; currency: string }, at: Date): OutboxMessage[] {
+  return [eventMessage('payment.refunded', order, at, { refund }), emailMessage('refund_issued', order, { refund })].filter((m) => m !== null);
+}

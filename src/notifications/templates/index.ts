@@ -5,6 +5,7 @@ import { orderCancelled } from './order-cancelled.js';
 import { orderConfirmation } from './order-confirmation.js';
 import { orderDelivered } from './order-delivered.js';
 import { orderShipped } from './order-shipped.js';
+import { refundIssued } from './refund-issued.js';
 import { returnRequested } from './return-requested.js';
 
 const TEMPLATES: Record<EmailKind, (order: Order, extra: EmailExtra) => RenderedEmail> = {
@@ -13,6 +14,7 @@ const TEMPLATES: Record<EmailKind, (order: Order, extra: EmailExtra) => Rendered
   order_shipped: orderShipped,
   order_delivered: orderDelivered,
   return_requested: returnRequested,
+  refund_issued: refundIssued,
 };
 
 export function isEmailKind(kind: string): kind is EmailKind {

@@ -91,6 +91,7 @@ export function makeOrder(overrides: Partial<Order> = {}): Order {
 
 /** What an email kind needs beyond the order (a return_requested email: its return). */
 export function emailExtraFor(kind: EmailKind, order: Order): EmailExtra | undefined {
+  if (kind === 'refund_issued') return { refund: { id: randomUUID(), amount: 1250, currency: order.currency } };
   if (kind !== 'return_requested') return undefined;
   const at = order.updated_at;
   const item = order.items[0]!;
