@@ -63,6 +63,8 @@ describe.each(DATABASES)('partial cancellation on %s', (kind) => {
     expect(event).toMatchObject({ type: 'order.items_cancelled', data: { id: order.id, items: [{ product_id: a, quantity: 2 }], reason: 'one is enough' } });
     expect((await outbox(t, 'payment.refunded', order.id)).map((e) => e.data.refund.amount)).toEqual([2000]);
     expect(await outbox(t, 'order.cancelled', order.id)).toEqual([]);
+    const history = (await getJson(t, token, `/api/orders/${order.id}/history`)).json().items;
+    expect(history.at(-1)).toMatchObject({ status: 'pending', actor: order.user_id, note: `cancelled 2 × ${a}: one is enough` });
   });
 
   it('the last units’ cancel cancels the order and refunds the rest; a full cancel after a partial one returns only what is left', async () => {
