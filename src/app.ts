@@ -29,6 +29,7 @@ import { createPaymentProcessor, type PaymentProcessor } from './payments/proces
 import { createWebhookVerifiers } from './payments/webhooks/index.js';
 import type { Database } from './persistence/tables.js';
 import { registerOutboxMetrics } from './workers/outbox-metrics.js';
+import { registerPaymentMetrics } from './workers/payment-metrics.js';
 
 export interface AppOptions {
   config: Readonly<Config>;
@@ -61,6 +62,7 @@ export async function buildApp(opts: AppOptions) {
 
   const metrics = opts.metrics ?? createMetrics();
   const outboxMetrics = registerOutboxMetrics(metrics.registry, { db: opts.db });
+  registerPaymentMetrics(metrics.registry, { db: opts.db, warnHours: config.payments.authorizationWarnHours });
   const deps: Deps = {
     db: opts.db,
     payments: opts.payments ?? (await createPaymentProcessor(config)),

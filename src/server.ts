@@ -14,9 +14,9 @@ async function main() {
   await migrateToLatest(database.db as never);
   if (database.embedded) await seedDemoCatalog(database.db);
 
-  const faults = process.env.ORDER_API_FAULT === 'crash-after-charge' && config.env !== 'production'
-    ? { afterCharge: () => process.kill(process.pid, 'SIGKILL') }
-    : undefined;
+  const crash = () => process.kill(process.pid, 'SIGKILL');
+  const fault = config.env === 'production' ? undefined : process.env.ORDER_API_FAULT;
+  const faults = fault === 'crash-after-charge' ? { afterCharge: crash } : fault === 'crash-after-capture' ? { afterCapture: crash } : undefined;
   const app = await buildApp({ config, db: database.db, faults });
   if (config.jwt.devSecret) app.log.info('using the development JWT secret in ./data; mint a token with `npm run token -- --sub alice`');
 

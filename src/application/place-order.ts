@@ -12,7 +12,7 @@ import type { NewTransaction } from '../persistence/transaction-repository.js';
 import { answerFromKey, fingerprint, KEY_TTL_MS, keyInProgress } from './idempotency.js';
 import type { Actor, Deps } from './ports.js';
 import { releasePayment } from './release-payment.js';
-import { abandonCharge, completeOwnCharge, failCharge, type ChargeOutcome } from './settle-charge.js';
+import { abandonCharge, completeOwnCharge, defaultExpiry, failCharge, type ChargeOutcome } from './settle-charge.js';
 
 export interface PlaceOrderInput {
   items: RequestedItem[];
@@ -60,7 +60,7 @@ export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInpu
       description: `Order ${draft.order_id}`,
       capture: deps.capture === 'shipment' ? 'manual' : 'immediate',
     });
-    outcome = { reference: charged.reference, authorizationExpiresAt: null };
+    outcome = { reference: charged.reference, authorizationExpiresAt: charged.captured ? null : (charged.authorizationExpiresAt ?? defaultExpiry(now)) };
   } catch (err) {
     const failure = await chargeFailed(deps, transaction.id, provider.id, err);
     // The outcome was unknown here, but the reconciler may have settled this charge while the

@@ -1,10 +1,12 @@
 import { errors } from '../domain/errors.js';
 import { retryDelayMs } from '../domain/retry-schedule.js';
+import { warnExpiringAuthorizations } from '../persistence/authorization-expiry.js';
 import { claimDueMovements, scheduleMovementRetry, type Movement } from '../persistence/ledger.js';
 import { claimUnsettled, scheduleRetry, type PaymentTransaction } from '../persistence/transaction-repository.js';
 import type { Deps } from './ports.js';
 import { releasePayment } from './release-payment.js';
-import { completeCharge, failCharge } from './settle-charge.js';
+import { captureMovement } from './capture-payment.js';
+import { completeCharge, defaultExpiry, failCharge } from './settle-charge.js';
 
 const RETRY = { baseMs: 5_000, maxMs: 10 * 60_000 };
 const LEASE_MS = 5 * 60_000;
@@ -15,7 +17,7 @@ const NOT_FOUND_GRACE_MS = 10 * 60_000;
  * Settles everything whose outcome is open: charges left `processing` by a crash or an outage, and
  * the ledger's pending movements after the charge (refunds, captures, voids) — each retried with
  * its own id, so the provider moves the money once. Money taken always ends as an order or is given
- * back. Returns how many it looked at.
+ * back. Then it warns orders whose authorization is about to lapse. Returns how many it looked at.
  */
 export async function reconcilePayments(deps: Deps, batchSize = 20): Promise<number> {
   const charges = await deps.db.transaction().execute((trx) => claimUnsettled(trx, batchSize, LEASE_MS));
@@ -36,23 +38,38 @@ export async function reconcilePayments(deps: Deps, batchSize = 20): Promise<num
       await scheduleMovementRetry(deps.db, m.id, retryDelayMs(m.attempts, RETRY), err instanceof Error ? err.message : String(err));
     }
   }
-  return charges.length + movements.length;
+  const warned = await warnExpiringAuthorizations(deps.db, deps.authorizationWarnHours * 3_600_000, batchSize);
+  return charges.length + movements.length + warned;
 }
 
 async function settleMovement(deps: Deps, m: Movement): Promise<void> {
+  if (m.kind === 'capture') {
+    const r = await captureMovement(deps, m);
+    deps.logger.info({ movementId: m.id, outcome: r.status }, 'reconciled a capture');
+    return;
+  }
   await releasePayment(deps, m);
 }
 
 async function settleCharge(deps: Deps, t: PaymentTransaction): Promise<void> {
   const provider = deps.payments.get(t.provider);
-  const found = await provider.retrieve({ transactionId: t.id, reference: t.provider_reference, source: t.source, amount: t.amount, currency: t.currency });
+  const manual = t.draft.capture === 'shipment';
+  const found = await provider.retrieve({
+    transactionId: t.id, reference: t.provider_reference, source: t.source, amount: t.amount, currency: t.currency, capture: manual ? 'manual' : 'immediate',
+  });
   switch (found.status) {
-    case 'succeeded': {
-      const done = await completeCharge(deps, t.id, { reference: found.reference, authorizationExpiresAt: null });
+    case 'succeeded':
+    case 'authorized': {
+      const expiresAt = found.status === 'authorized' ? (found.authorizationExpiresAt ?? defaultExpiry(new Date(t.created_at))) : null;
+      const done = await completeCharge(deps, t.id, { reference: found.reference, authorizationExpiresAt: expiresAt });
       if (done.kind === 'release' && done.movement) await releasePayment(deps, done.movement);
       deps.logger.info({ transactionId: t.id, outcome: done.kind }, 'reconciled a charge');
       return;
     }
+    case 'voided':
+      // Released before we settled it (or expired): nothing was taken.
+      await failCharge(deps, t.id, errors.paymentDeclined('The authorization was released before the order was made.', found.expired ? 'authorization_expired' : 'authorization_voided'));
+      return;
     case 'failed':
       await failCharge(deps, t.id, errors.paymentDeclined('The payment was declined.', found.declineCode));
       return;

@@ -2,6 +2,7 @@ import type { Order } from '../domain/order.js';
 import type { Movement } from '../persistence/ledger.js';
 import type { Deps } from './ports.js';
 import { refundMovement } from './refund-payment.js';
+import { voidMovement } from './void-payment.js';
 
 /**
  * Gives back what a payment holds, by the movement already recorded for it: a refund of captured
@@ -13,5 +14,9 @@ export async function releasePayment(deps: Deps, m: Movement): Promise<{ settled
     const r = await refundMovement(deps, m);
     return r.status === 'succeeded' ? { settled: true, order: r.order } : { settled: false, order: undefined };
   }
-  throw new Error(`releasing a payment by ${m.kind} is not supported`);
+  if (m.kind === 'void') {
+    const r = await voidMovement(deps, m);
+    return r.status === 'succeeded' ? { settled: true, order: r.order } : { settled: false, order: undefined };
+  }
+  throw new Error(`a ${m.kind} does not give money back`);
 }

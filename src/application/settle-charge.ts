@@ -27,6 +27,10 @@ export type Completion =
 /** What the order is made from: the transaction's identity, amount and draft. */
 export type ChargedTransaction = Pick<PaymentTransaction, 'id' | 'provider' | 'amount' | 'currency' | 'draft'>;
 
+/** Where a provider does not say when an authorization lapses: 7 days (Stripe's and Square's for cards). */
+export const AUTHORIZATION_DAYS = 7;
+export const defaultExpiry = (authorizedAt: Date) => new Date(authorizedAt.getTime() + AUTHORIZATION_DAYS * 86_400_000);
+
 /** What the provider said of a charge that went through. */
 export interface ChargeOutcome {
   reference: string;
@@ -60,7 +64,7 @@ export async function completeCharge(deps: Deps, transactionId: string, outcome:
     }
     if (t.abandoned) {
       // The client was told "no order": the money goes back instead, recorded before it is asked for.
-      await moveCharge(trx, t.id, 'succeeded', { provider_reference: reference }, now);
+      await moveCharge(trx, t.id, 'succeeded', { provider_reference: reference }, now, outcome.authorizationExpiresAt);
       if (t.amount === 0) return { kind: 'release', movement: undefined };
       const kind = captureModeOf(t) === 'immediate' ? 'refund' : 'void';
       const movement = await recordMovement(trx, {

@@ -1,32 +1,56 @@
+import { randomUUID } from 'node:crypto';
 import { errors } from '../domain/errors.js';
 import { transition, type Order, type Tracking } from '../domain/order.js';
 import type { TrackingStatus } from '../domain/order-status.js';
 import { lockOrder } from '../persistence/order-repository.js';
 import { emailMessage, eventMessage } from '../domain/messages.js';
+import { pendingMovements, recordMovement, type Movement } from '../persistence/ledger.js';
 import { recordStatusChange } from '../persistence/status-change.js';
+import { captureMovement, type ShipIntent } from './capture-payment.js';
 import { assertOrderId } from './order-access.js';
 import type { Actor, Deps } from './ports.js';
 
 const EMAILS = { shipped: 'order_shipped', delivered: 'order_delivered' } as const;
 
-/** Admin tracking: one step along the state machine, recorded and announced in one statement. */
-export async function updateOrderStatus(
-  deps: Deps,
-  actor: Actor,
-  orderId: string,
-  input: { status: TrackingStatus; tracking?: Tracking | null; note?: string | null },
-): Promise<Order> {
+type StatusInput = { status: TrackingStatus; tracking?: Tracking | null; note?: string | null };
+
+/**
+ * Admin tracking: one step along the state machine, recorded and announced in one statement. The
+ * move to `shipped` of an order whose payment is only authorized (PAYMENT_CAPTURE=shipment) first
+ * captures what the order still owes: the order ships only once the provider took the money.
+ */
+export async function updateOrderStatus(deps: Deps, actor: Actor, orderId: string, input: StatusInput): Promise<Order> {
   const id = assertOrderId(orderId);
   const now = deps.clock();
-  return deps.db.transaction().execute(async (trx) => {
+  const step = await deps.db.transaction().execute(async (trx): Promise<{ order: Order } | { capture: Movement }> => {
     const current = await lockOrder(trx, id);
     if (!current) throw errors.orderNotFound();
     const { order, change } = transition(current, input.status, actor.sub, now, input.note ?? null, input.tracking ?? undefined);
+    if (input.status === 'shipped' && owesCapture(current)) {
+      // A capture already in flight (its request got a 502) is retried, never doubled.
+      const [pending] = await pendingMovements(trx, current.payment.transaction_id, 'capture');
+      const intent: ShipIntent = { status: 'shipped', tracking: order.tracking, note: change.note, actor: actor.sub };
+      const capture =
+        pending ??
+        (await recordMovement(trx, {
+          id: randomUUID(), transactionId: current.payment.transaction_id, orderId: id, kind: 'capture', amount: current.current_total,
+          currency: current.payment.currency, actor: actor.sub, reason: 'shipped', context: intent, retryInMs: deps.reconcileAfterMs, now,
+        }));
+      return { capture };
+    }
     const messages = [
       eventMessage('order.status_changed', order, now, { from: change.from, to: change.to }),
       input.status === 'processing' ? null : emailMessage(EMAILS[input.status], order),
     ].filter((m) => m !== null);
     await recordStatusChange(trx, { order, change, messages });
-    return order;
+    return { order };
   });
+  if ('order' in step) return step.order;
+  const captured = await captureMovement(deps, step.capture);
+  if (captured.status === 'succeeded') return captured.order;
+  if (captured.status === 'declined') throw captured.error;
+  throw errors.providerError('The payment provider failed or did not answer while capturing; the order is not shipped yet, and the capture is retried automatically.');
 }
+
+/** Authorized, nothing captured yet, and something still owed. */
+const owesCapture = (o: Order) => o.payment.amount_captured === 0 && o.payment.amount_authorized > 0 && o.current_total > 0;

@@ -15,6 +15,8 @@ export const EVENT_TYPES = [
   'order.cancelled',
   'order.status_changed',
   'payment.refunded',
+  'payment.captured',
+  'payment.voided',
   'order.return_requested',
   'order.return_received',
   'order.return_rejected',

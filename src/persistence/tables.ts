@@ -76,6 +76,7 @@ export interface PaymentLedgerTable {
   reason: string | null;
   actor: string;
   expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  expiry_warned_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   context: Json<unknown> | null;
   attempts: Generated<number>;
   next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>;

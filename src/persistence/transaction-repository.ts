@@ -96,6 +96,7 @@ export async function moveCharge(
   to: Exclude<TransactionStatus, 'processing'>,
   fields: { provider_reference?: string | null; decline_code?: string | null; failure_reason?: string | null } = {},
   now = new Date(),
+  authorizationExpiresAt: Date | null = null,
 ): Promise<boolean> {
   assertChargeMove('processing', to);
   const r = await trx
@@ -107,7 +108,12 @@ export async function moveCharge(
   if (r.numUpdatedRows === 0n) return false;
   await trx
     .updateTable('payment_ledger')
-    .set({ status: to, updated_at: now, ...(to === 'succeeded' && fields.provider_reference && { provider_reference: fields.provider_reference }) })
+    .set({
+      status: to,
+      updated_at: now,
+      ...(to === 'succeeded' && fields.provider_reference && { provider_reference: fields.provider_reference }),
+      expires_at: sql<Date | null>`case when kind = 'authorization' then ${authorizationExpiresAt}::timestamptz end`,
+    })
     .where('transaction_id', '=', id)
     .where('kind', 'in', ['authorization', 'capture'])
     .where('status', '=', 'pending')

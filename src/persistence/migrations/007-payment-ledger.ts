@@ -34,8 +34,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('provider_reference', 'text')
     .addColumn('reason', 'text')
     .addColumn('actor', 'text', (c) => c.notNull())
-    // Authorizations: when the provider stops honouring it.
+    // Authorizations: when the provider stops honouring it, and when the order was warned of it.
     .addColumn('expires_at', 'timestamptz')
+    .addColumn('expiry_warned_at', 'timestamptz')
     // What finishes when the movement settles (a capture: the move to `shipped` it was made for).
     .addColumn('context', 'jsonb')
     .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
@@ -62,6 +63,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .on('payment_ledger')
     .columns(['next_attempt_at'])
     .where(sql<boolean>`status = 'pending' and kind in ('capture', 'void', 'refund')`)
+    .execute();
+
+  // Authorizations waiting for their capture, by expiry: the reconciler's warnings and the gauge.
+  await db.schema
+    .createIndex('payment_ledger_authorization_expiry')
+    .on('payment_ledger')
+    .columns(['expires_at'])
+    .where(sql<boolean>`kind = 'authorization' and status = 'succeeded' and expires_at is not null`)
     .execute();
 
   await sql`

@@ -1,0 +1,108 @@
+import { DomainError, errors } from '../domain/errors.js';
+import { emailMessage, eventMessage } from '../domain/messages.js';
+import { canTransition } from '../domain/order-status.js';
+import { transition, type Order, type Tracking } from '../domain/order.js';
+import { retryDelayMs } from '../domain/retry-schedule.js';
+import { PaymentDeclinedError } from '../payments/provider.js';
+import { lockMovement, scheduleMovementRetry, settleMovement, type Movement } from '../persistence/ledger.js';
+import { appendHistory, findOrder, lockOrder } from '../persistence/order-repository.js';
+import { enqueueAll } from '../persistence/outbox.js';
+import { recordStatusChange } from '../persistence/status-change.js';
+import type { Deps } from './ports.js';
+
+export const CAPTURE_RETRY = { baseMs: 5_000, maxMs: 10 * 60_000 };
+
+/** What a capture is for, kept on its ledger row: the move to `shipped` that waits for the money. */
+export interface ShipIntent {
+  status: 'shipped';
+  tracking: Tracking | null;
+  note: string | null;
+  actor: string;
+}
+
+export type CaptureOutcome =
+  | { status: 'succeeded'; order: Order }
+  /** The provider refused: the row `failed`, the order where it was, its history saying why. */
+  | { status: 'declined'; error: DomainError }
+  /** The outcome is unknown (timeout, 5xx): the row stays `pending` and the reconciler retries it. */
+  | { status: 'pending' };
+
+/**
+ * Makes a `pending` capture at the provider with the row's id as its idempotency key, then records
+ * what the provider said. Run by the move to `shipped` and, after a crash or an outage, by the
+ * reconciler: either way the provider captures once and the order ships once.
+ */
+export async function captureMovement(deps: Deps, m: Movement): Promise<CaptureOutcome> {
+  if (!m.payment_reference) throw new Error(`capture ${m.id}: the payment has no authorization reference`);
+  const provider = deps.payments.get(m.provider);
+  let reference: string;
+  try {
+    ({ reference } = await provider.capture({ transactionId: m.transaction_id, captureId: m.id, reference: m.payment_reference, amount: m.amount, currency: m.currency }));
+  } catch (err) {
+    if (err instanceof PaymentDeclinedError) {
+      deps.metrics.payments.inc({ provider: m.provider, outcome: 'capture_declined' });
+      return { status: 'declined', error: await declineCapture(deps, m.id, err) };
+    }
+    deps.metrics.payments.inc({ provider: m.provider, outcome: 'capture_error' });
+    deps.logger.warn({ err, movementId: m.id, transactionId: m.transaction_id }, 'capture failed; will retry');
+    await scheduleMovementRetry(deps.db, m.id, retryDelayMs(m.attempts, CAPTURE_RETRY), err instanceof Error ? err.message : String(err));
+    return { status: 'pending' };
+  }
+  deps.metrics.payments.inc({ provider: m.provider, outcome: 'captured' });
+  deps.faults?.afterCapture?.();
+  return { status: 'succeeded', order: await finishCapture(deps, m.id, reference) };
+}
+
+/**
+ * The money is captured: the row `succeeded` and, in the same transaction, the move it was for —
+ * the order `shipped`, its history, its messages and `payment.captured`. A second confirmation (the
+ * reconciler after the request, or the other way round) finds the row settled and the order shipped.
+ */
+async function finishCapture(deps: Deps, movementId: string, reference: string): Promise<Order> {
+  const now = deps.clock();
+  return deps.db.transaction().execute(async (trx) => {
+    const m = await lockMovement(trx, movementId);
+    if (!m) throw new Error(`capture ${movementId} vanished`);
+    // The order's lock first, as every writer of an order takes it, then the row's move.
+    const locked = await lockOrder(trx, m.order_id);
+    if (!locked) throw new Error(`capture ${movementId}: no order ${m.order_id}`);
+    if (!(await settleMovement(trx, m.id, 'capture', 'pending', 'succeeded', { providerReference: reference }, now))) return locked;
+    const paid = (await findOrder(trx, m.order_id))!;
+    const intent = m.context as ShipIntent | null;
+    if (!intent || !canTransition(paid.status, intent.status)) {
+      // The order moved on meanwhile (it cannot, while a capture is pending, but the money is real): say so.
+      await appendHistory(trx, paid.id, { to: paid.status, at: now.toISOString(), actor: 'system', note: `payment captured (${m.amount} ${m.currency})` });
+      await enqueueAll(trx, [captured(paid, m, now)]);
+      return paid;
+    }
+    const { order, change } = transition(paid, intent.status, intent.actor, now, intent.note, intent.tracking ?? undefined);
+    await recordStatusChange(trx, {
+      order,
+      change,
+      messages: [
+        eventMessage('order.status_changed', order, now, { from: change.from, to: change.to }),
+        emailMessage('order_shipped', order),
+        captured(order, m, now),
+      ].filter((x) => x !== null),
+    });
+    return order;
+  });
+}
+
+const captured = (order: Order, m: Movement, now: Date) =>
+  eventMessage('payment.captured', order, now, { capture: { id: m.id, amount: m.amount, currency: m.currency } });
+
+/** The provider refused the capture: the row `failed`, and the order's history says why; it stays where it was. */
+async function declineCapture(deps: Deps, movementId: string, err: PaymentDeclinedError): Promise<DomainError> {
+  const now = deps.clock();
+  const code = err.declineCode ?? 'capture_declined';
+  await deps.db.transaction().execute(async (trx) => {
+    const m = await lockMovement(trx, movementId);
+    if (!m) return;
+    const order = await lockOrder(trx, m.order_id);
+    if (!(await settleMovement(trx, m.id, 'capture', 'pending', 'failed', {}, now)) || !order) return;
+    const actor = (m.context as ShipIntent | null)?.actor ?? 'system';
+    await appendHistory(trx, order.id, { to: order.status, at: now.toISOString(), actor, note: `payment capture declined (${code}): ${err.message}` });
+  });
+  return errors.paymentDeclined(err.message || 'The capture was declined.', code);
+}

@@ -1,0 +1,58 @@
+import type { Order } from '../domain/order.js';
+import { retryDelayMs } from '../domain/retry-schedule.js';
+import { PaymentDeclinedError } from '../payments/provider.js';
+import { lockMovement, scheduleMovementRetry, settleMovement, type Movement } from '../persistence/ledger.js';
+import { appendHistory, findOrder } from '../persistence/order-repository.js';
+import { enqueueEvent } from '../persistence/outbox.js';
+import type { Deps } from './ports.js';
+import { CAPTURE_RETRY } from './capture-payment.js';
+
+export type VoidOutcome = { status: 'succeeded'; order: Order | undefined } | { status: 'pending' } | { status: 'failed' };
+
+/**
+ * Releases an authorization nothing was captured from (a cancel before shipment, an abandoned
+ * charge), by its `pending` void row: the row's id is the provider's idempotency key, so request and
+ * reconciler release it once. No refund, no fee.
+ */
+export async function voidMovement(deps: Deps, m: Movement): Promise<VoidOutcome> {
+  if (!m.payment_reference) return settleVoid(deps, m.id);
+  const provider = deps.payments.get(m.provider);
+  try {
+    await provider.void({ transactionId: m.transaction_id, voidId: m.id, reference: m.payment_reference });
+  } catch (err) {
+    if (err instanceof PaymentDeclinedError) {
+      // Captured after all (a crash hid it): nothing to release; a person decides about the money.
+      deps.logger.error({ err, movementId: m.id, transactionId: m.transaction_id }, 'void refused by the provider; needs attention');
+      await failVoid(deps, m, err);
+      return { status: 'failed' };
+    }
+    deps.logger.warn({ err, movementId: m.id, transactionId: m.transaction_id }, 'void failed; will retry');
+    await scheduleMovementRetry(deps.db, m.id, retryDelayMs(m.attempts, CAPTURE_RETRY), err instanceof Error ? err.message : String(err));
+    return { status: 'pending' };
+  }
+  deps.faults?.afterCapture?.();
+  return settleVoid(deps, m.id);
+}
+
+/** The provider released it: the row `succeeded`, and `payment.voided` in the same transaction. */
+async function settleVoid(deps: Deps, movementId: string): Promise<VoidOutcome> {
+  const now = deps.clock();
+  return deps.db.transaction().execute(async (trx): Promise<VoidOutcome> => {
+    const m = await lockMovement(trx, movementId);
+    if (!m) return { status: 'pending' };
+    if (m.status === 'succeeded') return { status: 'succeeded', order: await findOrder(trx, m.order_id) };
+    if (!(await settleMovement(trx, m.id, 'void', 'pending', 'succeeded', {}, now))) return { status: 'pending' };
+    const order = await findOrder(trx, m.order_id);
+    if (order) await enqueueEvent(trx, 'payment.voided', order, now, { void: { id: m.id, amount: m.amount, currency: m.currency } });
+    return { status: 'succeeded', order };
+  });
+}
+
+async function failVoid(deps: Deps, m: Movement, err: PaymentDeclinedError): Promise<void> {
+  const now = deps.clock();
+  await deps.db.transaction().execute(async (trx) => {
+    if (!(await settleMovement(trx, m.id, 'void', 'pending', 'failed', {}, now))) return;
+    const order = await findOrder(trx, m.order_id);
+    if (order) await appendHistory(trx, order.id, { to: order.status, at: now.toISOString(), actor: 'system', note: `releasing the payment was refused (${err.declineCode ?? 'declined'}): ${err.message}` });
+  });
+}
