@@ -246,7 +246,7 @@ describe.each(MODES)('%s capture', (mode) => {
       m.lines.map((l) => [l.cancelled, l.returned]),
     );
     expect(order.current_total).toBe(m.currentTotal);
-    const ledger: { kind: string; amount: number; status: string }[] = (await getJson(t, admin, `/api/orders/${orderId}/payments`)).json().items;
+    const ledger: { kind: string; amount: number; status: string; provider_reference: string | null }[] = (await getJson(t, admin, `/api/orders/${orderId}/payments`)).json().items;
     const sum = (kind: string) => ledger.filter((e) => e.kind === kind && e.status === 'succeeded').reduce((s, e) => s + e.amount, 0);
     expect(ledger.filter((e) => e.status === 'pending')).toEqual([]);
     expect(sum('capture')).toBe(m.captured);
@@ -256,7 +256,9 @@ describe.each(MODES)('%s capture', (mode) => {
     if (captured) expect(m.captured - m.refunded).toBe(Math.max(0, m.currentTotal - m.goodwill));
     else expect(order.payment).toMatchObject({ amount_captured: 0, amount_refunded: 0 });
     if (provider !== 'sandbox') {
-      const atProvider = providerView(emu, provider).refunds(reference);
+      // Refunds name the captured payment: PayPal's capture id once an authorization was captured.
+      const captureRef = ledger.find((e) => e.kind === 'capture' && e.status === 'succeeded')?.provider_reference;
+      const atProvider = providerView(emu, provider).refunds(provider === 'paypal' && mode === 'shipment' && captureRef ? captureRef : reference);
       expect(atProvider.reduce((s, a) => s + a, 0)).toBe(m.refunded);
       expect(atProvider.length).toBe(ledger.filter((e) => e.kind === 'refund').length);
     }
