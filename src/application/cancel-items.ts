@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { eventMessage } from '../domain/messages.js';
 import type { Order } from '../domain/order.js';
-import type { CancelPlan } from '../domain/partial-cancel.js';
+import { describeUnits, type CancelPlan } from '../domain/partial-cancel.js';
 import { refundable } from '../domain/payment.js';
 import { readLedgerSums, recordMovement, type Movement } from '../persistence/ledger.js';
-import { findOrder } from '../persistence/order-repository.js';
+import { appendHistory, findOrder } from '../persistence/order-repository.js';
 import { enqueueAll } from '../persistence/outbox.js';
 import { cancelUnits } from '../persistence/partial-cancellation.js';
 import type { Db } from '../persistence/tables.js';
@@ -46,6 +46,8 @@ export async function cancelItems(
       now,
     });
   }
+  // The history says who took which units out, as it says who changed the status.
+  await appendHistory(trx, order.id, { to: order.status, at: now.toISOString(), actor: actor.sub, note: `cancelled ${describeUnits(plan.units)}${reason ? `: ${reason}` : ''}` });
   const after = await findOrder(trx, order.id);
   if (!after) throw new Error(`order ${order.id} vanished under its lock`);
   // The contract's event: the order, with `items` the units this cancel took out.

@@ -25,8 +25,8 @@ export async function cancelOrder(deps: Deps, actor: Actor, orderId: string, rea
   const { order, movement, whole } = await deps.db.transaction().execute(async (trx) => {
     const locked = assertCanSee(await lockOrder(trx, id), actor);
     // The locking statement read the lines as they were before it waited for the lock (a racing
-    // cancel may have committed meanwhile): the units are counted from a read made under it.
-    const current = items ? ((await findOrder(trx, id)) ?? locked) : locked;
+    // partial cancel may have committed meanwhile): units and restock are counted from a read made under it.
+    const current = (await findOrder(trx, id)) ?? locked;
     // With items, only those units; the last units' cancel is the order's cancel below.
     const plan = items ? planPartialCancel(items, assertCancellable(current).items) : null;
     if (plan && !plan.cancelsOrder) return { ...(await cancelItems(trx, deps, actor, current, plan, reason, now)), whole: false };

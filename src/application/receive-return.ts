@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { errors } from '../domain/errors.js';
 import { eventMessage } from '../domain/messages.js';
 import { refundable } from '../domain/payment.js';
+import { describeUnits } from '../domain/partial-cancel.js';
 import { moveReturn, type Return } from '../domain/returns.js';
 import { readLedgerSums, recordMovement, type Movement } from '../persistence/ledger.js';
-import { findOrder, lockOrder } from '../persistence/order-repository.js';
+import { appendHistory, findOrder, lockOrder } from '../persistence/order-repository.js';
 import { enqueueAll } from '../persistence/outbox.js';
 import { lockReturn, recordReturnedUnits, saveReturnDecision } from '../persistence/return-repository.js';
 import { assertOrderId } from './order-access.js';
@@ -54,6 +55,7 @@ export async function receiveReturn(deps: Deps, actor: Actor, orderId: string, r
         now,
       });
     }
+    await appendHistory(trx, id, { to: locked.status, at: now.toISOString(), actor: actor.sub, note: `return received: ${describeUnits(next.items)}` });
     const order = await findOrder(trx, id);
     if (!order) throw errors.orderNotFound();
     await enqueueAll(trx, [eventMessage('order.return_received', order, now, { return: next })]);

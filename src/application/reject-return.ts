@@ -1,7 +1,8 @@
 import { errors } from '../domain/errors.js';
 import { eventMessage } from '../domain/messages.js';
+import { describeUnits } from '../domain/partial-cancel.js';
 import { moveReturn, type Return } from '../domain/returns.js';
-import { lockOrder } from '../persistence/order-repository.js';
+import { appendHistory, lockOrder } from '../persistence/order-repository.js';
 import { enqueueAll } from '../persistence/outbox.js';
 import { lockReturn, saveReturnDecision } from '../persistence/return-repository.js';
 import { assertOrderId } from './order-access.js';
@@ -20,6 +21,7 @@ export async function rejectReturn(deps: Deps, actor: Actor, orderId: string, re
     if (!current) throw errors.returnNotFound();
     const next = moveReturn(current, 'rejected', now, input.note ?? null);
     await saveReturnDecision(trx, next, actor.sub, null);
+    await appendHistory(trx, id, { to: order.status, at: now.toISOString(), actor: actor.sub, note: `return rejected: ${describeUnits(next.items)}` });
     await enqueueAll(trx, [eventMessage('order.return_rejected', order, now, { return: next })]);
     return next;
   });

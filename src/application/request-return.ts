@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { errors } from '../domain/errors.js';
 import { emailMessage, eventMessage } from '../domain/messages.js';
+import { describeUnits } from '../domain/partial-cancel.js';
 import { priceReturn, withinReturnWindow, type Return, type ReturnItem } from '../domain/returns.js';
-import { findOrder, lockOrder } from '../persistence/order-repository.js';
+import { appendHistory, findOrder, lockOrder } from '../persistence/order-repository.js';
 import { enqueueAll } from '../persistence/outbox.js';
 import { deliveredAt, insertReturn, returnableLines } from '../persistence/return-repository.js';
 import { assertCanSee, assertOrderId } from './order-access.js';
@@ -42,6 +43,7 @@ export async function requestReturn(deps: Deps, actor: Actor, orderId: string, i
       updated_at: at,
     };
     await insertReturn(trx, ret, priced.items, actor.sub);
+    await appendHistory(trx, id, { to: order.status, at: now.toISOString(), actor: actor.sub, note: `return requested: ${describeUnits(ret.items)}` });
     // Read again under the lock: the locking statement saw the order as it was before it waited.
     const current = (await findOrder(trx, id)) ?? order;
     await enqueueAll(trx, [eventMessage('order.return_requested', current, now, { return: ret }), emailMessage('return_requested', current, { return: ret })]);

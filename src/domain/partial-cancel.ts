@@ -53,3 +53,6 @@ export function planPartialCancel(requested: readonly CancelUnits[], lines: read
     cancelsOrder: lines.every((l) => remaining(l) - (asked.get(l.product_id) ?? 0) === 0),
   };
 }
+
+/** How units read in a history note: `2 × sku_a, 1 × sku_b`. */
+export const describeUnits = (units: readonly CancelUnits[]): string => units.map((u) => `${u.quantity} × ${u.product_id}`).join(', ');

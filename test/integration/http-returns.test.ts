@@ -231,6 +231,11 @@ describe.each(DATABASES)('returns on %s', (kind) => {
     const refunded = await outbox('payment.refunded', order.id);
     expect(refunded.map((m) => (m.payload as { data: { refund: unknown } }).data.refund)).toEqual([{ id: refunds[0].id, amount: 2250, currency: 'USD' }]);
     expect(await outbox('refund_issued', order.id)).toHaveLength(1);
+    const history = (await getJson(t, token, `/api/orders/${order.id}/history`)).json().items;
+    expect(history.slice(-2)).toMatchObject([
+      { status: 'delivered', actor: order.user_id, note: `return requested: 2 × ${a}, 1 × ${b}` },
+      { status: 'delivered', actor: 'admin', note: `return received: 2 × ${a}, 1 × ${b}` },
+    ]);
   });
 
   it('receive after goodwill refunds refunds what is left of the payment, never more', async () => {
