@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 export const SYSTEM_PACKAGES = [
   { command: 'nginx', pkg: 'nginx-light', why: 'the scale-out tests balance instances behind it' },
   { command: 'chromium', pkg: 'chromium', why: 'the /docs and /admin browser tests' },
+  { command: 'pg_autoctl', pkg: 'postgresql-15-auto-failover', why: 'the database failover test runs a pg_auto_failover monitor and two nodes' },
 ] as const;
 
 export interface Probe {

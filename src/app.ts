@@ -19,6 +19,7 @@ import { serverOptions } from './http/server-options.js';
 import opsRoutes from './http/routes/ops/index.js';
 import orderRoutes from './http/routes/orders/index.js';
 import productRoutes from './http/routes/products/index.js';
+import returnRoutes from './http/routes/returns/index.js';
 import webhookRoutes from './http/routes/webhooks/index.js';
 import outboxAdminRoutes from './http/routes/admin/outbox.js';
 import searchOrdersRoute from './http/routes/admin/search-orders.js';
@@ -67,6 +68,9 @@ export async function buildApp(opts: AppOptions) {
     metrics,
     faults: opts.faults,
     reconcileAfterMs: config.workers.reconcileAfterMs,
+    returnWindowDays: config.returns.windowDays,
+    capture: config.payments.capture,
+    authorizationWarnHours: config.payments.authorizationWarnHours,
   };
 
   app.setValidatorCompiler(createValidatorCompiler());
@@ -98,6 +102,7 @@ export async function buildApp(opts: AppOptions) {
   await app.register(
     async (api) => {
       await api.register(orderRoutes, { deps });
+      await api.register(returnRoutes, { deps });
       await api.register(productRoutes, { deps });
       await api.register(webhookRoutes, { deps, verifiers: await createWebhookVerifiers(config) });
       await api.register(async (admin) => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { CAPTURE_MODES, type CaptureMode } from './domain/payment.js';
 
 /**
  * Environment → one typed, frozen Config. Every problem is collected and
@@ -35,6 +36,8 @@ export interface Config {
     webhookUrl: string | null;
   } | null;
   sandboxEnabled: boolean;
+  /** PAYMENT_CAPTURE, AUTHORIZATION_WARN_HOURS: when money is captured, and how early a lapsing authorization is flagged. */
+  payments: { capture: CaptureMode; authorizationWarnHours: number };
   email: { url: string | null; smtpUrl: string | null; from: string };
   amqpUrl: string | null;
   redisUrl: string | null;
@@ -57,6 +60,8 @@ export interface Config {
     drainDelayMs: number;
   };
   logLevel: string;
+  /** RETURN_WINDOW_DAYS: how many days after delivery a return may be asked for. */
+  returns: { windowDays: number };
   workers: {
     enabled: boolean;
     relayIntervalMs: number;
@@ -152,6 +157,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const squareLocation = str('SQUARE_LOCATION_ID');
   if (!!squareToken !== !!squareLocation) problems.push('SQUARE_ACCESS_TOKEN and SQUARE_LOCATION_ID go together');
 
+  const captureRaw = str('PAYMENT_CAPTURE') ?? 'immediate';
+  const captureMode: CaptureMode = (CAPTURE_MODES as readonly string[]).includes(captureRaw) ? (captureRaw as CaptureMode) : 'immediate';
+  if (captureMode !== captureRaw) problems.push(`PAYMENT_CAPTURE must be one of ${CAPTURE_MODES.join(', ')}`);
+
   const certFile = str('TLS_CERT_FILE');
   const keyFile = str('TLS_KEY_FILE');
   if (!!certFile !== !!keyFile) problems.push('TLS_CERT_FILE and TLS_KEY_FILE go together');
@@ -208,6 +217,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
           }
         : null,
     sandboxEnabled: !production,
+    payments: { capture: captureMode, authorizationWarnHours: int('AUTHORIZATION_WARN_HOURS', 24, 1, 24 * 365) },
     email: { url: emailUrl, smtpUrl, from: str('EMAIL_FROM') ?? 'Orders <orders@example.com>' },
     amqpUrl: url('AMQP_URL'),
     redisUrl: url('REDIS_URL'),
@@ -231,6 +241,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       drainDelayMs: int('SHUTDOWN_DRAIN_DELAY_MS', 1000, 0, 20_000),
     },
     logLevel: str('LOG_LEVEL') ?? (envName === 'test' ? 'silent' : 'info'),
+    returns: { windowDays: int('RETURN_WINDOW_DAYS', 30, 0, 3650) },
     workers: {
       enabled: bool('WORKERS_ENABLED', true),
       relayIntervalMs: int('OUTBOX_POLL_MS', 1000, 10, 600_000),

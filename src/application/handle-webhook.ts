@@ -1,7 +1,8 @@
-import { sql } from 'kysely';
 import type { ProviderId } from '../domain/payment.js';
+import { hurryPendingMovements } from '../persistence/ledger.js';
 import { appendHistory, lockOrder } from '../persistence/order-repository.js';
 import { findTransactionByReference } from '../persistence/transaction-repository.js';
+import { recordWebhookEvent } from '../persistence/webhook-events.js';
 import type { Deps } from './ports.js';
 
 /** A provider's webhook, verified and reduced to what we act on. */
@@ -23,22 +24,14 @@ export type WebhookOutcome = 'applied' | 'duplicate' | 'ignored';
 export async function handleWebhook(deps: Deps, provider: ProviderId, event: WebhookEvent): Promise<WebhookOutcome> {
   const now = deps.clock();
   return deps.db.transaction().execute(async (trx): Promise<WebhookOutcome> => {
-    const first = await trx
-      .insertInto('webhook_events')
-      .values({ provider, event_id: event.eventId, type: event.type })
-      .onConflict((oc) => oc.columns(['provider', 'event_id']).doNothing())
-      .returning('event_id')
-      .executeTakeFirst();
-    if (!first) return 'duplicate';
+    if (!(await recordWebhookEvent(trx, provider, event.eventId, event.type))) return 'duplicate';
     if (event.type === 'ignored' || !event.reference) return 'ignored';
 
     const t = await findTransactionByReference(trx, provider, event.reference);
     if (!t) return 'ignored';
 
     if (event.type === 'refund.succeeded' || event.type === 'refund.failed') {
-      if (t.status !== 'refund_pending') return 'ignored';
-      await trx.updateTable('payment_transactions').set({ next_attempt_at: sql<Date>`now()` }).where('id', '=', t.id).execute();
-      return 'applied';
+      return (await hurryPendingMovements(trx, t.id, 'refund')) > 0 ? 'applied' : 'ignored';
     }
 
     const order = await lockOrder(trx, t.order_id);

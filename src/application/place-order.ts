@@ -1,17 +1,18 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { DomainError, errors } from '../domain/errors.js';
 import type { Order, ShippingAddress } from '../domain/order.js';
 import type { ProviderId } from '../domain/payment.js';
 import { priceItems, type RequestedItem } from '../domain/pricing.js';
-import { PaymentAmountMismatchError, PaymentDeclinedError } from '../payments/provider.js';
-import { inspectKey, type StoredResponse } from '../persistence/idempotency-repository.js';
+import { PaymentAmountMismatchError, PaymentDeclinedError, PaymentIntentMismatchError } from '../payments/provider.js';
+import type { StoredResponse } from '../persistence/idempotency-repository.js';
 import { findOrder } from '../persistence/order-repository.js';
 import { findProducts, type Product } from '../persistence/product-repository.js';
 import { reserveOrder, type KeyClaimRequest } from '../persistence/reservation.js';
 import type { NewTransaction } from '../persistence/transaction-repository.js';
+import { answerFromKey, fingerprint, KEY_TTL_MS, keyInProgress } from './idempotency.js';
 import type { Actor, Deps } from './ports.js';
-import { abandonCharge, completeOwnCharge, failCharge } from './settle-charge.js';
-import { refundPayment } from './refund-payment.js';
+import { releasePayment } from './release-payment.js';
+import { abandonCharge, completeOwnCharge, failCharge, type ChargeOutcome } from './settle-charge.js';
 
 export interface PlaceOrderInput {
   items: RequestedItem[];
@@ -26,16 +27,15 @@ export type PlaceOrderResult =
   /** A stored response for the same Idempotency-Key and body. */
   | { kind: 'replayed'; response: StoredResponse };
 
-/** Idempotency keys are kept at least 24 hours (the IETF draft's expectation); we keep them 48. */
-const KEY_TTL_MS = 48 * 3600_000;
-
 /**
  * Creating an order is three short steps, never one long transaction around a
- * network call, and three round trips to the database (issue 6):
+ * network call, and three round trips to the database (docs/performance.md):
  *  1. reserve: read the catalog and price the cart, then in one statement claim the
- *     idempotency key, take stock and record the transaction as `processing`;
+ *     idempotency key, take stock and record the transaction as `processing` with its first
+ *     ledger movements (authorization, and in immediate mode capture), all `pending`;
  *  2. charge the provider with our transaction id as its idempotency key;
- *  3. settle: order + items + history + outbox + stored response — one statement.
+ *  3. settle: the movements succeeded + order + items + history + outbox + stored response —
+ *     one statement.
  * A crash between 2 and 3 leaves a `processing` row that the reconciler settles.
  */
 export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInput, idempotencyKey: string | null): Promise<PlaceOrderResult> {
@@ -49,16 +49,18 @@ export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInpu
   const { transaction } = reserved;
   const draft = transaction.draft;
 
-  let reference: string;
+  let outcome: ChargeOutcome;
   try {
-    ({ reference } = await provider.charge({
+    const charged = await provider.charge({
       transactionId: transaction.id,
       amount: draft.total,
       currency: draft.currency,
       source: input.payment.source,
       customerId: actor.sub,
       description: `Order ${draft.order_id}`,
-    }));
+      capture: 'immediate',
+    });
+    outcome = { reference: charged.reference, authorizationExpiresAt: null };
   } catch (err) {
     const failure = await chargeFailed(deps, transaction.id, provider.id, err);
     // The outcome was unknown here, but the reconciler may have settled this charge while the
@@ -73,11 +75,11 @@ export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInpu
   deps.metrics.payments.inc({ provider: provider.id, outcome: 'succeeded' });
   deps.faults?.afterCharge?.();
 
-  const done = await completeOwnCharge(deps, { id: transaction.id, provider: provider.id, amount: draft.total, currency: draft.currency, draft }, reference);
+  const done = await completeOwnCharge(deps, { id: transaction.id, provider: provider.id, amount: draft.total, currency: draft.currency, draft }, outcome);
   if (done.kind === 'order') return { kind: 'created', order: done.order };
   if (done.kind === 'duplicate') throw errors.paymentDeclined('This payment already paid for another order.', 'duplicate_payment');
-  // Only an abandoned charge settles as a refund, and this request did not abandon it.
-  await refundPayment(deps, done.transaction);
+  // Only an abandoned charge settles by giving the money back, and this request did not abandon it.
+  if (done.movement) await releasePayment(deps, done.movement);
   throw errors.providerError();
 }
 
@@ -116,7 +118,9 @@ async function reserve(
       email: input.email ?? actor.email,
       shipping_address: input.shipping_address ?? null,
       idempotency_key: key?.key ?? null,
+      capture: deps.capture,
     },
+    capture: deps.capture,
     reconcileAfterMs: deps.reconcileAfterMs,
     now: at.now,
   };
@@ -132,17 +136,6 @@ async function reserve(
   throw keyInProgress();
 }
 
-/** A held key's stored answer, or its refusal thrown; undefined when the key is free. */
-async function answerFromKey(deps: Deps, key: KeyClaimRequest): Promise<StoredResponse | undefined> {
-  const held = await inspectKey(deps.db, key.userId, key.key, key.fingerprint);
-  if (!held) return undefined;
-  if (held.state === 'completed') return held.response;
-  if (held.state === 'mismatch') throw new DomainError('idempotency_key_reused', 'This Idempotency-Key was used with a different request body.');
-  throw keyInProgress();
-}
-
-const keyInProgress = () => new DomainError('idempotency_in_progress', 'A request with this Idempotency-Key is still being processed; retry shortly.');
-
 async function chargeFailed(deps: Deps, transactionId: string, provider: ProviderId, err: unknown): Promise<DomainError> {
   if (err instanceof PaymentDeclinedError) {
     deps.metrics.payments.inc({ provider, outcome: 'declined' });
@@ -156,22 +149,14 @@ async function chargeFailed(deps: Deps, transactionId: string, provider: Provide
     await failCharge(deps, transactionId, mismatch);
     return mismatch;
   }
+  if (err instanceof PaymentIntentMismatchError) {
+    deps.metrics.payments.inc({ provider, outcome: 'intent_mismatch' });
+    const mismatch = new DomainError('payment_intent_mismatch', err.message);
+    await failCharge(deps, transactionId, mismatch);
+    return mismatch;
+  }
   deps.metrics.payments.inc({ provider, outcome: 'error' });
   deps.logger.error({ err, transactionId, provider }, 'payment provider failed; charge left to reconciliation');
   await abandonCharge(deps, transactionId, err instanceof Error ? err.message : String(err));
   return errors.providerError();
-}
-
-/** The request's identity for Idempotency-Key reuse checks: its body, canonically serialized. */
-export function fingerprint(input: unknown): string {
-  return createHash('sha256').update(canonicalJson(input)).digest('hex');
-}
-
-function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
 }

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { CaptureMode } from '../domain/payment.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Metrics } from '../observability/metrics.js';
 import type { PaymentProcessor } from '../payments/processor.js';
@@ -28,4 +29,10 @@ export interface Deps {
   faults?: Faults;
   /** How long a `processing` charge is left to its request before the reconciler looks at it. */
   reconcileAfterMs: number;
+  /** How many days after delivery a return may be asked for (RETURN_WINDOW_DAYS). */
+  returnWindowDays: number;
+  /** PAYMENT_CAPTURE: capture at creation (`immediate`) or authorize then capture at shipment. */
+  capture: CaptureMode;
+  /** How long before an authorization lapses its order's history is warned. */
+  authorizationWarnHours: number;
 }

@@ -1,31 +1,46 @@
 import { errors } from '../domain/errors.js';
 import { retryDelayMs } from '../domain/retry-schedule.js';
+import { claimDueMovements, scheduleMovementRetry, type Movement } from '../persistence/ledger.js';
 import { claimUnsettled, scheduleRetry, type PaymentTransaction } from '../persistence/transaction-repository.js';
 import type { Deps } from './ports.js';
-import { refundPayment } from './refund-payment.js';
+import { releasePayment } from './release-payment.js';
 import { completeCharge, failCharge } from './settle-charge.js';
 
 const RETRY = { baseMs: 5_000, maxMs: 10 * 60_000 };
+const LEASE_MS = 5 * 60_000;
 /** A charge the provider has never heard of after this long was never made. */
 const NOT_FOUND_GRACE_MS = 10 * 60_000;
 
 /**
- * Settles every transaction whose outcome is open: charges left `processing`
- * by a crash or an outage, and refunds not yet confirmed. Money taken always
- * ends as an order or a refund. Returns how many it looked at.
+ * Settles everything whose outcome is open: charges left `processing` by a crash or an outage, and
+ * the ledger's pending movements after the charge (refunds, captures, voids) — each retried with
+ * its own id, so the provider moves the money once. Money taken always ends as an order or is given
+ * back. Returns how many it looked at.
  */
 export async function reconcilePayments(deps: Deps, batchSize = 20): Promise<number> {
-  const claimed = await deps.db.transaction().execute((trx) => claimUnsettled(trx, batchSize, 5 * 60_000));
-  for (const t of claimed) {
+  const charges = await deps.db.transaction().execute((trx) => claimUnsettled(trx, batchSize, LEASE_MS));
+  for (const t of charges) {
     try {
-      if (t.status === 'refund_pending') await refundPayment(deps, t);
-      else await settleCharge(deps, t);
+      await settleCharge(deps, t);
     } catch (err) {
       deps.logger.error({ err, transactionId: t.id }, 'reconciliation failed; will retry');
       await scheduleRetry(deps.db, t.id, retryDelayMs(t.attempts, RETRY), err instanceof Error ? err.message : String(err));
     }
   }
-  return claimed.length;
+  const movements = await deps.db.transaction().execute((trx) => claimDueMovements(trx, batchSize, LEASE_MS));
+  for (const m of movements) {
+    try {
+      await settleMovement(deps, m);
+    } catch (err) {
+      deps.logger.error({ err, movementId: m.id, transactionId: m.transaction_id }, 'reconciliation failed; will retry');
+      await scheduleMovementRetry(deps.db, m.id, retryDelayMs(m.attempts, RETRY), err instanceof Error ? err.message : String(err));
+    }
+  }
+  return charges.length + movements.length;
+}
+
+async function settleMovement(deps: Deps, m: Movement): Promise<void> {
+  await releasePayment(deps, m);
 }
 
 async function settleCharge(deps: Deps, t: PaymentTransaction): Promise<void> {
@@ -33,8 +48,8 @@ async function settleCharge(deps: Deps, t: PaymentTransaction): Promise<void> {
   const found = await provider.retrieve({ transactionId: t.id, reference: t.provider_reference, source: t.source, amount: t.amount, currency: t.currency });
   switch (found.status) {
     case 'succeeded': {
-      const done = await completeCharge(deps, t.id, found.reference);
-      if (done.kind === 'refund') await refundPayment(deps, done.transaction);
+      const done = await completeCharge(deps, t.id, { reference: found.reference, authorizationExpiresAt: null });
+      if (done.kind === 'release' && done.movement) await releasePayment(deps, done.movement);
       deps.logger.info({ transactionId: t.id, outcome: done.kind }, 'reconciled a charge');
       return;
     }

@@ -1,55 +1,63 @@
+import type { Order } from '../domain/order.js';
 import { retryDelayMs } from '../domain/retry-schedule.js';
 import { RefundFailedError } from '../payments/provider.js';
+import { lockMovement, scheduleMovementRetry, settleMovement, type Movement } from '../persistence/ledger.js';
 import { findOrder } from '../persistence/order-repository.js';
 import { enqueueEvent } from '../persistence/outbox.js';
-import { lockTransaction, moveTransaction, scheduleRetry, type PaymentTransaction } from '../persistence/transaction-repository.js';
 import type { Deps } from './ports.js';
 
 export const REFUND_RETRY = { baseMs: 5_000, maxMs: 15 * 60_000 };
 
+export type RefundOutcome =
+  /** The provider confirmed; the order as it reads now (undefined when the charge never became one). */
+  | { status: 'succeeded'; order: Order | undefined }
+  | { status: 'pending' };
+
 /**
- * Refunds what is left of a `refund_pending` payment. The refund id is the
- * transaction id, so however often this runs (request, reconciler, webhook
- * hint), the provider makes one refund. Returns the status it ends in.
+ * Makes a `pending` refund of the ledger at the provider. Its id is the provider's idempotency key,
+ * so however often this runs (request, reconciler, webhook hint) the provider makes one refund; the
+ * row was written before, in the transaction that decided the refund (cancel, return, admin refund).
  */
-export async function refundPayment(deps: Deps, t: PaymentTransaction): Promise<'refunded' | 'refund_pending'> {
-  const remaining = t.amount - t.amount_refunded;
-  if (!t.provider_reference || remaining <= 0) return settleRefund(deps, t.id);
-  const provider = deps.payments.get(t.provider);
+export async function refundMovement(deps: Deps, m: Movement): Promise<RefundOutcome> {
+  if (!m.payment_reference) return settleRefund(deps, m.id, null);
+  const provider = deps.payments.get(m.provider);
   try {
-    const r = await provider.refund({ transactionId: t.id, refundId: t.id, reference: t.provider_reference, amount: remaining, currency: t.currency });
-    deps.metrics.refunds.inc({ provider: t.provider, outcome: r.status });
+    const r = await provider.refund({ transactionId: m.transaction_id, refundId: m.id, reference: m.payment_reference, amount: m.amount, currency: m.currency });
+    deps.metrics.refunds.inc({ provider: m.provider, outcome: r.status });
     if (r.status === 'pending') {
-      await scheduleRetry(deps.db, t.id, retryDelayMs(t.attempts, REFUND_RETRY), 'refund pending at the provider');
-      return 'refund_pending';
+      await scheduleMovementRetry(deps.db, m.id, retryDelayMs(m.attempts, REFUND_RETRY), 'refund pending at the provider');
+      return { status: 'pending' };
     }
-    return settleRefund(deps, t.id);
+    return settleRefund(deps, m.id, r.reference);
   } catch (err) {
     if (err instanceof RefundFailedError) {
       // Retrying the same refund gives the same answer: park it for a person, loudly.
-      deps.metrics.refunds.inc({ provider: t.provider, outcome: 'failed' });
-      deps.logger.error({ err, transactionId: t.id }, 'refund refused by the provider; needs attention');
-      await scheduleRetry(deps.db, t.id, 24 * 3600_000, `refund refused: ${err.message}`);
-      return 'refund_pending';
+      deps.metrics.refunds.inc({ provider: m.provider, outcome: 'failed' });
+      deps.logger.error({ err, movementId: m.id, transactionId: m.transaction_id }, 'refund refused by the provider; needs attention');
+      await scheduleMovementRetry(deps.db, m.id, 24 * 3600_000, `refund refused: ${err.message}`);
+      return { status: 'pending' };
     }
-    deps.metrics.refunds.inc({ provider: t.provider, outcome: 'error' });
-    deps.logger.warn({ err, transactionId: t.id }, 'refund failed; will retry');
-    await scheduleRetry(deps.db, t.id, retryDelayMs(t.attempts, REFUND_RETRY), err instanceof Error ? err.message : String(err));
-    return 'refund_pending';
+    deps.metrics.refunds.inc({ provider: m.provider, outcome: 'error' });
+    deps.logger.warn({ err, movementId: m.id, transactionId: m.transaction_id }, 'refund failed; will retry');
+    await scheduleMovementRetry(deps.db, m.id, retryDelayMs(m.attempts, REFUND_RETRY), err instanceof Error ? err.message : String(err));
+    return { status: 'pending' };
   }
 }
 
-/** The provider confirmed: `refunded`, and other services hear of it (when there is an order). */
-export async function settleRefund(deps: Deps, transactionId: string): Promise<'refunded' | 'refund_pending'> {
+/**
+ * The provider confirmed the refund: its row `succeeded`, and other services hear of it once
+ * (`payment.refunded` with the refund), in the same transaction. A second confirmation finds the
+ * row already settled and changes nothing.
+ */
+export async function settleRefund(deps: Deps, movementId: string, reference: string | null): Promise<RefundOutcome> {
   const now = deps.clock();
-  return deps.db.transaction().execute(async (trx) => {
-    const t = await lockTransaction(trx, transactionId);
-    if (!t) return 'refund_pending';
-    if (t.status === 'refunded') return 'refunded';
-    const moved = await moveTransaction(trx, t.id, 'refund_pending', 'refunded', { amount_refunded: t.amount, failure_reason: null }, now);
-    if (!moved) return 'refund_pending';
-    const order = await findOrder(trx, t.order_id);
-    if (order) await enqueueEvent(trx, 'payment.refunded', order, now, { refund: { amount: t.amount - t.amount_refunded, currency: t.currency } });
-    return 'refunded';
+  return deps.db.transaction().execute(async (trx): Promise<RefundOutcome> => {
+    const m = await lockMovement(trx, movementId);
+    if (!m) return { status: 'pending' };
+    if (m.status === 'succeeded') return { status: 'succeeded', order: await findOrder(trx, m.order_id) };
+    if (!(await settleMovement(trx, m.id, 'refund', 'pending', 'succeeded', { providerReference: reference }, now))) return { status: 'pending' };
+    const order = await findOrder(trx, m.order_id);
+    if (order) await enqueueEvent(trx, 'payment.refunded', order, now, { refund: { id: m.id, amount: m.amount, currency: m.currency } });
+    return { status: 'succeeded', order };
   });
 }

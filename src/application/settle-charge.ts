@@ -1,33 +1,47 @@
+import { randomUUID } from 'node:crypto';
 import { DomainError } from '../domain/errors.js';
 import type { Order } from '../domain/order.js';
-import { completeKey, releaseKey } from '../persistence/idempotency-repository.js';
-import { findOrder, insertOrder } from '../persistence/order-repository.js';
 import { emailMessage, eventMessage } from '../domain/messages.js';
-import { enqueueAll } from '../persistence/outbox.js';
+import { completeKey, releaseKey } from '../persistence/idempotency-repository.js';
+import { recordMovement, type Movement } from '../persistence/ledger.js';
+import { findOrder } from '../persistence/order-repository.js';
 import { releaseStock } from '../persistence/product-repository.js';
 import { settleNewOrder } from '../persistence/settlement.js';
-import { fromNow } from '../persistence/sql-fragments.js';
-import { findTransactionByReference, lockTransaction, moveTransaction, type PaymentTransaction } from '../persistence/transaction-repository.js';
+import { findTransactionByReference, lockTransaction, markAbandoned, moveCharge, type PaymentTransaction } from '../persistence/transaction-repository.js';
+import type { Db } from '../persistence/tables.js';
 import type { Deps } from './ports.js';
 
 /**
- * The three ways a `processing` charge ends. Each locks the transaction row and
- * moves it only from `processing`, so the request and the reconciler can race
- * and exactly one of them settles it.
+ * The three ways a `processing` charge ends. Each moves it only from `processing` (the settlement
+ * statement's guard, or the row lock here), so the request and the reconciler can race and exactly
+ * one of them settles it. The order itself is written by one statement only (persistence/settlement.ts).
  */
 
 export type Completion =
   | { kind: 'order'; order: Order }
-  | { kind: 'refund'; transaction: PaymentTransaction }
+  /** The client was told "no order": what the charge took goes back (a pending refund or void; none for a zero total). */
+  | { kind: 'release'; movement: Movement | undefined }
   /** The provider payment already settles another transaction: this one failed, nothing more taken. */
   | { kind: 'duplicate' };
 
 /** What the order is made from: the transaction's identity, amount and draft. */
 export type ChargedTransaction = Pick<PaymentTransaction, 'id' | 'provider' | 'amount' | 'currency' | 'draft'>;
 
-/** The money was taken: the order, its items, history, email, event and idempotent response commit together. */
-export async function completeCharge(deps: Deps, transactionId: string, reference: string): Promise<Completion> {
+/** What the provider said of a charge that went through. */
+export interface ChargeOutcome {
+  reference: string;
+  /** An authorization the charge did not capture lapses then (shipment mode). */
+  authorizationExpiresAt: Date | null;
+}
+
+/**
+ * The careful end of a charge (the reconciler's, or the request's when the one-statement path did
+ * not apply): locks the transaction and tells apart a charge already settled, a payment that already
+ * paid for another order, an abandoned charge, and the usual case, which becomes the order.
+ */
+export async function completeCharge(deps: Deps, transactionId: string, outcome: ChargeOutcome): Promise<Completion> {
   const now = deps.clock();
+  const { reference } = outcome;
   return deps.db.transaction().execute(async (trx): Promise<Completion> => {
     const t = await lockTransaction(trx, transactionId);
     if (!t) throw new Error(`transaction ${transactionId} vanished`);
@@ -39,25 +53,26 @@ export async function completeCharge(deps: Deps, transactionId: string, referenc
     const holder = await findTransactionByReference(trx, t.provider, reference);
     if (holder && holder.id !== t.id) {
       // That payment already paid for another order (e.g. one PayPal approval sent twice).
-      await moveTransaction(trx, t.id, 'processing', 'failed', { decline_code: 'duplicate_payment', failure_reason: `payment ${reference} already settles transaction ${holder.id}` }, now);
+      await moveCharge(trx, t.id, 'failed', { decline_code: 'duplicate_payment', failure_reason: `payment ${reference} already settles transaction ${holder.id}` }, now);
       if (!t.abandoned) await releaseStock(trx, t.draft.items);
       if (t.draft.idempotency_key) await releaseKey(trx, t.customer_id, t.draft.idempotency_key);
       return { kind: 'duplicate' };
     }
     if (t.abandoned) {
-      // The client was told "no order": the money goes back instead.
-      await moveTransaction(trx, t.id, 'processing', 'refund_pending', { provider_reference: reference }, now);
-      return { kind: 'refund', transaction: { ...t, status: 'refund_pending', provider_reference: reference } };
+      // The client was told "no order": the money goes back instead, recorded before it is asked for.
+      await moveCharge(trx, t.id, 'succeeded', { provider_reference: reference }, now);
+      if (t.amount === 0) return { kind: 'release', movement: undefined };
+      const kind = captureModeOf(t) === 'immediate' ? 'refund' : 'void';
+      const entry = await recordMovement(trx, {
+        id: randomUUID(), transactionId: t.id, orderId: t.order_id, kind, amount: t.amount, currency: t.currency,
+        actor: 'system', reason: 'the request that made this charge answered that no order was made', retryInMs: deps.reconcileAfterMs, now,
+      });
+      const movement: Movement = { ...entry, transaction_id: t.id, order_id: t.order_id, provider: t.provider, payment_reference: reference, attempts: 0, expires_at: null, context: null };
+      return { kind: 'release', movement };
     }
-    await moveTransaction(trx, t.id, 'processing', 'succeeded', { provider_reference: reference }, now);
-    const order = orderFromDraft(t, reference, now);
-    const d = t.draft;
-    // Two statements: the order with its items and first history entry, then both messages.
-    await insertOrder(trx, order, firstEntry(order));
-    await enqueueAll(trx, creationMessages(order, now));
-    if (d.idempotency_key) await completeKey(trx, d.user_id, d.idempotency_key, { status: 201, body: order });
-    deps.metrics.ordersCreated.inc({ provider: t.provider, currency: t.currency });
-    return { kind: 'order', order };
+    const settled = await settle(deps, trx, t, outcome, now);
+    if (!settled) throw new Error(`transaction ${transactionId} could not be settled although it is processing`);
+    return { kind: 'order', order: settled };
   });
 }
 
@@ -66,22 +81,31 @@ export async function completeCharge(deps: Deps, transactionId: string, referenc
  * own `processing` one (nearly always), else the careful path above, which tells the other cases
  * apart. Either way the outcome is the same as `completeCharge`'s.
  */
-export async function completeOwnCharge(deps: Deps, t: ChargedTransaction, reference: string): Promise<Completion> {
-  const now = deps.clock();
-  const order = orderFromDraft(t, reference, now);
+export async function completeOwnCharge(deps: Deps, t: ChargedTransaction, outcome: ChargeOutcome): Promise<Completion> {
+  const order = await settle(deps, deps.db, t, outcome, deps.clock());
+  return order ? { kind: 'order', order } : completeCharge(deps, t.id, outcome);
+}
+
+/** The one writer of a new order: the settlement statement. Undefined when its guard did not hold. */
+async function settle(deps: Deps, db: Db, t: ChargedTransaction, outcome: ChargeOutcome, now: Date): Promise<Order | undefined> {
+  const order = orderFromDraft(t, outcome, now);
   const d = t.draft;
-  const settled = await settleNewOrder(deps.db, {
-    reference,
+  const settled = await settleNewOrder(db, {
+    reference: outcome.reference,
     order,
     first: firstEntry(order),
     messages: creationMessages(order, now),
     key: d.idempotency_key ? { userId: d.user_id, key: d.idempotency_key } : null,
+    authorizationExpiresAt: captureModeOf(t) === 'shipment' ? outcome.authorizationExpiresAt : null,
     now,
   });
-  if (!settled) return completeCharge(deps, t.id, reference);
+  if (!settled) return undefined;
   deps.metrics.ordersCreated.inc({ provider: t.provider, currency: t.currency });
-  return { kind: 'order', order };
+  return order;
 }
+
+/** Drafts written before capture modes existed were all captured at once. */
+const captureModeOf = (t: Pick<ChargedTransaction, 'draft'>) => t.draft.capture ?? 'immediate';
 
 /** A new order's first history entry: `pending`, by its customer. */
 const firstEntry = (order: Order) => ({ to: 'pending' as const, at: order.created_at, actor: order.user_id, note: null });
@@ -90,18 +114,33 @@ const firstEntry = (order: Order) => ({ to: 'pending' as const, at: order.create
 const creationMessages = (order: Order, now: Date) =>
   [emailMessage('order_confirmation', order), eventMessage('order.created', order, now)].filter((m) => m !== null);
 
-/** The order a succeeded transaction becomes, as the API shows it. */
-function orderFromDraft(t: ChargedTransaction, reference: string, now: Date): Order {
+/** The order a succeeded transaction becomes, as the API shows it (and GET reads it back from the ledger). */
+function orderFromDraft(t: ChargedTransaction, outcome: ChargeOutcome, now: Date): Order {
   const d = t.draft;
   const iso = now.toISOString();
+  const items = d.items.map((i) => ({ ...i, quantity_cancelled: i.quantity_cancelled ?? 0, quantity_returned: i.quantity_returned ?? 0 }));
+  const captured = captureModeOf(t) === 'immediate';
+  const authorized = t.amount > 0;
   return {
     id: d.order_id,
     user_id: d.user_id,
     status: 'pending',
     currency: d.currency,
-    items: d.items,
+    items,
     total: d.total,
-    payment: { transaction_id: t.id, provider: t.provider, provider_reference: reference, status: 'succeeded', amount: t.amount, currency: t.currency },
+    current_total: d.total,
+    payment: {
+      transaction_id: t.id,
+      provider: t.provider,
+      provider_reference: outcome.reference,
+      status: captured || !authorized ? 'succeeded' : 'authorized',
+      amount: t.amount,
+      currency: t.currency,
+      amount_authorized: t.amount,
+      amount_captured: captured ? t.amount : 0,
+      amount_refunded: 0,
+      authorization_expires_at: !captured && authorized && outcome.authorizationExpiresAt ? outcome.authorizationExpiresAt.toISOString() : null,
+    },
     email: d.email,
     shipping_address: d.shipping_address,
     tracking: null,
@@ -121,7 +160,7 @@ export async function failCharge(deps: Deps, transactionId: string, error: Domai
     const t = await lockTransaction(trx, transactionId);
     if (!t || t.status !== 'processing') return;
     const declineCode = typeof error.extra.decline_code === 'string' ? error.extra.decline_code : null;
-    await moveTransaction(trx, t.id, 'processing', 'failed', { decline_code: declineCode ?? error.code, failure_reason: error.message }, now);
+    await moveCharge(trx, t.id, 'failed', { decline_code: declineCode ?? error.code, failure_reason: error.message }, now);
     if (!t.abandoned) await releaseStock(trx, t.draft.items);
     const key = t.draft.idempotency_key;
     if (key && !t.abandoned && error.status < 500) {
@@ -135,18 +174,14 @@ export async function failCharge(deps: Deps, transactionId: string, error: Domai
 /**
  * The outcome is unknown (timeout, 5xx, network): the client is told 502 and no
  * order will ever be made from this charge. Stock and key are freed now; the
- * reconciler asks the provider later and refunds anything that was taken.
+ * reconciler asks the provider later and gives back anything that was taken.
  */
 export async function abandonCharge(deps: Deps, transactionId: string, reason: string): Promise<void> {
   const now = deps.clock();
   await deps.db.transaction().execute(async (trx) => {
     const t = await lockTransaction(trx, transactionId);
     if (!t || t.status !== 'processing') return;
-    await trx
-      .updateTable('payment_transactions')
-      .set({ abandoned: true, failure_reason: reason, next_attempt_at: fromNow(2_000), updated_at: now })
-      .where('id', '=', t.id)
-      .execute();
+    await markAbandoned(trx, t.id, reason, 2_000, now);
     await releaseStock(trx, t.draft.items);
     if (t.draft.idempotency_key) await releaseKey(trx, t.customer_id, t.draft.idempotency_key);
   });

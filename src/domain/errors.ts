@@ -18,6 +18,8 @@ export const ERROR_STATUS = {
   out_of_stock: 409,
   price_changed: 409,
   idempotency_in_progress: 409,
+  order_not_returnable: 409,
+  payment_not_captured: 409,
   request_timeout: 408,
   payload_too_large: 413,
   uri_too_long: 414,
@@ -29,6 +31,9 @@ export const ERROR_STATUS = {
   idempotency_key_reused: 422,
   invalid_cursor: 422,
   payment_amount_mismatch: 422,
+  payment_intent_mismatch: 422,
+  invalid_items: 422,
+  refund_exceeds_captured: 422,
   rate_limited: 429,
   header_fields_too_large: 431,
   payment_provider_error: 502,
@@ -79,6 +84,13 @@ export const errors = {
     new DomainError('payment_provider_error', detail),
   providerNotEnabled: (provider: string) =>
     new DomainError('provider_not_enabled', `The payment provider ${provider} is not enabled.`),
+  invalidItems: (errs: FieldError[], detail = 'The items do not match what the order holds.') =>
+    new DomainError('invalid_items', detail, { errors: errs }),
+  notReturnable: (detail: string) => new DomainError('order_not_returnable', detail),
+  refundExceedsCaptured: (refundable: number) =>
+    new DomainError('refund_exceeds_captured', `At most ${refundable} can still be refunded (captured, less refunds made or in flight).`, { refundable }),
+  paymentNotCaptured: () => new DomainError('payment_not_captured', 'Nothing has been captured for this order yet, so there is nothing to refund.'),
+  returnNotFound: () => new DomainError('not_found', 'No such return for this order.'),
   serviceUnavailable: (detail = 'A dependency is unavailable; try again shortly.') =>
     new DomainError('service_unavailable', detail),
 };

@@ -5,11 +5,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Order } from './order.js';
+import type { Return } from './returns.js';
 
-export const EMAIL_KINDS = ['order_confirmation', 'order_cancelled', 'order_shipped', 'order_delivered'] as const;
+export const EMAIL_KINDS = ['order_confirmation', 'order_cancelled', 'order_shipped', 'order_delivered', 'return_requested'] as const;
 export type EmailKind = (typeof EMAIL_KINDS)[number];
 
-export const EVENT_TYPES = ['order.created', 'order.cancelled', 'order.status_changed', 'payment.refunded'] as const;
+export const EVENT_TYPES = [
+  'order.created',
+  'order.cancelled',
+  'order.status_changed',
+  'payment.refunded',
+  'order.return_requested',
+  'order.return_received',
+  'order.return_rejected',
+] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** Stored for an email: the data its template needs; rendered when delivered. */
@@ -19,6 +28,12 @@ export interface EmailPayload {
   to: string;
   order_id: string;
   order: Order;
+  /** What the template needs beyond the order (the return a `return_requested` email is about). */
+  extra?: EmailExtra;
+}
+
+export interface EmailExtra {
+  return?: Return;
 }
 
 /** Stored for an event: exactly the message body other services receive. */
@@ -40,10 +55,10 @@ export interface OutboxMessage {
   payload: string;
 }
 
-export function emailMessage(kind: EmailKind, order: Order): OutboxMessage | null {
+export function emailMessage(kind: EmailKind, order: Order, extra?: EmailExtra): OutboxMessage | null {
   if (!order.email) return null;
   const id = randomUUID();
-  const payload: EmailPayload = { id, kind, to: order.email, order_id: order.id, order };
+  const payload: EmailPayload = { id, kind, to: order.email, order_id: order.id, order, ...(extra && { extra }) };
   return { id, kind: 'email', topic: kind, payload: JSON.stringify(payload) };
 }
 

@@ -1,6 +1,6 @@
 import { errors } from './errors.js';
 import { canTransition, type OrderStatus } from './order-status.js';
-import type { ProviderId, TransactionStatus } from './payment.js';
+import type { PaymentAmounts, ProviderId } from './payment.js';
 
 export interface ShippingAddress {
   name: string;
@@ -23,13 +23,15 @@ export interface OrderItem {
   quantity: number;
   unit_price: number;
   line_total: number;
+  quantity_cancelled: number;
+  quantity_returned: number;
 }
 
-interface PaymentSummary {
+/** The order's payment: its identity and, derived from its ledger, status and amounts. */
+export interface PaymentSummary extends PaymentAmounts {
   transaction_id: string;
   provider: ProviderId;
   provider_reference: string | null;
-  status: TransactionStatus;
   amount: number;
   currency: string;
 }
@@ -42,6 +44,8 @@ export interface Order {
   currency: string;
   items: OrderItem[];
   total: number;
+  /** What the order still owes: its units not cancelled nor returned, at their prices. */
+  current_total: number;
   payment: PaymentSummary;
   email: string | null;
   shipping_address: ShippingAddress | null;
@@ -83,6 +87,11 @@ export function transition(
     },
     change: { from: order.status, to, at: iso, actor, note },
   };
+}
+
+/** Σ unit_price × units still kept. */
+export function currentTotal(items: readonly OrderItem[]): number {
+  return items.reduce((sum, i) => sum + i.unit_price * (i.quantity - i.quantity_cancelled - i.quantity_returned), 0);
 }
 
 export function isOwnerOrAdmin(order: Pick<Order, 'user_id'>, user: { sub: string; isAdmin: boolean }): boolean {

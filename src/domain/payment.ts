@@ -1,5 +1,137 @@
+/**
+ * A payment and its ledger: the one table of legal moves, and the payment's status and amounts
+ * derived from its movements (never a counter kept beside them). The database enforces the same
+ * moves and the invariants (migration 007); this is where the application asks first.
+ */
 export const PROVIDERS = ['stripe', 'paypal', 'square', 'sandbox'] as const;
 export type ProviderId = (typeof PROVIDERS)[number];
 
-export const TRANSACTION_STATUSES = ['processing', 'succeeded', 'failed', 'refund_pending', 'refunded'] as const;
+/** `immediate`: the charge at creation captures; `shipment`: it only authorizes, the move to `shipped` captures. */
+export const CAPTURE_MODES = ['immediate', 'shipment'] as const;
+export type CaptureMode = (typeof CAPTURE_MODES)[number];
+
+/** How a payment's charge (its first call to the provider) ended. Later money is in the ledger. */
+export const TRANSACTION_STATUSES = ['processing', 'succeeded', 'failed'] as const;
 export type TransactionStatus = (typeof TRANSACTION_STATUSES)[number];
+
+const CHARGE_MOVES: Record<TransactionStatus, readonly TransactionStatus[]> = {
+  processing: ['succeeded', 'failed'],
+  succeeded: [],
+  failed: [],
+};
+
+export const LEDGER_KINDS = ['authorization', 'capture', 'void', 'refund', 'dispute'] as const;
+export type LedgerKind = (typeof LEDGER_KINDS)[number];
+
+export const MOVEMENT_STATUSES = ['pending', 'succeeded', 'failed'] as const;
+export const DISPUTE_STATUSES = ['open', 'won', 'lost'] as const;
+export const LEDGER_STATUSES = [...MOVEMENT_STATUSES, ...DISPUTE_STATUSES] as const;
+export type LedgerStatus = (typeof LEDGER_STATUSES)[number];
+
+/** The legal moves of a ledger row. A refund the provider confirmed can still fail later (Stripe `refund.failed`). */
+const ENTRY_MOVES: Record<LedgerStatus, readonly LedgerStatus[]> = {
+  pending: ['succeeded', 'failed'],
+  succeeded: [],
+  failed: [],
+  open: ['won', 'lost'],
+  won: [],
+  lost: [],
+};
+
+export function canMoveCharge(from: TransactionStatus, to: TransactionStatus): boolean {
+  return CHARGE_MOVES[from].includes(to);
+}
+
+export function canMoveEntry(kind: LedgerKind, from: LedgerStatus, to: LedgerStatus): boolean {
+  if (kind === 'refund' && from === 'succeeded' && to === 'failed') return true;
+  return ENTRY_MOVES[from].includes(to);
+}
+
+/** Every write of a charge's or a ledger row's status asks here first; an illegal move is a bug. */
+export function assertChargeMove(from: TransactionStatus, to: TransactionStatus): void {
+  if (!canMoveCharge(from, to)) throw new Error(`a charge cannot move from ${from} to ${to}`);
+}
+
+export function assertEntryMove(kind: LedgerKind, from: LedgerStatus, to: LedgerStatus): void {
+  if (!canMoveEntry(kind, from, to)) throw new Error(`a ${kind} cannot move from ${from} to ${to}`);
+}
+
+/** The initial status of a new row. */
+export const initialStatus = (kind: LedgerKind): LedgerStatus => (kind === 'dispute' ? 'open' : 'pending');
+
+/** One movement of money, as `GET /api/orders/{id}/payments` shows it. */
+export interface LedgerEntry {
+  id: string;
+  kind: LedgerKind;
+  amount: number;
+  currency: string;
+  status: LedgerStatus;
+  provider_reference: string | null;
+  reason: string | null;
+  actor: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export const PAYMENT_STATUSES = ['processing', 'authorized', 'succeeded', 'refund_pending', 'partially_refunded', 'refunded', 'voided', 'failed'] as const;
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+
+/** The sums a payment's status is derived from, as the order query reads them. */
+export interface LedgerSums {
+  authorized: number;
+  captured: number;
+  refunded: number;
+  voided: number;
+  /** Amounts of each kind still `pending`. */
+  pendingAuthorizations: number;
+  pendingCaptures: number;
+  pendingVoids: number;
+  pendingRefunds: number;
+  /** When the succeeded authorization lapses, if it has one. */
+  authorizationExpiresAt: string | null;
+}
+
+export const NO_MOVEMENTS: LedgerSums = {
+  authorized: 0, captured: 0, refunded: 0, voided: 0,
+  pendingAuthorizations: 0, pendingCaptures: 0, pendingVoids: 0, pendingRefunds: 0,
+  authorizationExpiresAt: null,
+};
+
+export interface PaymentAmounts {
+  status: PaymentStatus;
+  amount_authorized: number;
+  amount_captured: number;
+  amount_refunded: number;
+  authorization_expires_at: string | null;
+}
+
+/**
+ * The payment as the ledger says. A payment with no movements at all (a zero total) reads as its
+ * charge ended. A pending void or capture is money in flight: `processing` until the provider answers.
+ */
+export function derivePayment(s: LedgerSums, charge: TransactionStatus): PaymentAmounts {
+  const open = s.captured === 0 && s.voided === 0 && s.pendingVoids === 0;
+  return {
+    status: deriveStatus(s, charge),
+    amount_authorized: s.authorized,
+    amount_captured: s.captured,
+    amount_refunded: s.refunded,
+    authorization_expires_at: s.authorized > 0 && open ? s.authorizationExpiresAt : null,
+  };
+}
+
+function deriveStatus(s: LedgerSums, charge: TransactionStatus): PaymentStatus {
+  if (s.pendingRefunds > 0) return 'refund_pending';
+  if (s.captured > 0) {
+    if (s.refunded >= s.captured) return 'refunded';
+    return s.refunded > 0 ? 'partially_refunded' : 'succeeded';
+  }
+  if (s.pendingAuthorizations > 0 || s.pendingCaptures > 0 || s.pendingVoids > 0) return 'processing';
+  if (s.authorized > 0) return s.voided > 0 ? 'voided' : 'authorized';
+  if (charge === 'succeeded') return 'succeeded'; // nothing to move: a zero total
+  return charge;
+}
+
+/** What is left to capture or void, and to refund (pending refunds count as taken). */
+export const capturable = (s: LedgerSums) => s.authorized - s.captured - s.voided - s.pendingCaptures - s.pendingVoids;
+export const refundable = (s: LedgerSums) => s.captured - s.refunded - s.pendingRefunds;

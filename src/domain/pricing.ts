@@ -57,6 +57,8 @@ export function priceItems(
       quantity: r.quantity,
       unit_price: p.price,
       line_total: checked(() => multiply(p.price, r.quantity), `/items/${i}/quantity`),
+      quantity_cancelled: 0,
+      quantity_returned: 0,
     };
   });
   return { items, total: checked(() => sum(items.map((i) => i.line_total)), '/items') };

@@ -17,6 +17,14 @@ export function refundKey(refundId: string, maxLength = 255): string {
   return bounded('refund-', refundId, maxLength);
 }
 
+export function captureKey(captureId: string, maxLength = 255): string {
+  return bounded('capture-', captureId, maxLength);
+}
+
+export function voidKey(voidId: string, maxLength = 255): string {
+  return bounded('void-', voidId, maxLength);
+}
+
 function bounded(prefix: string, id: string, maxLength: number): string {
   const key = prefix + id;
   if (key.length <= maxLength) return key;

@@ -32,6 +32,11 @@ export function issueOf(err: unknown): string | undefined {
   return (cause.result as PayPalErrorBody | undefined)?.details?.[0]?.issue ?? (cause.result as PayPalErrorBody | undefined)?.name;
 }
 
+export function statusOf(err: unknown): number | undefined {
+  const cause = err instanceof PaymentProviderError ? err.cause : err;
+  return cause instanceof ApiError ? cause.statusCode : undefined;
+}
+
 export function isNotFound(err: unknown): boolean {
   const cause = err instanceof PaymentProviderError ? err.cause : err;
   return cause instanceof ApiError && cause.statusCode === 404;

@@ -2,12 +2,14 @@ import type { ProviderId } from '../domain/payment.js';
 
 /**
  * One interface for every payment provider (Medusa's IPaymentProvider shape):
- * one input in, one result out, and failures thrown as the two errors below.
+ * one input in, one result out, and failures thrown as the errors below.
  *
- * Every call carries our transaction id; a provider derives its idempotency key
- * from it, so a retry (ours, the reconciler's or the SDK's) never charges or
- * refunds twice.
+ * Every call that moves money carries our own id of that movement (transaction,
+ * capture, void or refund id); a provider derives its idempotency key from it,
+ * so a retry (ours, the reconciler's or the SDK's) never moves money twice.
  */
+export type CaptureMode = 'immediate' | 'manual';
+
 export interface ChargeInput {
   transactionId: string;
   amount: number; // minor units
@@ -15,10 +17,45 @@ export interface ChargeInput {
   source: string; // the provider's token (PaymentMethod id, Square source id, approved PayPal order id, sandbox token)
   customerId: string;
   description: string;
+  /** `manual` only authorizes: the money is taken later by `capture`, or released by `void`. */
+  capture: CaptureMode;
 }
 
 export interface ChargeResult {
-  /** The provider's id for the captured payment (PaymentIntent, Square payment, PayPal capture). */
+  /**
+   * The provider's id of the payment: captured (PaymentIntent, Square payment, PayPal capture), or
+   * for a manual charge the authorization (PaymentIntent, Square payment, PayPal authorization).
+   */
+  reference: string;
+  captured: boolean;
+  /**
+   * When an authorization stops being capturable, where the provider says (Stripe
+   * `capture_before`, Square `delayed_until`, PayPal `expiration_time`); null when captured or when
+   * the provider does not say (the caller then assumes its own default).
+   */
+  authorizationExpiresAt: Date | null;
+}
+
+export interface CaptureInput {
+  transactionId: string;
+  /** Our id of this capture; the idempotency key is derived from it. */
+  captureId: string;
+  /** The authorization's reference, from `charge`. */
+  reference: string;
+  /** At most what was authorized; the rest of the authorization is released. */
+  amount: number;
+  currency: string;
+}
+
+export interface CaptureResult {
+  /** The captured payment's id, which refunds name: PayPal's capture id; Stripe and Square keep the payment id. */
+  reference: string;
+}
+
+export interface VoidInput {
+  transactionId: string;
+  /** Our id of this void; the idempotency key is derived from it. */
+  voidId: string;
   reference: string;
 }
 
@@ -26,6 +63,7 @@ export interface RefundInput {
   transactionId: string;
   /** Distinguishes refunds of one payment; the idempotency key is derived from it. */
   refundId: string;
+  /** The captured payment's reference (PayPal: the capture id). */
   reference: string;
   amount: number;
   currency: string;
@@ -42,20 +80,59 @@ export interface RetrieveInput {
   source: string;
   amount: number;
   currency: string;
+  /** How the charge was made; only a provider that keeps no state (the sandbox) needs it. Default `immediate`. */
+  capture?: CaptureMode;
 }
 
 /** What the provider says happened to a charge we may or may not have made. */
 export type RetrieveResult =
+  /** Captured; `reference` is the captured payment's (PayPal: the capture id). */
   | { status: 'succeeded'; reference: string }
+  /** Authorized and not captured yet. */
+  | { status: 'authorized'; reference: string; authorizationExpiresAt: Date | null }
+  /** The authorization was released (voided, or `expired` at the provider); nothing was captured. */
+  | { status: 'voided'; reference: string; expired: boolean }
   | { status: 'failed'; declineCode?: string }
   | { status: 'not_found' }
   | { status: 'processing' };
 
+/** One refund of a payment as the provider records it, whoever asked for it (us or its dashboard). */
+export interface ProviderRefund {
+  reference: string;
+  amount: number;
+  currency: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  /** Our refund id when the refund was ours and the provider kept it; null for one made elsewhere. */
+  refundId: string | null;
+}
+
+export interface ProviderDispute {
+  reference: string;
+  /** What the customer disputes, in minor units. */
+  amount: number;
+  currency: string;
+  status: 'open' | 'won' | 'lost';
+}
+
+export interface PaymentQuery {
+  /** The captured payment's reference (PayPal: the capture id). */
+  reference: string;
+  currency: string;
+}
+
 export interface PaymentProvider {
   readonly id: ProviderId;
+  /** Throws PaymentDeclinedError, PaymentProviderError, PaymentAmountMismatchError or PaymentIntentMismatchError. */
   charge(input: ChargeInput): Promise<ChargeResult>;
+  /** Refused (expired, voided, more than authorized): PaymentDeclinedError with the reason as its code. */
+  capture(input: CaptureInput): Promise<CaptureResult>;
+  /** Releasing what is already released succeeds; an authorization already captured is PaymentDeclinedError. */
+  void(input: VoidInput): Promise<void>;
   refund(input: RefundInput): Promise<RefundResult>;
   retrieve(input: RetrieveInput): Promise<RetrieveResult>;
+  /** The provider's truth about every refund of a payment, oldest first; amounts come from here, never from a webhook. */
+  refunds(input: PaymentQuery): Promise<ProviderRefund[]>;
+  disputes(input: PaymentQuery): Promise<ProviderDispute[]>;
 }
 
 /** The provider refused the payment: 402 `payment_declined`. Nothing was taken. */
@@ -74,6 +151,17 @@ export class PaymentAmountMismatchError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'PaymentAmountMismatchError';
+  }
+}
+
+/**
+ * The approved payment was made for the other capture mode (a PayPal order of intent CAPTURE when
+ * we only authorize, or AUTHORIZE when we capture at once): 422. Nothing was taken.
+ */
+export class PaymentIntentMismatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PaymentIntentMismatchError';
   }
 }
 

@@ -28,7 +28,14 @@ function describe(errors: readonly SquareErrorItem[]): string {
 /** A response whose body carries `errors` failed, whatever its HTTP status said. */
 export function throwIfErrors(errors: readonly SquareErrorItem[] | undefined): void {
   if (!errors?.length) return;
-  throw declineOf(errors) ?? new PaymentProviderError(`square: ${describe(errors)}`);
+  throw declineOf(errors) ?? new PaymentProviderError(`square: ${describe(errors)}`, { errors });
+}
+
+/** The first Square error code of a failed call (`AMOUNT_TOO_HIGH`, `BAD_REQUEST`, …), if Square answered with one. */
+export function errorCode(err: unknown): string | undefined {
+  if (!(err instanceof PaymentProviderError)) return undefined;
+  const errors = err.cause instanceof SquareError ? err.cause.errors : (err.cause as { errors?: SquareErrorItem[] } | undefined)?.errors;
+  return Array.isArray(errors) ? errors[0]?.code : undefined;
 }
 
 export function isNotFound(err: unknown): boolean {

@@ -1,49 +1,65 @@
 import { sql } from 'kysely';
 import type { Order, StatusChange } from '../domain/order.js';
 import type { OutboxMessage } from '../domain/messages.js';
+import { paymentReference, toMovement, type Movement, type MovementRow } from './ledger.js';
+import { ledgerSums } from './order-repository.js';
 import { stockReturn } from './product-repository.js';
 import { fromNow } from './sql-fragments.js';
-import type { Db, TransactionRow } from './tables.js';
-import { toTransaction, type PaymentTransaction } from './transaction-repository.js';
+import type { Db } from './tables.js';
 
 export interface Cancellation {
-  /** The order as it is once cancelled (its payment `refund_pending`). */
+  /** The order as it is once cancelled. */
   order: Order;
   change: Pick<StatusChange, 'to' | 'at' | 'actor' | 'note'>;
   messages: readonly OutboxMessage[];
-  /** How long the request has to refund before the reconciler takes over, from the database's clock. */
+  /** The id of the movement that gives the money back: the provider's idempotency key for it. */
+  movementId: string;
+  /** How long the request has to make it before the reconciler takes over, from the database's clock. */
   retryInMs: number;
   now: Date;
 }
 
 /**
  * Everything a cancel writes, as one statement inside the caller's transaction (which already holds
- * the order's row lock): the payment moved from `succeeded` to `refund_pending`, the order's new
- * state, its history entry, the stock given back and the messages. Returns the payment transaction as
- * it was before the move (locked until the caller commits), or undefined if there is none.
+ * the order's row lock): the movement that gives the money back — a refund of what was captured and
+ * not yet refunded, or else a void of what is still authorized — recorded `pending` in the ledger, the
+ * order's new state (every unit not returned counted cancelled), its history entry, the stock given back and the messages. Returns that movement,
+ * or undefined when there was nothing to give back (a zero total).
  */
-export async function recordCancellation(trx: Db, c: Cancellation): Promise<PaymentTransaction | undefined> {
+export async function recordCancellation(trx: Db, c: Cancellation): Promise<Movement | undefined> {
   const o = c.order;
   const messages = sql.join(c.messages.map((m) => sql`(${m.id}::uuid, ${m.kind}::text, ${m.topic}::text, ${m.payload}::jsonb)`));
   const queued =
     c.messages.length > 0
       ? sql`, queued as (insert into outbox (id, kind, topic, payload) select * from (values ${messages}) as m(id, kind, topic, payload))`
       : sql``;
-  const { rows } = await sql<TransactionRow>`
+  const sums = ledgerSums(trx, sql`${o.payment.transaction_id}::uuid`);
+  const { rows } = await sql<MovementRow>`
     with locked as materialized (
-      select * from payment_transactions where id = ${o.payment.transaction_id}::uuid for update
-    ), moved as (
-      update payment_transactions p
-      set status = 'refund_pending', next_attempt_at = ${fromNow(c.retryInMs)}, updated_at = ${c.now}::timestamptz
-      from locked l where p.id = l.id and l.status = 'succeeded'
+      select id, order_id, currency, provider, provider_reference from payment_transactions where id = ${o.payment.transaction_id}::uuid for update
+    ), sums as materialized (${sums}), owed as (
+      select l.id as transaction_id, l.order_id, l.currency,
+             case when s.captured > 0 then 'refund' else 'void' end as kind,
+             case when s.captured > 0 then s.captured - s.refunded - s.pending_refunds
+                  else s.authorized - s.voided - s.pending_voids - s.captured - s.pending_captures end as amount
+      from locked l, sums s
+    ), released_money as (
+      insert into payment_ledger (id, transaction_id, order_id, kind, amount, currency, status, reason, actor, next_attempt_at, created_at, updated_at)
+      select ${c.movementId}::uuid, transaction_id, order_id, kind, amount, currency, 'pending', ${c.change.note}::text, ${c.change.actor}::text,
+             ${fromNow(c.retryInMs)}, ${c.now}::timestamptz, ${c.now}::timestamptz
+      from owed where amount > 0
+      returning *
     ), saved as (
       update orders set status = ${o.status}::text, tracking = ${o.tracking ? JSON.stringify(o.tracking) : null}::jsonb, updated_at = ${o.updated_at}::timestamptz
       where id = ${o.id}::uuid
+    ), units as (
+      update order_items set quantity_cancelled = quantity - quantity_returned where order_id = ${o.id}::uuid
     ), history as (
       insert into order_status_history (order_id, status, actor, note, at)
       values (${o.id}::uuid, ${c.change.to}::text, ${c.change.actor}::text, ${c.change.note}::text, ${c.change.at}::timestamptz)
     ), released as (${stockReturn(o.items)})${queued}
-    select * from locked`.execute(trx);
+    select r.*, l.provider, coalesce(${paymentReference(sql`r`)}, l.provider_reference) as payment_reference
+    from released_money r, locked l`.execute(trx);
   const row = rows[0];
-  return row && toTransaction(row);
+  return row && toMovement(row);
 }

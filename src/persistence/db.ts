@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { parseConnectionUrl } from './connection-url.js';
+import { FailoverPool } from './failover-pool.js';
 import type { Database } from './tables.js';
 
 export interface DbConfig {
@@ -61,16 +63,30 @@ PreparingClient.prototype.query = function query(this: pg.Client, config: unknow
 
 export async function createDb(config: DbConfig): Promise<DbHandle> {
   if (/^postgres(ql)?:\/\//.test(config.url)) {
-    const pool = new pg.Pool({
-      connectionString: config.url,
-      max: config.poolSize,
-      statement_timeout: config.statementTimeoutMs,
-      connectionTimeoutMillis: 5_000,
-      ...(config.preparedStatements === false ? {} : { Client: PreparingClient }),
-    });
-    // An idle client dying (server restart) must not crash the process.
-    pool.on('error', () => undefined);
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const { hosts, targetSessionAttrs } = parseConnectionUrl(config.url);
+    const createPool = (url: string) => {
+      const pool = new pg.Pool({
+        connectionString: url,
+        max: config.poolSize,
+        statement_timeout: config.statementTimeoutMs,
+        // The server's statement_timeout cannot fire when the server is gone without closing the
+        // socket (a host lost to the network); this bounds the wait on the client side as well.
+        query_timeout: config.statementTimeoutMs + 2_000,
+        keepAlive: true,
+        connectionTimeoutMillis: 5_000,
+        ...(config.preparedStatements === false ? {} : { Client: PreparingClient }),
+      });
+      // An idle client dying (server restart) must not crash the process; nor one checked out between
+      // two statements (in a transaction, while a provider is called): pg-pool listens only to idle
+      // clients, and an 'error' nobody listens to is an uncaught exception. Its statements fail anyway,
+      // and pg-pool discards it on release.
+      pool.on('error', () => undefined);
+      pool.on('connect', (client) => void client.on('error', () => undefined));
+      return pool;
+    };
+    // One host and no session requirement: node-postgres's pool as it is, nothing in between.
+    const pool = hosts.length === 1 && targetSessionAttrs === 'any' ? createPool(hosts[0]!.url) : new FailoverPool({ hosts, targetSessionAttrs, createPool });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool as never }) });
     return { db, embedded: false, close: () => db.destroy() };
   }
   const { PGlite } = await import('@electric-sql/pglite');

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import type { KeyClaimRequest } from './reservation.js';
 import type { Db } from './tables.js';
 
 export interface StoredResponse {
@@ -28,6 +29,23 @@ export async function inspectKey(db: Db, userId: string, key: string, fingerprin
     return { state: 'completed', response: { status: row.response_status, body: row.response_body } };
   }
   return { state: 'in_progress' };
+}
+
+/**
+ * Claims a free (or expired) key inside the caller's transaction, so the claim and the work it guards
+ * commit or vanish together. A racing claim of the same key waits on the key's unique index until
+ * this transaction ends, then finds it held. False when the key is held.
+ */
+export async function claimKey(trx: Db, k: KeyClaimRequest): Promise<boolean> {
+  const { rows } = await sql`
+    insert into idempotency_keys (user_id, key, fingerprint, state, expires_at)
+    values (${k.userId}::text, ${k.key}::text, ${k.fingerprint}::text, 'in_progress', ${k.expiresAt}::timestamptz)
+    on conflict (user_id, key) do update
+      set fingerprint = excluded.fingerprint, state = 'in_progress', transaction_id = null,
+          response_status = null, response_body = null, expires_at = excluded.expires_at, created_at = now()
+      where idempotency_keys.expires_at < now() -- an expired key is free again
+    returning 1`.execute(trx);
+  return rows.length > 0;
 }
 
 export async function completeKey(trx: Db, userId: string, key: string, response: StoredResponse): Promise<void> {

@@ -1,26 +1,66 @@
-import { sql, type ExpressionBuilder } from 'kysely';
+import { sql, type ExpressionBuilder, type RawBuilder } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
-import type { Order, OrderItem, ShippingAddress, StatusChange, Tracking } from '../domain/order.js';
+import { currentTotal, type Order, type OrderItem, type ShippingAddress, type StatusChange, type Tracking } from '../domain/order.js';
 import type { OrderStatus } from '../domain/order-status.js';
-import type { ProviderId, TransactionStatus } from '../domain/payment.js';
+import { derivePayment, type LedgerSums, type ProviderId, type TransactionStatus } from '../domain/payment.js';
 import { compileByShape, compileOnce, slot } from './compiled.js';
 import { toAmount, toIso } from './rows.js';
 import type { Database, Db } from './tables.js';
 
-/** One query returns the whole order: its row, items (as JSON) and payment. */
+/**
+ * The sums over a payment's ledger its status and amounts are derived from (domain/payment.ts):
+ * one index range of payment_ledger_transaction, a handful of rows per order.
+ */
+export const ledgerSums = (db: Db, transactionId: RawBuilder<unknown> | string) => {
+  const id = typeof transactionId === 'string' ? sql.ref(transactionId) : transactionId;
+  const total = (where: RawBuilder<unknown>) => sql<string>`coalesce(sum(l.amount) filter (where ${where}), 0)`;
+  return db
+    .selectFrom('payment_ledger as l')
+    .where(sql<boolean>`l.transaction_id = ${id}`)
+    .select([
+      total(sql`l.kind = 'authorization' and l.status = 'succeeded'`).as('authorized'),
+      total(sql`l.kind = 'capture' and l.status = 'succeeded'`).as('captured'),
+      total(sql`l.kind = 'refund' and l.status = 'succeeded'`).as('refunded'),
+      total(sql`l.kind = 'void' and l.status = 'succeeded'`).as('voided'),
+      total(sql`l.kind = 'authorization' and l.status = 'pending'`).as('pending_authorizations'),
+      total(sql`l.kind = 'capture' and l.status = 'pending'`).as('pending_captures'),
+      total(sql`l.kind = 'void' and l.status = 'pending'`).as('pending_voids'),
+      total(sql`l.kind = 'refund' and l.status = 'pending'`).as('pending_refunds'),
+      sql<Date | null>`max(l.expires_at) filter (where l.kind = 'authorization' and l.status = 'succeeded')`.as('authorization_expires_at'),
+    ]);
+};
+
+export type LedgerSumsRow = Awaited<ReturnType<ReturnType<typeof ledgerSums>['executeTakeFirstOrThrow']>>;
+
+export const toLedgerSums = (r: LedgerSumsRow): LedgerSums => ({
+  authorized: toAmount(r.authorized),
+  captured: toAmount(r.captured),
+  refunded: toAmount(r.refunded),
+  voided: toAmount(r.voided),
+  pendingAuthorizations: toAmount(r.pending_authorizations),
+  pendingCaptures: toAmount(r.pending_captures),
+  pendingVoids: toAmount(r.pending_voids),
+  pendingRefunds: toAmount(r.pending_refunds),
+  authorizationExpiresAt: r.authorization_expires_at === null ? null : toIso(r.authorization_expires_at),
+});
+
+/** One query returns the whole order: its row, items (as JSON), payment and its ledger's sums. */
 export function orderQuery(db: Db) {
   return db
     .selectFrom('orders as o')
     .innerJoin('payment_transactions as t', 't.id', 'o.transaction_id')
+    .innerJoinLateral((eb) => ledgerSums(eb as unknown as Db, 'o.transaction_id').as('m'), (join) => join.onTrue())
     .select([
       'o.id', 'o.user_id', 'o.status', 'o.currency', 'o.total', 'o.email', 'o.shipping_address', 'o.tracking',
       'o.created_at', 'o.updated_at', 'o.transaction_id',
       't.provider', 't.provider_reference', 't.status as payment_status', 't.amount as payment_amount', 't.currency as payment_currency',
+      'm.authorized', 'm.captured', 'm.refunded', 'm.voided', 'm.pending_authorizations', 'm.pending_captures', 'm.pending_voids',
+      'm.pending_refunds', 'm.authorization_expires_at',
     ])
     .select((eb: ExpressionBuilder<Database & { o: Database['orders'] }, 'o'>) =>
       jsonArrayFrom(
         eb.selectFrom('order_items as i')
-          .select(['i.product_id', 'i.name', 'i.quantity', 'i.unit_price', 'i.line_total'])
+          .select(['i.product_id', 'i.name', 'i.quantity', 'i.unit_price', 'i.line_total', 'i.quantity_cancelled', 'i.quantity_returned'])
           .whereRef('i.order_id', '=', 'o.id')
           .orderBy('i.position'),
       ).as('items'),
@@ -30,24 +70,28 @@ export function orderQuery(db: Db) {
 type OrderQueryRow = Awaited<ReturnType<ReturnType<typeof orderQuery>['executeTakeFirstOrThrow']>>;
 
 export function toOrder(r: OrderQueryRow): Order {
+  const items = (r.items as unknown as OrderItem[]).map((i) => ({
+    product_id: i.product_id,
+    name: i.name,
+    quantity: i.quantity,
+    unit_price: toAmount(i.unit_price),
+    line_total: toAmount(i.line_total),
+    quantity_cancelled: i.quantity_cancelled,
+    quantity_returned: i.quantity_returned,
+  }));
   return {
     id: r.id,
     user_id: r.user_id,
     status: r.status as OrderStatus,
     currency: r.currency,
-    items: (r.items as unknown as OrderItem[]).map((i) => ({
-      product_id: i.product_id,
-      name: i.name,
-      quantity: i.quantity,
-      unit_price: toAmount(i.unit_price),
-      line_total: toAmount(i.line_total),
-    })),
+    items,
     total: toAmount(r.total),
+    current_total: currentTotal(items),
     payment: {
       transaction_id: r.transaction_id,
       provider: r.provider as ProviderId,
       provider_reference: r.provider_reference,
-      status: r.payment_status as TransactionStatus,
+      ...derivePayment(toLedgerSums(r), r.payment_status as TransactionStatus),
       amount: toAmount(r.payment_amount),
       currency: r.payment_currency,
     },
@@ -120,49 +164,6 @@ const pageQueries = compileByShape((db, shape) => {
     .orderBy('p.id', 'desc')
     .limit(slot('limit') as unknown as number);
 });
-
-/**
- * The order, its items and (when given) its first history entry, in one statement: sibling
- * data-modifying CTEs, whose foreign keys are checked at the end of the statement as usual.
- */
-export async function insertOrder(trx: Db, order: Order, first?: Pick<StatusChange, 'to' | 'at' | 'actor' | 'note'>): Promise<void> {
-  const items = order.items.map((i, position) => ({ order_id: order.id, position, ...i }));
-  const row = {
-    id: order.id,
-    user_id: order.user_id,
-    status: order.status,
-    currency: order.currency,
-    total: order.total,
-    email: order.email,
-    shipping_address: order.shipping_address ? JSON.stringify(order.shipping_address) : null,
-    tracking: order.tracking ? JSON.stringify(order.tracking) : null,
-    transaction_id: order.payment.transaction_id,
-    created_at: order.created_at,
-    updated_at: order.updated_at,
-  };
-  const withOrder = trx.with('o', (db) => db.insertInto('orders').values(row));
-  if (!first) {
-    await withOrder.insertInto('order_items').values(items).execute();
-    return;
-  }
-  await withOrder
-    .with('i', (db) => db.insertInto('order_items').values(items))
-    .insertInto('order_status_history')
-    .values({ order_id: order.id, status: first.to, actor: first.actor, note: first.note, at: first.at })
-    .execute();
-}
-
-export async function saveOrderState(trx: Db, order: Order): Promise<void> {
-  await trx
-    .updateTable('orders')
-    .set({
-      status: order.status,
-      tracking: order.tracking ? JSON.stringify(order.tracking) : null,
-      updated_at: order.updated_at,
-    })
-    .where('id', '=', order.id)
-    .execute();
-}
 
 export async function appendHistory(trx: Db, orderId: string, change: Pick<StatusChange, 'to' | 'at' | 'actor' | 'note'>): Promise<void> {
   await trx

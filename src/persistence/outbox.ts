@@ -1,4 +1,4 @@
-import { emailMessage, eventMessage, type EmailKind, type EventType, type OutboxMessage } from '../domain/messages.js';
+import { emailMessage, eventMessage, type EmailExtra, type EmailKind, type EventType, type OutboxMessage } from '../domain/messages.js';
 import type { Order } from '../domain/order.js';
 import type { Db } from './tables.js';
 
@@ -16,8 +16,8 @@ export async function enqueueAll(trx: Db, messages: readonly (OutboxMessage | nu
     .execute();
 }
 
-export async function enqueueEmail(trx: Db, kind: EmailKind, order: Order): Promise<string | null> {
-  const message = emailMessage(kind, order);
+export async function enqueueEmail(trx: Db, kind: EmailKind, order: Order, extra?: EmailExtra): Promise<string | null> {
+  const message = emailMessage(kind, order, extra);
   await enqueueAll(trx, [message]);
   return message?.id ?? null;
 }

@@ -23,7 +23,8 @@ export type Reservation =
 /**
  * The first step of an order as one statement, so one round trip and its own transaction:
  * lock the stocked products in id order, claim the Idempotency-Key (when there is one), take
- * the stock and record the transaction as `processing` — all of it, or nothing.
+ * the stock and record the transaction as `processing` with its ledger's first movements (the
+ * authorization, and in immediate mode the capture, both `pending`) — all of it, or nothing.
  *
  * Racing orders over the same products queue on the row locks (taken in id order, so they
  * cannot deadlock); a racing request with the same key waits on the key's unique index until
@@ -52,15 +53,18 @@ export async function reserveOrder(
     values[`id${i}`] = item.product_id;
     values[`qty${i}`] = item.quantity;
   });
-  const { rows } = await statement(`${r.stocked.length}:${r.key ? 'key' : 'nokey'}`)(db, values);
+  const { rows } = await statement(`${r.stocked.length}:${r.key ? 'key' : 'nokey'}:${t.capture}`)(db, values);
   const row = rows[0];
   if (row?.go) return { reserved: true };
   return { reserved: false, short: row?.short ?? [] };
 }
 
-/** The statement for n stocked items, with or without a key claim: built and compiled once per shape. */
+/** The statement for n stocked items, with or without a key claim, per capture mode: built and compiled once per shape. */
 const statement = compileByShape<string, { go: boolean; short: string[] }>((_db, shape) => {
-  const [count, withKey] = shape.split(':');
+  const [count, withKey, capture] = shape.split(':');
+  // The charge's own movements, before the charge: it authorizes, and in immediate mode captures too.
+  // Their outcome is the charge's, settled with it, so they are never due on their own (infinity).
+  const kinds = capture === 'immediate' ? sql`(values ('authorization'), ('capture'))` : sql`(values ('authorization'))`;
   const n = Number(count);
   const slots = (name: string) => Array.from({ length: n }, (_, i) => slot(`${name}${i}`));
   const go = withKey === 'key' ? sql`exists (select 1 from claim)` : sql`not exists (select 1 from short)`;
@@ -96,6 +100,13 @@ const statement = compileByShape<string, { go: boolean; short: string[] }>((_db,
              ${slot('amount')}::bigint, ${slot('currency')}::char(3), ${slot('source')}::text, ${slot('draft')}::jsonb,
              ${fromNow(slot('reconcile_after_ms'))}, ${slot('now')}::timestamptz, ${slot('now')}::timestamptz
       where ${go}
+    ), ledgered as (
+      insert into payment_ledger (id, transaction_id, order_id, kind, amount, currency, status, actor, next_attempt_at, created_at, updated_at)
+      select case k.kind when 'authorization' then ${slot('transaction_id')}::uuid else md5(${slot('transaction_id')}::text || ':capture')::uuid end,
+             ${slot('transaction_id')}::uuid, ${slot('order_id')}::uuid, k.kind, ${slot('amount')}::bigint, ${slot('currency')}::char(3), 'pending',
+             ${slot('customer_id')}::text, 'infinity'::timestamptz, ${slot('now')}::timestamptz, ${slot('now')}::timestamptz
+      from ${kinds} as k(kind)
+      where ${go} and ${slot('amount')}::bigint > 0
     )
     select ${go} as go, array(select id from short order by id) as short`;
 });

@@ -11,10 +11,12 @@ export interface NewOrderSettlement {
   messages: readonly OutboxMessage[];
   /** The Idempotency-Key whose stored answer becomes the order (201). */
   key: { userId: string; key: string } | null;
+  /** When the provider stops honouring an authorization the charge did not capture (shipment mode). */
+  authorizationExpiresAt: Date | null;
   now: Date;
 }
 
-/** The unique index that lets one provider payment settle at most one transaction (migration 002). */
+/** The unique indexes that lets one provider payment settle at most one transaction (migration 002). */
 const takenReference = (err: unknown) => {
   const e = err as { code?: unknown; constraint?: unknown } | null;
   return e?.code === '23505' && e.constraint === 'payment_transactions_provider_ref';
@@ -22,7 +24,8 @@ const takenReference = (err: unknown) => {
 
 /**
  * The usual end of a charge, as one statement (one round trip, its own transaction): move the
- * transaction from `processing` to `succeeded` with the provider's reference, and write the order,
+ * transaction from `processing` to `succeeded` with the provider's reference (its ledger's pending
+ * authorization and capture with it), and write the order,
  * its items, its first history entry, its messages and the key's stored answer — all guarded by
  * that move. Returns false, having written nothing, when the move does not apply: the transaction
  * is no longer `processing` (the reconciler settled it), was abandoned, or the provider's payment
@@ -34,6 +37,7 @@ export async function settleNewOrder(db: Db, s: NewOrderSettlement): Promise<boo
   const values: Record<string, unknown> = {
     reference: s.reference,
     now: s.now,
+    expires_at: s.authorizationExpiresAt,
     transaction_id: o.payment.transaction_id,
     provider: o.payment.provider,
     order_id: o.id,
@@ -102,6 +106,11 @@ const statement = compileByShape<string, { settled: number }>((_db, shape) => {
           where d.provider = ${slot('provider')}::text and d.provider_reference = ${slot('reference')}::text
         )
       returning id
+    ), ledgered as (
+      update payment_ledger
+      set status = 'succeeded', provider_reference = ${slot('reference')}::text, updated_at = ${slot('now')}::timestamptz,
+          expires_at = case when kind = 'authorization' then ${slot('expires_at')}::timestamptz end
+      where transaction_id in (select id from moved) and status = 'pending' and kind in ('authorization', 'capture')
     ), placed as (
       insert into orders (id, user_id, status, currency, total, email, shipping_address, tracking, transaction_id, created_at, updated_at)
       select ${slot('order_id')}::uuid, ${slot('user_id')}::text, ${slot('status')}::text, ${slot('currency')}::char(3), ${slot('total')}::bigint,

@@ -38,6 +38,8 @@ export interface OrderItemsTable {
   quantity: number;
   unit_price: Bigint;
   line_total: Bigint;
+  quantity_cancelled: Generated<number>;
+  quantity_returned: Generated<number>;
 }
 
 export interface PaymentTransactionsTable {
@@ -48,7 +50,6 @@ export interface PaymentTransactionsTable {
   provider_reference: string | null;
   status: string;
   amount: Bigint;
-  amount_refunded: ColumnType<string | number | bigint, number | undefined, number>;
   currency: string;
   source: string;
   decline_code: string | null;
@@ -57,6 +58,28 @@ export interface PaymentTransactionsTable {
   abandoned: Generated<boolean>;
   attempts: Generated<number>;
   next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** One movement of an order's money (migration 007); append-only, its id the provider's idempotency key. */
+export interface PaymentLedgerTable {
+  id: string;
+  seq: Generated<string>;
+  transaction_id: string;
+  order_id: string;
+  kind: string;
+  amount: Bigint;
+  currency: string;
+  status: string;
+  provider_reference: string | null;
+  reason: string | null;
+  actor: string;
+  expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  context: Json<unknown> | null;
+  attempts: Generated<number>;
+  next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  last_error: string | null;
   created_at: ColumnType<Date, Date | string | undefined, never>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
@@ -102,15 +125,40 @@ export interface WebhookEventsTable {
   received_at: Generated<Date>;
 }
 
+export interface ReturnsTable {
+  id: string;
+  order_id: string;
+  status: string;
+  refund_amount: Bigint;
+  reason: string | null;
+  note: string | null;
+  restock: boolean | null;
+  requested_by: string;
+  decided_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ReturnItemsTable {
+  return_id: string;
+  position: number;
+  product_id: string;
+  quantity: number;
+  unit_price: Bigint;
+}
+
 export interface Database {
   products: ProductsTable;
   orders: OrdersTable;
   order_items: OrderItemsTable;
   payment_transactions: PaymentTransactionsTable;
+  payment_ledger: PaymentLedgerTable;
   order_status_history: OrderStatusHistoryTable;
   idempotency_keys: IdempotencyKeysTable;
   outbox: OutboxTable;
   webhook_events: WebhookEventsTable;
+  returns: ReturnsTable;
+  return_items: ReturnItemsTable;
 }
 
 /** Every repository function takes this first: the database or an open transaction. */
@@ -120,5 +168,6 @@ export type ProductRow = Selectable<ProductsTable>;
 export type OrderRow = Selectable<OrdersTable>;
 export type OrderItemRow = Selectable<OrderItemsTable>;
 export type TransactionRow = Selectable<PaymentTransactionsTable>;
+export type LedgerRow = Selectable<PaymentLedgerTable>;
 export type OutboxRow = Selectable<OutboxTable>;
 export type NewOutboxRow = Insertable<OutboxTable>;

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { OrderItem, ShippingAddress } from '../domain/order.js';
-import type { ProviderId, TransactionStatus } from '../domain/payment.js';
+import { assertChargeMove, type CaptureMode, type ProviderId, type TransactionStatus } from '../domain/payment.js';
 import { toAmount, toIso } from './rows.js';
 import { fromNow } from './sql-fragments.js';
 import type { Db, TransactionRow } from './tables.js';
@@ -15,6 +15,8 @@ export interface OrderDraft {
   email: string | null;
   shipping_address: ShippingAddress | null;
   idempotency_key: string | null;
+  /** Absent in drafts from before capture modes: those captured at once. */
+  capture?: CaptureMode;
 }
 
 export interface PaymentTransaction {
@@ -25,7 +27,6 @@ export interface PaymentTransaction {
   provider_reference: string | null;
   status: TransactionStatus;
   amount: number;
-  amount_refunded: number;
   currency: string;
   source: string;
   decline_code: string | null;
@@ -43,7 +44,6 @@ export const toTransaction = (r: TransactionRow): PaymentTransaction => ({
   provider_reference: r.provider_reference,
   status: r.status as TransactionStatus,
   amount: toAmount(r.amount),
-  amount_refunded: toAmount(r.amount_refunded),
   currency: r.currency,
   source: r.source,
   decline_code: r.decline_code,
@@ -59,6 +59,8 @@ export interface NewTransaction {
   provider: ProviderId;
   source: string;
   draft: OrderDraft;
+  /** `immediate`: the charge captures; `shipment`: it only authorizes, the move to `shipped` captures. */
+  capture: CaptureMode;
   /** How long the request has before the reconciler looks at it, from the database's clock. */
   reconcileAfterMs: number;
   now: Date;
@@ -85,34 +87,41 @@ export async function findTransactionByReference(db: Db, provider: string, refer
 }
 
 /**
- * Moves a transaction on only from the status the caller expects; returns false
- * when someone else (the reconciler, a racing request) has already moved it.
+ * Moves a charge on only from `processing` (the domain's table says so), its ledger's own rows with
+ * it: false when someone else (the reconciler, a racing request) has already moved it.
  */
-export async function moveTransaction(
+export async function moveCharge(
   trx: Db,
   id: string,
-  from: TransactionStatus | TransactionStatus[],
-  to: TransactionStatus,
-  fields: {
-    provider_reference?: string | null;
-    decline_code?: string | null;
-    failure_reason?: string | null;
-    amount_refunded?: number;
-    abandoned?: boolean;
-    /** When the reconciler may next look at it, in ms from the database's now(). */
-    retryInMs?: number;
-  } = {},
+  to: Exclude<TransactionStatus, 'processing'>,
+  fields: { provider_reference?: string | null; decline_code?: string | null; failure_reason?: string | null } = {},
   now = new Date(),
 ): Promise<boolean> {
-  const froms = Array.isArray(from) ? from : [from];
-  const { retryInMs, ...columns } = fields;
+  assertChargeMove('processing', to);
   const r = await trx
     .updateTable('payment_transactions')
-    .set({ ...columns, ...(retryInMs !== undefined && { next_attempt_at: fromNow(retryInMs) }), status: to, updated_at: now })
+    .set({ ...fields, status: to, updated_at: now })
     .where('id', '=', id)
-    .where('status', 'in', froms)
+    .where('status', '=', 'processing')
     .executeTakeFirst();
-  return r.numUpdatedRows > 0n;
+  if (r.numUpdatedRows === 0n) return false;
+  await trx
+    .updateTable('payment_ledger')
+    .set({ status: to, updated_at: now, ...(to === 'succeeded' && fields.provider_reference && { provider_reference: fields.provider_reference }) })
+    .where('transaction_id', '=', id)
+    .where('kind', 'in', ['authorization', 'capture'])
+    .where('status', '=', 'pending')
+    .execute();
+  return true;
+}
+
+/** The client was told "no order" (502): whatever the provider took is given back, never made an order. */
+export async function markAbandoned(trx: Db, id: string, reason: string, retryInMs: number, now: Date): Promise<void> {
+  await trx
+    .updateTable('payment_transactions')
+    .set({ abandoned: true, failure_reason: reason, next_attempt_at: fromNow(retryInMs), updated_at: now })
+    .where('id', '=', id)
+    .execute();
 }
 
 /** Puts off the next reconciliation/refund attempt by `delayMs` (exponential backoff decided by the caller). */
@@ -125,15 +134,15 @@ export async function scheduleRetry(trx: Db, id: string, delayMs: number, reason
 }
 
 /**
- * Claims transactions whose outcome is still open and whose time has come:
- * `processing` (charge outcome unknown) and `refund_pending`. SKIP LOCKED lets
- * several instances share the work; the lease keeps others off it meanwhile.
+ * Claims charges whose outcome is still open (`processing`) and whose time has come. SKIP LOCKED
+ * lets several instances share the work; the lease keeps others off it meanwhile. Movements after
+ * the charge are claimed from the ledger (ledger.ts claimDueMovements).
  */
 export async function claimUnsettled(trx: Db, limit: number, leaseMs: number): Promise<PaymentTransaction[]> {
   const rows = await trx
     .selectFrom('payment_transactions')
     .selectAll()
-    .where('status', 'in', ['processing', 'refund_pending'])
+    .where('status', '=', 'processing')
     .where('next_attempt_at', '<=', sql<Date>`now()`)
     .orderBy('next_attempt_at')
     .limit(limit)

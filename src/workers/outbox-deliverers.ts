@@ -55,7 +55,7 @@ export function createDeliverers(config: DelivererConfig, logger: Logger, connec
 
 function render(payload: EmailPayload): ReturnType<typeof renderEmail> {
   try {
-    return renderEmail(payload.kind, payload.order);
+    return renderEmail(payload.kind, payload.order, payload.extra);
   } catch (err) {
     throw new PermanentDeliveryError(`cannot render ${payload.kind} email: ${(err as Error).message}`, { cause: err });
   }
@@ -68,7 +68,8 @@ function readEmailPayload(row: ClaimedRow): EmailPayload {
   if (typeof p.kind !== 'string' || !isEmailKind(p.kind)) throw new PermanentDeliveryError(`unknown email kind ${String(p.kind)}`);
   if (typeof p.to !== 'string' || !p.to.includes('@')) throw new PermanentDeliveryError('email payload has no recipient');
   if (!p.order || typeof p.order !== 'object') throw new PermanentDeliveryError('email payload has no order');
-  return { id: row.id, kind: p.kind, to: p.to, order_id: p.order_id ?? (p.order as Order).id, order: p.order as Order };
+  const extra = p.extra && typeof p.extra === 'object' ? { extra: p.extra } : {};
+  return { id: row.id, kind: p.kind, to: p.to, order_id: p.order_id ?? (p.order as Order).id, order: p.order as Order, ...extra };
 }
 
 function readEventPayload(row: ClaimedRow): EventPayload {

@@ -6,6 +6,7 @@ import { describeError, PermanentDeliveryError } from './delivery-errors.js';
 import type { Logger } from '../observability/logger.js';
 import { createDeliverers, type Deliverers } from './outbox-deliverers.js';
 import type { OutboxMetrics } from './outbox-metrics.js';
+import { createOutageLog } from './outage-log.js';
 import { claimDue, markDelivered, markFailed, type ClaimedRow, type OutboxKind } from '../persistence/outbox-queue.js';
 
 type OutboxRelayConfig = Pick<Config, 'email' | 'amqpUrl'> & {
@@ -118,13 +119,15 @@ export function createOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
   }
 
   async function poll(): Promise<void> {
+    const outage = createOutageLog(logger, 'outbox relay: claiming a batch');
     while (!stopping) {
       let claimed = 0;
       try {
         claimed = await runOnce();
+        outage.succeeded();
       } catch (err) {
         // The database being away is no reason to die: try again after the interval.
-        logger.error({ err }, 'outbox relay: claiming a batch failed');
+        outage.failed(err);
       }
       if (stopping) break;
       if (claimed < opts.batchSize) await sleep(config.workers.relayIntervalMs);

@@ -1,5 +1,6 @@
 import type { Deps } from '../application/ports.js';
 import { reconcilePayments } from '../application/reconcile-payments.js';
+import { createOutageLog } from './outage-log.js';
 
 /**
  * Runs the reconciler at start and then every `intervalMs`: settles charges a
@@ -10,12 +11,14 @@ export function startPaymentReconciler(deps: Deps, intervalMs: number): { stop: 
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
 
+  const outage = createOutageLog(deps.logger, 'payment reconciliation pass');
   const tick = async () => {
     try {
       // Drain what is due, a batch at a time.
       while (!stopped && (await reconcilePayments(deps)) > 0);
+      outage.succeeded();
     } catch (err) {
-      deps.logger.error({ err }, 'payment reconciliation pass failed');
+      outage.failed(err);
     }
     if (!stopped) timer = setTimeout(() => (running = tick()), intervalMs);
   };

@@ -12,9 +12,14 @@ import { StripeEmulator } from './stripe-emulator.js';
  * order the buyer approved for exactly that amount). Declines: Stripe
  * `pm_card_chargeDeclined`, Square `cnon:card-nonce-declined`, PayPal
  * `paypal.approvedOrder(total, currency, { decline: true })`.
+ * Manual capture: the same Stripe and Square sources, PayPal
+ * `paypal.approvedOrder(total, currency, { intent: 'AUTHORIZE' })`; each
+ * emulator's `expireAuthorization(reference)` lets an authorization lapse.
  * Webhooks: `stripe.webhook(type, object)`, `square.webhook(type, object)`,
  * `paypal.webhook(eventType, resource)` return `{ body, headers, id }` signed
- * for the `env` below.
+ * for the `env` below. Money moved at the provider, not through the API, comes
+ * with the webhooks it sends: `dashboardRefund`, `updateRefund` (Stripe,
+ * Square), `openDispute`, `settleDispute` on each emulator.
  */
 export interface Emulators {
   stripe: StripeEmulator;

@@ -13,14 +13,35 @@ import { HttpEmulator, idFactory, type RecordedRequest, type Reply } from './htt
  * Orders are made by the test (`approvedOrder`), standing in for the buyer who
  * approved one in the browser. Webhooks are signed with an emulator secret and
  * verified only by the emulator's verify endpoint, as PayPal's are.
+ *
+ * An order of intent AUTHORIZE is authorized (v2/checkout/orders/{id}/authorize,
+ * `expiration_time` 29 days on), then its authorization captured
+ * (v2/payments/authorizations/{id}/capture, `amount` ≤ what is left,
+ * `final_capture` releasing the rest) or voided (…/void); one intent's action on
+ * the other's order is 422 ACTION_DOES_NOT_MATCH_INTENT. Disputes are served by
+ * v1/customer/disputes (filtered by `disputed_transaction_id`, the capture id).
  */
 type Json = Record<string, unknown>;
 interface Amount { currency_code: string; value: string }
-interface Capture { id: string; status: string; amount: Amount; final_capture: true; supplementary_data: { related_ids: { order_id: string } }; create_time: string; update_time: string }
+type Link = { href: string; rel: string; method: string };
+interface Capture {
+  id: string; status: string; amount: Amount; final_capture: boolean; invoice_id?: string; supplementary_data: { related_ids: { order_id: string; authorization_id?: string } };
+  links: Link[]; create_time: string; update_time: string;
+}
+interface Authorization {
+  id: string; status: string; amount: Amount; expiration_time: string; supplementary_data: { related_ids: { order_id: string } };
+  links: Link[]; create_time: string; update_time: string;
+}
+interface PDispute {
+  dispute_id: string; create_time: string; update_time: string; reason: string; status: string; dispute_state: string;
+  dispute_amount: Amount; disputed_transactions: { seller_transaction_id: string }[]; dispute_outcome?: { outcome_code: string };
+  links: Link[];
+}
+type Delivery = { body: string; headers: Record<string, string>; id: string };
 interface PRefund { id: string; status: string; amount: Amount; custom_id?: string; links: { href: string; rel: string; method: string }[]; create_time: string }
 interface POrder {
-  id: string; intent: 'CAPTURE'; status: string; create_time: string;
-  purchase_units: { reference_id: string; amount: Amount; payments?: { captures: Capture[]; refunds?: PRefund[] } }[];
+  id: string; intent: 'CAPTURE' | 'AUTHORIZE'; status: string; create_time: string;
+  purchase_units: { reference_id: string; amount: Amount; payments?: { authorizations?: Authorization[]; captures: Capture[]; refunds?: PRefund[] } }[];
 }
 
 const API = 'https://api-m.sandbox.paypal.com';
@@ -32,6 +53,8 @@ export class PayPalEmulator extends HttpEmulator {
   readonly orders = new Map<string, POrder>();
   readonly captures = new Map<string, { capture: Capture; orderId: string; requestId: string | undefined }>();
   readonly refunds = new Map<string, PRefund & { captureId: string }>();
+  readonly authorizations = new Map<string, Authorization>();
+  readonly disputes = new Map<string, PDispute>();
   refundStatus: 'COMPLETED' | 'PENDING' | 'FAILED' = 'COMPLETED';
   private readonly signingSecret = randomUUID();
   private readonly tokens = new Set<string>();
@@ -40,7 +63,7 @@ export class PayPalEmulator extends HttpEmulator {
   private readonly newId = idFactory();
 
   constructor() {
-    super((req) => this.route(req));
+    super((req, url) => this.route(req, url));
   }
 
   settings(): PayPalSettings {
@@ -48,11 +71,11 @@ export class PayPalEmulator extends HttpEmulator {
   }
 
   /** An order the buyer approved for `amount` minor units of `currency` (or a raw `value`, to test mismatches). */
-  approvedOrder(amount: number, currency: string, opts: { decline?: boolean; value?: string; status?: string; units?: number } = {}): string {
+  approvedOrder(amount: number, currency: string, opts: { decline?: boolean; value?: string; status?: string; units?: number; intent?: POrder['intent'] } = {}): string {
     const id = this.newId('ORDER').toUpperCase();
     const value = opts.value ?? toMajorString(amount, currency);
     const unit = (i: number) => ({ reference_id: i === 0 ? 'default' : `unit-${i}`, amount: { currency_code: currency, value } });
-    this.orders.set(id, { id, intent: 'CAPTURE', status: opts.status ?? 'APPROVED', create_time: new Date().toISOString(), purchase_units: Array.from({ length: opts.units ?? 1 }, (_, i) => unit(i)) });
+    this.orders.set(id, { id, intent: opts.intent ?? 'CAPTURE', status: opts.status ?? 'APPROVED', create_time: new Date().toISOString(), purchase_units: Array.from({ length: opts.units ?? 1 }, (_, i) => unit(i)) });
     if (opts.decline) this.declined.add(id);
     return id;
   }
@@ -77,8 +100,61 @@ export class PayPalEmulator extends HttpEmulator {
     return [...this.refunds.values()].filter((r) => r.captureId === captureId);
   }
 
+  /** Money captured of an authorization. */
+  capturedAmount(authorizationId: string): number {
+    const auth = this.authorizations.get(authorizationId);
+    if (!auth) return 0;
+    const currency = auth.amount.currency_code;
+    return this.capturesOf(authorizationId).reduce((s, c) => s + fromMajorString(c.amount.value, currency), 0);
+  }
+
+  /** The authorization lapses (29 days after it was made). */
+  expireAuthorization(authorizationId: string): void {
+    const auth = this.authorizations.get(authorizationId);
+    if (auth?.status !== 'CREATED') throw new Error(`${authorizationId} is not awaiting capture`);
+    Object.assign(auth, { status: 'EXPIRED', expiration_time: new Date(Date.now() - 1000).toISOString(), update_time: new Date().toISOString() });
+  }
+
+  /** A refund made in PayPal's web interface: no custom_id of ours. Returns the `PAYMENT.CAPTURE.REFUNDED` PayPal sends. */
+  dashboardRefund(captureId: string, amount: number): { refund: PRefund; delivery: Delivery } {
+    const found = this.captures.get(captureId);
+    if (!found) throw new Error(`no capture ${captureId}`);
+    const reply = this.refund(captureId, { amount: { currency_code: found.capture.amount.currency_code, value: toMajorString(amount, found.capture.amount.currency_code) } });
+    if (reply.status !== 201) throw new Error(JSON.stringify(reply.body));
+    const refund = reply.body as PRefund;
+    return { refund, delivery: this.webhook('PAYMENT.CAPTURE.REFUNDED', refund) };
+  }
+
+  /** The buyer opens a dispute about a capture: returns `CUSTOMER.DISPUTE.CREATED`. */
+  openDispute(captureId: string, amount?: number): { dispute: PDispute; delivery: Delivery } {
+    const found = this.captures.get(captureId);
+    if (!found) throw new Error(`no capture ${captureId}`);
+    const currency = found.capture.amount.currency_code;
+    const at = new Date().toISOString();
+    const id = `PP-D-${this.newId('').toUpperCase()}`;
+    const dispute: PDispute = {
+      dispute_id: id, create_time: at, update_time: at, reason: 'MERCHANDISE_OR_SERVICE_NOT_RECEIVED', status: 'OPEN', dispute_state: 'REQUIRED_ACTION',
+      dispute_amount: { currency_code: currency, value: amount === undefined ? found.capture.amount.value : toMajorString(amount, currency) },
+      disputed_transactions: [{ seller_transaction_id: captureId }], links: [{ href: `${API}/v1/customer/disputes/${id}`, rel: 'self', method: 'GET' }],
+    };
+    this.disputes.set(id, dispute);
+    return { dispute, delivery: this.webhook('CUSTOMER.DISPUTE.CREATED', dispute) };
+  }
+
+  /** The dispute is resolved with an outcome (RESOLVED_SELLER_FAVOUR, RESOLVED_BUYER_FAVOUR, …): returns `CUSTOMER.DISPUTE.RESOLVED`. */
+  settleDispute(disputeId: string, outcome: string): Delivery {
+    const dispute = this.disputes.get(disputeId);
+    if (!dispute) throw new Error(`no dispute ${disputeId}`);
+    Object.assign(dispute, { status: 'RESOLVED', dispute_state: 'RESOLVED', dispute_outcome: { outcome_code: outcome }, update_time: new Date().toISOString() });
+    return this.webhook('CUSTOMER.DISPUTE.RESOLVED', dispute);
+  }
+
+  private capturesOf(authorizationId: string): Capture[] {
+    return [...this.captures.values()].map((c) => c.capture).filter((c) => c.supplementary_data.related_ids.authorization_id === authorizationId && c.status !== 'DECLINED');
+  }
+
   /** A webhook as PayPal delivers it: raw body plus the paypal-transmission-* headers. */
-  webhook(eventType: string, resource: Json): { body: string; headers: Record<string, string>; id: string } {
+  webhook(eventType: string, resource: Json | PRefund | PDispute): Delivery {
     const id = `WH-${randomUUID()}`;
     const event = { id, event_version: '1.0', create_time: new Date().toISOString(), resource_type: eventType.split('.')[1]?.toLowerCase(), event_type: eventType, summary: eventType, resource };
     const body = JSON.stringify(event);
@@ -99,7 +175,7 @@ export class PayPalEmulator extends HttpEmulator {
     return createHmac('sha256', this.signingSecret).update(message).digest('base64');
   }
 
-  private route(req: RecordedRequest): Reply {
+  private route(req: RecordedRequest, url: URL): Reply {
     if (req.method === 'POST' && req.path === '/v1/oauth2/token') return this.token(req);
     const auth = req.headers.authorization?.replace(/^Bearer /, '');
     if (!auth || !this.tokens.has(auth)) return { status: 401, body: { error: 'invalid_token', error_description: 'Token signature verification failed' } };
@@ -113,12 +189,30 @@ export class PayPalEmulator extends HttpEmulator {
       const c = this.captures.get(m[1]!);
       return c ? { status: 200, body: c.capture } : notFound(m[1]!);
     }
+    if (req.method === 'GET' && (m = /^\/v2\/payments\/authorizations\/([^/]+)$/.exec(req.path))) {
+      const a = this.authorizations.get(m[1]!);
+      return a ? { status: 200, body: a } : notFound(m[1]!);
+    }
+    if (req.method === 'GET' && req.path === '/v1/customer/disputes') {
+      const tx = url.searchParams.get('disputed_transaction_id');
+      const items = [...this.disputes.values()]
+        .filter((d) => !tx || d.disputed_transactions.some((t) => t.seller_transaction_id === tx))
+        .map(({ disputed_transactions: _t, dispute_outcome: _o, ...summary }) => summary);
+      return { status: 200, body: { items, links: [] } };
+    }
+    if (req.method === 'GET' && (m = /^\/v1\/customer\/disputes\/([^/]+)$/.exec(req.path))) {
+      const d = this.disputes.get(m[1]!);
+      return d ? { status: 200, body: d } : notFound(m[1]!);
+    }
     if (req.method === 'POST' && req.path === '/v1/notifications/verify-webhook-signature') return this.verify(body);
     const requestId = req.headers['paypal-request-id'] as string | undefined;
     const replay = requestId && this.stored.get(`${req.path} ${requestId}`);
     if (replay) return replay;
     let reply: Reply | undefined;
     if (req.method === 'POST' && (m = /^\/v2\/checkout\/orders\/([^/]+)\/capture$/.exec(req.path))) reply = this.capture(m[1]!, requestId);
+    if (req.method === 'POST' && (m = /^\/v2\/checkout\/orders\/([^/]+)\/authorize$/.exec(req.path))) reply = this.authorize(m[1]!);
+    if (req.method === 'POST' && (m = /^\/v2\/payments\/authorizations\/([^/]+)\/capture$/.exec(req.path))) reply = this.captureAuthorization(m[1]!, body, requestId);
+    if (req.method === 'POST' && (m = /^\/v2\/payments\/authorizations\/([^/]+)\/void$/.exec(req.path))) reply = this.voidAuthorization(m[1]!);
     if (req.method === 'POST' && (m = /^\/v2\/payments\/captures\/([^/]+)\/refund$/.exec(req.path))) reply = this.refund(m[1]!, body);
     if (!reply) return { status: 404, body: { name: 'NOT_FOUND', message: `no route ${req.method} ${req.path}` } };
     if (requestId && reply.status < 300) this.stored.set(`${req.path} ${requestId}`, reply);
@@ -138,16 +232,91 @@ export class PayPalEmulator extends HttpEmulator {
   private capture(orderId: string, requestId: string | undefined): Reply {
     const order = this.orders.get(orderId);
     if (!order) return notFound(orderId);
+    if (order.intent !== 'CAPTURE') return unprocessable('ACTION_DOES_NOT_MATCH_INTENT', 'Order was created with an intent to AUTHORIZE; please use the authorize call.');
     if (order.status === 'COMPLETED') return unprocessable('ORDER_ALREADY_CAPTURED', 'Order already captured.');
     if (order.status !== 'APPROVED') return unprocessable('ORDER_NOT_APPROVED', 'Payer has not yet approved the Order for payment.');
     if (this.declined.has(orderId)) return unprocessable('INSTRUMENT_DECLINED', 'The instrument presented was either declined by the processor or bank.');
     const at = new Date().toISOString();
     const unit = order.purchase_units[0]!;
-    const capture: Capture = { id: this.newId('CAP').toUpperCase(), status: 'COMPLETED', amount: unit.amount, final_capture: true, supplementary_data: { related_ids: { order_id: orderId } }, create_time: at, update_time: at };
+    const id = this.newId('CAP').toUpperCase();
+    const capture: Capture = {
+      id, status: 'COMPLETED', amount: unit.amount, final_capture: true, supplementary_data: { related_ids: { order_id: orderId } },
+      links: [{ href: `${API}/v2/payments/captures/${id}`, rel: 'self', method: 'GET' }, { href: `${API}/v2/checkout/orders/${orderId}`, rel: 'up', method: 'GET' }], create_time: at, update_time: at,
+    };
     this.captures.set(capture.id, { capture, orderId, requestId });
     unit.payments = { captures: [capture] };
     order.status = 'COMPLETED';
     return { status: 201, body: structuredClone(order) };
+  }
+
+  private authorize(orderId: string): Reply {
+    const order = this.orders.get(orderId);
+    if (!order) return notFound(orderId);
+    if (order.intent !== 'AUTHORIZE') return unprocessable('ACTION_DOES_NOT_MATCH_INTENT', 'Order was created with an intent to CAPTURE; please use the capture call.');
+    if (order.status === 'COMPLETED') return unprocessable('ORDER_ALREADY_AUTHORIZED', 'Order already authorized.');
+    if (order.status !== 'APPROVED') return unprocessable('ORDER_NOT_APPROVED', 'Payer has not yet approved the Order for payment.');
+    if (this.declined.has(orderId)) return unprocessable('INSTRUMENT_DECLINED', 'The instrument presented was either declined by the processor or bank.');
+    const at = new Date().toISOString();
+    const unit = order.purchase_units[0]!;
+    const id = this.newId('AUTH').toUpperCase();
+    const auth: Authorization = {
+      id, status: 'CREATED', amount: unit.amount, expiration_time: new Date(Date.now() + 29 * 24 * 3600_000).toISOString(),
+      supplementary_data: { related_ids: { order_id: orderId } }, create_time: at, update_time: at,
+      links: ['self', 'capture', 'void', 'reauthorize'].map((rel) => ({ href: `${API}/v2/payments/authorizations/${id}${rel === 'self' ? '' : `/${rel}`}`, rel, method: rel === 'self' ? 'GET' : 'POST' })),
+    };
+    this.authorizations.set(id, auth);
+    unit.payments = { authorizations: [auth], captures: [] };
+    order.status = 'COMPLETED';
+    return { status: 201, body: structuredClone(order) };
+  }
+
+  private captureAuthorization(authorizationId: string, body: Json, requestId: string | undefined): Reply {
+    const auth = this.authorizations.get(authorizationId);
+    if (!auth) return notFound(authorizationId);
+    if (auth.status === 'VOIDED') return unprocessable('AUTHORIZATION_VOIDED', 'A voided authorization cannot be captured or reauthorized.');
+    if (auth.status === 'EXPIRED') return unprocessable('AUTHORIZATION_EXPIRED', 'An expired authorization cannot be captured.');
+    if (auth.status === 'CAPTURED') return unprocessable('AUTHORIZATION_ALREADY_CAPTURED', 'Authorization has been previously captured and hence cannot be captured again.');
+    const currency = auth.amount.currency_code;
+    const left = fromMajorString(auth.amount.value, currency) - this.capturedAmount(authorizationId);
+    const asked = body.amount as Amount | undefined;
+    if (asked && asked.currency_code !== currency) return unprocessable('CURRENCY_MISMATCH', 'Currency of capture must be the same as currency of authorization.');
+    let amount: number;
+    try {
+      amount = asked ? fromMajorString(asked.value, currency) : left;
+    } catch {
+      return unprocessable('DECIMAL_PRECISION', 'The value of the field should not be more than two decimal places.');
+    }
+    // PayPal lets some merchants capture up to 115%; this account, like most, may not exceed what was authorized.
+    if (amount < 1 || amount > left) return unprocessable('MAX_CAPTURE_AMOUNT_EXCEEDED', 'Capture amount exceeds allowable limit.');
+    const invoiceId = typeof body.invoice_id === 'string' ? body.invoice_id : undefined;
+    if (invoiceId && [...this.captures.values()].some((c) => c.capture.invoice_id === invoiceId)) return unprocessable('DUPLICATE_INVOICE_ID', 'Requested invoice number has been previously captured.');
+    const at = new Date().toISOString();
+    const id = this.newId('CAP').toUpperCase();
+    const orderId = auth.supplementary_data.related_ids.order_id;
+    const capture: Capture = {
+      id, status: 'COMPLETED', amount: { currency_code: currency, value: toMajorString(amount, currency) }, final_capture: body.final_capture === true, ...(invoiceId && { invoice_id: invoiceId }),
+      supplementary_data: { related_ids: { order_id: orderId, authorization_id: authorizationId } }, create_time: at, update_time: at,
+      links: [
+        { href: `${API}/v2/payments/captures/${id}`, rel: 'self', method: 'GET' },
+        { href: `${API}/v2/payments/captures/${id}/refund`, rel: 'refund', method: 'POST' },
+        { href: `${API}/v2/payments/authorizations/${authorizationId}`, rel: 'up', method: 'GET' },
+      ],
+    };
+    this.captures.set(id, { capture, orderId, requestId });
+    this.orders.get(orderId)!.purchase_units[0]!.payments!.captures.push(capture);
+    auth.status = capture.final_capture || amount === left ? 'CAPTURED' : 'PARTIALLY_CAPTURED';
+    auth.update_time = at;
+    return { status: 201, body: structuredClone(capture) };
+  }
+
+  private voidAuthorization(authorizationId: string): Reply {
+    const auth = this.authorizations.get(authorizationId);
+    if (!auth) return notFound(authorizationId);
+    if (auth.status === 'VOIDED') return unprocessable('PREVIOUSLY_VOIDED', 'Authorization has been previously voided and hence cannot be voided again.');
+    if (auth.status === 'CAPTURED' || auth.status === 'PARTIALLY_CAPTURED') return unprocessable('PREVIOUSLY_CAPTURED', 'Authorization has been previously captured and hence cannot be voided.');
+    if (auth.status === 'EXPIRED') return unprocessable('AUTHORIZATION_EXPIRED', 'An expired authorization cannot be voided.');
+    Object.assign(auth, { status: 'VOIDED', update_time: new Date().toISOString() });
+    return { status: 200, body: structuredClone(auth) };
   }
 
   private refund(captureId: string, body: Json): Reply {

@@ -12,12 +12,23 @@ import { fingerprint, HttpEmulator, idFactory, type RecordedRequest, type Reply 
  * Test cards (Stripe's names): pm_card_visa succeeds; pm_card_chargeDeclined,
  * pm_card_chargeDeclinedInsufficientFunds decline; any other `pm_…` succeeds;
  * anything else does not exist. `decline(token, code)` adds more.
+ *
+ * Manual capture as Stripe does it: `capture_method=manual` leaves the intent
+ * `requires_capture` with its charge's `capture_before` 7 days ahead; capture
+ * takes `amount_to_capture` ≤ `amount_capturable` and releases the rest; cancel
+ * voids; an authorization that lapses (`expireAuthorization`) is canceled with
+ * `cancellation_reason: automatic`. Money moved outside the API (a dashboard
+ * refund, a dispute) comes with the signed webhook Stripe would send.
  */
 interface PaymentIntent {
   id: string;
   object: 'payment_intent';
   amount: number;
+  amount_capturable: number;
   amount_received: number;
+  capture_method: 'automatic' | 'manual';
+  cancellation_reason: string | null;
+  canceled_at: number | null;
   currency: string;
   status: string;
   payment_method: string;
@@ -29,6 +40,33 @@ interface PaymentIntent {
   livemode: false;
 }
 
+interface Charge {
+  id: string;
+  object: 'charge';
+  amount: number;
+  amount_captured: number;
+  amount_refunded: number;
+  captured: boolean;
+  refunded: boolean;
+  currency: string;
+  payment_intent: string;
+  status: 'succeeded' | 'failed';
+  payment_method_details: { type: 'card'; card: { capture_before?: number } };
+  created: number;
+}
+
+interface Dispute {
+  id: string;
+  object: 'dispute';
+  amount: number;
+  currency: string;
+  charge: string;
+  payment_intent: string;
+  reason: string;
+  status: string;
+  created: number;
+}
+
 interface Refund {
   id: string;
   object: 'refund';
@@ -36,18 +74,23 @@ interface Refund {
   currency: string;
   payment_intent: string;
   charge: string | null;
-  status: string;
+  status: 'succeeded' | 'pending' | 'failed' | 'canceled';
   metadata: Record<string, string>;
   created: number;
 }
 
 const now = () => Math.floor(Date.now() / 1000);
+/** Online card authorizations are capturable for 7 days. */
+const CAPTURE_WINDOW_S = 7 * 24 * 3600;
+const OPEN = new Set(['warning_needs_response', 'warning_under_review', 'needs_response', 'under_review']);
 
 export class StripeEmulator extends HttpEmulator {
   readonly secretKey = 'sk_test_emulator';
   readonly webhookSecret = 'whsec_emulator_secret';
   readonly intents = new Map<string, PaymentIntent>();
   readonly refunds = new Map<string, Refund>();
+  readonly charges = new Map<string, Charge>();
+  readonly disputes = new Map<string, Dispute>();
   /** Status new refunds get (`pending` then `succeeded` later is how some methods behave). */
   refundStatus: 'succeeded' | 'pending' | 'failed' = 'succeeded';
   private readonly stored = new Map<string, { fingerprint: string; reply: Reply }>();
@@ -69,6 +112,7 @@ export class StripeEmulator extends HttpEmulator {
   /** Pending refunds complete, as they eventually do at Stripe. */
   settleRefunds(): void {
     for (const r of this.refunds.values()) if (r.status === 'pending') r.status = 'succeeded';
+    for (const pi of this.intents.keys()) this.syncCharge(pi);
   }
 
   decline(token: string, declineCode: string): void {
@@ -84,8 +128,61 @@ export class StripeEmulator extends HttpEmulator {
     return [...this.refunds.values()].filter((r) => r.payment_intent === paymentIntent);
   }
 
+  /** Captures that moved money for an intent (at most one: a second is refused). */
+  capturedAmount(paymentIntent: string): number {
+    return this.intents.get(paymentIntent)?.amount_received ?? 0;
+  }
+
+  /** The authorization lapses, as after 7 days: Stripe cancels the intent itself. */
+  expireAuthorization(paymentIntent: string): void {
+    const pi = this.intents.get(paymentIntent);
+    if (pi?.status !== 'requires_capture') throw new Error(`${paymentIntent} is not awaiting capture`);
+    Object.assign(pi, { status: 'canceled', cancellation_reason: 'automatic', canceled_at: now(), amount_capturable: 0 });
+  }
+
+  /**
+   * A refund made in Stripe's dashboard, not through the API: no metadata of ours. Returns the
+   * webhooks Stripe sends for it (`charge.refunded` with the charge, `refund.created` with the refund).
+   */
+  dashboardRefund(paymentIntent: string, amount: number, status: Refund['status'] = 'succeeded'): { refund: Refund; chargeRefunded: Delivery; refundCreated: Delivery } {
+    const pi = this.intents.get(paymentIntent);
+    if (!pi || pi.status !== 'succeeded') throw new Error(`${paymentIntent} has no captured charge`);
+    if (amount > pi.amount_received - this.refundedOf(pi.id)) throw new Error('more than is left to refund');
+    const refund = this.addRefund(pi, amount, {}, status);
+    return { refund, chargeRefunded: this.webhook('charge.refunded', this.charges.get(pi.latest_charge!)), refundCreated: this.webhook('refund.created', refund) };
+  }
+
+  /** A refund changes state at Stripe (a pending one settles or fails); returns its `refund.updated` (or `refund.failed`). */
+  updateRefund(refundId: string, status: Refund['status']): Delivery {
+    const refund = this.refunds.get(refundId);
+    if (!refund) throw new Error(`no refund ${refundId}`);
+    refund.status = status;
+    this.syncCharge(refund.payment_intent);
+    return this.webhook(status === 'failed' ? 'refund.failed' : 'refund.updated', refund);
+  }
+
+  /** The customer disputes the charge: returns `charge.dispute.created`. */
+  openDispute(paymentIntent: string, amount?: number): { dispute: Dispute; delivery: Delivery } {
+    const pi = this.intents.get(paymentIntent);
+    if (!pi?.latest_charge || pi.status !== 'succeeded') throw new Error(`${paymentIntent} has no captured charge`);
+    const dispute: Dispute = {
+      id: this.newId('dp_'), object: 'dispute', amount: amount ?? pi.amount_received, currency: pi.currency, charge: pi.latest_charge,
+      payment_intent: pi.id, reason: 'fraudulent', status: 'needs_response', created: now(),
+    };
+    this.disputes.set(dispute.id, dispute);
+    return { dispute, delivery: this.webhook('charge.dispute.created', dispute) };
+  }
+
+  /** The dispute moves on (`under_review`, `won`, `lost`): returns `charge.dispute.updated` or `.closed`. */
+  settleDispute(disputeId: string, status: string): Delivery {
+    const dispute = this.disputes.get(disputeId);
+    if (!dispute) throw new Error(`no dispute ${disputeId}`);
+    dispute.status = status;
+    return this.webhook(OPEN.has(status) ? 'charge.dispute.updated' : 'charge.dispute.closed', dispute);
+  }
+
   /** A webhook delivery as Stripe sends it: the raw body and its `stripe-signature` header. */
-  webhook(type: string, object: unknown, secret = this.webhookSecret): { body: string; headers: Record<string, string>; id: string } {
+  webhook(type: string, object: unknown, secret = this.webhookSecret): Delivery {
     const id = this.newId('evt_');
     const body = JSON.stringify({ id, object: 'event', type, api_version: '2026-10-28.endive', created: now(), livemode: false, data: { object } });
     return { id, body, headers: { 'content-type': 'application/json', 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload: body, secret }) } };
@@ -122,6 +219,12 @@ export class StripeEmulator extends HttpEmulator {
   private post(path: string, form: FormObject): Reply {
     if (path === '/v1/payment_intents') return this.createIntent(form);
     if (path === '/v1/refunds') return this.createRefund(form);
+    const action = /^\/v1\/payment_intents\/([^/]+)\/(capture|cancel)$/.exec(path);
+    if (action) {
+      const pi = this.intents.get(action[1]!);
+      if (!pi) return missing('payment_intent', action[1]!);
+      return action[2] === 'capture' ? this.captureIntent(pi, form) : this.cancelIntent(pi, form);
+    }
     return error(404, 'invalid_request_error', { message: `Unrecognized request URL (POST: ${path})` });
   }
 
@@ -134,10 +237,15 @@ export class StripeEmulator extends HttpEmulator {
     const intent = /^\/v1\/payment_intents\/([^/]+)$/.exec(path);
     if (intent) {
       const pi = this.intents.get(intent[1]!);
-      return pi ? { status: 200, body: pi } : missing('payment_intent', intent[1]!);
+      return pi ? { status: 200, body: this.render(pi, parseForm(url.search.slice(1))) } : missing('payment_intent', intent[1]!);
     }
+    // Lists are newest first, as Stripe's are.
     if (path === '/v1/refunds') {
       const data = [...this.refunds.values()].filter((r) => r.payment_intent === url.searchParams.get('payment_intent')).reverse();
+      return { status: 200, body: { object: 'list', data, has_more: false, url: path } };
+    }
+    if (path === '/v1/disputes') {
+      const data = [...this.disputes.values()].filter((d) => d.payment_intent === url.searchParams.get('payment_intent')).reverse();
       return { status: 200, body: { object: 'list', data, has_more: false, url: path } };
     }
     return error(404, 'invalid_request_error', { message: `Unrecognized request URL (GET: ${path})` });
@@ -147,22 +255,71 @@ export class StripeEmulator extends HttpEmulator {
     const amount = Number(str(form, 'amount'));
     const currency = str(form, 'currency');
     const pm = str(form, 'payment_method');
+    const manual = str(form, 'capture_method') === 'manual';
     if (!Number.isSafeInteger(amount) || amount < 1 || !currency) return error(400, 'invalid_request_error', { message: 'Missing amount or currency.', param: 'amount' });
     if (str(form, 'confirm') !== 'true' || obj(form, 'automatic_payment_methods').allow_redirects !== 'never') {
       return error(400, 'invalid_request_error', { message: 'This emulator only confirms server-side without redirects.', param: 'confirm' });
     }
     if (!pm?.startsWith('pm_')) return missing('payment_method', pm ?? '', 'payment_method');
     const decline = this.declines.get(pm);
-    const pi: PaymentIntent = {
-      id: this.newId('pi_'), object: 'payment_intent', amount, amount_received: decline ? 0 : amount, currency,
-      status: decline ? 'requires_payment_method' : 'succeeded', payment_method: pm, description: str(form, 'description') ?? null,
-      metadata: obj(form, 'metadata') as Record<string, string>, latest_charge: this.newId('ch_'),
-      last_payment_error: decline ? { type: 'card_error', code: 'card_declined', decline_code: decline, message: 'Your card was declined.' } : null,
-      created: now(), livemode: false,
+    const created = now();
+    const charge: Charge = {
+      id: this.newId('ch_'), object: 'charge', amount, amount_captured: decline || manual ? 0 : amount, amount_refunded: 0, captured: !decline && !manual,
+      refunded: false, currency, payment_intent: '', status: decline ? 'failed' : 'succeeded',
+      payment_method_details: { type: 'card', card: manual && !decline ? { capture_before: created + CAPTURE_WINDOW_S } : {} }, created,
     };
+    const pi: PaymentIntent = {
+      id: this.newId('pi_'), object: 'payment_intent', amount, amount_capturable: decline || !manual ? 0 : amount, amount_received: decline || manual ? 0 : amount,
+      capture_method: manual ? 'manual' : 'automatic', cancellation_reason: null, canceled_at: null, currency,
+      status: decline ? 'requires_payment_method' : manual ? 'requires_capture' : 'succeeded', payment_method: pm, description: str(form, 'description') ?? null,
+      metadata: obj(form, 'metadata') as Record<string, string>, latest_charge: charge.id,
+      last_payment_error: decline ? { type: 'card_error', code: 'card_declined', decline_code: decline, message: 'Your card was declined.' } : null,
+      created, livemode: false,
+    };
+    charge.payment_intent = pi.id;
+    this.charges.set(charge.id, charge);
     this.intents.set(pi.id, pi);
-    if (!decline) return { status: 200, body: pi };
+    if (!decline) return { status: 200, body: this.render(pi, form) };
     return error(402, 'card_error', { code: 'card_declined', decline_code: decline, message: 'Your card was declined.', charge: pi.latest_charge, payment_intent: pi });
+  }
+
+  private captureIntent(pi: PaymentIntent, form: FormObject): Reply {
+    if (pi.status !== 'requires_capture') {
+      return error(400, 'invalid_request_error', {
+        code: 'payment_intent_unexpected_state', message: `This PaymentIntent could not be captured because it has a status of ${pi.status}.`, payment_intent: pi,
+      });
+    }
+    const asked = str(form, 'amount_to_capture');
+    const amount = asked === undefined ? pi.amount_capturable : Number(asked);
+    if (!Number.isSafeInteger(amount) || amount < 1 || amount > pi.amount_capturable) {
+      return error(400, 'invalid_request_error', {
+        code: 'amount_too_large', param: 'amount_to_capture', message: `The amount to capture must be at most the amount capturable (${pi.amount_capturable}).`,
+      });
+    }
+    Object.assign(pi, { status: 'succeeded', amount_received: amount, amount_capturable: 0, metadata: { ...pi.metadata, ...(obj(form, 'metadata') as Record<string, string>) } });
+    Object.assign(this.charges.get(pi.latest_charge!)!, { captured: true, amount_captured: amount });
+    return { status: 200, body: this.render(pi, form) };
+  }
+
+  private cancelIntent(pi: PaymentIntent, form: FormObject): Reply {
+    if (pi.status === 'succeeded' || pi.status === 'canceled') {
+      return error(400, 'invalid_request_error', {
+        code: 'payment_intent_unexpected_state', message: `You cannot cancel this PaymentIntent because it has a status of ${pi.status}.`, payment_intent: pi,
+      });
+    }
+    Object.assign(pi, { status: 'canceled', cancellation_reason: str(form, 'cancellation_reason') ?? null, canceled_at: now(), amount_capturable: 0 });
+    return { status: 200, body: this.render(pi, form) };
+  }
+
+  /** The intent as the API shows it: `latest_charge` an id unless the request expanded it. */
+  private render(pi: PaymentIntent, form: FormObject): PaymentIntent | (Omit<PaymentIntent, 'latest_charge'> & { latest_charge: Charge }) {
+    const expanded = Object.values(obj(form, 'expand')).includes('latest_charge');
+    const charge = pi.latest_charge ? this.charges.get(pi.latest_charge) : undefined;
+    return expanded && charge ? { ...structuredClone(pi), latest_charge: structuredClone(charge) } : structuredClone(pi);
+  }
+
+  private refundedOf(piId: string): number {
+    return this.refundsFor(piId).filter((r) => r.status !== 'failed' && r.status !== 'canceled').reduce((s, r) => s + r.amount, 0);
   }
 
   private createRefund(form: FormObject): Reply {
@@ -170,18 +327,30 @@ export class StripeEmulator extends HttpEmulator {
     const pi = this.intents.get(piId);
     if (!pi) return missing('payment_intent', piId, 'payment_intent');
     if (pi.status !== 'succeeded') return error(400, 'invalid_request_error', { code: 'charge_not_refundable', message: 'This PaymentIntent has no successful charge.' });
-    const refunded = this.refundsFor(piId).filter((r) => r.status !== 'failed' && r.status !== 'canceled').reduce((s, r) => s + r.amount, 0);
-    const amount = str(form, 'amount') === undefined ? pi.amount - refunded : Number(str(form, 'amount'));
-    if (refunded >= pi.amount) return error(400, 'invalid_request_error', { code: 'charge_already_refunded', message: `Charge ${pi.latest_charge} has already been refunded.` });
-    if (amount > pi.amount - refunded) return error(400, 'invalid_request_error', { code: 'amount_too_large', message: 'Refund amount is greater than unrefunded amount on charge.', param: 'amount' });
-    const refund: Refund = {
-      id: this.newId('re_'), object: 'refund', amount, currency: pi.currency, payment_intent: piId, charge: pi.latest_charge,
-      status: this.refundStatus, metadata: obj(form, 'metadata') as Record<string, string>, created: now(),
-    };
+    const refunded = this.refundedOf(piId);
+    const amount = str(form, 'amount') === undefined ? pi.amount_received - refunded : Number(str(form, 'amount'));
+    if (refunded >= pi.amount_received) return error(400, 'invalid_request_error', { code: 'charge_already_refunded', message: `Charge ${pi.latest_charge} has already been refunded.` });
+    if (amount > pi.amount_received - refunded) return error(400, 'invalid_request_error', { code: 'amount_too_large', message: 'Refund amount is greater than unrefunded amount on charge.', param: 'amount' });
+    return { status: 200, body: this.addRefund(pi, amount, obj(form, 'metadata') as Record<string, string>, this.refundStatus) };
+  }
+
+  private addRefund(pi: PaymentIntent, amount: number, metadata: Record<string, string>, status: Refund['status']): Refund {
+    const refund: Refund = { id: this.newId('re_'), object: 'refund', amount, currency: pi.currency, payment_intent: pi.id, charge: pi.latest_charge, status, metadata, created: now() };
     this.refunds.set(refund.id, refund);
-    return { status: 200, body: refund };
+    this.syncCharge(pi.id);
+    return refund;
+  }
+
+  private syncCharge(piId: string): void {
+    const pi = this.intents.get(piId)!;
+    const charge = this.charges.get(pi.latest_charge!);
+    if (!charge) return;
+    const refunded = this.refundsFor(piId).filter((r) => r.status === 'succeeded').reduce((s, r) => s + r.amount, 0);
+    Object.assign(charge, { amount_refunded: refunded, refunded: refunded >= charge.amount_captured });
   }
 }
+
+export type Delivery = { body: string; headers: Record<string, string>; id: string };
 
 function error(status: number, type: string, fields: Record<string, unknown>): Reply {
   return { status, body: { error: { type, ...fields } } };

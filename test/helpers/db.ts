@@ -7,7 +7,7 @@ import { inject } from 'vitest';
  * The real PostgreSQL server the integration tests use. It is never optional:
  * if it cannot be reached the suite fails (CI starts it first).
  */
-const PG_URL = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const PG_URL = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /**
  * A fresh schema on the real server for one test file, so files run in

@@ -2,6 +2,9 @@ import { sql } from 'kysely';
 import { reconcilePayments } from '../../src/application/reconcile-payments.js';
 import { loadConfig } from '../../src/config.js';
 import { fromMajorString } from '../../src/domain/money.js';
+import { derivePayment, type TransactionStatus } from '../../src/domain/payment.js';
+import { readLedgerSums } from '../../src/persistence/ledger.js';
+import type { TransactionRow } from '../../src/persistence/tables.js';
 import type { ProviderOptions } from '../../src/payments/options.js';
 import { createPayPalProvider } from '../../src/payments/paypal.js';
 import { createPaymentProcessor } from '../../src/payments/processor.js';
@@ -120,15 +123,22 @@ export function paymentBody(provider: RealProvider, source: string, items: { pro
   return { items, currency: 'USD', payment: { provider, source }, ...extra };
 }
 
-/** Every transaction of a user, oldest first, straight from the table. */
+/**
+ * Every transaction of a user, oldest first, straight from the tables: the row, with `status` and
+ * `amount_refunded` as its ledger says (the payment's status; the charge's own is `charge_status`).
+ */
 export async function transactionsOf(t: TestApp, userId: string) {
   const rows = await t.db.selectFrom('payment_transactions').selectAll().where('customer_id', '=', userId).orderBy('created_at').execute();
-  return rows.map((r) => ({ ...r, amount: Number(r.amount), amount_refunded: Number(r.amount_refunded) }));
+  return Promise.all(rows.map((r) => withLedger(t, r)));
 }
 
 export async function transaction(t: TestApp, id: string) {
-  const r = await t.db.selectFrom('payment_transactions').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-  return { ...r, amount: Number(r.amount), amount_refunded: Number(r.amount_refunded) };
+  return withLedger(t, await t.db.selectFrom('payment_transactions').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+}
+
+async function withLedger(t: TestApp, r: TransactionRow) {
+  const payment = derivePayment(await readLedgerSums(t.db, r.id), r.status as TransactionStatus);
+  return { ...r, charge_status: r.status, status: payment.status, amount: Number(r.amount), amount_refunded: payment.amount_refunded };
 }
 
 /**
@@ -141,6 +151,13 @@ export async function reconcileNow(t: TestApp, ...transactionIds: string[]): Pro
       .updateTable('payment_transactions')
       .set({ next_attempt_at: sql<Date>`now() - interval '1 second'` })
       .where('id', 'in', transactionIds)
+      .execute();
+    await t.db
+      .updateTable('payment_ledger')
+      .set({ next_attempt_at: sql<Date>`now() - interval '1 second'` })
+      .where('transaction_id', 'in', transactionIds)
+      .where('status', '=', 'pending')
+      .where('kind', 'in', ['capture', 'void', 'refund'])
       .execute();
   }
   while ((await reconcilePayments(t.app.deps)) > 0) {

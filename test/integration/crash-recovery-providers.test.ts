@@ -128,13 +128,14 @@ describe.each(REAL_PROVIDERS)('crash between a %s charge and the commit', (id) =
     expect((await server.exited).signal).toBe('SIGKILL');
     expect(await cancel).toBe('no answer');
     p.emulator.resetFaults();
-    expect(await db.selectFrom('payment_transactions').select(['status', 'amount_refunded']).where('id', '=', order.payment.transaction_id).executeTakeFirstOrThrow()).toMatchObject({ status: 'refund_pending' });
+    const refund = () => db.selectFrom('payment_ledger').select('status').where('transaction_id', '=', order.payment.transaction_id).where('kind', '=', 'refund').executeTakeFirstOrThrow();
+    expect(await refund()).toEqual({ status: 'pending' });
     expect(await db.selectFrom('orders').select('status').where('id', '=', order.id).executeTakeFirstOrThrow()).toEqual({ status: 'cancelled' });
 
     server = await startServerProcess({ ...env(), RECONCILE_AFTER_MS: '0', RECONCILE_INTERVAL_MS: '100' });
     await until(async () => {
-      const tx = await db.selectFrom('payment_transactions').select('status').where('id', '=', order.payment.transaction_id).executeTakeFirstOrThrow();
-      return tx.status === 'refunded' ? tx : undefined;
+      const r = await refund();
+      return r.status === 'succeeded' ? r : undefined;
     }, 'the refund to settle');
     expect(p.refunds(ref)).toEqual([900]);
     const got = (await (await fetch(`${server.url}/api/orders/${order.id}`, { headers: json(token) })).json()) as { status: string; payment: { status: string } };

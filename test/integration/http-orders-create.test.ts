@@ -36,11 +36,15 @@ describe.each(DATABASES)('POST /api/orders/create on %s', (kind) => {
       status: 'pending',
       currency: 'USD',
       items: [
-        { product_id: tee, name: 'T-shirt', quantity: 2, unit_price: 1999, line_total: 3998 },
-        { product_id: mug, name: 'Mug', quantity: 1, unit_price: 850, line_total: 850 },
+        { product_id: tee, name: 'T-shirt', quantity: 2, unit_price: 1999, line_total: 3998, quantity_cancelled: 0, quantity_returned: 0 },
+        { product_id: mug, name: 'Mug', quantity: 1, unit_price: 850, line_total: 850, quantity_cancelled: 0, quantity_returned: 0 },
       ],
       total: 4848,
-      payment: { transaction_id: expect.stringMatching(UUID), provider: 'sandbox', provider_reference: expect.any(String), status: 'succeeded', amount: 4848, currency: 'USD' },
+      current_total: 4848,
+      payment: {
+        transaction_id: expect.stringMatching(UUID), provider: 'sandbox', provider_reference: expect.any(String), status: 'succeeded', amount: 4848, currency: 'USD',
+        amount_authorized: 4848, amount_captured: 4848, amount_refunded: 0, authorization_expires_at: null,
+      },
       email: `${user}@example.com`,
       shipping_address: address,
       tracking: null,

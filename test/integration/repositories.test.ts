@@ -5,13 +5,15 @@ import type { Order } from '../../src/domain/order.js';
 import { createDb, type DbHandle } from '../../src/persistence/db.js';
 import { completeKey, inspectKey, releaseKey } from '../../src/persistence/idempotency-repository.js';
 import { migrateToLatest } from '../../src/persistence/migrations/index.js';
-import { appendHistory, findOrder, insertOrder, listHistory, listOrders, lockOrder, saveOrderState } from '../../src/persistence/order-repository.js';
+import { appendHistory, findOrder, listHistory, listOrders, lockOrder } from '../../src/persistence/order-repository.js';
+import { listLedger } from '../../src/persistence/ledger.js';
+import { recordStatusChange } from '../../src/persistence/status-change.js';
 import { findProduct, findProducts, listActiveProducts, releaseStock, upsertProduct } from '../../src/persistence/product-repository.js';
 import { reserveOrder, type KeyClaimRequest } from '../../src/persistence/reservation.js';
 import { settleNewOrder } from '../../src/persistence/settlement.js';
 import { emailMessage, eventMessage } from '../../src/domain/messages.js';
 import type { Database } from '../../src/persistence/tables.js';
-import { claimUnsettled, findTransaction, moveTransaction, scheduleRetry, type NewTransaction } from '../../src/persistence/transaction-repository.js';
+import { claimUnsettled, findTransaction, moveCharge, scheduleRetry, type NewTransaction } from '../../src/persistence/transaction-repository.js';
 import { DATABASES, databaseUrlFor } from '../helpers/db.js';
 import { uid } from '../helpers/http.js';
 
@@ -41,30 +43,31 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
   async function makeOrder(userId: string, createdAt: string, opts: { id?: string; status?: Order['status'] } = {}): Promise<Order> {
     const id = opts.id ?? randomUUID();
     const transactionId = randomUUID();
-    const items = [{ product_id: 'p', name: 'P', quantity: 2, unit_price: 250, line_total: 500 }];
+    const items = [{ product_id: 'p', name: 'P', quantity: 2, unit_price: 250, line_total: 500, quantity_cancelled: 0, quantity_returned: 0 }];
     const order: Order = {
-      id, user_id: userId, status: opts.status ?? 'pending', currency: 'USD', items, total: 500,
-      payment: { transaction_id: transactionId, provider: 'sandbox', provider_reference: `ref_${transactionId}`, status: 'succeeded', amount: 500, currency: 'USD' },
+      id, user_id: userId, status: opts.status ?? 'pending', currency: 'USD', items, total: 500, current_total: 500,
+      payment: { transaction_id: transactionId, provider: 'sandbox', provider_reference: `ref_${transactionId}`, status: 'succeeded', amount: 500, currency: 'USD', amount_authorized: 500, amount_captured: 500, amount_refunded: 0, authorization_expires_at: null },
       email: `${userId}@example.com`, shipping_address: null, tracking: null, created_at: createdAt, updated_at: createdAt,
     };
     await reserveOrder(db, {
       stocked: [],
       key: null,
       transaction: {
-        id: transactionId, provider: 'sandbox', source: 'pm_card_visa', reconcileAfterMs: 3_600_000, now: new Date(createdAt),
+        id: transactionId, provider: 'sandbox', source: 'pm_card_visa', capture: 'immediate', reconcileAfterMs: 3_600_000, now: new Date(createdAt),
         draft: { order_id: id, user_id: userId, currency: 'USD', items, total: 500, email: order.email, shipping_address: null, idempotency_key: null },
       },
     });
-    await db.transaction().execute(async (trx) => {
-      await moveTransaction(trx, transactionId, 'processing', 'succeeded', { provider_reference: order.payment.provider_reference });
-      await insertOrder(trx, order);
+    const settled = await settleNewOrder(db, {
+      reference: order.payment.provider_reference!, order, first: { to: 'pending', at: createdAt, actor: userId, note: null }, messages: [], key: null, authorizationExpiresAt: null, now: new Date(createdAt),
     });
+    expect(settled).toBe(true);
+    await db.deleteFrom('order_status_history').where('order_id', '=', id).execute(); // the tests below write their own
     return order;
   }
 
   /** A transaction to record with a reservation (its draft is not priced from the catalog here). */
   const newTransaction = (userId: string): NewTransaction => ({
-    id: randomUUID(), provider: 'sandbox', source: 'pm_card_visa', reconcileAfterMs: 3_600_000, now: NOW,
+    id: randomUUID(), provider: 'sandbox', source: 'pm_card_visa', capture: 'immediate', reconcileAfterMs: 3_600_000, now: NOW,
     draft: { order_id: randomUUID(), user_id: userId, currency: 'USD', items: [], total: 500, email: null, shipping_address: null, idempotency_key: null },
   });
   const reserve = (stocked: { product_id: string; quantity: number }[], key: KeyClaimRequest | null = null, transaction = newTransaction(key?.userId ?? uid('u'))) =>
@@ -178,11 +181,14 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
       expect(await findOrder(db, randomUUID())).toBeUndefined();
     });
 
-    it('saveOrderState persists status, tracking and updated_at', async () => {
+    it('recordStatusChange persists status, tracking and updated_at, the history entry and the messages, in one statement', async () => {
       const o = await makeOrder(uid('u'), '2026-03-01T10:00:00.000Z', { status: 'processing' });
       const shipped: Order = { ...o, status: 'shipped', tracking: { carrier: 'UPS', number: '1Z' }, updated_at: '2026-03-02T00:00:00.000Z' };
-      await db.transaction().execute((trx) => saveOrderState(trx, shipped));
+      const change = { to: 'shipped' as const, at: shipped.updated_at, actor: 'admin', note: 'on its way' };
+      await db.transaction().execute((trx) => recordStatusChange(trx, { order: shipped, change, messages: [eventMessage('order.status_changed', shipped, NOW)] }));
       expect(await findOrder(db, o.id)).toEqual(shipped);
+      expect(await listHistory(db, o.id)).toEqual([{ status: 'shipped', at: shipped.updated_at, actor: 'admin', note: 'on its way' }]);
+      expect(await db.selectFrom('outbox').select('topic').where(sql<string>`payload->>'order_id'`, '=', o.id).execute()).toEqual([{ topic: 'order.status_changed' }]);
     });
 
     it('lists newest first (created_at desc, id desc), ties broken by id, pages see each order once', async () => {
@@ -309,17 +315,17 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
       const reference = opts.reference ?? `ref_${t.id}`;
       const at = '2026-03-01T12:00:05.000Z';
       const items = [
-        { product_id: 'p1', name: 'One', quantity: 2, unit_price: 150, line_total: 300 },
-        { product_id: 'p2', name: "Two's", quantity: 1, unit_price: 200, line_total: 200 },
+        { product_id: 'p1', name: 'One', quantity: 2, unit_price: 150, line_total: 300, quantity_cancelled: 0, quantity_returned: 0 },
+        { product_id: 'p2', name: "Two's", quantity: 1, unit_price: 200, line_total: 200, quantity_cancelled: 0, quantity_returned: 0 },
       ];
       const order: Order = {
-        id: t.draft.order_id, user_id: user, status: 'pending', currency: 'USD', items, total: 500,
-        payment: { transaction_id: t.id, provider: 'sandbox', provider_reference: reference, status: 'succeeded', amount: 500, currency: 'USD' },
+        id: t.draft.order_id, user_id: user, status: 'pending', currency: 'USD', items, total: 500, current_total: 500,
+        payment: { transaction_id: t.id, provider: 'sandbox', provider_reference: reference, status: 'succeeded', amount: 500, currency: 'USD', amount_authorized: 500, amount_captured: 500, amount_refunded: 0, authorization_expires_at: null },
         email: `${user}@example.com`, shipping_address: { line1: '1 Main St', city: 'Springfield', postal_code: '12345', country: 'US' } as Order['shipping_address'],
         tracking: null, created_at: at, updated_at: at,
       };
       const settlement = {
-        reference, order, key: key && { userId: user, key: key.key }, now: new Date(at),
+        reference, order, key: key && { userId: user, key: key.key }, now: new Date(at), authorizationExpiresAt: null,
         first: { to: 'pending' as const, at, actor: user, note: null },
         messages: [emailMessage('order_confirmation', order)!, eventMessage('order.created', order, new Date(at))],
       };
@@ -381,27 +387,27 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
   });
 
   describe('payment transactions', () => {
-    it('move only from the expected status; findTransaction shows the result', async () => {
-      const o = await makeOrder(uid('u'), '2026-03-01T10:00:00.000Z');
-      const id = o.payment.transaction_id;
-      expect((await findTransaction(db, id))?.status).toBe('succeeded');
-      expect(await moveTransaction(db, id, 'processing', 'failed')).toBe(false);
-      expect((await findTransaction(db, id))?.status).toBe('succeeded');
-      expect(await moveTransaction(db, id, 'succeeded', 'refund_pending')).toBe(true);
-      expect(await moveTransaction(db, id, 'succeeded', 'refund_pending')).toBe(false); // a racing second cancel
-      expect(await moveTransaction(db, id, ['processing', 'refund_pending'], 'refunded', { amount_refunded: 500 })).toBe(true);
-      expect(await findTransaction(db, id)).toMatchObject({ status: 'refunded', amount: 500, amount_refunded: 500, order_id: o.id, customer_id: o.user_id });
-      expect(await moveTransaction(db, randomUUID(), 'processing', 'succeeded')).toBe(false);
+    it('a charge moves only from processing, its ledger rows with it; findTransaction shows the result', async () => {
+      const t = newTransaction(uid('u'));
+      expect(await reserve([], null, t)).toEqual({ reserved: true });
+      expect(await moveCharge(db, t.id, 'succeeded', { provider_reference: `ref_${t.id}` })).toBe(true);
+      expect(await moveCharge(db, t.id, 'failed')).toBe(false); // a racing second settlement
+      expect(await findTransaction(db, t.id)).toMatchObject({ status: 'succeeded', amount: 500, provider_reference: `ref_${t.id}`, order_id: t.draft.order_id });
+      expect((await listLedger(db, t.id)).map((e) => [e.kind, e.status, e.provider_reference])).toEqual([
+        ['authorization', 'succeeded', `ref_${t.id}`],
+        ['capture', 'succeeded', `ref_${t.id}`],
+      ]);
+      expect(await moveCharge(db, randomUUID(), 'succeeded')).toBe(false);
     });
 
-    it('claimUnsettled takes due processing/refund_pending rows once, under a lease', async () => {
-      const o = await makeOrder(uid('u'), '2026-03-01T10:00:00.000Z');
-      const id = o.payment.transaction_id;
-      await moveTransaction(db, id, 'succeeded', 'refund_pending', { retryInMs: -1000 });
+    it('claimUnsettled takes due processing rows once, under a lease', async () => {
+      const t = newTransaction(uid('u'));
+      expect(await reserve([], null, { ...t, reconcileAfterMs: 0 })).toEqual({ reserved: true });
+      await scheduleRetry(db, t.id, -1000, null);
       const first = await db.transaction().execute((trx) => claimUnsettled(trx, 1000, 60_000));
-      expect(first.map((t) => t.id)).toContain(id);
+      expect(first.map((x) => x.id)).toContain(t.id);
       const second = await db.transaction().execute((trx) => claimUnsettled(trx, 1000, 60_000));
-      expect(second.map((t) => t.id)).not.toContain(id);
+      expect(second.map((x) => x.id)).not.toContain(t.id);
     });
 
     it('every schedule counts from the database clock, not the instance clock', async () => {

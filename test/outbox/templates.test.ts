@@ -21,9 +21,9 @@ describe('email templates', () => {
   });
 
   it('formats zero- and three-decimal currencies by their exponent', () => {
-    const yen = makeOrder({ currency: 'JPY', total: 1500, items: [{ product_id: 'a', name: 'Tea', quantity: 3, unit_price: 500, line_total: 1500 }] });
+    const yen = makeOrder({ currency: 'JPY', total: 1500, items: [{ product_id: 'a', name: 'Tea', quantity: 3, unit_price: 500, line_total: 1500, quantity_cancelled: 0, quantity_returned: 0 }] });
     expect(renderEmail('order_confirmation', yen).text).toContain('¥1,500');
-    const kwd = makeOrder({ currency: 'KWD', total: 1234, items: [{ product_id: 'a', name: 'Tea', quantity: 1, unit_price: 1234, line_total: 1234 }] });
+    const kwd = makeOrder({ currency: 'KWD', total: 1234, items: [{ product_id: 'a', name: 'Tea', quantity: 1, unit_price: 1234, line_total: 1234, quantity_cancelled: 0, quantity_returned: 0 }] });
     expect(renderEmail('order_confirmation', kwd).text).toMatch(/KWD\s1\.234/); // Intl puts a no-break space there
   });
 
@@ -56,7 +56,7 @@ describe('email templates', () => {
   it('escapes customer-controlled text in HTML', () => {
     const order = makeOrder({
       shipping_address: { name: '<script>alert(1)</script>', line1: 'a & b', city: 'X', postal_code: '1', country: 'US' },
-      items: [{ product_id: 'x', name: '<b>bold</b>', quantity: 1, unit_price: 5248, line_total: 5248 }],
+      items: [{ product_id: 'x', name: '<b>bold</b>', quantity: 1, unit_price: 5248, line_total: 5248, quantity_cancelled: 0, quantity_returned: 0 }],
     });
     const m = renderEmail('order_confirmation', order);
     expect(m.html).not.toContain('<script>');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PaymentDeclinedError, PaymentProviderError, RefundFailedError, type ChargeInput } from '../../src/payments/provider.js';
+import { PaymentDeclinedError, PaymentProviderError, RefundFailedError, type CaptureMode, type ChargeInput } from '../../src/payments/provider.js';
 import { FAST, HARNESSES, type ProviderHarness } from './harness.js';
 
 /**
@@ -19,8 +19,8 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
     h.refundOutcome('succeeded');
   });
 
-  const input = (source: string, amount = 4999, currency = 'USD'): ChargeInput => ({
-    transactionId: randomUUID(), amount, currency, source, customerId: 'alice', description: 'Order test',
+  const input = (source: string, amount = 4999, currency = 'USD', capture: CaptureMode = 'immediate'): ChargeInput => ({
+    transactionId: randomUUID(), amount, currency, source, customerId: 'alice', description: 'Order test', capture,
   });
   const charged = async (amount = 4999) => {
     const tx = input(h.goodSource(amount, 'USD'), amount);
@@ -49,7 +49,7 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
 
   it('charging the same transaction again returns the same charge (our own retry is safe)', async () => {
     const { tx, reference } = await charged();
-    await expect(h.provider(FAST).charge(tx)).resolves.toEqual({ reference });
+    await expect(h.provider(FAST).charge(tx)).resolves.toEqual({ reference, captured: true, authorizationExpiresAt: null });
     expect(h.chargesFor(tx.transactionId)).toBe(1);
   });
 
@@ -164,5 +164,150 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PaymentProviderError);
     expect(h.refundsOf(reference)).toBe(0);
+  });
+
+  describe('manual capture', () => {
+    const authorized = async (amount = 5000) => {
+      const tx = input(h.authorizedSource(amount, 'USD'), amount, 'USD', 'manual');
+      const result = await h.provider(FAST).charge(tx);
+      return { tx, ...result };
+    };
+    const captureOf = (tx: ChargeInput, reference: string, amount: number, captureId = randomUUID()) => ({
+      transactionId: tx.transactionId, captureId, reference, amount, currency: 'USD',
+    });
+    const declineOf = (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => (e instanceof PaymentDeclinedError ? e.declineCode : e));
+    const calls = (path: RegExp) => h.emulator.requests.filter((r) => path.test(`${r.method} ${r.path}`)).length;
+
+    it('authorizes without capturing, with the expiry the provider gives', async () => {
+      const { tx, reference, captured, authorizationExpiresAt } = await authorized();
+      expect(captured).toBe(false);
+      expect(authorizationExpiresAt).toBeInstanceOf(Date);
+      expect(authorizationExpiresAt!.getTime()).toBeGreaterThan(Date.now() + 2 * 24 * 3600_000);
+      expect(h.capturedAmount(reference)).toBe(0);
+      await expect(h.provider(FAST).retrieve({ ...tx, reference, capture: 'manual' })).resolves.toEqual({ status: 'authorized', reference, authorizationExpiresAt });
+      // A crash before the reference was stored: the authorization is found by our transaction id.
+      await expect(h.provider(FAST).retrieve({ ...tx, reference: null, capture: 'manual' })).resolves.toMatchObject({ status: 'authorized', reference });
+    });
+
+    it('authorizing the same transaction again returns the same authorization (our own retry is safe)', async () => {
+      const { tx, reference, authorizationExpiresAt } = await authorized();
+      await expect(h.provider(FAST).charge(tx)).resolves.toEqual({ reference, captured: false, authorizationExpiresAt });
+      expect(h.capturedAmount(reference)).toBe(0);
+    });
+
+    it('captures less than authorized once, however often the same capture is asked for; refunds are bounded by the capture', async () => {
+      const { tx, reference } = await authorized(5000);
+      const provider = h.provider(FAST);
+      const capture = captureOf(tx, reference, 3000);
+      const first = await provider.capture(capture);
+      await expect(provider.capture(capture)).resolves.toEqual(first);
+      expect(h.capturedAmount(reference)).toBe(3000);
+      await expect(provider.retrieve({ ...tx, reference, capture: 'manual' })).resolves.toEqual({ status: 'succeeded', reference: first.reference });
+      const refund = { transactionId: tx.transactionId, reference: first.reference, currency: 'USD' };
+      await expect(provider.refund({ ...refund, refundId: randomUUID(), amount: 3001 })).rejects.toBeInstanceOf(PaymentProviderError);
+      await expect(provider.refund({ ...refund, refundId: randomUUID(), amount: 3000 })).resolves.toMatchObject({ status: 'succeeded' });
+      expect(h.refundsOf(first.reference)).toBe(1);
+    });
+
+    it('a capture whose answer was lost, asked for again, captures once', async () => {
+      const { tx, reference } = await authorized(5000);
+      const provider = h.provider(FAST);
+      const capture = captureOf(tx, reference, 5000);
+      h.emulator.hangAfterNext(1, h.capturePath);
+      const first = await provider.capture(capture).catch((e: unknown) => e);
+      const result = first instanceof PaymentProviderError ? await provider.capture(capture) : first;
+      expect(result).toEqual({ reference: expect.any(String) });
+      expect(h.capturedAmount(reference)).toBe(5000);
+      // After the provider forgot the key too, the same capture still finds the first.
+      h.forgetIdempotencyKeys();
+      await expect(provider.capture(capture)).resolves.toEqual(result);
+      expect(h.capturedAmount(reference)).toBe(5000);
+    });
+
+    it('a capture of more than was authorized is declined and captures nothing', async () => {
+      const { tx, reference } = await authorized(5000);
+      expect(await declineOf(h.provider(FAST).capture(captureOf(tx, reference, 5001)))).toBe('amount_too_large');
+      expect(h.capturedAmount(reference)).toBe(0);
+    });
+
+    it('a void releases the authorization: voiding again is fine, capturing after it is declined', async () => {
+      const { tx, reference } = await authorized();
+      const provider = h.provider(FAST);
+      const voided = { transactionId: tx.transactionId, voidId: randomUUID(), reference };
+      await provider.void(voided);
+      await provider.void(voided);
+      await provider.void({ ...voided, voidId: randomUUID() });
+      await expect(provider.retrieve({ ...tx, reference, capture: 'manual' })).resolves.toEqual({ status: 'voided', reference, expired: false });
+      expect(await declineOf(provider.capture(captureOf(tx, reference, 100)))).toBe('authorization_voided');
+      expect(h.capturedAmount(reference)).toBe(0);
+    });
+
+    it('a void whose answer was lost, asked for again, succeeds', async () => {
+      const { tx, reference } = await authorized();
+      const provider = h.provider(FAST);
+      const voided = { transactionId: tx.transactionId, voidId: randomUUID(), reference };
+      h.emulator.hangAfterNext(1, h.voidPath);
+      await provider.void(voided).catch((e: unknown) => expect(e).toBeInstanceOf(PaymentProviderError));
+      await provider.void(voided);
+      await expect(provider.retrieve({ ...tx, reference, capture: 'manual' })).resolves.toMatchObject({ status: 'voided' });
+      expect(calls(h.voidPath)).toBeGreaterThanOrEqual(1);
+    });
+
+    it('an expired authorization cannot be captured: declined as authorization_expired', async () => {
+      const { tx, reference } = await authorized();
+      h.expireAuthorization(reference);
+      expect(await declineOf(h.provider(FAST).capture(captureOf(tx, reference, 5000)))).toBe('authorization_expired');
+      expect(h.capturedAmount(reference)).toBe(0);
+      await expect(h.provider(FAST).retrieve({ ...tx, reference, capture: 'manual' })).resolves.toEqual({ status: 'voided', reference, expired: true });
+    });
+
+    it('a captured payment cannot be voided', async () => {
+      const { tx, reference } = await authorized();
+      const provider = h.provider(FAST);
+      await provider.capture(captureOf(tx, reference, 5000));
+      await expect(provider.void({ transactionId: tx.transactionId, voidId: randomUUID(), reference })).rejects.toBeInstanceOf(PaymentDeclinedError);
+      expect(h.capturedAmount(reference)).toBe(5000);
+    });
+  });
+
+  describe('money learned from the provider', () => {
+    it('refunds() lists every refund of a payment, ours with our refund id and the dashboard’s without', async () => {
+      const { tx, reference } = await charged(4999);
+      const provider = h.provider(FAST);
+      const ourId = randomUUID();
+      const ours = await provider.refund({ transactionId: tx.transactionId, refundId: ourId, reference, amount: 1000, currency: 'USD' });
+      const theirs = h.dashboardRefund(reference, 1500);
+      await expect(provider.refunds({ reference, currency: 'USD' })).resolves.toEqual([
+        { reference: ours.reference, amount: 1000, currency: 'USD', status: 'succeeded', refundId: ourId },
+        { reference: theirs, amount: 1500, currency: 'USD', status: 'succeeded', refundId: null },
+      ]);
+      const none = await charged(100);
+      await expect(provider.refunds({ reference: none.reference, currency: 'USD' })).resolves.toEqual([]);
+    });
+
+    it('refunds() reports pending and failed refunds as such', async () => {
+      const { tx, reference } = await charged(4999);
+      const provider = h.provider(FAST);
+      h.refundOutcome('pending');
+      await provider.refund({ transactionId: tx.transactionId, refundId: randomUUID(), reference, amount: 1000, currency: 'USD' });
+      await expect(provider.refunds({ reference, currency: 'USD' })).resolves.toMatchObject([{ amount: 1000, status: 'pending' }]);
+      h.refundOutcome('failed');
+      await provider.refund({ transactionId: tx.transactionId, refundId: randomUUID(), reference, amount: 500, currency: 'USD' }).catch(() => undefined);
+      await expect(provider.refunds({ reference, currency: 'USD' })).resolves.toMatchObject([{ status: 'pending' }, { amount: 500, status: 'failed' }]);
+    });
+
+    it('disputes() reports a dispute open, then as the provider settled it', async () => {
+      const provider = h.provider(FAST);
+      const { reference } = await charged(4999);
+      await expect(provider.disputes({ reference, currency: 'USD' })).resolves.toEqual([]);
+      const won = h.openDispute(reference, 4999);
+      await expect(provider.disputes({ reference, currency: 'USD' })).resolves.toEqual([{ reference: won, amount: 4999, currency: 'USD', status: 'open' }]);
+      h.settleDispute(won, 'won');
+      await expect(provider.disputes({ reference, currency: 'USD' })).resolves.toEqual([{ reference: won, amount: 4999, currency: 'USD', status: 'won' }]);
+      const other = await charged(2000);
+      const lost = h.openDispute(other.reference, 1200);
+      h.settleDispute(lost, 'lost');
+      await expect(provider.disputes({ reference: other.reference, currency: 'USD' })).resolves.toEqual([{ reference: lost, amount: 1200, currency: 'USD', status: 'lost' }]);
+    });
   });
 });

@@ -19,12 +19,25 @@ export interface ProviderHarness {
   /** `METHOD /path` of the endpoints that move money, for fault injection. */
   chargePath: RegExp;
   refundPath: RegExp;
+  capturePath: RegExp;
+  voidPath: RegExp;
   provider(options?: ProviderOptions): PaymentProvider;
   /** A source that pays `amount` (PayPal: a fresh order the buyer approved for that amount). */
   goodSource(amount: number, currency: string): string;
   /** A source the provider declines, with the decline code we must report. */
   declinedSource(amount: number, currency: string): { source: string; declineCode: string };
+  /** A source that can be authorized for a manual capture (PayPal: an order of intent AUTHORIZE). */
+  authorizedSource(amount: number, currency: string): string;
   chargesFor(transactionId: string): number;
+  /** What the provider says was captured of an authorization (by the charge's reference). */
+  capturedAmount(reference: string): number;
+  /** The authorization lapses at the provider. */
+  expireAuthorization(reference: string): void;
+  /** A refund made at the provider's dashboard, not through the API, of a captured payment; its provider id. */
+  dashboardRefund(reference: string, amount: number): string;
+  /** The customer disputes `amount` of a captured payment; the dispute's provider id. */
+  openDispute(reference: string, amount: number): string;
+  settleDispute(disputeId: string, outcome: 'won' | 'lost'): void;
   refundsOf(reference: string): number;
   /** How the provider answers new refunds from now on. */
   refundOutcome(outcome: 'succeeded' | 'pending' | 'failed'): void;
@@ -45,10 +58,18 @@ async function stripeHarness(): Promise<ProviderHarness> {
     emulator,
     chargePath: /^POST \/v1\/payment_intents$/,
     refundPath: /^POST \/v1\/refunds$/,
+    capturePath: /^POST \/v1\/payment_intents\/[^/]+\/capture$/,
+    voidPath: /^POST \/v1\/payment_intents\/[^/]+\/cancel$/,
     provider: (options) => createStripeProvider({ secretKey: emulator.secretKey, apiBase: emulator.url, webhookSecret: emulator.webhookSecret }, options),
     goodSource: () => 'pm_card_visa',
     declinedSource: () => ({ source: 'pm_card_chargeDeclinedInsufficientFunds', declineCode: 'insufficient_funds' }),
+    authorizedSource: () => 'pm_card_visa',
     chargesFor: (tx) => emulator.chargesFor(tx),
+    capturedAmount: (ref) => emulator.capturedAmount(ref),
+    expireAuthorization: (ref) => emulator.expireAuthorization(ref),
+    dashboardRefund: (ref, amount) => emulator.dashboardRefund(ref, amount).refund.id,
+    openDispute: (ref, amount) => emulator.openDispute(ref, amount).dispute.id,
+    settleDispute: (id, outcome) => void emulator.settleDispute(id, outcome),
     refundsOf: (ref) => emulator.refundsFor(ref).length,
     refundOutcome: (o) => (emulator.refundStatus = o),
     settleRefunds: () => emulator.settleRefunds(),
@@ -66,10 +87,18 @@ async function squareHarness(): Promise<ProviderHarness> {
     emulator,
     chargePath: /^POST \/v2\/payments$/,
     refundPath: /^POST \/v2\/refunds$/,
+    capturePath: /^POST \/v2\/payments\/[^/]+\/complete$/,
+    voidPath: /^POST \/v2\/payments\/[^/]+\/cancel$/,
     provider: (options) => createSquareProvider(emulator.settings(), options),
     goodSource: () => 'cnon:card-nonce-ok',
     declinedSource: () => ({ source: 'cnon:card-nonce-declined', declineCode: 'generic_decline' }),
+    authorizedSource: () => 'cnon:card-nonce-ok',
     chargesFor: (tx) => emulator.chargesFor(tx),
+    capturedAmount: (ref) => emulator.capturedAmount(ref),
+    expireAuthorization: (ref) => emulator.expireAuthorization(ref),
+    dashboardRefund: (ref, amount) => emulator.dashboardRefund(ref, amount).refund.id,
+    openDispute: (ref, amount) => emulator.openDispute(ref, amount).dispute.id,
+    settleDispute: (id, outcome) => void emulator.settleDispute(id, outcome === 'won' ? 'WON' : 'LOST'),
     refundsOf: (ref) => emulator.refundsFor(ref).length,
     refundOutcome: (o) => (emulator.refundStatus = UPPER[o]),
     settleRefunds: () => emulator.settleRefunds(),
@@ -85,10 +114,18 @@ async function paypalHarness(): Promise<ProviderHarness> {
     emulator,
     chargePath: /^POST \/v2\/checkout\/orders\/[^/]+\/capture$/,
     refundPath: /^POST \/v2\/payments\/captures\/[^/]+\/refund$/,
+    capturePath: /^POST \/v2\/payments\/authorizations\/[^/]+\/capture$/,
+    voidPath: /^POST \/v2\/payments\/authorizations\/[^/]+\/void$/,
     provider: (options) => createPayPalProvider(emulator.settings(), options),
     goodSource: (amount, currency) => emulator.approvedOrder(amount, currency),
     declinedSource: (amount, currency) => ({ source: emulator.approvedOrder(amount, currency, { decline: true }), declineCode: 'instrument_declined' }),
+    authorizedSource: (amount, currency) => emulator.approvedOrder(amount, currency, { intent: 'AUTHORIZE' }),
     chargesFor: (tx) => emulator.capturesFor(tx),
+    capturedAmount: (ref) => emulator.capturedAmount(ref),
+    expireAuthorization: (ref) => emulator.expireAuthorization(ref),
+    dashboardRefund: (ref, amount) => emulator.dashboardRefund(ref, amount).refund.id,
+    openDispute: (ref, amount) => emulator.openDispute(ref, amount).dispute.dispute_id,
+    settleDispute: (id, outcome) => void emulator.settleDispute(id, outcome === 'won' ? 'RESOLVED_SELLER_FAVOUR' : 'RESOLVED_BUYER_FAVOUR'),
     refundsOf: (ref) => emulator.refundsFor(ref).length,
     refundOutcome: (o) => (emulator.refundStatus = UPPER[o]),
     settleRefunds: () => emulator.settleRefunds(),

@@ -23,8 +23,8 @@ describe('payment registry', () => {
     expect(processor.enabled().sort()).toEqual(['paypal', 'sandbox', 'square', 'stripe']);
     const sources = { stripe: 'pm_card_visa', square: 'cnon:card-nonce-ok', paypal: emu.paypal.approvedOrder(1500, 'USD') };
     for (const [id, source] of Object.entries(sources)) {
-      const tx = { transactionId: randomUUID(), amount: 1500, currency: 'USD', source, customerId: 'alice', description: 'Order' };
-      await expect(processor.get(id).charge(tx)).resolves.toEqual({ reference: expect.any(String) });
+      const tx = { transactionId: randomUUID(), amount: 1500, currency: 'USD', source, customerId: 'alice', description: 'Order', capture: 'immediate' as const };
+      await expect(processor.get(id).charge(tx)).resolves.toEqual({ reference: expect.any(String), captured: true, authorizationExpiresAt: null });
     }
     expect(emu.stripe.intents.size).toBe(1);
     expect(emu.square.payments.size).toBe(1);

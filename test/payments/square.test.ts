@@ -20,7 +20,7 @@ beforeEach(() => {
 });
 
 const input = (source = 'cnon:card-nonce-ok', amount = 2500) => ({
-  transactionId: randomUUID(), amount, currency: 'USD', source, customerId: 'alice', description: 'Order',
+  transactionId: randomUUID(), amount, currency: 'USD', source, customerId: 'alice', description: 'Order', capture: 'immediate' as const,
 });
 
 describe('square', () => {
@@ -79,5 +79,40 @@ describe('square', () => {
     expect(key.length).toBeLessThanOrEqual(45);
     expect(key).toBe(refundKey(refundId, 45));
     expect(emu.refundsFor(reference)).toHaveLength(1);
+  });
+
+  it('manual capture on the wire: autocomplete false, then UpdatePayment to the lower amount (keyed by our capture id) and CompletePayment', async () => {
+    const tx = { ...input('cnon:card-nonce-ok', 5000), capture: 'manual' as const };
+    const { reference, authorizationExpiresAt } = await square.charge(tx);
+    const created = emu.requests.find((r) => r.method === 'POST' && r.path === '/v2/payments' && r.body.includes(tx.transactionId))!;
+    expect(JSON.parse(created.body)).toMatchObject({ autocomplete: false, amount_money: { amount: 5000, currency: 'USD' } });
+    expect(authorizationExpiresAt).toEqual(new Date(emu.payments.get(reference)!.delayed_until!));
+
+    await square.capture({ transactionId: tx.transactionId, captureId: 'cap-1', reference, amount: 3200, currency: 'USD' });
+    const [update, complete] = emu.requests.filter((r) => r.path === `/v2/payments/${reference}` || r.path === `/v2/payments/${reference}/complete`).filter((r) => r.method !== 'GET');
+    expect(update).toMatchObject({ method: 'PUT' });
+    expect(JSON.parse(update!.body)).toEqual({ idempotency_key: 'capture-cap-1', payment: { amount_money: { amount: 3200, currency: 'USD' } } });
+    expect(complete).toMatchObject({ method: 'POST', path: `/v2/payments/${reference}/complete` });
+    expect(emu.payments.get(reference)).toMatchObject({ status: 'COMPLETED', total_money: { amount: 3200 }, approved_money: { amount: 5000 } });
+
+    // The whole amount: no update, straight to complete.
+    const whole = await square.charge({ ...tx, transactionId: randomUUID() });
+    emu.resetFaults();
+    await square.capture({ transactionId: tx.transactionId, captureId: 'cap-2', reference: whole.reference, amount: 5000, currency: 'USD' });
+    expect(emu.requests.filter((r) => r.method === 'PUT')).toHaveLength(0);
+    expect(emu.capturedAmount(whole.reference)).toBe(5000);
+  });
+
+  it('a capture cut off between UpdatePayment and CompletePayment, asked for again, completes at the lower amount', async () => {
+    const tx = { ...input('cnon:card-nonce-ok', 5000), capture: 'manual' as const };
+    const { reference } = await square.charge(tx);
+    emu.resetFaults();
+    emu.hangNext(5, /^POST \/v2\/payments\/[^/]+\/complete$/);
+    const capture = { transactionId: tx.transactionId, captureId: randomUUID(), reference, amount: 4000, currency: 'USD' };
+    await expect(square.capture(capture)).rejects.toBeInstanceOf(PaymentProviderError);
+    expect(emu.payments.get(reference)).toMatchObject({ status: 'APPROVED', total_money: { amount: 4000 } });
+    emu.resetFaults();
+    await expect(square.capture(capture)).resolves.toEqual({ reference });
+    expect(emu.capturedAmount(reference)).toBe(4000);
   });
 });

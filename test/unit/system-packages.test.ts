@@ -14,9 +14,10 @@ describe('the pretest system-package check', () => {
     const plan = planInstall(machine(['apt-get', 'nginx'], true));
     expect(plan).toEqual({
       kind: 'install',
-      packages: ['chromium'],
-      commands: [['apt-get', 'update'], ['apt-get', 'install', '-y', '--no-install-recommends', 'chromium']],
+      packages: ['chromium', 'postgresql-15-auto-failover'],
+      commands: [['apt-get', 'update'], ['apt-get', 'install', '-y', '--no-install-recommends', 'chromium', 'postgresql-15-auto-failover']],
     });
+    expect(planInstall(machine(['apt-get', 'nginx', 'chromium'], true))).toMatchObject({ packages: ['postgresql-15-auto-failover'] });
   });
 
   it('stops with one line naming the command when it may not install', () => {
@@ -25,7 +26,7 @@ describe('the pretest system-package check', () => {
       expect(plan.kind).toBe('refuse');
       if (plan.kind !== 'refuse') continue;
       expect(plan.message).not.toContain('\n');
-      expect(plan.message).toContain('apt-get install -y --no-install-recommends nginx-light chromium');
+      expect(plan.message).toContain('apt-get install -y --no-install-recommends nginx-light chromium postgresql-15-auto-failover');
     }
   });
 });

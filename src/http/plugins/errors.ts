@@ -75,9 +75,12 @@ function publicMessage(code: ErrorCode): string {
   }
 }
 
-/** Connection-level failures (server down, pool exhausted), as opposed to bugs in a query. */
+/**
+ * Connection-level failures (server down, pool exhausted, no host is primary, a primary demoted under
+ * us: 25006), as opposed to bugs in a query.
+ */
 function isDatabaseDown(error: unknown): boolean {
   const e = error as { code?: string; message?: string };
-  if (typeof e?.code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|57P01|57P03|08\w{3}|53300)$/.test(e.code)) return true;
-  return typeof e?.message === 'string' && /(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/i.test(e.message);
+  if (typeof e?.code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|57P01|57P02|57P03|08\w{3}|25006|53300)$/.test(e.code)) return true;
+  return typeof e?.message === 'string' && /(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout)/i.test(e.message);
 }

@@ -32,9 +32,17 @@ export const Page = <T extends TSchema>(item: T) =>
  */
 export const Cursor = Type.String({ minLength: 1 });
 
+/** A page's size in a query string: what a client reads here is what the validator does (strict-query-numbers.ts). */
+export const PageLimit = Type.Integer({
+  minimum: 1,
+  maximum: 100,
+  default: 20,
+  description: 'Decimal digits only: `0x10`, `1e1`, `16.0` or ` 16` are `422 validation_error`, never read as 16.',
+});
+
 export const PageQuery = Type.Object(
   {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    limit: Type.Optional(PageLimit),
     cursor: Type.Optional(Cursor),
   },
   { additionalProperties: false },

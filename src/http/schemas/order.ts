@@ -1,9 +1,10 @@
 import { Type, type Static } from 'typebox';
 import { ORDER_STATUSES, TRACKING_STATUSES } from '../../domain/order-status.js';
-import { PROVIDERS, TRANSACTION_STATUSES } from '../../domain/payment.js';
-import { Currency, Cursor, EmailAddress, MinorUnits, Page, ProductId, Timestamp, Uuid } from './common.js';
+import { LEDGER_KINDS, LEDGER_STATUSES, PAYMENT_STATUSES, PROVIDERS } from '../../domain/payment.js';
+import { Currency, Cursor, EmailAddress, MinorUnits, Page, PageLimit, ProductId, Timestamp, Uuid } from './common.js';
 
 const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
+const Amount = (description: string) => Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description });
 const NullableText = (max: number) => Type.Union([Type.String({ maxLength: max }), Type.Null()]);
 
 const ShippingAddress = Type.Object(
@@ -30,7 +31,7 @@ export const CreateOrderBody = Type.Object(
       Type.Object(
         {
           product_id: ProductId,
-          quantity: Type.Integer({ minimum: 1, maximum: 1000 }),
+          quantity: Type.Integer({ minimum: 1, maximum: 1000, description: '`2.0` is the integer 2; `1.5` is refused' }),
           unit_price: Type.Optional(MinorUnits),
         },
         { additionalProperties: false },
@@ -42,7 +43,11 @@ export const CreateOrderBody = Type.Object(
       { provider: Type.Enum(PROVIDERS), source: Text(500) },
       { additionalProperties: false },
     ),
-    email: Type.Optional(Type.Union([EmailAddress, Type.Null()])),
+    email: Type.Optional(
+      Type.Union([EmailAddress, Type.Null()], {
+        description: "Where confirmations go. Absent: the token's `email` claim, when it is an email address; a claim that is not one is ignored and the order has no email.",
+      }),
+    ),
     shipping_address: Type.Optional(Type.Union([ShippingAddress, Type.Null()])),
   },
   { additionalProperties: false },
@@ -61,16 +66,23 @@ export const Order = Type.Object({
       quantity: Type.Integer(),
       unit_price: MinorUnits,
       line_total: MinorUnits,
+      quantity_cancelled: Type.Integer({ minimum: 0 }),
+      quantity_returned: Type.Integer({ minimum: 0 }),
     }),
   ),
   total: MinorUnits,
+  current_total: Amount('Σ unit_price × (quantity − quantity_cancelled − quantity_returned): what the order still owes'),
   payment: Type.Object({
     transaction_id: Uuid,
     provider: Type.Enum(PROVIDERS),
     provider_reference: Type.Union([Type.String(), Type.Null()]),
-    status: Type.Enum(TRANSACTION_STATUSES),
+    status: Type.Enum(PAYMENT_STATUSES, { description: 'Derived from the payment ledger (GET /api/orders/{id}/payments)' }),
     amount: MinorUnits,
     currency: Currency,
+    amount_authorized: MinorUnits,
+    amount_captured: MinorUnits,
+    amount_refunded: Amount('Succeeded refunds'),
+    authorization_expires_at: Type.Union([Timestamp, Type.Null()], { description: 'Null unless authorized and not yet captured' }),
   }),
   email: Type.Union([Type.String(), Type.Null()]),
   shipping_address: Type.Union([
@@ -96,7 +108,7 @@ export const OrderParams = Type.Object({ order_id: Type.String({ maxLength: 100 
 export const OrderPage = Page(Order);
 export const OrderListQuery = Type.Object(
   {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    limit: Type.Optional(PageLimit),
     cursor: Type.Optional(Cursor),
     status: Type.Optional(Type.Enum(ORDER_STATUSES)),
   },
@@ -130,6 +142,21 @@ export const History = Type.Object({
     }),
   ),
 });
+
+export const LedgerEntry = Type.Object({
+  id: Type.String({ format: 'uuid', description: "The movement's id, also the provider's idempotency key" }),
+  kind: Type.Enum(LEDGER_KINDS),
+  amount: MinorUnits,
+  currency: Currency,
+  status: Type.Enum(LEDGER_STATUSES, { description: '`pending` | `succeeded` | `failed`; a dispute: `open` | `won` | `lost`' }),
+  provider_reference: Type.Union([Type.String(), Type.Null()]),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  actor: Type.String({ description: 'The `sub` that caused it, `system`, or `provider:<id>`' }),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+
+export const Ledger = Type.Object({ items: Type.Array(LedgerEntry) });
 
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7E]+$' })),

@@ -1,7 +1,7 @@
 import { type Client } from '@paypal/paypal-server-sdk';
 import { PaymentProviderError } from '../provider.js';
 import { paypalCall } from '../paypal-errors.js';
-import { header, InvalidSignatureError, parseObject, pickString, text, type VerifiedWebhookEvent, type WebhookEventType, type WebhookHeaders } from './types.js';
+import { header, InvalidSignatureError, parseObject, pickString, text, type VerifiedWebhookEvent, type WebhookAction, type WebhookEventType, type WebhookHeaders } from './types.js';
 
 /**
  * PayPal webhooks: the SDK has no verifier, so we ask PayPal's
@@ -66,19 +66,29 @@ export function parsePayPalEvent(event: Record<string, unknown>): VerifiedWebhoo
   if (!eventId) throw new InvalidSignatureError('paypal: event without id');
   const providerType = pickString(event, 'event_type') ?? '';
   const resource = event.resource;
-  const base = { eventId, providerType, raw: event, refundReference: null, reference: null, type: 'ignored' as WebhookEventType };
+  const base = {
+    eventId, providerType, raw: event, reference: null, refundReference: null, disputeReference: null,
+    type: 'ignored' as WebhookEventType, action: 'ignored' as WebhookAction,
+  };
   switch (providerType) {
     case 'PAYMENT.CAPTURE.REFUNDED': // resource: the refund
-      return { ...base, type: 'refund.succeeded', reference: upCaptureId(resource), refundReference: pickString(resource, 'id') };
+      return { ...base, action: 'refund.updated', type: 'refund.succeeded', reference: upCaptureId(resource), refundReference: pickString(resource, 'id') };
     case 'PAYMENT.REFUND.FAILED':
     case 'PAYMENT.REFUND.CANCELLED':
-      return { ...base, type: 'refund.failed', reference: upCaptureId(resource), refundReference: pickString(resource, 'id') };
+      return { ...base, action: 'refund.updated', type: 'refund.failed', reference: upCaptureId(resource), refundReference: pickString(resource, 'id') };
     case 'PAYMENT.CAPTURE.DENIED': // resource: the capture
-      return { ...base, type: 'payment.failed', reference: pickString(resource, 'id') };
-    case 'PAYMENT.CAPTURE.REVERSED': // resource: the reversal (a refund PayPal made), linked to its capture
-      return { ...base, type: 'payment.failed', reference: upCaptureId(resource), refundReference: pickString(resource, 'id') };
+      return { ...base, action: 'payment.failed', type: 'payment.failed', reference: pickString(resource, 'id') };
+    // resource: the reversal, a refund PayPal made (a chargeback, a reversal), linked to its capture;
+    // it is listed with the capture's refunds.
+    case 'PAYMENT.CAPTURE.REVERSED':
+      return { ...base, action: 'refund.updated', type: 'payment.failed', reference: upCaptureId(resource), refundReference: pickString(resource, 'id') };
     case 'CUSTOMER.DISPUTE.CREATED':
-      return { ...base, type: 'dispute.opened', reference: pickString(resource, 'disputed_transactions', 0, 'seller_transaction_id') };
+    case 'CUSTOMER.DISPUTE.UPDATED':
+    case 'CUSTOMER.DISPUTE.RESOLVED':
+      return {
+        ...base, action: 'dispute.updated', type: providerType === 'CUSTOMER.DISPUTE.CREATED' ? 'dispute.opened' : 'ignored',
+        reference: pickString(resource, 'disputed_transactions', 0, 'seller_transaction_id'), disputeReference: pickString(resource, 'dispute_id'),
+      };
     default:
       return base;
   }

@@ -1,5 +1,5 @@
 import { WebhooksHelper } from 'square';
-import { header, InvalidSignatureError, parseObject, pick, pickString, text, type VerifiedWebhookEvent, type WebhookEventType, type WebhookHeaders } from './types.js';
+import { header, InvalidSignatureError, parseObject, pick, pickString, text, type VerifiedWebhookEvent, type WebhookAction, type WebhookEventType, type WebhookHeaders } from './types.js';
 
 /**
  * Square webhooks: `x-square-hmacsha256-signature` is HMAC-SHA256 of the
@@ -30,22 +30,39 @@ export function parseSquareEvent(event: Record<string, unknown>): VerifiedWebhoo
   if (!eventId) throw new InvalidSignatureError('square: event without event_id');
   const providerType = pickString(event, 'type') ?? '';
   const object = pick(event, 'data', 'object');
-  const base = { eventId, providerType, raw: event, refundReference: null, reference: null, type: 'ignored' as WebhookEventType };
-  switch (providerType) {
-    case 'refund.created':
-    case 'refund.updated': {
-      const status = pickString(object, 'refund', 'status');
-      const type = status === 'COMPLETED' ? 'refund.succeeded' : status === 'FAILED' || status === 'REJECTED' ? 'refund.failed' : 'ignored';
-      return { ...base, type, reference: pickString(object, 'refund', 'payment_id'), refundReference: pickString(object, 'refund', 'id') };
-    }
-    case 'dispute.created':
-      return { ...base, type: 'dispute.opened', reference: pickString(object, 'dispute', 'disputed_payment', 'payment_id') };
-    case 'payment.updated': {
-      const status = pickString(object, 'payment', 'status');
-      if (status !== 'FAILED' && status !== 'CANCELED') return base;
-      return { ...base, type: 'payment.failed', reference: pickString(object, 'payment', 'id') };
-    }
-    default:
-      return base;
+  const base = {
+    eventId, providerType, raw: event, reference: null, refundReference: null, disputeReference: null,
+    type: 'ignored' as WebhookEventType, action: 'ignored' as WebhookAction,
+  };
+  if (providerType === 'refund.created' || providerType === 'refund.updated') {
+    const status = pickString(object, 'refund', 'status');
+    const type = status === 'COMPLETED' ? 'refund.succeeded' : status === 'FAILED' || status === 'REJECTED' ? 'refund.failed' : 'ignored';
+    return { ...base, action: 'refund.updated', type, reference: pickString(object, 'refund', 'payment_id'), refundReference: pickString(object, 'refund', 'id') };
   }
+  // dispute.created, dispute.state.updated (dispute.state.changed before 2023), dispute.evidence.*
+  if (providerType.startsWith('dispute.')) {
+    return {
+      ...base, action: 'dispute.updated', type: providerType === 'dispute.created' ? 'dispute.opened' : 'ignored',
+      reference: pickString(object, 'dispute', 'disputed_payment', 'payment_id'),
+      disputeReference: pickString(object, 'dispute', 'id') ?? pickString(object, 'dispute', 'dispute_id'),
+    };
+  }
+  if (providerType === 'payment.updated') {
+    const payment = pick(object, 'payment');
+    const status = pickString(payment, 'status');
+    const reference = pickString(payment, 'id');
+    if (status === 'FAILED' || (status === 'CANCELED' && pickString(payment, 'card_details', 'status') !== 'VOIDED')) {
+      return { ...base, action: 'payment.failed', type: 'payment.failed', reference };
+    }
+    // A released authorization (our void, or its delay ran out) is CANCELED too, and no failure:
+    // the older reading called it one.
+    const legacy = status === 'CANCELED' ? 'payment.failed' : 'ignored';
+    // A refund of the payment shows as its refund_ids / refunded_money changing.
+    const refunds = pick(payment, 'refund_ids');
+    if ((Array.isArray(refunds) && refunds.length > 0) || pick(payment, 'refunded_money') !== undefined) {
+      return { ...base, action: 'refund.updated', type: legacy, reference };
+    }
+    return { ...base, type: legacy, reference: legacy === 'ignored' ? null : reference };
+  }
+  return base;
 }

@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import { header, InvalidSignatureError, pickString, type VerifiedWebhookEvent, type WebhookHeaders } from './types.js';
+import { header, InvalidSignatureError, pickString, type VerifiedWebhookEvent, type WebhookAction, type WebhookEventType, type WebhookHeaders } from './types.js';
 
 /**
  * Stripe webhooks: `Stripe-Signature` (timestamp + HMAC-SHA256 of the raw body
@@ -29,7 +29,10 @@ function intentId(object: unknown): string | null {
 
 export function parseStripeEvent(event: Stripe.Event): VerifiedWebhookEvent {
   const object: unknown = event.data.object;
-  const base = { eventId: event.id, providerType: event.type, raw: event, refundReference: null };
+  const base = {
+    eventId: event.id, providerType: event.type, raw: event, reference: null, refundReference: null, disputeReference: null,
+    type: 'ignored' as WebhookEventType, action: 'ignored' as WebhookAction,
+  };
   switch (event.type) {
     case 'refund.created':
     case 'refund.updated':
@@ -37,15 +40,23 @@ export function parseStripeEvent(event: Stripe.Event): VerifiedWebhookEvent {
     case 'charge.refund.updated': {
       const status = pickString(object, 'status');
       const type = status === 'succeeded' ? 'refund.succeeded' : status === 'failed' || status === 'canceled' ? 'refund.failed' : 'ignored';
-      return { ...base, type, reference: intentId(object), refundReference: pickString(object, 'id') };
+      return { ...base, action: 'refund.updated', type, reference: intentId(object), refundReference: pickString(object, 'id') };
     }
+    // The charge, refunded in part or in full (a dashboard refund sends this and refund.created).
     case 'charge.refunded':
-      return { ...base, type: 'refund.succeeded', reference: intentId(object) };
+      return { ...base, action: 'refund.updated', type: 'refund.succeeded', reference: intentId(object) };
     case 'charge.dispute.created':
-      return { ...base, type: 'dispute.opened', reference: intentId(object) };
+    case 'charge.dispute.updated':
+    case 'charge.dispute.closed':
+    case 'charge.dispute.funds_withdrawn':
+    case 'charge.dispute.funds_reinstated':
+      return {
+        ...base, action: 'dispute.updated', type: event.type === 'charge.dispute.created' ? 'dispute.opened' : 'ignored',
+        reference: intentId(object), disputeReference: pickString(object, 'id'),
+      };
     case 'payment_intent.payment_failed':
-      return { ...base, type: 'payment.failed', reference: pickString(object, 'id') };
+      return { ...base, action: 'payment.failed', type: 'payment.failed', reference: pickString(object, 'id') };
     default:
-      return { ...base, type: 'ignored', reference: null };
+      return base;
   }
 }

@@ -5,14 +5,32 @@
  */
 export type WebhookEventType = 'refund.succeeded' | 'refund.failed' | 'dispute.opened' | 'payment.failed' | 'ignored';
 
+/**
+ * What the application does about an event. `refund.updated`: some refund of the payment was
+ * made or changed at the provider (ours, or one from its dashboard); `dispute.updated`: a dispute
+ * was opened or moved on. Either way the application asks the provider (`refunds()`,
+ * `disputes()`) for the amounts and states: nothing in a webhook body is trusted for money.
+ * `payment.failed`: the provider failed a payment after the fact (Stripe's
+ * `payment_intent.payment_failed`, a Square payment FAILED, a denied PayPal capture).
+ */
+export type WebhookAction = 'refund.updated' | 'dispute.updated' | 'payment.failed' | 'ignored';
+
 export interface VerifiedWebhookEvent {
   /** The provider's event id: deliveries are at least once, so this is the dedup key. */
   eventId: string;
+  /** What to do about the event. */
+  action: WebhookAction;
+  /** The older reading of the same event, kept while callers move to `action`. */
   type: WebhookEventType;
-  /** The provider's id of the payment concerned (PaymentIntent, Square payment, PayPal capture), when the event names one. */
+  /**
+   * The provider's id of the payment concerned, as the ledger knows it: the PaymentIntent, the
+   * Square payment, the PayPal capture (a refund's or dispute's payment, not the refund or dispute).
+   */
   reference: string | null;
   /** The provider's refund id, for refund events. */
   refundReference: string | null;
+  /** The provider's dispute id, for dispute events. */
+  disputeReference: string | null;
   /** The provider's own event type (`charge.refunded`, `PAYMENT.CAPTURE.REFUNDED`, …), for logs. */
   providerType: string;
   /** The parsed event body as the provider sent it. */

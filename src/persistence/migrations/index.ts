@@ -5,6 +5,8 @@ import * as m002 from './002-unique-provider-reference.js';
 import * as m003 from './003-outbox-due-by-kind.js';
 import * as m004 from './004-outbox-delivered-retention.js';
 import * as m006 from './006-admin-search-indexes.js';
+import * as m007 from './007-payment-ledger.js';
+import * as m008 from './008-returns.js';
 
 /** Migrations are imported, not read from disk, so they ship inside the build as-is. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -13,6 +15,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '003-outbox-due-by-kind': m003,
   '004-outbox-delivered-retention': m004,
   '006-admin-search-indexes': m006,
+  '007-payment-ledger': m007,
+  '008-returns': m008,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

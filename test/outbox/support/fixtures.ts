@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { loadConfig, type Config } from '../../../src/config.js';
+import type { EmailExtra, EmailKind } from '../../../src/domain/messages.js';
 import type { Order } from '../../../src/domain/order.js';
 import { createDb } from '../../../src/persistence/db.js';
 import { migrateToLatest } from '../../../src/persistence/migrations/index.js';
@@ -62,10 +63,11 @@ export function makeOrder(overrides: Partial<Order> = {}): Order {
     status: 'pending',
     currency: 'USD',
     items: [
-      { product_id: 'sku_tshirt', name: 'T-shirt', quantity: 2, unit_price: 1999, line_total: 3998 },
-      { product_id: 'sku_mug', name: 'Mug', quantity: 1, unit_price: 1250, line_total: 1250 },
+      { product_id: 'sku_tshirt', name: 'T-shirt', quantity: 2, unit_price: 1999, line_total: 3998, quantity_cancelled: 0, quantity_returned: 0 },
+      { product_id: 'sku_mug', name: 'Mug', quantity: 1, unit_price: 1250, line_total: 1250, quantity_cancelled: 0, quantity_returned: 0 },
     ],
     total: 5248,
+    current_total: 5248,
     payment: {
       transaction_id: randomUUID(),
       provider: 'sandbox',
@@ -73,6 +75,10 @@ export function makeOrder(overrides: Partial<Order> = {}): Order {
       status: 'succeeded',
       amount: 5248,
       currency: 'USD',
+      amount_authorized: 5248,
+      amount_captured: 5248,
+      amount_refunded: 0,
+      authorization_expires_at: null,
     },
     email: 'alice@example.com',
     shipping_address: { name: 'Alice Liddell', line1: '1 Main St', line2: null, city: 'Springfield', postal_code: '12345', country: 'US' },
@@ -81,6 +87,15 @@ export function makeOrder(overrides: Partial<Order> = {}): Order {
     updated_at: '2026-11-26T10:00:00.000Z',
     ...overrides,
   };
+}
+
+/** What an email kind needs beyond the order (a return_requested email: its return). */
+export function emailExtraFor(kind: EmailKind, order: Order): EmailExtra | undefined {
+  if (kind !== 'return_requested') return undefined;
+  const at = order.updated_at;
+  const item = order.items[0]!;
+  const ret = { id: randomUUID(), order_id: order.id, status: 'requested' as const, items: [{ product_id: item.product_id, quantity: 1 }], refund_amount: item.unit_price, reason: null, note: null, created_at: at, updated_at: at };
+  return { return: ret };
 }
 
 export async function outboxRow(db: Kysely<Database>, id: string): Promise<OutboxRow> {

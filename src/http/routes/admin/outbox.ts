@@ -5,7 +5,7 @@ import { listOutbox } from '../../../application/list-outbox.js';
 import type { Deps } from '../../../application/ports.js';
 import { retryOutboxMessage } from '../../../application/retry-outbox-message.js';
 import { OUTBOX_STATUSES } from '../../../domain/messages.js';
-import { Cursor } from '../../schemas/common.js';
+import { Cursor, PageLimit } from '../../schemas/common.js';
 
 const Timestamp = Type.String({ format: 'date-time' });
 
@@ -32,7 +32,7 @@ const OutboxPage = Type.Object(
 const OutboxQuery = Type.Object(
   {
     status: Type.Optional(Type.Union(OUTBOX_STATUSES.map((s) => Type.Literal(s)))),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    limit: Type.Optional(PageLimit),
     cursor: Type.Optional(Cursor),
   },
   { additionalProperties: false },

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { searchOrders } from '../../../application/search-orders.js';
 import { ORDER_STATUSES } from '../../../domain/order-status.js';
-import { Cursor, problems } from '../../schemas/common.js';
+import { Cursor, PageLimit, problems } from '../../schemas/common.js';
 import { OrderPage } from '../../schemas/order.js';
 import type { App, RouteOptions } from '../../types.js';
 
@@ -10,7 +10,7 @@ const Rfc3339 = (description: string) => Type.String({ format: 'date-time', maxL
 
 const AdminOrderQuery = Type.Object(
   {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    limit: Type.Optional(PageLimit),
     cursor: Type.Optional(Cursor),
     status: Type.Optional(Type.Enum(ORDER_STATUSES)),
     user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'the `sub` that owns the order' })),

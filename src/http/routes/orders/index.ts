@@ -3,6 +3,7 @@ import cancelOrderRoute from './cancel-order.js';
 import createOrderRoute from './create-order.js';
 import getHistoryRoute from './get-history.js';
 import getOrderRoute from './get-order.js';
+import getPaymentsRoute from './get-payments.js';
 import listOrdersRoute from './list-orders.js';
 import updateStatusRoute from './update-status.js';
 
@@ -15,4 +16,5 @@ export default async function orderRoutes(app: App, opts: RouteOptions) {
   await app.register(cancelOrderRoute, opts);
   await app.register(updateStatusRoute, opts);
   await app.register(getHistoryRoute, opts);
+  await app.register(getPaymentsRoute, opts);
 }

@@ -1,0 +1,17 @@
+import type { Order } from '../domain/order.js';
+import type { Movement } from '../persistence/ledger.js';
+import type { Deps } from './ports.js';
+import { refundMovement } from './refund-payment.js';
+
+/**
+ * Gives back what a payment holds, by the movement already recorded for it: a refund of captured
+ * money, or a void of an authorization nothing was captured from. Returns the order as it reads once
+ * the provider confirmed, or undefined while the movement is still pending (the reconciler retries it).
+ */
+export async function releasePayment(deps: Deps, m: Movement): Promise<{ settled: boolean; order: Order | undefined }> {
+  if (m.kind === 'refund') {
+    const r = await refundMovement(deps, m);
+    return r.status === 'succeeded' ? { settled: true, order: r.order } : { settled: false, order: undefined };
+  }
+  throw new Error(`releasing a payment by ${m.kind} is not supported`);
+}
