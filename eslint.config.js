@@ -57,12 +57,6 @@ const restrict = (layer, { sql }) => [
   },
 ];
 
-/**
- * TEMPORARY, for the integrator to delete: files being rewritten on other branches right now, which
- * will move their own SQL into src/persistence. They keep every import rule but the SQL one.
- */
-const SQL_NOT_YET_MOVED = ['src/application/handle-webhook.ts', 'src/application/settle-charge.ts'];
-
 export default tseslint.config(
   { ignores: ['node_modules', 'dist', 'data', 'bench/results', 'coverage', 'scratch'] },
   ...tseslint.configs.recommended,
@@ -81,8 +75,4 @@ export default tseslint.config(
     files: [`src/${layer}/**/*.ts`],
     rules: { 'no-restricted-imports': restrict(layer, { sql: layer !== 'persistence' }) },
   })),
-  {
-    files: SQL_NOT_YET_MOVED,
-    rules: { 'no-restricted-imports': restrict('application', { sql: false }), 'no-restricted-syntax': 'off' },
-  },
 );
