@@ -56,6 +56,9 @@ export default defineConfig({
           // Vitest's default is one worker less than the cores: one on a 2-core machine, where the
           // suites that wait on provider timeouts (payments-faults) would then hold up every other file.
           maxWorkers: Math.max(2, availableParallelism() - 1),
+          // Each file still builds its own app on its own database; only the modules (the app, the
+          // provider SDKs: over a second of CPU per file to import) are loaded once per worker.
+          isolate: false,
           sequence: { groupOrder: 1 },
         },
       },
