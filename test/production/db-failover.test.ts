@@ -215,6 +215,23 @@ describe('database failover: the primary is SIGKILLed under load', () => {
       expect([t.order_id, refunds.length]).toEqual([t.order_id, cancelled.has(t.order_id) ? 1 : 0]);
     }
 
+    // The payment ledger: per order one succeeded capture of its total, and one refund of it per cancel.
+    const ledger = await rig.sql<{ order_id: string; total: string; captures: string; captured: string; refunds: string; refunded: string }>(
+      `select o.id as order_id, o.total,
+              count(*) filter (where l.kind = 'capture' and l.status = 'succeeded') as captures,
+              coalesce(sum(l.amount) filter (where l.kind = 'capture' and l.status = 'succeeded'), 0) as captured,
+              count(*) filter (where l.kind = 'refund' and l.status <> 'failed') as refunds,
+              coalesce(sum(l.amount) filter (where l.kind = 'refund' and l.status <> 'failed'), 0) as refunded
+         from orders o left join payment_ledger l on l.order_id = o.id
+        where o.user_id = any($1) group by o.id, o.total`,
+      [users],
+    );
+    expect(ledger).toHaveLength(acked.size);
+    for (const l of ledger) {
+      const refunds = cancelled.has(l.order_id) ? 1 : 0;
+      expect(l).toEqual({ ...l, captures: '1', captured: l.total, refunds: String(refunds), refunded: refunds ? l.total : '0' });
+    }
+
     // The outbox: every message delivered, each one received (by id) by the email service or the broker.
     let pending: { n: string }[] = [];
     for (let i = 0; i < 150; i++) {
