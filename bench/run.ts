@@ -57,6 +57,7 @@ const serviceEnv: Record<string, string> = {
   RATE_LIMIT_PER_MINUTE: '1000000',
   RATE_LIMIT_CREATE_PER_MINUTE: '1000000',
   ...(opts.pool !== null ? { DATABASE_POOL_SIZE: String(opts.pool) } : {}),
+  PAYMENT_CAPTURE: opts.capture,
   ...(dataDir ? { DATA_DIR: dataDir } : { DATABASE_URL: BENCH_DATABASE_URL }),
 };
 const poolSize = loadConfig(serviceEnv).database.poolSize;
@@ -126,15 +127,18 @@ async function main(): Promise<void> {
   const readOrders = opts.users * opts.ordersPerUser;
   // Sized for the fastest cancel rate seen here with room to spare; running past it marks the run invalid.
   const cancelPool = wanted.has('cancel') ? Math.ceil((opts.warmup + opts.duration + 2) * (opts.embedded ? 1500 : 4000)) : 0;
+  // Processing orders whose payment is only authorized: each ship captures one.
+  const shipPool = wanted.has('ship') ? Math.ceil((opts.warmup + opts.duration + 2) * (opts.embedded ? 1500 : 4000)) : 0;
   await withSql(async (sql) => {
     const t = Date.now();
     if (wanted.has('get') || wanted.has('list')) await insertUserOrders(sql, 'read', 1, readOrders, opts.users, opts.products);
     if (cancelPool) await insertUserOrders(sql, 'cancel', 1, cancelPool, opts.users, opts.products);
+    if (shipPool) await insertUserOrders(sql, 'ship', 1, shipPool, opts.users, opts.products, { status: 'processing', payment: 'authorized' });
     await sql.query('vacuum analyze');
-    log(`fixtures through SQL: ${readOrders} orders to read, ${cancelPool} pending orders to cancel (${Date.now() - t} ms)`);
+    log(`fixtures through SQL: ${readOrders} orders to read, ${cancelPool} pending orders to cancel, ${shipPool} authorized orders to ship (${Date.now() - t} ms)`);
   });
 
-  const world = { tokens: tokens.users, adminToken: tokens.admin, users: opts.users, products: opts.products, readOrders, cancelPool, deepOrders: opts.deepOrders };
+  const world = { tokens: tokens.users, adminToken: tokens.admin, users: opts.users, products: opts.products, readOrders, cancelPool, shipPool, deepOrders: opts.deepOrders };
   const scenarios = defineScenarios(world);
   const deep = deepWindow(opts.deepOrders);
   const sample = pickSample(firstOrders);
@@ -278,7 +282,7 @@ async function main(): Promise<void> {
       loadavgAtEnd: loadavg().map((l) => Math.round(l * 100) / 100),
     },
     service: { poolSize, env: Object.fromEntries(Object.entries(serviceEnv).filter(([k]) => !['JWT_SECRET', 'PATH', 'HOME'].includes(k))) },
-    fixtures: { products: opts.products, users: opts.users, readOrders, cancelPool, deepOrders: order.some((s) => scenarios[s].phase === 'deep') ? opts.deepOrders : 0 },
+    fixtures: { products: opts.products, users: opts.users, readOrders, cancelPool, shipPool, deepOrders: order.some((s) => scenarios[s].phase === 'deep') ? opts.deepOrders : 0 },
     scenarios: results,
     soak,
     targets: computeTargets(results, soak, opts.embedded),

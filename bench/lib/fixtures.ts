@@ -31,7 +31,7 @@ export const productPrice = (k: number) => 100 + ((k * 7919) % 9900);
  * (s << 40) | g, and its transaction ((s + 8) << 40) | g: ids that pgbench can
  * compute from a random integer, and that load in key order (fast to index).
  */
-export const SET = { read: 1, cancel: 2, deep: 3 } as const;
+export const SET = { read: 1, cancel: 2, deep: 3, ship: 4 } as const;
 export type OrderSet = keyof typeof SET;
 
 /** The SQL for that id: `fixtureIdSql(1, 'g')` is `lpad(to_hex((1::bigint << 40) | g), 32, '0')::uuid`. */
@@ -45,8 +45,12 @@ export function fixtureId(set: number, g: number): string {
 /** Orders g in [from, to] for `userExpr` (SQL over g), created at `atExpr` (SQL over g). */
 async function insertOrders(
   sql: Sql,
-  o: { set: OrderSet; from: number; to: number; userExpr: string; atExpr: string; products: number },
+  o: { set: OrderSet; from: number; to: number; userExpr: string; atExpr: string; products: number; status?: string; payment?: 'captured' | 'authorized' },
 ): Promise<void> {
+  const authorized = o.payment === 'authorized';
+  // The sandbox's references say what a payment is: sb_ch_ captured, sb_au_ authorized (capturable after a restart too).
+  const ref = authorized ? `'sb_au_' || f.tx_id` : `'sb_ch_' || f.tx_id`;
+  const kinds = authorized ? `(values ('authorization'))` : `(values ('authorization'), ('capture'))`;
   const p = [o.from, o.to];
   const set = SET[o.set];
   await sql.query('begin');
@@ -74,18 +78,19 @@ async function insertOrders(
     await sql.query('analyze fx_tot');
     await sql.query(`insert into payment_transactions (id, order_id, customer_id, provider, provider_reference, status, amount,
         currency, source, decline_code, failure_reason, order_draft, abandoned, attempts, next_attempt_at, created_at, updated_at)
-      select f.tx_id, f.order_id, f.user_id, 'sandbox', 'sb_ch_' || f.tx_id, 'succeeded', t.total, 'USD', 'pm_card_visa', null, null,
+      select f.tx_id, f.order_id, f.user_id, 'sandbox', ${ref}, 'succeeded', t.total, 'USD', 'pm_card_visa', null, null,
              jsonb_build_object('order_id', f.order_id, 'user_id', f.user_id, 'currency', 'USD', 'items', t.items, 'total', t.total,
-                                'email', 'u' || f.user_id || '@bench.example', 'shipping_address', null, 'idempotency_key', null),
+                                'email', 'u' || f.user_id || '@bench.example', 'shipping_address', null, 'idempotency_key', null,
+                                'capture', '${authorized ? 'shipment' : 'immediate'}'),
              false, 0, f.at, f.at, f.at
       from fx f join fx_tot t using (order_id)`);
     // The ledger of an order paid at creation: its authorization and capture, as the service writes them.
-    await sql.query(`insert into payment_ledger (id, transaction_id, order_id, kind, amount, currency, status, provider_reference, actor, next_attempt_at, created_at, updated_at)
+    await sql.query(`insert into payment_ledger (id, transaction_id, order_id, kind, amount, currency, status, provider_reference, actor, expires_at, next_attempt_at, created_at, updated_at)
       select case k.kind when 'authorization' then f.tx_id else md5(f.tx_id::text || ':capture')::uuid end, f.tx_id, f.order_id, k.kind, t.total, 'USD',
-             'succeeded', 'sb_ch_' || f.tx_id, f.user_id, 'infinity', f.at, f.at
-      from fx f join fx_tot t using (order_id), (values ('authorization'), ('capture')) as k(kind)`);
+             'succeeded', ${ref}, f.user_id, ${authorized ? `now() + interval '7 days'` : 'null'}, 'infinity', f.at, f.at
+      from fx f join fx_tot t using (order_id), ${kinds} as k(kind)`);
     await sql.query(`insert into orders (id, user_id, status, currency, total, email, shipping_address, tracking, transaction_id, created_at, updated_at)
-      select f.order_id, f.user_id, 'pending', 'USD', t.total, 'u' || f.user_id || '@bench.example', null, null, f.tx_id, f.at, f.at
+      select f.order_id, f.user_id, '${o.status ?? 'pending'}', 'USD', t.total, 'u' || f.user_id || '@bench.example', null, null, f.tx_id, f.at, f.at
       from fx f join fx_tot t using (order_id)`);
     await sql.query(`insert into order_items (order_id, position, product_id, name, quantity, unit_price, line_total)
       select order_id, position, product_id, name, quantity, unit_price, line_total from fx_items`);
@@ -99,9 +104,12 @@ async function insertOrders(
 }
 
 /** `count` orders spread round-robin over the bench users, newest g first. */
-export function insertUserOrders(sql: Sql, set: OrderSet, from: number, to: number, users: number, products: number) {
+export function insertUserOrders(
+  sql: Sql, set: OrderSet, from: number, to: number, users: number, products: number,
+  extra: { status?: string; payment?: 'captured' | 'authorized' } = {},
+) {
   return insertOrders(sql, {
-    set, from, to, products,
+    set, from, to, products, ...extra,
     userExpr: `${USER_BASE} + 1 + (g - 1) % ${users}`,
     atExpr: `now() - g * interval '1 second'`,
   });

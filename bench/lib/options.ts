@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const ALL_SCENARIOS = ['get', 'list', 'create', 'cancel', 'list-1m-first', 'list-deep', 'create-1m', 'admin-search'] as const;
+export const ALL_SCENARIOS = ['get', 'list', 'create', 'cancel', 'ship', 'list-1m-first', 'list-deep', 'create-1m', 'admin-search'] as const;
 export type ScenarioName = (typeof ALL_SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -25,6 +25,8 @@ export interface BenchOptions {
   products: number;
   /** Orders per user for get and list. */
   ordersPerUser: number;
+  /** PAYMENT_CAPTURE for the service: `shipment` makes `create` authorize only. */
+  capture: 'immediate' | 'shipment';
   /** Skip the pgbench limit runs (ratios are then missing). */
   noLimit: boolean;
   /** WORKERS_ENABLED=true: the outbox relay, reconciler and housekeeping run inside the measured service. */
@@ -44,6 +46,7 @@ const USAGE = `npm run bench -- [options]
   --profile          write a CPU profile of the service (node --cpu-prof) to bench/results/profiles/
   --pool N           DATABASE_POOL_SIZE for the service (default: the service's own default)
   --deep-orders N    orders of the deep user (default 1000000)
+  --capture MODE     PAYMENT_CAPTURE for the service: immediate (default) or shipment (create then only authorizes)
   --no-limit         skip the pgbench runs
   --workers          run the service with WORKERS_ENABLED=true (outbox relay etc. inside it); off by default,
                      see docs/performance.md ("The outbox relay")
@@ -66,6 +69,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       pool: { type: 'string' },
       'deep-orders': { type: 'string' },
       'no-limit': { type: 'boolean', default: false },
+      capture: { type: 'string', default: 'immediate' },
       workers: { type: 'boolean', default: false },
       'no-doc': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -86,7 +90,9 @@ export function parseOptions(argv: string[]): BenchOptions {
   for (const s of scenarios) {
     if (!ALL_SCENARIOS.includes(s)) throw new Error(`unknown scenario "${s}"; choose from ${ALL_SCENARIOS.join(', ')}`);
   }
+  if (values.capture !== 'immediate' && values.capture !== 'shipment') throw new Error(`--capture must be immediate or shipment\n\n${USAGE}`);
   return {
+    capture: values.capture,
     duration: num('duration', values.duration, quick ? 3 : 20, 1),
     warmup: num('warmup', values.warmup, quick ? 1 : 5, 0),
     connections: num('connections', values.connections, 32, 1),

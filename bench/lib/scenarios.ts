@@ -24,6 +24,7 @@ export interface ScenarioWorld {
   products: number;
   readOrders: number;
   cancelPool: number;
+  shipPool: number;
   deepOrders: number;
 }
 
@@ -53,6 +54,12 @@ export function defineScenarios(w: ScenarioWorld): Record<ScenarioName, Scenario
     // requests repeat the last one and get 409, which marks the run invalid.
     const g = Math.min(++cancelNext, w.cancelPool);
     return { method: 'POST', path: `/api/orders/${fixtureId(SET.cancel, g)}/cancel`, token: token(ownerOf(g, w.users)), body: '{}' };
+  };
+  let shipNext = 0;
+  const ship = (): NextRequest => {
+    // Each request ships (and so captures) a different processing order; past the pool's end, 409s.
+    const g = Math.min(++shipNext, w.shipPool);
+    return { method: 'POST', path: `/api/orders/${fixtureId(SET.ship, g)}/status`, token: w.adminToken, body: '{"status":"shipped"}' };
   };
   const deep = deepWindow(w.deepOrders);
   const deepPage = (g: number): NextRequest => {
@@ -94,6 +101,16 @@ export function defineScenarios(w: ScenarioWorld): Record<ScenarioName, Scenario
       preflight: () => ({
         request: cancel(),
         check: (s, b) => (s === 200 && (b as { order?: { status?: string } }).order?.status === 'cancelled' ? null : `expected a cancelled order, got ${s}`),
+      }),
+    },
+    ship: {
+      name: 'ship', title: 'POST /api/orders/{id}/status shipped (captures an authorization)', phase: 'base', limitScript: null, next: ship,
+      preflight: () => ({
+        request: ship(),
+        check: (s, b) => {
+          const o = b as { status?: string; payment?: { status?: string } };
+          return s === 200 && o.status === 'shipped' && o.payment?.status === 'succeeded' ? null : `expected a shipped, captured order, got ${s} ${JSON.stringify(b).slice(0, 200)}`;
+        },
       }),
     },
     'list-1m-first': {

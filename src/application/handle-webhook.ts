@@ -1,44 +1,76 @@
 import type { ProviderId } from '../domain/payment.js';
-import { hurryPendingMovements } from '../persistence/ledger.js';
+import { errors } from '../domain/errors.js';
+import type { PaymentQuery, ProviderDispute, ProviderRefund } from '../payments/provider.js';
+import type { WebhookAction } from '../payments/webhooks/types.js';
+import { findMovementByReference } from '../persistence/ledger.js';
 import { appendHistory, lockOrder } from '../persistence/order-repository.js';
-import { findTransactionByReference } from '../persistence/transaction-repository.js';
-import { recordWebhookEvent } from '../persistence/webhook-events.js';
+import { findTransaction, findTransactionByReference, lockTransaction, type PaymentTransaction } from '../persistence/transaction-repository.js';
+import { isWebhookEventRecorded, recordWebhookEvent } from '../persistence/webhook-events.js';
 import type { Deps } from './ports.js';
+import { learnDisputes, learnRefunds } from './provider-money.js';
 
 /** A provider's webhook, verified and reduced to what we act on. */
 export interface WebhookEvent {
   eventId: string;
-  type: 'refund.succeeded' | 'refund.failed' | 'dispute.opened' | 'payment.failed' | 'ignored';
-  /** The provider's id of the payment the event is about (PaymentIntent, Square payment, PayPal capture). */
+  action: WebhookAction;
+  /** The provider's id of the payment the event is about, as the ledger knows it (PaymentIntent, Square payment, PayPal capture). */
   reference: string | null;
 }
 
 export type WebhookOutcome = 'applied' | 'duplicate' | 'ignored';
 
 /**
- * Applies a webhook once. Events are hints, not truth: a refund event makes the
- * reconciler look now, and it asks the provider for the current state before
- * moving anything. Disputes and late failures are flagged in the order's
- * history for a person to act on.
+ * Applies a webhook once. Events are hints, not truth: for a refund or a dispute the provider is
+ * asked (`refunds()`, `disputes()`) and its answer written into the ledger, with the event's id
+ * recorded in the same transaction — so a delivery whose work failed is delivered again and
+ * redone, and a duplicate changes nothing. Events for payments we do not know are acknowledged and
+ * ignored. A provider that cannot answer makes the webhook fail (503): the provider delivers again.
  */
 export async function handleWebhook(deps: Deps, provider: ProviderId, event: WebhookEvent): Promise<WebhookOutcome> {
+  if (await isWebhookEventRecorded(deps.db, provider, event.eventId)) return 'duplicate';
+  const t = event.reference ? await paymentOf(deps, provider, event.reference) : undefined;
+  if (!t || event.action === 'ignored') return record(deps, provider, event, 'ignored');
+
+  const truth = await askProvider(deps, provider, event.action, { reference: event.reference!, currency: t.currency });
   const now = deps.clock();
   return deps.db.transaction().execute(async (trx): Promise<WebhookOutcome> => {
-    if (!(await recordWebhookEvent(trx, provider, event.eventId, event.type))) return 'duplicate';
-    if (event.type === 'ignored' || !event.reference) return 'ignored';
-
-    const t = await findTransactionByReference(trx, provider, event.reference);
-    if (!t) return 'ignored';
-
-    if (event.type === 'refund.succeeded' || event.type === 'refund.failed') {
-      return (await hurryPendingMovements(trx, t.id, 'refund')) > 0 ? 'applied' : 'ignored';
-    }
-
+    if (!(await recordWebhookEvent(trx, provider, event.eventId, event.action))) return 'duplicate';
+    // Every writer of an order's money holds its lock first; a payment that never became an order, its own.
     const order = await lockOrder(trx, t.order_id);
+    if (!order) await lockTransaction(trx, t.id);
+    // `applied`: the provider was asked and the ledger agrees with it now, whether or not anything changed.
+    if ('refunds' in truth) return (await learnRefunds(trx, t, truth.refunds, now), 'applied');
+    if ('disputes' in truth) return (await learnDisputes(trx, t, truth.disputes, now), 'applied');
     if (!order) return 'ignored';
-    const note = event.type === 'dispute.opened' ? `${provider}: dispute opened (${event.eventId})` : `${provider}: payment failed after capture (${event.eventId})`;
-    await appendHistory(trx, order.id, { to: order.status, at: now.toISOString(), actor: `provider:${provider}`, note });
-    deps.logger.warn({ orderId: order.id, provider, event: event.type }, 'payment event needs attention');
+    await appendHistory(trx, order.id, { to: order.status, at: now.toISOString(), actor: `provider:${provider}`, note: `${provider}: payment failed after capture (${event.eventId})` });
+    deps.logger.warn({ orderId: order.id, provider, event: event.action }, 'payment event needs attention');
     return 'applied';
   });
+}
+
+/** The payment a reference names: the charge's own, or a later capture's (PayPal captures have their own ids). */
+async function paymentOf(deps: Deps, provider: ProviderId, reference: string): Promise<PaymentTransaction | undefined> {
+  const byCharge = await findTransactionByReference(deps.db, provider, reference);
+  if (byCharge) return byCharge;
+  const capture = await findMovementByReference(deps.db, 'capture', reference);
+  return capture && capture.provider === provider ? findTransaction(deps.db, capture.transaction_id) : undefined;
+}
+
+/** The provider's truth about the payment's refunds or disputes; unreachable, the webhook fails and comes again. */
+type Truth = { refunds: ProviderRefund[] } | { disputes: ProviderDispute[] } | Record<string, never>;
+
+async function askProvider(deps: Deps, provider: ProviderId, action: WebhookAction, query: PaymentQuery): Promise<Truth> {
+  const payments = deps.payments.get(provider);
+  try {
+    if (action === 'refund.updated') return { refunds: await payments.refunds(query) };
+    if (action === 'dispute.updated') return { disputes: await payments.disputes(query) };
+    return {};
+  } catch (err) {
+    deps.logger.warn({ err, provider, action }, 'the provider could not be asked about a webhook; it will deliver again');
+    throw errors.serviceUnavailable('The payment provider could not be asked about this event; deliver it again later.');
+  }
+}
+
+async function record(deps: Deps, provider: ProviderId, event: WebhookEvent, outcome: WebhookOutcome): Promise<WebhookOutcome> {
+  return (await recordWebhookEvent(deps.db, provider, event.eventId, event.action)) ? outcome : 'duplicate';
 }

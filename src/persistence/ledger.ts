@@ -41,8 +41,11 @@ export interface NewMovement {
   status?: LedgerStatus;
   providerReference?: string | null;
   context?: unknown;
-  /** When the reconciler may first retry it, from the database's clock: the request has this long to finish it. */
-  retryInMs: number;
+  /**
+   * When the reconciler may first retry it, from the database's clock: the request has this long to
+   * finish it. Null for a movement the provider made (learned by webhook): nobody makes it again.
+   */
+  retryInMs: number | null;
   now: Date;
 }
 
@@ -89,7 +92,7 @@ export async function recordMovement(trx: Db, m: NewMovement): Promise<Movement>
       reason: m.reason,
       actor: m.actor,
       context: m.context === undefined ? null : JSON.stringify(m.context),
-      next_attempt_at: fromNow(m.retryInMs),
+      next_attempt_at: m.retryInMs === null ? sql<Date>`'infinity'::timestamptz` : fromNow(m.retryInMs),
       created_at: m.now,
       updated_at: m.now,
     })
@@ -97,6 +100,33 @@ export async function recordMovement(trx: Db, m: NewMovement): Promise<Movement>
   const recorded = await findMovement(trx, m.id);
   if (!recorded) throw new Error(`ledger row ${m.id} vanished`);
   return recorded;
+}
+
+/**
+ * Records a movement the provider made (a dashboard refund, a dispute), learned from its answer:
+ * `known` when that provider movement is already in the ledger, `refused` when it would break an
+ * invariant (then nothing was written and the caller's transaction goes on: a savepoint).
+ */
+export async function recordLearnedMovement(trx: Db, m: NewMovement): Promise<'recorded' | 'known' | 'refused'> {
+  await sql`savepoint learned_movement`.execute(trx);
+  try {
+    const row = await trx
+      .insertInto('payment_ledger')
+      .values({
+        id: m.id, transaction_id: m.transactionId, order_id: m.orderId, kind: m.kind, amount: m.amount, currency: m.currency,
+        status: m.status ?? (m.kind === 'dispute' ? 'open' : 'pending'), provider_reference: m.providerReference ?? null, reason: m.reason,
+        actor: m.actor, next_attempt_at: sql<Date>`'infinity'::timestamptz`, created_at: m.now, updated_at: m.now,
+      })
+      .onConflict((oc) => oc.columns(['kind', 'provider_reference']).where('provider_reference', 'is not', null).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    await sql`release savepoint learned_movement`.execute(trx);
+    return row ? 'recorded' : 'known';
+  } catch (err) {
+    if (ledgerViolation(err) !== 'invariant') throw err;
+    await sql`rollback to savepoint learned_movement`.execute(trx);
+    return 'refused';
+  }
 }
 
 /**
@@ -174,7 +204,12 @@ export async function findMovementByReference(db: Db, kind: LedgerKind, referenc
 
 /** The payment's pending movements of a kind, oldest first. */
 export async function pendingMovements(db: Db, transactionId: string, kind: LedgerKind): Promise<Movement[]> {
-  const rows = await movementQuery(db).where('l.transaction_id', '=', transactionId).where('l.kind', '=', kind).where('l.status', '=', 'pending').orderBy('l.seq').execute();
+  return (await movementsOf(db, transactionId, kind)).filter((m) => m.status === 'pending');
+}
+
+/** The payment's movements of a kind, oldest first. */
+export async function movementsOf(db: Db, transactionId: string, kind: LedgerKind): Promise<Movement[]> {
+  const rows = await movementQuery(db).where('l.transaction_id', '=', transactionId).where('l.kind', '=', kind).orderBy('l.seq').execute();
   return rows.map((r) => toMovement(r as MovementRow));
 }
 

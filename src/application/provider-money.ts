@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import { emailMessage, eventMessage } from '../domain/messages.js';
+import type { Order } from '../domain/order.js';
+import type { LedgerStatus, ProviderId } from '../domain/payment.js';
+import type { ProviderDispute, ProviderRefund } from '../payments/provider.js';
+import { hurryPendingMovements, movementsOf, recordLearnedMovement, settleMovement, type Movement } from '../persistence/ledger.js';
+import { appendHistory, findOrder } from '../persistence/order-repository.js';
+import { enqueueAll } from '../persistence/outbox.js';
+import type { Db } from '../persistence/tables.js';
+import type { PaymentTransaction } from '../persistence/transaction-repository.js';
+
+/**
+ * What a provider says about money moved after the charge — refunds (ours or made at its dashboard)
+ * and disputes — written into the ledger inside the caller's transaction (which holds the order's
+ * lock). The amounts come from the provider's own answer (`refunds()`, `disputes()`), never from a
+ * webhook body. Each provider movement is one row (the unique index on its reference), so the same
+ * refund reported again changes nothing, and `payment.refunded` goes out once per refund.
+ */
+export interface Learned {
+  changed: number;
+}
+
+const actorOf = (provider: ProviderId) => `provider:${provider}`;
+
+export async function learnRefunds(trx: Db, t: PaymentTransaction, refunds: readonly ProviderRefund[], now: Date): Promise<Learned> {
+  let changed = 0;
+  const ours = await movementsOf(trx, t.id, 'refund');
+  for (const r of refunds) {
+    if (r.currency !== t.currency || r.amount <= 0) continue;
+    const known = ours.find((m) => m.id === r.refundId || (m.provider_reference !== null && m.provider_reference === r.reference));
+    if (known) {
+      if (await moveKnown(trx, known, r, now)) changed++;
+      continue;
+    }
+    // Ours, still waiting for its answer, and the provider does not echo our id: the reconciler
+    // settles it now, asking with its own id.
+    if (ours.some((m) => m.status === 'pending' && m.provider_reference === null && m.amount === r.amount)) {
+      await hurryPendingMovements(trx, t.id, 'refund');
+      continue;
+    }
+    if (r.status === 'failed') continue;
+    if (await recordDashboardRefund(trx, t, r, now)) changed++;
+  }
+  return { changed };
+}
+
+/**
+ * One of ours (or one already learned) moved at the provider. A refund of ours the provider refused
+ * while we still wait on it stays `pending`, parked by our own refund path for a person to decide
+ * (it shows as `refund_pending`); one that failed after it had succeeded is recorded as failed.
+ */
+async function moveKnown(trx: Db, m: Movement, r: ProviderRefund, now: Date): Promise<boolean> {
+  const learned = m.actor.startsWith('provider:');
+  const to: LedgerStatus | null =
+    r.status === 'succeeded' && m.status === 'pending' ? 'succeeded'
+    : r.status === 'failed' && (m.status === 'succeeded' || (m.status === 'pending' && learned)) ? 'failed'
+    : null;
+  if (!to) return false;
+  if (!(await settleMovement(trx, m.id, 'refund', m.status, to, { providerReference: r.reference }, now))) return false;
+  const order = await findOrder(trx, m.order_id);
+  if (!order) return true;
+  if (to === 'succeeded') await enqueueAll(trx, refunded(order, m.id, r, now));
+  else await appendHistory(trx, order.id, { to: order.status, at: now.toISOString(), actor: actorOf(m.provider), note: `refund ${r.reference} of ${r.amount} ${r.currency} failed at the provider` });
+  return true;
+}
+
+async function recordDashboardRefund(trx: Db, t: PaymentTransaction, r: ProviderRefund, now: Date): Promise<boolean> {
+  const id = randomUUID();
+  const outcome = await recordLearnedMovement(trx, {
+    id, transactionId: t.id, orderId: t.order_id, kind: 'refund', amount: r.amount, currency: r.currency, actor: actorOf(t.provider),
+    reason: 'refunded at the provider', status: r.status, providerReference: r.reference, retryInMs: null, now,
+  });
+  // `known`: reported twice at once (two webhooks), the other recorded it. `refused`: more than was
+  // captured, so it is one of ours the provider does not tag, already counted.
+  if (outcome !== 'recorded') return false;
+  const order = await findOrder(trx, t.order_id);
+  if (!order) return true;
+  await appendHistory(trx, order.id, {
+    to: order.status, at: now.toISOString(), actor: actorOf(t.provider),
+    note: `refund of ${r.amount} ${r.currency} made at the provider (${r.reference})${r.status === 'pending' ? ', pending there' : ''}`,
+  });
+  if (r.status === 'succeeded') await enqueueAll(trx, refunded(order, id, r, now));
+  return true;
+}
+
+/** A confirmed refund is announced and emailed, however it was made (as refund-payment.ts does). */
+const refunded = (order: Order, id: string, r: ProviderRefund, now: Date) => {
+  const refund = { id, amount: r.amount, currency: r.currency };
+  return [eventMessage('payment.refunded', order, now, { refund }), emailMessage('refund_issued', order, { refund })];
+};
+
+export async function learnDisputes(trx: Db, t: PaymentTransaction, disputes: readonly ProviderDispute[], now: Date): Promise<Learned> {
+  let changed = 0;
+  const known = await movementsOf(trx, t.id, 'dispute');
+  const order = await findOrder(trx, t.order_id);
+  const note = (text: string) => (order ? appendHistory(trx, order.id, { to: order.status, at: now.toISOString(), actor: actorOf(t.provider), note: text }) : undefined);
+  for (const d of disputes) {
+    if (d.currency !== t.currency || d.amount <= 0) continue;
+    const row = known.find((m) => m.provider_reference === d.reference);
+    if (!row) {
+      const outcome = await recordLearnedMovement(trx, {
+        id: randomUUID(), transactionId: t.id, orderId: t.order_id, kind: 'dispute', amount: d.amount, currency: d.currency, actor: actorOf(t.provider),
+        reason: 'disputed by the customer', status: d.status, providerReference: d.reference, retryInMs: null, now,
+      });
+      if (outcome !== 'recorded') continue;
+      await note(`dispute ${d.reference} of ${d.amount} ${d.currency}: ${d.status}`);
+      changed++;
+    } else if (row.status === 'open' && d.status !== 'open') {
+      if (!(await settleMovement(trx, row.id, 'dispute', 'open', d.status, {}, now))) continue;
+      await note(`dispute ${d.reference}: ${d.status}`);
+      changed++;
+    }
+  }
+  return { changed };
+}
