@@ -1,4 +1,5 @@
 import { globSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { configDefaults, defineConfig } from 'vitest/config';
 
@@ -24,6 +25,7 @@ const PGLITE_ONLY = [
   'test/application/**/*.test.ts',
   'test/payments/**/*.test.ts',
   'test/integration/readyz-unreachable.test.ts',
+  'test/integration/embedded-checkpoints.test.ts',
 ];
 const ON_BOTH_DATABASES = globSync('test/**/*.test.ts', { cwd: import.meta.dirname }).filter((file) =>
   /describe\.each\(DATABASES\)/.test(readFileSync(join(import.meta.dirname, file), 'utf8')),
@@ -50,6 +52,13 @@ export default defineConfig({
           include: [...PGLITE_ONLY, ...ON_BOTH_DATABASES],
           exclude: [...configDefaults.exclude, ...UNIT],
           env: { NODE_ENV: 'test', TEST_DATABASES: 'pglite' },
+          globalSetup: ['test/helpers/pglite-template.setup.ts'],
+          // Vitest's default is one worker less than the cores: one on a 2-core machine, where the
+          // suites that wait on provider timeouts (payments-faults) would then hold up every other file.
+          maxWorkers: Math.max(2, availableParallelism() - 1),
+          // Each file still builds its own app on its own database; only the modules (the app, the
+          // provider SDKs: over a second of CPU per file to import) are loaded once per worker.
+          isolate: false,
           sequence: { groupOrder: 1 },
         },
       },

@@ -22,6 +22,11 @@ import { startService, type Service } from './lib/service.js';
  * same SQL (pgbench), every figure a ratio to that limit. See docs/performance.md.
  */
 const opts = parseOptions(process.argv.slice(2));
+if (opts.memoryOrders !== null) {
+  const { runMemoryBench } = await import('./memory.js');
+  await runMemoryBench({ orders: opts.memoryOrders, batch: Math.max(100, Math.round(opts.memoryOrders / 6)) });
+  process.exit(0);
+}
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const resultsDir = join(root, 'bench', 'results');
 const startedAt = new Date();

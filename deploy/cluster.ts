@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.js';
+import { startHaPostgres, type HaPostgres } from './ha-postgres.js';
 
 /**
  * N instances of the service behind nginx on one machine: `npm run cluster -- --instances 3`, and
@@ -185,7 +186,11 @@ function safeRead(file: string): string {
   }
 }
 
-/** `npm run cluster -- --instances 3 [--port 8100]`: runs until Ctrl-C or SIGTERM. */
+/**
+ * `npm run cluster -- --instances 3 [--port 8100] [--ha [--ha-port 25432]]`: runs until Ctrl-C or
+ * SIGTERM. `--ha` starts a pg_auto_failover formation (monitor on --ha-port, nodes on the next two
+ * ports) and points the instances at both nodes with a multi-host DATABASE_URL.
+ */
 async function main(argv: string[]) {
   const arg = (name: string, fallback: number) => {
     const i = argv.indexOf(`--${name}`);
@@ -195,21 +200,35 @@ async function main(argv: string[]) {
   };
   const instances = arg('instances', 3);
   const port = arg('port', 8100);
+  let ha: HaPostgres | undefined;
+  if (argv.includes('--ha')) {
+    const haPort = arg('ha-port', 25432);
+    console.log(`starting PostgreSQL with automated failover: monitor on ${haPort}, nodes on ${haPort + 1} and ${haPort + 2}`);
+    ha = await startHaPostgres({ port: haPort, onOutput: (s, t) => process.stdout.write(t.replace(/^(?=.)/gm, `[pg ${s}] `)) });
+    console.log(`formation ready: ${ha.url}  (monitor: ${ha.monitorUrl}; state: pg_autoctl show state --monitor ${ha.monitorUrl.replace('postgres@', 'autoctl_node@')})`);
+  }
   // The machine's services unless the environment names others.
   const env = {
-    DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    DATABASE_URL: ha?.url ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     AMQP_URL: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
   };
   console.log(`starting ${instances} instances on ports ${port + 1}-${port + instances} (database ${env.DATABASE_URL.replace(/\/\/[^@]*@/, '//…@')})`);
-  const cluster = await startCluster({ instances, port, env, onOutput: (s, t) => process.stdout.write(t.replace(/^(?=.)/gm, `[${s}] `)) });
+  let cluster: Cluster;
+  try {
+    cluster = await startCluster({ instances, port, env, onOutput: (s, t) => process.stdout.write(t.replace(/^(?=.)/gm, `[${s}] `)) });
+  } catch (err) {
+    await ha?.stop();
+    throw err;
+  }
   console.log(`\nready: ${cluster.url}  (docs: ${cluster.url}/docs; a token: npm run token -- --sub alice)\nCtrl-C stops everything.`);
   let stopping = false;
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
-    console.log('\nstopping: instances drain, then nginx');
+    console.log(`\nstopping: instances drain, then nginx${ha ? ', then the database formation' : ''}`);
     await cluster.stop();
+    await ha?.stop();
     process.exit(0);
   };
   process.on('SIGINT', shutdown);

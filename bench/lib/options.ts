@@ -33,6 +33,8 @@ export interface BenchOptions {
   workers: boolean;
   /** After a full run, regenerate docs/performance.svg and the tables in docs/performance.md. */
   doc: boolean;
+  /** Only the embedded memory measurement (bench/memory.ts), with this many orders per mode; null: not it. */
+  memoryOrders: number | null;
 }
 
 const USAGE = `npm run bench -- [options]
@@ -50,11 +52,14 @@ const USAGE = `npm run bench -- [options]
   --no-limit         skip the pgbench runs
   --workers          run the service with WORKERS_ENABLED=true (outbox relay etc. inside it); off by default,
                      see docs/performance.md ("The outbox relay")
-  --no-doc           do not regenerate docs/performance.{md,svg} after a full run`;
+  --no-doc           do not regenerate docs/performance.{md,svg} after a full run
+  --memory [N]       instead of the load runs: heap, WASM and RSS per order created on the embedded database,
+                     on disk and on memory:// (N orders each, default 3000; --quick 600); bench/memory.ts`;
 
 export function parseOptions(argv: string[]): BenchOptions {
   // `--soak` takes an optional value: a bare `--soak` means the default 300 s.
-  const args = argv.flatMap((a, i) => (a === '--soak' && (argv[i + 1] === undefined || argv[i + 1]?.startsWith('--')) ? ['--soak', '300'] : [a]));
+  const bare = (i: number) => argv[i + 1] === undefined || argv[i + 1]!.startsWith('--');
+  const args = argv.flatMap((a, i) => (a === '--soak' && bare(i) ? ['--soak', '300'] : a === '--memory' && bare(i) ? ['--memory', 'default'] : [a]));
   const { values } = parseArgs({
     args,
     options: {
@@ -72,6 +77,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       capture: { type: 'string', default: 'immediate' },
       workers: { type: 'boolean', default: false },
       'no-doc': { type: 'boolean', default: false },
+      memory: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -109,5 +115,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     noLimit: values['no-limit'],
     workers: values.workers,
     doc: !values['no-doc'],
+    memoryOrders: values.memory === undefined ? null : values.memory === 'default' ? (quick ? 600 : 3000) : num('memory', values.memory, 3000, 200),
   };
 }

@@ -31,10 +31,10 @@ export interface Deps {
   faults?: Faults;
   /** How long a `processing` charge is left to its request before the reconciler looks at it. */
   reconcileAfterMs: number;
+  /** How many days after delivery a return may be asked for (RETURN_WINDOW_DAYS). */
+  returnWindowDays: number;
   /** PAYMENT_CAPTURE: capture at creation (`immediate`) or authorize then capture at shipment. */
   capture: CaptureMode;
   /** How long before an authorization lapses its order's history is warned. */
   authorizationWarnHours: number;
-  /** How many days after delivery a return may be asked for (RETURN_WINDOW_DAYS). */
-  returnWindowDays: number;
 }

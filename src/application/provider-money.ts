@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { emailMessage, eventMessage } from '../domain/messages.js';
+import { refundMessages } from '../domain/messages.js';
 import type { Order } from '../domain/order.js';
 import type { LedgerStatus, ProviderId } from '../domain/payment.js';
 import type { ProviderDispute, ProviderRefund } from '../payments/provider.js';
@@ -83,11 +83,7 @@ async function recordDashboardRefund(trx: Db, t: PaymentTransaction, r: Provider
   return true;
 }
 
-/** A confirmed refund is announced and emailed, however it was made (as refund-payment.ts does). */
-const refunded = (order: Order, id: string, r: ProviderRefund, now: Date) => {
-  const refund = { id, amount: r.amount, currency: r.currency };
-  return [eventMessage('payment.refunded', order, now, { refund }), emailMessage('refund_issued', order, { refund })];
-};
+const refunded = (order: Order, id: string, r: ProviderRefund, now: Date) => refundMessages(order, { id, amount: r.amount, currency: r.currency }, now);
 
 export async function learnDisputes(trx: Db, t: PaymentTransaction, disputes: readonly ProviderDispute[], now: Date): Promise<Learned> {
   let changed = 0;

@@ -3,7 +3,7 @@ import { retryDelayMs } from '../domain/retry-schedule.js';
 import { RefundFailedError } from '../payments/provider.js';
 import { lockMovement, scheduleMovementRetry, settleMovement, type Movement } from '../persistence/ledger.js';
 import { findOrder } from '../persistence/order-repository.js';
-import { emailMessage, eventMessage } from '../domain/messages.js';
+import { refundMessages } from '../domain/messages.js';
 import { enqueueAll } from '../persistence/outbox.js';
 import type { Deps } from './ports.js';
 
@@ -58,10 +58,7 @@ export async function settleRefund(deps: Deps, movementId: string, reference: st
     if (m.status === 'succeeded') return { status: 'succeeded', order: await findOrder(trx, m.order_id) };
     if (!(await settleMovement(trx, m.id, 'refund', 'pending', 'succeeded', { providerReference: reference }, now))) return { status: 'pending' };
     const order = await findOrder(trx, m.order_id);
-    if (order) {
-      const refund = { id: m.id, amount: m.amount, currency: m.currency };
-      await enqueueAll(trx, [eventMessage('payment.refunded', order, now, { refund }), emailMessage('refund_issued', order, { refund })]);
-    }
+    if (order) await enqueueAll(trx, refundMessages(order, { id: m.id, amount: m.amount, currency: m.currency }, now));
     return { status: 'succeeded', order };
   });
 }

@@ -90,3 +90,8 @@ export function eventMessage(type: EventType, order: Order, occurredAt: Date, ex
 /** Where a message stands: owed, sent, or given up on after its last attempt (an admin may retry it). */
 export const OUTBOX_STATUSES = ['pending', 'delivered', 'dead'] as const;
 export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
+
+/** What a refund the provider confirmed owes: `payment.refunded` with the refund, and the `refund_issued` email. */
+export function refundMessages(order: Order, refund: { id: string; amount: number; currency: string }, at: Date): OutboxMessage[] {
+  return [eventMessage('payment.refunded', order, at, { refund }), emailMessage('refund_issued', order, { refund })].filter((m) => m !== null);
+}

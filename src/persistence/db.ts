@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import type { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { parseConnectionUrl } from './connection-url.js';
+import { startEmbeddedCheckpoints } from './embedded-checkpoints.js';
 import { FailoverPool } from './failover-pool.js';
 import type { Database } from './tables.js';
 
@@ -13,11 +15,18 @@ export interface DbConfig {
   statementTimeoutMs: number;
   /** Named prepared statements on pg (default true); off behind a pooler that cannot keep them. */
   preparedStatements?: boolean;
+  /**
+   * For `memory://`: a dump of a freshly initialised, empty data directory to start from instead
+   * of running initdb, which costs seconds of CPU (the test suites start one database per file).
+   */
+  template?: Blob;
 }
 
 export interface DbHandle {
   db: Kysely<Database>;
   embedded: boolean;
+  /** The embedded database itself, for measurements (bench/memory.ts); unset on a PostgreSQL server. */
+  pglite?: PGlite;
   close(): Promise<void>;
 }
 
@@ -87,10 +96,19 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
   const { PGlite } = await import('@electric-sql/pglite');
   const memory = config.url === 'memory://';
   if (!memory) mkdirSync(config.url, { recursive: true });
-  const pglite = memory ? new PGlite() : new PGlite(config.url);
+  const pglite = memory ? new PGlite(config.template ? { loadDataDir: config.template } : {}) : new PGlite(config.url);
   await pglite.waitReady;
   const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
-  return { db, embedded: true, close: () => db.destroy() };
+  const checkpoints = startEmbeddedCheckpoints(db);
+  return {
+    db,
+    embedded: true,
+    pglite,
+    close: async () => {
+      await checkpoints.stop();
+      await db.destroy();
+    },
+  };
 }
 
 /** Resolves when the database answers a trivial statement; rejects with the driver's error otherwise. */

@@ -59,7 +59,7 @@ describe('emails from the real service over HTTP', () => {
     await settled();
     await new Promise((r) => setTimeout(r, 200)); // a second POST of any of them would show now
     expect(kindsFor(a.id)).toEqual(['order_confirmation', 'order_delivered', 'order_shipped']); // none for `processing`
-    expect(kindsFor(b.id)).toEqual(['order_cancelled', 'order_confirmation']);
+    expect(kindsFor(b.id)).toEqual(['order_cancelled', 'order_confirmation', 'refund_issued']);
 
     for (const r of [...requestsFor(a.id), ...requestsFor(b.id)]) {
       expect(r.status).toBe(202);

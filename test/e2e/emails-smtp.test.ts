@@ -36,7 +36,7 @@ describe('emails from the real service over SMTP', () => {
     await new Promise((r) => setTimeout(r, 200)); // a duplicate would show now
 
     const mails = mailsFor(order.id);
-    expect(mails.map((m) => m.headers['x-email-kind']).sort()).toEqual(['order_cancelled', 'order_confirmation']);
+    expect(mails.map((m) => m.headers['x-email-kind']).sort()).toEqual(['order_cancelled', 'order_confirmation', 'refund_issued']);
     const emailItems = (await svc.outbox('delivered')).filter((i: Json) => i.kind === 'email');
     for (const m of mails) {
       expect(m.to).toEqual([`${user}@example.com`]);

@@ -27,9 +27,9 @@ export async function createTestApp(
   kind: DatabaseKind,
   opts: { env?: Record<string, string>; app?: Partial<Omit<AppOptions, 'config' | 'db'>> } = {},
 ): Promise<TestApp> {
-  const { url, drop } = await databaseUrlFor(kind);
+  const { url, drop, template } = await databaseUrlFor(kind);
   const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, DATABASE_URL: url, DATA_DIR: '/tmp/order-api-test', ...opts.env });
-  const database = await createDb(config.database);
+  const database = await createDb({ ...config.database, template });
   await migrateToLatest(database.db as never);
   const app = await buildApp({ config, db: database.db, logger: false, ...opts.app });
   await app.ready();

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import pg from 'pg';
+import { inject } from 'vitest';
 
 /**
  * The real PostgreSQL server the integration tests use. It is never optional:
@@ -55,7 +57,20 @@ function selectDatabases(names: string | undefined): readonly DatabaseKind[] {
   return ALL_DATABASES.filter((kind) => chosen.includes(kind));
 }
 
-export async function databaseUrlFor(kind: DatabaseKind): Promise<{ url: string; drop: () => Promise<void> }> {
-  if (kind === 'pglite') return { url: 'memory://', drop: async () => undefined };
+/**
+ * Where a suite's database lives. For PGlite, `template` is the empty data directory that the
+ * pglite project's global setup (test/helpers/pglite-template.setup.ts) initialised once, so that
+ * each file skips initdb; pass it to createDb. Without that setup (a file run on its own) it is
+ * undefined and the database is initialised from scratch, the same database either way.
+ */
+export async function databaseUrlFor(kind: DatabaseKind): Promise<{ url: string; drop: () => Promise<void>; template?: Blob }> {
+  if (kind === 'pglite') return { url: 'memory://', drop: async () => undefined, template: await pgliteTemplate() };
   return freshPgSchema();
+}
+
+let template: Promise<Blob | undefined> | undefined;
+function pgliteTemplate(): Promise<Blob | undefined> {
+  const path = inject('pgliteTemplate');
+  template ??= path ? readFile(path).then((bytes) => new Blob([bytes])) : Promise.resolve(undefined);
+  return template;
 }

@@ -35,6 +35,16 @@ describe('email templates', () => {
     expect(done.html).toContain('We have refunded $52.48');
     const pending = makeOrder({ status: 'cancelled', payment: { ...makeOrder().payment, status: 'refund_pending' } });
     expect(renderEmail('order_cancelled', pending).text).toContain('A refund of $52.48 to your original payment method is on its way');
+    // Authorized only (capture at shipment): nothing was taken, the hold is released.
+    const voided = makeOrder({ status: 'cancelled', payment: { ...makeOrder().payment, status: 'voided', amount_captured: 0 } });
+    expect(renderEmail('order_cancelled', voided).text).toContain('Nothing was charged: the hold of $52.48 on your payment method is released.');
+  });
+
+  it('refund_issued names the refund\'s own amount, not the order total', () => {
+    const m = renderEmail('refund_issued', makeOrder(), { refund: { id: 'r1', amount: 1250, currency: 'USD' } });
+    expect(m.subject).toMatch(/^A refund of \$12\.50 for your order /);
+    expect(m.text).toContain('We have refunded $12.50 to your original payment method');
+    expect(m.html).toContain('$12.50');
   });
 
   it('order_shipped names the carrier and the tracking number', () => {

@@ -72,8 +72,9 @@ export async function startFailoverRig(instances = 2): Promise<FailoverRig> {
         STRIPE_WEBHOOK_SECRET: stripe.webhookSecret,
         RATE_LIMIT_PER_MINUTE: '100000',
         RATE_LIMIT_CREATE_PER_MINUTE: '100000',
-        // A charge left behind by a request the failover cut off is settled within about a second.
-        RECONCILE_AFTER_MS: '1000',
+        // A charge left behind by a request the failover cut off is settled within seconds; not so soon
+        // that the reconciler takes over rows of requests that are merely slow on this shared machine.
+        RECONCILE_AFTER_MS: '3000',
         RECONCILE_INTERVAL_MS: '500',
         OUTBOX_POLL_MS: '200',
         OUTBOX_BACKOFF_BASE_MS: '200',

@@ -50,10 +50,27 @@ describe('database failover: the primary is SIGKILLed under load', () => {
     const retryable = (res: { status: number; body: { code?: string } } | null) =>
       res === null || (res.status === 503 && res.body?.code === 'service_unavailable') || (res.status === 409 && res.body?.code === 'idempotency_in_progress');
 
+    // The one outcome the service does not yet turn into an order (ADR 0014, known limits): the kill
+    // lands after the reservation's commit reached the standby but before its acknowledgement reached
+    // the instance. The request answered 503 without charging; the reservation survived the failover;
+    // the provider has no charge for it, so the reconciler waits out its 10-minute grace and the key
+    // answers 409 in progress meanwhile. Money is safe (nothing charged), which is checked; it is
+    // counted and reported, never mistaken for an order.
+    const ambiguous: { user: string; key: string; quantity: number; transaction: string }[] = [];
+    const unresolvedReservation = async (user: string, key: string) => {
+      const [t] = await rig.sql<{ id: string; status: string; failure_reason: string | null }>(
+        "select id, status, failure_reason from payment_transactions where customer_id = $1 and order_draft->>'idempotency_key' = $2",
+        [user, key],
+      );
+      const charged = t ? [...rig.stripe.intents.values()].some((pi) => pi.metadata.transaction_id === t.id) : true;
+      return t && t.status === 'processing' && t.failure_reason === 'provider reports not_found' && !charged ? t.id : null;
+    };
+
     // A client as the contract asks it to behave: one key per order, the same key until an answer.
     const createOrder = async (user: string, quantity: number) => {
       const key = randomUUID();
       const deadline = now() + 60_000;
+      let inProgressSince: number | null = null;
       while (now() < deadline) {
         const res = await attempt('create', user, 'POST', '/api/orders', { items: [{ product_id: sku, quantity }], currency: 'USD', payment: { provider: 'stripe', source: 'pm_card_visa' } }, { 'idempotency-key': key });
         if (res?.status === 201) {
@@ -63,6 +80,15 @@ describe('database failover: the primary is SIGKILLed under load', () => {
         if (!retryable(res)) {
           unexpected.push(`create ${res?.status} ${JSON.stringify(res?.body)}`);
           return null;
+        }
+        inProgressSince = res?.status === 409 ? (inProgressSince ?? now()) : null;
+        // A charge orphaned by the kill is settled within RECONCILE_AFTER_MS and a pass or two.
+        if (inProgressSince !== null && now() - inProgressSince > 15_000) {
+          const transaction = await unresolvedReservation(user, key).catch(() => null);
+          if (transaction) {
+            ambiguous.push({ user, key, quantity, transaction });
+            return null;
+          }
         }
         await sleep(100);
       }
@@ -143,10 +169,12 @@ describe('database failover: the primary is SIGKILLed under load', () => {
     const slowest = Math.round(Math.max(...attempts.map((a) => a.ms)));
     console.info(
       `failover: promotion ${promotionMs} ms after the kill, first write ${resumeMs} ms after it; ` +
-        `${acked.size} orders (${before} before the kill), ${cancelled.size} cancelled; slowest answer ${slowest} ms; ${JSON.stringify(statuses)}`,
+        `${acked.size} orders (${before} before the kill), ${cancelled.size} cancelled, ${ambiguous.length} reservations whose commit acknowledgement was lost (no charge, key held); ` +
+        `slowest answer ${slowest} ms; ${JSON.stringify(statuses)}`,
     );
 
     expect(unexpected).toEqual([]);
+    expect(ambiguous.length).toBeLessThanOrEqual(CLIENTS); // at most the reservations in flight at the kill
     expect(promotionMs).not.toBeNull();
     expect(resumeMs).not.toBeNull();
     expect(resumeMs!).toBeLessThan(WRITES_RESUME_BOUND_MS);
@@ -168,8 +196,10 @@ describe('database failover: the primary is SIGKILLed under load', () => {
     expect(orders.map((o) => o.id).sort()).toEqual([...ackedIds].sort());
     expect(orders.filter((o) => o.status === 'cancelled').map((o) => o.id).sort()).toEqual([...cancelled].sort());
     const kept = [...acked.values()].filter((o) => !cancelled.has(o.id)).reduce((sum, o) => sum + o.quantity, 0);
+    const held = ambiguous.reduce((sum, a) => sum + a.quantity, 0); // reserved until the reconciler gives up on them
     const [product] = await rig.sql<{ stock: number }>('select stock from products where id = $1', [sku]);
-    expect(product!.stock).toBe(STOCK - kept);
+    expect(product!.stock).toBe(STOCK - kept - held);
+    for (const a of ambiguous) expect([a.key, rig.stripe.chargesFor(a.transaction)]).toEqual([a.key, 0]);
 
     // The provider (at the wire): one charge per order, none without one; one refund per cancel.
     const txs = await rig.sql<{ id: string; order_id: string; provider_reference: string; status: string }>(
@@ -183,6 +213,23 @@ describe('database failover: the primary is SIGKILLed under load', () => {
     for (const t of txs) {
       const refunds = rig.stripe.refundsFor(t.provider_reference);
       expect([t.order_id, refunds.length]).toEqual([t.order_id, cancelled.has(t.order_id) ? 1 : 0]);
+    }
+
+    // The payment ledger: per order one succeeded capture of its total, and one refund of it per cancel.
+    const ledger = await rig.sql<{ order_id: string; total: string; captures: string; captured: string; refunds: string; refunded: string }>(
+      `select o.id as order_id, o.total,
+              count(*) filter (where l.kind = 'capture' and l.status = 'succeeded') as captures,
+              coalesce(sum(l.amount) filter (where l.kind = 'capture' and l.status = 'succeeded'), 0) as captured,
+              count(*) filter (where l.kind = 'refund' and l.status <> 'failed') as refunds,
+              coalesce(sum(l.amount) filter (where l.kind = 'refund' and l.status <> 'failed'), 0) as refunded
+         from orders o left join payment_ledger l on l.order_id = o.id
+        where o.user_id = any($1) group by o.id, o.total`,
+      [users],
+    );
+    expect(ledger).toHaveLength(acked.size);
+    for (const l of ledger) {
+      const refunds = cancelled.has(l.order_id) ? 1 : 0;
+      expect(l).toEqual({ ...l, captures: '1', captured: l.total, refunds: String(refunds), refunded: refunds ? l.total : '0' });
     }
 
     // The outbox: every message delivered, each one received (by id) by the email service or the broker.

@@ -7,8 +7,8 @@ import { sql, type Kysely } from 'kysely';
  * The database keeps the invariants itself, so no application path (nor a person with psql) can
  * break them:
  * - `payment_ledger_check`, run by AFTER triggers (per statement for inserts, per row for a move to
- *   `failed`), locks the payment's transaction row (a BEFORE INSERT trigger already took it, ahead of
- *   the foreign key's share lock) and sums its ledger: captures + voids ≤ authorizations, refunds ≤
+ *   `failed`), locks the payment's transaction row (it must exist: the check stands in for a foreign
+ *   key, whose share lock, upgraded, deadlocked two writers) and sums its ledger: captures + voids ≤ authorizations, refunds ≤
  *   succeeded captures, one currency. The lock makes racing writers on any number of instances
  *   queue; each check runs with a fresh snapshot (VOLATILE functions in READ COMMITTED), so it sees
  *   the rows the writer before it committed. AFTER, so rows of sibling CTEs of one statement are all visible.
@@ -24,7 +24,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable('payment_ledger')
     .addColumn('id', 'uuid', (c) => c.primaryKey())
     .addColumn('seq', 'bigint', (c) => c.generatedAlwaysAsIdentity())
-    .addColumn('transaction_id', 'uuid', (c) => c.notNull().references('payment_transactions.id'))
+    // No foreign key: payment_ledger_check finds the payment itself, under the lock it takes anyway
+    // (a foreign key's share lock, upgraded by that lock, deadlocked two writers of one payment).
+    .addColumn('transaction_id', 'uuid', (c) => c.notNull())
     // The order is chosen before its payment exists; its row appears only once the charge settles.
     .addColumn('order_id', 'uuid', (c) => c.notNull())
     .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('authorization', 'capture', 'void', 'refund', 'dispute')`))
@@ -98,17 +100,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     create trigger payment_ledger_append_only before update or delete on payment_ledger
     for each row execute function payment_ledger_append_only()`.execute(db);
 
-  // The payment's lock is taken before the row goes in: the foreign key's check takes a share lock on
-  // the same row, and two writers each holding it while waiting to upgrade would deadlock.
-  await sql`
-    create function payment_ledger_lock_payment() returns trigger language plpgsql volatile as $$
-    begin
-      perform 1 from payment_transactions where id = new.transaction_id for update;
-      return new;
-    end $$`.execute(db);
-  await sql`
-    create trigger payment_ledger_lock_payment before insert on payment_ledger
-    for each row execute function payment_ledger_lock_payment()`.execute(db);
   await sql`
     create function payment_ledger_check(payment uuid) returns void language plpgsql volatile as $$
     declare
@@ -120,6 +111,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       foreign_currency bigint;
     begin
       select currency into payment_currency from payment_transactions where id = payment for update;
+      if not found then
+        raise exception 'payment_ledger: no payment %', payment using errcode = 'ML001';
+      end if;
       select coalesce(sum(amount) filter (where kind = 'authorization' and status in ('pending', 'succeeded')), 0),
              coalesce(sum(amount) filter (where kind in ('capture', 'void') and status in ('pending', 'succeeded')), 0),
              coalesce(sum(amount) filter (where kind = 'capture' and status = 'succeeded'), 0),
