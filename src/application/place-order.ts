@@ -8,7 +8,7 @@ import type { StoredResponse } from '../persistence/idempotency-repository.js';
 import { findOrder } from '../persistence/order-repository.js';
 import { findProducts, type Product } from '../persistence/product-repository.js';
 import { reserveOrder, type KeyClaimRequest } from '../persistence/reservation.js';
-import type { NewTransaction } from '../persistence/transaction-repository.js';
+import { takeOverStranded, type NewTransaction } from '../persistence/transaction-repository.js';
 import { answerFromKey, fingerprint, KEY_TTL_MS, keyInProgress } from './idempotency.js';
 import type { Actor, Deps } from './ports.js';
 import { releasePayment } from './release-payment.js';
@@ -21,6 +21,9 @@ export interface PlaceOrderInput {
   email?: string | null;
   shipping_address?: ShippingAddress | null;
 }
+
+/** The charge a request makes: the one it reserved, or the one a stranded request reserved under its key. */
+type ChargeToMake = Pick<NewTransaction, 'id' | 'provider' | 'source' | 'draft'>;
 
 export type PlaceOrderResult =
   | { kind: 'created'; order: Order }
@@ -36,7 +39,10 @@ export type PlaceOrderResult =
  *  2. charge the provider with our transaction id as its idempotency key;
  *  3. settle: the movements succeeded + order + items + history + outbox + stored response —
  *     one statement.
- * A crash between 2 and 3 leaves a `processing` row that the reconciler settles.
+ * A crash between 2 and 3 leaves a `processing` row that the reconciler settles. A request that
+ * lost the database after 1 committed (or died before 2) leaves one nobody charges: a retry with the
+ * same key takes it over once its lease has lapsed and goes on from 2 with the same transaction id,
+ * so a charge the first request did make is the one the provider answers with, never a second.
  */
 export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInput, idempotencyKey: string | null): Promise<PlaceOrderResult> {
   const provider = deps.payments.get(input.payment.provider);
@@ -49,16 +55,17 @@ export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInpu
   const { transaction } = reserved;
   const draft = transaction.draft;
 
+  await deps.faults?.beforeCharge?.();
   let outcome: ChargeOutcome;
   try {
     const charged = await provider.charge({
       transactionId: transaction.id,
       amount: draft.total,
       currency: draft.currency,
-      source: input.payment.source,
+      source: transaction.source,
       customerId: actor.sub,
       description: `Order ${draft.order_id}`,
-      capture: deps.capture === 'shipment' ? 'manual' : 'immediate',
+      capture: (draft.capture ?? deps.capture) === 'shipment' ? 'manual' : 'immediate',
     });
     outcome = { reference: charged.reference, authorizationExpiresAt: charged.captured ? null : (charged.authorizationExpiresAt ?? defaultExpiry(now)) };
   } catch (err) {
@@ -94,15 +101,15 @@ async function reserve(
   input: PlaceOrderInput,
   key: KeyClaimRequest | null,
   at: { provider: ProviderId; now: Date },
-): Promise<{ kind: 'replayed'; response: StoredResponse } | { kind: 'reserved'; transaction: NewTransaction }> {
+): Promise<Reserved> {
   let priced: ReturnType<typeof priceItems>;
   let catalog: Map<string, Product>;
   try {
     catalog = await findProducts(deps.db, [...new Set(input.items.map((i) => i.product_id))]);
     priced = priceItems(input.items, catalog, input.currency);
   } catch (err) {
-    const replay = key && err instanceof DomainError ? await answerFromKey(deps, key) : undefined;
-    if (replay) return { kind: 'replayed', response: replay };
+    const held = key && err instanceof DomainError ? await answerHeldKey(deps, key) : undefined;
+    if (held) return held;
     throw err;
   }
   const transaction: NewTransaction = {
@@ -127,13 +134,32 @@ async function reserve(
   const stocked = priced.items.filter((i) => catalog.get(i.product_id)?.stock !== null);
   const outcome = await reserveOrder(deps.db, { stocked, key, transaction });
   if (outcome.reserved) return { kind: 'reserved', transaction };
-  const replay = key ? await answerFromKey(deps, key) : undefined;
-  if (replay) return { kind: 'replayed', response: replay };
+  const held = key ? await answerHeldKey(deps, key) : undefined;
+  if (held) return held;
   if (outcome.short.length > 0) {
     throw new DomainError('out_of_stock', `Not enough stock for ${outcome.short.join(', ')}.`, { product_ids: outcome.short });
   }
   // The key was held when the claim was tried and free a moment later: its request just ended.
   throw keyInProgress();
+}
+
+type Reserved = { kind: 'replayed'; response: StoredResponse } | { kind: 'reserved'; transaction: ChargeToMake };
+
+/**
+ * What a held key answers: its stored response; or, while it is in progress, the charge it reserved
+ * when nobody holds that any more (taken over, to be made by this request); else the key's refusal.
+ */
+async function answerHeldKey(deps: Deps, key: KeyClaimRequest): Promise<Reserved | undefined> {
+  try {
+    const replay = await answerFromKey(deps, key);
+    return replay && { kind: 'replayed', response: replay };
+  } catch (err) {
+    if (!(err instanceof DomainError) || err.code !== 'idempotency_in_progress') throw err;
+    const t = await takeOverStranded(deps.db, key, deps.reconcileAfterMs);
+    if (!t) throw err;
+    deps.logger.warn({ transactionId: t.id, attempts: t.attempts }, 'a retry took over a charge its first request left reserved');
+    return { kind: 'reserved', transaction: { id: t.id, provider: t.provider, source: t.source, draft: t.draft } };
+  }
 }
 
 async function chargeFailed(deps: Deps, transactionId: string, provider: ProviderId, err: unknown): Promise<DomainError> {

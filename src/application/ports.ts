@@ -16,6 +16,8 @@ type Logger = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error' | 'debug'>;
 
 /** Fault-injection points for crash tests; never set in production. */
 export interface Faults {
+  /** After the reservation committed, before the provider is asked (a request that lost the database there). */
+  beforeCharge?: () => void | Promise<void>;
   afterCharge?: () => void;
   /** After the provider captured or voided, before the ledger says so. */
   afterCapture?: () => void;

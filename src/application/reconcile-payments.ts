@@ -74,8 +74,12 @@ async function settleCharge(deps: Deps, t: PaymentTransaction): Promise<void> {
       await failCharge(deps, t.id, errors.paymentDeclined('The payment was declined.', found.declineCode));
       return;
     case 'not_found':
+      // Never charged, or not yet. The reconciler does not make the charge itself: the client was
+      // told nothing (a 503, a cut connection) and may have given up or ordered again under another
+      // key, so only a retry with the same key, which asks again, takes the charge over and makes
+      // it (place-order.ts). Past the grace, nothing moved and the key is freed for a fresh order.
       if (deps.clock().getTime() - Date.parse(t.created_at) > NOT_FOUND_GRACE_MS) {
-        await failCharge(deps, t.id, errors.providerError('The payment never reached the provider.'));
+        await failCharge(deps, t.id, errors.providerError('The payment never reached the provider.'), t.attempts);
         return;
       }
       break;

@@ -155,13 +155,16 @@ function orderFromDraft(t: ChargedTransaction, outcome: ChargeOutcome, now: Date
 /**
  * The provider refused: no order, stock given back, the transaction kept as
  * `failed`. The refusal is the request's final answer, so it is what a replay
- * with the same Idempotency-Key returns.
+ * with the same Idempotency-Key returns. With `atAttempts`, only if nobody has taken the charge
+ * over since it was read with that many attempts.
  */
-export async function failCharge(deps: Deps, transactionId: string, error: DomainError): Promise<void> {
+export async function failCharge(deps: Deps, transactionId: string, error: DomainError, atAttempts?: number): Promise<void> {
   const now = deps.clock();
   await deps.db.transaction().execute(async (trx) => {
     const t = await lockTransaction(trx, transactionId);
     if (!t || t.status !== 'processing') return;
+    // A retry took the charge over since the caller looked (place-order.ts): it is that retry's now.
+    if (atAttempts !== undefined && t.attempts !== atAttempts) return;
     const declineCode = typeof error.extra.decline_code === 'string' ? error.extra.decline_code : null;
     await moveCharge(trx, t.id, 'failed', { decline_code: declineCode ?? error.code, failure_reason: error.message }, now);
     if (!t.abandoned) await releaseStock(trx, t.draft.items);

@@ -71,11 +71,11 @@ const statement = compileByShape<string, { go: boolean; short: string[] }>((_db,
   const claim =
     withKey === 'key'
       ? sql`, claim as (
-          insert into idempotency_keys (user_id, key, fingerprint, state, expires_at)
-          select ${slot('key_user')}::text, ${slot('key')}::text, ${slot('fingerprint')}::text, 'in_progress', ${slot('key_expires')}::timestamptz
+          insert into idempotency_keys (user_id, key, fingerprint, state, transaction_id, expires_at)
+          select ${slot('key_user')}::text, ${slot('key')}::text, ${slot('fingerprint')}::text, 'in_progress', ${slot('transaction_id')}::uuid, ${slot('key_expires')}::timestamptz
           where not exists (select 1 from short)
           on conflict (user_id, key) do update
-            set fingerprint = excluded.fingerprint, state = 'in_progress', transaction_id = null,
+            set fingerprint = excluded.fingerprint, state = 'in_progress', transaction_id = excluded.transaction_id,
                 response_status = null, response_body = null, expires_at = excluded.expires_at, created_at = now()
             where idempotency_keys.expires_at < now() -- an expired key is free again
           returning 1
@@ -95,10 +95,10 @@ const statement = compileByShape<string, { go: boolean; short: string[] }>((_db,
       where p.id = w.id and l.id = p.id and l.stock >= w.quantity and ${go}
     ), recorded as (
       insert into payment_transactions
-        (id, order_id, customer_id, provider, status, amount, currency, source, order_draft, next_attempt_at, created_at, updated_at)
+        (id, order_id, customer_id, provider, status, amount, currency, source, order_draft, next_attempt_at, leased_until, created_at, updated_at)
       select ${slot('transaction_id')}::uuid, ${slot('order_id')}::uuid, ${slot('customer_id')}::text, ${slot('provider')}::text, 'processing',
              ${slot('amount')}::bigint, ${slot('currency')}::char(3), ${slot('source')}::text, ${slot('draft')}::jsonb,
-             ${fromNow(slot('reconcile_after_ms'))}, ${slot('now')}::timestamptz, ${slot('now')}::timestamptz
+             ${fromNow(slot('reconcile_after_ms'))}, ${fromNow(slot('reconcile_after_ms'))}, ${slot('now')}::timestamptz, ${slot('now')}::timestamptz
       where ${go}
     ), ledgered as (
       insert into payment_ledger (id, transaction_id, order_id, kind, amount, currency, status, actor, next_attempt_at, created_at, updated_at)

@@ -58,6 +58,8 @@ export interface PaymentTransactionsTable {
   abandoned: Generated<boolean>;
   attempts: Generated<number>;
   next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  /** Until when a request or a reconciler pass holds this `processing` charge (migration 009). */
+  leased_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   created_at: ColumnType<Date, Date | string | undefined, never>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }

@@ -134,7 +134,8 @@ export async function markAbandoned(trx: Db, id: string, reason: string, retryIn
 export async function scheduleRetry(trx: Db, id: string, delayMs: number, reason: string | null): Promise<void> {
   await trx
     .updateTable('payment_transactions')
-    .set({ next_attempt_at: fromNow(delayMs), attempts: sql`attempts + 1`, failure_reason: reason })
+    // The pass is over: nobody holds the charge until its next one (or a retry that takes it over).
+    .set({ next_attempt_at: fromNow(delayMs), leased_until: null, attempts: sql`attempts + 1`, failure_reason: reason })
     .where('id', '=', id)
     .execute();
 }
@@ -158,9 +159,29 @@ export async function claimUnsettled(trx: Db, limit: number, leaseMs: number): P
   if (rows.length > 0) {
     await trx
       .updateTable('payment_transactions')
-      .set({ next_attempt_at: fromNow(leaseMs) })
+      .set({ next_attempt_at: fromNow(leaseMs), leased_until: fromNow(leaseMs) })
       .where('id', 'in', rows.map((r) => r.id))
       .execute();
   }
   return rows.map(toTransaction);
+}
+
+/**
+ * A retry with the same user, Idempotency-Key and body takes over the charge its key reserved when
+ * nobody holds it any more (the request that reserved it died or lost the database before it
+ * charged or settled, and no reconciler pass is at work on it): one statement, so of racing retries
+ * and reconciler passes exactly one gets it. The taker holds it for `holdMs`, as a fresh request
+ * would, and `attempts` moves on so a reconciler pass that outlived its lease can tell.
+ */
+export async function takeOverStranded(db: Db, key: { userId: string; key: string; fingerprint: string }, holdMs: number): Promise<PaymentTransaction | undefined> {
+  const { rows } = await sql<TransactionRow>`
+    update payment_transactions t
+    set leased_until = ${fromNow(holdMs)}, next_attempt_at = ${fromNow(holdMs)}, attempts = t.attempts + 1
+    from idempotency_keys k
+    where k.user_id = ${key.userId} and k.key = ${key.key} and k.fingerprint = ${key.fingerprint}
+      and k.state = 'in_progress' and k.expires_at >= now()
+      and t.id = k.transaction_id and t.status = 'processing' and not t.abandoned
+      and coalesce(t.leased_until, t.next_attempt_at) <= now()
+    returning t.*`.execute(db);
+  return rows[0] && toTransaction(rows[0]);
 }

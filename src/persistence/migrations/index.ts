@@ -7,6 +7,7 @@ import * as m004 from './004-outbox-delivered-retention.js';
 import * as m006 from './006-admin-search-indexes.js';
 import * as m007 from './007-payment-ledger.js';
 import * as m008 from './008-returns.js';
+import * as m009 from './009-charge-lease.js';
 
 /** Migrations are imported, not read from disk, so they ship inside the build as-is. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '006-admin-search-indexes': m006,
   '007-payment-ledger': m007,
   '008-returns': m008,
+  '009-charge-lease': m009,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
