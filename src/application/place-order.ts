@@ -169,6 +169,12 @@ async function chargeFailed(deps: Deps, transactionId: string, provider: Provide
     await failCharge(deps, transactionId, declined);
     return declined;
   }
+  if (err instanceof PaymentIntentMismatchError) {
+    deps.metrics.payments.inc({ provider, outcome: 'intent_mismatch' });
+    const mismatch = new DomainError('payment_intent_mismatch', err.message);
+    await failCharge(deps, transactionId, mismatch);
+    return mismatch;
+  }
   if (err instanceof PaymentAmountMismatchError) {
     deps.metrics.payments.inc({ provider, outcome: 'amount_mismatch' });
     const mismatch = new DomainError('payment_amount_mismatch', err.message);

@@ -39,7 +39,7 @@ describe('cancelOrder and the reconciler, without HTTP', () => {
     const buyer = customer();
     const { sku, order } = await paidOrder(buyer);
     expect(await stockOf(t, sku)).toBe(3);
-    const cancelled = await cancelOrder(t.app.deps, buyer, order.id, 'changed my mind');
+    const { order: cancelled } = await cancelOrder(t.app.deps, buyer, order.id, 'changed my mind');
     expect(cancelled).toMatchObject({ id: order.id, status: 'cancelled', payment: { status: 'refunded' } });
     expect(await stockOf(t, sku)).toBe(5);
     const tx = await transaction(t, order.payment.transaction_id);
@@ -70,7 +70,7 @@ describe('cancelOrder and the reconciler, without HTTP', () => {
     const { sku, order } = await paidOrder(buyer, 1000, 1);
     const p = providerView(emu, 'stripe');
     p.emulator.failNext(10, 500, p.refundPath);
-    const cancelled = await cancelOrder(t.app.deps, buyer, order.id, null);
+    const { order: cancelled } = await cancelOrder(t.app.deps, buyer, order.id, null);
     expect(cancelled).toMatchObject({ status: 'cancelled', payment: { status: 'refund_pending' } });
     expect(await stockOf(t, sku)).toBe(5);
     const reference = (await transaction(t, order.payment.transaction_id)).provider_reference!;

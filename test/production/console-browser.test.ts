@@ -4,12 +4,13 @@ import { chromium, type Browser, type Locator, type Page } from 'playwright-core
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureConsoleBuilt } from '../../scripts/build-console.js';
 import { createTestApp, orderBody, putProduct, type TestApp } from '../helpers/app.js';
-import { createOrder, uid } from '../helpers/http.js';
+import { createOrder, stockOf, uid } from '../helpers/http.js';
 
 /**
  * The support console (/admin) in Debian's Chromium against the real service on a real socket,
  * driven with the keyboard only for the main flow: sign in, search by email, open the order, move
- * it to processing then shipped with a tracking number, and watch the history change.
+ * it to processing then shipped with a tracking number, and watch the history change; then partial
+ * cancels, refunds and returns, each seen in the ledger.
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT = process.env.CONSOLE_SCREENSHOT ?? 'test-results/console-order.png';
@@ -147,62 +148,109 @@ describe('/admin console in Chromium', () => {
     await page.close();
   }, 90_000);
 
-  it('partial cancel and refund: each sent once per intent, its result or its problem shown', async () => {
-    const { page, problems } = await openConsole();
-    await page.getByLabel('Bearer token').fill(await t.adminToken());
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Search orders' }).waitFor();
-    await page.goto(`${url}/admin#/orders/${second.id}`);
-    await page.getByTestId('order-status').waitFor();
-
+  /** POSTs the page sends, with their Idempotency-Key: a double click must be one request. */
+  function recordPosts(page: Page) {
     const sent: { path: string; key: string | undefined; body: string | null }[] = [];
     page.on('request', (r) => {
       if (r.method() === 'POST') sent.push({ path: new URL(r.url()).pathname, key: r.headers()['idempotency-key'], body: r.postData() });
     });
+    return sent;
+  }
 
-    // Partial cancel: one of the three mugs.
-    const cancelForm = page.locator('form', { has: page.getByRole('heading', { name: 'Cancel' }) });
+  async function signInAt(page: Page, orderId: string) {
+    await page.getByLabel('Bearer token').fill(await t.adminToken());
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Search orders' }).waitFor();
+    await page.goto(`${url}/admin#/orders/${orderId}`);
+    await page.getByTestId('order-status').waitFor();
+  }
+
+  /** The ledger table's rows as `kind amount status`, oldest first. */
+  async function ledgerRows(page: Page) {
+    const rows = page.getByTestId('ledger').locator('tbody tr');
+    const out: string[] = [];
+    for (const row of await rows.all()) {
+      const cells = await row.locator('td').allTextContents();
+      out.push(`${cells[1]} ${cells[2]} ${cells[3]}`);
+    }
+    return out;
+  }
+
+  it('partial cancel, then a refund by hand: the ledger changes, each action sent once per intent', async () => {
+    const { page, problems } = await openConsole();
+    await signInAt(page, second.id);
+    const sent = recordPosts(page);
+    expect(await ledgerRows(page)).toEqual(['authorization $37.50 succeeded', 'capture $37.50 succeeded']);
+
+    // One of the three mugs: a double click is one cancel, and that unit's $12.50 goes back.
     await page.getByLabel(/Units of Blue mug to cancel/).fill('1');
     await page.getByRole('button', { name: 'Cancel these units' }).dblclick();
-    const cancelled = page.locator('tbody tr').first().locator('td').nth(2);
-    await expect
-      .poll(async () => ((await cancelForm.getByRole('alert').count()) > 0 ? 'problem' : await cancelled.textContent()), { timeout: 10_000 })
-      .toMatch(/^(problem|1)$/);
+    const cancelledCell = page.locator('tbody tr').first().locator('td').nth(2);
+    await expect.poll(() => cancelledCell.textContent(), { timeout: 10_000 }).toBe('1');
+    await expect.poll(() => ledgerRows(page), { timeout: 10_000 }).toContain('refund $12.50 succeeded');
     const cancels = sent.filter((s) => s.path.endsWith('/cancel'));
     expect(cancels).toHaveLength(1);
     expect(JSON.parse(cancels[0]!.body ?? '{}')).toEqual({ items: [{ product_id: expect.any(String), quantity: 1 }] });
-    if ((await cancelForm.getByRole('alert').count()) > 0) {
-      // The partial-cancel route has not landed here: the service's own problem is what the user sees.
-      const direct = await t.app.inject({
-        method: 'POST', url: `/api/orders/${second.id}/cancel`, headers: { authorization: `Bearer ${await t.adminToken()}` }, payload: { items: [{ product_id: 'x', quantity: 1 }] },
-      });
-      const p = direct.json();
-      expect(direct.statusCode).toBe(422);
-      const text = await cancelForm.getByRole('alert').textContent();
-      expect(text).toContain(p.title);
-      expect(text).toContain(p.detail);
-      expect(await page.getByTestId('order-status').textContent()).toBe('pending');
-    }
+    expect(await page.getByTestId('order-status').textContent()).toBe('pending');
 
-    // Refund: a double click is one request; retrying the same intent reuses its Idempotency-Key.
+    // A goodwill refund of $5.00: one request for a double click, with an Idempotency-Key.
     await page.getByLabel(/Amount in minor units/).fill('500');
-    const refund = page.getByRole('button', { name: 'Refund' });
-    await refund.dblclick();
-    const refundForm = page.locator('form', { has: page.getByRole('heading', { name: 'Refund' }) });
-    await expect.poll(async () => (await refundForm.getByRole('alert').count()) > 0 || (await page.getByTestId('ledger').count()) > 0, { timeout: 10_000 }).toBe(true);
-    await expect.poll(() => refund.isEnabled()).toBe(true);
-    let refunds = sent.filter((s) => s.path.endsWith('/refunds'));
+    await page.getByRole('button', { name: 'Refund' }).dblclick();
+    await expect.poll(() => ledgerRows(page), { timeout: 10_000 }).toContain('refund $5.00 succeeded');
+    const refunds = sent.filter((s) => s.path.endsWith('/refunds'));
     expect(refunds).toHaveLength(1);
     expect(refunds[0]!.key).toMatch(/^[0-9a-f-]{36}$/);
     expect(JSON.parse(refunds[0]!.body ?? '{}')).toEqual({ amount: 500 });
-    if ((await refundForm.getByRole('alert').count()) > 0) {
-      const text = await refundForm.getByRole('alert').textContent();
-      expect(text).toMatch(/\(\d{3} [a-z_]+\)/); // title, detail, status and code of the problem
-      await refund.click(); // the same intent again
-      await expect.poll(() => sent.filter((s) => s.path.endsWith('/refunds')).length).toBe(2);
-      refunds = sent.filter((s) => s.path.endsWith('/refunds'));
-      expect(refunds[1]!.key).toBe(refunds[0]!.key);
+
+    // More than is left is the service's 422, its title and detail shown where the user acted.
+    await page.getByLabel(/Amount in minor units/).fill('999999');
+    await page.getByRole('button', { name: 'Refund' }).click();
+    const refundForm = page.locator('form', { has: page.getByRole('heading', { name: 'Refund' }) });
+    await expect.poll(() => refundForm.getByRole('alert').textContent(), { timeout: 10_000 }).toMatch(/422 refund_exceeds_captured/);
+
+    // The service agrees: $37.50 captured, $17.50 back, $25.00 still owed for two mugs.
+    const admin = { authorization: `Bearer ${await t.adminToken()}` };
+    const order = (await t.app.inject({ method: 'GET', url: `/api/orders/${second.id}`, headers: admin })).json();
+    expect(order).toMatchObject({ current_total: 2500, payment: { amount_captured: 3750, amount_refunded: 1750, status: 'partially_refunded' } });
+    await axe(page);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 90_000);
+
+  it('a delivered order\'s returns: one received (refunded, restocked), one rejected', async () => {
+    const admin = { authorization: `Bearer ${await t.adminToken()}` };
+    const customer = await t.token(uid('returner'));
+    const sku = uid('sku_lamp');
+    await putProduct(t, sku, { name: 'Desk lamp', price: 4000, stock: 10 });
+    const order = (await createOrder(t, customer, orderBody([{ product_id: sku, quantity: 2 }], 'pm_card_visa', { email }))).json();
+    for (const status of ['processing', 'shipped', 'delivered']) {
+      const moved = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/status`, headers: admin, payload: { status } });
+      expect(moved.statusCode).toBe(200);
     }
+    const requestReturn = (reason: string) =>
+      t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/returns`, headers: { authorization: `Bearer ${customer}` }, payload: { items: [{ product_id: sku, quantity: 1 }], reason } });
+    expect((await requestReturn('too bright')).statusCode).toBe(201);
+    expect((await requestReturn('changed my mind')).statusCode).toBe(201);
+
+    const { page, problems } = await openConsole();
+    await signInAt(page, order.id);
+    const returns = page.locator('section', { has: page.getByRole('heading', { name: 'Returns' }) }).locator('li');
+    await expect.poll(() => returns.count(), { timeout: 10_000 }).toBe(2);
+
+    await returns.nth(0).getByRole('button', { name: 'Receive' }).dblclick();
+    await expect.poll(() => returns.nth(0).locator('strong').textContent(), { timeout: 10_000 }).toBe('received');
+    await expect.poll(() => ledgerRows(page), { timeout: 10_000 }).toContain('refund $40.00 succeeded');
+    await returns.nth(1).getByLabel('Note').fill('used, not returnable');
+    await returns.nth(1).getByRole('button', { name: 'Reject' }).click();
+    await expect.poll(() => returns.nth(1).locator('strong').textContent(), { timeout: 10_000 }).toBe('rejected');
+    expect(await page.locator('tbody tr').first().locator('td').nth(3).textContent()).toBe('1'); // returned
+
+    const after = (await t.app.inject({ method: 'GET', url: `/api/orders/${order.id}`, headers: admin })).json();
+    expect(after).toMatchObject({ current_total: 4000, payment: { amount_refunded: 4000 } });
+    const refunds = (await t.app.inject({ method: 'GET', url: `/api/orders/${order.id}/payments`, headers: admin })).json().items.filter((e: { kind: string }) => e.kind === 'refund');
+    expect(refunds).toHaveLength(1); // the double click received it once
+    expect(await stockOf(t, sku)).toBe(9); // restocked: 10 − 2 + 1
+    await axe(page);
     expect(problems).toEqual([]);
     await page.close();
   }, 90_000);
