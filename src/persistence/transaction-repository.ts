@@ -135,7 +135,7 @@ export async function scheduleRetry(trx: Db, id: string, delayMs: number, reason
   await trx
     .updateTable('payment_transactions')
     // The pass is over: nobody holds the charge until its next one (or a retry that takes it over).
-    .set({ next_attempt_at: fromNow(delayMs), leased_until: null, attempts: sql`attempts + 1`, failure_reason: reason })
+    .set({ next_attempt_at: fromNow(delayMs), leased_until: sql<Date>`now()`, attempts: sql`attempts + 1`, failure_reason: reason })
     .where('id', '=', id)
     .execute();
 }
