@@ -53,7 +53,7 @@ const DATABASE = 'orders';
  * 20 s, then primary_demote_timeout 30 s when its keeper is gone too). On loopback a check answers in
  * a millisecond, so seconds are ample; on a real network keep a margin above its worst latency.
  */
-export const FAST_FAILOVER_SETTINGS: Record<string, number> = {
+const FAST_FAILOVER_SETTINGS: Record<string, number> = {
   'pgautofailover.health_check_period': 1000,
   'pgautofailover.health_check_timeout': 1000,
   'pgautofailover.health_check_max_retries': 1,
@@ -62,14 +62,14 @@ export const FAST_FAILOVER_SETTINGS: Record<string, number> = {
   'pgautofailover.primary_demote_timeout': 2000,
 };
 
-export function findPgCtl(): string {
+function findPgCtl(): string {
   const candidates = ['15', ...safeList('/usr/lib/postgresql').sort().reverse()].map((v) => `/usr/lib/postgresql/${v}/bin/pg_ctl`);
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql (Debian: apt-get install postgresql-15)');
   return found;
 }
 
-export function findPgAutoctl(): string {
+function findPgAutoctl(): string {
   for (const p of ['/usr/bin/pg_autoctl', '/usr/lib/postgresql/15/bin/pg_autoctl']) if (existsSync(p)) return p;
   throw new Error('pg_autoctl is not installed (Debian: apt-get install -y postgresql-15-auto-failover)');
 }

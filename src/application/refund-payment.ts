@@ -7,7 +7,7 @@ import { refundMessages } from '../domain/messages.js';
 import { enqueueAll } from '../persistence/outbox.js';
 import type { Deps } from './ports.js';
 
-export const REFUND_RETRY = { baseMs: 5_000, maxMs: 15 * 60_000 };
+const REFUND_RETRY = { baseMs: 5_000, maxMs: 15 * 60_000 };
 
 export type RefundOutcome =
   /** The provider confirmed; the order as it reads now (undefined when the charge never became one). */
@@ -50,7 +50,7 @@ export async function refundMovement(deps: Deps, m: Movement): Promise<RefundOut
  * (`payment.refunded` with the refund), in the same transaction. A second confirmation finds the
  * row already settled and changes nothing.
  */
-export async function settleRefund(deps: Deps, movementId: string, reference: string | null): Promise<RefundOutcome> {
+async function settleRefund(deps: Deps, movementId: string, reference: string | null): Promise<RefundOutcome> {
   const now = deps.clock();
   return deps.db.transaction().execute(async (trx): Promise<RefundOutcome> => {
     const m = await lockMovement(trx, movementId);

@@ -28,7 +28,7 @@ export type Completion =
 export type ChargedTransaction = Pick<PaymentTransaction, 'id' | 'provider' | 'amount' | 'currency' | 'draft'>;
 
 /** Where a provider does not say when an authorization lapses: 7 days (Stripe's and Square's for cards). */
-export const AUTHORIZATION_DAYS = 7;
+const AUTHORIZATION_DAYS = 7;
 export const defaultExpiry = (authorizedAt: Date) => new Date(authorizedAt.getTime() + AUTHORIZATION_DAYS * 86_400_000);
 
 /** What the provider said of a charge that went through. */

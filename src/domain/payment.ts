@@ -11,8 +11,7 @@ export const CAPTURE_MODES = ['immediate', 'shipment'] as const;
 export type CaptureMode = (typeof CAPTURE_MODES)[number];
 
 /** How a payment's charge (its first call to the provider) ended. Later money is in the ledger. */
-export const TRANSACTION_STATUSES = ['processing', 'succeeded', 'failed'] as const;
-export type TransactionStatus = (typeof TRANSACTION_STATUSES)[number];
+export type TransactionStatus = 'processing' | 'succeeded' | 'failed';
 
 const CHARGE_MOVES: Record<TransactionStatus, readonly TransactionStatus[]> = {
   processing: ['succeeded', 'failed'],
@@ -23,8 +22,8 @@ const CHARGE_MOVES: Record<TransactionStatus, readonly TransactionStatus[]> = {
 export const LEDGER_KINDS = ['authorization', 'capture', 'void', 'refund', 'dispute'] as const;
 export type LedgerKind = (typeof LEDGER_KINDS)[number];
 
-export const MOVEMENT_STATUSES = ['pending', 'succeeded', 'failed'] as const;
-export const DISPUTE_STATUSES = ['open', 'won', 'lost'] as const;
+const MOVEMENT_STATUSES = ['pending', 'succeeded', 'failed'] as const;
+const DISPUTE_STATUSES = ['open', 'won', 'lost'] as const;
 export const LEDGER_STATUSES = [...MOVEMENT_STATUSES, ...DISPUTE_STATUSES] as const;
 export type LedgerStatus = (typeof LEDGER_STATUSES)[number];
 
@@ -38,11 +37,11 @@ const ENTRY_MOVES: Record<LedgerStatus, readonly LedgerStatus[]> = {
   lost: [],
 };
 
-export function canMoveCharge(from: TransactionStatus, to: TransactionStatus): boolean {
+function canMoveCharge(from: TransactionStatus, to: TransactionStatus): boolean {
   return CHARGE_MOVES[from].includes(to);
 }
 
-export function canMoveEntry(kind: LedgerKind, from: LedgerStatus, to: LedgerStatus): boolean {
+function canMoveEntry(kind: LedgerKind, from: LedgerStatus, to: LedgerStatus): boolean {
   if (kind === 'refund' && from === 'succeeded' && to === 'failed') return true;
   return ENTRY_MOVES[from].includes(to);
 }
@@ -55,9 +54,6 @@ export function assertChargeMove(from: TransactionStatus, to: TransactionStatus)
 export function assertEntryMove(kind: LedgerKind, from: LedgerStatus, to: LedgerStatus): void {
   if (!canMoveEntry(kind, from, to)) throw new Error(`a ${kind} cannot move from ${from} to ${to}`);
 }
-
-/** The initial status of a new row. */
-export const initialStatus = (kind: LedgerKind): LedgerStatus => (kind === 'dispute' ? 'open' : 'pending');
 
 /** One movement of money, as `GET /api/orders/{id}/payments` shows it. */
 export interface LedgerEntry {
@@ -90,12 +86,6 @@ export interface LedgerSums {
   /** When the succeeded authorization lapses, if it has one. */
   authorizationExpiresAt: string | null;
 }
-
-export const NO_MOVEMENTS: LedgerSums = {
-  authorized: 0, captured: 0, refunded: 0, voided: 0,
-  pendingAuthorizations: 0, pendingCaptures: 0, pendingVoids: 0, pendingRefunds: 0,
-  authorizationExpiresAt: null,
-};
 
 export interface PaymentAmounts {
   status: PaymentStatus;
@@ -132,6 +122,5 @@ function deriveStatus(s: LedgerSums, charge: TransactionStatus): PaymentStatus {
   return charge;
 }
 
-/** What is left to capture or void, and to refund (pending refunds count as taken). */
-export const capturable = (s: LedgerSums) => s.authorized - s.captured - s.voided - s.pendingCaptures - s.pendingVoids;
+/** What is left to refund (pending refunds count as taken). */
 export const refundable = (s: LedgerSums) => s.captured - s.refunded - s.pendingRefunds;

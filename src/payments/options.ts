@@ -19,8 +19,8 @@ export interface ProviderOptions {
   production?: boolean;
 }
 
-export const DEFAULT_TIMEOUT_MS = 10_000;
-export const DEFAULT_MAX_RETRIES = 2;
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_RETRIES = 2;
 
 export function sdkTimeouts(options: ProviderOptions): { timeoutMs: number; maxRetries: number } {
   return {

@@ -4,7 +4,7 @@
  * URL per host, in order, plus the session kind the caller wants; the pool (failover-pool.ts) picks
  * among them the way libpq does.
  */
-export const TARGET_SESSION_ATTRS = ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'] as const;
+const TARGET_SESSION_ATTRS = ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'] as const;
 export type TargetSessionAttrs = (typeof TARGET_SESSION_ATTRS)[number];
 
 export interface HostUrl {

@@ -10,7 +10,7 @@ export interface CheckpointPolicy {
   maxAgeMs: number;
 }
 
-export const DEFAULT_CHECKPOINTS: CheckpointPolicy = { everyMs: 10_000, walBytes: 16 * 1024 * 1024, maxAgeMs: 300_000 };
+const DEFAULT_CHECKPOINTS: CheckpointPolicy = { everyMs: 10_000, walBytes: 16 * 1024 * 1024, maxAgeMs: 300_000 };
 
 /**
  * PGlite is one PostgreSQL backend in single-user mode: there is no checkpointer process, and it

@@ -46,7 +46,7 @@ const ACCEPTS: Record<TargetSessionAttrs, (r: Role) => boolean> = {
 };
 
 /** Errors after which this host may no longer be the one to use: the server went away, or went read-only. */
-export function isHostLost(err: unknown): boolean {
+function isHostLost(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown };
   if (typeof e?.code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|57P01|57P02|57P03|08\w{3}|25006)$/.test(e.code)) return true;
   return typeof e?.message === 'string' && /Connection terminated|Query read timeout|connection error/i.test(e.message);

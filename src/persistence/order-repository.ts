@@ -148,7 +148,7 @@ export const MAX_PAGE_ROWS = 101;
  * With only `limit $n` PostgreSQL cannot cost a generic plan (it assumes a tenth of the user's rows,
  * each with its items subquery), so it planned every page afresh; with the constant it keeps one
  * plan per connection — the same index scan, and the outer limit still stops it after n rows.
- * pgbench of the two forms: 5,000 against 8,700 pages a second 500k deep (issue 6).
+ * pgbench of the two forms: 5,000 against 8,700 pages a second 500k deep (ADR 0009, docs/performance.md).
  */
 const pageQuery = (byStatus: boolean, after: boolean) => pageQueries(`${byStatus}:${after}`);
 const pageQueries = compileByShape((db, shape) => {

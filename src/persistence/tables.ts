@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, Kysely, Selectable, Transaction } from 'kysely';
+import type { ColumnType, Generated, Kysely, Selectable, Transaction } from 'kysely';
 
 /** bigint columns: the drivers return strings or bigints; repositories map to number. */
 type Bigint = ColumnType<string | number | bigint, number, number>;
@@ -168,9 +168,6 @@ export interface Database {
 export type Db = Kysely<Database> | Transaction<Database>;
 
 export type ProductRow = Selectable<ProductsTable>;
-export type OrderRow = Selectable<OrdersTable>;
-export type OrderItemRow = Selectable<OrderItemsTable>;
 export type TransactionRow = Selectable<PaymentTransactionsTable>;
 export type LedgerRow = Selectable<PaymentLedgerTable>;
 export type OutboxRow = Selectable<OutboxTable>;
-export type NewOutboxRow = Insertable<OutboxTable>;

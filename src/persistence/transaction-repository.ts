@@ -36,7 +36,7 @@ export interface PaymentTransaction {
   created_at: string;
 }
 
-export const toTransaction = (r: TransactionRow): PaymentTransaction => ({
+const toTransaction = (r: TransactionRow): PaymentTransaction => ({
   id: r.id,
   order_id: r.order_id,
   customer_id: r.customer_id,

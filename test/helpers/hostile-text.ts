@@ -6,7 +6,7 @@ import fc from 'fast-check';
  * something else (bidi overrides, zero-width joiners, stacked combining marks, SQL, markup,
  * prototype keys), and sheer size (10 KB, or 10 KB of multi-byte UTF-8).
  */
-export const HOSTILE_TEXT = [
+const HOSTILE_TEXT = [
   '\u0000',
   'a\u0000b',
   '\ud800',

@@ -3,7 +3,7 @@ import type { ProviderId } from '../../domain/payment.js';
 import type { ProviderOptions } from '../options.js';
 import type { WebhookVerifier } from './types.js';
 
-export { InvalidSignatureError, type VerifiedWebhookEvent, type WebhookAction, type WebhookEventType, type WebhookHeaders, type WebhookVerifier } from './types.js';
+export { InvalidSignatureError, type WebhookVerifier } from './types.js';
 
 /**
  * One verifier per provider whose webhook configuration is complete: Stripe

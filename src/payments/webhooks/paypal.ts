@@ -61,7 +61,7 @@ function upCaptureId(resource: unknown): string | null {
   return m?.[1] ?? null;
 }
 
-export function parsePayPalEvent(event: Record<string, unknown>): VerifiedWebhookEvent {
+function parsePayPalEvent(event: Record<string, unknown>): VerifiedWebhookEvent {
   const eventId = pickString(event, 'id');
   if (!eventId) throw new InvalidSignatureError('paypal: event without id');
   const providerType = pickString(event, 'event_type') ?? '';

@@ -25,7 +25,7 @@ export async function verifySquareWebhook(
   return parseSquareEvent(parseObject(body));
 }
 
-export function parseSquareEvent(event: Record<string, unknown>): VerifiedWebhookEvent {
+function parseSquareEvent(event: Record<string, unknown>): VerifiedWebhookEvent {
   const eventId = pickString(event, 'event_id');
   if (!eventId) throw new InvalidSignatureError('square: event without event_id');
   const providerType = pickString(event, 'type') ?? '';

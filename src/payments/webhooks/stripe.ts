@@ -27,7 +27,7 @@ function intentId(object: unknown): string | null {
   return pickString(object, 'payment_intent') ?? pickString(object, 'payment_intent', 'id');
 }
 
-export function parseStripeEvent(event: Stripe.Event): VerifiedWebhookEvent {
+function parseStripeEvent(event: Stripe.Event): VerifiedWebhookEvent {
   const object: unknown = event.data.object;
   const base = {
     eventId: event.id, providerType: event.type, raw: event, reference: null, refundReference: null, disputeReference: null,
