@@ -48,7 +48,11 @@ const token = (sub: string, roles: string[] = []) =>
 const admin = { authorization: `Bearer ${await token('admin', ['admin'])}` };
 const user = { authorization: `Bearer ${await token('u1')}` };
 
-for (const [id, price] of [['p1', 1000], ['p2', 2500], ['p3', 399]] as const) {
+for (const [id, price] of [
+  ['p1', 1000],
+  ['p2', 2500],
+  ['p3', 399],
+] as const) {
   await app.inject({ method: 'PUT', url: `/api/products/${id}`, headers: admin, payload: { name: `Product ${id}`, price, currency: 'USD', active: true, stock: 1_000_000 } });
 }
 
@@ -60,9 +64,13 @@ async function capture(name: string, run: () => Promise<{ statusCode: number; bo
   return res;
 }
 
-const items = [{ product_id: 'p1', quantity: 2 }, { product_id: 'p2', quantity: 1 }];
+const items = [
+  { product_id: 'p1', quantity: 2 },
+  { product_id: 'p2', quantity: 1 },
+];
 const created = await capture('create (2 items, sandbox)', () =>
-  app.inject({ method: 'POST', url: '/api/orders', headers: user, payload: { items, currency: 'USD', payment: { provider: 'sandbox', source: 'pm_card_visa' } } }));
+  app.inject({ method: 'POST', url: '/api/orders', headers: user, payload: { items, currency: 'USD', payment: { provider: 'sandbox', source: 'pm_card_visa' } } }),
+);
 const orderId = (JSON.parse(created.body) as { id: string }).id;
 await capture('get', () => app.inject({ method: 'GET', url: `/api/orders/${orderId}`, headers: user }));
 await capture('list first page', () => app.inject({ method: 'GET', url: '/api/orders?limit=20', headers: user }));
@@ -73,7 +81,12 @@ await capture('cancel', () => app.inject({ method: 'POST', url: `/api/orders/${o
 // DATABASE_POOL_SIZE=1 to see every statement on the one connection.
 if (process.argv.includes('--plans')) {
   for (let i = 0; i < 10; i++) {
-    const made = await app.inject({ method: 'POST', url: '/api/orders', headers: user, payload: { items, currency: 'USD', payment: { provider: 'sandbox', source: 'pm_card_visa' } } });
+    const made = await app.inject({
+      method: 'POST',
+      url: '/api/orders',
+      headers: user,
+      payload: { items, currency: 'USD', payment: { provider: 'sandbox', source: 'pm_card_visa' } },
+    });
     const id = (JSON.parse(made.body) as { id: string }).id;
     const page = await app.inject({ method: 'GET', url: '/api/orders?limit=1', headers: user });
     const cursor = (JSON.parse(page.body) as { next_cursor: string }).next_cursor;

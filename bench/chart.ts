@@ -36,7 +36,12 @@ export function renderSvg(pg: BenchResults | null, embedded: BenchResults | null
     y += 30;
     text(10, y, title, 'font-size="16" font-weight="bold"');
     y += 22;
-    text(barX, y, useRatio ? 'throughput: share of the pgbench limit of the same SQL (same run)' : 'throughput, requests/s (no pgbench limit for PGlite)', 'font-size="12" fill="#444"');
+    text(
+      barX,
+      y,
+      useRatio ? 'throughput: share of the pgbench limit of the same SQL (same run)' : 'throughput, requests/s (no pgbench limit for PGlite)',
+      'font-size="12" fill="#444"',
+    );
     text(p99X, y, 'p99 latency, ms', 'font-size="12" fill="#444"');
     y += 10;
     const rows = r.scenarios;
@@ -53,8 +58,14 @@ export function renderSvg(pg: BenchResults | null, embedded: BenchResults | null
         const w = Math.min(1, s.ratio) * barW;
         parts.push(`<rect x="${barX}" y="${top}" width="${w.toFixed(1)}" height="${rowH - 12}" fill="#1c7ed6"/>`);
         const target = RATIO_TARGET[s.name];
-        if (target !== undefined) parts.push(`<line x1="${barX + target * barW}" x2="${barX + target * barW}" y1="${top - 3}" y2="${top + rowH - 9}" stroke="#e8590c" stroke-width="2"/>`);
-        text(barX + w + 6 > barX + barW - 150 ? barX + 6 : barX + w + 6, mid + 4, `${(s.ratio * 100).toFixed(1)}%  (${n0(s.load.rps)} of ${n0(s.limit?.tps ?? 0)}/s)`, `font-size="12" fill="${barX + w + 6 > barX + barW - 150 ? '#fff' : '#212529'}"`);
+        if (target !== undefined)
+          parts.push(`<line x1="${barX + target * barW}" x2="${barX + target * barW}" y1="${top - 3}" y2="${top + rowH - 9}" stroke="#e8590c" stroke-width="2"/>`);
+        text(
+          barX + w + 6 > barX + barW - 150 ? barX + 6 : barX + w + 6,
+          mid + 4,
+          `${(s.ratio * 100).toFixed(1)}%  (${n0(s.load.rps)} of ${n0(s.limit?.tps ?? 0)}/s)`,
+          `font-size="12" fill="${barX + w + 6 > barX + barW - 150 ? '#fff' : '#212529'}"`,
+        );
       } else {
         const w = (s.load.rps / maxRps) * barW;
         parts.push(`<rect x="${barX}" y="${top}" width="${w.toFixed(1)}" height="${rowH - 12}" fill="#868e96"/>`);
@@ -67,15 +78,28 @@ export function renderSvg(pg: BenchResults | null, embedded: BenchResults | null
         const target = useRatio ? P99_TARGET[s.name] : undefined; // the embedded mode has no target yet
         const over = target !== undefined && p99 >= target;
         parts.push(`<rect x="${p99X}" y="${top}" width="${w.toFixed(1)}" height="${rowH - 12}" fill="${over ? '#e03131' : '#37b24d'}"/>`);
-        if (target !== undefined) parts.push(`<line x1="${p99X + (target / maxP99) * p99W}" x2="${p99X + (target / maxP99) * p99W}" y1="${top - 3}" y2="${top + rowH - 9}" stroke="#e8590c" stroke-width="2"/>`);
+        if (target !== undefined)
+          parts.push(
+            `<line x1="${p99X + (target / maxP99) * p99W}" x2="${p99X + (target / maxP99) * p99W}" y1="${top - 3}" y2="${top + rowH - 9}" stroke="#e8590c" stroke-width="2"/>`,
+          );
         text(p99X + w + 4 > W - 70 ? p99X + 4 : p99X + w + 4, mid + 4, `${p99.toFixed(1)}`, 'font-size="12"');
       }
       y += rowH;
     }
     y += 6;
     const m = r.machine;
-    text(10, y + 8, `${r.startedAt.slice(0, 16).replace('T', ' ')} UTC · ${String(m.nproc)} cores (${String(m.cpu)}) · ${String(m.memoryGb)} GB · Node ${String(m.node)}${m.postgres ? ` · PostgreSQL ${String(m.postgres).split(' ')[0]}` : ''}`, 'font-size="11" fill="#666"');
-    text(10, y + 22, `${r.options.connections as number} connections, ${r.options.warmup as number} s warm-up + ${r.options.duration as number} s per run${useRatio ? ' · orange ticks: the targets (docs/performance.md)' : ' · no target yet'}`, 'font-size="11" fill="#666"');
+    text(
+      10,
+      y + 8,
+      `${r.startedAt.slice(0, 16).replace('T', ' ')} UTC · ${String(m.nproc)} cores (${String(m.cpu)}) · ${String(m.memoryGb)} GB · Node ${String(m.node)}${m.postgres ? ` · PostgreSQL ${String(m.postgres).split(' ')[0]}` : ''}`,
+      'font-size="11" fill="#666"',
+    );
+    text(
+      10,
+      y + 22,
+      `${r.options.connections as number} connections, ${r.options.warmup as number} s warm-up + ${r.options.duration as number} s per run${useRatio ? ' · orange ticks: the targets (docs/performance.md)' : ' · no target yet'}`,
+      'font-size="11" fill="#666"',
+    );
     y += 30;
   };
 
@@ -88,7 +112,10 @@ export function renderSvg(pg: BenchResults | null, embedded: BenchResults | null
 
 function block(pg: BenchResults | null, embedded: BenchResults | null): string {
   const out: string[] = [];
-  for (const [r, title] of [[pg, 'On the machine\'s PostgreSQL'], [embedded, 'Embedded (PGlite), no target yet']] as const) {
+  for (const [r, title] of [
+    [pg, "On the machine's PostgreSQL"],
+    [embedded, 'Embedded (PGlite), no target yet'],
+  ] as const) {
     if (!r) continue;
     const m = r.machine;
     out.push(
@@ -124,7 +151,6 @@ export function writeDocs(root: string): void {
   if (a < 0 || b < a) throw new Error(`${docPath} lacks the ${START} … ${END} markers`);
   writeFileSync(docPath, `${doc.slice(0, a + START.length)}\n${block(pg, embedded)}${doc.slice(b)}`);
 }
-
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   writeDocs(resolve(dirname(fileURLToPath(import.meta.url)), '..'));

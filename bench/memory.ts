@@ -98,7 +98,11 @@ async function measure(mode: 'disk' | 'memory', opts: MemoryOptions, gc: () => v
   await app.ready();
   const relay = createOutboxRelay({ db, config, logger: app.log, metrics: app.outboxMetrics });
   relay.start();
-  const workers = [relay, startPaymentReconciler(app.deps, config.workers.reconcileIntervalMs), startHousekeeping(app.deps, { outboxRetentionHours: config.workers.outbox.retentionHours })];
+  const workers = [
+    relay,
+    startPaymentReconciler(app.deps, config.workers.reconcileIntervalMs),
+    startHousekeeping(app.deps, { outboxRetentionHours: config.workers.outbox.retentionHours }),
+  ];
 
   const key = new TextEncoder().encode(secret);
   const sign = (sub: string, roles: string[] = []) =>
@@ -106,7 +110,12 @@ async function measure(mode: 'disk' | 'memory', opts: MemoryOptions, gc: () => v
   const admin = await sign('admin', ['admin']);
   const users = await Promise.all(Array.from({ length: 100 }, (_, i) => sign(`mem_user_${i}`)));
   for (const id of ['mem_a', 'mem_b']) {
-    const res = await app.inject({ method: 'PUT', url: `/api/products/${id}`, headers: { authorization: `Bearer ${admin}` }, payload: { name: id, price: 1999, currency: 'USD', active: true, stock: null } });
+    const res = await app.inject({
+      method: 'PUT',
+      url: `/api/products/${id}`,
+      headers: { authorization: `Bearer ${admin}` },
+      payload: { name: id, price: 1999, currency: 'USD', active: true, stock: null },
+    });
     if (res.statusCode !== 200) throw new Error(`PUT product: ${res.statusCode} ${res.body}`);
   }
   let created = 0;
@@ -116,7 +125,14 @@ async function measure(mode: 'disk' | 'memory', opts: MemoryOptions, gc: () => v
         method: 'POST',
         url: '/api/orders',
         headers: { authorization: `Bearer ${users[created % users.length]}` },
-        payload: { items: [{ product_id: 'mem_a', quantity: 1 }, { product_id: 'mem_b', quantity: 2 }], currency: 'USD', payment: { provider: 'sandbox', source: 'pm_card_visa' } },
+        payload: {
+          items: [
+            { product_id: 'mem_a', quantity: 1 },
+            { product_id: 'mem_b', quantity: 2 },
+          ],
+          currency: 'USD',
+          payment: { provider: 'sandbox', source: 'pm_card_visa' },
+        },
       });
       if (res.statusCode !== 201) throw new Error(`POST /api/orders: ${res.statusCode} ${res.body}`);
       created++;
@@ -130,7 +146,10 @@ async function measure(mode: 'disk' | 'memory', opts: MemoryOptions, gc: () => v
     gc();
     const m = process.memoryUsage();
     const wasm = pglite.Module.HEAPU8.byteLength;
-    const { rows } = await sql<{ database: string; wal: string }>`select pg_database_size(current_database())::text as database, (select coalesce(sum(size), 0) from pg_ls_waldir())::text as wal`.execute(db);
+    const { rows } = await sql<{
+      database: string;
+      wal: string;
+    }>`select pg_database_size(current_database())::text as database, (select coalesce(sum(size), 0) from pg_ls_waldir())::text as wal`.execute(db);
     return {
       orders: created,
       rssBeforeGcMb: mb(raw.rss),
@@ -196,14 +215,24 @@ function slopes(samples: Sample[]): Record<string, number | null> {
 }
 
 function printMode(mode: string, samples: Sample[], settings: Record<string, string>) {
-  console.log(`\n${mode === 'disk' ? 'on disk (DATABASE_URL unset)' : 'memory://'}, MB after each batch; PGlite ${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  console.log(
+    `\n${mode === 'disk' ? 'on disk (DATABASE_URL unset)' : 'memory://'}, MB after each batch; PGlite ${Object.entries(settings)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
   console.log('| orders | RSS / JS heap before GC | JS heap | PGlite WASM memory | ArrayBuffers | RSS | database (pg_database_size) | WAL | data dir on disk |');
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of samples) {
-    console.log(`| ${s.orders} | ${s.rssBeforeGcMb} / ${s.heapUsedBeforeGcMb} | ${s.heapUsedMb} | ${s.wasmMb} | ${s.arrayBuffersMb} | ${s.rssMb} | ${s.databaseMb} | ${s.walMb} | ${s.dataDirMb ?? '–'} |`);
+    console.log(
+      `| ${s.orders} | ${s.rssBeforeGcMb} / ${s.heapUsedBeforeGcMb} | ${s.heapUsedMb} | ${s.wasmMb} | ${s.arrayBuffersMb} | ${s.rssMb} | ${s.databaseMb} | ${s.walMb} | ${s.dataDirMb ?? '–'} |`,
+    );
   }
   const k = slopes(samples);
-  console.log(`KB per order after the warm-up: ${Object.entries(k).map(([n, v]) => `${n} ${v ?? '–'}`).join(', ')}`);
+  console.log(
+    `KB per order after the warm-up: ${Object.entries(k)
+      .map(([n, v]) => `${n} ${v ?? '–'}`)
+      .join(', ')}`,
+  );
 }
 
 const argv = process.argv.slice(2);

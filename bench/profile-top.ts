@@ -54,7 +54,9 @@ p.samples.forEach((id, i) => {
   if (t >= from && t <= to) selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
 });
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
-const idle = [...selfUs.entries()].filter(([id]) => ['(idle)', '(program)', '(garbage collector)'].includes(byId.get(id)?.callFrame.functionName ?? '')).reduce((a, [id, t]) => (byId.get(id)?.callFrame.functionName === '(idle)' ? a + t : a), 0);
+const idle = [...selfUs.entries()]
+  .filter(([id]) => ['(idle)', '(program)', '(garbage collector)'].includes(byId.get(id)?.callFrame.functionName ?? ''))
+  .reduce((a, [id, t]) => (byId.get(id)?.callFrame.functionName === '(idle)' ? a + t : a), 0);
 const busy = total - idle;
 
 /** Where a frame comes from: a package, Node's internals, the app, or V8 itself. */
@@ -62,7 +64,12 @@ function area(url: string, fn: string): string {
   if (!url) return fn.startsWith('(') ? fn : '(native)';
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm) return nm[1] as string;
-  if (url.startsWith('node:')) return url.replace(/^node:(internal\/)?/, 'node:').split('/').slice(0, 2).join('/');
+  if (url.startsWith('node:'))
+    return url
+      .replace(/^node:(internal\/)?/, 'node:')
+      .split('/')
+      .slice(0, 2)
+      .join('/');
   const src = /\/(src|bench|test)\/(.*)$/.exec(url);
   return src ? `${src[1]}/${src[2]}` : url;
 }

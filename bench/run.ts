@@ -171,7 +171,13 @@ async function main(): Promise<void> {
     let limit: ScenarioResult['limit'] = null;
     if (withLimit && def.limitScript) {
       await checkpoint();
-      const base = { url: BENCH_DATABASE_URL, scriptDir: join(root, 'bench', 'pg-limit'), script: def.limitScript, clients: opts.connections, vars: { ...pgbenchVars, ...def.limitVars } };
+      const base = {
+        url: BENCH_DATABASE_URL,
+        scriptDir: join(root, 'bench', 'pg-limit'),
+        script: def.limitScript,
+        clients: opts.connections,
+        vars: { ...pgbenchVars, ...def.limitVars },
+      };
       if (opts.warmup > 0) await runPgbench({ ...base, seconds: opts.warmup });
       // The service is sampled too: it should be idle while pgbench runs, and anything it does then shows.
       const w = measureWindow({ servicePid: svc().pid, dbName });
@@ -222,9 +228,9 @@ async function main(): Promise<void> {
     log(
       `${def.name}: ${valid ? `${load.rps} req/s` : `INVALID (${load.invalidReason})`}, p50 ${load.latencyMs.p50} p95 ${load.latencyMs.p95} p99 ${load.latencyMs.p99} ms` +
         `${ratio !== null ? `, ${(ratio * 100).toFixed(1)}% of the limit` : ''}; CPU/request: service ${Math.round((service.serviceCpuCores / load.rps) * 1e6)} µs ` +
-      `(${Math.round(service.serviceKernelShare * 100)}% in the kernel), ` +
-      `postgres ${Math.round((service.postgresCpuCores / load.rps) * 1e6)} µs${limit ? ` (pgbench ${Math.round((limit.cpu.postgresCpuCores / limit.tps) * 1e6)} µs)` : ''}; ` +
-      `others on the machine ${service.otherCpuCores} cores; RSS peak ${service.rssPeakMb} MB`,
+        `(${Math.round(service.serviceKernelShare * 100)}% in the kernel), ` +
+        `postgres ${Math.round((service.postgresCpuCores / load.rps) * 1e6)} µs${limit ? ` (pgbench ${Math.round((limit.cpu.postgresCpuCores / limit.tps) * 1e6)} µs)` : ''}; ` +
+        `others on the machine ${service.otherCpuCores} cores; RSS peak ${service.rssPeakMb} MB`,
     );
   }
 
@@ -258,7 +264,7 @@ async function main(): Promise<void> {
     const rssStartMb = median(series.slice(skip, skip + win));
     const rssEndMb = median(series.slice(-win));
     soak = { seconds: opts.soak, mix: ['create', 'get', 'list'], load, service: stats, rssStartMb, rssEndMb, rssGrowth: (rssEndMb - rssStartMb) / rssStartMb, valid: load.valid };
-    log(`soak: ${load.rps} req/s, RSS ${rssStartMb} → ${rssEndMb} MB (${((soak.rssGrowth) * 100).toFixed(1)}%)`);
+    log(`soak: ${load.rps} req/s, RSS ${rssStartMb} → ${rssEndMb} MB (${(soak.rssGrowth * 100).toFixed(1)}%)`);
   }
 
   const logTail = svc().logTail();
@@ -343,9 +349,17 @@ function samplePayloads(order: SeededOrder): Record<string, string> {
   const o = order as SeededOrder & { currency: string; items: unknown[]; total: number; email: string | null };
   const now = new Date().toISOString();
   return {
-    draft: JSON.stringify({ order_id: o.id, user_id: o.user_id, currency: o.currency, items: o.items, total: o.total, email: o.email, shipping_address: null, idempotency_key: null }),
+    draft: JSON.stringify({
+      order_id: o.id,
+      user_id: o.user_id,
+      currency: o.currency,
+      items: o.items,
+      total: o.total,
+      email: o.email,
+      shipping_address: null,
+      idempotency_key: null,
+    }),
     email_payload: JSON.stringify({ id: randomUUID(), kind: 'order_confirmation', to: o.email, order_id: o.id, order: o }),
     event_payload: JSON.stringify({ id: randomUUID(), type: 'order.created', occurred_at: now, order_id: o.id, user_id: o.user_id, data: o }),
   };
 }
-

@@ -146,13 +146,14 @@ export async function startHaPostgres(opts: HaOptions): Promise<HaPostgres> {
 
   let stopped = false;
   const killAll = (signal: NodeJS.Signals) => {
-    for (const c of children) if (c.pid && c.exitCode === null && c.signalCode === null) {
-      try {
-        process.kill(-c.pid, signal);
-      } catch {
-        // already gone
+    for (const c of children)
+      if (c.pid && c.exitCode === null && c.signalCode === null) {
+        try {
+          process.kill(-c.pid, signal);
+        } catch {
+          // already gone
+        }
       }
-    }
   };
   // A test runner that dies mid-test must not leave PostgreSQL servers behind.
   const onExit = () => {
@@ -185,8 +186,22 @@ export async function startHaPostgres(opts: HaOptions): Promise<HaPostgres> {
     for (const [i, port] of nodePorts.entries()) {
       const name = `node${i + 1}`;
       const child = run(name, [
-        'create', 'postgres', '--pgdata', join(dir, name), '--pgport', String(port), '--name', name,
-        '--listen', '127.0.0.1', '--dbname', DATABASE, '--monitor', monitorNodeUrl, ...common, '--run',
+        'create',
+        'postgres',
+        '--pgdata',
+        join(dir, name),
+        '--pgport',
+        String(port),
+        '--name',
+        name,
+        '--listen',
+        '127.0.0.1',
+        '--dbname',
+        DATABASE,
+        '--monitor',
+        monitorNodeUrl,
+        ...common,
+        '--run',
       ]);
       nodes.push({ name, port, url: `postgres://postgres@127.0.0.1:${port}/${DATABASE}`, child });
       // One at a time: the second node is initialised from the first one's base backup.

@@ -18,10 +18,7 @@ export interface Probe {
   isRoot: boolean;
 }
 
-export type Plan =
-  | { kind: 'ready' }
-  | { kind: 'install'; packages: string[]; commands: string[][] }
-  | { kind: 'refuse'; message: string };
+export type Plan = { kind: 'ready' } | { kind: 'install'; packages: string[]; commands: string[][] } | { kind: 'refuse'; message: string };
 
 export function planInstall(probe: Probe): Plan {
   const missing = SYSTEM_PACKAGES.filter((p) => !probe.has(p.command)).map((p) => p.pkg);

@@ -164,7 +164,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const certFile = str('TLS_CERT_FILE');
   const keyFile = str('TLS_KEY_FILE');
   if (!!certFile !== !!keyFile) problems.push('TLS_CERT_FILE and TLS_KEY_FILE go together');
-  for (const [name, file] of [['TLS_CERT_FILE', certFile], ['TLS_KEY_FILE', keyFile]] as const) {
+  for (const [name, file] of [
+    ['TLS_CERT_FILE', certFile],
+    ['TLS_KEY_FILE', keyFile],
+  ] as const) {
     if (file && !existsSync(file)) problems.push(`${name}: no file at ${file}`);
   }
 
@@ -176,8 +179,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (emailUrl && smtpUrl) problems.push('set EMAIL_URL or SMTP_URL, not both');
 
   const trustProxyRaw = str('TRUST_PROXY');
-  const trustProxy: boolean | string =
-    trustProxyRaw === null ? false : /^(1|true)$/i.test(trustProxyRaw) ? true : /^(0|false)$/i.test(trustProxyRaw) ? false : trustProxyRaw;
+  const trustProxy: boolean | string = trustProxyRaw === null ? false : /^(1|true)$/i.test(trustProxyRaw) ? true : /^(0|false)$/i.test(trustProxyRaw) ? false : trustProxyRaw;
 
   const config: Config = {
     env: envName,
@@ -199,13 +201,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       jwksCacheSeconds: int('JWT_JWKS_CACHE_SECONDS', 600, 1, 86_400),
       requireExp: bool('JWT_REQUIRE_EXP', true),
     },
-    stripe: stripeKey
-      ? { secretKey: stripeKey, apiBase: url('STRIPE_API_BASE'), webhookSecret: str('STRIPE_WEBHOOK_SECRET') }
-      : null,
-    paypal:
-      paypalId && paypalSecret
-        ? { clientId: paypalId, clientSecret: paypalSecret, apiBase: url('PAYPAL_API_BASE'), webhookId: str('PAYPAL_WEBHOOK_ID') }
-        : null,
+    stripe: stripeKey ? { secretKey: stripeKey, apiBase: url('STRIPE_API_BASE'), webhookSecret: str('STRIPE_WEBHOOK_SECRET') } : null,
+    paypal: paypalId && paypalSecret ? { clientId: paypalId, clientSecret: paypalSecret, apiBase: url('PAYPAL_API_BASE'), webhookId: str('PAYPAL_WEBHOOK_ID') } : null,
     square:
       squareToken && squareLocation
         ? {
@@ -229,7 +226,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     tls: certFile && keyFile ? { certFile, keyFile } : null,
     http2: bool('HTTP2', false),
     trustProxy,
-    corsOrigins: (str('CORS_ORIGINS') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    corsOrigins: (str('CORS_ORIGINS') ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     bodyLimit: int('BODY_LIMIT_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
     http: {
       // Idle socket, whole-request and keep-alive limits; keep-alive outlives nginx's 60 s upstream one.

@@ -58,10 +58,13 @@ async function insertOrders(
     await sql.query('set local synchronous_commit = off');
     // The rows are consistent by construction: skip the per-row foreign-key triggers.
     await sql.query(`set local session_replication_role = replica`);
-    await sql.query(`create temp table fx on commit drop as
+    await sql.query(
+      `create temp table fx on commit drop as
       select g, ${fixtureIdSql(set, 'g')} as order_id, ${fixtureIdSql(set + 8, 'g')} as tx_id,
              (${o.userExpr})::text as user_id, (${o.atExpr})::timestamptz as at
-      from generate_series($1::int, $2::int) g`, p);
+      from generate_series($1::int, $2::int) g`,
+      p,
+    );
     await sql.query(`create temp table fx_items on commit drop as
       select f.order_id, p.position, pr.id as product_id, pr.name, x.q as quantity, pr.price as unit_price, pr.price * x.q as line_total
       from fx f
@@ -105,11 +108,20 @@ async function insertOrders(
 
 /** `count` orders spread round-robin over the bench users, newest g first. */
 export function insertUserOrders(
-  sql: Sql, set: OrderSet, from: number, to: number, users: number, products: number,
+  sql: Sql,
+  set: OrderSet,
+  from: number,
+  to: number,
+  users: number,
+  products: number,
   extra: { status?: string; payment?: 'captured' | 'authorized' } = {},
 ) {
   return insertOrders(sql, {
-    set, from, to, products, ...extra,
+    set,
+    from,
+    to,
+    products,
+    ...extra,
     userExpr: `${USER_BASE} + 1 + (g - 1) % ${users}`,
     atExpr: `now() - g * interval '1 second'`,
   });
@@ -125,7 +137,10 @@ export async function insertDeepOrders(sql: Sql, count: number, products: number
   for (let from = 1; from <= count; from += chunk) {
     const to = Math.min(count, from + chunk - 1);
     await insertOrders(sql, {
-      set: 'deep', from, to, products,
+      set: 'deep',
+      from,
+      to,
+      products,
       userExpr: `'${DEEP_USER}'`,
       atExpr: `'${DEEP_T0}'::timestamptz - g * interval '1 millisecond'`,
     });

@@ -37,20 +37,23 @@ export async function runLoad(baseUrl: string, next: (() => NextRequest) | (() =
     done = res;
     fail = rej;
   });
-  const instance = autocannon({
-    url: baseUrl,
-    connections: o.connections,
-    duration: o.seconds,
-    timeout: 10,
-    requests: makers.map((make) => ({
-      setupRequest: (req: autocannon.Request) => {
-        const r = make();
-        const headers: Record<string, string> = { authorization: `Bearer ${r.token}` };
-        if (r.body !== undefined) headers['content-type'] = 'application/json';
-        return { ...req, method: r.method, path: r.path, headers, body: r.body };
-      },
-    })),
-  }, (err, result) => (err ? fail(err) : done(result)));
+  const instance = autocannon(
+    {
+      url: baseUrl,
+      connections: o.connections,
+      duration: o.seconds,
+      timeout: 10,
+      requests: makers.map((make) => ({
+        setupRequest: (req: autocannon.Request) => {
+          const r = make();
+          const headers: Record<string, string> = { authorization: `Bearer ${r.token}` };
+          if (r.body !== undefined) headers['content-type'] = 'application/json';
+          return { ...req, method: r.method, path: r.path, headers, body: r.body };
+        },
+      })),
+    },
+    (err, result) => (err ? fail(err) : done(result)),
+  );
   instance.on('response', (_client: unknown, statusCode: number, _bytes: number, ms: number) => {
     if (n === times.length) {
       const bigger = new Float64Array(times.length * 2);
@@ -65,7 +68,9 @@ export async function runLoad(baseUrl: string, next: (() => NextRequest) | (() =
   const pct = (p: number) => (n === 0 ? NaN : round2(sorted[Math.min(n - 1, Math.ceil((p / 100) * n) - 1)] as number));
   let sum = 0;
   for (let i = 0; i < n; i++) sum += sorted[i] as number;
-  const non2xx = Object.entries(statusCodes).filter(([s]) => !s.startsWith('2')).reduce((a, [, c]) => a + c, 0);
+  const non2xx = Object.entries(statusCodes)
+    .filter(([s]) => !s.startsWith('2'))
+    .reduce((a, [, c]) => a + c, 0);
   const reasons: string[] = [];
   if (non2xx > 0) reasons.push(`${non2xx} non-2xx responses (${JSON.stringify(statusCodes)})`);
   if (result.errors > 0) reasons.push(`${result.errors} socket errors`);

@@ -92,7 +92,10 @@ export function parseOptions(argv: string[]): BenchOptions {
     return n;
   };
   const quick = values.quick;
-  const scenarios = (values.scenarios?.split(',').map((s) => s.trim()).filter(Boolean) ?? [...ALL_SCENARIOS]) as ScenarioName[];
+  const scenarios = (values.scenarios
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean) ?? [...ALL_SCENARIOS]) as ScenarioName[];
   for (const s of scenarios) {
     if (!ALL_SCENARIOS.includes(s)) throw new Error(`unknown scenario "${s}"; choose from ${ALL_SCENARIOS.join(', ')}`);
   }

@@ -81,7 +81,8 @@ export function measureWindow(o: { servicePid: number | null; dbName: string | n
     else {
       try {
         const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-        if (/^(\S*\/)?pgbench /.test(cmd)) kind = 'loadgen'; // also Debian's /usr/lib/postgresql/NN/bin/pgbench
+        if (/^(\S*\/)?pgbench /.test(cmd))
+          kind = 'loadgen'; // also Debian's /usr/lib/postgresql/NN/bin/pgbench
         else if (o.dbName && /^postgres: /.test(cmd) && (cmd.includes(` ${o.dbName} `) || /: (checkpointer|background writer|walwriter)/.test(cmd))) kind = 'postgres';
       } catch {
         kind = null;
@@ -95,7 +96,9 @@ export function measureWindow(o: { servicePid: number | null; dbName: string | n
   const scan = (first: boolean) => {
     let pids: number[];
     try {
-      pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+      pids = readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .map(Number);
     } catch {
       return;
     }
@@ -157,7 +160,11 @@ export function measureWindow(o: { servicePid: number | null; dbName: string | n
 
 const CORES = (() => {
   try {
-    return readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => l.startsWith('processor')).length || 1;
+    return (
+      readFileSync('/proc/cpuinfo', 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('processor')).length || 1
+    );
   } catch {
     return 1;
   }

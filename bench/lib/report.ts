@@ -99,13 +99,25 @@ export function computeTargets(scenarios: ScenarioResult[], soak: SoakResult | n
   const first = by('list-1m-first');
   const deepest = by('list-deep');
   if (first && deepest) {
-    t.push({ id: 'deep-page-cost-same-user', description: '(for reference) page 500k deep ÷ first page of the same 1M-order user', value: round3(first.load.rps / deepest.load.rps), threshold: '–', met: null });
+    t.push({
+      id: 'deep-page-cost-same-user',
+      description: '(for reference) page 500k deep ÷ first page of the same 1M-order user',
+      value: round3(first.load.rps / deepest.load.rps),
+      threshold: '–',
+      met: null,
+    });
   }
   cost('create-1m-cost', 'create with 1M orders costs ≤ 1.2× create on the seeded tables (req/s ratio)', 'create', 'create-1m');
   // A target judged on a disturbed run says so (NOISY_CORES).
   const involved: Record<string, string[]> = {
-    'create-ratio': ['create'], 'create-p99': ['create'], 'get-ratio': ['get'], 'get-p99': ['get'], 'list-ratio': ['list'],
-    'deep-page-cost': ['list', 'list-deep'], 'deep-page-cost-same-user': ['list-1m-first', 'list-deep'], 'create-1m-cost': ['create', 'create-1m'],
+    'create-ratio': ['create'],
+    'create-p99': ['create'],
+    'get-ratio': ['get'],
+    'get-p99': ['get'],
+    'list-ratio': ['list'],
+    'deep-page-cost': ['list', 'list-deep'],
+    'deep-page-cost-same-user': ['list-1m-first', 'list-deep'],
+    'create-1m-cost': ['create', 'create-1m'],
   };
   for (const x of t) if ((involved[x.id] ?? []).some((n) => by(n)?.noisy)) x.noisyRun = true;
   t.push({
@@ -119,12 +131,12 @@ export function computeTargets(scenarios: ScenarioResult[], soak: SoakResult | n
 }
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
-const fmt = (n: number | null | undefined, digits = 0) => (n === null || n === undefined || Number.isNaN(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const fmt = (n: number | null | undefined, digits = 0) =>
+  n === null || n === undefined || Number.isNaN(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const pct = (r: number | null) => (r === null ? '–' : `${Math.round(r * 1000) / 10}%`);
 
 type Cpu = Pick<WindowStats, 'serviceCpuCores' | 'postgresCpuCores' | 'loadgenCpuCores' | 'otherCpuCores'>;
-const cpu = (c: Cpu | undefined) =>
-  c ? [c.serviceCpuCores, c.postgresCpuCores, c.loadgenCpuCores, c.otherCpuCores].map((x) => fmt(x, 2)).join(' / ') : '–';
+const cpu = (c: Cpu | undefined) => (c ? [c.serviceCpuCores, c.postgresCpuCores, c.loadgenCpuCores, c.otherCpuCores].map((x) => fmt(x, 2)).join(' / ') : '–');
 
 /** The results as a Markdown table (printed, and written into docs/performance.md). */
 export function markdownTable(r: BenchResults): string {
@@ -132,7 +144,17 @@ export function markdownTable(r: BenchResults): string {
     '| scenario | req/s | pgbench limit (tps) | ratio | p50 ms | p95 ms | p99 ms | CPU µs/request: service / postgres (pgbench: postgres) | CPU cores: service / postgres / load gen / other | limit run CPU: service (idle) / postgres / pgbench / other | service RSS peak MB | valid |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
-  const line = (name: string, valid: boolean, load: LoadResult, limit: ScenarioResult['limit'], ratio: number | null, svc: Cpu & { rssPeakMb: number }, perReq: string, reason: string | null, noisyNote?: string) =>
+  const line = (
+    name: string,
+    valid: boolean,
+    load: LoadResult,
+    limit: ScenarioResult['limit'],
+    ratio: number | null,
+    svc: Cpu & { rssPeakMb: number },
+    perReq: string,
+    reason: string | null,
+    noisyNote?: string,
+  ) =>
     `| ${name} | ${valid ? fmt(load.rps) : '**INVALID**'} | ${limit ? fmt(limit.tps) : '–'} | ${valid ? pct(ratio) : '–'} | ${fmt(load.latencyMs.p50, 2)} | ${fmt(load.latencyMs.p95, 2)} | ${fmt(load.latencyMs.p99, 2)} | ${perReq} | ${cpu(svc)} | ${cpu(limit?.cpu)} | ${fmt(svc.rssPeakMb, 1)} | ${valid ? (noisyNote ?? 'yes') : `no: ${reason}`} |`;
   for (const s of r.scenarios) {
     const pg = r.mode === 'embedded' ? 'in the service' : fmt(s.postgresCpuUsPerRequest);
@@ -150,7 +172,16 @@ export function markdownTable(r: BenchResults): string {
 export function targetsTable(r: BenchResults): string {
   const rows = ['| target | measured | needed | met |', '|---|---:|---:|---|'];
   for (const t of r.targets) {
-    const value = t.value === null ? '–' : t.id.endsWith('-ratio') ? pct(t.value) : t.id === 'soak-rss' ? `${(t.value * 100).toFixed(1)}%` : t.id.endsWith('-p99') ? `${t.value} ms` : `${t.value}×`;
+    const value =
+      t.value === null
+        ? '–'
+        : t.id.endsWith('-ratio')
+          ? pct(t.value)
+          : t.id === 'soak-rss'
+            ? `${(t.value * 100).toFixed(1)}%`
+            : t.id.endsWith('-p99')
+              ? `${t.value} ms`
+              : `${t.value}×`;
     const verdict = t.threshold === '–' ? '(reference)' : t.met === null ? 'not measured' : t.met ? 'yes' : '**no**';
     rows.push(`| ${t.description} | ${value} | ${t.threshold} | ${verdict}${t.noisyRun ? ' (disturbed run)' : ''} |`);
   }

@@ -76,14 +76,22 @@ export function defineScenarios(w: ScenarioWorld): Record<ScenarioName, Scenario
 
   return {
     get: {
-      name: 'get', title: 'GET /api/orders/{id}', phase: 'base', limitScript: 'get.sql', next: () => getOrder(rand(w.readOrders)),
+      name: 'get',
+      title: 'GET /api/orders/{id}',
+      phase: 'base',
+      limitScript: 'get.sql',
+      next: () => getOrder(rand(w.readOrders)),
       preflight: () => ({
         request: getOrder(7),
         check: (s, b) => (s === 200 && (b as { id?: string }).id === fixtureId(SET.read, 7) ? null : `expected order 7, got ${s} ${JSON.stringify(b).slice(0, 200)}`),
       }),
     },
     list: {
-      name: 'list', title: 'GET /api/orders (first page)', phase: 'base', limitScript: 'list.sql', next: () => listFirst(rand(w.users)),
+      name: 'list',
+      title: 'GET /api/orders (first page)',
+      phase: 'base',
+      limitScript: 'list.sql',
+      next: () => listFirst(rand(w.users)),
       preflight: () => ({
         request: listFirst(3),
         check: (s, b) => {
@@ -93,28 +101,45 @@ export function defineScenarios(w: ScenarioWorld): Record<ScenarioName, Scenario
       }),
     },
     create: {
-      name: 'create', title: 'POST /api/orders (1–3 items)', phase: 'base', limitScript: 'create.sql', next: create,
+      name: 'create',
+      title: 'POST /api/orders (1–3 items)',
+      phase: 'base',
+      limitScript: 'create.sql',
+      next: create,
       preflight: () => ({ request: create(), check: createCheck }),
     },
     cancel: {
-      name: 'cancel', title: 'POST /api/orders/{id}/cancel', phase: 'base', limitScript: null, next: cancel,
+      name: 'cancel',
+      title: 'POST /api/orders/{id}/cancel',
+      phase: 'base',
+      limitScript: null,
+      next: cancel,
       preflight: () => ({
         request: cancel(),
         check: (s, b) => (s === 200 && (b as { order?: { status?: string } }).order?.status === 'cancelled' ? null : `expected a cancelled order, got ${s}`),
       }),
     },
     ship: {
-      name: 'ship', title: 'POST /api/orders/{id}/status shipped (captures an authorization)', phase: 'base', limitScript: null, next: ship,
+      name: 'ship',
+      title: 'POST /api/orders/{id}/status shipped (captures an authorization)',
+      phase: 'base',
+      limitScript: null,
+      next: ship,
       preflight: () => ({
         request: ship(),
         check: (s, b) => {
           const o = b as { status?: string; payment?: { status?: string } };
-          return s === 200 && o.status === 'shipped' && o.payment?.status === 'succeeded' ? null : `expected a shipped, captured order, got ${s} ${JSON.stringify(b).slice(0, 200)}`;
+          return s === 200 && o.status === 'shipped' && o.payment?.status === 'succeeded'
+            ? null
+            : `expected a shipped, captured order, got ${s} ${JSON.stringify(b).slice(0, 200)}`;
         },
       }),
     },
     'list-1m-first': {
-      name: 'list-1m-first', title: 'GET /api/orders (first page of the 1M-order user)', phase: 'deep', limitScript: 'list.sql',
+      name: 'list-1m-first',
+      title: 'GET /api/orders (first page of the 1M-order user)',
+      phase: 'deep',
+      limitScript: 'list.sql',
       // list.sql picks users ubase + 1 … ubase + users: here only the deep user.
       limitVars: { ubase: Number(DEEP_USER) - 1, users: 1 },
       next: () => ({ method: 'GET', path: '/api/orders?limit=20', token: token(DEEP_USER) }),
@@ -127,7 +152,10 @@ export function defineScenarios(w: ScenarioWorld): Record<ScenarioName, Scenario
       }),
     },
     'list-deep': {
-      name: 'list-deep', title: 'GET /api/orders (page 500k deep of 1M)', phase: 'deep', limitScript: 'list-deep.sql',
+      name: 'list-deep',
+      title: 'GET /api/orders (page 500k deep of 1M)',
+      phase: 'deep',
+      limitScript: 'list-deep.sql',
       next: () => deepPage(deep.from + Math.floor(Math.random() * (deep.span + 1))),
       preflight: () => ({
         request: deepPage(deep.from),
@@ -140,7 +168,10 @@ export function defineScenarios(w: ScenarioWorld): Record<ScenarioName, Scenario
       }),
     },
     'admin-search': {
-      name: 'admin-search', title: 'GET /api/admin/orders?email= (page 500k deep of 1M)', phase: 'deep', limitScript: 'admin-search.sql',
+      name: 'admin-search',
+      title: 'GET /api/admin/orders?email= (page 500k deep of 1M)',
+      phase: 'deep',
+      limitScript: 'admin-search.sql',
       next: () => adminSearch(deep.from + Math.floor(Math.random() * (deep.span + 1))),
       preflight: () => ({
         request: adminSearch(deep.from),
@@ -153,7 +184,11 @@ export function defineScenarios(w: ScenarioWorld): Record<ScenarioName, Scenario
       }),
     },
     'create-1m': {
-      name: 'create-1m', title: 'POST /api/orders, 1M orders in the table', phase: 'deep', limitScript: 'create.sql', next: create,
+      name: 'create-1m',
+      title: 'POST /api/orders, 1M orders in the table',
+      phase: 'deep',
+      limitScript: 'create.sql',
+      next: create,
       preflight: () => ({ request: create(), check: createCheck }),
     },
   };

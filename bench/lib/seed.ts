@@ -5,12 +5,7 @@ import { DEEP_USER, emailOf, productId, productPrice, userId } from './fixtures.
 export async function mintTokens(secret: string, users: number): Promise<{ admin: string; users: Map<string, string> }> {
   const key = new TextEncoder().encode(secret);
   const sign = (sub: string, roles: string[] = []) =>
-    new SignJWT({ email: emailOf(sub), roles })
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject(sub)
-      .setIssuedAt()
-      .setExpirationTime('24h')
-      .sign(key);
+    new SignJWT({ email: emailOf(sub), roles }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(sub).setIssuedAt().setExpirationTime('24h').sign(key);
   const map = new Map<string, string>();
   for (let n = 1; n <= users; n++) map.set(userId(n), await sign(userId(n)));
   map.set(DEEP_USER, await sign(DEEP_USER));

@@ -79,18 +79,15 @@ async function finishCapture(deps: Deps, movementId: string, reference: string):
     await recordStatusChange(trx, {
       order,
       change,
-      messages: [
-        eventMessage('order.status_changed', order, now, { from: change.from, to: change.to }),
-        emailMessage('order_shipped', order),
-        captured(order, m, now),
-      ].filter((x) => x !== null),
+      messages: [eventMessage('order.status_changed', order, now, { from: change.from, to: change.to }), emailMessage('order_shipped', order), captured(order, m, now)].filter(
+        (x) => x !== null,
+      ),
     });
     return order;
   });
 }
 
-const captured = (order: Order, m: Movement, now: Date) =>
-  eventMessage('payment.captured', order, now, { capture: { id: m.id, amount: m.amount, currency: m.currency } });
+const captured = (order: Order, m: Movement, now: Date) => eventMessage('payment.captured', order, now, { capture: { id: m.id, amount: m.amount, currency: m.currency } });
 
 /** The provider refused the capture: the row `failed`, and the order's history says why; it stays where it was. */
 async function declineCapture(deps: Deps, movementId: string, err: PaymentDeclinedError): Promise<DomainError> {

@@ -42,7 +42,12 @@ export async function handleWebhook(deps: Deps, provider: ProviderId, event: Web
     if ('refunds' in truth) return (await learnRefunds(trx, t, truth.refunds, now), 'applied');
     if ('disputes' in truth) return (await learnDisputes(trx, t, truth.disputes, now), 'applied');
     if (!order) return 'ignored';
-    await appendHistory(trx, order.id, { to: order.status, at: now.toISOString(), actor: `provider:${provider}`, note: `${provider}: payment failed after capture (${event.eventId})` });
+    await appendHistory(trx, order.id, {
+      to: order.status,
+      at: now.toISOString(),
+      actor: `provider:${provider}`,
+      note: `${provider}: payment failed after capture (${event.eventId})`,
+    });
     deps.logger.warn({ orderId: order.id, provider, event: event.action }, 'payment event needs attention');
     return 'applied';
   });

@@ -47,9 +47,7 @@ export type PlaceOrderResult =
 export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInput, idempotencyKey: string | null): Promise<PlaceOrderResult> {
   const provider = deps.payments.get(input.payment.provider);
   const now = deps.clock();
-  const key = idempotencyKey
-    ? { userId: actor.sub, key: idempotencyKey, fingerprint: fingerprint(input), expiresAt: new Date(now.getTime() + KEY_TTL_MS) }
-    : null;
+  const key = idempotencyKey ? { userId: actor.sub, key: idempotencyKey, fingerprint: fingerprint(input), expiresAt: new Date(now.getTime() + KEY_TTL_MS) } : null;
   const reserved = await reserve(deps, actor, input, key, { provider: provider.id, now });
   if (reserved.kind === 'replayed') return reserved;
   const { transaction } = reserved;
@@ -95,13 +93,7 @@ export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInpu
  * locked: an order is priced at the catalog as it stood when the request read it. A request
  * whose key already holds an answer gets that answer, whatever the catalog or stock say now.
  */
-async function reserve(
-  deps: Deps,
-  actor: Actor,
-  input: PlaceOrderInput,
-  key: KeyClaimRequest | null,
-  at: { provider: ProviderId; now: Date },
-): Promise<Reserved> {
+async function reserve(deps: Deps, actor: Actor, input: PlaceOrderInput, key: KeyClaimRequest | null, at: { provider: ProviderId; now: Date }): Promise<Reserved> {
   let priced: ReturnType<typeof priceItems>;
   let catalog: Map<string, Product>;
   try {

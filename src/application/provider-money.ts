@@ -52,23 +52,37 @@ export async function learnRefunds(trx: Db, t: PaymentTransaction, refunds: read
 async function moveKnown(trx: Db, m: Movement, r: ProviderRefund, now: Date): Promise<boolean> {
   const learned = m.actor.startsWith('provider:');
   const to: LedgerStatus | null =
-    r.status === 'succeeded' && m.status === 'pending' ? 'succeeded'
-    : r.status === 'failed' && (m.status === 'succeeded' || (m.status === 'pending' && learned)) ? 'failed'
-    : null;
+    r.status === 'succeeded' && m.status === 'pending' ? 'succeeded' : r.status === 'failed' && (m.status === 'succeeded' || (m.status === 'pending' && learned)) ? 'failed' : null;
   if (!to) return false;
   if (!(await settleMovement(trx, m.id, 'refund', m.status, to, { providerReference: r.reference }, now))) return false;
   const order = await findOrder(trx, m.order_id);
   if (!order) return true;
   if (to === 'succeeded') await enqueueAll(trx, refunded(order, m.id, r, now));
-  else await appendHistory(trx, order.id, { to: order.status, at: now.toISOString(), actor: actorOf(m.provider), note: `refund ${r.reference} of ${r.amount} ${r.currency} failed at the provider` });
+  else
+    await appendHistory(trx, order.id, {
+      to: order.status,
+      at: now.toISOString(),
+      actor: actorOf(m.provider),
+      note: `refund ${r.reference} of ${r.amount} ${r.currency} failed at the provider`,
+    });
   return true;
 }
 
 async function recordDashboardRefund(trx: Db, t: PaymentTransaction, r: ProviderRefund, now: Date): Promise<boolean> {
   const id = randomUUID();
   const outcome = await recordLearnedMovement(trx, {
-    id, transactionId: t.id, orderId: t.order_id, kind: 'refund', amount: r.amount, currency: r.currency, actor: actorOf(t.provider),
-    reason: 'refunded at the provider', status: r.status, providerReference: r.reference, retryInMs: null, now,
+    id,
+    transactionId: t.id,
+    orderId: t.order_id,
+    kind: 'refund',
+    amount: r.amount,
+    currency: r.currency,
+    actor: actorOf(t.provider),
+    reason: 'refunded at the provider',
+    status: r.status,
+    providerReference: r.reference,
+    retryInMs: null,
+    now,
   });
   // `known`: reported twice at once (two webhooks), the other recorded it. `refused`: more than was
   // captured, so it is one of ours the provider does not tag, already counted.
@@ -76,7 +90,9 @@ async function recordDashboardRefund(trx: Db, t: PaymentTransaction, r: Provider
   const order = await findOrder(trx, t.order_id);
   if (!order) return true;
   await appendHistory(trx, order.id, {
-    to: order.status, at: now.toISOString(), actor: actorOf(t.provider),
+    to: order.status,
+    at: now.toISOString(),
+    actor: actorOf(t.provider),
     note: `refund of ${r.amount} ${r.currency} made at the provider (${r.reference})${r.status === 'pending' ? ', pending there' : ''}`,
   });
   if (r.status === 'succeeded') await enqueueAll(trx, refunded(order, id, r, now));
@@ -95,8 +111,18 @@ export async function learnDisputes(trx: Db, t: PaymentTransaction, disputes: re
     const row = known.find((m) => m.provider_reference === d.reference);
     if (!row) {
       const outcome = await recordLearnedMovement(trx, {
-        id: randomUUID(), transactionId: t.id, orderId: t.order_id, kind: 'dispute', amount: d.amount, currency: d.currency, actor: actorOf(t.provider),
-        reason: 'disputed by the customer', status: d.status, providerReference: d.reference, retryInMs: null, now,
+        id: randomUUID(),
+        transactionId: t.id,
+        orderId: t.order_id,
+        kind: 'dispute',
+        amount: d.amount,
+        currency: d.currency,
+        actor: actorOf(t.provider),
+        reason: 'disputed by the customer',
+        status: d.status,
+        providerReference: d.reference,
+        retryInMs: null,
+        now,
       });
       if (outcome !== 'recorded') continue;
       await note(`dispute ${d.reference} of ${d.amount} ${d.currency}: ${d.status}`);

@@ -55,7 +55,12 @@ async function settleCharge(deps: Deps, t: PaymentTransaction): Promise<void> {
   const provider = deps.payments.get(t.provider);
   const manual = t.draft.capture === 'shipment';
   const found = await provider.retrieve({
-    transactionId: t.id, reference: t.provider_reference, source: t.source, amount: t.amount, currency: t.currency, capture: manual ? 'manual' : 'immediate',
+    transactionId: t.id,
+    reference: t.provider_reference,
+    source: t.source,
+    amount: t.amount,
+    currency: t.currency,
+    capture: manual ? 'manual' : 'immediate',
   });
   switch (found.status) {
     case 'succeeded':
@@ -68,7 +73,11 @@ async function settleCharge(deps: Deps, t: PaymentTransaction): Promise<void> {
     }
     case 'voided':
       // Released before we settled it (or expired): nothing was taken.
-      await failCharge(deps, t.id, errors.paymentDeclined('The authorization was released before the order was made.', found.expired ? 'authorization_expired' : 'authorization_voided'));
+      await failCharge(
+        deps,
+        t.id,
+        errors.paymentDeclined('The authorization was released before the order was made.', found.expired ? 'authorization_expired' : 'authorization_voided'),
+      );
       return;
     case 'failed':
       await failCharge(deps, t.id, errors.paymentDeclined('The payment was declined.', found.declineCode));

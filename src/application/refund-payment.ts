@@ -11,8 +11,7 @@ const REFUND_RETRY = { baseMs: 5_000, maxMs: 15 * 60_000 };
 
 export type RefundOutcome =
   /** The provider confirmed; the order as it reads now (undefined when the charge never became one). */
-  | { status: 'succeeded'; order: Order | undefined }
-  | { status: 'pending' };
+  { status: 'succeeded'; order: Order | undefined } | { status: 'pending' };
 
 /**
  * Makes a `pending` refund of the ledger at the provider. Its id is the provider's idempotency key,

@@ -68,8 +68,16 @@ export async function completeCharge(deps: Deps, transactionId: string, outcome:
       if (t.amount === 0) return { kind: 'release', movement: undefined };
       const kind = captureModeOf(t) === 'immediate' ? 'refund' : 'void';
       const movement = await recordMovement(trx, {
-        id: randomUUID(), transactionId: t.id, orderId: t.order_id, kind, amount: t.amount, currency: t.currency,
-        actor: 'system', reason: 'the request that made this charge answered that no order was made', retryInMs: deps.reconcileAfterMs, now,
+        id: randomUUID(),
+        transactionId: t.id,
+        orderId: t.order_id,
+        kind,
+        amount: t.amount,
+        currency: t.currency,
+        actor: 'system',
+        reason: 'the request that made this charge answered that no order was made',
+        retryInMs: deps.reconcileAfterMs,
+        now,
       });
       return { kind: 'release', movement };
     }
@@ -114,8 +122,7 @@ const captureModeOf = (t: Pick<ChargedTransaction, 'draft'>) => t.draft.capture 
 const firstEntry = (order: Order) => ({ to: 'pending' as const, at: order.created_at, actor: order.user_id, note: null });
 
 /** What a new order owes: the confirmation email (when there is an address) and `order.created`. */
-const creationMessages = (order: Order, now: Date) =>
-  [emailMessage('order_confirmation', order), eventMessage('order.created', order, now)].filter((m) => m !== null);
+const creationMessages = (order: Order, now: Date) => [emailMessage('order_confirmation', order), eventMessage('order.created', order, now)].filter((m) => m !== null);
 
 /** The order a succeeded transaction becomes, as the API shows it (and GET reads it back from the ledger). */
 function orderFromDraft(t: ChargedTransaction, outcome: ChargeOutcome, now: Date): Order {

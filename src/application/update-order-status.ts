@@ -33,8 +33,17 @@ export async function updateOrderStatus(deps: Deps, actor: Actor, orderId: strin
       const capture =
         pending ??
         (await recordMovement(trx, {
-          id: randomUUID(), transactionId: current.payment.transaction_id, orderId: id, kind: 'capture', amount: current.current_total,
-          currency: current.payment.currency, actor: actor.sub, reason: 'shipped', context: intent, retryInMs: deps.reconcileAfterMs, now,
+          id: randomUUID(),
+          transactionId: current.payment.transaction_id,
+          orderId: id,
+          kind: 'capture',
+          amount: current.current_total,
+          currency: current.payment.currency,
+          actor: actor.sub,
+          reason: 'shipped',
+          context: intent,
+          retryInMs: deps.reconcileAfterMs,
+          now,
         }));
       return { capture };
     }

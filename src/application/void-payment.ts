@@ -53,6 +53,12 @@ async function failVoid(deps: Deps, m: Movement, err: PaymentDeclinedError): Pro
   await deps.db.transaction().execute(async (trx) => {
     if (!(await settleMovement(trx, m.id, 'void', 'pending', 'failed', {}, now))) return;
     const order = await findOrder(trx, m.order_id);
-    if (order) await appendHistory(trx, order.id, { to: order.status, at: now.toISOString(), actor: 'system', note: `releasing the payment was refused (${err.declineCode ?? 'declined'}): ${err.message}` });
+    if (order)
+      await appendHistory(trx, order.id, {
+        to: order.status,
+        at: now.toISOString(),
+        actor: 'system',
+        note: `releasing the payment was refused (${err.declineCode ?? 'declined'}): ${err.message}`,
+      });
   });
 }

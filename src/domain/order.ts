@@ -66,14 +66,7 @@ export interface StatusChange {
  * Every transition goes through here: it checks the table, and returns the new
  * order and the change to record. An illegal move always throws.
  */
-export function transition(
-  order: Order,
-  to: OrderStatus,
-  actor: string,
-  at: Date,
-  note: string | null = null,
-  tracking?: Tracking | null,
-): { order: Order; change: StatusChange } {
+export function transition(order: Order, to: OrderStatus, actor: string, at: Date, note: string | null = null, tracking?: Tracking | null): { order: Order; change: StatusChange } {
   if (!canTransition(order.status, to)) {
     throw to === 'cancelled' ? errors.notCancellable(order.status) : errors.invalidTransition(order.status, to);
   }

@@ -21,11 +21,7 @@ export interface RequestedItem {
  * Prices a cart from the catalog. The client's `unit_price`, when sent, is only
  * a check: a mismatch is refused so nobody is charged a price they did not see.
  */
-export function priceItems(
-  requested: readonly RequestedItem[],
-  catalog: ReadonlyMap<string, CatalogProduct>,
-  currency: string,
-): { items: OrderItem[]; total: number } {
+export function priceItems(requested: readonly RequestedItem[], catalog: ReadonlyMap<string, CatalogProduct>, currency: string): { items: OrderItem[]; total: number } {
   const seen = new Set<string>();
   requested.forEach((r, i) => {
     if (seen.has(r.product_id)) {

@@ -2,10 +2,22 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_STATUS, type ErrorCode } from '../domain/errors.js';
 
 const TITLES: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 402: 'Payment Required', 403: 'Forbidden', 404: 'Not Found',
-  408: 'Request Timeout', 409: 'Conflict', 413: 'Content Too Large', 414: 'URI Too Long', 415: 'Unsupported Media Type',
-  422: 'Unprocessable Content', 429: 'Too Many Requests', 431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  402: 'Payment Required',
+  403: 'Forbidden',
+  404: 'Not Found',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  414: 'URI Too Long',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
 };
 
 const CODE_TITLES: Partial<Record<ErrorCode, string>> = {
@@ -39,13 +51,7 @@ export function problemBody(code: ErrorCode, detail: string, requestId: string, 
 }
 
 /** Sends a problem+json response; the one way every error leaves the service. */
-export function sendProblem(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  code: ErrorCode,
-  detail: string,
-  extra: Record<string, unknown> = {},
-): FastifyReply {
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, detail: string, extra: Record<string, unknown> = {}): FastifyReply {
   const body = problemBody(code, detail, request.id, extra);
   return reply.code(body.status).type('application/problem+json').send(body);
 }

@@ -138,7 +138,13 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
         .map((r): ProviderRefund => {
           const status = r.status === 'COMPLETED' ? 'succeeded' : r.status === 'CANCELLED' || r.status === 'FAILED' ? 'failed' : 'pending';
           const value = r.amount;
-          return { reference: r.id!, amount: value ? fromMajorString(value.value, value.currencyCode) : 0, currency: value?.currencyCode ?? '', status, refundId: r.customId ?? null };
+          return {
+            reference: r.id!,
+            amount: value ? fromMajorString(value.value, value.currencyCode) : 0,
+            currency: value?.currencyCode ?? '',
+            status,
+            refundId: r.customId ?? null,
+          };
         });
     },
 
@@ -212,7 +218,10 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
     const orderId = auth?.supplementaryData?.relatedIds?.orderId;
     const order = orderId ? await getOrder(orderId) : null;
     const captures = order?.purchaseUnits?.flatMap((u) => u.payments?.captures ?? []) ?? [];
-    return captures.find((c) => c.status !== 'DECLINED' && c.status !== 'FAILED' && linksUp(c.links, `/authorizations/${authorizationId}`)) ?? captures.find((c) => c.status === 'COMPLETED');
+    return (
+      captures.find((c) => c.status !== 'DECLINED' && c.status !== 'FAILED' && linksUp(c.links, `/authorizations/${authorizationId}`)) ??
+      captures.find((c) => c.status === 'COMPLETED')
+    );
   }
 
   function authorizationResult(auth: PaymentAuthorization | AuthorizationWithAdditionalData): Promise<RetrieveResult> | RetrieveResult {

@@ -1,10 +1,4 @@
-import {
-  PaymentDeclinedError,
-  PaymentProviderError,
-  type PaymentProvider,
-  type ProviderRefund,
-  type RetrieveResult,
-} from './provider.js';
+import { PaymentDeclinedError, PaymentProviderError, type PaymentProvider, type ProviderRefund, type RetrieveResult } from './provider.js';
 
 /**
  * The built-in provider: no network, outcomes chosen by the token (named after
@@ -148,7 +142,8 @@ export function createSandboxProvider(): PaymentProvider {
         if (recalledPayment) return stateOf(reference, recalledPayment);
       }
       if (source === 'pm_card_visa') return capture === 'manual' ? { status: 'authorized', reference: ref, authorizationExpiresAt: null } : { status: 'succeeded', reference: ref };
-      if (source === CAPTURE_DECLINED) return capture === 'manual' ? { status: 'authorized', reference: ref, authorizationExpiresAt: null } : { status: 'failed', declineCode: EXPIRED };
+      if (source === CAPTURE_DECLINED)
+        return capture === 'manual' ? { status: 'authorized', reference: ref, authorizationExpiresAt: null } : { status: 'failed', declineCode: EXPIRED };
       return { status: 'failed', declineCode: DECLINES[source] };
     },
 

@@ -111,7 +111,10 @@ export function createSquareProvider(settings: SquareSettings, options: Provider
       const payment = await getPayment(reference);
       if (payment.status === 'CANCELED') return; // released already: by us earlier, or by its delay action
       if (payment.status !== 'APPROVED') {
-        throw new PaymentDeclinedError(`The payment is ${payment.status ?? 'unknown'}; it cannot be voided.`, payment.status === 'COMPLETED' ? 'already_captured' : 'payment_not_approved');
+        throw new PaymentDeclinedError(
+          `The payment is ${payment.status ?? 'unknown'}; it cannot be voided.`,
+          payment.status === 'COMPLETED' ? 'already_captured' : 'payment_not_approved',
+        );
       }
       const after = await squareCall(async () => {
         const res = await square.payments.cancel({ paymentId: reference });
@@ -122,7 +125,8 @@ export function createSquareProvider(settings: SquareSettings, options: Provider
         throw err;
       });
       const status = (after ?? (await getPayment(reference))).status;
-      if (status !== 'CANCELED') throw new PaymentDeclinedError(`The payment is ${status ?? 'unknown'}; it cannot be voided.`, status === 'COMPLETED' ? 'already_captured' : 'payment_not_approved');
+      if (status !== 'CANCELED')
+        throw new PaymentDeclinedError(`The payment is ${status ?? 'unknown'}; it cannot be voided.`, status === 'COMPLETED' ? 'already_captured' : 'payment_not_approved');
     },
 
     async refunds({ reference }) {

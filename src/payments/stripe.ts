@@ -112,7 +112,10 @@ export function createStripeProvider(settings: StripeSettings, options: Provider
         if (stripeCode(err) !== 'payment_intent_unexpected_state') throw err;
         const intent = await call(() => stripe.paymentIntents.retrieve(reference));
         if (intent.status === 'canceled') return; // released already: by us earlier, or by expiry
-        throw new PaymentDeclinedError(`The payment is ${intent.status}; it cannot be voided.`, intent.status === 'succeeded' ? 'already_captured' : 'payment_intent_unexpected_state');
+        throw new PaymentDeclinedError(
+          `The payment is ${intent.status}; it cannot be voided.`,
+          intent.status === 'succeeded' ? 'already_captured' : 'payment_intent_unexpected_state',
+        );
       }
     },
 
@@ -146,10 +149,7 @@ export function createStripeProvider(settings: StripeSettings, options: Provider
       const refund =
         existing ??
         (await call(() =>
-          stripe.refunds.create(
-            { payment_intent: reference, amount, metadata: { transaction_id: transactionId, refund_id: refundId } },
-            { idempotencyKey: refundKey(refundId) },
-          ),
+          stripe.refunds.create({ payment_intent: reference, amount, metadata: { transaction_id: transactionId, refund_id: refundId } }, { idempotencyKey: refundKey(refundId) }),
         ));
       return refundResult(refund);
     },
@@ -169,9 +169,7 @@ export function createStripeProvider(settings: StripeSettings, options: Provider
  * a minute), so the reconciler must only ask about transactions older than that.
  */
 async function findByTransaction(stripe: Stripe, transactionId: string): Promise<Stripe.PaymentIntent | null> {
-  const result = await call(() =>
-    stripe.paymentIntents.search({ query: `metadata['transaction_id']:'${transactionId.replace(/'/g, "\\'")}'`, limit: 10 }),
-  );
+  const result = await call(() => stripe.paymentIntents.search({ query: `metadata['transaction_id']:'${transactionId.replace(/'/g, "\\'")}'`, limit: 10 }));
   const best = result.data.find((pi) => pi.status === 'succeeded') ?? result.data.find((pi) => pi.status === 'requires_capture') ?? result.data[0];
   // Search results never expand: fetch the charge for its `capture_before`.
   if (best?.status === 'requires_capture') return call(() => stripe.paymentIntents.retrieve(best.id, { expand: ['latest_charge'] }));

@@ -31,10 +31,7 @@ export interface Cancellation {
 export async function recordCancellation(trx: Db, c: Cancellation): Promise<Movement | undefined> {
   const o = c.order;
   const messages = sql.join(c.messages.map((m) => sql`(${m.id}::uuid, ${m.kind}::text, ${m.topic}::text, ${m.payload}::jsonb)`));
-  const queued =
-    c.messages.length > 0
-      ? sql`, queued as (insert into outbox (id, kind, topic, payload) select * from (values ${messages}) as m(id, kind, topic, payload))`
-      : sql``;
+  const queued = c.messages.length > 0 ? sql`, queued as (insert into outbox (id, kind, topic, payload) select * from (values ${messages}) as m(id, kind, topic, payload))` : sql``;
   const sums = ledgerSums(trx, sql`${o.payment.transaction_id}::uuid`);
   const { rows } = await sql<MovementRow>`
     with locked as materialized (

@@ -121,7 +121,9 @@ export class FailoverPool {
       }
       if (!accepts(role)) {
         client.release(true);
-        throw new NoSuitableHostError(this.opts.targetSessionAttrs, [`${this.opts.hosts[i]!.address} is ${role.recovery ? 'a standby' : role.readOnly ? 'read-only' : 'read-write'}`]);
+        throw new NoSuitableHostError(this.opts.targetSessionAttrs, [
+          `${this.opts.hosts[i]!.address} is ${role.recovery ? 'a standby' : role.readOnly ? 'read-only' : 'read-write'}`,
+        ]);
       }
       this.checked.add(client);
     }
@@ -146,8 +148,6 @@ export class FailoverPool {
 }
 
 async function roleOf(client: pg.PoolClient): Promise<Role> {
-  const { rows } = await client.query<{ recovery: boolean; read_only: string }>(
-    "select pg_is_in_recovery() as recovery, current_setting('transaction_read_only') as read_only",
-  );
+  const { rows } = await client.query<{ recovery: boolean; read_only: string }>("select pg_is_in_recovery() as recovery, current_setting('transaction_read_only') as read_only");
   return { recovery: rows[0]!.recovery, readOnly: rows[0]!.read_only === 'on' };
 }

@@ -63,6 +63,10 @@ export async function releaseKey(db: Db, userId: string, key: string): Promise<v
 }
 
 export async function deleteExpiredKeys(db: Db): Promise<number> {
-  const r = await db.deleteFrom('idempotency_keys').where('expires_at', '<', sql<Date>`now()`).where('state', '=', 'completed').executeTakeFirst();
+  const r = await db
+    .deleteFrom('idempotency_keys')
+    .where('expires_at', '<', sql<Date>`now()`)
+    .where('state', '=', 'completed')
+    .executeTakeFirst();
   return Number(r.numDeletedRows);
 }

@@ -113,9 +113,19 @@ export async function recordLearnedMovement(trx: Db, m: NewMovement): Promise<'r
     const row = await trx
       .insertInto('payment_ledger')
       .values({
-        id: m.id, transaction_id: m.transactionId, order_id: m.orderId, kind: m.kind, amount: m.amount, currency: m.currency,
-        status: m.status ?? (m.kind === 'dispute' ? 'open' : 'pending'), provider_reference: m.providerReference ?? null, reason: m.reason,
-        actor: m.actor, next_attempt_at: sql<Date>`'infinity'::timestamptz`, created_at: m.now, updated_at: m.now,
+        id: m.id,
+        transaction_id: m.transactionId,
+        order_id: m.orderId,
+        kind: m.kind,
+        amount: m.amount,
+        currency: m.currency,
+        status: m.status ?? (m.kind === 'dispute' ? 'open' : 'pending'),
+        provider_reference: m.providerReference ?? null,
+        reason: m.reason,
+        actor: m.actor,
+        next_attempt_at: sql<Date>`'infinity'::timestamptz`,
+        created_at: m.now,
+        updated_at: m.now,
       })
       .onConflict((oc) => oc.columns(['kind', 'provider_reference']).where('provider_reference', 'is not', null).doNothing())
       .returning('id')
@@ -254,7 +264,11 @@ export async function claimDueMovements(trx: Db, limit: number, leaseMs: number)
     await trx
       .updateTable('payment_ledger')
       .set({ next_attempt_at: fromNow(leaseMs) })
-      .where('id', 'in', rows.map((r) => r.id))
+      .where(
+        'id',
+        'in',
+        rows.map((r) => r.id),
+      )
       .execute();
   }
   return rows.map((r) => toMovement(r as MovementRow));

@@ -49,17 +49,41 @@ export function orderQuery(db: Db) {
   return db
     .selectFrom('orders as o')
     .innerJoin('payment_transactions as t', 't.id', 'o.transaction_id')
-    .innerJoinLateral((eb) => ledgerSums(eb as unknown as Db, 'o.transaction_id').as('m'), (join) => join.onTrue())
+    .innerJoinLateral(
+      (eb) => ledgerSums(eb as unknown as Db, 'o.transaction_id').as('m'),
+      (join) => join.onTrue(),
+    )
     .select([
-      'o.id', 'o.user_id', 'o.status', 'o.currency', 'o.total', 'o.email', 'o.shipping_address', 'o.tracking',
-      'o.created_at', 'o.updated_at', 'o.transaction_id',
-      't.provider', 't.provider_reference', 't.status as payment_status', 't.amount as payment_amount', 't.currency as payment_currency',
-      'm.authorized', 'm.captured', 'm.refunded', 'm.voided', 'm.pending_authorizations', 'm.pending_captures', 'm.pending_voids',
-      'm.pending_refunds', 'm.authorization_expires_at',
+      'o.id',
+      'o.user_id',
+      'o.status',
+      'o.currency',
+      'o.total',
+      'o.email',
+      'o.shipping_address',
+      'o.tracking',
+      'o.created_at',
+      'o.updated_at',
+      'o.transaction_id',
+      't.provider',
+      't.provider_reference',
+      't.status as payment_status',
+      't.amount as payment_amount',
+      't.currency as payment_currency',
+      'm.authorized',
+      'm.captured',
+      'm.refunded',
+      'm.voided',
+      'm.pending_authorizations',
+      'm.pending_captures',
+      'm.pending_voids',
+      'm.pending_refunds',
+      'm.authorization_expires_at',
     ])
     .select((eb: ExpressionBuilder<Database & { o: Database['orders'] }, 'o'>) =>
       jsonArrayFrom(
-        eb.selectFrom('order_items as i')
+        eb
+          .selectFrom('order_items as i')
           .select(['i.product_id', 'i.name', 'i.quantity', 'i.unit_price', 'i.line_total', 'i.quantity_cancelled', 'i.quantity_returned'])
           .whereRef('i.order_id', '=', 'o.id')
           .orderBy('i.position'),
@@ -104,7 +128,11 @@ export function toOrder(r: OrderQueryRow): Order {
 }
 
 const byId = compileOnce((db) => orderQuery(db).where('o.id', '=', slot('id')));
-const byIdForUpdate = compileOnce((db) => orderQuery(db).where('o.id', '=', slot('id')).modifyEnd(sql`for update of o`));
+const byIdForUpdate = compileOnce((db) =>
+  orderQuery(db)
+    .where('o.id', '=', slot('id'))
+    .modifyEnd(sql`for update of o`),
+);
 
 export async function findOrder(db: Db, id: string): Promise<Order | undefined> {
   const row = (await byId(db, { id })).rows[0];
@@ -123,11 +151,7 @@ export interface OrderPosition {
 }
 
 /** Newest first, strictly after `after` in that order: a keyset page, as cheap deep as shallow. */
-export async function listOrders(
-  db: Db,
-  userId: string,
-  opts: { limit: number; after: OrderPosition | null; status?: OrderStatus },
-): Promise<Order[]> {
+export async function listOrders(db: Db, userId: string, opts: { limit: number; after: OrderPosition | null; status?: OrderStatus }): Promise<Order[]> {
   if (opts.limit > MAX_PAGE_ROWS) throw new RangeError(`a page holds at most ${MAX_PAGE_ROWS} rows`);
   const { rows } = await pageQuery(!!opts.status, !!opts.after)(db, {
     user_id: userId,
@@ -166,18 +190,10 @@ const pageQueries = compileByShape((db, shape) => {
 });
 
 export async function appendHistory(trx: Db, orderId: string, change: Pick<StatusChange, 'to' | 'at' | 'actor' | 'note'>): Promise<void> {
-  await trx
-    .insertInto('order_status_history')
-    .values({ order_id: orderId, status: change.to, actor: change.actor, note: change.note, at: change.at })
-    .execute();
+  await trx.insertInto('order_status_history').values({ order_id: orderId, status: change.to, actor: change.actor, note: change.note, at: change.at }).execute();
 }
 
 export async function listHistory(db: Db, orderId: string) {
-  const rows = await db
-    .selectFrom('order_status_history')
-    .select(['status', 'at', 'actor', 'note'])
-    .where('order_id', '=', orderId)
-    .orderBy('id')
-    .execute();
+  const rows = await db.selectFrom('order_status_history').select(['status', 'at', 'actor', 'note']).where('order_id', '=', orderId).orderBy('id').execute();
   return rows.map((r) => ({ status: r.status as OrderStatus, at: toIso(r.at), actor: r.actor, note: r.note }));
 }

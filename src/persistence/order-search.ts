@@ -6,11 +6,7 @@ import type { Database, Db } from './tables.js';
 
 /** One way of matching: each is a condition an index answers in page order (006-admin-search-indexes). */
 export type Match =
-  | { kind: 'status'; value: string }
-  | { kind: 'user'; value: string }
-  | { kind: 'email'; value: string }
-  | { kind: 'id'; value: string }
-  | { kind: 'id_prefix'; value: string };
+  { kind: 'status'; value: string } | { kind: 'user'; value: string } | { kind: 'email'; value: string } | { kind: 'id'; value: string } | { kind: 'id_prefix'; value: string };
 
 export interface OrderSearch {
   /** Every one must hold. */
@@ -40,8 +36,7 @@ function conditionOf(m: Match, name: string): RawBuilder<boolean> {
   }
 }
 
-const shapeOf = (s: OrderSearch) =>
-  [s.all.map((m) => m.kind).join(','), s.any.map((m) => m.kind).join(','), !!s.from, !!s.to, !!s.after].join('|');
+const shapeOf = (s: OrderSearch) => [s.all.map((m) => m.kind).join(','), s.any.map((m) => m.kind).join(','), !!s.from, !!s.to, !!s.after].join('|');
 
 /**
  * The ids of one branch: the filters, the keyset position, the page order and the constant cut
@@ -81,10 +76,7 @@ const searchQuery = compileByShape((db, shape: string) => {
     .orderBy('u.created_at', 'desc')
     .orderBy('u.id', 'desc')
     .limit(slot('limit') as unknown as number);
-  return orderQuery(db)
-    .innerJoin(page.as('k'), 'k.id', 'o.id')
-    .orderBy('k.created_at', 'desc')
-    .orderBy('k.id', 'desc');
+  return orderQuery(db).innerJoin(page.as('k'), 'k.id', 'o.id').orderBy('k.created_at', 'desc').orderBy('k.id', 'desc');
 });
 
 /** Every customer's orders matching the search, newest first, strictly after `after`. */

@@ -62,12 +62,7 @@ export async function markDelivered(db: Kysely<Database>, row: Pick<ClaimedRow, 
   return r.numUpdatedRows > 0n;
 }
 
-export async function markFailed(
-  db: Kysely<Database>,
-  row: Pick<ClaimedRow, 'id' | 'attempts'>,
-  error: string,
-  outcome: { dead: boolean; retryInMs: number },
-): Promise<boolean> {
+export async function markFailed(db: Kysely<Database>, row: Pick<ClaimedRow, 'id' | 'attempts'>, error: string, outcome: { dead: boolean; retryInMs: number }): Promise<boolean> {
   const r = await db
     .updateTable('outbox')
     .set({

@@ -22,13 +22,7 @@ export async function enqueueEmail(trx: Db, kind: EmailKind, order: Order, extra
   return message?.id ?? null;
 }
 
-export async function enqueueEvent(
-  trx: Db,
-  type: EventType,
-  order: Order,
-  occurredAt: Date,
-  extra: Record<string, unknown> = {},
-): Promise<string> {
+export async function enqueueEvent(trx: Db, type: EventType, order: Order, occurredAt: Date, extra: Record<string, unknown> = {}): Promise<string> {
   const message = eventMessage(type, order, occurredAt, extra);
   await enqueueAll(trx, [message]);
   return message.id;

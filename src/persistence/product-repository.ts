@@ -25,9 +25,7 @@ export async function upsertProduct(db: Db, p: CatalogProduct, now: Date): Promi
   const row = await db
     .insertInto('products')
     .values({ ...p, created_at: now, updated_at: now } as never)
-    .onConflict((oc) =>
-      oc.column('id').doUpdateSet({ name: p.name, price: p.price, currency: p.currency, active: p.active, stock: p.stock, updated_at: now }),
-    )
+    .onConflict((oc) => oc.column('id').doUpdateSet({ name: p.name, price: p.price, currency: p.currency, active: p.active, stock: p.stock, updated_at: now }))
     .returningAll()
     .executeTakeFirstOrThrow();
   return toProduct(row);
@@ -46,7 +44,14 @@ export async function findProducts(db: Db, ids: readonly string[]): Promise<Map<
 
 /** One compiled statement per number of ids (an order has at most a hundred items). */
 const productsById = compileByShape((db, count) =>
-  db.selectFrom('products').selectAll().where('id', 'in', Array.from({ length: Number(count) }, (_, i) => slot(`id${i}`))),
+  db
+    .selectFrom('products')
+    .selectAll()
+    .where(
+      'id',
+      'in',
+      Array.from({ length: Number(count) }, (_, i) => slot(`id${i}`)),
+    ),
 );
 
 export async function listActiveProducts(db: Db, limit: number, afterId: string | null): Promise<Product[]> {
@@ -57,7 +62,10 @@ export async function listActiveProducts(db: Db, limit: number, afterId: string 
 }
 
 export async function countProducts(db: Db): Promise<number> {
-  const r = await db.selectFrom('products').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  const r = await db
+    .selectFrom('products')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 

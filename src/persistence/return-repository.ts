@@ -11,9 +11,7 @@ function returnQuery(db: Db) {
     .selectFrom('returns as r')
     .select(['r.id', 'r.order_id', 'r.status', 'r.refund_amount', 'r.reason', 'r.note', 'r.created_at', 'r.updated_at'])
     .select((eb) =>
-      jsonArrayFrom(
-        eb.selectFrom('return_items as i').select(['i.product_id', 'i.quantity']).whereRef('i.return_id', '=', 'r.id').orderBy('i.position'),
-      ).as('items'),
+      jsonArrayFrom(eb.selectFrom('return_items as i').select(['i.product_id', 'i.quantity']).whereRef('i.return_id', '=', 'r.id').orderBy('i.position')).as('items'),
     );
 }
 
@@ -39,7 +37,11 @@ export async function listReturns(db: Db, orderId: string): Promise<Return[]> {
 
 /** One return of one order, its row locked until the transaction ends. */
 export async function lockReturn(trx: Db, orderId: string, returnId: string): Promise<Return | undefined> {
-  const row = await returnQuery(trx).where('r.id', '=', returnId).where('r.order_id', '=', orderId).modifyEnd(sql`for update of r`).executeTakeFirst();
+  const row = await returnQuery(trx)
+    .where('r.id', '=', returnId)
+    .where('r.order_id', '=', orderId)
+    .modifyEnd(sql`for update of r`)
+    .executeTakeFirst();
   return row && toReturn(row);
 }
 
@@ -105,11 +107,7 @@ export async function insertReturn(trx: Db, r: Return, items: readonly PricedRet
 
 /** A return's new status, note and who decided it. */
 export async function saveReturnDecision(trx: Db, r: Return, decidedBy: string, restock: boolean | null): Promise<void> {
-  await trx
-    .updateTable('returns')
-    .set({ status: r.status, note: r.note, decided_by: decidedBy, restock, updated_at: r.updated_at })
-    .where('id', '=', r.id)
-    .execute();
+  await trx.updateTable('returns').set({ status: r.status, note: r.note, decided_by: decidedBy, restock, updated_at: r.updated_at }).where('id', '=', r.id).execute();
 }
 
 /** The received units count as returned on the order, and (when restocked) go back on the shelf. */

@@ -56,7 +56,13 @@ export async function settleNewOrder(db: Db, s: NewOrderSettlement): Promise<boo
     ...(s.key && { key_user: s.key.userId, key: s.key.key, answer: JSON.stringify(o) }),
   };
   o.items.forEach((item, i) => {
-    Object.assign(values, { [`product${i}`]: item.product_id, [`name${i}`]: item.name, [`quantity${i}`]: item.quantity, [`unit_price${i}`]: item.unit_price, [`line_total${i}`]: item.line_total });
+    Object.assign(values, {
+      [`product${i}`]: item.product_id,
+      [`name${i}`]: item.name,
+      [`quantity${i}`]: item.quantity,
+      [`unit_price${i}`]: item.unit_price,
+      [`line_total${i}`]: item.line_total,
+    });
   });
   s.messages.forEach((m, i) => {
     Object.assign(values, { [`message${i}`]: m.id, [`kind${i}`]: m.kind, [`topic${i}`]: m.topic, [`payload${i}`]: m.payload });
@@ -75,11 +81,11 @@ export async function settleNewOrder(db: Db, s: NewOrderSettlement): Promise<boo
 /** The statement for a number of items and messages, with or without a key: compiled once per shape. */
 const statement = compileByShape<string, { settled: number }>((_db, shape) => {
   const [items, messages, withKey] = shape.split(':');
-  const each = (count: string | undefined, row: (i: number) => RawBuilder<unknown>) =>
-    sql.join(Array.from({ length: Number(count) }, (_, i) => row(i)));
+  const each = (count: string | undefined, row: (i: number) => RawBuilder<unknown>) => sql.join(Array.from({ length: Number(count) }, (_, i) => row(i)));
   const lines = each(
     items,
-    (i) => sql`(${i}::int, ${slot(`product${i}`)}::text, ${slot(`name${i}`)}::text, ${slot(`quantity${i}`)}::int, ${slot(`unit_price${i}`)}::bigint, ${slot(`line_total${i}`)}::bigint)`,
+    (i) =>
+      sql`(${i}::int, ${slot(`product${i}`)}::text, ${slot(`name${i}`)}::text, ${slot(`quantity${i}`)}::int, ${slot(`unit_price${i}`)}::bigint, ${slot(`line_total${i}`)}::bigint)`,
   );
   const outbox =
     Number(messages) > 0

@@ -77,12 +77,7 @@ export async function lockTransaction(trx: Db, id: string): Promise<PaymentTrans
 }
 
 export async function findTransactionByReference(db: Db, provider: string, reference: string): Promise<PaymentTransaction | undefined> {
-  const row = await db
-    .selectFrom('payment_transactions')
-    .selectAll()
-    .where('provider', '=', provider)
-    .where('provider_reference', '=', reference)
-    .executeTakeFirst();
+  const row = await db.selectFrom('payment_transactions').selectAll().where('provider', '=', provider).where('provider_reference', '=', reference).executeTakeFirst();
   return row && toTransaction(row);
 }
 
@@ -160,7 +155,11 @@ export async function claimUnsettled(trx: Db, limit: number, leaseMs: number): P
     await trx
       .updateTable('payment_transactions')
       .set({ next_attempt_at: fromNow(leaseMs), leased_until: fromNow(leaseMs) })
-      .where('id', 'in', rows.map((r) => r.id))
+      .where(
+        'id',
+        'in',
+        rows.map((r) => r.id),
+      )
       .execute();
   }
   return rows.map(toTransaction);

@@ -34,9 +34,7 @@ function createEmailTransport(config: DelivererConfig, logger: Logger): EmailTra
 
 export function createDeliverers(config: DelivererConfig, logger: Logger, connectionName?: string): Deliverers {
   const transport = createEmailTransport(config, logger);
-  const publisher = config.amqpUrl
-    ? createAmqpPublisher({ url: config.amqpUrl, logger, timeoutMs: config.workers.outbox.deliveryTimeoutMs, connectionName })
-    : null;
+  const publisher = config.amqpUrl ? createAmqpPublisher({ url: config.amqpUrl, logger, timeoutMs: config.workers.outbox.deliveryTimeoutMs, connectionName }) : null;
 
   const email: Deliver = async (row, signal) => {
     const payload = readEmailPayload(row);

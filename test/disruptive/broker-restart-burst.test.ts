@@ -98,15 +98,19 @@ describe('broker stopped and restarted during a burst of orders (real service)',
     // And every one of them is in our durable queue: nothing lost across the restart.
     const got = new Map<string, Json>();
     let received = 0;
-    await waitFor(async () => {
-      for (const m of await drainQueue(queue)) {
-        received++;
-        if (m.body.user_id !== user) continue; // other suites may publish on `orders`
-        expect(m).toMatchObject({ routingKey: 'order.created', deliveryMode: 2, messageId: m.body.id });
-        got.set(String(m.body.order_id), m.body);
-      }
-      return ids.every((id) => got.has(id));
-    }, 'every order.created in the queue', 30_000).catch((err: Error) => {
+    await waitFor(
+      async () => {
+        for (const m of await drainQueue(queue)) {
+          received++;
+          if (m.body.user_id !== user) continue; // other suites may publish on `orders`
+          expect(m).toMatchObject({ routingKey: 'order.created', deliveryMode: 2, messageId: m.body.id });
+          got.set(String(m.body.order_id), m.body);
+        }
+        return ids.every((id) => got.has(id));
+      },
+      'every order.created in the queue',
+      30_000,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}: missing ${ids.filter((id) => !got.has(id)).length} of ${ids.length} (received ${received})`);
     });
     expect(ids.filter((id) => !got.has(id))).toEqual([]);

@@ -82,7 +82,10 @@ describe('dead emails, seen and retried through the admin routes of the real ser
   it('admin routes: no token 401, not an admin 403, unknown id 404 not_found, all problem+json', async () => {
     const user = await tokenFor(uid('nosy'));
     const someId = randomUUID();
-    for (const [method, path] of [['GET', '/api/admin/outbox?status=dead'], ['POST', `/api/admin/outbox/${someId}/retry`]] as const) {
+    for (const [method, path] of [
+      ['GET', '/api/admin/outbox?status=dead'],
+      ['POST', `/api/admin/outbox/${someId}/retry`],
+    ] as const) {
       const anonymous = await svc.call(method, path);
       expectProblem(anonymous, 401, 'invalid_token');
       expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer/);

@@ -30,7 +30,10 @@ describe('emails from the real service over HTTP', () => {
   });
 
   const requestsFor = (orderId: string): SinkRequest[] => sink.requests.filter((r) => r.body.order_id === orderId);
-  const kindsFor = (orderId: string): string[] => requestsFor(orderId).map((r) => String(r.body.kind)).sort();
+  const kindsFor = (orderId: string): string[] =>
+    requestsFor(orderId)
+      .map((r) => String(r.body.kind))
+      .sort();
   const mail = (orderId: string, kind: string): Json => {
     const found = requestsFor(orderId).filter((r) => r.body.kind === kind);
     expect(found, `${kind} for ${orderId}`).toHaveLength(1);

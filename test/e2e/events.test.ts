@@ -27,7 +27,10 @@ describe('events from the real service on RabbitMQ', () => {
   const messagesFor = (orderId: string): ConsumeMessage[] =>
     consumer.messages.filter((m) => (JSON.parse(m.content.toString('utf8')) as { order_id?: string }).order_id === orderId);
   const body = (m: ConsumeMessage): Json => JSON.parse(m.content.toString('utf8'));
-  const byType = (orderId: string, type: string): Json[] => messagesFor(orderId).map(body).filter((b) => b.type === type);
+  const byType = (orderId: string, type: string): Json[] =>
+    messagesFor(orderId)
+      .map(body)
+      .filter((b) => b.type === type);
 
   /** Runs an action and returns the window [before, after] in which its event must have occurred. */
   const timed = async <T>(fn: () => Promise<T>): Promise<{ value: T; before: number; after: number }> => {
@@ -60,12 +63,27 @@ describe('events from the real service on RabbitMQ', () => {
     expect(bCancelled).toMatchObject({ status: 'cancelled', payment: { status: 'refunded' } });
 
     await waitFor(() => messagesFor(a.id).length >= 3 && messagesFor(b.id).length >= 3, 'the six events', 20_000).catch((err: Error) => {
-      throw new Error(`${err.message}: got ${JSON.stringify(consumer.messages.map(body).filter((m) => [a.id, b.id].includes(m.order_id)).map((m) => [m.order_id, m.type]))}\n${svc.server.output().slice(-3000)}`);
+      throw new Error(
+        `${err.message}: got ${JSON.stringify(
+          consumer.messages
+            .map(body)
+            .filter((m) => [a.id, b.id].includes(m.order_id))
+            .map((m) => [m.order_id, m.type]),
+        )}\n${svc.server.output().slice(-3000)}`,
+      );
     });
     // A little longer: a duplicate would show up now, and there must be none in the normal case.
     await new Promise((r) => setTimeout(r, 300));
-    expect(messagesFor(a.id).map((m) => m.fields.routingKey).sort()).toEqual(['order.created', 'order.status_changed', 'order.status_changed']);
-    expect(messagesFor(b.id).map((m) => m.fields.routingKey).sort()).toEqual(['order.cancelled', 'order.created', 'payment.refunded']);
+    expect(
+      messagesFor(a.id)
+        .map((m) => m.fields.routingKey)
+        .sort(),
+    ).toEqual(['order.created', 'order.status_changed', 'order.status_changed']);
+    expect(
+      messagesFor(b.id)
+        .map((m) => m.fields.routingKey)
+        .sort(),
+    ).toEqual(['order.cancelled', 'order.created', 'payment.refunded']);
 
     // The envelope of every message: routing key = type, persistent, message_id = id, JSON.
     const all = [...messagesFor(a.id), ...messagesFor(b.id)];

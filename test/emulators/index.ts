@@ -46,7 +46,10 @@ export async function startEmulators(): Promise<Emulators> {
     PAYPAL_WEBHOOK_ID: paypal.webhookId,
   };
   return {
-    stripe, square, paypal, env,
+    stripe,
+    square,
+    paypal,
+    env,
     close: async () => {
       await Promise.all([stripe.close(), square.close(), paypal.close()]);
     },

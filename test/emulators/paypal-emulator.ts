@@ -22,25 +22,58 @@ import { HttpEmulator, idFactory, type RecordedRequest, type Reply } from './htt
  * v1/customer/disputes (filtered by `disputed_transaction_id`, the capture id).
  */
 type Json = Record<string, unknown>;
-interface Amount { currency_code: string; value: string }
+interface Amount {
+  currency_code: string;
+  value: string;
+}
 type Link = { href: string; rel: string; method: string };
 interface Capture {
-  id: string; status: string; amount: Amount; final_capture: boolean; invoice_id?: string; supplementary_data: { related_ids: { order_id: string; authorization_id?: string } };
-  links: Link[]; create_time: string; update_time: string;
+  id: string;
+  status: string;
+  amount: Amount;
+  final_capture: boolean;
+  invoice_id?: string;
+  supplementary_data: { related_ids: { order_id: string; authorization_id?: string } };
+  links: Link[];
+  create_time: string;
+  update_time: string;
 }
 interface Authorization {
-  id: string; status: string; amount: Amount; expiration_time: string; supplementary_data: { related_ids: { order_id: string } };
-  links: Link[]; create_time: string; update_time: string;
+  id: string;
+  status: string;
+  amount: Amount;
+  expiration_time: string;
+  supplementary_data: { related_ids: { order_id: string } };
+  links: Link[];
+  create_time: string;
+  update_time: string;
 }
 interface PDispute {
-  dispute_id: string; create_time: string; update_time: string; reason: string; status: string; dispute_state: string;
-  dispute_amount: Amount; disputed_transactions: { seller_transaction_id: string }[]; dispute_outcome?: { outcome_code: string };
+  dispute_id: string;
+  create_time: string;
+  update_time: string;
+  reason: string;
+  status: string;
+  dispute_state: string;
+  dispute_amount: Amount;
+  disputed_transactions: { seller_transaction_id: string }[];
+  dispute_outcome?: { outcome_code: string };
   links: Link[];
 }
 type Delivery = { body: string; headers: Record<string, string>; id: string };
-interface PRefund { id: string; status: string; amount: Amount; custom_id?: string; links: { href: string; rel: string; method: string }[]; create_time: string }
+interface PRefund {
+  id: string;
+  status: string;
+  amount: Amount;
+  custom_id?: string;
+  links: { href: string; rel: string; method: string }[];
+  create_time: string;
+}
 interface POrder {
-  id: string; intent: 'CAPTURE' | 'AUTHORIZE'; status: string; create_time: string;
+  id: string;
+  intent: 'CAPTURE' | 'AUTHORIZE';
+  status: string;
+  create_time: string;
   purchase_units: { reference_id: string; amount: Amount; payments?: { authorizations?: Authorization[]; captures: Capture[]; refunds?: PRefund[] } }[];
 }
 
@@ -75,7 +108,13 @@ export class PayPalEmulator extends HttpEmulator {
     const id = this.newId('ORDER').toUpperCase();
     const value = opts.value ?? toMajorString(amount, currency);
     const unit = (i: number) => ({ reference_id: i === 0 ? 'default' : `unit-${i}`, amount: { currency_code: currency, value } });
-    this.orders.set(id, { id, intent: opts.intent ?? 'CAPTURE', status: opts.status ?? 'APPROVED', create_time: new Date().toISOString(), purchase_units: Array.from({ length: opts.units ?? 1 }, (_, i) => unit(i)) });
+    this.orders.set(id, {
+      id,
+      intent: opts.intent ?? 'CAPTURE',
+      status: opts.status ?? 'APPROVED',
+      create_time: new Date().toISOString(),
+      purchase_units: Array.from({ length: opts.units ?? 1 }, (_, i) => unit(i)),
+    });
     if (opts.decline) this.declined.add(id);
     return id;
   }
@@ -133,9 +172,15 @@ export class PayPalEmulator extends HttpEmulator {
     const at = new Date().toISOString();
     const id = `PP-D-${this.newId('').toUpperCase()}`;
     const dispute: PDispute = {
-      dispute_id: id, create_time: at, update_time: at, reason: 'MERCHANDISE_OR_SERVICE_NOT_RECEIVED', status: 'OPEN', dispute_state: 'REQUIRED_ACTION',
+      dispute_id: id,
+      create_time: at,
+      update_time: at,
+      reason: 'MERCHANDISE_OR_SERVICE_NOT_RECEIVED',
+      status: 'OPEN',
+      dispute_state: 'REQUIRED_ACTION',
       dispute_amount: { currency_code: currency, value: amount === undefined ? found.capture.amount.value : toMajorString(amount, currency) },
-      disputed_transactions: [{ seller_transaction_id: captureId }], links: [{ href: `${API}/v1/customer/disputes/${id}`, rel: 'self', method: 'GET' }],
+      disputed_transactions: [{ seller_transaction_id: captureId }],
+      links: [{ href: `${API}/v1/customer/disputes/${id}`, rel: 'self', method: 'GET' }],
     };
     this.disputes.set(id, dispute);
     return { dispute, delivery: this.webhook('CUSTOMER.DISPUTE.CREATED', dispute) };
@@ -156,15 +201,27 @@ export class PayPalEmulator extends HttpEmulator {
   /** A webhook as PayPal delivers it: raw body plus the paypal-transmission-* headers. */
   webhook(eventType: string, resource: Json | PRefund | PDispute): Delivery {
     const id = `WH-${randomUUID()}`;
-    const event = { id, event_version: '1.0', create_time: new Date().toISOString(), resource_type: eventType.split('.')[1]?.toLowerCase(), event_type: eventType, summary: eventType, resource };
+    const event = {
+      id,
+      event_version: '1.0',
+      create_time: new Date().toISOString(),
+      resource_type: eventType.split('.')[1]?.toLowerCase(),
+      event_type: eventType,
+      summary: eventType,
+      resource,
+    };
     const body = JSON.stringify(event);
     const transmissionId = randomUUID();
     const time = new Date().toISOString();
     return {
-      id, body,
+      id,
+      body,
       headers: {
-        'content-type': 'application/json', 'paypal-transmission-id': transmissionId, 'paypal-transmission-time': time,
-        'paypal-transmission-sig': this.sign(transmissionId, time, this.webhookId, event), 'paypal-auth-algo': 'SHA256withRSA',
+        'content-type': 'application/json',
+        'paypal-transmission-id': transmissionId,
+        'paypal-transmission-time': time,
+        'paypal-transmission-sig': this.sign(transmissionId, time, this.webhookId, event),
+        'paypal-auth-algo': 'SHA256withRSA',
         'paypal-cert-url': `${API}/v1/notifications/certs/CERT-emulator`,
       },
     };
@@ -226,7 +283,17 @@ export class PayPalEmulator extends HttpEmulator {
     }
     const token = `A21AA${randomUUID().replace(/-/g, '')}`;
     this.tokens.add(token);
-    return { status: 200, body: { scope: 'https://uri.paypal.com/services/payments/payment', access_token: token, token_type: 'Bearer', app_id: 'APP-EMULATOR', expires_in: 32400, nonce: randomUUID() } };
+    return {
+      status: 200,
+      body: {
+        scope: 'https://uri.paypal.com/services/payments/payment',
+        access_token: token,
+        token_type: 'Bearer',
+        app_id: 'APP-EMULATOR',
+        expires_in: 32400,
+        nonce: randomUUID(),
+      },
+    };
   }
 
   private capture(orderId: string, requestId: string | undefined): Reply {
@@ -240,8 +307,17 @@ export class PayPalEmulator extends HttpEmulator {
     const unit = order.purchase_units[0]!;
     const id = this.newId('CAP').toUpperCase();
     const capture: Capture = {
-      id, status: 'COMPLETED', amount: unit.amount, final_capture: true, supplementary_data: { related_ids: { order_id: orderId } },
-      links: [{ href: `${API}/v2/payments/captures/${id}`, rel: 'self', method: 'GET' }, { href: `${API}/v2/checkout/orders/${orderId}`, rel: 'up', method: 'GET' }], create_time: at, update_time: at,
+      id,
+      status: 'COMPLETED',
+      amount: unit.amount,
+      final_capture: true,
+      supplementary_data: { related_ids: { order_id: orderId } },
+      links: [
+        { href: `${API}/v2/payments/captures/${id}`, rel: 'self', method: 'GET' },
+        { href: `${API}/v2/checkout/orders/${orderId}`, rel: 'up', method: 'GET' },
+      ],
+      create_time: at,
+      update_time: at,
     };
     this.captures.set(capture.id, { capture, orderId, requestId });
     unit.payments = { captures: [capture] };
@@ -260,9 +336,18 @@ export class PayPalEmulator extends HttpEmulator {
     const unit = order.purchase_units[0]!;
     const id = this.newId('AUTH').toUpperCase();
     const auth: Authorization = {
-      id, status: 'CREATED', amount: unit.amount, expiration_time: new Date(Date.now() + 29 * 24 * 3600_000).toISOString(),
-      supplementary_data: { related_ids: { order_id: orderId } }, create_time: at, update_time: at,
-      links: ['self', 'capture', 'void', 'reauthorize'].map((rel) => ({ href: `${API}/v2/payments/authorizations/${id}${rel === 'self' ? '' : `/${rel}`}`, rel, method: rel === 'self' ? 'GET' : 'POST' })),
+      id,
+      status: 'CREATED',
+      amount: unit.amount,
+      expiration_time: new Date(Date.now() + 29 * 24 * 3600_000).toISOString(),
+      supplementary_data: { related_ids: { order_id: orderId } },
+      create_time: at,
+      update_time: at,
+      links: ['self', 'capture', 'void', 'reauthorize'].map((rel) => ({
+        href: `${API}/v2/payments/authorizations/${id}${rel === 'self' ? '' : `/${rel}`}`,
+        rel,
+        method: rel === 'self' ? 'GET' : 'POST',
+      })),
     };
     this.authorizations.set(id, auth);
     unit.payments = { authorizations: [auth], captures: [] };
@@ -289,13 +374,20 @@ export class PayPalEmulator extends HttpEmulator {
     // PayPal lets some merchants capture up to 115%; this account, like most, may not exceed what was authorized.
     if (amount < 1 || amount > left) return unprocessable('MAX_CAPTURE_AMOUNT_EXCEEDED', 'Capture amount exceeds allowable limit.');
     const invoiceId = typeof body.invoice_id === 'string' ? body.invoice_id : undefined;
-    if (invoiceId && [...this.captures.values()].some((c) => c.capture.invoice_id === invoiceId)) return unprocessable('DUPLICATE_INVOICE_ID', 'Requested invoice number has been previously captured.');
+    if (invoiceId && [...this.captures.values()].some((c) => c.capture.invoice_id === invoiceId))
+      return unprocessable('DUPLICATE_INVOICE_ID', 'Requested invoice number has been previously captured.');
     const at = new Date().toISOString();
     const id = this.newId('CAP').toUpperCase();
     const orderId = auth.supplementary_data.related_ids.order_id;
     const capture: Capture = {
-      id, status: 'COMPLETED', amount: { currency_code: currency, value: toMajorString(amount, currency) }, final_capture: body.final_capture === true, ...(invoiceId && { invoice_id: invoiceId }),
-      supplementary_data: { related_ids: { order_id: orderId, authorization_id: authorizationId } }, create_time: at, update_time: at,
+      id,
+      status: 'COMPLETED',
+      amount: { currency_code: currency, value: toMajorString(amount, currency) },
+      final_capture: body.final_capture === true,
+      ...(invoiceId && { invoice_id: invoiceId }),
+      supplementary_data: { related_ids: { order_id: orderId, authorization_id: authorizationId } },
+      create_time: at,
+      update_time: at,
       links: [
         { href: `${API}/v2/payments/captures/${id}`, rel: 'self', method: 'GET' },
         { href: `${API}/v2/payments/captures/${id}/refund`, rel: 'refund', method: 'POST' },
@@ -313,7 +405,8 @@ export class PayPalEmulator extends HttpEmulator {
     const auth = this.authorizations.get(authorizationId);
     if (!auth) return notFound(authorizationId);
     if (auth.status === 'VOIDED') return unprocessable('PREVIOUSLY_VOIDED', 'Authorization has been previously voided and hence cannot be voided again.');
-    if (auth.status === 'CAPTURED' || auth.status === 'PARTIALLY_CAPTURED') return unprocessable('PREVIOUSLY_CAPTURED', 'Authorization has been previously captured and hence cannot be voided.');
+    if (auth.status === 'CAPTURED' || auth.status === 'PARTIALLY_CAPTURED')
+      return unprocessable('PREVIOUSLY_CAPTURED', 'Authorization has been previously captured and hence cannot be voided.');
     if (auth.status === 'EXPIRED') return unprocessable('AUTHORIZATION_EXPIRED', 'An expired authorization cannot be voided.');
     Object.assign(auth, { status: 'VOIDED', update_time: new Date().toISOString() });
     return { status: 200, body: structuredClone(auth) };
@@ -324,17 +417,24 @@ export class PayPalEmulator extends HttpEmulator {
     if (!found) return notFound(captureId);
     const { capture } = found;
     const currency = capture.amount.currency_code;
-    const refunded = this.refundsFor(captureId).filter((r) => r.status !== 'FAILED').reduce((s, r) => s + fromMajorString(r.amount.value, currency), 0);
+    const refunded = this.refundsFor(captureId)
+      .filter((r) => r.status !== 'FAILED')
+      .reduce((s, r) => s + fromMajorString(r.amount.value, currency), 0);
     const total = fromMajorString(capture.amount.value, currency);
     const asked = body.amount as Amount | undefined;
     if (asked && asked.currency_code !== currency) return unprocessable('REFUND_CURRENCY_MISMATCH', 'Refund currency must match the capture currency.');
     const amount = asked ? fromMajorString(asked.value, currency) : total - refunded;
     if (refunded >= total) return unprocessable('CAPTURE_FULLY_REFUNDED', 'The capture has already been fully refunded.');
-    if (amount > total - refunded) return unprocessable('REFUND_AMOUNT_EXCEEDED', 'The refund amount must be less than or equal to the capture amount that has not yet been refunded.');
+    if (amount > total - refunded)
+      return unprocessable('REFUND_AMOUNT_EXCEEDED', 'The refund amount must be less than or equal to the capture amount that has not yet been refunded.');
     const refund = {
-      id: this.newId('REF').toUpperCase(), status: this.refundStatus, amount: { currency_code: currency, value: toMajorString(amount, currency) },
+      id: this.newId('REF').toUpperCase(),
+      status: this.refundStatus,
+      amount: { currency_code: currency, value: toMajorString(amount, currency) },
       ...(typeof body.custom_id === 'string' && { custom_id: body.custom_id }),
-      links: [{ href: `${API}/v2/payments/captures/${captureId}`, rel: 'up', method: 'GET' }], create_time: new Date().toISOString(), captureId,
+      links: [{ href: `${API}/v2/payments/captures/${captureId}`, rel: 'up', method: 'GET' }],
+      create_time: new Date().toISOString(),
+      captureId,
     };
     this.refunds.set(refund.id, refund);
     const { captureId: _drop, ...wire } = refund;
@@ -354,7 +454,15 @@ export class PayPalEmulator extends HttpEmulator {
 }
 
 function notFound(id: string): Reply {
-  return { status: 404, body: { name: 'RESOURCE_NOT_FOUND', message: 'The specified resource does not exist.', debug_id: 'emu', details: [{ issue: 'INVALID_RESOURCE_ID', description: `Specified resource ID ${id} does not exist.` }] } };
+  return {
+    status: 404,
+    body: {
+      name: 'RESOURCE_NOT_FOUND',
+      message: 'The specified resource does not exist.',
+      debug_id: 'emu',
+      details: [{ issue: 'INVALID_RESOURCE_ID', description: `Specified resource ID ${id} does not exist.` }],
+    },
+  };
 }
 
 function unprocessable(issue: string, description: string): Reply {

@@ -17,20 +17,59 @@ import { fingerprint, HttpEmulator, idFactory, type RecordedRequest, type Reply 
  * CancelPayment voids. Dashboard refunds and disputes come with the signed
  * webhooks Square sends.
  */
-interface Money { amount: number; currency: string }
+interface Money {
+  amount: number;
+  currency: string;
+}
 interface Payment {
-  id: string; status: string; amount_money: Money; total_money: Money; approved_money: Money; location_id: string; reference_id?: string; note?: string;
-  source_type: 'CARD'; card_details: { status: string; errors?: SquareErr[] }; refund_ids: string[]; refunded_money?: Money;
-  delay_duration?: string; delay_action?: string; delayed_until?: string; version_token: string;
-  created_at: string; updated_at: string;
+  id: string;
+  status: string;
+  amount_money: Money;
+  total_money: Money;
+  approved_money: Money;
+  location_id: string;
+  reference_id?: string;
+  note?: string;
+  source_type: 'CARD';
+  card_details: { status: string; errors?: SquareErr[] };
+  refund_ids: string[];
+  refunded_money?: Money;
+  delay_duration?: string;
+  delay_action?: string;
+  delayed_until?: string;
+  version_token: string;
+  created_at: string;
+  updated_at: string;
 }
 interface Dispute {
-  id: string; dispute_id: string; amount_money: Money; reason: string; state: string; disputed_payment: { payment_id: string };
-  card_brand: string; location_id: string; created_at: string; updated_at: string; version: number;
+  id: string;
+  dispute_id: string;
+  amount_money: Money;
+  reason: string;
+  state: string;
+  disputed_payment: { payment_id: string };
+  card_brand: string;
+  location_id: string;
+  created_at: string;
+  updated_at: string;
+  version: number;
 }
 type Delivery = { body: string; headers: Record<string, string>; id: string };
-interface Refund { id: string; status: string; amount_money: Money; payment_id: string; location_id: string; reason?: string; created_at: string }
-interface SquareErr { category: string; code: string; detail?: string; field?: string }
+interface Refund {
+  id: string;
+  status: string;
+  amount_money: Money;
+  payment_id: string;
+  location_id: string;
+  reason?: string;
+  created_at: string;
+}
+interface SquareErr {
+  category: string;
+  code: string;
+  detail?: string;
+  field?: string;
+}
 
 const DECLINES: Record<string, SquareErr> = {
   'cnon:card-nonce-declined': { category: 'PAYMENT_METHOD_ERROR', code: 'GENERIC_DECLINE', detail: 'Authorization error: GENERIC_DECLINE' },
@@ -125,8 +164,17 @@ export class SquareEmulator extends HttpEmulator {
     const at = new Date().toISOString();
     const id = this.newId('dsp_');
     const dispute: Dispute = {
-      id, dispute_id: id, amount_money: { amount: amount ?? p.total_money.amount, currency: p.total_money.currency }, reason: 'NOT_AS_DESCRIBED',
-      state: 'EVIDENCE_REQUIRED', disputed_payment: { payment_id: p.id }, card_brand: 'VISA', location_id: p.location_id, created_at: at, updated_at: at, version: 1,
+      id,
+      dispute_id: id,
+      amount_money: { amount: amount ?? p.total_money.amount, currency: p.total_money.currency },
+      reason: 'NOT_AS_DESCRIBED',
+      state: 'EVIDENCE_REQUIRED',
+      disputed_payment: { payment_id: p.id },
+      card_brand: 'VISA',
+      location_id: p.location_id,
+      created_at: at,
+      updated_at: at,
+      version: 1,
     };
     this.disputes.set(id, dispute);
     return { dispute, delivery: this.webhook('dispute.created', { dispute }) };
@@ -145,7 +193,9 @@ export class SquareEmulator extends HttpEmulator {
     const id = randomUUID();
     const [kind] = type.split('.');
     const body = JSON.stringify({ merchant_id: 'M-EMULATOR', type, event_id: id, created_at: new Date().toISOString(), data: { type: kind, id: randomUUID(), object } });
-    const signature = createHmac('sha256', key).update(this.webhookUrl + body).digest('base64');
+    const signature = createHmac('sha256', key)
+      .update(this.webhookUrl + body)
+      .digest('base64');
     return { id, body, headers: { 'content-type': 'application/json', 'x-square-hmacsha256-signature': signature } };
   }
 
@@ -174,7 +224,8 @@ export class SquareEmulator extends HttpEmulator {
     const key = body.idempotency_key;
     if (typeof key !== 'string' || key.length < 1 || key.length > 45) return fail(400, 'INVALID_REQUEST_ERROR', 'INVALID_VALUE', 'idempotency_key', 'idempotency_key');
     const money = body.amount_money as Money | undefined;
-    if (!money || !Number.isSafeInteger(money.amount) || money.amount < 1) return fail(400, 'INVALID_REQUEST_ERROR', 'INVALID_VALUE', 'amount_money.amount must be an integer', 'amount_money.amount');
+    if (!money || !Number.isSafeInteger(money.amount) || money.amount < 1)
+      return fail(400, 'INVALID_REQUEST_ERROR', 'INVALID_VALUE', 'amount_money.amount must be an integer', 'amount_money.amount');
     const print = fingerprint({ path, body });
     const previous = this.stored.get(`${path} ${key}`);
     if (previous && previous.fingerprint !== print) return fail(400, 'INVALID_REQUEST_ERROR', 'IDEMPOTENCY_KEY_REUSED');
@@ -196,9 +247,18 @@ export class SquareEmulator extends HttpEmulator {
     const delayed = body.autocomplete === false && !decline;
     const at = new Date().toISOString();
     const payment: Payment = {
-      id: this.newId('sqpay_'), status: decline ? 'FAILED' : delayed ? 'APPROVED' : 'COMPLETED', amount_money: money, total_money: money, approved_money: money,
-      location_id: String(body.location_id ?? this.locationId), source_type: 'CARD', version_token: this.newId('v'),
-      card_details: decline ? { status: 'FAILED', errors: [decline] } : { status: delayed ? 'AUTHORIZED' : 'CAPTURED' }, refund_ids: [], created_at: at, updated_at: at,
+      id: this.newId('sqpay_'),
+      status: decline ? 'FAILED' : delayed ? 'APPROVED' : 'COMPLETED',
+      amount_money: money,
+      total_money: money,
+      approved_money: money,
+      location_id: String(body.location_id ?? this.locationId),
+      source_type: 'CARD',
+      version_token: this.newId('v'),
+      card_details: decline ? { status: 'FAILED', errors: [decline] } : { status: delayed ? 'AUTHORIZED' : 'CAPTURED' },
+      refund_ids: [],
+      created_at: at,
+      updated_at: at,
       ...(delayed && { delay_duration: 'P7D', delay_action: 'CANCEL', delayed_until: new Date(Date.now() + 7 * 24 * 3600_000).toISOString() }),
       ...(typeof body.reference_id === 'string' && { reference_id: body.reference_id }),
       ...(typeof body.note === 'string' && { note: body.note }),
@@ -210,7 +270,9 @@ export class SquareEmulator extends HttpEmulator {
   private createRefund(body: Record<string, unknown>, money: Money): Reply {
     const payment = this.payments.get(String(body.payment_id ?? ''));
     if (!payment) return fail(404, 'INVALID_REQUEST_ERROR', 'NOT_FOUND', 'payment not found', 'payment_id');
-    const refunded = this.refundsFor(payment.id).filter((r) => r.status !== 'FAILED' && r.status !== 'REJECTED').reduce((s, r) => s + r.amount_money.amount, 0);
+    const refunded = this.refundsFor(payment.id)
+      .filter((r) => r.status !== 'FAILED' && r.status !== 'REJECTED')
+      .reduce((s, r) => s + r.amount_money.amount, 0);
     if (payment.status !== 'COMPLETED' || money.amount > payment.total_money.amount - refunded) {
       return fail(400, 'INVALID_REQUEST_ERROR', 'REFUND_AMOUNT_INVALID', 'The requested refund amount exceeds the amount available to refund.');
     }
@@ -219,12 +281,19 @@ export class SquareEmulator extends HttpEmulator {
 
   private addRefund(payment: Payment, money: Money, status: string, reason: string | undefined): Refund {
     const refund: Refund = {
-      id: this.newId('sqref_'), status, amount_money: money, payment_id: payment.id, location_id: payment.location_id,
-      created_at: new Date().toISOString(), ...(reason !== undefined && { reason }),
+      id: this.newId('sqref_'),
+      status,
+      amount_money: money,
+      payment_id: payment.id,
+      location_id: payment.location_id,
+      created_at: new Date().toISOString(),
+      ...(reason !== undefined && { reason }),
     };
     this.refunds.set(refund.id, refund);
     payment.refund_ids.push(refund.id);
-    const refunded = this.refundsFor(payment.id).filter((r) => r.status !== 'FAILED' && r.status !== 'REJECTED').reduce((s, r) => s + r.amount_money.amount, 0);
+    const refunded = this.refundsFor(payment.id)
+      .filter((r) => r.status !== 'FAILED' && r.status !== 'REJECTED')
+      .reduce((s, r) => s + r.amount_money.amount, 0);
     payment.refunded_money = { amount: refunded, currency: money.currency };
     return refund;
   }
@@ -237,12 +306,14 @@ export class SquareEmulator extends HttpEmulator {
     const previous = this.stored.get(`update ${key}`);
     if (previous && previous.fingerprint !== print) return fail(400, 'INVALID_REQUEST_ERROR', 'IDEMPOTENCY_KEY_REUSED');
     if (previous) return previous.reply;
-    if (payment.status !== 'APPROVED') return fail(400, 'INVALID_REQUEST_ERROR', 'BAD_REQUEST', `Payment ${payment.id} is ${payment.status}; only an APPROVED payment can be updated.`);
+    if (payment.status !== 'APPROVED')
+      return fail(400, 'INVALID_REQUEST_ERROR', 'BAD_REQUEST', `Payment ${payment.id} is ${payment.status}; only an APPROVED payment can be updated.`);
     const money = (body.payment as { amount_money?: Money } | undefined)?.amount_money;
     if (!money || !Number.isSafeInteger(money.amount) || money.amount < 1 || money.currency !== payment.approved_money.currency) {
       return fail(400, 'INVALID_REQUEST_ERROR', 'INVALID_VALUE', 'payment.amount_money', 'payment.amount_money');
     }
-    if (money.amount > payment.approved_money.amount) return fail(400, 'INVALID_REQUEST_ERROR', 'AMOUNT_TOO_HIGH', 'The amount exceeds the approved amount.', 'payment.amount_money');
+    if (money.amount > payment.approved_money.amount)
+      return fail(400, 'INVALID_REQUEST_ERROR', 'AMOUNT_TOO_HIGH', 'The amount exceeds the approved amount.', 'payment.amount_money');
     Object.assign(payment, { amount_money: money, total_money: money, version_token: this.newId('v'), updated_at: new Date().toISOString() });
     const reply = { status: 200, body: { payment: structuredClone(payment) } };
     this.stored.set(`update ${key}`, { fingerprint: print, reply });
@@ -250,7 +321,8 @@ export class SquareEmulator extends HttpEmulator {
   }
 
   private complete(payment: Payment, body: Record<string, unknown>): Reply {
-    if (payment.status !== 'APPROVED') return fail(400, 'INVALID_REQUEST_ERROR', 'BAD_REQUEST', `Payment ${payment.id} is ${payment.status}; only an APPROVED payment can be completed.`);
+    if (payment.status !== 'APPROVED')
+      return fail(400, 'INVALID_REQUEST_ERROR', 'BAD_REQUEST', `Payment ${payment.id} is ${payment.status}; only an APPROVED payment can be completed.`);
     if (typeof body.version_token === 'string' && body.version_token !== payment.version_token) return fail(400, 'INVALID_REQUEST_ERROR', 'VERSION_MISMATCH');
     Object.assign(payment, { status: 'COMPLETED', card_details: { status: 'CAPTURED' }, updated_at: new Date().toISOString() });
     delete payment.delayed_until;
@@ -258,7 +330,8 @@ export class SquareEmulator extends HttpEmulator {
   }
 
   private cancel(payment: Payment): Reply {
-    if (payment.status !== 'APPROVED') return fail(400, 'INVALID_REQUEST_ERROR', 'BAD_REQUEST', `Payment ${payment.id} is ${payment.status}; only an APPROVED payment can be canceled.`);
+    if (payment.status !== 'APPROVED')
+      return fail(400, 'INVALID_REQUEST_ERROR', 'BAD_REQUEST', `Payment ${payment.id} is ${payment.status}; only an APPROVED payment can be canceled.`);
     Object.assign(payment, { status: 'CANCELED', card_details: { status: 'VOIDED' }, updated_at: new Date().toISOString() });
     return { status: 200, body: { payment: structuredClone(payment) } };
   }

@@ -166,8 +166,15 @@ export class StripeEmulator extends HttpEmulator {
     const pi = this.intents.get(paymentIntent);
     if (!pi?.latest_charge || pi.status !== 'succeeded') throw new Error(`${paymentIntent} has no captured charge`);
     const dispute: Dispute = {
-      id: this.newId('dp_'), object: 'dispute', amount: amount ?? pi.amount_received, currency: pi.currency, charge: pi.latest_charge,
-      payment_intent: pi.id, reason: 'fraudulent', status: 'needs_response', created: now(),
+      id: this.newId('dp_'),
+      object: 'dispute',
+      amount: amount ?? pi.amount_received,
+      currency: pi.currency,
+      charge: pi.latest_charge,
+      payment_intent: pi.id,
+      reason: 'fraudulent',
+      status: 'needs_response',
+      created: now(),
     };
     this.disputes.set(dispute.id, dispute);
     return { dispute, delivery: this.webhook('charge.dispute.created', dispute) };
@@ -264,17 +271,37 @@ export class StripeEmulator extends HttpEmulator {
     const decline = this.declines.get(pm);
     const created = now();
     const charge: Charge = {
-      id: this.newId('ch_'), object: 'charge', amount, amount_captured: decline || manual ? 0 : amount, amount_refunded: 0, captured: !decline && !manual,
-      refunded: false, currency, payment_intent: '', status: decline ? 'failed' : 'succeeded',
-      payment_method_details: { type: 'card', card: manual && !decline ? { capture_before: created + CAPTURE_WINDOW_S } : {} }, created,
+      id: this.newId('ch_'),
+      object: 'charge',
+      amount,
+      amount_captured: decline || manual ? 0 : amount,
+      amount_refunded: 0,
+      captured: !decline && !manual,
+      refunded: false,
+      currency,
+      payment_intent: '',
+      status: decline ? 'failed' : 'succeeded',
+      payment_method_details: { type: 'card', card: manual && !decline ? { capture_before: created + CAPTURE_WINDOW_S } : {} },
+      created,
     };
     const pi: PaymentIntent = {
-      id: this.newId('pi_'), object: 'payment_intent', amount, amount_capturable: decline || !manual ? 0 : amount, amount_received: decline || manual ? 0 : amount,
-      capture_method: manual ? 'manual' : 'automatic', cancellation_reason: null, canceled_at: null, currency,
-      status: decline ? 'requires_payment_method' : manual ? 'requires_capture' : 'succeeded', payment_method: pm, description: str(form, 'description') ?? null,
-      metadata: obj(form, 'metadata') as Record<string, string>, latest_charge: charge.id,
+      id: this.newId('pi_'),
+      object: 'payment_intent',
+      amount,
+      amount_capturable: decline || !manual ? 0 : amount,
+      amount_received: decline || manual ? 0 : amount,
+      capture_method: manual ? 'manual' : 'automatic',
+      cancellation_reason: null,
+      canceled_at: null,
+      currency,
+      status: decline ? 'requires_payment_method' : manual ? 'requires_capture' : 'succeeded',
+      payment_method: pm,
+      description: str(form, 'description') ?? null,
+      metadata: obj(form, 'metadata') as Record<string, string>,
+      latest_charge: charge.id,
       last_payment_error: decline ? { type: 'card_error', code: 'card_declined', decline_code: decline, message: 'Your card was declined.' } : null,
-      created, livemode: false,
+      created,
+      livemode: false,
     };
     charge.payment_intent = pi.id;
     this.charges.set(charge.id, charge);
@@ -286,14 +313,18 @@ export class StripeEmulator extends HttpEmulator {
   private captureIntent(pi: PaymentIntent, form: FormObject): Reply {
     if (pi.status !== 'requires_capture') {
       return error(400, 'invalid_request_error', {
-        code: 'payment_intent_unexpected_state', message: `This PaymentIntent could not be captured because it has a status of ${pi.status}.`, payment_intent: pi,
+        code: 'payment_intent_unexpected_state',
+        message: `This PaymentIntent could not be captured because it has a status of ${pi.status}.`,
+        payment_intent: pi,
       });
     }
     const asked = str(form, 'amount_to_capture');
     const amount = asked === undefined ? pi.amount_capturable : Number(asked);
     if (!Number.isSafeInteger(amount) || amount < 1 || amount > pi.amount_capturable) {
       return error(400, 'invalid_request_error', {
-        code: 'amount_too_large', param: 'amount_to_capture', message: `The amount to capture must be at most the amount capturable (${pi.amount_capturable}).`,
+        code: 'amount_too_large',
+        param: 'amount_to_capture',
+        message: `The amount to capture must be at most the amount capturable (${pi.amount_capturable}).`,
       });
     }
     Object.assign(pi, { status: 'succeeded', amount_received: amount, amount_capturable: 0, metadata: { ...pi.metadata, ...(obj(form, 'metadata') as Record<string, string>) } });
@@ -304,7 +335,9 @@ export class StripeEmulator extends HttpEmulator {
   private cancelIntent(pi: PaymentIntent, form: FormObject): Reply {
     if (pi.status === 'succeeded' || pi.status === 'canceled') {
       return error(400, 'invalid_request_error', {
-        code: 'payment_intent_unexpected_state', message: `You cannot cancel this PaymentIntent because it has a status of ${pi.status}.`, payment_intent: pi,
+        code: 'payment_intent_unexpected_state',
+        message: `You cannot cancel this PaymentIntent because it has a status of ${pi.status}.`,
+        payment_intent: pi,
       });
     }
     Object.assign(pi, { status: 'canceled', cancellation_reason: str(form, 'cancellation_reason') ?? null, canceled_at: now(), amount_capturable: 0 });
@@ -319,7 +352,9 @@ export class StripeEmulator extends HttpEmulator {
   }
 
   private refundedOf(piId: string): number {
-    return this.refundsFor(piId).filter((r) => r.status !== 'failed' && r.status !== 'canceled').reduce((s, r) => s + r.amount, 0);
+    return this.refundsFor(piId)
+      .filter((r) => r.status !== 'failed' && r.status !== 'canceled')
+      .reduce((s, r) => s + r.amount, 0);
   }
 
   private createRefund(form: FormObject): Reply {
@@ -329,13 +364,25 @@ export class StripeEmulator extends HttpEmulator {
     if (pi.status !== 'succeeded') return error(400, 'invalid_request_error', { code: 'charge_not_refundable', message: 'This PaymentIntent has no successful charge.' });
     const refunded = this.refundedOf(piId);
     const amount = str(form, 'amount') === undefined ? pi.amount_received - refunded : Number(str(form, 'amount'));
-    if (refunded >= pi.amount_received) return error(400, 'invalid_request_error', { code: 'charge_already_refunded', message: `Charge ${pi.latest_charge} has already been refunded.` });
-    if (amount > pi.amount_received - refunded) return error(400, 'invalid_request_error', { code: 'amount_too_large', message: 'Refund amount is greater than unrefunded amount on charge.', param: 'amount' });
+    if (refunded >= pi.amount_received)
+      return error(400, 'invalid_request_error', { code: 'charge_already_refunded', message: `Charge ${pi.latest_charge} has already been refunded.` });
+    if (amount > pi.amount_received - refunded)
+      return error(400, 'invalid_request_error', { code: 'amount_too_large', message: 'Refund amount is greater than unrefunded amount on charge.', param: 'amount' });
     return { status: 200, body: this.addRefund(pi, amount, obj(form, 'metadata') as Record<string, string>, this.refundStatus) };
   }
 
   private addRefund(pi: PaymentIntent, amount: number, metadata: Record<string, string>, status: Refund['status']): Refund {
-    const refund: Refund = { id: this.newId('re_'), object: 'refund', amount, currency: pi.currency, payment_intent: pi.id, charge: pi.latest_charge, status, metadata, created: now() };
+    const refund: Refund = {
+      id: this.newId('re_'),
+      object: 'refund',
+      amount,
+      currency: pi.currency,
+      payment_intent: pi.id,
+      charge: pi.latest_charge,
+      status,
+      metadata,
+      created: now(),
+    };
     this.refunds.set(refund.id, refund);
     this.syncCharge(pi.id);
     return refund;
@@ -345,7 +392,9 @@ export class StripeEmulator extends HttpEmulator {
     const pi = this.intents.get(piId)!;
     const charge = this.charges.get(pi.latest_charge!);
     if (!charge) return;
-    const refunded = this.refundsFor(piId).filter((r) => r.status === 'succeeded').reduce((s, r) => s + r.amount, 0);
+    const refunded = this.refundsFor(piId)
+      .filter((r) => r.status === 'succeeded')
+      .reduce((s, r) => s + r.amount, 0);
     Object.assign(charge, { amount_refunded: refunded, refunded: refunded >= charge.amount_captured });
   }
 }

@@ -23,10 +23,7 @@ export interface TestApp {
  * The real app on a real database (PGlite in memory or a fresh schema on the
  * PostgreSQL server), driven through `app.inject` or a real socket.
  */
-export async function createTestApp(
-  kind: DatabaseKind,
-  opts: { env?: Record<string, string>; app?: Partial<Omit<AppOptions, 'config' | 'db'>> } = {},
-): Promise<TestApp> {
+export async function createTestApp(kind: DatabaseKind, opts: { env?: Record<string, string>; app?: Partial<Omit<AppOptions, 'config' | 'db'>> } = {}): Promise<TestApp> {
   const { url, drop, template } = await databaseUrlFor(kind);
   const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, DATABASE_URL: url, DATA_DIR: '/tmp/order-api-test', ...opts.env });
   const database = await createDb({ ...config.database, template });
@@ -35,12 +32,7 @@ export async function createTestApp(
   await app.ready();
   const key = new TextEncoder().encode(TEST_SECRET);
   const token = (sub: string, claims: Record<string, unknown> = {}) =>
-    new SignJWT({ email: `${sub}@example.com`, ...claims })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(sub)
-      .setIssuedAt()
-      .setExpirationTime('10m')
-      .sign(key);
+    new SignJWT({ email: `${sub}@example.com`, ...claims }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('10m').sign(key);
   return {
     app,
     db: database.db,

@@ -12,7 +12,8 @@ export type Snapshot = Record<string, { rows: number; hash: string; content: str
  * so it stays cheap as the tables grow). Equal snapshots mean no row was added, removed or changed
  * (stock, statuses, timestamps included). One statement: a snapshot costs one round trip.
  */
-export async function snapshotTables(db: Kysely<any>): Promise<Snapshot> { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any schema: the tables are read from the catalogue
+export async function snapshotTables(db: Kysely<any>): Promise<Snapshot> {
   const tables = await tablesOf(db);
   const parts = tables.map(
     (name) => sql`select ${name}::text as name, count(*)::int as rows,
@@ -26,7 +27,8 @@ export async function snapshotTables(db: Kysely<any>): Promise<Snapshot> { // es
 
 const cache = new WeakMap<object, Promise<string[]>>();
 
-function tablesOf(db: Kysely<any>): Promise<string[]> { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
+function tablesOf(db: Kysely<any>): Promise<string[]> {
   let found = cache.get(db);
   if (!found) {
     // The PostgreSQL tests share a server, one schema per file: only this file's schema counts.

@@ -45,13 +45,7 @@ export function expectValidation(res: InjectResponse, ...paths: string[]) {
   return body;
 }
 
-export async function createOrder(
-  t: TestApp,
-  token: string,
-  payload: unknown,
-  headers: Record<string, string> = {},
-  url = '/api/orders/create',
-): Promise<InjectResponse> {
+export async function createOrder(t: TestApp, token: string, payload: unknown, headers: Record<string, string> = {}, url = '/api/orders/create'): Promise<InjectResponse> {
   return t.app.inject({ method: 'POST', url, headers: { ...bearer(token), ...headers }, payload: payload as object });
 }
 
@@ -60,11 +54,7 @@ export async function getJson(t: TestApp, token: string, url: string): Promise<I
 }
 
 /** A fresh product (unique id) and a placed order for `sub` on it; returns both. */
-export async function placedOrder(
-  t: TestApp,
-  sub: string,
-  opts: { price?: number; stock?: number | null; quantity?: number } = {},
-) {
+export async function placedOrder(t: TestApp, sub: string, opts: { price?: number; stock?: number | null; quantity?: number } = {}) {
   const productId = uid('sku');
   await putProduct(t, productId, { price: opts.price ?? 1000, stock: opts.stock === undefined ? 10 : opts.stock });
   const token = await t.token(sub);
@@ -81,7 +71,11 @@ export async function stockOf(t: TestApp, productId: string): Promise<number | n
 
 /** Every order row for a user, straight from the database (what no HTTP view can hide). */
 export async function orderCount(t: TestApp, userId: string): Promise<number> {
-  const r = await t.db.selectFrom('orders').select((eb) => eb.fn.countAll<string>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow();
+  const r = await t.db
+    .selectFrom('orders')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('user_id', '=', userId)
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 

@@ -67,7 +67,13 @@ describe('admin search plans on postgres', () => {
     status: { all: [{ kind: 'status', value: 'shipped' }], any: [] },
     email: { all: [{ kind: 'email', value: 'busy@example.com' }], any: [] },
     user_id: { all: [{ kind: 'user', value: 'busy' }], any: [] },
-    'status + user_id': { all: [{ kind: 'status', value: 'pending' }, { kind: 'user', value: 'busy' }], any: [] },
+    'status + user_id': {
+      all: [
+        { kind: 'status', value: 'pending' },
+        { kind: 'user', value: 'busy' },
+      ],
+      any: [],
+    },
     'created_from/to': { all: [], any: [], from: at(90_000), to: at(10_000) },
     'q = email': { all: [], any: readingsOf('BUSY@example.com') },
     'q = user id': { all: [], any: readingsOf('busy') },
@@ -75,24 +81,28 @@ describe('admin search plans on postgres', () => {
     'q = order id': { all: [], any: readingsOf(idOf(70_000)) },
   };
 
-  it.each(Object.keys(shapes))('%s: an index scan of about a page, first and 50k deep', async (name) => {
-    const reads: number[] = [];
-    for (const after of [null, { created_at: at(50_000), id: idOf(50_000) }]) {
-      const p = await plan({ ...shapes[name]!, after, limit: 21 });
-      const scans = nodes(p).filter((n) => n['Relation Name'] === 'orders');
-      expect(scans.length).toBeGreaterThan(0);
-      let read = 0;
-      for (const s of scans) {
-        expect(s['Node Type'], `${name}: ${JSON.stringify(p).slice(0, 400)}`).toMatch(/Index|Bitmap/);
-        read += s['Actual Rows'] * s['Actual Loops'] + (s['Rows Removed by Filter'] ?? 0);
+  it.each(Object.keys(shapes))(
+    '%s: an index scan of about a page, first and 50k deep',
+    async (name) => {
+      const reads: number[] = [];
+      for (const after of [null, { created_at: at(50_000), id: idOf(50_000) }]) {
+        const p = await plan({ ...shapes[name]!, after, limit: 21 });
+        const scans = nodes(p).filter((n) => n['Relation Name'] === 'orders');
+        expect(scans.length).toBeGreaterThan(0);
+        let read = 0;
+        for (const s of scans) {
+          expect(s['Node Type'], `${name}: ${JSON.stringify(p).slice(0, 400)}`).toMatch(/Index|Bitmap/);
+          read += s['Actual Rows'] * s['Actual Loops'] + (s['Rows Removed by Filter'] ?? 0);
+        }
+        // Each reading of the filter reads at most one page cut (MAX_PAGE_ROWS), then the page's rows by id.
+        // Two filters together: the planner may scan one's index and filter by the other, reading more
+        // rows the less often both hold, but no more deep than first.
+        const readings = Math.max(1, shapes[name]!.any.length) * (shapes[name]!.all.length > 1 ? 5 : 1);
+        expect(read, `${name}, ${after ? 'deep' : 'first'} page: rows read`).toBeLessThanOrEqual(readings * MAX_PAGE_ROWS + 21 + 30);
+        reads.push(read);
       }
-      // Each reading of the filter reads at most one page cut (MAX_PAGE_ROWS), then the page's rows by id.
-      // Two filters together: the planner may scan one's index and filter by the other, reading more
-      // rows the less often both hold, but no more deep than first.
-      const readings = Math.max(1, shapes[name]!.any.length) * (shapes[name]!.all.length > 1 ? 5 : 1);
-      expect(read, `${name}, ${after ? 'deep' : 'first'} page: rows read`).toBeLessThanOrEqual(readings * MAX_PAGE_ROWS + 21 + 30);
-      reads.push(read);
-    }
-    if (shapes[name]!.all.length <= 1) expect(reads[1]!, `${name}: rows read deep vs first`).toBeLessThanOrEqual(reads[0]! * 1.5 + 30);
-  }, 30_000);
+      if (shapes[name]!.all.length <= 1) expect(reads[1]!, `${name}: rows read deep vs first`).toBeLessThanOrEqual(reads[0]! * 1.5 + 30);
+    },
+    30_000,
+  );
 });

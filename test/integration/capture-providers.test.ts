@@ -45,7 +45,10 @@ describe.each(DATABASES)('capture at shipment with the providers on %s', (kind) 
     const shipped = await advance(order.id, 'shipped');
     expect(shipped.statusCode, shipped.body).toBe(200);
     expect(shipped.json()).toMatchObject({ status: 'shipped', payment: { status: 'succeeded', amount_captured: 3000 } });
-    expect(await kinds(order.id)).toEqual([['authorization', 'succeeded'], ['capture', 'succeeded']]);
+    expect(await kinds(order.id)).toEqual([
+      ['authorization', 'succeeded'],
+      ['capture', 'succeeded'],
+    ]);
   });
 
   it('paypal: an order approved with intent CAPTURE → 422 payment_intent_mismatch, no order, nothing taken', async () => {
@@ -63,6 +66,9 @@ describe.each(DATABASES)('capture at shipment with the providers on %s', (kind) 
     const res = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token), payload: {} });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json().order.payment).toMatchObject({ status: 'voided', amount_captured: 0, amount_refunded: 0 });
-    expect(await kinds(order.id)).toEqual([['authorization', 'succeeded'], ['void', 'succeeded']]);
+    expect(await kinds(order.id)).toEqual([
+      ['authorization', 'succeeded'],
+      ['void', 'succeeded'],
+    ]);
   });
 });

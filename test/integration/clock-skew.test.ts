@@ -33,7 +33,12 @@ describe.each(DATABASES)('clock skew on %s', (kind) => {
     const sku = uid('sku');
     await putProduct(t, sku, { price: 500 });
     const user = uid('u');
-    const res = await t.app.inject({ method: 'POST', url: '/api/orders', headers: { authorization: `Bearer ${await t.token(user)}` }, payload: orderBody([{ product_id: sku, quantity: 1 }]) });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/orders',
+      headers: { authorization: `Bearer ${await t.token(user)}` },
+      payload: orderBody([{ product_id: sku, quantity: 1 }]),
+    });
     expect(res.statusCode).toBe(500);
     const { rows } = await sql<{ status: string; due_in_ms: number }>`
       select status, (extract(epoch from next_attempt_at - now()) * 1000)::int as due_in_ms

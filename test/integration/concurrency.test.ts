@@ -30,7 +30,15 @@ describe('concurrency on PostgreSQL', () => {
   const tally = (statuses: number[]) => statuses.reduce<Record<number, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {});
   const stock = async (id: string) => (await t.db.selectFrom('products').select('stock').where('id', '=', id).executeTakeFirstOrThrow()).stock;
   const ordersOf = async (productId: string) =>
-    Number((await t.db.selectFrom('order_items').select((eb) => eb.fn.countAll<string>().as('n')).where('product_id', '=', productId).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await t.db
+          .selectFrom('order_items')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .where('product_id', '=', productId)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   it('20 racing orders for a product with stock 5: exactly 5 × 201, 15 × 409 out_of_stock, stock 0', async () => {
     const sku = uid('scarce');
@@ -60,9 +68,19 @@ describe('concurrency on PostgreSQL', () => {
     expect(tx).toHaveLength(1);
     const refunds = await t.db.selectFrom('payment_ledger').select(['status', 'amount']).where('transaction_id', '=', tx[0]!.id).where('kind', '=', 'refund').execute();
     expect(refunds.map((r) => [r.status, Number(r.amount)])).toEqual([['succeeded', 4500]]);
-    const refundEvents = await t.db.selectFrom('outbox').select('id').where('topic', '=', 'payment.refunded').where(sql<string>`payload->>'order_id'`, '=', id).execute();
+    const refundEvents = await t.db
+      .selectFrom('outbox')
+      .select('id')
+      .where('topic', '=', 'payment.refunded')
+      .where(sql<string>`payload->>'order_id'`, '=', id)
+      .execute();
     expect(refundEvents).toHaveLength(1);
-    const cancelEvents = await t.db.selectFrom('outbox').select('id').where('topic', '=', 'order.cancelled').where(sql<string>`payload->>'order_id'`, '=', id).execute();
+    const cancelEvents = await t.db
+      .selectFrom('outbox')
+      .select('id')
+      .where('topic', '=', 'order.cancelled')
+      .where(sql<string>`payload->>'order_id'`, '=', id)
+      .execute();
     expect(cancelEvents).toHaveLength(1);
     expect(await stock(sku)).toBe(10); // returned once, not ten times
     const history = await call('GET', `/api/orders/${id}/history`, owner);
@@ -103,7 +121,16 @@ describe('concurrency on PostgreSQL', () => {
     await putProduct(t, b, { price: 100, stock: 1000 });
     const results = await Promise.all(
       Array.from({ length: 30 }, async (_, i) => {
-        const items = i % 2 === 0 ? [{ product_id: a, quantity: 2 }, { product_id: b, quantity: 1 }] : [{ product_id: b, quantity: 1 }, { product_id: a, quantity: 2 }];
+        const items =
+          i % 2 === 0
+            ? [
+                { product_id: a, quantity: 2 },
+                { product_id: b, quantity: 1 },
+              ]
+            : [
+                { product_id: b, quantity: 1 },
+                { product_id: a, quantity: 2 },
+              ];
         return call('POST', '/api/orders', await t.token(`mixer${i}`), orderBody(items));
       }),
     );
@@ -118,7 +145,16 @@ describe('concurrency on PostgreSQL', () => {
     await putProduct(t, b, { price: 100, stock: 6 });
     const results = await Promise.all(
       Array.from({ length: 20 }, async (_, i) => {
-        const items = i % 2 === 0 ? [{ product_id: a, quantity: 1 }, { product_id: b, quantity: 1 }] : [{ product_id: b, quantity: 1 }, { product_id: a, quantity: 1 }];
+        const items =
+          i % 2 === 0
+            ? [
+                { product_id: a, quantity: 1 },
+                { product_id: b, quantity: 1 },
+              ]
+            : [
+                { product_id: b, quantity: 1 },
+                { product_id: a, quantity: 1 },
+              ];
         return call('POST', '/api/orders', await t.token(`scarce${i}`), orderBody(items));
       }),
     );

@@ -52,10 +52,15 @@ describe.each(REAL_PROVIDERS)('crash between a %s partial refund and its commit'
     const token = await sign('frank', { email: 'frank@example.com' });
     const admin = await sign('boss', { roles: ['admin'] });
     server = await startServerProcess({ ...env(), WORKERS_ENABLED: 'false', RECONCILE_AFTER_MS: '500' });
-    const put = await fetch(`${server.url}/api/products/sku_part`, { method: 'PUT', headers: json(admin), body: JSON.stringify({ name: 'Part', price: 600, currency: 'USD', active: true, stock: 5 }) });
+    const put = await fetch(`${server.url}/api/products/sku_part`, {
+      method: 'PUT',
+      headers: json(admin),
+      body: JSON.stringify({ name: 'Part', price: 600, currency: 'USD', active: true, stock: 5 }),
+    });
     expect(put.status).toBe(200);
     const created = await fetch(`${server.url}/api/orders`, {
-      method: 'POST', headers: json(token),
+      method: 'POST',
+      headers: json(token),
       body: JSON.stringify({ items: [{ product_id: 'sku_part', quantity: 3 }], currency: 'USD', payment: { provider: id, source: p.source(1800) } }),
     });
     expect(created.status).toBe(201);
@@ -65,14 +70,20 @@ describe.each(REAL_PROVIDERS)('crash between a %s partial refund and its commit'
     // The provider makes the refund but its answers never arrive; the process dies meanwhile.
     p.emulator.hangAfterNext(10, p.refundPath);
     const cancel = fetch(`${server.url}/api/orders/${order.id}/cancel`, {
-      method: 'POST', headers: json(token), body: JSON.stringify({ items: [{ product_id: 'sku_part', quantity: 2 }] }),
-    }).then((r) => r.status, () => 'no answer' as const);
+      method: 'POST',
+      headers: json(token),
+      body: JSON.stringify({ items: [{ product_id: 'sku_part', quantity: 2 }] }),
+    }).then(
+      (r) => r.status,
+      () => 'no answer' as const,
+    );
     await until(() => (p.refunds(ref).length > 0 ? true : undefined), 'the refund at the provider');
     server.child.kill('SIGKILL');
     expect((await server.exited).signal).toBe('SIGKILL');
     expect(await cancel).toBe('no answer');
     p.emulator.resetFaults();
-    const refunds = () => db.selectFrom('payment_ledger').select(['status', 'amount']).where('transaction_id', '=', order.payment.transaction_id).where('kind', '=', 'refund').execute();
+    const refunds = () =>
+      db.selectFrom('payment_ledger').select(['status', 'amount']).where('transaction_id', '=', order.payment.transaction_id).where('kind', '=', 'refund').execute();
     expect((await refunds()).map((r) => [r.status, Number(r.amount)])).toEqual([['pending', 1200]]);
 
     server = await startServerProcess({ ...env(), RECONCILE_AFTER_MS: '0', RECONCILE_INTERVAL_MS: '100' });
@@ -80,7 +91,12 @@ describe.each(REAL_PROVIDERS)('crash between a %s partial refund and its commit'
     expect(p.refunds(ref)).toEqual([1200]);
     expect((await refunds()).map((r) => [r.status, Number(r.amount)])).toEqual([['succeeded', 1200]]);
     const got = (await (await fetch(`${server.url}/api/orders/${order.id}`, { headers: json(token) })).json()) as Record<string, unknown>;
-    expect(got).toMatchObject({ status: 'pending', current_total: 600, items: [{ quantity: 3, quantity_cancelled: 2 }], payment: { status: 'partially_refunded', amount_refunded: 1200 } });
+    expect(got).toMatchObject({
+      status: 'pending',
+      current_total: 600,
+      items: [{ quantity: 3, quantity_cancelled: 2 }],
+      payment: { status: 'partially_refunded', amount_refunded: 1200 },
+    });
     const product = (await (await fetch(`${server.url}/api/products/sku_part`, { headers: json(token) })).json()) as { stock: number };
     expect(product.stock).toBe(4);
   });

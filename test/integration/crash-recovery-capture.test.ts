@@ -31,8 +31,7 @@ describe('crash between a capture or void and its commit (sandbox)', () => {
     }
     throw new Error(`timed out waiting for ${what}`);
   }
-  const movements = (transactionId: string) =>
-    db.selectFrom('payment_ledger').select(['kind', 'status']).where('transaction_id', '=', transactionId).orderBy('seq').execute();
+  const movements = (transactionId: string) => db.selectFrom('payment_ledger').select(['kind', 'status']).where('transaction_id', '=', transactionId).orderBy('seq').execute();
 
   beforeAll(async () => {
     schema = await freshPgSchema();
@@ -48,7 +47,11 @@ describe('crash between a capture or void and its commit (sandbox)', () => {
     const [token, admin] = [await sign('dora', { email: 'dora@example.com' }), await sign('boss', { roles: ['admin'] })];
     server = await startServerProcess(env({ WORKERS_ENABLED: 'false', RECONCILE_AFTER_MS: '500', ORDER_API_FAULT: 'crash-after-capture' }));
     expect((await call('PUT', '/api/products/sku_cap', admin, { name: 'Cap', price: 800, currency: 'USD', active: true, stock: 5 })).status).toBe(200);
-    const created = await call('POST', '/api/orders', token, { items: [{ product_id: 'sku_cap', quantity: 2 }], currency: 'USD', payment: { provider: 'sandbox', source: 'pm_card_visa' } });
+    const created = await call('POST', '/api/orders', token, {
+      items: [{ product_id: 'sku_cap', quantity: 2 }],
+      currency: 'USD',
+      payment: { provider: 'sandbox', source: 'pm_card_visa' },
+    });
     expect(created.status).toBe(201);
     const order = (await created.json()) as { id: string; payment: { transaction_id: string; status: string } };
     expect(order.payment.status).toBe('authorized');
@@ -57,7 +60,10 @@ describe('crash between a capture or void and its commit (sandbox)', () => {
     await expect(call('POST', `/api/orders/${order.id}/status`, admin, { status: 'shipped', note: 'crash' })).rejects.toThrow();
     expect((await server.exited).signal).toBe('SIGKILL');
     // Captured at the provider, not in the ledger: the capture pending, the order still processing.
-    expect(await movements(order.payment.transaction_id)).toEqual([{ kind: 'authorization', status: 'succeeded' }, { kind: 'capture', status: 'pending' }]);
+    expect(await movements(order.payment.transaction_id)).toEqual([
+      { kind: 'authorization', status: 'succeeded' },
+      { kind: 'capture', status: 'pending' },
+    ]);
     expect(await db.selectFrom('orders').select('status').where('id', '=', order.id).executeTakeFirstOrThrow()).toEqual({ status: 'processing' });
 
     server = await startServerProcess(env({ RECONCILE_AFTER_MS: '0', RECONCILE_INTERVAL_MS: '100' }));
@@ -65,7 +71,10 @@ describe('crash between a capture or void and its commit (sandbox)', () => {
       const o = await db.selectFrom('orders').select('status').where('id', '=', order.id).executeTakeFirstOrThrow();
       return o.status === 'shipped' ? o : undefined;
     }, 'the order to ship');
-    expect(await movements(order.payment.transaction_id)).toEqual([{ kind: 'authorization', status: 'succeeded' }, { kind: 'capture', status: 'succeeded' }]);
+    expect(await movements(order.payment.transaction_id)).toEqual([
+      { kind: 'authorization', status: 'succeeded' },
+      { kind: 'capture', status: 'succeeded' },
+    ]);
     const got = (await (await call('GET', `/api/orders/${order.id}`, token)).json()) as { payment: Record<string, unknown> };
     expect(got.payment).toMatchObject({ status: 'succeeded', amount_captured: 1600 });
     const history = (await (await call('GET', `/api/orders/${order.id}/history`, token)).json()) as { items: { status: string; note: string | null }[] };
@@ -78,12 +87,19 @@ describe('crash between a capture or void and its commit (sandbox)', () => {
   it('a void: recovered after a restart, the payment voided once', async () => {
     const token = await sign('erin', { email: 'erin@example.com' });
     server = await startServerProcess(env({ WORKERS_ENABLED: 'false', RECONCILE_AFTER_MS: '500', ORDER_API_FAULT: 'crash-after-capture' }));
-    const created = await call('POST', '/api/orders', token, { items: [{ product_id: 'sku_cap', quantity: 1 }], currency: 'USD', payment: { provider: 'sandbox', source: 'pm_card_visa' } });
+    const created = await call('POST', '/api/orders', token, {
+      items: [{ product_id: 'sku_cap', quantity: 1 }],
+      currency: 'USD',
+      payment: { provider: 'sandbox', source: 'pm_card_visa' },
+    });
     expect(created.status).toBe(201);
     const order = (await created.json()) as { id: string; payment: { transaction_id: string } };
     await expect(call('POST', `/api/orders/${order.id}/cancel`, token, {})).rejects.toThrow();
     expect((await server.exited).signal).toBe('SIGKILL');
-    expect(await movements(order.payment.transaction_id)).toEqual([{ kind: 'authorization', status: 'succeeded' }, { kind: 'void', status: 'pending' }]);
+    expect(await movements(order.payment.transaction_id)).toEqual([
+      { kind: 'authorization', status: 'succeeded' },
+      { kind: 'void', status: 'pending' },
+    ]);
 
     server = await startServerProcess(env({ RECONCILE_AFTER_MS: '0', RECONCILE_INTERVAL_MS: '100' }));
     await until(async () => {

@@ -56,7 +56,11 @@ describe.each(REAL_PROVIDERS)('crash between a %s charge and the commit', (id) =
     const body = JSON.stringify({ items: [{ product_id: 'sku_crash', quantity: 2 }], currency: 'USD', payment: { provider: id, source: p.source(1400) } });
 
     server = await startServerProcess({ ...env(), WORKERS_ENABLED: 'false', RECONCILE_AFTER_MS: '500', ORDER_API_FAULT: 'crash-after-charge' });
-    const put = await fetch(`${server.url}/api/products/sku_crash`, { method: 'PUT', headers: json(admin), body: JSON.stringify({ name: 'Crash', price: 700, currency: 'USD', active: true, stock: 3 }) });
+    const put = await fetch(`${server.url}/api/products/sku_crash`, {
+      method: 'PUT',
+      headers: json(admin),
+      body: JSON.stringify({ name: 'Crash', price: 700, currency: 'USD', active: true, stock: 3 }),
+    });
     expect(put.status).toBe(200);
 
     await expect(fetch(`${server.url}/api/orders`, { method: 'POST', headers: json(token, 'crash-key-1'), body })).rejects.toThrow();
@@ -97,7 +101,11 @@ describe.each(REAL_PROVIDERS)('crash between a %s charge and the commit', (id) =
     expect(await db.selectFrom('payment_transactions').selectAll().execute()).toHaveLength(1);
     // Nothing else moved at the provider: one charge in all, still one after the retry.
     expect(p.charges(txId)).toBe(1);
-    const allCharges = { stripe: () => [...emu.stripe.intents.values()].filter((x) => x.status === 'succeeded').length, square: () => [...emu.square.payments.values()].filter((x) => x.status === 'COMPLETED').length, paypal: () => emu.paypal.captures.size }[id];
+    const allCharges = {
+      stripe: () => [...emu.stripe.intents.values()].filter((x) => x.status === 'succeeded').length,
+      square: () => [...emu.square.payments.values()].filter((x) => x.status === 'COMPLETED').length,
+      paypal: () => emu.paypal.captures.size,
+    }[id];
     expect(allCharges()).toBe(1);
   });
 
@@ -107,10 +115,15 @@ describe.each(REAL_PROVIDERS)('crash between a %s charge and the commit', (id) =
     const admin = await sign('boss', { roles: ['admin'] });
     await server?.stop('SIGKILL');
     server = await startServerProcess({ ...env(), WORKERS_ENABLED: 'false', RECONCILE_AFTER_MS: '500' });
-    const put = await fetch(`${server.url}/api/products/sku_refund`, { method: 'PUT', headers: json(admin), body: JSON.stringify({ name: 'Refund', price: 900, currency: 'USD', active: true, stock: 4 }) });
+    const put = await fetch(`${server.url}/api/products/sku_refund`, {
+      method: 'PUT',
+      headers: json(admin),
+      body: JSON.stringify({ name: 'Refund', price: 900, currency: 'USD', active: true, stock: 4 }),
+    });
     expect(put.status).toBe(200);
     const created = await fetch(`${server.url}/api/orders`, {
-      method: 'POST', headers: json(token),
+      method: 'POST',
+      headers: json(token),
       body: JSON.stringify({ items: [{ product_id: 'sku_refund', quantity: 1 }], currency: 'USD', payment: { provider: id, source: p.source(900) } }),
     });
     expect(created.status).toBe(201);
@@ -128,7 +141,8 @@ describe.each(REAL_PROVIDERS)('crash between a %s charge and the commit', (id) =
     expect((await server.exited).signal).toBe('SIGKILL');
     expect(await cancel).toBe('no answer');
     p.emulator.resetFaults();
-    const refund = () => db.selectFrom('payment_ledger').select('status').where('transaction_id', '=', order.payment.transaction_id).where('kind', '=', 'refund').executeTakeFirstOrThrow();
+    const refund = () =>
+      db.selectFrom('payment_ledger').select('status').where('transaction_id', '=', order.payment.transaction_id).where('kind', '=', 'refund').executeTakeFirstOrThrow();
     expect(await refund()).toEqual({ status: 'pending' });
     expect(await db.selectFrom('orders').select('status').where('id', '=', order.id).executeTakeFirstOrThrow()).toEqual({ status: 'cancelled' });
 

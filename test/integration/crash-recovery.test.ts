@@ -30,13 +30,25 @@ describe('crash between charge and commit', () => {
   });
 
   it('recovers the order after a restart, once', async () => {
-    const token = await new SignJWT({ email: 'carol@example.com' }).setProtectedHeader({ alg: 'HS256' }).setSubject('carol').setExpirationTime('10m').sign(new TextEncoder().encode(TEST_SECRET));
-    const admin = await new SignJWT({ roles: ['admin'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('boss').setExpirationTime('10m').sign(new TextEncoder().encode(TEST_SECRET));
+    const token = await new SignJWT({ email: 'carol@example.com' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('carol')
+      .setExpirationTime('10m')
+      .sign(new TextEncoder().encode(TEST_SECRET));
+    const admin = await new SignJWT({ roles: ['admin'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('boss')
+      .setExpirationTime('10m')
+      .sign(new TextEncoder().encode(TEST_SECRET));
     const json = (t: string, key?: string) => ({ authorization: `Bearer ${t}`, 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) });
     const body = JSON.stringify({ items: [{ product_id: 'sku_crash', quantity: 2 }], currency: 'USD', payment: { provider: 'sandbox', source: 'pm_card_visa' } });
 
     server = await startServerProcess({ ...env(), WORKERS_ENABLED: 'false', RECONCILE_AFTER_MS: '500', ORDER_API_FAULT: 'crash-after-charge' });
-    const put = await fetch(`${server.url}/api/products/sku_crash`, { method: 'PUT', headers: json(admin), body: JSON.stringify({ name: 'Crash', price: 700, currency: 'USD', active: true, stock: 3 }) });
+    const put = await fetch(`${server.url}/api/products/sku_crash`, {
+      method: 'PUT',
+      headers: json(admin),
+      body: JSON.stringify({ name: 'Crash', price: 700, currency: 'USD', active: true, stock: 3 }),
+    });
     expect(put.status).toBe(200);
 
     await expect(fetch(`${server.url}/api/orders`, { method: 'POST', headers: json(token, 'crash-key-1'), body })).rejects.toThrow();

@@ -36,8 +36,7 @@ describe.each(DATABASES)('authentication on %s', (kind) => {
   });
 
   describe('HS256 (JWT_SECRET)', () => {
-    const call = (authorization?: string) =>
-      t.app.inject({ method: 'GET', url: '/api/orders', headers: authorization === undefined ? {} : { authorization } });
+    const call = (authorization?: string) => t.app.inject({ method: 'GET', url: '/api/orders', headers: authorization === undefined ? {} : { authorization } });
 
     it('a valid token → 200', async () => {
       const res = await call(`Bearer ${await t.token(uid('u'))}`);
@@ -65,15 +64,21 @@ describe.each(DATABASES)('authentication on %s', (kind) => {
       ['a numeric sub', async () => `Bearer ${await hs256({ sub: 42, exp: now() + 600 })}`],
       ['alg none', async () => `Bearer ${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'admin', roles: ['admin'], exp: now() + 600 })}.`],
       ['alg none without the trailing dot', async () => `Bearer ${b64({ alg: 'none' })}.${b64({ sub: 'admin', exp: now() + 600 })}`],
-      ['RS256 while HS256 is configured', async () => {
-        const { privateKey } = await generateKeyPair('RS256');
-        return `Bearer ${await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'RS256' }).setExpirationTime('5m').sign(privateKey)}`;
-      }],
+      [
+        'RS256 while HS256 is configured',
+        async () => {
+          const { privateKey } = await generateKeyPair('RS256');
+          return `Bearer ${await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'RS256' }).setExpirationTime('5m').sign(privateKey)}`;
+        },
+      ],
       ['HS512 with the right secret', async () => `Bearer ${await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'HS512' }).setExpirationTime('5m').sign(secret)}`],
-      ['a tampered payload', async () => {
-        const [h, , s] = (await t.token('alice')).split('.');
-        return `Bearer ${h}.${b64({ sub: 'admin', roles: ['admin'], exp: now() + 600 })}.${s}`;
-      }],
+      [
+        'a tampered payload',
+        async () => {
+          const [h, , s] = (await t.token('alice')).split('.');
+          return `Bearer ${h}.${b64({ sub: 'admin', roles: ['admin'], exp: now() + 600 })}.${s}`;
+        },
+      ],
       ['garbage', async () => 'Bearer not.a.jwt'],
       ['random characters', async () => 'Bearer %%%%'],
       ['Basic credentials', async () => `Basic ${Buffer.from('alice:password').toString('base64')}`],
@@ -87,7 +92,12 @@ describe.each(DATABASES)('authentication on %s', (kind) => {
 
     it('rejections apply on every /api route, including admin ones', async () => {
       const bad = `Bearer ${await hs256({ sub: 'admin', roles: ['admin'], exp: now() - 3600 })}`;
-      for (const [method, url] of [['GET', '/api/products'], ['PUT', '/api/products/x'], ['POST', '/api/orders'], ['POST', `/api/orders/${crypto.randomUUID()}/status`]] as const) {
+      for (const [method, url] of [
+        ['GET', '/api/products'],
+        ['PUT', '/api/products/x'],
+        ['POST', '/api/orders'],
+        ['POST', `/api/orders/${crypto.randomUUID()}/status`],
+      ] as const) {
         expectRejected(await t.app.inject({ method, url, headers: { authorization: bad }, payload: method === 'GET' ? undefined : {} }));
       }
     });

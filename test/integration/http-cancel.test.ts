@@ -40,7 +40,11 @@ describe.each(DATABASES)('POST /api/orders/{id}/cancel on %s', (kind) => {
     const after = await getJson(t, token, `/api/orders/${order.id}`);
     expect(after.json()).toMatchObject({ status: 'cancelled', payment: { status: 'refunded', amount: 3000 } });
     const ledger = await t.db.selectFrom('payment_ledger').select(['kind', 'status', 'amount']).where('transaction_id', '=', order.payment.transaction_id).orderBy('seq').execute();
-    expect(ledger.map((e) => [e.kind, e.status, Number(e.amount)])).toEqual([['authorization', 'succeeded', 3000], ['capture', 'succeeded', 3000], ['refund', 'succeeded', 3000]]);
+    expect(ledger.map((e) => [e.kind, e.status, Number(e.amount)])).toEqual([
+      ['authorization', 'succeeded', 3000],
+      ['capture', 'succeeded', 3000],
+      ['refund', 'succeeded', 3000],
+    ]);
   });
 
   it('a second cancel → 409 order_not_cancellable, stock returned only once', async () => {

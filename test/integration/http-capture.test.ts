@@ -44,9 +44,15 @@ describe.each(DATABASES)('capture at shipment on %s', (kind) => {
   const admin = () => t.adminToken();
   const advance = async (id: string, status: string, extra: Record<string, unknown> = {}) =>
     t.app.inject({ method: 'POST', url: `/api/orders/${id}/status`, headers: bearer(await admin()), payload: { status, ...extra } });
-  const ledger = async (id: string) => (await getJson(t, await admin(), `/api/orders/${id}/payments`)).json().items as { kind: string; status: string; amount: number; id: string }[];
+  const ledger = async (id: string) =>
+    (await getJson(t, await admin(), `/api/orders/${id}/payments`)).json().items as { kind: string; status: string; amount: number; id: string }[];
   const events = (orderId: string, type: string) =>
-    t.db.selectFrom('outbox').select('payload').where('topic', '=', type).where(sql<string>`payload->>'order_id'`, '=', orderId).execute();
+    t.db
+      .selectFrom('outbox')
+      .select('payload')
+      .where('topic', '=', type)
+      .where(sql<string>`payload->>'order_id'`, '=', orderId)
+      .execute();
   async function authorized(source = 'pm_card_visa', price = 1200, quantity = 2) {
     const sku = uid('sku');
     await putProduct(t, sku, { price, stock: 10 });
@@ -74,7 +80,10 @@ describe.each(DATABASES)('capture at shipment on %s', (kind) => {
     expect(shipped.statusCode, shipped.body).toBe(200);
     expect(shipped.json()).toMatchObject({ status: 'shipped', tracking: { carrier: 'UPS', number: '1Z' } });
     expect(shipped.json().payment).toMatchObject({ status: 'succeeded', amount_authorized: 2400, amount_captured: 2400, authorization_expires_at: null });
-    expect((await ledger(order.id)).map((e) => [e.kind, e.status, e.amount])).toEqual([['authorization', 'succeeded', 2400], ['capture', 'succeeded', 2400]]);
+    expect((await ledger(order.id)).map((e) => [e.kind, e.status, e.amount])).toEqual([
+      ['authorization', 'succeeded', 2400],
+      ['capture', 'succeeded', 2400],
+    ]);
     const captured = await events(order.id, 'payment.captured');
     expect(captured).toHaveLength(1);
     expect((captured[0]!.payload as { data: { payment: { status: string } } }).data.payment.status).toBe('succeeded');
@@ -90,7 +99,10 @@ describe.each(DATABASES)('capture at shipment on %s', (kind) => {
     const res = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token), payload: {} });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json().order.payment).toMatchObject({ status: 'voided', amount_authorized: 2400, amount_captured: 0, amount_refunded: 0, authorization_expires_at: null });
-    expect((await ledger(order.id)).map((e) => [e.kind, e.status, e.amount])).toEqual([['authorization', 'succeeded', 2400], ['void', 'succeeded', 2400]]);
+    expect((await ledger(order.id)).map((e) => [e.kind, e.status, e.amount])).toEqual([
+      ['authorization', 'succeeded', 2400],
+      ['void', 'succeeded', 2400],
+    ]);
     expect(await events(order.id, 'payment.voided')).toHaveLength(1);
     expect(await events(order.id, 'payment.refunded')).toHaveLength(0);
     expect((await getJson(t, await admin(), `/api/products/${sku}`)).json().stock).toBe(10);
@@ -108,7 +120,11 @@ describe.each(DATABASES)('capture at shipment on %s', (kind) => {
     const history = (await getJson(t, await admin(), `/api/orders/${order.id}/history`)).json().items;
     expect(history.at(-1)).toMatchObject({ status: 'processing', actor: 'admin', note: expect.stringContaining('authorization_expired') });
     expect(expectProblem(await advance(order.id, 'shipped'), 402, 'payment_declined').decline_code).toBe('authorization_expired');
-    expect((await ledger(order.id)).map((e) => [e.kind, e.status])).toEqual([['authorization', 'succeeded'], ['capture', 'failed'], ['capture', 'failed']]);
+    expect((await ledger(order.id)).map((e) => [e.kind, e.status])).toEqual([
+      ['authorization', 'succeeded'],
+      ['capture', 'failed'],
+      ['capture', 'failed'],
+    ]);
     expect(await events(order.id, 'payment.captured')).toHaveLength(0);
   });
 
@@ -138,7 +154,10 @@ describe.each(DATABASES)('capture at shipment on %s', (kind) => {
     const again = await advance(order.id, 'shipped');
     expect(again.statusCode, again.body).toBe(200);
     expect(new Set(outage.calls).size).toBe(1);
-    expect((await ledger(order.id)).map((e) => [e.kind, e.status])).toEqual([['authorization', 'succeeded'], ['capture', 'succeeded']]);
+    expect((await ledger(order.id)).map((e) => [e.kind, e.status])).toEqual([
+      ['authorization', 'succeeded'],
+      ['capture', 'succeeded'],
+    ]);
   });
 
   it('racing ships: one capture, one shipped order', async () => {
@@ -155,7 +174,9 @@ describe.each(DATABASES)('capture at shipment on %s', (kind) => {
   it('an authorization about to lapse: one history warning, and the gauge counts it', async () => {
     const { order } = await authorized();
     // As if authorized six and a half days ago: it lapses in half a day, inside the 24 h warning.
-    await sql`update payment_ledger set expires_at = now() + interval '12 hours' where transaction_id = ${order.payment.transaction_id}::uuid and kind = 'authorization'`.execute(t.db);
+    await sql`update payment_ledger set expires_at = now() + interval '12 hours' where transaction_id = ${order.payment.transaction_id}::uuid and kind = 'authorization'`.execute(
+      t.db,
+    );
     const gauge = async () => {
       const text = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
       return Number(/^payment_authorizations_expiring (\d+)/m.exec(text)?.[1]);
@@ -163,7 +184,9 @@ describe.each(DATABASES)('capture at shipment on %s', (kind) => {
     expect(await gauge()).toBeGreaterThanOrEqual(1);
     await reconcilePayments(t.app.deps);
     await reconcilePayments(t.app.deps);
-    const notes = (await getJson(t, await admin(), `/api/orders/${order.id}/history`)).json().items.filter((h: { note: string | null }) => h.note?.includes('authorization expires'));
+    const notes = (await getJson(t, await admin(), `/api/orders/${order.id}/history`))
+      .json()
+      .items.filter((h: { note: string | null }) => h.note?.includes('authorization expires'));
     expect(notes).toHaveLength(1);
     expect(notes[0]).toMatchObject({ status: 'pending', actor: 'system' });
     const before = await gauge();

@@ -45,9 +45,12 @@ describe.each(DATABASES)('errors and request ids on %s', (kind) => {
       expectValidation(await post('/api/orders', body));
     });
 
-    it.each(['text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x'])('Content-Type %s → 415 unsupported_media_type', async (type) => {
-      expectProblem(await post('/api/orders', 'items=1', { 'content-type': type }), 415, 'unsupported_media_type');
-    });
+    it.each(['text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x'])(
+      'Content-Type %s → 415 unsupported_media_type',
+      async (type) => {
+        expectProblem(await post('/api/orders', 'items=1', { 'content-type': type }), 415, 'unsupported_media_type');
+      },
+    );
 
     it('application/json with a charset is fine', async () => {
       const res = await post('/api/orders', JSON.stringify(orderBody([{ product_id: sku, quantity: 1 }])), { 'content-type': 'application/json; charset=utf-8' });
@@ -58,7 +61,8 @@ describe.each(DATABASES)('errors and request ids on %s', (kind) => {
       const user = uid('big');
       const padding = 'x'.repeat(1024 * 1024);
       const res = await t.app.inject({
-        method: 'POST', url: '/api/orders',
+        method: 'POST',
+        url: '/api/orders',
         headers: { ...bearer(await t.token(user)), 'content-type': 'application/json' },
         payload: JSON.stringify({ ...orderBody([{ product_id: sku, quantity: 1 }]), email: padding }),
       });
@@ -89,10 +93,22 @@ describe.each(DATABASES)('errors and request ids on %s', (kind) => {
 
   describe('prototype pollution', () => {
     it.each([
-      ['__proto__ at the top', `{"__proto__": {"isAdmin": true}, "items": [{"product_id": "SKU", "quantity": 1}], "currency": "USD", "payment": {"provider": "sandbox", "source": "pm_card_visa"}}`],
-      ['__proto__ in an item', `{"items": [{"product_id": "SKU", "quantity": 1, "__proto__": {"unit_price": 0}}], "currency": "USD", "payment": {"provider": "sandbox", "source": "pm_card_visa"}}`],
-      ['constructor.prototype', `{"constructor": {"prototype": {"isAdmin": true}}, "items": [{"product_id": "SKU", "quantity": 1}], "currency": "USD", "payment": {"provider": "sandbox", "source": "pm_card_visa"}}`],
-      ['constructor.prototype in payment', `{"items": [{"product_id": "SKU", "quantity": 1}], "currency": "USD", "payment": {"provider": "sandbox", "source": "pm_card_visa", "constructor": {"prototype": {"x": 1}}}}`],
+      [
+        '__proto__ at the top',
+        `{"__proto__": {"isAdmin": true}, "items": [{"product_id": "SKU", "quantity": 1}], "currency": "USD", "payment": {"provider": "sandbox", "source": "pm_card_visa"}}`,
+      ],
+      [
+        '__proto__ in an item',
+        `{"items": [{"product_id": "SKU", "quantity": 1, "__proto__": {"unit_price": 0}}], "currency": "USD", "payment": {"provider": "sandbox", "source": "pm_card_visa"}}`,
+      ],
+      [
+        'constructor.prototype',
+        `{"constructor": {"prototype": {"isAdmin": true}}, "items": [{"product_id": "SKU", "quantity": 1}], "currency": "USD", "payment": {"provider": "sandbox", "source": "pm_card_visa"}}`,
+      ],
+      [
+        'constructor.prototype in payment',
+        `{"items": [{"product_id": "SKU", "quantity": 1}], "currency": "USD", "payment": {"provider": "sandbox", "source": "pm_card_visa", "constructor": {"prototype": {"x": 1}}}}`,
+      ],
     ])('%s → 4xx, no order, nothing polluted', async (_what, raw) => {
       const user = uid('proto');
       const res = await post('/api/orders', raw.replace(/SKU/g, sku), bearer(await t.token(user)));
@@ -106,7 +122,8 @@ describe.each(DATABASES)('errors and request ids on %s', (kind) => {
 
     it('on the admin product route too', async () => {
       const res = await t.app.inject({
-        method: 'PUT', url: `/api/products/${uid('p')}`,
+        method: 'PUT',
+        url: `/api/products/${uid('p')}`,
         headers: { ...bearer(await t.adminToken()), 'content-type': 'application/json' },
         payload: '{"name": "x", "price": 1, "currency": "USD", "active": true, "stock": null, "__proto__": {"price": 0}}',
       });
@@ -152,14 +169,29 @@ describe.each(DATABASES)('errors and request ids on %s', (kind) => {
     let app: OrderApp;
     beforeAll(async () => {
       const leak = "select card_number from secrets where password = 'hunter2'";
-      app = await variantApp(t, {}, { faults: { afterCharge: () => { throw new Error(leak); } } });
+      app = await variantApp(
+        t,
+        {},
+        {
+          faults: {
+            afterCharge: () => {
+              throw new Error(leak);
+            },
+          },
+        },
+      );
     });
     afterAll(async () => {
       await app?.close();
     });
 
     it('is a problem+json internal_error quoting the request id, without the message, SQL or stack', async () => {
-      const res = await app.inject({ method: 'POST', url: '/api/orders', headers: { ...bearer(token), 'x-request-id': 'bug-1' }, payload: orderBody([{ product_id: sku, quantity: 1 }]) });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/orders',
+        headers: { ...bearer(token), 'x-request-id': 'bug-1' },
+        payload: orderBody([{ product_id: sku, quantity: 1 }]),
+      });
       const body = expectProblem(res, 500, 'internal_error');
       expect(body.detail).toContain('bug-1');
       expect(res.body).not.toMatch(/hunter2|select|secrets|stack|\.ts:\d+/i);

@@ -32,8 +32,7 @@ type Target =
   | { where: 'path' | 'query' | 'header'; name: string }
   | { where: 'claim'; name: 'sub' | 'email' | 'roles' };
 
-const describeTarget = (t: Target) =>
-  t.where === 'body' ? `body ${pointerText(t.pointer)}` : 'name' in t ? `${t.where} ${t.name}` : t.where;
+const describeTarget = (t: Target) => (t.where === 'body' ? `body ${pointerText(t.pointer)}` : 'name' in t ? `${t.where} ${t.name}` : t.where);
 
 const isEmailAddress = compileCheck(EmailAddress);
 
@@ -95,12 +94,28 @@ describe.each(DATABASES)('fuzzing every route of /openapi.json on %s', (kind) =>
         expect(moved.statusCode, moved.body).toBe(200);
       }
       if (ops.some((op) => op.method === 'POST' && op.path === '/api/orders/{order_id}/returns')) {
-        const asked = await t.app.inject({ method: 'POST', url: `/api/orders/${orderId}/returns`, headers: bearer(await t.token(owner)), payload: { items: [{ product_id: sku, quantity: 1 }], reason: 'fuzz' } });
+        const asked = await t.app.inject({
+          method: 'POST',
+          url: `/api/orders/${orderId}/returns`,
+          headers: bearer(await t.token(owner)),
+          payload: { items: [{ product_id: sku, quantity: 1 }], reason: 'fuzz' },
+        });
         if (asked.statusCode === 201) returnId = asked.json().id;
       }
     }
     const message = await t.db.selectFrom('outbox').select('id').limit(1).executeTakeFirst();
-    const hints: Hints = { product_id: sku, order_id: orderId, return_id: returnId, id: message?.id, currency: 'USD', country: 'US', provider: 'sandbox', source: 'pm_card_visa', email: 'fuzz@example.com', unit_price: 500 };
+    const hints: Hints = {
+      product_id: sku,
+      order_id: orderId,
+      return_id: returnId,
+      id: message?.id,
+      currency: 'USD',
+      country: 'US',
+      provider: 'sandbox',
+      source: 'pm_card_visa',
+      email: 'fuzz@example.com',
+      unit_price: 500,
+    };
     fixtures[stage] = hints;
     return hints;
   }
@@ -131,7 +146,15 @@ describe.each(DATABASES)('fuzzing every route of /openapi.json on %s', (kind) =>
   }
 
   /** One request: valid everywhere, but for `text` at `target` (none: the valid request itself). */
-  async function attack(op: Operation, stage: Stage, target: Target | null, text: string, how: 'replace' | 'append' | 'prepend', raw: string | null, asAdmin: boolean): Promise<InjectResponse> {
+  async function attack(
+    op: Operation,
+    stage: Stage,
+    target: Target | null,
+    text: string,
+    how: 'replace' | 'append' | 'prepend',
+    raw: string | null,
+    asAdmin: boolean,
+  ): Promise<InjectResponse> {
     const h = await fixture(stage);
     let body = op.body ? sampleOf(op.body, h) : undefined;
     let payload: string | undefined = body === undefined ? undefined : JSON.stringify(body);
@@ -215,8 +238,13 @@ describe.each(DATABASES)('fuzzing every route of /openapi.json on %s', (kind) =>
       const targets = targetsOf(op, op.body ? sampleOf(op.body, await fixture(stage)) : undefined);
       if (targets.length === 0) continue;
       await fc.assert(
-        fc.asyncProperty(fc.constantFrom(...targets), hostileText, placement, fc.option(fc.constantFrom(...RAW_URL_TEXT), { freq: 4 }), fc.boolean(), (target, text, how, raw, asAdmin) =>
-          attack(op, stage, target, text, how, raw, asAdmin).then(() => undefined),
+        fc.asyncProperty(
+          fc.constantFrom(...targets),
+          hostileText,
+          placement,
+          fc.option(fc.constantFrom(...RAW_URL_TEXT), { freq: 4 }),
+          fc.boolean(),
+          (target, text, how, raw, asAdmin) => attack(op, stage, target, text, how, raw, asAdmin).then(() => undefined),
         ),
         { numRuns: RUNS },
       );

@@ -9,7 +9,14 @@ async function rows(t: TestApp) {
   const tables = ['orders', 'order_items', 'payment_transactions', 'order_status_history', 'idempotency_keys', 'outbox', 'products'] as const;
   const counts: Record<string, number> = {};
   for (const table of tables) {
-    counts[table] = Number((await t.db.selectFrom(table).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+    counts[table] = Number(
+      (
+        await t.db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   }
   return counts;
 }
@@ -34,8 +41,18 @@ describe.each(DATABASES)('hostile text on %s', (kind) => {
 
   it.each([
     ['a NUL in payment.source', '/payment/source', orderBody([{ product_id: sku, quantity: 1 }], 'MARK'), '"pm_card_visa\\u0000"'],
-    ['a lone high surrogate in shipping_address.name', '/shipping_address/name', orderBody([{ product_id: sku, quantity: 1 }], 'pm_card_visa', { shipping_address: { name: 'MARK', line1: '1 Main St', city: 'X', postal_code: '1', country: 'US' } }), '"A\\ud800"'],
-    ['a lone low surrogate in shipping_address.city', '/shipping_address/city', orderBody([{ product_id: sku, quantity: 1 }], 'pm_card_visa', { shipping_address: { name: 'A', line1: '1 Main St', city: 'MARK', postal_code: '1', country: 'US' } }), '"\\udc00x"'],
+    [
+      'a lone high surrogate in shipping_address.name',
+      '/shipping_address/name',
+      orderBody([{ product_id: sku, quantity: 1 }], 'pm_card_visa', { shipping_address: { name: 'MARK', line1: '1 Main St', city: 'X', postal_code: '1', country: 'US' } }),
+      '"A\\ud800"',
+    ],
+    [
+      'a lone low surrogate in shipping_address.city',
+      '/shipping_address/city',
+      orderBody([{ product_id: sku, quantity: 1 }], 'pm_card_visa', { shipping_address: { name: 'A', line1: '1 Main St', city: 'MARK', postal_code: '1', country: 'US' } }),
+      '"\\udc00x"',
+    ],
   ])('%s → 422 naming %s; no order, no stock taken, no transaction, no message', async (_what, path, body, escaped) => {
     const before = await rows(t);
     const res = await post(withEscape(body, '"MARK"', escaped));
@@ -48,14 +65,21 @@ describe.each(DATABASES)('hostile text on %s', (kind) => {
 
   it('RTL marks, combining marks and astral characters are text: stored and returned exactly', async () => {
     const name = 'A\u200Flice \u05E9\u05DC\u05D5\u05DD e\u0301 \u{1F600}';
-    const res = await post(JSON.stringify(orderBody([{ product_id: sku, quantity: 1 }], 'pm_card_visa', { shipping_address: { name, line1: '1', city: 'X', postal_code: '1', country: 'US' } })));
+    const res = await post(
+      JSON.stringify(orderBody([{ product_id: sku, quantity: 1 }], 'pm_card_visa', { shipping_address: { name, line1: '1', city: 'X', postal_code: '1', country: 'US' } })),
+    );
     expect(res.statusCode, res.body).toBe(201);
     expect(res.json().shipping_address.name).toBe(name);
   });
 
   it('a NUL in a product name (admin) → 422 /name; in a query → 422 /querystring/cursor; in a path → 422 /params/order_id', async () => {
     const admin = await t.adminToken();
-    const put = await t.app.inject({ method: 'PUT', url: `/api/products/${uid('p')}`, headers: { ...bearer(admin), 'content-type': 'application/json' }, payload: '{"name":"a\\u0000b","price":1,"currency":"USD","active":true,"stock":null}' });
+    const put = await t.app.inject({
+      method: 'PUT',
+      url: `/api/products/${uid('p')}`,
+      headers: { ...bearer(admin), 'content-type': 'application/json' },
+      payload: '{"name":"a\\u0000b","price":1,"currency":"USD","active":true,"stock":null}',
+    });
     expectValidation(put, '/name');
     expectValidation(await getJson(t, admin, '/api/orders?cursor=%00'), '/querystring/cursor');
     expectValidation(await getJson(t, admin, '/api/orders/%00'), '/params/order_id');

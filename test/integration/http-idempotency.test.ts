@@ -18,7 +18,15 @@ describe.each(DATABASES)('Idempotency-Key on %s', (kind) => {
     return id;
   }
   const charges = async (user: string) =>
-    Number((await t.db.selectFrom('payment_transactions').select((eb) => eb.fn.countAll<string>().as('n')).where('customer_id', '=', user).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await t.db
+          .selectFrom('payment_transactions')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .where('customer_id', '=', user)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   it('the same key and body returns the first response again, marked replayed, and charges once', async () => {
     const p = await product(10);
@@ -130,7 +138,11 @@ describe.each(DATABASES)('Idempotency-Key on %s', (kind) => {
     const user = uid('u');
     const token = await t.token(user);
     const key = uid('key');
-    expectProblem(await createOrder(t, token, orderBody([{ product_id: p, quantity: 1 }], 'pm_card_providerUnavailable'), { 'idempotency-key': key }), 502, 'payment_provider_error');
+    expectProblem(
+      await createOrder(t, token, orderBody([{ product_id: p, quantity: 1 }], 'pm_card_providerUnavailable'), { 'idempotency-key': key }),
+      502,
+      'payment_provider_error',
+    );
     const retry = await createOrder(t, token, orderBody([{ product_id: p, quantity: 1 }], 'pm_card_providerUnavailable'), { 'idempotency-key': key });
     expectProblem(retry, 502, 'payment_provider_error');
     expect(retry.headers['idempotent-replayed']).toBeUndefined();

@@ -25,7 +25,20 @@ describe.each(DATABASES)('POST /api/orders/create on %s', (kind) => {
     const [tee, mug] = [await product(1999, { name: 'T-shirt', stock: 10 }), await product(850, { name: 'Mug' })];
     const user = uid('alice');
     const address = { name: 'Alice', line1: '1 Main St', line2: null, city: 'Springfield', postal_code: '12345', country: 'US' };
-    const res = await createOrder(t, await t.token(user), orderBody([{ product_id: tee, quantity: 2, unit_price: 1999 }, { product_id: mug, quantity: 1 }], 'pm_card_visa', { shipping_address: address }), {}, url);
+    const res = await createOrder(
+      t,
+      await t.token(user),
+      orderBody(
+        [
+          { product_id: tee, quantity: 2, unit_price: 1999 },
+          { product_id: mug, quantity: 1 },
+        ],
+        'pm_card_visa',
+        { shipping_address: address },
+      ),
+      {},
+      url,
+    );
     expect(res.statusCode, res.body).toBe(201);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     const order = res.json();
@@ -42,8 +55,16 @@ describe.each(DATABASES)('POST /api/orders/create on %s', (kind) => {
       total: 4848,
       current_total: 4848,
       payment: {
-        transaction_id: expect.stringMatching(UUID), provider: 'sandbox', provider_reference: expect.any(String), status: 'succeeded', amount: 4848, currency: 'USD',
-        amount_authorized: 4848, amount_captured: 4848, amount_refunded: 0, authorization_expires_at: null,
+        transaction_id: expect.stringMatching(UUID),
+        provider: 'sandbox',
+        provider_reference: expect.any(String),
+        status: 'succeeded',
+        amount: 4848,
+        currency: 'USD',
+        amount_authorized: 4848,
+        amount_captured: 4848,
+        amount_refunded: 0,
+        authorization_expires_at: null,
       },
       email: `${user}@example.com`,
       shipping_address: address,
@@ -93,7 +114,14 @@ describe.each(DATABASES)('POST /api/orders/create on %s', (kind) => {
     ['inactive', async () => product(100, { active: false })],
   ])('a %s product → 422 unknown_product naming the line', async (_what, make) => {
     const [ok, bad] = [await product(), await make()];
-    const res = await createOrder(t, await t.token(uid('u')), orderBody([{ product_id: ok, quantity: 1 }, { product_id: bad, quantity: 1 }]));
+    const res = await createOrder(
+      t,
+      await t.token(uid('u')),
+      orderBody([
+        { product_id: ok, quantity: 1 },
+        { product_id: bad, quantity: 1 },
+      ]),
+    );
     const body = expectProblem(res, 422, 'unknown_product');
     expect(body.errors).toEqual([{ path: '/items/1/product_id', message: expect.any(String) }]);
   });
@@ -121,7 +149,14 @@ describe.each(DATABASES)('POST /api/orders/create on %s', (kind) => {
   it('the same product twice → 422 validation_error on the repeated line, nothing taken', async () => {
     const p = await product(100, { stock: 10 });
     const user = uid('u');
-    const res = await createOrder(t, await t.token(user), orderBody([{ product_id: p, quantity: 1 }, { product_id: p, quantity: 2 }]));
+    const res = await createOrder(
+      t,
+      await t.token(user),
+      orderBody([
+        { product_id: p, quantity: 1 },
+        { product_id: p, quantity: 2 },
+      ]),
+    );
     expectValidation(res, '/items/1/product_id');
     expect(await stockOf(t, p)).toBe(10);
     expect(await orderCount(t, user)).toBe(0);
@@ -186,7 +221,14 @@ describe.each(DATABASES)('POST /api/orders/create on %s', (kind) => {
   it('more than the stock → 409 out_of_stock, nothing taken from any line', async () => {
     const [a, b] = [await product(100, { stock: 5 }), await product(100, { stock: 1 })];
     const user = uid('u');
-    const res = await createOrder(t, await t.token(user), orderBody([{ product_id: a, quantity: 2 }, { product_id: b, quantity: 2 }]));
+    const res = await createOrder(
+      t,
+      await t.token(user),
+      orderBody([
+        { product_id: a, quantity: 2 },
+        { product_id: b, quantity: 2 },
+      ]),
+    );
     expectProblem(res, 409, 'out_of_stock');
     expect(await stockOf(t, a)).toBe(5);
     expect(await stockOf(t, b)).toBe(1);

@@ -32,7 +32,14 @@ describe.each(DATABASES)('partial cancellation on %s', (kind) => {
     await putProduct(app, a, { price: 1000, stock: 10 });
     await putProduct(app, b, { price: 250, stock: 10 });
     const token = await app.token(uid('owner'));
-    const res = await createOrder(app, token, orderBody([{ product_id: a, quantity: 3 }, { product_id: b, quantity: 2 }]));
+    const res = await createOrder(
+      app,
+      token,
+      orderBody([
+        { product_id: a, quantity: 3 },
+        { product_id: b, quantity: 2 },
+      ]),
+    );
     if (res.statusCode !== 201) throw new Error(`order: ${res.statusCode} ${res.body}`);
     return { token, order: res.json(), a, b };
   }
@@ -70,7 +77,12 @@ describe.each(DATABASES)('partial cancellation on %s', (kind) => {
   it('the last units’ cancel cancels the order and refunds the rest; a full cancel after a partial one returns only what is left', async () => {
     const first = await twoLineOrder();
     expect((await cancel(first.token, first.order.id, { items: [{ product_id: first.a, quantity: 1 }] })).statusCode).toBe(200);
-    const last = await cancel(first.token, first.order.id, { items: [{ product_id: first.b, quantity: 2 }, { product_id: first.a, quantity: 2 }] });
+    const last = await cancel(first.token, first.order.id, {
+      items: [
+        { product_id: first.b, quantity: 2 },
+        { product_id: first.a, quantity: 2 },
+      ],
+    });
     expect(last.statusCode, last.body).toBe(200);
     expect(last.json().order).toMatchObject({ status: 'cancelled', current_total: 0, payment: { status: 'refunded', amount_refunded: 3500 } });
     expect(await stockOf(t, first.a)).toBe(10);
@@ -94,8 +106,20 @@ describe.each(DATABASES)('partial cancellation on %s', (kind) => {
     expect((await cancel(token, order.id, { items: [{ product_id: a, quantity: 2 }] })).statusCode).toBe(200);
     const cases: [unknown[], string][] = [
       [[{ product_id: 'sku_elsewhere', quantity: 1 }], '/items/0/product_id'],
-      [[{ product_id: b, quantity: 1 }, { product_id: a, quantity: 2 }], '/items/1/quantity'],
-      [[{ product_id: b, quantity: 1 }, { product_id: b, quantity: 1 }], '/items/1/product_id'],
+      [
+        [
+          { product_id: b, quantity: 1 },
+          { product_id: a, quantity: 2 },
+        ],
+        '/items/1/quantity',
+      ],
+      [
+        [
+          { product_id: b, quantity: 1 },
+          { product_id: b, quantity: 1 },
+        ],
+        '/items/1/product_id',
+      ],
     ];
     for (const [items, path] of cases) {
       const problem = expectProblem(await cancel(token, order.id, { items }), 422, 'invalid_items');
@@ -142,7 +166,12 @@ describe.each(DATABASES)('partial cancellation on %s', (kind) => {
 
   it('racing cancels of every remaining unit: one cancels the order, the rest are refused, one refund of the rest', async () => {
     const { token, order, a, b } = await twoLineOrder();
-    const all = { items: [{ product_id: a, quantity: 3 }, { product_id: b, quantity: 2 }] };
+    const all = {
+      items: [
+        { product_id: a, quantity: 3 },
+        { product_id: b, quantity: 2 },
+      ],
+    };
     const results = await Promise.all([cancel(token, order.id, all), cancel(token, order.id, all), cancel(token, order.id), cancel(token, order.id, all)]);
     expect(results.filter((r) => r.statusCode === 200)).toHaveLength(1);
     for (const r of results.filter((x) => x.statusCode !== 200)) expect([409, 422]).toContain(r.statusCode);
@@ -154,7 +183,11 @@ describe.each(DATABASES)('partial cancellation on %s', (kind) => {
   it('a partial cancel racing a full cancel: every unit restocked and refunded exactly once', async () => {
     for (let round = 0; round < 3; round++) {
       const { token, order, a, b } = await twoLineOrder();
-      const results = await Promise.all([cancel(token, order.id, { items: [{ product_id: a, quantity: 1 }] }), cancel(token, order.id), cancel(token, order.id, { items: [{ product_id: b, quantity: 1 }] })]);
+      const results = await Promise.all([
+        cancel(token, order.id, { items: [{ product_id: a, quantity: 1 }] }),
+        cancel(token, order.id),
+        cancel(token, order.id, { items: [{ product_id: b, quantity: 1 }] }),
+      ]);
       expect(results.some((r) => r.statusCode === 200)).toBe(true);
       expect(await stockOf(t, a)).toBe(10);
       expect(await stockOf(t, b)).toBe(10);

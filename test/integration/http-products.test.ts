@@ -19,8 +19,7 @@ describe.each(DATABASES)('catalog on %s', (kind) => {
     await t?.close();
   });
 
-  const put = (token: string, id: string, payload: unknown) =>
-    t.app.inject({ method: 'PUT', url: `/api/products/${id}`, headers: bearer(token), payload: payload as object });
+  const put = (token: string, id: string, payload: unknown) => t.app.inject({ method: 'PUT', url: `/api/products/${id}`, headers: bearer(token), payload: payload as object });
 
   describe('PUT /api/products/{id}', () => {
     it('an admin creates, then replaces, a product; GET shows the latest', async () => {
@@ -30,7 +29,16 @@ describe.each(DATABASES)('catalog on %s', (kind) => {
       expect(created.json()).toEqual({ id, ...valid, created_at: expect.stringMatching(ISO), updated_at: expect.stringMatching(ISO) });
       const replaced = await put(admin, id, { name: 'Tee', price: 0, currency: 'EUR', active: false, stock: null });
       expect(replaced.statusCode).toBe(200);
-      expect(replaced.json()).toEqual({ id, name: 'Tee', price: 0, currency: 'EUR', active: false, stock: null, created_at: created.json().created_at, updated_at: expect.stringMatching(ISO) });
+      expect(replaced.json()).toEqual({
+        id,
+        name: 'Tee',
+        price: 0,
+        currency: 'EUR',
+        active: false,
+        stock: null,
+        created_at: created.json().created_at,
+        updated_at: expect.stringMatching(ISO),
+      });
       const got = await getJson(t, admin, `/api/products/${id}`);
       expect(got.statusCode).toBe(200);
       expect(got.json()).toEqual(replaced.json());

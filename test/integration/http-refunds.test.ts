@@ -184,7 +184,9 @@ describe.each(DATABASES)('admin refunds through Stripe on %s', (kind) => {
     const productId = uid('sku');
     await putProduct(t, productId, { price: 1000, stock: null });
     const token = await t.token(uid('buyer'));
-    const order = (await createOrder(t, token, { items: [{ product_id: productId, quantity: 2 }], currency: 'USD', payment: { provider: 'stripe', source: 'pm_card_visa' } })).json();
+    const order = (
+      await createOrder(t, token, { items: [{ product_id: productId, quantity: 2 }], currency: 'USD', payment: { provider: 'stripe', source: 'pm_card_visa' } })
+    ).json();
     const admin = await t.adminToken();
     const post = (amount: number) => t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/refunds`, headers: bearer(admin), payload: { amount } });
     expect((await post(300)).json().status).toBe('succeeded');
@@ -196,7 +198,11 @@ describe.each(DATABASES)('admin refunds through Stripe on %s', (kind) => {
     expect(p.refunds(order.payment.provider_reference)).toEqual([300, 700]);
     p.refundStatus('succeeded');
     p.settleRefunds();
-    await t.db.updateTable('payment_ledger').set({ next_attempt_at: new Date(Date.now() - 1000) }).where('id', '=', pending.json().id).execute();
+    await t.db
+      .updateTable('payment_ledger')
+      .set({ next_attempt_at: new Date(Date.now() - 1000) })
+      .where('id', '=', pending.json().id)
+      .execute();
     const { reconcilePayments } = await import('../../src/application/reconcile-payments.js');
     while ((await reconcilePayments(t.app.deps)) > 0) {
       // drain

@@ -37,7 +37,14 @@ describe.each(DATABASES)('returns on %s', (kind) => {
     await putProduct(t, a, { price: 1000, stock: 10 });
     await putProduct(t, b, { price: 250, stock: 10 });
     const token = await t.token(owner);
-    const res = await createOrder(t, token, orderBody([{ product_id: a, quantity: 3 }, { product_id: b, quantity: 2 }]));
+    const res = await createOrder(
+      t,
+      token,
+      orderBody([
+        { product_id: a, quantity: 3 },
+        { product_id: b, quantity: 2 },
+      ]),
+    );
     if (res.statusCode !== 201) throw new Error(`order: ${res.statusCode} ${res.body}`);
     const order = res.json();
     if (opts.deliver !== false) await advance(order.id, 'processing', 'shipped', 'delivered');
@@ -46,10 +53,7 @@ describe.each(DATABASES)('returns on %s', (kind) => {
 
   const returnedUnits = async (orderId: string) =>
     Object.fromEntries(
-      (await t.db.selectFrom('order_items').select(['product_id', 'quantity_returned']).where('order_id', '=', orderId).execute()).map((r) => [
-        r.product_id,
-        r.quantity_returned,
-      ]),
+      (await t.db.selectFrom('order_items').select(['product_id', 'quantity_returned']).where('order_id', '=', orderId).execute()).map((r) => [r.product_id, r.quantity_returned]),
     );
   const outbox = async (topic: string, orderId: string) =>
     (await t.db.selectFrom('outbox').select(['topic', 'kind', 'payload']).where('topic', '=', topic).execute()).filter(
@@ -58,14 +62,23 @@ describe.each(DATABASES)('returns on %s', (kind) => {
 
   it('the owner asks for a return: 201, priced from the order, listed, announced and emailed in the same change', async () => {
     const { token, order, a, b } = await deliveredOrder();
-    const res = await requestReturn(token, order.id, { items: [{ product_id: a, quantity: 2 }, { product_id: b, quantity: 1 }], reason: 'too small' });
+    const res = await requestReturn(token, order.id, {
+      items: [
+        { product_id: a, quantity: 2 },
+        { product_id: b, quantity: 1 },
+      ],
+      reason: 'too small',
+    });
     expect(res.statusCode, res.body).toBe(201);
     const ret = res.json();
     expect(ret).toEqual({
       id: expect.any(String),
       order_id: order.id,
       status: 'requested',
-      items: [{ product_id: a, quantity: 2 }, { product_id: b, quantity: 1 }],
+      items: [
+        { product_id: a, quantity: 2 },
+        { product_id: b, quantity: 1 },
+      ],
       refund_amount: 2250,
       reason: 'too small',
       note: null,
@@ -161,8 +174,20 @@ describe.each(DATABASES)('returns on %s', (kind) => {
     const { token, order, a, b } = await deliveredOrder();
     const cases: [unknown[], string][] = [
       [[{ product_id: a, quantity: 4 }], '/items/0/quantity'],
-      [[{ product_id: b, quantity: 1 }, { product_id: 'sku_elsewhere', quantity: 1 }], '/items/1/product_id'],
-      [[{ product_id: a, quantity: 1 }, { product_id: a, quantity: 1 }], '/items/1/product_id'],
+      [
+        [
+          { product_id: b, quantity: 1 },
+          { product_id: 'sku_elsewhere', quantity: 1 },
+        ],
+        '/items/1/product_id',
+      ],
+      [
+        [
+          { product_id: a, quantity: 1 },
+          { product_id: a, quantity: 1 },
+        ],
+        '/items/1/product_id',
+      ],
     ];
     for (const [items, path] of cases) {
       const body = expectProblem(await requestReturn(token, order.id, { items }), 422, 'invalid_items');
@@ -211,7 +236,14 @@ describe.each(DATABASES)('returns on %s', (kind) => {
 
   it('receive: the units count as returned, stock comes back, and it is announced', async () => {
     const { token, order, a, b } = await deliveredOrder();
-    const ret = (await requestReturn(token, order.id, { items: [{ product_id: a, quantity: 2 }, { product_id: b, quantity: 1 }] })).json();
+    const ret = (
+      await requestReturn(token, order.id, {
+        items: [
+          { product_id: a, quantity: 2 },
+          { product_id: b, quantity: 1 },
+        ],
+      })
+    ).json();
     expect(await stockOf(t, a)).toBe(7);
     const res = await receive(order.id, ret.id, { note: 'all fine' });
     expect(res.statusCode, res.body).toBe(200);

@@ -42,7 +42,9 @@ describe.each(DATABASES)('migrating payments into the ledger on %s', (kind) => {
     if (opts.order ?? ['succeeded', 'refund_pending', 'refunded'].includes(status)) {
       await sql`
         insert into orders (id, user_id, status, currency, total, email, transaction_id, created_at, updated_at)
-        values (${orderId}::uuid, 'olduser', ${status === 'succeeded' ? 'pending' : 'cancelled'}, 'USD', ${amount}, null, ${id}::uuid, '2026-01-01T10:00:00Z', '2026-01-02T10:00:00Z')`.execute(db);
+        values (${orderId}::uuid, 'olduser', ${status === 'succeeded' ? 'pending' : 'cancelled'}, 'USD', ${amount}, null, ${id}::uuid, '2026-01-01T10:00:00Z', '2026-01-02T10:00:00Z')`.execute(
+        db,
+      );
       await sql`
         insert into order_items (order_id, position, product_id, name, quantity, unit_price, line_total)
         values (${orderId}::uuid, 0, 'sku_old', 'Old thing', 3, ${amount / 3}, ${amount})`.execute(db);
@@ -62,7 +64,14 @@ describe.each(DATABASES)('migrating payments into the ledger on %s', (kind) => {
     const kdb = handle.db;
 
     const order = async (id: string) => (await findOrder(kdb, id))!;
-    expect((await order(paid.orderId)).payment).toMatchObject({ status: 'succeeded', amount: 1500, amount_authorized: 1500, amount_captured: 1500, amount_refunded: 0, provider_reference: paid.reference });
+    expect((await order(paid.orderId)).payment).toMatchObject({
+      status: 'succeeded',
+      amount: 1500,
+      amount_authorized: 1500,
+      amount_captured: 1500,
+      amount_refunded: 0,
+      provider_reference: paid.reference,
+    });
     expect((await order(refunded.orderId)).payment).toMatchObject({ status: 'refunded', amount_captured: 1500, amount_refunded: 1500 });
     expect((await order(inFlight.orderId)).payment).toMatchObject({ status: 'refund_pending', amount_captured: 1500, amount_refunded: 0 });
     expect((await order(free.orderId)).payment).toMatchObject({ status: 'succeeded', amount: 0, amount_authorized: 0, amount_captured: 0 });
@@ -71,11 +80,28 @@ describe.each(DATABASES)('migrating payments into the ledger on %s', (kind) => {
     expect((await order(paid.orderId)).current_total).toBe(1500);
 
     const kinds = async (id: string) => (await listLedger(kdb, id)).map((e) => [e.kind, e.status, e.amount]);
-    expect(await kinds(paid.id)).toEqual([['authorization', 'succeeded', 1500], ['capture', 'succeeded', 1500]]);
-    expect(await kinds(refunded.id)).toEqual([['authorization', 'succeeded', 1500], ['capture', 'succeeded', 1500], ['refund', 'succeeded', 1500]]);
-    expect(await kinds(inFlight.id)).toEqual([['authorization', 'succeeded', 1500], ['capture', 'succeeded', 1500], ['refund', 'pending', 1500]]);
-    expect(await kinds(declined.id)).toEqual([['authorization', 'failed', 1500], ['capture', 'failed', 1500]]);
-    expect(await kinds(charging.id)).toEqual([['authorization', 'pending', 1500], ['capture', 'pending', 1500]]);
+    expect(await kinds(paid.id)).toEqual([
+      ['authorization', 'succeeded', 1500],
+      ['capture', 'succeeded', 1500],
+    ]);
+    expect(await kinds(refunded.id)).toEqual([
+      ['authorization', 'succeeded', 1500],
+      ['capture', 'succeeded', 1500],
+      ['refund', 'succeeded', 1500],
+    ]);
+    expect(await kinds(inFlight.id)).toEqual([
+      ['authorization', 'succeeded', 1500],
+      ['capture', 'succeeded', 1500],
+      ['refund', 'pending', 1500],
+    ]);
+    expect(await kinds(declined.id)).toEqual([
+      ['authorization', 'failed', 1500],
+      ['capture', 'failed', 1500],
+    ]);
+    expect(await kinds(charging.id)).toEqual([
+      ['authorization', 'pending', 1500],
+      ['capture', 'pending', 1500],
+    ]);
     expect(await kinds(free.id)).toEqual([]);
 
     // A charge's key was derived from the transaction id, and so was its full refund's: the refund

@@ -82,186 +82,187 @@ class Model {
 const MODES = ['immediate', 'shipment'] as const;
 
 describe.each(DATABASES)('money after the order, random sequences, on %s', (kind) => {
-describe.each(MODES)('%s capture', (mode) => {
-  let emu: Emulators;
-  let t: TestApp;
-  let admin: string;
-  beforeAll(async () => {
-    emu = await startEmulators();
-    t = await startPaymentsApp(kind, emu, { env: { PAYMENT_CAPTURE: mode } });
-    admin = await t.adminToken();
-  });
-  afterAll(async () => {
-    await t?.close();
-    await emu?.close();
-  });
+  describe.each(MODES)('%s capture', (mode) => {
+    let emu: Emulators;
+    let t: TestApp;
+    let admin: string;
+    beforeAll(async () => {
+      emu = await startEmulators();
+      t = await startPaymentsApp(kind, emu, { env: { PAYMENT_CAPTURE: mode } });
+      admin = await t.adminToken();
+    });
+    afterAll(async () => {
+      await t?.close();
+      await emu?.close();
+    });
 
-  const post = (token: string, url: string, payload: unknown, headers: Record<string, string> = {}) =>
-    t.app.inject({ method: 'POST', url, headers: { ...bearer(token), ...headers }, payload: payload as object }) as Promise<InjectResponse>;
+    const post = (token: string, url: string, payload: unknown, headers: Record<string, string> = {}) =>
+      t.app.inject({ method: 'POST', url, headers: { ...bearer(token), ...headers }, payload: payload as object }) as Promise<InjectResponse>;
 
-  const PROVIDERS: ('sandbox' | RealProvider)[] = ['sandbox', 'stripe', 'square', 'paypal'];
+    const PROVIDERS: ('sandbox' | RealProvider)[] = ['sandbox', 'stripe', 'square', 'paypal'];
 
-  it.each(PROVIDERS)('%s: captured − refunded = max(0, current_total − goodwill), the ledger and the provider agree', async (provider) => {
-    await fc.assert(
-      fc.asyncProperty(caseArb, async ({ prices, quantities, ops }) => {
-        const ids = [uid('pa'), uid('pb')];
-        for (const [i, id] of ids.entries()) await putProduct(t, id, { price: prices[i]!, stock: 20 });
-        const total = prices[0] * quantities[0] + prices[1] * quantities[1];
-        const owner = await t.token(uid('buyer'));
-        const source =
-          provider === 'sandbox'
-            ? 'pm_card_visa'
-            : provider === 'paypal' && mode === 'shipment'
-              ? emu.paypal.approvedOrder(total, 'USD', { intent: 'AUTHORIZE' })
-              : providerView(emu, provider).source(total);
-        const created = await createOrder(t, owner, {
-          items: ids.map((product_id, i) => ({ product_id, quantity: quantities[i]! })),
-          currency: 'USD',
-          payment: { provider, source },
-        });
-        expect(created.statusCode, created.body).toBe(201);
-        const order = created.json();
-        const m = new Model(
-          ids.map((product_id, i) => ({ product_id, price: prices[i]!, quantity: quantities[i]!, cancelled: 0, returned: 0, inReturns: 0 })),
-          mode === 'immediate' ? total : 0,
-        );
-        const url = `/api/orders/${order.id}`;
+    it.each(PROVIDERS)('%s: captured − refunded = max(0, current_total − goodwill), the ledger and the provider agree', async (provider) => {
+      await fc.assert(
+        fc.asyncProperty(caseArb, async ({ prices, quantities, ops }) => {
+          const ids = [uid('pa'), uid('pb')];
+          for (const [i, id] of ids.entries()) await putProduct(t, id, { price: prices[i]!, stock: 20 });
+          const total = prices[0] * quantities[0] + prices[1] * quantities[1];
+          const owner = await t.token(uid('buyer'));
+          const source =
+            provider === 'sandbox'
+              ? 'pm_card_visa'
+              : provider === 'paypal' && mode === 'shipment'
+                ? emu.paypal.approvedOrder(total, 'USD', { intent: 'AUTHORIZE' })
+                : providerView(emu, provider).source(total);
+          const created = await createOrder(t, owner, {
+            items: ids.map((product_id, i) => ({ product_id, quantity: quantities[i]! })),
+            currency: 'USD',
+            payment: { provider, source },
+          });
+          expect(created.statusCode, created.body).toBe(201);
+          const order = created.json();
+          const m = new Model(
+            ids.map((product_id, i) => ({ product_id, price: prices[i]!, quantity: quantities[i]!, cancelled: 0, returned: 0, inReturns: 0 })),
+            mode === 'immediate' ? total : 0,
+          );
+          const url = `/api/orders/${order.id}`;
 
-        for (const op of ops) {
-          await step(op, m, url, owner);
-          await check(m, order.id, order.payment.provider_reference, provider);
-        }
-      }),
-      { numRuns: provider === 'sandbox' ? 25 : 8, endOnFailure: true },
-    );
-  });
+          for (const op of ops) {
+            await step(op, m, url, owner);
+            await check(m, order.id, order.payment.provider_reference, provider);
+          }
+        }),
+        { numRuns: provider === 'sandbox' ? 25 : 8, endOnFailure: true },
+      );
+    });
 
-  async function step(op: Op, m: Model, url: string, owner: string): Promise<void> {
-    const times = (dup: boolean) => (dup ? 2 : 1);
-    switch (op.t) {
-      case 'cancelUnits': {
-        const line = m.lines[op.line]!;
-        const body = { items: [{ product_id: line.product_id, quantity: op.qty }] };
-        const results = await Promise.all(Array.from({ length: times(op.dup) }, () => post(owner, `${url}/cancel`, body)));
-        // Racing duplicates queue on the order's lock: they behave as if sent one after the other.
-        let expectOk = 0;
-        for (let i = 0; i < results.length; i++) {
-          const remaining = line.quantity - line.cancelled - line.returned;
-          if (m.status !== 'pending' || op.qty > remaining) continue;
-          expectOk++;
-          line.cancelled += op.qty;
-          m.giveBack(line.price * op.qty);
-          if (m.currentTotal === 0) m.status = 'cancelled';
-        }
-        expect(results.filter((r) => r.statusCode === 200).length, results.map((r) => r.body).join('\n')).toBe(expectOk);
-        return;
-      }
-      case 'cancelAll': {
-        const results = await Promise.all(Array.from({ length: times(op.dup) }, () => post(owner, `${url}/cancel`, {})));
-        const ok = results.filter((r) => r.statusCode === 200).length;
-        if (m.status === 'pending') {
-          expect(ok).toBe(1);
-          for (const l of m.lines) l.cancelled = l.quantity - l.returned;
-          m.refunded = m.captured;
-          m.status = 'cancelled';
-        } else expect(ok).toBe(0);
-        return;
-      }
-      case 'deliver': {
-        if (m.status !== 'pending') return;
-        for (const status of ['processing', 'shipped', 'delivered']) {
-          const moved = await post(admin, `${url}/status`, { status });
-          expect(moved.statusCode, moved.body).toBe(200);
-          if (status === 'shipped' && mode === 'shipment') m.captured = m.currentTotal;
-        }
-        m.status = 'delivered';
-        return;
-      }
-      case 'refund': {
-        const headers: Record<string, string> = op.key ? { 'idempotency-key': randomUUID() } : {};
-        const send = () => post(admin, `${url}/refunds`, { amount: op.amount, reason: 'goodwill' }, headers);
-        const results = op.dup ? await Promise.all([send(), send()]) : [await send()];
-        if (op.key) results.push(await send()); // a retry after the answer: replayed, nothing more
-        const created = results.filter((r) => r.statusCode === 201);
-        if (op.amount <= m.refundable) {
-          expect(created.length, results.map((r) => r.body).join('\n')).toBeGreaterThan(0);
-          const distinct = new Set(created.map((r) => r.json().id)).size;
-          const expected = op.key ? 1 : op.dup && 2 * op.amount <= m.refundable ? 2 : 1;
-          expect(distinct).toBe(expected);
-          m.refunded += expected * op.amount;
-          m.goodwill += expected * op.amount;
-        } else {
-          expect(created).toEqual([]);
-        }
-        return;
-      }
-      case 'requestReturn': {
-        const line = m.lines[op.line]!;
-        const body = { items: [{ product_id: line.product_id, quantity: op.qty }] };
-        const results = await Promise.all(Array.from({ length: times(op.dup) }, () => post(owner, `${url}/returns`, body)));
-        const created = results.filter((r) => r.statusCode === 201);
-        let expectOk = 0;
-        for (let i = 0; i < results.length; i++) {
-          if (m.status !== 'delivered' || op.qty > line.quantity - line.cancelled - line.inReturns) continue;
-          expectOk++;
-          line.inReturns += op.qty;
-        }
-        expect(created.length, results.map((r) => r.body).join('\n')).toBe(expectOk);
-        // Which racing duplicate got which id does not matter: they are the same units.
-        for (const r of created) m.returns.push({ id: r.json().id, line: op.line, qty: op.qty, status: 'requested' });
-        return;
-      }
-      case 'receive':
-      case 'reject': {
-        const r = m.returns[op.which];
-        if (!r) return;
-        const action = op.t === 'receive' ? 'receive' : 'reject';
-        const body = op.t === 'receive' ? { restock: op.restock } : {};
-        const n = op.t === 'receive' ? times(op.dup) : 1;
-        const results = await Promise.all(Array.from({ length: n }, () => post(admin, `${url}/returns/${r.id}/${action}`, body)));
-        const ok = results.filter((x) => x.statusCode === 200).length;
-        if (r.status !== 'requested') {
-          expect(ok).toBe(0);
+    async function step(op: Op, m: Model, url: string, owner: string): Promise<void> {
+      const times = (dup: boolean) => (dup ? 2 : 1);
+      switch (op.t) {
+        case 'cancelUnits': {
+          const line = m.lines[op.line]!;
+          const body = { items: [{ product_id: line.product_id, quantity: op.qty }] };
+          const results = await Promise.all(Array.from({ length: times(op.dup) }, () => post(owner, `${url}/cancel`, body)));
+          // Racing duplicates queue on the order's lock: they behave as if sent one after the other.
+          let expectOk = 0;
+          for (let i = 0; i < results.length; i++) {
+            const remaining = line.quantity - line.cancelled - line.returned;
+            if (m.status !== 'pending' || op.qty > remaining) continue;
+            expectOk++;
+            line.cancelled += op.qty;
+            m.giveBack(line.price * op.qty);
+            if (m.currentTotal === 0) m.status = 'cancelled';
+          }
+          expect(results.filter((r) => r.statusCode === 200).length, results.map((r) => r.body).join('\n')).toBe(expectOk);
           return;
         }
-        expect(ok, results.map((x) => x.body).join('\n')).toBe(1);
-        const line = m.lines[r.line]!;
-        if (op.t === 'receive') {
-          r.status = 'received';
-          line.returned += r.qty;
-          m.giveBack(line.price * r.qty);
-        } else {
-          r.status = 'rejected';
-          line.inReturns -= r.qty;
+        case 'cancelAll': {
+          const results = await Promise.all(Array.from({ length: times(op.dup) }, () => post(owner, `${url}/cancel`, {})));
+          const ok = results.filter((r) => r.statusCode === 200).length;
+          if (m.status === 'pending') {
+            expect(ok).toBe(1);
+            for (const l of m.lines) l.cancelled = l.quantity - l.returned;
+            m.refunded = m.captured;
+            m.status = 'cancelled';
+          } else expect(ok).toBe(0);
+          return;
         }
-        return;
+        case 'deliver': {
+          if (m.status !== 'pending') return;
+          for (const status of ['processing', 'shipped', 'delivered']) {
+            const moved = await post(admin, `${url}/status`, { status });
+            expect(moved.statusCode, moved.body).toBe(200);
+            if (status === 'shipped' && mode === 'shipment') m.captured = m.currentTotal;
+          }
+          m.status = 'delivered';
+          return;
+        }
+        case 'refund': {
+          const headers: Record<string, string> = op.key ? { 'idempotency-key': randomUUID() } : {};
+          const send = () => post(admin, `${url}/refunds`, { amount: op.amount, reason: 'goodwill' }, headers);
+          const results = op.dup ? await Promise.all([send(), send()]) : [await send()];
+          if (op.key) results.push(await send()); // a retry after the answer: replayed, nothing more
+          const created = results.filter((r) => r.statusCode === 201);
+          if (op.amount <= m.refundable) {
+            expect(created.length, results.map((r) => r.body).join('\n')).toBeGreaterThan(0);
+            const distinct = new Set(created.map((r) => r.json().id)).size;
+            const expected = op.key ? 1 : op.dup && 2 * op.amount <= m.refundable ? 2 : 1;
+            expect(distinct).toBe(expected);
+            m.refunded += expected * op.amount;
+            m.goodwill += expected * op.amount;
+          } else {
+            expect(created).toEqual([]);
+          }
+          return;
+        }
+        case 'requestReturn': {
+          const line = m.lines[op.line]!;
+          const body = { items: [{ product_id: line.product_id, quantity: op.qty }] };
+          const results = await Promise.all(Array.from({ length: times(op.dup) }, () => post(owner, `${url}/returns`, body)));
+          const created = results.filter((r) => r.statusCode === 201);
+          let expectOk = 0;
+          for (let i = 0; i < results.length; i++) {
+            if (m.status !== 'delivered' || op.qty > line.quantity - line.cancelled - line.inReturns) continue;
+            expectOk++;
+            line.inReturns += op.qty;
+          }
+          expect(created.length, results.map((r) => r.body).join('\n')).toBe(expectOk);
+          // Which racing duplicate got which id does not matter: they are the same units.
+          for (const r of created) m.returns.push({ id: r.json().id, line: op.line, qty: op.qty, status: 'requested' });
+          return;
+        }
+        case 'receive':
+        case 'reject': {
+          const r = m.returns[op.which];
+          if (!r) return;
+          const action = op.t === 'receive' ? 'receive' : 'reject';
+          const body = op.t === 'receive' ? { restock: op.restock } : {};
+          const n = op.t === 'receive' ? times(op.dup) : 1;
+          const results = await Promise.all(Array.from({ length: n }, () => post(admin, `${url}/returns/${r.id}/${action}`, body)));
+          const ok = results.filter((x) => x.statusCode === 200).length;
+          if (r.status !== 'requested') {
+            expect(ok).toBe(0);
+            return;
+          }
+          expect(ok, results.map((x) => x.body).join('\n')).toBe(1);
+          const line = m.lines[r.line]!;
+          if (op.t === 'receive') {
+            r.status = 'received';
+            line.returned += r.qty;
+            m.giveBack(line.price * r.qty);
+          } else {
+            r.status = 'rejected';
+            line.inReturns -= r.qty;
+          }
+          return;
+        }
       }
     }
-  }
 
-  async function check(m: Model, orderId: string, reference: string, provider: 'sandbox' | RealProvider): Promise<void> {
-    const order = (await getJson(t, admin, `/api/orders/${orderId}`)).json();
-    expect(order.status).toBe(m.status);
-    expect(order.items.map((i: { quantity_cancelled: number; quantity_returned: number }) => [i.quantity_cancelled, i.quantity_returned])).toEqual(
-      m.lines.map((l) => [l.cancelled, l.returned]),
-    );
-    expect(order.current_total).toBe(m.currentTotal);
-    const ledger: { kind: string; amount: number; status: string; provider_reference: string | null }[] = (await getJson(t, admin, `/api/orders/${orderId}/payments`)).json().items;
-    const sum = (kind: string) => ledger.filter((e) => e.kind === kind && e.status === 'succeeded').reduce((s, e) => s + e.amount, 0);
-    expect(ledger.filter((e) => e.status === 'pending')).toEqual([]);
-    expect(sum('capture')).toBe(m.captured);
-    expect(sum('refund')).toBe(m.refunded);
-    expect(order.payment).toMatchObject({ amount_captured: m.captured, amount_refunded: m.refunded });
-    const captured = mode === 'immediate' || ['delivered'].includes(m.status) || m.captured > 0;
-    if (captured) expect(m.captured - m.refunded).toBe(Math.max(0, m.currentTotal - m.goodwill));
-    else expect(order.payment).toMatchObject({ amount_captured: 0, amount_refunded: 0 });
-    if (provider !== 'sandbox') {
-      // Refunds name the captured payment: PayPal's capture id once an authorization was captured.
-      const captureRef = ledger.find((e) => e.kind === 'capture' && e.status === 'succeeded')?.provider_reference;
-      const atProvider = providerView(emu, provider).refunds(provider === 'paypal' && mode === 'shipment' && captureRef ? captureRef : reference);
-      expect(atProvider.reduce((s, a) => s + a, 0)).toBe(m.refunded);
-      expect(atProvider.length).toBe(ledger.filter((e) => e.kind === 'refund').length);
+    async function check(m: Model, orderId: string, reference: string, provider: 'sandbox' | RealProvider): Promise<void> {
+      const order = (await getJson(t, admin, `/api/orders/${orderId}`)).json();
+      expect(order.status).toBe(m.status);
+      expect(order.items.map((i: { quantity_cancelled: number; quantity_returned: number }) => [i.quantity_cancelled, i.quantity_returned])).toEqual(
+        m.lines.map((l) => [l.cancelled, l.returned]),
+      );
+      expect(order.current_total).toBe(m.currentTotal);
+      const ledger: { kind: string; amount: number; status: string; provider_reference: string | null }[] = (await getJson(t, admin, `/api/orders/${orderId}/payments`)).json()
+        .items;
+      const sum = (kind: string) => ledger.filter((e) => e.kind === kind && e.status === 'succeeded').reduce((s, e) => s + e.amount, 0);
+      expect(ledger.filter((e) => e.status === 'pending')).toEqual([]);
+      expect(sum('capture')).toBe(m.captured);
+      expect(sum('refund')).toBe(m.refunded);
+      expect(order.payment).toMatchObject({ amount_captured: m.captured, amount_refunded: m.refunded });
+      const captured = mode === 'immediate' || ['delivered'].includes(m.status) || m.captured > 0;
+      if (captured) expect(m.captured - m.refunded).toBe(Math.max(0, m.currentTotal - m.goodwill));
+      else expect(order.payment).toMatchObject({ amount_captured: 0, amount_refunded: 0 });
+      if (provider !== 'sandbox') {
+        // Refunds name the captured payment: PayPal's capture id once an authorization was captured.
+        const captureRef = ledger.find((e) => e.kind === 'capture' && e.status === 'succeeded')?.provider_reference;
+        const atProvider = providerView(emu, provider).refunds(provider === 'paypal' && mode === 'shipment' && captureRef ? captureRef : reference);
+        expect(atProvider.reduce((s, a) => s + a, 0)).toBe(m.refunded);
+        expect(atProvider.length).toBe(ledger.filter((e) => e.kind === 'refund').length);
+      }
     }
-  }
-});
+  });
 });

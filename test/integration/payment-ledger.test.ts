@@ -10,12 +10,25 @@ import { bearer, expectProblem, getJson, placedOrder, startApp, uid } from '../h
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 /** A ledger row written straight to the table, as a bug or a person with psql might. */
-function insertEntry(db: Kysely<Database>, transactionId: string, orderId: string, e: { kind: string; amount: number; status?: string; reference?: string | null; currency?: string }) {
+function insertEntry(
+  db: Kysely<Database>,
+  transactionId: string,
+  orderId: string,
+  e: { kind: string; amount: number; status?: string; reference?: string | null; currency?: string },
+) {
   return db
     .insertInto('payment_ledger')
     .values({
-      id: randomUUID(), transaction_id: transactionId, order_id: orderId, kind: e.kind, amount: e.amount, currency: e.currency ?? 'USD',
-      status: e.status ?? 'pending', provider_reference: e.reference ?? null, reason: null, actor: 'test',
+      id: randomUUID(),
+      transaction_id: transactionId,
+      order_id: orderId,
+      kind: e.kind,
+      amount: e.amount,
+      currency: e.currency ?? 'USD',
+      status: e.status ?? 'pending',
+      provider_reference: e.reference ?? null,
+      reason: null,
+      actor: 'test',
     })
     .execute();
 }
@@ -45,13 +58,28 @@ describe.each(DATABASES)('the payment ledger on %s', (kind) => {
   describe('GET /api/orders/{id}/payments', () => {
     it('a new order: its authorization and capture, succeeded, with the provider reference; the payment shows the amounts', async () => {
       const { order, token } = await placedOrder(t, uid('owner'), { price: 1250, quantity: 2 });
-      expect(order.payment).toMatchObject({ status: 'succeeded', amount: 2500, amount_authorized: 2500, amount_captured: 2500, amount_refunded: 0, authorization_expires_at: null });
+      expect(order.payment).toMatchObject({
+        status: 'succeeded',
+        amount: 2500,
+        amount_authorized: 2500,
+        amount_captured: 2500,
+        amount_refunded: 0,
+        authorization_expires_at: null,
+      });
       expect(order.current_total).toBe(2500);
       const res = await getJson(t, token, `/api/orders/${order.id}/payments`);
       expect(res.statusCode, res.body).toBe(200);
       const entry = (kind: string) => ({
-        id: expect.any(String), kind, amount: 2500, currency: 'USD', status: 'succeeded', provider_reference: order.payment.provider_reference,
-        reason: null, actor: order.user_id, created_at: expect.stringMatching(ISO), updated_at: expect.stringMatching(ISO),
+        id: expect.any(String),
+        kind,
+        amount: 2500,
+        currency: 'USD',
+        status: 'succeeded',
+        provider_reference: order.payment.provider_reference,
+        reason: null,
+        actor: order.user_id,
+        created_at: expect.stringMatching(ISO),
+        updated_at: expect.stringMatching(ISO),
       });
       expect(res.json()).toEqual({ items: [entry('authorization'), entry('capture')] });
       // The authorization's id is the transaction's: the key the charge was made with.
@@ -64,17 +92,26 @@ describe.each(DATABASES)('the payment ledger on %s', (kind) => {
       expect(res.statusCode, res.body).toBe(200);
       expect(res.json().order.payment).toMatchObject({ status: 'refunded', amount_captured: 900, amount_refunded: 900 });
       const items = (await getJson(t, token, `/api/orders/${order.id}/payments`)).json().items;
-      expect(items.map((e: { kind: string; status: string }) => [e.kind, e.status])).toEqual([['authorization', 'succeeded'], ['capture', 'succeeded'], ['refund', 'succeeded']]);
+      expect(items.map((e: { kind: string; status: string }) => [e.kind, e.status])).toEqual([
+        ['authorization', 'succeeded'],
+        ['capture', 'succeeded'],
+        ['refund', 'succeeded'],
+      ]);
       const refund = items[2];
       expect(refund).toMatchObject({ amount: 900, currency: 'USD', actor: order.user_id, reason: 'not needed', provider_reference: expect.any(String) });
-      const events = await t.db.selectFrom('outbox').select('payload').where('topic', '=', 'payment.refunded').where(sql<string>`payload->>'order_id'`, '=', order.id).execute();
+      const events = await t.db
+        .selectFrom('outbox')
+        .select('payload')
+        .where('topic', '=', 'payment.refunded')
+        .where(sql<string>`payload->>'order_id'`, '=', order.id)
+        .execute();
       expect(events).toHaveLength(1);
       const data = (events[0]!.payload as { data: Record<string, unknown> }).data;
       expect(data.refund).toEqual({ id: refund.id, amount: 900, currency: 'USD' });
       expect(data.payment).toMatchObject({ status: 'refunded', amount_refunded: 900 });
     });
 
-    it('an admin reads any order\'s ledger; someone else gets 403; a missing or malformed id 404; no token 401', async () => {
+    it("an admin reads any order's ledger; someone else gets 403; a missing or malformed id 404; no token 401", async () => {
       const { order } = await placedOrder(t, uid('owner'));
       expect((await getJson(t, await t.adminToken(), `/api/orders/${order.id}/payments`)).statusCode).toBe(200);
       expectProblem(await getJson(t, await t.token(uid('other')), `/api/orders/${order.id}/payments`), 403, 'forbidden');
@@ -150,7 +187,12 @@ describe.each(DATABASES)('the payment ledger on %s', (kind) => {
       );
       expect(outcomes.filter((o) => o === 'accepted')).toHaveLength(3);
       expect(outcomes.filter((o) => o === 'invariant')).toHaveLength(7);
-      const refunded = await t.db.selectFrom('payment_ledger').select((eb) => eb.fn.sum<string>('amount').as('sum')).where('transaction_id', '=', tx).where('kind', '=', 'refund').executeTakeFirstOrThrow();
+      const refunded = await t.db
+        .selectFrom('payment_ledger')
+        .select((eb) => eb.fn.sum<string>('amount').as('sum'))
+        .where('transaction_id', '=', tx)
+        .where('kind', '=', 'refund')
+        .executeTakeFirstOrThrow();
       expect(Number(refunded.sum)).toBe(900);
     });
 
@@ -158,7 +200,12 @@ describe.each(DATABASES)('the payment ledger on %s', (kind) => {
       const { order, token } = await placedOrder(t, uid('owner'), { price: 700 });
       const results = await Promise.all(Array.from({ length: 6 }, () => cancel(token, order.id)));
       expect(results.map((r) => r.statusCode).sort()).toEqual([200, 409, 409, 409, 409, 409]);
-      const refunds = await t.db.selectFrom('payment_ledger').select(['amount', 'status']).where('transaction_id', '=', order.payment.transaction_id).where('kind', '=', 'refund').execute();
+      const refunds = await t.db
+        .selectFrom('payment_ledger')
+        .select(['amount', 'status'])
+        .where('transaction_id', '=', order.payment.transaction_id)
+        .where('kind', '=', 'refund')
+        .execute();
       expect(refunds.map((r) => [Number(r.amount), r.status])).toEqual([[700, 'succeeded']]);
     });
   });

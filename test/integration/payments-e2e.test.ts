@@ -132,9 +132,18 @@ describe.each(DATABASES)('orders paid through real providers on %s', (kind) => {
     const order = res.json();
     expect(order).toMatchObject({ total: 3000, currency: 'JPY', payment: { amount: 3000, currency: 'JPY' } });
     const charged = {
-      stripe: () => { const pi = emu.stripe.intents.get(order.payment.provider_reference)!; return [pi.amount, pi.currency]; },
-      square: () => { const sp = emu.square.payments.get(order.payment.provider_reference)!; return [sp.amount_money.amount, sp.amount_money.currency]; },
-      paypal: () => { const c = emu.paypal.captures.get(order.payment.provider_reference)!.capture; return [c.amount.value, c.amount.currency_code]; },
+      stripe: () => {
+        const pi = emu.stripe.intents.get(order.payment.provider_reference)!;
+        return [pi.amount, pi.currency];
+      },
+      square: () => {
+        const sp = emu.square.payments.get(order.payment.provider_reference)!;
+        return [sp.amount_money.amount, sp.amount_money.currency];
+      },
+      paypal: () => {
+        const c = emu.paypal.captures.get(order.payment.provider_reference)!.capture;
+        return [c.amount.value, c.amount.currency_code];
+      },
     }[id]();
     expect(charged).toEqual(id === 'stripe' ? [3000, 'jpy'] : id === 'paypal' ? ['3000', 'JPY'] : [3000, 'JPY']);
     const cancelled = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token), payload: {} });

@@ -4,7 +4,18 @@ import { startEmulators, type Emulators } from '../emulators/index.js';
 import { putProduct, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
 import { bearer, createOrder, expectProblem, getJson, orderCount, stockOf, uid } from '../helpers/http.js';
-import { ageTransaction, FAST, paymentBody, providerView, REAL_PROVIDERS, reconcileNow, startPaymentsApp, transaction, transactionsOf, type ProviderView } from '../helpers/payments.js';
+import {
+  ageTransaction,
+  FAST,
+  paymentBody,
+  providerView,
+  REAL_PROVIDERS,
+  reconcileNow,
+  startPaymentsApp,
+  transaction,
+  transactionsOf,
+  type ProviderView,
+} from '../helpers/payments.js';
 
 /**
  * Provider faults seen through the API: a 5xx the SDK retries, a provider that

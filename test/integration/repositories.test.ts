@@ -37,7 +37,18 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
   });
 
   const product = (id: string, extra: Partial<{ price: number; stock: number | null; active: boolean; currency: string; name: string }> = {}) =>
-    upsertProduct(db, { id, name: extra.name ?? `Name ${id}`, price: extra.price ?? 1000, currency: extra.currency ?? 'USD', active: extra.active ?? true, stock: extra.stock === undefined ? null : extra.stock }, NOW);
+    upsertProduct(
+      db,
+      {
+        id,
+        name: extra.name ?? `Name ${id}`,
+        price: extra.price ?? 1000,
+        currency: extra.currency ?? 'USD',
+        active: extra.active ?? true,
+        stock: extra.stock === undefined ? null : extra.stock,
+      },
+      NOW,
+    );
 
   /** An order with its transaction, as completeCharge would write them. */
   async function makeOrder(userId: string, createdAt: string, opts: { id?: string; status?: Order['status'] } = {}): Promise<Order> {
@@ -45,20 +56,52 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
     const transactionId = randomUUID();
     const items = [{ product_id: 'p', name: 'P', quantity: 2, unit_price: 250, line_total: 500, quantity_cancelled: 0, quantity_returned: 0 }];
     const order: Order = {
-      id, user_id: userId, status: opts.status ?? 'pending', currency: 'USD', items, total: 500, current_total: 500,
-      payment: { transaction_id: transactionId, provider: 'sandbox', provider_reference: `ref_${transactionId}`, status: 'succeeded', amount: 500, currency: 'USD', amount_authorized: 500, amount_captured: 500, amount_refunded: 0, authorization_expires_at: null },
-      email: `${userId}@example.com`, shipping_address: null, tracking: null, created_at: createdAt, updated_at: createdAt,
+      id,
+      user_id: userId,
+      status: opts.status ?? 'pending',
+      currency: 'USD',
+      items,
+      total: 500,
+      current_total: 500,
+      payment: {
+        transaction_id: transactionId,
+        provider: 'sandbox',
+        provider_reference: `ref_${transactionId}`,
+        status: 'succeeded',
+        amount: 500,
+        currency: 'USD',
+        amount_authorized: 500,
+        amount_captured: 500,
+        amount_refunded: 0,
+        authorization_expires_at: null,
+      },
+      email: `${userId}@example.com`,
+      shipping_address: null,
+      tracking: null,
+      created_at: createdAt,
+      updated_at: createdAt,
     };
     await reserveOrder(db, {
       stocked: [],
       key: null,
       transaction: {
-        id: transactionId, provider: 'sandbox', source: 'pm_card_visa', capture: 'immediate', reconcileAfterMs: 3_600_000, now: new Date(createdAt),
+        id: transactionId,
+        provider: 'sandbox',
+        source: 'pm_card_visa',
+        capture: 'immediate',
+        reconcileAfterMs: 3_600_000,
+        now: new Date(createdAt),
         draft: { order_id: id, user_id: userId, currency: 'USD', items, total: 500, email: order.email, shipping_address: null, idempotency_key: null },
       },
     });
     const settled = await settleNewOrder(db, {
-      reference: order.payment.provider_reference!, order, first: { to: 'pending', at: createdAt, actor: userId, note: null }, messages: [], key: null, authorizationExpiresAt: null, now: new Date(createdAt),
+      reference: order.payment.provider_reference!,
+      order,
+      first: { to: 'pending', at: createdAt, actor: userId, note: null },
+      messages: [],
+      key: null,
+      authorizationExpiresAt: null,
+      now: new Date(createdAt),
     });
     expect(settled).toBe(true);
     await db.deleteFrom('order_status_history').where('order_id', '=', id).execute(); // the tests below write their own
@@ -67,7 +110,12 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
 
   /** A transaction to record with a reservation (its draft is not priced from the catalog here). */
   const newTransaction = (userId: string): NewTransaction => ({
-    id: randomUUID(), provider: 'sandbox', source: 'pm_card_visa', capture: 'immediate', reconcileAfterMs: 3_600_000, now: NOW,
+    id: randomUUID(),
+    provider: 'sandbox',
+    source: 'pm_card_visa',
+    capture: 'immediate',
+    reconcileAfterMs: 3_600_000,
+    now: NOW,
     draft: { order_id: randomUUID(), user_id: userId, currency: 'USD', items: [], total: 500, email: null, shipping_address: null, idempotency_key: null },
   });
   const reserve = (stocked: { product_id: string; quantity: number }[], key: KeyClaimRequest | null = null, transaction = newTransaction(key?.userId ?? uid('u'))) =>
@@ -81,7 +129,16 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
       expect(created.created_at).toBe(NOW.toISOString());
       const later = new Date(NOW.getTime() + 60_000);
       const replaced = await upsertProduct(db, { id, name: 'Renamed', price: 2500, currency: 'EUR', active: false, stock: null }, later);
-      expect(replaced).toMatchObject({ id, name: 'Renamed', price: 2500, currency: 'EUR', active: false, stock: null, created_at: NOW.toISOString(), updated_at: later.toISOString() });
+      expect(replaced).toMatchObject({
+        id,
+        name: 'Renamed',
+        price: 2500,
+        currency: 'EUR',
+        active: false,
+        stock: null,
+        created_at: NOW.toISOString(),
+        updated_at: later.toISOString(),
+      });
       expect(await findProduct(db, id)).toEqual(replaced);
       expect(await findProduct(db, uid('missing'))).toBeUndefined();
     });
@@ -124,11 +181,25 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
       await product(a, { stock: 5 });
       await product(b, { stock: 2 });
       const t = newTransaction(uid('u'));
-      expect(await reserve([{ product_id: a, quantity: 3 }, { product_id: b, quantity: 2 }], null, t)).toEqual({ reserved: true });
+      expect(
+        await reserve(
+          [
+            { product_id: a, quantity: 3 },
+            { product_id: b, quantity: 2 },
+          ],
+          null,
+          t,
+        ),
+      ).toEqual({ reserved: true });
       expect((await findProduct(db, a))?.stock).toBe(2);
       expect((await findProduct(db, b))?.stock).toBe(0);
       expect(await findTransaction(db, t.id)).toMatchObject({ status: 'processing', amount: 500, customer_id: t.draft.user_id, order_id: t.draft.order_id, draft: t.draft });
-      await db.transaction().execute((trx) => releaseStock(trx, [{ product_id: a, quantity: 3 }, { product_id: b, quantity: 1 }]));
+      await db.transaction().execute((trx) =>
+        releaseStock(trx, [
+          { product_id: a, quantity: 3 },
+          { product_id: b, quantity: 1 },
+        ]),
+      );
       expect((await findProduct(db, a))?.stock).toBe(5);
       expect((await findProduct(db, b))?.stock).toBe(1);
     });
@@ -139,7 +210,15 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
       await product(b, { stock: 1 });
       await product(c, { stock: 0 });
       const t = newTransaction(uid('u'));
-      const r = await reserve([{ product_id: a, quantity: 1 }, { product_id: b, quantity: 2 }, { product_id: c, quantity: 1 }], null, t);
+      const r = await reserve(
+        [
+          { product_id: a, quantity: 1 },
+          { product_id: b, quantity: 2 },
+          { product_id: c, quantity: 1 },
+        ],
+        null,
+        t,
+      );
       expect(r).toEqual({ reserved: false, short: [b, c].sort() });
       expect((await findProduct(db, a))?.stock).toBe(5);
       expect((await findProduct(db, b))?.stock).toBe(1);
@@ -188,7 +267,13 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
       await db.transaction().execute((trx) => recordStatusChange(trx, { order: shipped, change, messages: [eventMessage('order.status_changed', shipped, NOW)] }));
       expect(await findOrder(db, o.id)).toEqual(shipped);
       expect(await listHistory(db, o.id)).toEqual([{ status: 'shipped', at: shipped.updated_at, actor: 'admin', note: 'on its way' }]);
-      expect(await db.selectFrom('outbox').select('topic').where(sql<string>`payload->>'order_id'`, '=', o.id).execute()).toEqual([{ topic: 'order.status_changed' }]);
+      expect(
+        await db
+          .selectFrom('outbox')
+          .select('topic')
+          .where(sql<string>`payload->>'order_id'`, '=', o.id)
+          .execute(),
+      ).toEqual([{ topic: 'order.status_changed' }]);
     });
 
     it('lists newest first (created_at desc, id desc), ties broken by id, pages see each order once', async () => {
@@ -276,9 +361,7 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
 
     it('racing claims of one key: exactly one reservation is made', async () => {
       const [user, key] = [uid('u'), uid('key')];
-      const results = await Promise.all(
-        Array.from({ length: 8 }, () => reserve([], { userId: user, key, fingerprint: 'fp', expiresAt: later() })),
-      );
+      const results = await Promise.all(Array.from({ length: 8 }, () => reserve([], { userId: user, key, fingerprint: 'fp', expiresAt: later() })));
       expect(results.filter((r) => r.reserved)).toHaveLength(1);
       expect(results.filter((r) => !r.reserved)).toEqual(Array.from({ length: 7 }, () => ({ reserved: false, short: [] })));
     });
@@ -319,22 +402,51 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
         { product_id: 'p2', name: "Two's", quantity: 1, unit_price: 200, line_total: 200, quantity_cancelled: 0, quantity_returned: 0 },
       ];
       const order: Order = {
-        id: t.draft.order_id, user_id: user, status: 'pending', currency: 'USD', items, total: 500, current_total: 500,
-        payment: { transaction_id: t.id, provider: 'sandbox', provider_reference: reference, status: 'succeeded', amount: 500, currency: 'USD', amount_authorized: 500, amount_captured: 500, amount_refunded: 0, authorization_expires_at: null },
-        email: `${user}@example.com`, shipping_address: { line1: '1 Main St', city: 'Springfield', postal_code: '12345', country: 'US' } as Order['shipping_address'],
-        tracking: null, created_at: at, updated_at: at,
+        id: t.draft.order_id,
+        user_id: user,
+        status: 'pending',
+        currency: 'USD',
+        items,
+        total: 500,
+        current_total: 500,
+        payment: {
+          transaction_id: t.id,
+          provider: 'sandbox',
+          provider_reference: reference,
+          status: 'succeeded',
+          amount: 500,
+          currency: 'USD',
+          amount_authorized: 500,
+          amount_captured: 500,
+          amount_refunded: 0,
+          authorization_expires_at: null,
+        },
+        email: `${user}@example.com`,
+        shipping_address: { line1: '1 Main St', city: 'Springfield', postal_code: '12345', country: 'US' } as Order['shipping_address'],
+        tracking: null,
+        created_at: at,
+        updated_at: at,
       };
       const settlement = {
-        reference, order, key: key && { userId: user, key: key.key }, now: new Date(at), authorizationExpiresAt: null,
+        reference,
+        order,
+        key: key && { userId: user, key: key.key },
+        now: new Date(at),
+        authorizationExpiresAt: null,
         first: { to: 'pending' as const, at, actor: user, note: null },
         messages: [emailMessage('order_confirmation', order)!, eventMessage('order.created', order, new Date(at))],
       };
       return { t, key, order, settlement };
     }
     const outboxOf = (orderId: string) =>
-      db.selectFrom('outbox').select(['kind', 'topic', 'status']).where(sql<string>`payload->>'order_id'`, '=', orderId).orderBy('kind').execute();
+      db
+        .selectFrom('outbox')
+        .select(['kind', 'topic', 'status'])
+        .where(sql<string>`payload->>'order_id'`, '=', orderId)
+        .orderBy('kind')
+        .execute();
 
-    it('moves the transaction to succeeded and writes the order, items, history, both messages and the key\'s answer', async () => {
+    it("moves the transaction to succeeded and writes the order, items, history, both messages and the key's answer", async () => {
       const { t, key, order, settlement } = await charged({ key: true });
       expect(await settleNewOrder(db, settlement)).toBe(true);
       expect(await findOrder(db, order.id)).toEqual(order);

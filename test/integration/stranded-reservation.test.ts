@@ -32,8 +32,22 @@ describe.each(DATABASES)('a retry takes over a stranded reservation on %s', (kin
     t = await startPaymentsApp(kind, emu, { env: { RECONCILE_AFTER_MS: String(LEASE_MS) } });
     const shared = { payments: t.app.deps.payments };
     const env = { ...emu.env, RECONCILE_AFTER_MS: String(LEASE_MS) };
-    stranding = await variantApp(t, env, { ...shared, faults: { beforeCharge: () => { throw new Error('Connection terminated unexpectedly'); } } });
-    crashing = await variantApp(t, env, { ...shared, faults: { afterCharge: () => { throw new Error('Connection terminated unexpectedly'); } } });
+    stranding = await variantApp(t, env, {
+      ...shared,
+      faults: {
+        beforeCharge: () => {
+          throw new Error('Connection terminated unexpectedly');
+        },
+      },
+    });
+    crashing = await variantApp(t, env, {
+      ...shared,
+      faults: {
+        afterCharge: () => {
+          throw new Error('Connection terminated unexpectedly');
+        },
+      },
+    });
     slow = await variantApp(t, { ...emu.env, RECONCILE_AFTER_MS: '60000' }, { ...shared, faults: { beforeCharge: () => gate } });
   });
   afterAll(async () => {

@@ -47,12 +47,14 @@ function events(emu: Emulators, id: RealProvider) {
         ignored: () => emu.paypal.webhook('CHECKOUT.ORDER.APPROVED', { id: randomUUID(), status: 'APPROVED' }),
         refundFailed: (ref: string) =>
           emu.paypal.webhook('PAYMENT.REFUND.FAILED', {
-            id: `REF${randomUUID()}`, status: 'FAILED',
+            id: `REF${randomUUID()}`,
+            status: 'FAILED',
             links: [{ href: `https://api-m.sandbox.paypal.com/v2/payments/captures/${ref}`, rel: 'up', method: 'GET' }],
           }),
         refunded: (ref: string) =>
           emu.paypal.webhook('PAYMENT.CAPTURE.REFUNDED', {
-            id: `REF${randomUUID()}`, status: 'COMPLETED',
+            id: `REF${randomUUID()}`,
+            status: 'COMPLETED',
             links: [{ href: `https://api-m.sandbox.paypal.com/v2/payments/captures/${ref}`, rel: 'up', method: 'GET' }],
           }),
         dispute: (ref: string) => emu.paypal.openDispute(ref).delivery,
@@ -94,7 +96,8 @@ describe.each(DATABASES)('webhooks over HTTP on %s', (kind) => {
     expect(res.statusCode, res.body).toBe(201);
     return { token, order: res.json() };
   }
-  const history = async (token: string, orderId: string) => (await getJson(t, token, `/api/orders/${orderId}/history`)).json().items as { status: string; actor: string; note: string | null }[];
+  const history = async (token: string, orderId: string) =>
+    (await getJson(t, token, `/api/orders/${orderId}/history`)).json().items as { status: string; actor: string; note: string | null }[];
 
   describe.each(REAL_PROVIDERS)('%s', (id) => {
     const ev = () => events(emu, id);
@@ -152,7 +155,8 @@ describe.each(DATABASES)('webhooks over HTTP on %s', (kind) => {
       const cancelled = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token), payload: {} });
       expect(cancelled.statusCode, cancelled.body).toBe(200);
       expect(cancelled.json().order.payment.status).toBe('refund_pending');
-      const refundRow = () => t.db.selectFrom('payment_ledger').selectAll().where('transaction_id', '=', order.payment.transaction_id).where('kind', '=', 'refund').executeTakeFirstOrThrow();
+      const refundRow = () =>
+        t.db.selectFrom('payment_ledger').selectAll().where('transaction_id', '=', order.payment.transaction_id).where('kind', '=', 'refund').executeTakeFirstOrThrow();
       expect((await refundRow()).next_attempt_at.getTime() - Date.now()).toBeGreaterThan(23 * 3600_000); // for a person, not retried hot
 
       expect((await deliver(id, ev().refundFailed(ref))).json()).toEqual({ received: true, outcome: 'applied' });

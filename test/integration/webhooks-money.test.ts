@@ -72,7 +72,12 @@ describe.each(DATABASES)('money learned from providers on %s', (kind) => {
   const deliver = (provider: string, d: Delivery) => t.app.inject({ method: 'POST', url: `/api/webhooks/${provider}`, headers: d.headers, payload: d.body });
   const read = async (token: string, path: string) => (await getJson(t, token, path)).json();
   const refundEvents = (orderId: string) =>
-    t.db.selectFrom('outbox').select('payload').where('topic', '=', 'payment.refunded').where(sql<string>`payload->>'order_id'`, '=', orderId).execute();
+    t.db
+      .selectFrom('outbox')
+      .select('payload')
+      .where('topic', '=', 'payment.refunded')
+      .where(sql<string>`payload->>'order_id'`, '=', orderId)
+      .execute();
 
   async function paidOrder(id: RealProvider, price = 3000) {
     const productId = uid('sku');
@@ -116,11 +121,16 @@ describe.each(DATABASES)('money learned from providers on %s', (kind) => {
       const cancel = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: { authorization: `Bearer ${token}` }, payload: {} });
       expect(cancel.statusCode, cancel.body).toBe(200);
       // The provider tells us about the refund we made: nothing new.
-      const d = id === 'stripe'
-        ? emu.stripe.webhook('charge.refunded', { id: `ch_${uid('x')}`, object: 'charge', payment_intent: order.payment.provider_reference, refunded: true })
-        : id === 'square'
-          ? emu.square.webhook('refund.updated', { refund: { id: uid('sqref'), status: 'COMPLETED', payment_id: order.payment.provider_reference } })
-          : emu.paypal.webhook('PAYMENT.CAPTURE.REFUNDED', { id: uid('REF'), status: 'COMPLETED', links: [{ href: `https://api-m.sandbox.paypal.com/v2/payments/captures/${order.payment.provider_reference}`, rel: 'up', method: 'GET' }] });
+      const d =
+        id === 'stripe'
+          ? emu.stripe.webhook('charge.refunded', { id: `ch_${uid('x')}`, object: 'charge', payment_intent: order.payment.provider_reference, refunded: true })
+          : id === 'square'
+            ? emu.square.webhook('refund.updated', { refund: { id: uid('sqref'), status: 'COMPLETED', payment_id: order.payment.provider_reference } })
+            : emu.paypal.webhook('PAYMENT.CAPTURE.REFUNDED', {
+                id: uid('REF'),
+                status: 'COMPLETED',
+                links: [{ href: `https://api-m.sandbox.paypal.com/v2/payments/captures/${order.payment.provider_reference}`, rel: 'up', method: 'GET' }],
+              });
       expect((await deliver(id, d)).statusCode).toBe(200);
       expect((await read(token, `/api/orders/${order.id}`)).payment).toMatchObject({ status: 'refunded', amount_refunded: 3000 });
       expect((await read(token, `/api/orders/${order.id}/payments`)).items.filter((e: { kind: string }) => e.kind === 'refund')).toHaveLength(1);
@@ -142,11 +152,16 @@ describe.each(DATABASES)('money learned from providers on %s', (kind) => {
     });
 
     it('a refund webhook for a payment we do not know → 200 ignored, nothing asked of the provider is recorded', async () => {
-      const d = id === 'stripe'
-        ? emu.stripe.webhook('charge.refunded', { id: `ch_${uid('x')}`, object: 'charge', payment_intent: `pi_${uid('nobody')}`, refunded: true })
-        : id === 'square'
-          ? emu.square.webhook('refund.updated', { refund: { id: uid('sqref'), status: 'COMPLETED', payment_id: uid('nobody') } })
-          : emu.paypal.webhook('PAYMENT.CAPTURE.REFUNDED', { id: uid('REF'), status: 'COMPLETED', links: [{ href: `https://api-m.sandbox.paypal.com/v2/payments/captures/${uid('NOBODY')}`, rel: 'up', method: 'GET' }] });
+      const d =
+        id === 'stripe'
+          ? emu.stripe.webhook('charge.refunded', { id: `ch_${uid('x')}`, object: 'charge', payment_intent: `pi_${uid('nobody')}`, refunded: true })
+          : id === 'square'
+            ? emu.square.webhook('refund.updated', { refund: { id: uid('sqref'), status: 'COMPLETED', payment_id: uid('nobody') } })
+            : emu.paypal.webhook('PAYMENT.CAPTURE.REFUNDED', {
+                id: uid('REF'),
+                status: 'COMPLETED',
+                links: [{ href: `https://api-m.sandbox.paypal.com/v2/payments/captures/${uid('NOBODY')}`, rel: 'up', method: 'GET' }],
+              });
       expect((await deliver(id, d)).json()).toEqual({ received: true, outcome: 'ignored' });
     });
   });

@@ -21,9 +21,17 @@ describe('email templates', () => {
   });
 
   it('formats zero- and three-decimal currencies by their exponent', () => {
-    const yen = makeOrder({ currency: 'JPY', total: 1500, items: [{ product_id: 'a', name: 'Tea', quantity: 3, unit_price: 500, line_total: 1500, quantity_cancelled: 0, quantity_returned: 0 }] });
+    const yen = makeOrder({
+      currency: 'JPY',
+      total: 1500,
+      items: [{ product_id: 'a', name: 'Tea', quantity: 3, unit_price: 500, line_total: 1500, quantity_cancelled: 0, quantity_returned: 0 }],
+    });
     expect(renderEmail('order_confirmation', yen).text).toContain('¥1,500');
-    const kwd = makeOrder({ currency: 'KWD', total: 1234, items: [{ product_id: 'a', name: 'Tea', quantity: 1, unit_price: 1234, line_total: 1234, quantity_cancelled: 0, quantity_returned: 0 }] });
+    const kwd = makeOrder({
+      currency: 'KWD',
+      total: 1234,
+      items: [{ product_id: 'a', name: 'Tea', quantity: 1, unit_price: 1234, line_total: 1234, quantity_cancelled: 0, quantity_returned: 0 }],
+    });
     expect(renderEmail('order_confirmation', kwd).text).toMatch(/KWD\s1\.234/); // Intl puts a no-break space there
   });
 
@@ -40,7 +48,7 @@ describe('email templates', () => {
     expect(renderEmail('order_cancelled', voided).text).toContain('Nothing was charged: the hold of $52.48 on your payment method is released.');
   });
 
-  it('refund_issued names the refund\'s own amount, not the order total', () => {
+  it("refund_issued names the refund's own amount, not the order total", () => {
     const m = renderEmail('refund_issued', makeOrder(), { refund: { id: 'r1', amount: 1250, currency: 'USD' } });
     expect(m.subject).toMatch(/^A refund of \$12\.50 for your order /);
     expect(m.text).toContain('We have refunded $12.50 to your original payment method');

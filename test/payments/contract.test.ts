@@ -20,7 +20,13 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
   });
 
   const input = (source: string, amount = 4999, currency = 'USD', capture: CaptureMode = 'immediate'): ChargeInput => ({
-    transactionId: randomUUID(), amount, currency, source, customerId: 'alice', description: 'Order test', capture,
+    transactionId: randomUUID(),
+    amount,
+    currency,
+    source,
+    customerId: 'alice',
+    description: 'Order test',
+    capture,
   });
   const charged = async (amount = 4999) => {
     const tx = input(h.goodSource(amount, 'USD'), amount);
@@ -39,7 +45,10 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
   it('maps a decline to PaymentDeclinedError with the decline code, nothing charged', async () => {
     const { source, declineCode } = h.declinedSource(4999, 'USD');
     const tx = input(source);
-    const err = await h.provider(FAST).charge(tx).catch((e: unknown) => e);
+    const err = await h
+      .provider(FAST)
+      .charge(tx)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PaymentDeclinedError);
     expect((err as PaymentDeclinedError).declineCode).toBe(declineCode);
     expect(h.chargesFor(tx.transactionId)).toBe(0);
@@ -57,7 +66,10 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
     h.emulator.hangNext(10, h.chargePath);
     const tx = input(h.goodSource(4999, 'USD'));
     const started = Date.now();
-    const err = await h.provider(FAST).charge(tx).catch((e: unknown) => e);
+    const err = await h
+      .provider(FAST)
+      .charge(tx)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PaymentProviderError);
     expect(Date.now() - started).toBeLessThan(8_000);
     expect(h.chargesFor(tx.transactionId)).toBe(0);
@@ -173,9 +185,17 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
       return { tx, ...result };
     };
     const captureOf = (tx: ChargeInput, reference: string, amount: number, captureId = randomUUID()) => ({
-      transactionId: tx.transactionId, captureId, reference, amount, currency: 'USD',
+      transactionId: tx.transactionId,
+      captureId,
+      reference,
+      amount,
+      currency: 'USD',
     });
-    const declineOf = (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => (e instanceof PaymentDeclinedError ? e.declineCode : e));
+    const declineOf = (p: Promise<unknown>) =>
+      p.then(
+        () => 'resolved',
+        (e: unknown) => (e instanceof PaymentDeclinedError ? e.declineCode : e),
+      );
     const calls = (path: RegExp) => h.emulator.requests.filter((r) => path.test(`${r.method} ${r.path}`)).length;
 
     it('authorizes without capturing, with the expiry the provider gives', async () => {

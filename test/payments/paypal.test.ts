@@ -144,7 +144,9 @@ describe('paypal transport', () => {
 
   it('wrong client credentials are a provider error, not a decline', async () => {
     const bad = createPayPalProvider({ ...emu.settings(), clientSecret: 'wrong' }, { ...FAST, maxRetries: 0 });
-    const err = await bad.charge({ transactionId: randomUUID(), amount: 100, currency: 'USD', source: emu.approvedOrder(100, 'USD'), customerId: 'a', description: 'd', capture: 'immediate' }).catch((e: unknown) => e);
+    const err = await bad
+      .charge({ transactionId: randomUUID(), amount: 100, currency: 'USD', source: emu.approvedOrder(100, 'USD'), customerId: 'a', description: 'd', capture: 'immediate' })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ name: 'PaymentProviderError' });
   });
 });

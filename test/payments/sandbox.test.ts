@@ -6,9 +6,19 @@ import { createSandboxProvider } from '../../src/payments/sandbox.js';
 /** The sandbox provider: the outcomes its tokens promise, in both capture modes, and the limits a real provider enforces. */
 const sandbox = createSandboxProvider();
 const input = (source: string, capture: CaptureMode, amount = 5000): ChargeInput => ({
-  transactionId: randomUUID(), amount, currency: 'EUR', source, customerId: 'alice', description: 'Order', capture,
+  transactionId: randomUUID(),
+  amount,
+  currency: 'EUR',
+  source,
+  customerId: 'alice',
+  description: 'Order',
+  capture,
 });
-const declineCode = (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => (e instanceof PaymentDeclinedError ? e.declineCode : e));
+const declineCode = (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (e: unknown) => (e instanceof PaymentDeclinedError ? e.declineCode : e),
+  );
 
 describe('sandbox provider, immediate capture', () => {
   it('pm_card_visa charges at once; declines and outages as the contract names them', async () => {
@@ -97,13 +107,21 @@ describe('sandbox provider, manual capture', () => {
     const id = randomUUID();
     // References this process never issued, as after a restart.
     await expect(sandbox.retrieve({ ...input('pm_card_visa', 'manual'), transactionId: id, reference: null, capture: 'manual' })).resolves.toEqual({
-      status: 'authorized', reference: `sb_au_${id}`, authorizationExpiresAt: null,
+      status: 'authorized',
+      reference: `sb_au_${id}`,
+      authorizationExpiresAt: null,
     });
     await expect(sandbox.capture({ transactionId: id, captureId: 'c', reference: `sb_au_${id}`, amount: 700, currency: 'EUR' })).resolves.toEqual({ reference: `sb_au_${id}` });
     const other = randomUUID();
-    expect(await declineCode(sandbox.capture({ transactionId: other, captureId: 'c', reference: `sb_au_cd_${other}`, amount: 700, currency: 'EUR' }))).toBe('authorization_expired');
-    await expect(sandbox.refund({ transactionId: other, refundId: 'r', reference: `sb_ch_${other}`, amount: 700, currency: 'EUR' })).resolves.toMatchObject({ status: 'succeeded' });
-    await expect(sandbox.capture({ transactionId: id, captureId: 'c', reference: 'not-a-sandbox-reference', amount: 1, currency: 'EUR' })).rejects.toBeInstanceOf(PaymentProviderError);
+    expect(await declineCode(sandbox.capture({ transactionId: other, captureId: 'c', reference: `sb_au_cd_${other}`, amount: 700, currency: 'EUR' }))).toBe(
+      'authorization_expired',
+    );
+    await expect(sandbox.refund({ transactionId: other, refundId: 'r', reference: `sb_ch_${other}`, amount: 700, currency: 'EUR' })).resolves.toMatchObject({
+      status: 'succeeded',
+    });
+    await expect(sandbox.capture({ transactionId: id, captureId: 'c', reference: 'not-a-sandbox-reference', amount: 1, currency: 'EUR' })).rejects.toBeInstanceOf(
+      PaymentProviderError,
+    );
   });
 
   it('every sandbox provider of a process sees the same payments, as one provider account', async () => {

@@ -20,7 +20,13 @@ beforeEach(() => {
 });
 
 const input = (source = 'cnon:card-nonce-ok', amount = 2500) => ({
-  transactionId: randomUUID(), amount, currency: 'USD', source, customerId: 'alice', description: 'Order', capture: 'immediate' as const,
+  transactionId: randomUUID(),
+  amount,
+  currency: 'USD',
+  source,
+  customerId: 'alice',
+  description: 'Order',
+  capture: 'immediate' as const,
 });
 
 describe('square', () => {
@@ -89,7 +95,9 @@ describe('square', () => {
     expect(authorizationExpiresAt).toEqual(new Date(emu.payments.get(reference)!.delayed_until!));
 
     await square.capture({ transactionId: tx.transactionId, captureId: 'cap-1', reference, amount: 3200, currency: 'USD' });
-    const [update, complete] = emu.requests.filter((r) => r.path === `/v2/payments/${reference}` || r.path === `/v2/payments/${reference}/complete`).filter((r) => r.method !== 'GET');
+    const [update, complete] = emu.requests
+      .filter((r) => r.path === `/v2/payments/${reference}` || r.path === `/v2/payments/${reference}/complete`)
+      .filter((r) => r.method !== 'GET');
     expect(update).toMatchObject({ method: 'PUT' });
     expect(JSON.parse(update!.body)).toEqual({ idempotency_key: 'capture-cap-1', payment: { amount_money: { amount: 3200, currency: 'USD' } } });
     expect(complete).toMatchObject({ method: 'POST', path: `/v2/payments/${reference}/complete` });

@@ -14,7 +14,15 @@ beforeAll(async () => {
 });
 afterAll(() => emu.close());
 
-const input = (source = 'pm_card_visa') => ({ transactionId: randomUUID(), amount: 1999, currency: 'EUR', source, customerId: 'alice', description: 'Order 1', capture: 'immediate' as const });
+const input = (source = 'pm_card_visa') => ({
+  transactionId: randomUUID(),
+  amount: 1999,
+  currency: 'EUR',
+  source,
+  customerId: 'alice',
+  description: 'Order 1',
+  capture: 'immediate' as const,
+});
 
 describe('stripe', () => {
   it('creates and confirms one PaymentIntent, server-side only, keyed by the transaction', async () => {
@@ -24,8 +32,12 @@ describe('stripe', () => {
     expect(sent.headers['idempotency-key']).toBe(`charge-${tx.transactionId}`);
     const form = new URLSearchParams(sent.body);
     expect(Object.fromEntries(form)).toMatchObject({
-      amount: '1999', currency: 'eur', payment_method: 'pm_card_visa', confirm: 'true',
-      'automatic_payment_methods[enabled]': 'true', 'automatic_payment_methods[allow_redirects]': 'never',
+      amount: '1999',
+      currency: 'eur',
+      payment_method: 'pm_card_visa',
+      confirm: 'true',
+      'automatic_payment_methods[enabled]': 'true',
+      'automatic_payment_methods[allow_redirects]': 'never',
       'metadata[transaction_id]': tx.transactionId,
     });
   });
@@ -57,7 +69,9 @@ describe('stripe', () => {
     // After its key is forgotten, the same capture is recognised by the capture id it left on the intent; another is refused.
     emu.forgetIdempotencyKeys();
     await expect(stripe.capture({ transactionId: tx.transactionId, captureId: 'cap-1', reference, amount: 1500, currency: 'EUR' })).resolves.toEqual({ reference });
-    await expect(stripe.capture({ transactionId: tx.transactionId, captureId: 'cap-2', reference, amount: 1500, currency: 'EUR' })).rejects.toMatchObject({ declineCode: 'already_captured' });
+    await expect(stripe.capture({ transactionId: tx.transactionId, captureId: 'cap-2', reference, amount: 1500, currency: 'EUR' })).rejects.toMatchObject({
+      declineCode: 'already_captured',
+    });
 
     const other = await stripe.charge({ ...tx, transactionId: randomUUID() });
     await stripe.void({ transactionId: tx.transactionId, voidId: 'void-1', reference: other.reference });

@@ -36,7 +36,9 @@ describe('stripe', () => {
     const { refund, chargeRefunded, refundCreated } = emu.stripe.dashboardRefund(reference, 1200);
     await expect(deliver(verify.stripe, chargeRefunded)).resolves.toMatchObject({ action: 'refund.updated', reference, providerType: 'charge.refunded' });
     await expect(deliver(verify.stripe, refundCreated)).resolves.toMatchObject({ action: 'refund.updated', reference, refundReference: refund.id });
-    await expect(providers.stripe.refunds({ reference, currency: 'USD' })).resolves.toEqual([{ reference: refund.id, amount: 1200, currency: 'USD', status: 'succeeded', refundId: null }]);
+    await expect(providers.stripe.refunds({ reference, currency: 'USD' })).resolves.toEqual([
+      { reference: refund.id, amount: 1200, currency: 'USD', status: 'succeeded', refundId: null },
+    ]);
   });
 
   it('a pending refund that settles or fails: refund.updated / refund.failed', async () => {
@@ -45,7 +47,11 @@ describe('stripe', () => {
     await expect(deliver(verify.stripe, emu.stripe.updateRefund(refund.id, 'succeeded'))).resolves.toMatchObject({ action: 'refund.updated', type: 'refund.succeeded', reference });
     const other = emu.stripe.dashboardRefund(reference, 500, 'pending');
     await expect(deliver(verify.stripe, emu.stripe.updateRefund(other.refund.id, 'failed'))).resolves.toMatchObject({
-      action: 'refund.updated', type: 'refund.failed', providerType: 'refund.failed', reference, refundReference: other.refund.id,
+      action: 'refund.updated',
+      type: 'refund.failed',
+      providerType: 'refund.failed',
+      reference,
+      refundReference: other.refund.id,
     });
   });
 
@@ -53,8 +59,16 @@ describe('stripe', () => {
     const { reference } = await charge(providers.stripe, 'pm_card_visa');
     const { dispute, delivery } = emu.stripe.openDispute(reference);
     await expect(deliver(verify.stripe, delivery)).resolves.toMatchObject({ action: 'dispute.updated', type: 'dispute.opened', reference, disputeReference: dispute.id });
-    await expect(deliver(verify.stripe, emu.stripe.settleDispute(dispute.id, 'under_review'))).resolves.toMatchObject({ action: 'dispute.updated', providerType: 'charge.dispute.updated', reference });
-    await expect(deliver(verify.stripe, emu.stripe.settleDispute(dispute.id, 'lost'))).resolves.toMatchObject({ action: 'dispute.updated', providerType: 'charge.dispute.closed', reference });
+    await expect(deliver(verify.stripe, emu.stripe.settleDispute(dispute.id, 'under_review'))).resolves.toMatchObject({
+      action: 'dispute.updated',
+      providerType: 'charge.dispute.updated',
+      reference,
+    });
+    await expect(deliver(verify.stripe, emu.stripe.settleDispute(dispute.id, 'lost'))).resolves.toMatchObject({
+      action: 'dispute.updated',
+      providerType: 'charge.dispute.closed',
+      reference,
+    });
     await expect(providers.stripe.disputes({ reference, currency: 'USD' })).resolves.toEqual([{ reference: dispute.id, amount: 3000, currency: 'USD', status: 'lost' }]);
   });
 
@@ -70,7 +84,9 @@ describe('square', () => {
     const { refund, refundCreated, paymentUpdated } = emu.square.dashboardRefund(reference, 1200);
     await expect(deliver(verify.square, refundCreated)).resolves.toMatchObject({ action: 'refund.updated', reference, refundReference: refund.id });
     await expect(deliver(verify.square, paymentUpdated)).resolves.toMatchObject({ action: 'refund.updated', reference, providerType: 'payment.updated' });
-    await expect(providers.square.refunds({ reference, currency: 'USD' })).resolves.toEqual([{ reference: refund.id, amount: 1200, currency: 'USD', status: 'succeeded', refundId: null }]);
+    await expect(providers.square.refunds({ reference, currency: 'USD' })).resolves.toEqual([
+      { reference: refund.id, amount: 1200, currency: 'USD', status: 'succeeded', refundId: null },
+    ]);
   });
 
   it('a pending refund that completes: refund.updated', async () => {
@@ -84,7 +100,11 @@ describe('square', () => {
     const { reference } = await charge(providers.square, 'cnon:card-nonce-ok');
     const { dispute, delivery } = emu.square.openDispute(reference, 2000);
     await expect(deliver(verify.square, delivery)).resolves.toMatchObject({ action: 'dispute.updated', type: 'dispute.opened', reference, disputeReference: dispute.id });
-    await expect(deliver(verify.square, emu.square.settleDispute(dispute.id, 'WON'))).resolves.toMatchObject({ action: 'dispute.updated', providerType: 'dispute.state.updated', reference });
+    await expect(deliver(verify.square, emu.square.settleDispute(dispute.id, 'WON'))).resolves.toMatchObject({
+      action: 'dispute.updated',
+      providerType: 'dispute.state.updated',
+      reference,
+    });
     await expect(providers.square.disputes({ reference, currency: 'USD' })).resolves.toEqual([{ reference: dispute.id, amount: 2000, currency: 'USD', status: 'won' }]);
   });
 
@@ -103,11 +123,17 @@ describe('paypal', () => {
     const { reference } = await charge(providers.paypal, emu.paypal.approvedOrder(3000, 'USD'));
     const { refund, delivery } = emu.paypal.dashboardRefund(reference, 1200);
     await expect(deliver(verify.paypal, delivery)).resolves.toMatchObject({ action: 'refund.updated', reference, refundReference: refund.id });
-    await expect(providers.paypal.refunds({ reference, currency: 'USD' })).resolves.toEqual([{ reference: refund.id, amount: 1200, currency: 'USD', status: 'succeeded', refundId: null }]);
+    await expect(providers.paypal.refunds({ reference, currency: 'USD' })).resolves.toEqual([
+      { reference: refund.id, amount: 1200, currency: 'USD', status: 'succeeded', refundId: null },
+    ]);
   });
 
   it('a reversal (PAYMENT.CAPTURE.REVERSED) is a refund of the capture', async () => {
-    const d = emu.paypal.webhook('PAYMENT.CAPTURE.REVERSED', { id: 'REV1', status: 'COMPLETED', links: [{ rel: 'up', method: 'GET', href: 'https://api-m.paypal.com/v2/payments/captures/CAP9' }] });
+    const d = emu.paypal.webhook('PAYMENT.CAPTURE.REVERSED', {
+      id: 'REV1',
+      status: 'COMPLETED',
+      links: [{ rel: 'up', method: 'GET', href: 'https://api-m.paypal.com/v2/payments/captures/CAP9' }],
+    });
     await expect(deliver(verify.paypal, d)).resolves.toMatchObject({ action: 'refund.updated', reference: 'CAP9', refundReference: 'REV1' });
   });
 

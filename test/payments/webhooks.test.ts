@@ -25,7 +25,11 @@ describe('stripe webhooks', () => {
   it('accepts a genuine delivery and parses a refund', async () => {
     const d = emu.stripe.webhook('refund.updated', { id: 're_1', object: 'refund', status: 'succeeded', payment_intent: 'pi_1' });
     await expect(verify.stripe(Buffer.from(d.body), d.headers)).resolves.toMatchObject({
-      eventId: d.id, type: 'refund.succeeded', reference: 'pi_1', refundReference: 're_1', providerType: 'refund.updated',
+      eventId: d.id,
+      type: 'refund.succeeded',
+      reference: 'pi_1',
+      refundReference: 're_1',
+      providerType: 'refund.updated',
     });
   });
 
@@ -58,7 +62,10 @@ describe('square webhooks', () => {
   it('accepts a genuine delivery and parses a refund', async () => {
     const d = emu.square.webhook('refund.updated', { refund: { id: 'sqref_1', status: 'COMPLETED', payment_id: 'sqpay_1' } });
     await expect(verify.square(Buffer.from(d.body), d.headers)).resolves.toMatchObject({
-      eventId: d.id, type: 'refund.succeeded', reference: 'sqpay_1', refundReference: 'sqref_1',
+      eventId: d.id,
+      type: 'refund.succeeded',
+      reference: 'sqpay_1',
+      refundReference: 'sqref_1',
     });
     const failed = emu.square.webhook('refund.updated', { refund: { id: 'sqref_2', status: 'REJECTED', payment_id: 'sqpay_1' } });
     await expect(verify.square(failed.body, failed.headers)).resolves.toMatchObject({ type: 'refund.failed' });
@@ -88,7 +95,10 @@ describe('paypal webhooks (verified by the verify-webhook-signature endpoint)', 
   it('accepts a genuine delivery and parses a refund of a capture', async () => {
     const d = emu.paypal.webhook('PAYMENT.CAPTURE.REFUNDED', refundResource);
     await expect(verify.paypal(Buffer.from(d.body), d.headers)).resolves.toMatchObject({
-      eventId: d.id, type: 'refund.succeeded', reference: 'CAP1', refundReference: 'REF1',
+      eventId: d.id,
+      type: 'refund.succeeded',
+      reference: 'CAP1',
+      refundReference: 'REF1',
     });
     const asked = emu.paypal.requests.filter((r) => r.path === '/v1/notifications/verify-webhook-signature');
     expect(JSON.parse(asked.at(-1)!.body)).toMatchObject({ webhook_id: emu.paypal.webhookId, webhook_event: { id: d.id } });

@@ -76,10 +76,9 @@ describe('scale-out: 3 instances behind nginx', () => {
     expect(statuses).toEqual([200, ...Array(8).fill(409)]);
     for (const r of results.filter((x) => x.status === 409)) expect(r.body.code).toBe('order_not_cancellable');
     // One refund of the whole capture in the ledger: the payment row is locked by each racer in turn.
-    const movements = await c.sql<{ kind: string; amount: string; status: string }>(
-      'select kind, amount, status from payment_ledger where order_id = $1 order by created_at',
-      [id],
-    );
+    const movements = await c.sql<{ kind: string; amount: string; status: string }>('select kind, amount, status from payment_ledger where order_id = $1 order by created_at', [
+      id,
+    ]);
     expect(movements.map((m) => `${m.kind} ${Number(m.amount)} ${m.status}`)).toEqual(['authorization 5000 succeeded', 'capture 5000 succeeded', 'refund 5000 succeeded']);
     const refunds = await c.sql("select id from outbox where topic = 'payment.refunded' and payload::jsonb->>'order_id' = $1", [id]);
     expect(refunds).toHaveLength(1);

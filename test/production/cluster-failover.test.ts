@@ -86,9 +86,7 @@ describe('scale-out: instances dying under load', () => {
       while (!stop) {
         const create = n % 2 === 0;
         try {
-          const res = create
-            ? await c.call(user, 'POST', '/api/orders', order(sku), { 'idempotency-key': randomUUID() })
-            : await c.call(user, 'GET', '/api/orders?limit=5');
+          const res = create ? await c.call(user, 'POST', '/api/orders', order(sku), { 'idempotency-key': randomUUID() }) : await c.call(user, 'GET', '/api/orders?limit=5');
           if (res.status !== (create ? 201 : 200)) failures.push(`${res.status} ${JSON.stringify(res.body)}`);
           else answered++;
         } catch (err) {

@@ -49,7 +49,11 @@ export async function startTestCluster(instances = 3, env: Record<string, string
   const call: TestCluster['call'] = async (sub, method, path, body, headers = {}) => {
     const res = await fetch(`${cluster.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${await token(sub, sub === 'admin' ? { roles: ['admin'] } : {})}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      headers: {
+        authorization: `Bearer ${await token(sub, sub === 'admin' ? { roles: ['admin'] } : {})}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(20_000),
     });

@@ -132,11 +132,9 @@ describe('/admin console in Chromium', () => {
     await expect.poll(() => status.textContent(), { timeout: 10_000 }).toBe('shipped');
     expect(await page.getByTestId('tracking').textContent()).toBe('UPS 1Z999AA10123456784');
     const history = page.getByTestId('history').locator('li');
-    await expect.poll(() => history.allTextContents()).toEqual([
-      expect.stringMatching(/^pending/),
-      expect.stringMatching(/^processing · .* by admin/),
-      expect.stringMatching(/^shipped · .* by admin/),
-    ]);
+    await expect
+      .poll(() => history.allTextContents())
+      .toEqual([expect.stringMatching(/^pending/), expect.stringMatching(/^processing · .* by admin/), expect.stringMatching(/^shipped · .* by admin/)]);
     // The service agrees.
     const got = await t.app.inject({ method: 'GET', url: `/api/orders/${first.id}`, headers: { authorization: `Bearer ${await t.adminToken()}` } });
     expect(got.json()).toMatchObject({ status: 'shipped', tracking: { carrier: 'UPS', number: '1Z999AA10123456784' } });
@@ -217,7 +215,7 @@ describe('/admin console in Chromium', () => {
     await page.close();
   }, 90_000);
 
-  it('a delivered order\'s returns: one received (refunded, restocked), one rejected', async () => {
+  it("a delivered order's returns: one received (refunded, restocked), one rejected", async () => {
     const admin = { authorization: `Bearer ${await t.adminToken()}` };
     const customer = await t.token(uid('returner'));
     const sku = uid('sku_lamp');
@@ -228,7 +226,12 @@ describe('/admin console in Chromium', () => {
       expect(moved.statusCode).toBe(200);
     }
     const requestReturn = (reason: string) =>
-      t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/returns`, headers: { authorization: `Bearer ${customer}` }, payload: { items: [{ product_id: sku, quantity: 1 }], reason } });
+      t.app.inject({
+        method: 'POST',
+        url: `/api/orders/${order.id}/returns`,
+        headers: { authorization: `Bearer ${customer}` },
+        payload: { items: [{ product_id: sku, quantity: 1 }], reason },
+      });
     expect((await requestReturn('too bright')).statusCode).toBe(201);
     expect((await requestReturn('changed my mind')).statusCode).toBe(201);
 
@@ -247,7 +250,9 @@ describe('/admin console in Chromium', () => {
 
     const after = (await t.app.inject({ method: 'GET', url: `/api/orders/${order.id}`, headers: admin })).json();
     expect(after).toMatchObject({ current_total: 4000, payment: { amount_refunded: 4000 } });
-    const refunds = (await t.app.inject({ method: 'GET', url: `/api/orders/${order.id}/payments`, headers: admin })).json().items.filter((e: { kind: string }) => e.kind === 'refund');
+    const refunds = (await t.app.inject({ method: 'GET', url: `/api/orders/${order.id}/payments`, headers: admin }))
+      .json()
+      .items.filter((e: { kind: string }) => e.kind === 'refund');
     expect(refunds).toHaveLength(1); // the double click received it once
     expect(await stockOf(t, sku)).toBe(9); // restocked: 10 − 2 + 1
     await axe(page);
@@ -261,7 +266,10 @@ describe('/admin console in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('link', { name: 'Dead messages' }).click();
     await page.getByRole('heading', { name: 'Dead outbox messages' }).waitFor();
-    await page.getByText(/No dead message|Retry/).first().waitFor();
+    await page
+      .getByText(/No dead message|Retry/)
+      .first()
+      .waitFor();
     await axe(page);
     expect(problems).toEqual([]);
     await page.close();

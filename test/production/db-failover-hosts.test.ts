@@ -11,8 +11,7 @@ import { PG_URL } from '../helpers/db.js';
  */
 const live = new URL(PG_URL);
 const DEAD = '127.0.0.1:1';
-const multi = (hosts: string[], attrs?: string) =>
-  `postgres://${live.username}@${hosts.join(',')}${live.pathname}${attrs ? `?target_session_attrs=${attrs}` : ''}`;
+const multi = (hosts: string[], attrs?: string) => `postgres://${live.username}@${hosts.join(',')}${live.pathname}${attrs ? `?target_session_attrs=${attrs}` : ''}`;
 const readOnlyUrl = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c default_transaction_read_only=on')}`;
 
 describe('the pool follows the host that qualifies', () => {
@@ -33,7 +32,10 @@ describe('the pool follows the host that qualifies', () => {
   it('with no host answering, fails at once with SQLSTATE 08001 (the HTTP layer answers 503)', async () => {
     const db = await open(multi([DEAD, '127.0.0.1:2'], 'read-write'));
     const started = Date.now();
-    const err = await sql`select 1`.execute(db).then(() => null, (e: unknown) => e);
+    const err = await sql`select 1`.execute(db).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(NoSuitableHostError);
     expect(err).toMatchObject({ code: '08001', message: expect.stringMatching(/127\.0\.0\.1:1: .*127\.0\.0\.1:2: /) });
     expect(Date.now() - started).toBeLessThan(2_000);
@@ -43,7 +45,10 @@ describe('the pool follows the host that qualifies', () => {
     const pools: FailoverPool[] = [];
     const pool = (attrs: 'read-write' | 'read-only' | 'any') => {
       const p = new FailoverPool({
-        hosts: [{ address: 'standby', url: readOnlyUrl }, { address: 'primary', url: PG_URL }],
+        hosts: [
+          { address: 'standby', url: readOnlyUrl },
+          { address: 'primary', url: PG_URL },
+        ],
         targetSessionAttrs: attrs,
         createPool: (url) => new pg.Pool({ connectionString: url, max: 2 }),
       });
@@ -51,7 +56,11 @@ describe('the pool follows the host that qualifies', () => {
       return p;
     };
     try {
-      for (const [attrs, host] of [['read-write', 'primary'], ['read-only', 'standby'], ['any', 'standby']] as const) {
+      for (const [attrs, host] of [
+        ['read-write', 'primary'],
+        ['read-only', 'standby'],
+        ['any', 'standby'],
+      ] as const) {
         const p = pool(attrs);
         const client = await p.connect();
         client.release();

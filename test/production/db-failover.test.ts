@@ -13,7 +13,14 @@ const CLIENTS = 6;
 const STOCK = 100_000;
 const WRITES_RESUME_BOUND_MS = 30_000;
 
-interface Attempt { kind: 'create' | 'cancel'; status: number | string; code?: string; ms: number; startedAt: number; endedAt: number }
+interface Attempt {
+  kind: 'create' | 'cancel';
+  status: number | string;
+  code?: string;
+  ms: number;
+  startedAt: number;
+  endedAt: number;
+}
 
 describe('database failover: the primary is SIGKILLed under load', () => {
   let rig: FailoverRig;
@@ -58,10 +65,7 @@ describe('database failover: the primary is SIGKILLed under load', () => {
     // as orders: the client below gives up only after 60 s.
     const takenOver = new Set<string>();
     const strandedReservation = async (user: string, key: string) => {
-      const [t] = await rig.sql<{ attempts: number }>(
-        "select attempts from payment_transactions where customer_id = $1 and order_draft->>'idempotency_key' = $2",
-        [user, key],
-      );
+      const [t] = await rig.sql<{ attempts: number }>("select attempts from payment_transactions where customer_id = $1 and order_draft->>'idempotency_key' = $2", [user, key]);
       return (t?.attempts ?? 0) > 0;
     };
 
@@ -71,7 +75,14 @@ describe('database failover: the primary is SIGKILLed under load', () => {
       const deadline = now() + 60_000;
       let inProgress = false;
       while (now() < deadline) {
-        const res = await attempt('create', user, 'POST', '/api/orders', { items: [{ product_id: sku, quantity }], currency: 'USD', payment: { provider: 'stripe', source: 'pm_card_visa' } }, { 'idempotency-key': key });
+        const res = await attempt(
+          'create',
+          user,
+          'POST',
+          '/api/orders',
+          { items: [{ product_id: sku, quantity }], currency: 'USD', payment: { provider: 'stripe', source: 'pm_card_visa' } },
+          { 'idempotency-key': key },
+        );
         if (res?.status === 201) {
           acked.set(key, { user, id: res.body.id, quantity });
           if (inProgress && (await strandedReservation(user, key).catch(() => false))) takenOver.add(key);
@@ -118,7 +129,10 @@ describe('database failover: the primary is SIGKILLed under load', () => {
       while (!stop) {
         await Promise.all(
           rig.cluster.instances.map(async (inst, i) => {
-            const status = await fetch(`${inst.url}/readyz`, { signal: AbortSignal.timeout(STATEMENT_TIMEOUT_MS * 2) }).then((r) => r.status, () => 0);
+            const status = await fetch(`${inst.url}/readyz`, { signal: AbortSignal.timeout(STATEMENT_TIMEOUT_MS * 2) }).then(
+              (r) => r.status,
+              () => 0,
+            );
             readiness[i]!.push({ at: now(), status });
           }),
         );
@@ -157,7 +171,10 @@ describe('database failover: the primary is SIGKILLed under load', () => {
 
     const promotionMs = promotedAt === null ? null : Math.round(promotedAt - killedAt);
     const resumeMs = resumed === null ? null : Math.round(resumed - killedAt);
-    const statuses = attempts.reduce<Record<string, number>>((acc, a) => ((acc[`${a.kind} ${a.status}${a.code ? ` ${a.code}` : ''}`] = (acc[`${a.kind} ${a.status}${a.code ? ` ${a.code}` : ''}`] ?? 0) + 1), acc), {});
+    const statuses = attempts.reduce<Record<string, number>>(
+      (acc, a) => ((acc[`${a.kind} ${a.status}${a.code ? ` ${a.code}` : ''}`] = (acc[`${a.kind} ${a.status}${a.code ? ` ${a.code}` : ''}`] ?? 0) + 1), acc),
+      {},
+    );
     const slowest = Math.round(Math.max(...attempts.map((a) => a.ms)));
     console.info(
       `failover: promotion ${promotionMs} ms after the kill, first write ${resumeMs} ms after it; ` +
@@ -187,7 +204,12 @@ describe('database failover: the primary is SIGKILLed under load', () => {
     const ackedIds = [...acked.values()].map((o) => o.id);
     expect(new Set(ackedIds).size).toBe(acked.size);
     expect(orders.map((o) => o.id).sort()).toEqual([...ackedIds].sort());
-    expect(orders.filter((o) => o.status === 'cancelled').map((o) => o.id).sort()).toEqual([...cancelled].sort());
+    expect(
+      orders
+        .filter((o) => o.status === 'cancelled')
+        .map((o) => o.id)
+        .sort(),
+    ).toEqual([...cancelled].sort());
     const kept = [...acked.values()].filter((o) => !cancelled.has(o.id)).reduce((sum, o) => sum + o.quantity, 0);
     const [product] = await rig.sql<{ stock: number }>('select stock from products where id = $1', [sku]);
     expect(product!.stock).toBe(STOCK - kept);
@@ -247,7 +269,10 @@ describe('database failover: the primary is SIGKILLed under load', () => {
     expect(duplicates).toBeLessThanOrEqual(2 * 20);
 
     // The workers rode it out quietly: one outage line per instance, not one per poll.
-    const relayErrors = rig.cluster.output().split('\n').filter((l) => l.includes('outbox relay: claiming a batch failed')).length;
+    const relayErrors = rig.cluster
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('outbox relay: claiming a batch failed')).length;
     expect(relayErrors).toBeLessThanOrEqual(rig.cluster.instances.length);
   }, 150_000);
 });

@@ -63,7 +63,7 @@ describe('the HTTP parser refusals', () => {
   // A request after the refused one, in the same bytes: it must never be answered (no smuggling).
   const next = 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n';
 
-  it('headers over HTTP_MAX_HEADER_SIZE → 431 header_fields_too_large, the caller\'s X-Request-Id echoed', async () => {
+  it("headers over HTTP_MAX_HEADER_SIZE → 431 header_fields_too_large, the caller's X-Request-Id echoed", async () => {
     const a = await raw(port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: trace-431\r\nX-Big: ${'a'.repeat(8000)}\r\n\r\n${next}`);
     expectProblem(a, 431, 'header_fields_too_large');
     expect(a.headers['x-request-id']).toBe('trace-431');

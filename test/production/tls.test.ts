@@ -24,11 +24,29 @@ beforeAll(() => {
   } catch {
     throw new Error('the openssl CLI is required for the TLS tests (Debian: apt-get install openssl)');
   }
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
   ca = readFileSync(certFile);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -69,9 +87,9 @@ describe('HTTPS (HTTP/1.1)', () => {
   });
 
   it('a client that does not trust the certificate is refused by its own TLS check', async () => {
-    await expect(
-      new Promise((resolve, reject) => httpsRequest({ host: '127.0.0.1', port, path: '/healthz' }, resolve).on('error', reject).end()),
-    ).rejects.toThrow(/self-signed|self signed/i);
+    await expect(new Promise((resolve, reject) => httpsRequest({ host: '127.0.0.1', port, path: '/healthz' }, resolve).on('error', reject).end())).rejects.toThrow(
+      /self-signed|self signed/i,
+    );
   });
 
   it('HTTP/2 is not offered unless HTTP2=true', async () => {

@@ -6,11 +6,28 @@ const plain = (s: string) => s.replace(/[\u00a0\u202f]/g, ' ');
 
 describe('currencyExponent (ISO 4217 minor units)', () => {
   it.each([
-    ['USD', 2], ['EUR', 2], ['GBP', 2], ['CHF', 2],
-    ['JPY', 0], ['KRW', 0], ['VND', 0], ['CLP', 0], ['ISK', 0], ['XOF', 0],
-    ['KWD', 3], ['BHD', 3], ['JOD', 3], ['OMR', 3], ['TND', 3], ['IQD', 3], ['LYD', 3],
-    ['CLF', 4], ['UYW', 4],
-    ['usd', 2], ['jpy', 0], ['kwd', 3],
+    ['USD', 2],
+    ['EUR', 2],
+    ['GBP', 2],
+    ['CHF', 2],
+    ['JPY', 0],
+    ['KRW', 0],
+    ['VND', 0],
+    ['CLP', 0],
+    ['ISK', 0],
+    ['XOF', 0],
+    ['KWD', 3],
+    ['BHD', 3],
+    ['JOD', 3],
+    ['OMR', 3],
+    ['TND', 3],
+    ['IQD', 3],
+    ['LYD', 3],
+    ['CLF', 4],
+    ['UYW', 4],
+    ['usd', 2],
+    ['jpy', 0],
+    ['kwd', 3],
   ])('%s has %i decimals', (currency, exp) => {
     expect(currencyExponent(currency)).toBe(exp);
   });
@@ -76,9 +93,17 @@ describe('fromMajorString', () => {
   });
 
   it.each([
-    [0, 'USD'], [1, 'USD'], [1999, 'USD'], [10_000_000_00, 'USD'], [MAX_AMOUNT, 'USD'],
-    [0, 'JPY'], [7, 'JPY'], [MAX_AMOUNT, 'JPY'],
-    [1, 'KWD'], [1234, 'KWD'], [MAX_AMOUNT, 'KWD'],
+    [0, 'USD'],
+    [1, 'USD'],
+    [1999, 'USD'],
+    [10_000_000_00, 'USD'],
+    [MAX_AMOUNT, 'USD'],
+    [0, 'JPY'],
+    [7, 'JPY'],
+    [MAX_AMOUNT, 'JPY'],
+    [1, 'KWD'],
+    [1234, 'KWD'],
+    [MAX_AMOUNT, 'KWD'],
     [12345, 'CLF'],
   ])('round trip %i %s', (minor, currency) => {
     expect(fromMajorString(toMajorString(minor, currency), currency)).toBe(minor);
@@ -107,12 +132,7 @@ describe('multiply and sum guard against overflow', () => {
     expect(sum([MAX_AMOUNT - 1, 1])).toBe(MAX_AMOUNT);
   });
 
-  it.each([
-    [[MAX_AMOUNT, 1]],
-    [[MAX_AMOUNT, MAX_AMOUNT]],
-    [[1, -2]],
-    [[0.1, 0.2]],
-  ])('sum(%j) refuses', (amounts) => {
+  it.each([[[MAX_AMOUNT, 1]], [[MAX_AMOUNT, MAX_AMOUNT]], [[1, -2]], [[0.1, 0.2]]])('sum(%j) refuses', (amounts) => {
     expect(() => sum(amounts)).toThrow(RangeError);
   });
 

@@ -4,12 +4,7 @@ import { ORDER_STATUSES, TRACKING_STATUSES, canTransition, type OrderStatus } fr
 import { isOwnerOrAdmin, transition, type Order } from '../../src/domain/order.js';
 
 /** The contract's state machine, written out independently of the code's table. */
-const LEGAL: ReadonlySet<string> = new Set([
-  'pending→processing',
-  'processing→shipped',
-  'shipped→delivered',
-  'pending→cancelled',
-]);
+const LEGAL: ReadonlySet<string> = new Set(['pending→processing', 'processing→shipped', 'shipped→delivered', 'pending→cancelled']);
 
 const ALL_PAIRS = ORDER_STATUSES.flatMap((from) => ORDER_STATUSES.map((to) => [from, to] as [OrderStatus, OrderStatus]));
 const legalPairs = ALL_PAIRS.filter(([f, t]) => LEGAL.has(`${f}→${t}`));
@@ -25,8 +20,16 @@ function order(status: OrderStatus): Order {
     total: 100,
     current_total: 100,
     payment: {
-      transaction_id: '00000000-0000-4000-8000-000000000002', provider: 'sandbox', provider_reference: 'ref', status: 'succeeded', amount: 100, currency: 'USD',
-      amount_authorized: 100, amount_captured: 100, amount_refunded: 0, authorization_expires_at: null,
+      transaction_id: '00000000-0000-4000-8000-000000000002',
+      provider: 'sandbox',
+      provider_reference: 'ref',
+      status: 'succeeded',
+      amount: 100,
+      currency: 'USD',
+      amount_authorized: 100,
+      amount_captured: 100,
+      amount_refunded: 0,
+      authorization_expires_at: null,
     },
     email: null,
     shipping_address: null,

@@ -23,7 +23,15 @@ describe('planning a partial cancel', () => {
   });
 
   it('the last units cancel the order', () => {
-    expect(planPartialCancel([{ product_id: 'b', quantity: 2 }, { product_id: 'a', quantity: 2 }], lines)).toMatchObject({ amount: 2500, cancelsOrder: true });
+    expect(
+      planPartialCancel(
+        [
+          { product_id: 'b', quantity: 2 },
+          { product_id: 'a', quantity: 2 },
+        ],
+        lines,
+      ),
+    ).toMatchObject({ amount: 2500, cancelsOrder: true });
   });
 
   it('units already cancelled or returned cannot be cancelled again', () => {
@@ -34,7 +42,17 @@ describe('planning a partial cancel', () => {
 
   it('reports a product not in the order and a repeated one, each at its path', () => {
     expect(
-      paths(() => planPartialCancel([{ product_id: 'zz', quantity: 1 }, { product_id: 'b', quantity: 1 }, { product_id: 'b', quantity: 1 }, { product_id: 'a', quantity: 9 }], lines)),
+      paths(() =>
+        planPartialCancel(
+          [
+            { product_id: 'zz', quantity: 1 },
+            { product_id: 'b', quantity: 1 },
+            { product_id: 'b', quantity: 1 },
+            { product_id: 'a', quantity: 9 },
+          ],
+          lines,
+        ),
+      ),
     ).toEqual(['/items/0/product_id', '/items/2/product_id', '/items/3/quantity']);
   });
 });

@@ -4,7 +4,13 @@ import { MAX_AMOUNT } from '../../src/domain/money.js';
 import { priceItems, type CatalogProduct } from '../../src/domain/pricing.js';
 
 const product = (id: string, price: number, extra: Partial<CatalogProduct> = {}): CatalogProduct => ({
-  id, name: `Name of ${id}`, price, currency: 'USD', active: true, stock: null, ...extra,
+  id,
+  name: `Name of ${id}`,
+  price,
+  currency: 'USD',
+  active: true,
+  stock: null,
+  ...extra,
 });
 
 const catalog = new Map<string, CatalogProduct>([
@@ -29,7 +35,14 @@ function domainError(fn: () => unknown): DomainError {
 
 describe('priceItems', () => {
   it('prices every line from the catalog and totals them', () => {
-    const { items, total } = priceItems([{ product_id: 'tee', quantity: 2 }, { product_id: 'mug', quantity: 3 }], catalog, 'USD');
+    const { items, total } = priceItems(
+      [
+        { product_id: 'tee', quantity: 2 },
+        { product_id: 'mug', quantity: 3 },
+      ],
+      catalog,
+      'USD',
+    );
     expect(items).toEqual([
       { product_id: 'tee', name: 'Name of tee', quantity: 2, unit_price: 1999, line_total: 3998, quantity_cancelled: 0, quantity_returned: 0 },
       { product_id: 'mug', name: 'Name of mug', quantity: 3, unit_price: 850, line_total: 2550, quantity_cancelled: 0, quantity_returned: 0 },
@@ -38,12 +51,26 @@ describe('priceItems', () => {
   });
 
   it('keeps the order of the request', () => {
-    const { items } = priceItems([{ product_id: 'mug', quantity: 1 }, { product_id: 'tee', quantity: 1 }], catalog, 'USD');
+    const { items } = priceItems(
+      [
+        { product_id: 'mug', quantity: 1 },
+        { product_id: 'tee', quantity: 1 },
+      ],
+      catalog,
+      'USD',
+    );
     expect(items.map((i) => i.product_id)).toEqual(['mug', 'tee']);
   });
 
   it('accepts a unit_price equal to the catalog price, and a free product', () => {
-    const { total } = priceItems([{ product_id: 'tee', quantity: 1, unit_price: 1999 }, { product_id: 'free', quantity: 5 }], catalog, 'USD');
+    const { total } = priceItems(
+      [
+        { product_id: 'tee', quantity: 1, unit_price: 1999 },
+        { product_id: 'free', quantity: 5 },
+      ],
+      catalog,
+      'USD',
+    );
     expect(total).toBe(1999);
   });
 
@@ -58,7 +85,16 @@ describe('priceItems', () => {
     ['missing', 'nope'],
     ['inactive', 'old'],
   ])('a %s product is unknown_product, pointing at the line', (_what, id) => {
-    const e = domainError(() => priceItems([{ product_id: 'tee', quantity: 1 }, { product_id: id, quantity: 1 }], catalog, 'USD'));
+    const e = domainError(() =>
+      priceItems(
+        [
+          { product_id: 'tee', quantity: 1 },
+          { product_id: id, quantity: 1 },
+        ],
+        catalog,
+        'USD',
+      ),
+    );
     expect(e.code).toBe('unknown_product');
     expect(e.status).toBe(422);
     expect(e.extra.errors).toEqual([{ path: '/items/1/product_id', message: expect.any(String) }]);
@@ -73,7 +109,17 @@ describe('priceItems', () => {
   });
 
   it('a product listed twice is a validation_error on the repeat', () => {
-    const e = domainError(() => priceItems([{ product_id: 'tee', quantity: 1 }, { product_id: 'mug', quantity: 1 }, { product_id: 'tee', quantity: 2 }], catalog, 'USD'));
+    const e = domainError(() =>
+      priceItems(
+        [
+          { product_id: 'tee', quantity: 1 },
+          { product_id: 'mug', quantity: 1 },
+          { product_id: 'tee', quantity: 2 },
+        ],
+        catalog,
+        'USD',
+      ),
+    );
     expect(e.code).toBe('validation_error');
     expect(e.status).toBe(422);
     expect(e.extra.errors).toEqual([{ path: '/items/2/product_id', message: expect.any(String) }]);
@@ -86,7 +132,16 @@ describe('priceItems', () => {
   });
 
   it('an order total beyond the largest amount is a validation_error, not a crash', () => {
-    const e = domainError(() => priceItems([{ product_id: 'half', quantity: 1 }, { product_id: 'huge', quantity: 1 }], catalog, 'USD'));
+    const e = domainError(() =>
+      priceItems(
+        [
+          { product_id: 'half', quantity: 1 },
+          { product_id: 'huge', quantity: 1 },
+        ],
+        catalog,
+        'USD',
+      ),
+    );
     expect(e.code).toBe('validation_error');
     expect(e.extra.errors).toEqual([{ path: '/items', message: expect.any(String) }]);
   });

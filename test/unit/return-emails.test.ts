@@ -31,7 +31,11 @@ describe('return emails', () => {
   });
 
   it('formats the refund by the currency’s exponent', () => {
-    const yen = makeOrder({ currency: 'JPY', total: 1500, items: [{ product_id: 'tea', name: 'Tea', quantity: 3, unit_price: 500, line_total: 1500, quantity_cancelled: 0, quantity_returned: 0 }] });
+    const yen = makeOrder({
+      currency: 'JPY',
+      total: 1500,
+      items: [{ product_id: 'tea', name: 'Tea', quantity: 3, unit_price: 500, line_total: 1500, quantity_cancelled: 0, quantity_returned: 0 }],
+    });
     const m = renderEmail('return_requested', yen, { return: aReturn({ items: [{ product_id: 'tea', quantity: 2 }], refund_amount: 1000 }) });
     expect(m.text).toContain('¥1,000');
     expect(m.html).toContain('¥1,000');

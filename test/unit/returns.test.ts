@@ -61,7 +61,15 @@ describe('pricing a return', () => {
     { product_id: 'b', unit_price: 250, delivered: 2, inReturns: 0 },
   ];
   it('prices from the order', () => {
-    expect(priceReturn([{ product_id: 'a', quantity: 2 }, { product_id: 'b', quantity: 2 }], lines)).toEqual({
+    expect(
+      priceReturn(
+        [
+          { product_id: 'a', quantity: 2 },
+          { product_id: 'b', quantity: 2 },
+        ],
+        lines,
+      ),
+    ).toEqual({
       items: [
         { product_id: 'a', quantity: 2, unit_price: 1000 },
         { product_id: 'b', quantity: 2, unit_price: 250 },
@@ -71,7 +79,15 @@ describe('pricing a return', () => {
   });
   it('reports every problem at once, each at its path', () => {
     try {
-      priceReturn([{ product_id: 'a', quantity: 3 }, { product_id: 'zz', quantity: 1 }, { product_id: 'b', quantity: 1 }, { product_id: 'b', quantity: 1 }], lines);
+      priceReturn(
+        [
+          { product_id: 'a', quantity: 3 },
+          { product_id: 'zz', quantity: 1 },
+          { product_id: 'b', quantity: 1 },
+          { product_id: 'b', quantity: 1 },
+        ],
+        lines,
+      );
       expect.unreachable();
     } catch (e) {
       expect((e as DomainError).code).toBe('invalid_items');

@@ -15,7 +15,10 @@ describe('the pretest system-package check', () => {
     expect(plan).toEqual({
       kind: 'install',
       packages: ['chromium', 'postgresql-15-auto-failover'],
-      commands: [['apt-get', 'update'], ['apt-get', 'install', '-y', '--no-install-recommends', 'chromium', 'postgresql-15-auto-failover']],
+      commands: [
+        ['apt-get', 'update'],
+        ['apt-get', 'install', '-y', '--no-install-recommends', 'chromium', 'postgresql-15-auto-failover'],
+      ],
     });
     expect(planInstall(machine(['apt-get', 'nginx', 'chromium'], true))).toMatchObject({ packages: ['postgresql-15-auto-failover'] });
   });

@@ -13,7 +13,11 @@ export interface OrderData {
   returns: Return[] | Problem;
 }
 
-const orElse = <T,>(p: Promise<{ items: T[] }>) => p.then((r) => r.items, (e: unknown) => (e instanceof Problem ? e : new Problem(0, 'Error', String(e), 'client_error')));
+const orElse = <T,>(p: Promise<{ items: T[] }>) =>
+  p.then(
+    (r) => r.items,
+    (e: unknown) => (e instanceof Problem ? e : new Problem(0, 'Error', String(e), 'client_error')),
+  );
 
 async function loadAll(id: string): Promise<OrderData> {
   const base = `/api/orders/${encodeURIComponent(id)}`;
@@ -50,7 +54,10 @@ export function OrderView({ id }: { id: string }) {
         <a href="#/">← Back to search</a>
       </p>
       <h2 id="order-h">
-        Order <code>{order.id}</code> <span class={`status s-${order.status}`} data-testid="order-status">{order.status}</span>
+        Order <code>{order.id}</code>{' '}
+        <span class={`status s-${order.status}`} data-testid="order-status">
+          {order.status}
+        </span>
       </h2>
       <dl class="card summary">
         <dt>Customer</dt>

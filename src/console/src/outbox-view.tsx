@@ -12,7 +12,10 @@ function RetryButton({ m, onDone }: { m: OutboxMessage; onDone: () => void }) {
   return (
     <>
       <Button type="button" busy={retry.busy} onClick={() => void retry.start()}>
-        Retry <span class="visually-hidden">{m.topic} {m.id}</span>
+        Retry{' '}
+        <span class="visually-hidden">
+          {m.topic} {m.id}
+        </span>
       </Button>
       <ProblemBox problem={retry.problem} />
     </>

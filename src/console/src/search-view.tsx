@@ -50,7 +50,7 @@ export function SearchView() {
   const input = (k: keyof Filters, label: string, type: 'text' | 'search' | 'email' | 'datetime-local' = 'text', hint?: string) => (
     <div class="field">
       <label for={`f-${k}`}>{label}</label>
-      <input id={`f-${k}`} type={type as "text"} value={f[k]} onInput={set(k)} aria-describedby={hint ? `h-${k}` : undefined} />
+      <input id={`f-${k}`} type={type as 'text'} value={f[k]} onInput={set(k)} aria-describedby={hint ? `h-${k}` : undefined} />
       {hint && <small id={`h-${k}`}>{hint}</small>}
     </div>
   );

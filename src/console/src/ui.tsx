@@ -6,7 +6,12 @@ export function ProblemBox({ problem }: { problem: Problem | null }) {
   return (
     <div class="problem" role="alert">
       <strong>{problem.title}</strong> <span class="detail">{problem.detail}</span>
-      {problem.status ? <span class="code"> ({problem.status} {problem.code})</span> : null}
+      {problem.status ? (
+        <span class="code">
+          {' '}
+          ({problem.status} {problem.code})
+        </span>
+      ) : null}
       {problem.errors.length > 0 && (
         <ul>
           {problem.errors.map((e) => (
@@ -20,7 +25,18 @@ export function ProblemBox({ problem }: { problem: Problem | null }) {
   );
 }
 
-export function Button({ busy, children, ...rest }: { busy?: boolean; children: ComponentChildren; type?: 'submit' | 'button'; onClick?: () => void; class?: string; disabled?: boolean }) {
+export function Button({
+  busy,
+  children,
+  ...rest
+}: {
+  busy?: boolean;
+  children: ComponentChildren;
+  type?: 'submit' | 'button';
+  onClick?: () => void;
+  class?: string;
+  disabled?: boolean;
+}) {
   return (
     <button type={rest.type ?? 'submit'} class={rest.class} onClick={rest.onClick} disabled={busy || rest.disabled} aria-busy={busy ? 'true' : 'false'}>
       {busy && <span class="spinner" aria-hidden="true" />}

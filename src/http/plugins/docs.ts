@@ -36,7 +36,14 @@ export default fp(
         },
         components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: TOKENS } } },
         tags: [
-          { name: 'orders' }, { name: 'tracking' }, { name: 'returns' }, { name: 'payments' }, { name: 'catalog' }, { name: 'webhooks' }, { name: 'operations' }, { name: 'admin' },
+          { name: 'orders' },
+          { name: 'tracking' },
+          { name: 'returns' },
+          { name: 'payments' },
+          { name: 'catalog' },
+          { name: 'webhooks' },
+          { name: 'operations' },
+          { name: 'admin' },
         ],
       },
     });

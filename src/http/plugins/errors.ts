@@ -17,8 +17,7 @@ function fieldErrors(validation: AjvError[], context?: string): FieldError[] {
     // Point at the offending field itself: the unknown one, or the missing one.
     const field = e.keyword === 'additionalProperties' ? e.params.additionalProperty : e.keyword === 'required' ? e.params.missingProperty : undefined;
     const extra = field === undefined ? '' : `/${String(field).replace(/~/g, '~0').replace(/\//g, '~1')}`;
-    const message =
-      e.keyword === 'additionalProperties' ? 'is not an allowed field' : (e.message ?? 'is invalid');
+    const message = e.keyword === 'additionalProperties' ? 'is not an allowed field' : (e.message ?? 'is invalid');
     return { path: `${prefix}${e.instancePath}${extra}` || '/', message };
   });
 }
@@ -68,10 +67,14 @@ export default fp(
 
 function publicMessage(code: ErrorCode): string {
   switch (code) {
-    case 'invalid_json': return 'The body is not valid JSON.';
-    case 'payload_too_large': return 'The body is larger than the limit.';
-    case 'unsupported_media_type': return 'Send the body as application/json.';
-    default: return 'The request could not be processed.';
+    case 'invalid_json':
+      return 'The body is not valid JSON.';
+    case 'payload_too_large':
+      return 'The body is larger than the limit.';
+    case 'unsupported_media_type':
+      return 'Send the body as application/json.';
+    default:
+      return 'The request could not be processed.';
   }
 }
 
@@ -82,5 +85,8 @@ function publicMessage(code: ErrorCode): string {
 function isDatabaseDown(error: unknown): boolean {
   const e = error as { code?: string; message?: string };
   if (typeof e?.code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|57P01|57P02|57P03|08\w{3}|25006|53300)$/.test(e.code)) return true;
-  return typeof e?.message === 'string' && /(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout)/i.test(e.message);
+  return (
+    typeof e?.message === 'string' &&
+    /(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout)/i.test(e.message)
+  );
 }

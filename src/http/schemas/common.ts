@@ -23,8 +23,7 @@ export const Problem = Type.Object(
   { additionalProperties: true, description: 'RFC 9457 problem details' },
 );
 
-export const Page = <T extends TSchema>(item: T) =>
-  Type.Object({ items: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+export const Page = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) });
 
 /**
  * No length cap here: a cursor the service did not issue, however long, is the contract's

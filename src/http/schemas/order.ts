@@ -20,10 +20,7 @@ const ShippingAddress = Type.Object(
   { additionalProperties: false },
 );
 
-const Tracking = Type.Object(
-  { carrier: Text(100), number: Text(100) },
-  { additionalProperties: false },
-);
+const Tracking = Type.Object({ carrier: Text(100), number: Text(100) }, { additionalProperties: false });
 
 export const CreateOrderBody = Type.Object(
   {
@@ -39,10 +36,7 @@ export const CreateOrderBody = Type.Object(
       { minItems: 1, maxItems: 100 },
     ),
     currency: Currency,
-    payment: Type.Object(
-      { provider: Type.Enum(PROVIDERS), source: Text(500) },
-      { additionalProperties: false },
-    ),
+    payment: Type.Object({ provider: Type.Enum(PROVIDERS), source: Text(500) }, { additionalProperties: false }),
     email: Type.Optional(
       Type.Union([EmailAddress, Type.Null()], {
         description: "Where confirmations go. Absent: the token's `email` claim, when it is an email address; a claim that is not one is ignored and the order has no email.",
@@ -120,10 +114,11 @@ export const CancelBody = Type.Union([
     {
       reason: Type.Optional(Type.String({ maxLength: 500 })),
       items: Type.Optional(
-        Type.Array(
-          Type.Object({ product_id: ProductId, quantity: Type.Integer({ minimum: 1, maximum: 1000 }) }, { additionalProperties: false }),
-          { minItems: 1, maxItems: 100, description: 'Cancel only these units (each product at most once, at most the units not yet cancelled); without it, the whole order' },
-        ),
+        Type.Array(Type.Object({ product_id: ProductId, quantity: Type.Integer({ minimum: 1, maximum: 1000 }) }, { additionalProperties: false }), {
+          minItems: 1,
+          maxItems: 100,
+          description: 'Cancel only these units (each product at most once, at most the units not yet cancelled); without it, the whole order',
+        }),
       ),
     },
     { additionalProperties: false },

@@ -5,30 +5,18 @@ import { MinorUnits, ProductId, Timestamp, Uuid } from './common.js';
 const Note = Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()]));
 
 /** Ids are checked by the use case, not the schema: a malformed one is a 404, not a 422. */
-export const ReturnParams = Type.Object(
-  { order_id: Type.String({ maxLength: 100 }), return_id: Type.String({ maxLength: 100 }) },
-  { additionalProperties: false },
-);
+export const ReturnParams = Type.Object({ order_id: Type.String({ maxLength: 100 }), return_id: Type.String({ maxLength: 100 }) }, { additionalProperties: false });
 
-const ReturnItems = Type.Array(
-  Type.Object(
-    { product_id: ProductId, quantity: Type.Integer({ minimum: 1, maximum: 1000 }) },
-    { additionalProperties: false },
-  ),
-  { minItems: 1, maxItems: 100 },
-);
+const ReturnItems = Type.Array(Type.Object({ product_id: ProductId, quantity: Type.Integer({ minimum: 1, maximum: 1000 }) }, { additionalProperties: false }), {
+  minItems: 1,
+  maxItems: 100,
+});
 
-export const RequestReturnBody = Type.Object(
-  { items: ReturnItems, reason: Note },
-  { additionalProperties: false },
-);
+export const RequestReturnBody = Type.Object({ items: ReturnItems, reason: Note }, { additionalProperties: false });
 export type RequestReturnBody = Static<typeof RequestReturnBody>;
 
 /** Both bodies are optional: a receive with nothing restocks, a reject with nothing has no note. */
-export const ReceiveReturnBody = Type.Union([
-  Type.Object({ restock: Type.Optional(Type.Boolean({ default: true })), note: Note }, { additionalProperties: false }),
-  Type.Null(),
-]);
+export const ReceiveReturnBody = Type.Union([Type.Object({ restock: Type.Optional(Type.Boolean({ default: true })), note: Note }, { additionalProperties: false }), Type.Null()]);
 
 export const RejectReturnBody = Type.Union([Type.Object({ note: Note }, { additionalProperties: false }), Type.Null()]);
 

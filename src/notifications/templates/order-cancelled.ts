@@ -15,16 +15,7 @@ export function orderCancelled(order: Order): RenderedEmail {
   const number = orderNumber(order);
   const subject = `Your order ${number} has been cancelled`;
   const refund = refundSentence(order);
-  const text = [
-    greeting(order),
-    '',
-    `Your order ${number} has been cancelled. ${refund}`,
-    '',
-    'Cancelled items:',
-    itemsText(order),
-    '',
-    footerText(order),
-  ].join('\n');
+  const text = [greeting(order), '', `Your order ${number} has been cancelled. ${refund}`, '', 'Cancelled items:', itemsText(order), '', footerText(order)].join('\n');
   const html = layout(subject, [
     p(escapeHtml(greeting(order))),
     p(`Your order <strong>${number}</strong> has been cancelled. ${escapeHtml(refund)}`),

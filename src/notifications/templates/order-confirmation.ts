@@ -15,7 +15,7 @@ export function orderConfirmation(order: Order): RenderedEmail {
     itemsText(order),
     ...(address ? ['', 'Shipping to:', address] : []),
     '',
-    "We will email you again when it ships.",
+    'We will email you again when it ships.',
     '',
     footerText(order),
   ].join('\n');

@@ -1,7 +1,17 @@
 import { type Client } from '@paypal/paypal-server-sdk';
 import { PaymentProviderError } from '../provider.js';
 import { paypalCall } from '../paypal-errors.js';
-import { header, InvalidSignatureError, parseObject, pickString, text, type VerifiedWebhookEvent, type WebhookAction, type WebhookEventType, type WebhookHeaders } from './types.js';
+import {
+  header,
+  InvalidSignatureError,
+  parseObject,
+  pickString,
+  text,
+  type VerifiedWebhookEvent,
+  type WebhookAction,
+  type WebhookEventType,
+  type WebhookHeaders,
+} from './types.js';
 
 /**
  * PayPal webhooks: the SDK has no verifier, so we ask PayPal's
@@ -20,12 +30,7 @@ const HEADERS = {
   transmission_time: 'paypal-transmission-time',
 } as const;
 
-export async function verifyPayPalWebhook(
-  rawBody: Buffer | string,
-  headers: WebhookHeaders,
-  client: Client,
-  settings: { webhookId: string },
-): Promise<VerifiedWebhookEvent> {
+export async function verifyPayPalWebhook(rawBody: Buffer | string, headers: WebhookHeaders, client: Client, settings: { webhookId: string }): Promise<VerifiedWebhookEvent> {
   const fields: Record<string, string> = {};
   for (const [field, name] of Object.entries(HEADERS)) {
     const value = header(headers, name);
@@ -67,8 +72,14 @@ function parsePayPalEvent(event: Record<string, unknown>): VerifiedWebhookEvent 
   const providerType = pickString(event, 'event_type') ?? '';
   const resource = event.resource;
   const base = {
-    eventId, providerType, raw: event, reference: null, refundReference: null, disputeReference: null,
-    type: 'ignored' as WebhookEventType, action: 'ignored' as WebhookAction,
+    eventId,
+    providerType,
+    raw: event,
+    reference: null,
+    refundReference: null,
+    disputeReference: null,
+    type: 'ignored' as WebhookEventType,
+    action: 'ignored' as WebhookAction,
   };
   switch (providerType) {
     case 'PAYMENT.CAPTURE.REFUNDED': // resource: the refund
@@ -86,8 +97,11 @@ function parsePayPalEvent(event: Record<string, unknown>): VerifiedWebhookEvent 
     case 'CUSTOMER.DISPUTE.UPDATED':
     case 'CUSTOMER.DISPUTE.RESOLVED':
       return {
-        ...base, action: 'dispute.updated', type: providerType === 'CUSTOMER.DISPUTE.CREATED' ? 'dispute.opened' : 'ignored',
-        reference: pickString(resource, 'disputed_transactions', 0, 'seller_transaction_id'), disputeReference: pickString(resource, 'dispute_id'),
+        ...base,
+        action: 'dispute.updated',
+        type: providerType === 'CUSTOMER.DISPUTE.CREATED' ? 'dispute.opened' : 'ignored',
+        reference: pickString(resource, 'disputed_transactions', 0, 'seller_transaction_id'),
+        disputeReference: pickString(resource, 'dispute_id'),
       };
     default:
       return base;

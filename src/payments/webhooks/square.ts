@@ -1,5 +1,16 @@
 import { WebhooksHelper } from 'square';
-import { header, InvalidSignatureError, parseObject, pick, pickString, text, type VerifiedWebhookEvent, type WebhookAction, type WebhookEventType, type WebhookHeaders } from './types.js';
+import {
+  header,
+  InvalidSignatureError,
+  parseObject,
+  pick,
+  pickString,
+  text,
+  type VerifiedWebhookEvent,
+  type WebhookAction,
+  type WebhookEventType,
+  type WebhookHeaders,
+} from './types.js';
 
 /**
  * Square webhooks: `x-square-hmacsha256-signature` is HMAC-SHA256 of the
@@ -31,8 +42,14 @@ function parseSquareEvent(event: Record<string, unknown>): VerifiedWebhookEvent 
   const providerType = pickString(event, 'type') ?? '';
   const object = pick(event, 'data', 'object');
   const base = {
-    eventId, providerType, raw: event, reference: null, refundReference: null, disputeReference: null,
-    type: 'ignored' as WebhookEventType, action: 'ignored' as WebhookAction,
+    eventId,
+    providerType,
+    raw: event,
+    reference: null,
+    refundReference: null,
+    disputeReference: null,
+    type: 'ignored' as WebhookEventType,
+    action: 'ignored' as WebhookAction,
   };
   if (providerType === 'refund.created' || providerType === 'refund.updated') {
     const status = pickString(object, 'refund', 'status');
@@ -42,7 +59,9 @@ function parseSquareEvent(event: Record<string, unknown>): VerifiedWebhookEvent 
   // dispute.created, dispute.state.updated (dispute.state.changed before 2023), dispute.evidence.*
   if (providerType.startsWith('dispute.')) {
     return {
-      ...base, action: 'dispute.updated', type: providerType === 'dispute.created' ? 'dispute.opened' : 'ignored',
+      ...base,
+      action: 'dispute.updated',
+      type: providerType === 'dispute.created' ? 'dispute.opened' : 'ignored',
       reference: pickString(object, 'dispute', 'disputed_payment', 'payment_id'),
       disputeReference: pickString(object, 'dispute', 'id') ?? pickString(object, 'dispute', 'dispute_id'),
     };

@@ -6,11 +6,7 @@ import { header, InvalidSignatureError, pickString, type VerifiedWebhookEvent, t
  * with STRIPE_WEBHOOK_SECRET) checked by the SDK's constructEventAsync, which
  * also rejects deliveries older than its 5-minute tolerance (replays).
  */
-export async function verifyStripeWebhook(
-  rawBody: Buffer | string,
-  headers: WebhookHeaders,
-  settings: { webhookSecret: string },
-): Promise<VerifiedWebhookEvent> {
+export async function verifyStripeWebhook(rawBody: Buffer | string, headers: WebhookHeaders, settings: { webhookSecret: string }): Promise<VerifiedWebhookEvent> {
   const signature = header(headers, 'stripe-signature');
   if (!signature) throw new InvalidSignatureError('stripe: no Stripe-Signature header');
   let event: Stripe.Event;
@@ -30,8 +26,14 @@ function intentId(object: unknown): string | null {
 function parseStripeEvent(event: Stripe.Event): VerifiedWebhookEvent {
   const object: unknown = event.data.object;
   const base = {
-    eventId: event.id, providerType: event.type, raw: event, reference: null, refundReference: null, disputeReference: null,
-    type: 'ignored' as WebhookEventType, action: 'ignored' as WebhookAction,
+    eventId: event.id,
+    providerType: event.type,
+    raw: event,
+    reference: null,
+    refundReference: null,
+    disputeReference: null,
+    type: 'ignored' as WebhookEventType,
+    action: 'ignored' as WebhookAction,
   };
   switch (event.type) {
     case 'refund.created':
@@ -51,8 +53,11 @@ function parseStripeEvent(event: Stripe.Event): VerifiedWebhookEvent {
     case 'charge.dispute.funds_withdrawn':
     case 'charge.dispute.funds_reinstated':
       return {
-        ...base, action: 'dispute.updated', type: event.type === 'charge.dispute.created' ? 'dispute.opened' : 'ignored',
-        reference: intentId(object), disputeReference: pickString(object, 'id'),
+        ...base,
+        action: 'dispute.updated',
+        type: event.type === 'charge.dispute.created' ? 'dispute.opened' : 'ignored',
+        reference: intentId(object),
+        disputeReference: pickString(object, 'id'),
       };
     case 'payment_intent.payment_failed':
       return { ...base, action: 'payment.failed', type: 'payment.failed', reference: pickString(object, 'id') };

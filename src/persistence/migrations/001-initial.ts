@@ -34,11 +34,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   // Keyset pagination: newest first per user, optionally filtered by status.
   await db.schema.createIndex('orders_user_created').on('orders').columns(['user_id', 'created_at desc', 'id desc']).execute();
-  await db.schema
-    .createIndex('orders_user_status_created')
-    .on('orders')
-    .columns(['user_id', 'status', 'created_at desc', 'id desc'])
-    .execute();
+  await db.schema.createIndex('orders_user_status_created').on('orders').columns(['user_id', 'status', 'created_at desc', 'id desc']).execute();
 
   await db.schema
     .createTable('order_items')
@@ -61,7 +57,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('provider_reference', 'text')
     .addColumn('status', 'text', (c) => c.notNull())
     .addColumn('amount', 'bigint', (c) => c.notNull().check(sql`amount >= 0`))
-    .addColumn('amount_refunded', 'bigint', (c) => c.notNull().defaultTo(0).check(sql`amount_refunded >= 0 and amount_refunded <= amount`))
+    .addColumn('amount_refunded', 'bigint', (c) =>
+      c
+        .notNull()
+        .defaultTo(0)
+        .check(sql`amount_refunded >= 0 and amount_refunded <= amount`),
+    )
     .addColumn('currency', 'char(3)', (c) => c.notNull())
     .addColumn('source', 'text', (c) => c.notNull())
     .addColumn('decline_code', 'text')
@@ -82,11 +83,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .where(sql.ref('status'), 'in', sql`('processing', 'refund_pending')`)
     .execute();
   await db.schema.createIndex('payment_transactions_order').on('payment_transactions').columns(['order_id']).execute();
-  await db.schema
-    .createIndex('payment_transactions_provider_ref')
-    .on('payment_transactions')
-    .columns(['provider', 'provider_reference'])
-    .execute();
+  await db.schema.createIndex('payment_transactions_provider_ref').on('payment_transactions').columns(['provider', 'provider_reference']).execute();
 
   await db.schema
     .createTable('order_status_history')
@@ -127,12 +124,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('delivered_at', 'timestamptz')
     .execute();
-  await db.schema
-    .createIndex('outbox_due')
-    .on('outbox')
-    .columns(['next_attempt_at'])
-    .where(sql.ref('status'), '=', 'pending')
-    .execute();
+  await db.schema.createIndex('outbox_due').on('outbox').columns(['next_attempt_at']).where(sql.ref('status'), '=', 'pending').execute();
 
   await db.schema
     .createTable('webhook_events')

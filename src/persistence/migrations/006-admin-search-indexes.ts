@@ -16,12 +16,7 @@ import { sql, type Kysely } from 'kysely';
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('orders_created').ifNotExists().on('orders').columns(['created_at desc', 'id desc']).execute();
-  await db.schema
-    .createIndex('orders_status_created')
-    .ifNotExists()
-    .on('orders')
-    .columns(['status', 'created_at desc', 'id desc'])
-    .execute();
+  await db.schema.createIndex('orders_status_created').ifNotExists().on('orders').columns(['status', 'created_at desc', 'id desc']).execute();
   await db.schema
     .createIndex('orders_email_created')
     .ifNotExists()

@@ -161,12 +161,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await migrateTransactions(db);
 
   await db.schema.dropIndex('payment_transactions_unsettled').execute();
-  await db.schema
-    .createIndex('payment_transactions_unsettled')
-    .on('payment_transactions')
-    .columns(['next_attempt_at'])
-    .where(sql.ref('status'), '=', 'processing')
-    .execute();
+  await db.schema.createIndex('payment_transactions_unsettled').on('payment_transactions').columns(['next_attempt_at']).where(sql.ref('status'), '=', 'processing').execute();
   await db.schema.alterTable('payment_transactions').dropColumn('amount_refunded').execute();
 
   // `if not exists`: the returns' migration (008) adds them too, for a database that ran it first.

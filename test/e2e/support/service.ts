@@ -51,12 +51,7 @@ const key = new TextEncoder().encode(TEST_SECRET);
 
 /** A bearer token the service accepts (HS256 with the test secret); `email` defaults to `<sub>@example.com`. */
 export function tokenFor(sub: string, claims: Record<string, unknown> = {}): Promise<string> {
-  return new SignJWT({ email: `${sub}@example.com`, ...claims })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setIssuedAt()
-    .setExpirationTime('30m')
-    .sign(key);
+  return new SignJWT({ email: `${sub}@example.com`, ...claims }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('30m').sign(key);
 }
 
 export const adminToken = (): Promise<string> => tokenFor('ops_admin', { roles: ['admin'] });
@@ -107,7 +102,10 @@ export async function startService(env: Record<string, string>): Promise<Service
     return res;
   };
 
-  for (const [id, name, price] of [['sku_tshirt', 'T-shirt', 1999], ['sku_mug', 'Mug', 1250]] as const) {
+  for (const [id, name, price] of [
+    ['sku_tshirt', 'T-shirt', 1999],
+    ['sku_mug', 'Mug', 1250],
+  ] as const) {
     await must(200, `PUT product ${id}`, call('PUT', `/api/products/${id}`, { token: admin, body: { name, price, currency: 'USD', active: true, stock: null } }));
   }
 
@@ -116,16 +114,23 @@ export async function startService(env: Record<string, string>): Promise<Service
     server,
     call,
     createOrder: (token, extra = {}) =>
-      must(201, 'create order', call('POST', '/api/orders', {
-        token,
-        body: {
-          items: [{ product_id: 'sku_tshirt', quantity: 2 }, { product_id: 'sku_mug', quantity: 1 }],
-          currency: 'USD',
-          payment: { provider: 'sandbox', source: 'pm_card_visa' },
-          shipping_address: SHIPPING,
-          ...extra,
-        },
-      })),
+      must(
+        201,
+        'create order',
+        call('POST', '/api/orders', {
+          token,
+          body: {
+            items: [
+              { product_id: 'sku_tshirt', quantity: 2 },
+              { product_id: 'sku_mug', quantity: 1 },
+            ],
+            currency: 'USD',
+            payment: { provider: 'sandbox', source: 'pm_card_visa' },
+            shipping_address: SHIPPING,
+            ...extra,
+          },
+        }),
+      ),
     getOrder: async (token, id) => (await must(200, `GET order ${id}`, call('GET', `/api/orders/${id}`, { token }))).body,
     setStatus: async (id, body) => (await must(200, `status ${body.status}`, call('POST', `/api/orders/${id}/status`, { token: admin, body }))).body,
     cancel: async (token, id, reason) => (await must(200, 'cancel', call('POST', `/api/orders/${id}/cancel`, { token, body: reason ? { reason } : {} }))).body,

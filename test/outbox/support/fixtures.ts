@@ -95,7 +95,17 @@ export function emailExtraFor(kind: EmailKind, order: Order): EmailExtra | undef
   if (kind !== 'return_requested') return undefined;
   const at = order.updated_at;
   const item = order.items[0]!;
-  const ret = { id: randomUUID(), order_id: order.id, status: 'requested' as const, items: [{ product_id: item.product_id, quantity: 1 }], refund_amount: item.unit_price, reason: null, note: null, created_at: at, updated_at: at };
+  const ret = {
+    id: randomUUID(),
+    order_id: order.id,
+    status: 'requested' as const,
+    items: [{ product_id: item.product_id, quantity: 1 }],
+    refund_amount: item.unit_price,
+    reason: null,
+    note: null,
+    created_at: at,
+    updated_at: at,
+  };
   return { return: ret };
 }
 
@@ -112,6 +122,12 @@ export async function waitFor(check: () => boolean | Promise<boolean>, what: str
 }
 
 export async function countByStatus(db: Kysely<Database>, kind: 'email' | 'event'): Promise<Record<string, number>> {
-  const rows = await db.selectFrom('outbox').select(['status']).select((eb) => eb.fn.countAll<string>().as('n')).where('kind', '=', kind).groupBy('status').execute();
+  const rows = await db
+    .selectFrom('outbox')
+    .select(['status'])
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('kind', '=', kind)
+    .groupBy('status')
+    .execute();
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }

@@ -24,10 +24,7 @@ const OutboxItem = Type.Object(
   { additionalProperties: false },
 );
 
-const OutboxPage = Type.Object(
-  { items: Type.Array(OutboxItem), next_cursor: Type.Union([Type.String(), Type.Null()]) },
-  { additionalProperties: false },
-);
+const OutboxPage = Type.Object({ items: Type.Array(OutboxItem), next_cursor: Type.Union([Type.String(), Type.Null()]) }, { additionalProperties: false });
 
 const OutboxQuery = Type.Object(
   {
@@ -60,8 +57,7 @@ export default async function outboxAdminRoutes(app: FastifyInstance, opts: Outb
         tags: ['admin'],
         summary: 'List outbox messages, newest first (admin)',
         description:
-          'Emails and events waiting (`pending`), sent (`delivered`) or given up on (`dead`). ' +
-          'Keyset pagination: pass `next_cursor` as `cursor`; `null` means the last page.',
+          'Emails and events waiting (`pending`), sent (`delivered`) or given up on (`dead`). ' + 'Keyset pagination: pass `next_cursor` as `cursor`; `null` means the last page.',
         querystring: OutboxQuery,
         response: { 200: OutboxPage },
         security,

@@ -21,7 +21,8 @@ const AdminOrderQuery = Type.Object(
       Type.String({
         minLength: 1,
         maxLength: 255,
-        description: 'a whole order id, the first 8 hex digits of one (as emails show them), an email, or a user id; a user id may look like any of the others, so it is always tried too',
+        description:
+          'a whole order id, the first 8 hex digits of one (as emails show them), an email, or a user id; a user id may look like any of the others, so it is always tried too',
       }),
     ),
   },

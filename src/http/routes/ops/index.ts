@@ -9,17 +9,13 @@ export default async function opsRoutes(app: App, { deps }: RouteOptions) {
 
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'The process is up', response: { 200: Status } } }, async () => ({ status: 'ok' }));
 
-  app.get(
-    '/readyz',
-    { schema: { tags: ['operations'], summary: 'The database answers (503 otherwise)', response: { 200: Status } } },
-    async (request, reply) => {
-      try {
-        await checkReadiness(deps);
-        return { status: 'ready' };
-      } catch (err) {
-        request.log.warn({ err }, 'readiness check failed');
-        return sendProblem(request, reply, 'service_unavailable', 'The database does not answer.');
-      }
-    },
-  );
+  app.get('/readyz', { schema: { tags: ['operations'], summary: 'The database answers (503 otherwise)', response: { 200: Status } } }, async (request, reply) => {
+    try {
+      await checkReadiness(deps);
+      return { status: 'ready' };
+    } catch (err) {
+      request.log.warn({ err }, 'readiness check failed');
+      return sendProblem(request, reply, 'service_unavailable', 'The database does not answer.');
+    }
+  });
 }

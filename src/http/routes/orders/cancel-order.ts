@@ -13,7 +13,7 @@ export default async function cancelOrderRoute(app: App, { deps }: RouteOptions)
         description:
           'Without `items`, the whole order: `payment.status` is `refunded` (or `voided` before capture), or `refund_pending` while the provider has not ' +
           'confirmed (retried until it has). With `items`, those units only: their stock back, `quantity_cancelled` and `current_total` updated, ' +
-          'their amount refunded (immediate capture) or never captured (shipment capture); the last units\' cancel cancels the order. ' +
+          "their amount refunded (immediate capture) or never captured (shipment capture); the last units' cancel cancels the order. " +
           '`422 invalid_items` for a product not in the order, named twice, or more units than remain.',
         params: OrderParams,
         body: CancelBody,

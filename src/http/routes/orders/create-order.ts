@@ -10,8 +10,7 @@ export default async function createOrderRoute(app: App, { deps }: RouteOptions)
     tags: ['orders'],
     summary: 'Create an order and charge its payment',
     description:
-      'Prices come from the catalog. With an `Idempotency-Key`, a retry with the same body returns the first response ' +
-      '(`Idempotent-Replayed: true`) and charges nothing more.',
+      'Prices come from the catalog. With an `Idempotency-Key`, a retry with the same body returns the first response ' + '(`Idempotent-Replayed: true`) and charges nothing more.',
     headers: IdempotencyHeaders,
     body: CreateOrderBody,
     response: { 201: Order, ...problems(400, 401, 402, 409, 413, 415, 422, 429, 502, 503) },
@@ -26,7 +25,10 @@ export default async function createOrderRoute(app: App, { deps }: RouteOptions)
         const { status, body } = result.response;
         if (status === 201) {
           const order = body as { id: string };
-          return reply.code(201).header('location', `/api/orders/${order.id}`).send(body as never);
+          return reply
+            .code(201)
+            .header('location', `/api/orders/${order.id}`)
+            .send(body as never);
         }
         const { code, detail, ...extra } = body as { code: ErrorCode; detail: string };
         return sendProblem(request, reply, code, detail, extra);

@@ -11,7 +11,7 @@ export default async function getPaymentsRoute(app: App, { deps }: RouteOptions)
         tags: ['orders'],
         summary: "An order's payment ledger, oldest first",
         description:
-          'Every movement of the order\'s money (authorization, capture, void, refund, dispute), each recorded before the provider was called; its `id` is the provider\'s idempotency key. Owner or admin.',
+          "Every movement of the order's money (authorization, capture, void, refund, dispute), each recorded before the provider was called; its `id` is the provider's idempotency key. Owner or admin.",
         params: OrderParams,
         response: { 200: Ledger, ...problems(401, 403, 404, 429, 503) },
         security: [{ bearerAuth: [] }],
