@@ -1,5 +1,4 @@
-import { errors, type FieldError } from './errors.js';
-import { multiply, sum } from './money.js';
+import { priceRequestedUnits } from './requested-units.js';
 
 /** An order line as a cancel sees it. */
 export interface CancellableLine {
@@ -32,24 +31,11 @@ const remaining = (l: CancellableLine) => l.quantity - l.quantity_cancelled - l.
  * Every problem is reported at once, each at its item's path.
  */
 export function planPartialCancel(requested: readonly CancelUnits[], lines: readonly CancellableLine[]): CancelPlan {
-  const byProduct = new Map(lines.map((l) => [l.product_id, l]));
-  const seen = new Set<string>();
-  const problems: FieldError[] = [];
-  const amounts: number[] = [];
-  requested.forEach((r, i) => {
-    const line = byProduct.get(r.product_id);
-    if (seen.has(r.product_id)) problems.push({ path: `/items/${i}/product_id`, message: 'must not repeat a product already in items' });
-    else if (!line) problems.push({ path: `/items/${i}/product_id`, message: 'is not in the order' });
-    else if (r.quantity > remaining(line)) {
-      problems.push({ path: `/items/${i}/quantity`, message: `must be at most ${remaining(line)}, the units not yet cancelled` });
-    } else amounts.push(multiply(line.unit_price, r.quantity));
-    seen.add(r.product_id);
-  });
-  if (problems.length > 0) throw errors.invalidItems(problems);
+  const amount = priceRequestedUnits(requested, lines, remaining, 'the units not yet cancelled');
   const asked = new Map(requested.map((r) => [r.product_id, r.quantity]));
   return {
     units: requested.map((r) => ({ product_id: r.product_id, quantity: r.quantity })),
-    amount: sum(amounts),
+    amount,
     cancelsOrder: lines.every((l) => remaining(l) - (asked.get(l.product_id) ?? 0) === 0),
   };
 }

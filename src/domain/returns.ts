@@ -1,5 +1,5 @@
-import { DomainError, errors, type FieldError } from './errors.js';
-import { multiply, sum } from './money.js';
+import { DomainError } from './errors.js';
+import { priceRequestedUnits } from './requested-units.js';
 
 /** A return's life: asked for, then received (refunded) or rejected. The only table of its moves. */
 export const RETURN_STATUSES = ['requested', 'received', 'rejected'] as const;
@@ -66,20 +66,8 @@ export interface ReturnableLine {
  * (never from the client). Every problem is reported at once, each at its item's path.
  */
 export function priceReturn(requested: readonly ReturnItem[], lines: readonly ReturnableLine[]): { items: PricedReturnItem[]; refund_amount: number } {
+  const refund_amount = priceRequestedUnits(requested, lines, (l) => l.delivered - l.inReturns, 'the units that can still be returned');
   const byProduct = new Map(lines.map((l) => [l.product_id, l]));
-  const seen = new Set<string>();
-  const problems: FieldError[] = [];
-  const amounts: number[] = [];
-  requested.forEach((r, i) => {
-    const line = byProduct.get(r.product_id);
-    if (seen.has(r.product_id)) problems.push({ path: `/items/${i}/product_id`, message: 'must not repeat a product already in items' });
-    else if (!line) problems.push({ path: `/items/${i}/product_id`, message: 'is not in the order' });
-    else if (r.quantity > line.delivered - line.inReturns) {
-      problems.push({ path: `/items/${i}/quantity`, message: `must be at most ${Math.max(0, line.delivered - line.inReturns)}, the units that can still be returned` });
-    } else amounts.push(multiply(line.unit_price, r.quantity));
-    seen.add(r.product_id);
-  });
-  if (problems.length > 0) throw errors.invalidItems(problems);
   const items = requested.map((r) => ({ product_id: r.product_id, quantity: r.quantity, unit_price: byProduct.get(r.product_id)?.unit_price ?? 0 }));
-  return { items, refund_amount: sum(amounts) };
+  return { items, refund_amount };
 }

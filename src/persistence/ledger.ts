@@ -71,6 +71,26 @@ export function ledgerViolation(err: unknown): 'invariant' | 'append_only' | 'du
   return null;
 }
 
+/** The row a new movement is stored as; `nextAttemptAt` is when the reconciler may retry it. */
+function ledgerRow(m: NewMovement, nextAttemptAt: RawBuilder<Date>) {
+  return {
+    id: m.id,
+    transaction_id: m.transactionId,
+    order_id: m.orderId,
+    kind: m.kind,
+    amount: m.amount,
+    currency: m.currency,
+    status: m.status ?? (m.kind === 'dispute' ? 'open' : 'pending'),
+    provider_reference: m.providerReference ?? null,
+    reason: m.reason,
+    actor: m.actor,
+    context: m.context === undefined ? null : JSON.stringify(m.context),
+    next_attempt_at: nextAttemptAt,
+    created_at: m.now,
+    updated_at: m.now,
+  };
+}
+
 /**
  * Records a movement in the caller's transaction (`pending` unless given), and returns it ready to
  * be made (`refundMovement`, `releasePayment`) once that transaction committed. Throws the
@@ -80,22 +100,7 @@ export function ledgerViolation(err: unknown): 'invariant' | 'append_only' | 'du
 export async function recordMovement(trx: Db, m: NewMovement): Promise<Movement> {
   await trx
     .insertInto('payment_ledger')
-    .values({
-      id: m.id,
-      transaction_id: m.transactionId,
-      order_id: m.orderId,
-      kind: m.kind,
-      amount: m.amount,
-      currency: m.currency,
-      status: m.status ?? (m.kind === 'dispute' ? 'open' : 'pending'),
-      provider_reference: m.providerReference ?? null,
-      reason: m.reason,
-      actor: m.actor,
-      context: m.context === undefined ? null : JSON.stringify(m.context),
-      next_attempt_at: m.retryInMs === null ? sql<Date>`'infinity'::timestamptz` : fromNow(m.retryInMs),
-      created_at: m.now,
-      updated_at: m.now,
-    })
+    .values(ledgerRow(m, m.retryInMs === null ? sql<Date>`'infinity'::timestamptz` : fromNow(m.retryInMs)))
     .execute();
   const recorded = await findMovement(trx, m.id);
   if (!recorded) throw new Error(`ledger row ${m.id} vanished`);
@@ -112,21 +117,7 @@ export async function recordLearnedMovement(trx: Db, m: NewMovement): Promise<'r
   try {
     const row = await trx
       .insertInto('payment_ledger')
-      .values({
-        id: m.id,
-        transaction_id: m.transactionId,
-        order_id: m.orderId,
-        kind: m.kind,
-        amount: m.amount,
-        currency: m.currency,
-        status: m.status ?? (m.kind === 'dispute' ? 'open' : 'pending'),
-        provider_reference: m.providerReference ?? null,
-        reason: m.reason,
-        actor: m.actor,
-        next_attempt_at: sql<Date>`'infinity'::timestamptz`,
-        created_at: m.now,
-        updated_at: m.now,
-      })
+      .values(ledgerRow(m, sql<Date>`'infinity'::timestamptz`))
       .onConflict((oc) => oc.columns(['kind', 'provider_reference']).where('provider_reference', 'is not', null).doNothing())
       .returning('id')
       .executeTakeFirst();
