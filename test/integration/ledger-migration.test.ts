@@ -20,7 +20,7 @@ describe.each(DATABASES)('migrating payments into the ledger on %s', (kind) => {
   beforeAll(async () => {
     const target = await databaseUrlFor(kind);
     drop = target.drop;
-    handle = await createDb({ url: target.url, poolSize: 3, statementTimeoutMs: 10_000 });
+    handle = await createDb({ url: target.url, poolSize: 3, statementTimeoutMs: 10_000, pglite: target.pglite });
     db = handle.db as unknown as Kysely<unknown>;
     await migrateTo(db, '006-admin-search-indexes');
   });
