@@ -145,6 +145,18 @@ export async function lockOrder(trx: Db, id: string): Promise<Order | undefined>
   return row && toOrder(row);
 }
 
+const rowLock = compileOnce((db) => db.selectFrom('orders').select('id').where('id', '=', slot('id')).forUpdate());
+
+/**
+ * Only locks the order's row until the transaction ends; read it after (`findOrder`), in a snapshot
+ * taken once the lock was granted. Cheaper than `lockOrder` when the caller must read the order
+ * afresh anyway: a locking read sees the locked row as it is now but its items and payment as they
+ * were before it waited.
+ */
+export async function lockOrderRow(trx: Db, id: string): Promise<void> {
+  await rowLock(trx, { id });
+}
+
 export interface OrderPosition {
   created_at: string;
   id: string;
