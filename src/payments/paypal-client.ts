@@ -17,37 +17,37 @@ export type PayPalSettings = NonNullable<Config['paypal']>;
 
 const LIVE_HOST = 'api-m.paypal.com';
 const SANDBOX_HOST = 'api-m.sandbox.paypal.com';
-/** Seconds; the SDK doubles it on every retry. */
-const RETRY_INTERVAL_S = 0.5;
+/**
+ * The SDK's own retries are off. Its retry loop (@apimatic/core) sees every error answer as a
+ * timeout: with `retryOnTimeout` it sent each decline and each 404 twice, half a second apart;
+ * without it, it retried nothing, 5xx included. `paypalCall` (paypal-errors.ts) retries instead,
+ * only what can succeed the second time, this many times per call.
+ */
+const RETRIES = new WeakMap<Client, number>();
+
+export function retriesOf(client: Client): number {
+  return RETRIES.get(client) ?? 0;
+}
 
 export function createPayPalClient(settings: PayPalSettings, options: ProviderOptions = {}): Client {
   const { timeoutMs, maxRetries } = sdkTimeouts(options);
   const base = settings.apiBase ? new URL(settings.apiBase) : null;
   const live = base ? base.hostname === LIVE_HOST : options.production === true;
   const redirect = base !== null && base.hostname !== LIVE_HOST && base.hostname !== SANDBOX_HOST ? base : null;
-  return new Client({
+  const client = new Client({
     environment: live ? Environment.Production : Environment.Sandbox,
     timeout: timeoutMs, // the SDK's default is 0: wait forever
     clientCredentialsAuthCredentials: { oAuthClientId: settings.clientId, oAuthClientSecret: settings.clientSecret },
     httpClientOptions: {
       timeout: timeoutMs,
-      retryConfig: {
-        maxNumberOfRetries: maxRetries,
-        retryOnTimeout: true,
-        retryInterval: RETRY_INTERVAL_S,
-        backoffFactor: 2,
-        // Total wait the SDK may spend between attempts (0, its default, disables retries).
-        maximumRetryWaitTime: RETRY_INTERVAL_S * (2 ** maxRetries - 1) + 1,
-        httpStatusCodesToRetry: [408, 429, 500, 502, 503, 504],
-        // POST is safe to retry here: every POST we make carries a PayPal-Request-Id
-        // (captures, refunds) or is the OAuth token request, which moves no money.
-        httpMethodsToRetry: ['GET', 'POST'],
-      },
+      retryConfig: { maxNumberOfRetries: 0 },
       ...(redirect && { httpsAgent: redirectingAgent(redirect) }),
     },
     // No HTTPS_PROXY detour for an emulator address: the agent alone decides where bytes go.
     ...(redirect && { unstable_httpClientOptions: { proxy: false } }),
   });
+  RETRIES.set(client, maxRetries);
+  return client;
 }
 
 function redirectingAgent(target: URL): Agent {

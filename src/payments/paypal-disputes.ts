@@ -46,7 +46,7 @@ function statusOf(dispute: DisputeJson): ProviderDispute['status'] {
 }
 
 async function getJson<T>(client: Client, path: string, query: Record<string, string> = {}): Promise<T> {
-  const text = await paypalCall(async () => {
+  const text = await paypalCall(client, async () => {
     const rb = client.getRequestBuilderFactory()('GET', path);
     for (const [name, value] of Object.entries(query)) rb.query(name, value);
     rb.authenticate([{ oauth2: true }]);

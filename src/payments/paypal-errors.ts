@@ -1,4 +1,6 @@
-import { ApiError } from '@paypal/paypal-server-sdk';
+import { ApiError, type Client } from '@paypal/paypal-server-sdk';
+import pRetry from 'p-retry';
+import { retriesOf } from './paypal-client.js';
 import { PaymentDeclinedError, PaymentProviderError } from './provider.js';
 
 /**
@@ -42,10 +44,26 @@ export function isNotFound(err: unknown): boolean {
   return cause instanceof ApiError && cause.statusCode === 404;
 }
 
-/** Runs one SDK call; `declines` says whether a refused-funding answer is a decline here (charges only). */
-export async function paypalCall<T>(fn: () => Promise<T>, { declines = false } = {}): Promise<T> {
+/** Answers worth asking again: the request timed out at PayPal, too many requests, or a server error. */
+const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+/** Before the first retry; doubled for each one after it. */
+const RETRY_DELAY_MS = 500;
+
+/**
+ * Runs one SDK call, retried (with backoff) after a timeout, a connection that failed, or an answer
+ * in RETRY_STATUSES; never after any other answer, which would only come again. Retrying is safe:
+ * every POST that moves money carries a PayPal-Request-Id, and the others read. `declines` says
+ * whether a refused-funding answer is a decline here (charges only).
+ */
+export async function paypalCall<T>(client: Client, fn: () => Promise<T>, { declines = false } = {}): Promise<T> {
   try {
-    return await fn();
+    return await pRetry(fn, {
+      retries: retriesOf(client),
+      factor: 2,
+      minTimeout: RETRY_DELAY_MS,
+      randomize: false,
+      shouldRetry: ({ error }) => !(error instanceof ApiError) || RETRY_STATUSES.has(error.statusCode),
+    });
   } catch (err) {
     if (err instanceof ApiError) {
       const body = err.result as PayPalErrorBody | undefined;

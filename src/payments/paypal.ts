@@ -48,7 +48,7 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
   const orders = new OrdersController(client);
   const payments = new PaymentsController(client);
   const getOrder = async (id: string): Promise<Order | null> =>
-    paypalCall(async () => (await orders.getOrder({ id })).result).catch((err: unknown) => {
+    paypalCall(client, async () => (await orders.getOrder({ id })).result).catch((err: unknown) => {
       if (isNotFound(err)) return null;
       throw err;
     });
@@ -70,7 +70,7 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
         throw new PaymentDeclinedError(`The PayPal order is ${order.status ?? 'in an unknown state'}, not approved.`, 'order_not_approved');
       }
       if (mode === 'manual') return authorize(source, transactionId);
-      const captured = await paypalCall(
+      const captured = await paypalCall(client, 
         async () => (await orders.captureOrder({ id: source, paypalRequestId: chargeKey(transactionId), prefer: 'return=representation' })).result,
         { declines: true },
       );
@@ -87,7 +87,7 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
     async capture({ captureId, reference, amount, currency }) {
       let capture: CapturedPayment;
       try {
-        capture = await paypalCall(
+        capture = await paypalCall(client, 
           async () =>
             (
               await payments.captureAuthorizedPayment({
@@ -121,7 +121,7 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
 
     async void({ voidId, reference }) {
       try {
-        await paypalCall(async () => (await payments.voidPayment({ authorizationId: reference, paypalRequestId: voidKey(voidId), prefer: 'return=representation' })).result);
+        await paypalCall(client, async () => (await payments.voidPayment({ authorizationId: reference, paypalRequestId: voidKey(voidId), prefer: 'return=representation' })).result);
       } catch (err) {
         if (!(err instanceof PaymentProviderError) || !isUnprocessable(err)) throw err;
         const status = authorizationStatus(await getAuthorization(reference));
@@ -157,7 +157,7 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
       const existing = await findRefund(reference, refundId);
       const refund =
         existing ??
-        (await paypalCall(
+        (await paypalCall(client, 
           async () =>
             (
               await payments.refundCapturedPayment({
@@ -173,7 +173,7 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
 
     async retrieve({ reference, source }) {
       if (reference) {
-        const capture = await paypalCall(async () => (await payments.getCapturedPayment({ captureId: reference })).result).catch((err: unknown) => {
+        const capture = await paypalCall(client, async () => (await payments.getCapturedPayment({ captureId: reference })).result).catch((err: unknown) => {
           if (isNotFound(err)) return null;
           throw err;
         });
@@ -193,7 +193,7 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
   };
 
   async function authorize(orderId: string, transactionId: string): Promise<ChargeResult> {
-    const authorized = await paypalCall(
+    const authorized = await paypalCall(client, 
       async () => (await orders.authorizeOrder({ id: orderId, paypalRequestId: chargeKey(transactionId), prefer: 'return=representation' })).result,
       { declines: true },
     );
@@ -206,7 +206,7 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
   }
 
   async function getAuthorization(authorizationId: string): Promise<PaymentAuthorization | null> {
-    return paypalCall(async () => (await payments.getAuthorizedPayment({ authorizationId })).result).catch((err: unknown) => {
+    return paypalCall(client, async () => (await payments.getAuthorizedPayment({ authorizationId })).result).catch((err: unknown) => {
       if (isNotFound(err)) return null;
       throw err;
     });
@@ -245,10 +245,10 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
 
   /** PayPal lists no refunds per capture: they are on the capture's order, each linked "up" to its capture. */
   async function refundsOfCapture(captureId: string): Promise<Refund[]> {
-    const capture = await paypalCall(async () => (await payments.getCapturedPayment({ captureId })).result);
+    const capture = await paypalCall(client, async () => (await payments.getCapturedPayment({ captureId })).result);
     const orderId = capture.supplementaryData?.relatedIds?.orderId;
     if (!orderId) return [];
-    const order = await paypalCall(async () => (await orders.getOrder({ id: orderId })).result);
+    const order = await paypalCall(client, async () => (await orders.getOrder({ id: orderId })).result);
     return order.purchaseUnits?.flatMap((u) => u.payments?.refunds ?? []).filter((r) => linksUp(r.links, `/captures/${captureId}`) || !r.links?.some((l) => l.rel === 'up')) ?? [];
   }
 

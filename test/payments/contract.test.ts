@@ -19,6 +19,7 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
     h.refundOutcome('succeeded');
   });
 
+  const chargeRequests = () => h.emulator.requests.filter((r) => h.chargePath.test(`${r.method} ${r.path}`)).length;
   const input = (source: string, amount = 4999, currency = 'USD', capture: CaptureMode = 'immediate'): ChargeInput => ({
     transactionId: randomUUID(),
     amount,
@@ -45,6 +46,7 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
   it('maps a decline to PaymentDeclinedError with the decline code, nothing charged', async () => {
     const { source, declineCode } = h.declinedSource(4999, 'USD');
     const tx = input(source);
+    const asked = chargeRequests();
     const err = await h
       .provider(FAST)
       .charge(tx)
@@ -52,6 +54,8 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
     expect(err).toBeInstanceOf(PaymentDeclinedError);
     expect((err as PaymentDeclinedError).declineCode).toBe(declineCode);
     expect(h.chargesFor(tx.transactionId)).toBe(0);
+    // A decline is an answer, not a fault: asking again (FAST allows a retry) would only be declined again.
+    expect(chargeRequests() - asked).toBe(1);
     const seen = await h.provider(FAST).retrieve({ ...tx, reference: null });
     expect(['failed', 'not_found']).toContain(seen.status);
   });

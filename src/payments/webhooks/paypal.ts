@@ -41,7 +41,7 @@ export async function verifyPayPalWebhook(rawBody: Buffer | string, headers: Web
   const event = parseObject(body); // also guarantees the splice below is exactly one JSON value
   const request = `${JSON.stringify({ ...fields, webhook_id: settings.webhookId }).slice(0, -1)},"webhook_event":${body}}`;
 
-  const answer = await paypalCall(async () => {
+  const answer = await paypalCall(client, async () => {
     const rb = client.getRequestBuilderFactory()('POST', '/v1/notifications/verify-webhook-signature');
     rb.header('Content-Type', 'application/json');
     rb.text(request);
