@@ -70,7 +70,8 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
         throw new PaymentDeclinedError(`The PayPal order is ${order.status ?? 'in an unknown state'}, not approved.`, 'order_not_approved');
       }
       if (mode === 'manual') return authorize(source, transactionId);
-      const captured = await paypalCall(client, 
+      const captured = await paypalCall(
+        client,
         async () => (await orders.captureOrder({ id: source, paypalRequestId: chargeKey(transactionId), prefer: 'return=representation' })).result,
         { declines: true },
       );
@@ -87,7 +88,8 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
     async capture({ captureId, reference, amount, currency }) {
       let capture: CapturedPayment;
       try {
-        capture = await paypalCall(client, 
+        capture = await paypalCall(
+          client,
           async () =>
             (
               await payments.captureAuthorizedPayment({
@@ -121,7 +123,10 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
 
     async void({ voidId, reference }) {
       try {
-        await paypalCall(client, async () => (await payments.voidPayment({ authorizationId: reference, paypalRequestId: voidKey(voidId), prefer: 'return=representation' })).result);
+        await paypalCall(
+          client,
+          async () => (await payments.voidPayment({ authorizationId: reference, paypalRequestId: voidKey(voidId), prefer: 'return=representation' })).result,
+        );
       } catch (err) {
         if (!(err instanceof PaymentProviderError) || !isUnprocessable(err)) throw err;
         const status = authorizationStatus(await getAuthorization(reference));
@@ -157,7 +162,8 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
       const existing = await findRefund(reference, refundId);
       const refund =
         existing ??
-        (await paypalCall(client, 
+        (await paypalCall(
+          client,
           async () =>
             (
               await payments.refundCapturedPayment({
@@ -193,7 +199,8 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
   };
 
   async function authorize(orderId: string, transactionId: string): Promise<ChargeResult> {
-    const authorized = await paypalCall(client, 
+    const authorized = await paypalCall(
+      client,
       async () => (await orders.authorizeOrder({ id: orderId, paypalRequestId: chargeKey(transactionId), prefer: 'return=representation' })).result,
       { declines: true },
     );
