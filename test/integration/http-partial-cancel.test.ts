@@ -1,21 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { orderBody, putProduct, type TestApp } from '../helpers/app.js';
+import { describeApp } from '../helpers/describe-apps.js';
 import { DATABASES } from '../helpers/db.js';
 import { bearer, createOrder, expectProblem, expectValidation, getJson, startApp, stockOf, uid } from '../helpers/http.js';
 
 type Entry = { id: string; kind: string; amount: number; status: string };
 
 describe.each(DATABASES)('partial cancellation on %s', (kind) => {
-  let t: TestApp;
+  const t = describeApp(kind);
   let admin: string;
-  beforeAll(async () => {
-    t = await startApp(kind);
-    admin = await t.adminToken();
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  beforeAll(async () => (admin = await t.adminToken()));
 
   const cancel = (token: string, id: string, payload?: unknown) =>
     t.app.inject({ method: 'POST', url: `/api/orders/${id}/cancel`, headers: bearer(token), ...(payload === undefined ? {} : { payload: payload as object }) });
