@@ -12,10 +12,10 @@ import { paymentBody, providerView, startPaymentsApp, type RealProvider } from '
  * beforeAll starts: tests and helpers use it as the thing itself, from inside a test or a later hook
  * (before the beforeAll has run, reading it throws).
  */
-export function describeApp(kind: DatabaseKind): TestApp {
+export function describeApp(kind: DatabaseKind, env: Record<string, string> = {}): TestApp {
   let t: TestApp | undefined;
   beforeAll(async () => {
-    t = await startApp(kind);
+    t = await startApp(kind, env);
   });
   afterAll(async () => {
     await t?.close();
