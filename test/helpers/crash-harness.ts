@@ -27,6 +27,12 @@ export interface CrashHarness {
   call(method: string, path: string, token: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
   /** Puts a product on sale (as `admin`) and orders `quantity` of it (as `token`), paid from `payment`: the order created. */
   orderProduct(admin: string, token: string, product: Product, quantity: number, payment: { provider: string; source: string }): Promise<CreatedOrder>;
+  /**
+   * The first run of a crash after a charge: `sku_crash` (700, 3 in stock) on sale, then `buyer`'s
+   * order of 2 paid from `payment` under an Idempotency-Key, sent to a process whose fault point kills
+   * it once the provider charged. Returns the buyer's token and the client's retry of that request.
+   */
+  crashAfterCharge(buyer: string, payment: { provider: string; source: string }): Promise<{ token: string; retry: () => Promise<Response> }>;
   /** The request's fault point kills the process: no answer, and the process died of SIGKILL. */
   expectCrash(request: Promise<Response>): Promise<void>;
   /** Polls `probe` every 100 ms until it returns something; fails after 15 s with the process's output. */
@@ -105,6 +111,16 @@ export function useCrashHarness(options: { emulators?: boolean; env?: Record<str
       const created = await h.call('POST', '/api/orders', token, { items: [{ product_id: id, quantity }], currency: 'USD', payment });
       expect(created.status).toBe(201);
       return (await created.json()) as CreatedOrder;
+    },
+    async crashAfterCharge(buyer, payment) {
+      const token = await h.sign(buyer, { email: `${buyer}@example.com` });
+      const admin = await h.sign('boss', { roles: ['admin'] });
+      const body = { items: [{ product_id: 'sku_crash', quantity: 2 }], currency: 'USD', payment };
+      const retry = () => h.call('POST', '/api/orders', token, body, { 'idempotency-key': 'crash-key-1' });
+      await h.start({ ...BEFORE_CRASH, ORDER_API_FAULT: 'crash-after-charge' });
+      expect((await h.call('PUT', '/api/products/sku_crash', admin, { name: 'Crash', price: 700, currency: 'USD', active: true, stock: 3 })).status).toBe(200);
+      await h.expectCrash(retry());
+      return { token, retry };
     },
     async expectCrash(request) {
       await expect(request).rejects.toThrow();

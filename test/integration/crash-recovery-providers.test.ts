@@ -16,15 +16,7 @@ describe.each(REAL_PROVIDERS)('crash between a %s charge and the commit', (id) =
 
   it('recovers the order after a restart: one order, one charge, and the retry replays it', { timeout: 120_000 }, async () => {
     const p = providerView(h.emu, id);
-    const token = await h.sign('dave', { email: 'dave@example.com' });
-    const admin = await h.sign('boss', { roles: ['admin'] });
-    const body = { items: [{ product_id: 'sku_crash', quantity: 2 }], currency: 'USD', payment: { provider: id, source: p.source(1400) } };
-    const idempotent = { 'idempotency-key': 'crash-key-1' };
-
-    await h.start({ ...BEFORE_CRASH, ORDER_API_FAULT: 'crash-after-charge' });
-    expect((await h.call('PUT', '/api/products/sku_crash', admin, { name: 'Crash', price: 700, currency: 'USD', active: true, stock: 3 })).status).toBe(200);
-
-    await h.expectCrash(h.call('POST', '/api/orders', token, body, idempotent));
+    const { token, retry } = await h.crashAfterCharge('dave', { provider: id, source: p.source(1400) });
 
     // Charged at the provider, not committed here: a processing transaction without the provider's id, no order.
     const stuck = await h.db.selectFrom('payment_transactions').selectAll().execute();
@@ -46,10 +38,10 @@ describe.each(REAL_PROVIDERS)('crash between a %s charge and the commit', (id) =
     expect(p.charges(txId)).toBe(1);
     expect(p.refunds(settled.provider_reference!)).toEqual([]);
 
-    const retry = await h.call('POST', '/api/orders', token, body, idempotent);
-    expect(retry.status).toBe(201);
-    expect(retry.headers.get('idempotent-replayed')).toBe('true');
-    const order = (await retry.json()) as { id: string; total: number; payment: { provider: string; provider_reference: string; status: string } };
+    const replayed = await retry();
+    expect(replayed.status).toBe(201);
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    const order = (await replayed.json()) as { id: string; total: number; payment: { provider: string; provider_reference: string; status: string } };
     expect(order).toMatchObject({ id: orders[0]!.id, total: 1400, payment: { provider: id, provider_reference: settled.provider_reference, status: 'succeeded' } });
 
     const got = await h.call('GET', `/api/orders/${order.id}`, token);

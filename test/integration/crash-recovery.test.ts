@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AFTER_CRASH, BEFORE_CRASH, useCrashHarness } from '../helpers/crash-harness.js';
+import { AFTER_CRASH, useCrashHarness } from '../helpers/crash-harness.js';
 
 /**
  * The process is killed (SIGKILL) after the provider charged the card and
@@ -11,15 +11,7 @@ describe('crash between charge and commit', () => {
   const h = useCrashHarness();
 
   it('recovers the order after a restart, once', async () => {
-    const token = await h.sign('carol', { email: 'carol@example.com' });
-    const admin = await h.sign('boss', { roles: ['admin'] });
-    const body = { items: [{ product_id: 'sku_crash', quantity: 2 }], currency: 'USD', payment: { provider: 'sandbox', source: 'pm_card_visa' } };
-    const idempotent = { 'idempotency-key': 'crash-key-1' };
-
-    await h.start({ ...BEFORE_CRASH, ORDER_API_FAULT: 'crash-after-charge' });
-    expect((await h.call('PUT', '/api/products/sku_crash', admin, { name: 'Crash', price: 700, currency: 'USD', active: true, stock: 3 })).status).toBe(200);
-
-    await h.expectCrash(h.call('POST', '/api/orders', token, body, idempotent));
+    const { token, retry } = await h.crashAfterCharge('carol', { provider: 'sandbox', source: 'pm_card_visa' });
 
     // Charged, not committed: a processing transaction, stock held, no order.
     const stuck = await h.db.selectFrom('payment_transactions').selectAll().execute();
@@ -36,10 +28,10 @@ describe('crash between charge and commit', () => {
     const t = await h.db.selectFrom('payment_transactions').selectAll().executeTakeFirstOrThrow();
     expect(t.status).toBe('succeeded');
 
-    const retry = await h.call('POST', '/api/orders', token, body, idempotent);
-    expect(retry.status).toBe(201);
-    expect(retry.headers.get('idempotent-replayed')).toBe('true');
-    expect(((await retry.json()) as { id: string }).id).toBe(orders[0]?.id);
+    const replayed = await retry();
+    expect(replayed.status).toBe(201);
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    expect(((await replayed.json()) as { id: string }).id).toBe(orders[0]?.id);
 
     const product = (await (await h.call('GET', '/api/products/sku_crash', token)).json()) as { stock: number };
     expect(product.stock).toBe(1);
