@@ -21,6 +21,8 @@ const ON_BOTH_DATABASES = globSync('test/**/*.test.ts', { cwd: import.meta.dirna
   /describe\.each\(DATABASES\)/.test(readFileSync(join(import.meta.dirname, file), 'utf8')),
 );
 
+const PGLITE_WORKERS = Math.max(2, availableParallelism() - 1);
+
 export default defineConfig({
   test: {
     environment: 'node',
@@ -33,7 +35,9 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: UNIT, env: { NODE_ENV: 'test' }, sequence: { groupOrder: 0 } },
+        // Beside pglite, in its group (and so with its workers): its files are small, and run while
+        // the pglite files wait on their databases and provider timeouts.
+        test: { name: 'unit', include: UNIT, env: { NODE_ENV: 'test' }, maxWorkers: PGLITE_WORKERS, isolate: false, sequence: { groupOrder: 1 } },
       },
       {
         extends: true,
@@ -45,7 +49,7 @@ export default defineConfig({
           globalSetup: ['test/helpers/pglite-template.setup.ts'],
           // Vitest's default is one worker less than the cores: one on a 2-core machine, where the
           // suites that wait on provider timeouts (payments-faults) would then hold up every other file.
-          maxWorkers: Math.max(2, availableParallelism() - 1),
+          maxWorkers: PGLITE_WORKERS,
           // Each file still builds its own app on its own database; only the modules (the app, the
           // provider SDKs: over a second of CPU per file to import) are loaded once per worker.
           isolate: false,

@@ -5,7 +5,7 @@ import { canTransition } from '../domain/order-status.js';
 import { planPartialCancel, type CancelUnits } from '../domain/partial-cancel.js';
 import { transition } from '../domain/order.js';
 import { recordCancellation } from '../persistence/cancellation.js';
-import { findOrder, lockOrder } from '../persistence/order-repository.js';
+import { findOrder, lockOrderRow } from '../persistence/order-repository.js';
 import { emailMessage, eventMessage } from '../domain/messages.js';
 import { assertCanSee, assertOrderId } from './order-access.js';
 import { cancelItems } from './cancel-items.js';
@@ -23,10 +23,10 @@ export async function cancelOrder(deps: Deps, actor: Actor, orderId: string, rea
   const id = assertOrderId(orderId);
   const now = deps.clock();
   const { order, movement, whole } = await deps.db.transaction().execute(async (trx) => {
-    const locked = assertCanSee(await lockOrder(trx, id), actor);
-    // The locking statement read the lines as they were before it waited for the lock (a racing
-    // partial cancel may have committed meanwhile): units and restock are counted from a read made under it.
-    const current = (await findOrder(trx, id)) ?? locked;
+    // The lock, then the read: units and restock are counted from a read made under the lock (a
+    // racing partial cancel may have committed while this one waited for it).
+    await lockOrderRow(trx, id);
+    const current = assertCanSee(await findOrder(trx, id), actor);
     // With items, only those units; the last units' cancel is the order's cancel below.
     const plan = items ? planPartialCancel(items, assertCancellable(current).items) : null;
     if (plan && !plan.cancelsOrder) return { ...(await cancelItems(trx, deps, actor, current, plan, reason, now)), whole: false };

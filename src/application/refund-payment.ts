@@ -1,7 +1,7 @@
 import type { Order } from '../domain/order.js';
 import { retryDelayMs } from '../domain/retry-schedule.js';
 import { RefundFailedError } from '../payments/provider.js';
-import { lockMovement, scheduleMovementRetry, settleMovement, type Movement } from '../persistence/ledger.js';
+import { findMovement, scheduleMovementRetry, settleMovement, type Movement } from '../persistence/ledger.js';
 import { findOrder } from '../persistence/order-repository.js';
 import { refundMessages } from '../domain/messages.js';
 import { enqueueAll } from '../persistence/outbox.js';
@@ -19,7 +19,7 @@ export type RefundOutcome =
  * row was written before, in the transaction that decided the refund (cancel, return, admin refund).
  */
 export async function refundMovement(deps: Deps, m: Movement): Promise<RefundOutcome> {
-  if (!m.payment_reference) return settleRefund(deps, m.id, null);
+  if (!m.payment_reference) return settleRefund(deps, m, null);
   const provider = deps.payments.get(m.provider);
   try {
     const r = await provider.refund({ transactionId: m.transaction_id, refundId: m.id, reference: m.payment_reference, amount: m.amount, currency: m.currency });
@@ -28,7 +28,7 @@ export async function refundMovement(deps: Deps, m: Movement): Promise<RefundOut
       await scheduleMovementRetry(deps.db, m.id, retryDelayMs(m.attempts, REFUND_RETRY), 'refund pending at the provider');
       return { status: 'pending' };
     }
-    return settleRefund(deps, m.id, r.reference);
+    return settleRefund(deps, m, r.reference);
   } catch (err) {
     if (err instanceof RefundFailedError) {
       // Retrying the same refund gives the same answer: park it for a person, loudly.
@@ -46,16 +46,18 @@ export async function refundMovement(deps: Deps, m: Movement): Promise<RefundOut
 
 /**
  * The provider confirmed the refund: its row `succeeded`, and other services hear of it once
- * (`payment.refunded` with the refund), in the same transaction. A second confirmation finds the
- * row already settled and changes nothing.
+ * (`payment.refunded` with the refund), in the same transaction. The move is guarded by the status
+ * it moves from, so of racing confirmations (the request, the reconciler, a webhook) one moves it
+ * and writes the messages; the others wait for its row lock, find it moved and change nothing. What
+ * the messages say of the refund (order, amount, currency) never changes once recorded (migration 007).
  */
-async function settleRefund(deps: Deps, movementId: string, reference: string | null): Promise<RefundOutcome> {
+async function settleRefund(deps: Deps, m: Movement, reference: string | null): Promise<RefundOutcome> {
   const now = deps.clock();
   return deps.db.transaction().execute(async (trx): Promise<RefundOutcome> => {
-    const m = await lockMovement(trx, movementId);
-    if (!m) return { status: 'pending' };
-    if (m.status === 'succeeded') return { status: 'succeeded', order: await findOrder(trx, m.order_id) };
-    if (!(await settleMovement(trx, m.id, 'refund', 'pending', 'succeeded', { providerReference: reference }, now))) return { status: 'pending' };
+    if (!(await settleMovement(trx, m.id, 'refund', 'pending', 'succeeded', { providerReference: reference }, now))) {
+      const settled = (await findMovement(trx, m.id))?.status === 'succeeded';
+      return settled ? { status: 'succeeded', order: await findOrder(trx, m.order_id) } : { status: 'pending' };
+    }
     const order = await findOrder(trx, m.order_id);
     if (order) await enqueueAll(trx, refundMessages(order, { id: m.id, amount: m.amount, currency: m.currency }, now));
     return { status: 'succeeded', order };

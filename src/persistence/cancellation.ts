@@ -2,7 +2,6 @@ import { sql } from 'kysely';
 import type { Order, StatusChange } from '../domain/order.js';
 import type { OutboxMessage } from '../domain/messages.js';
 import { paymentReference, toMovement, type Movement, type MovementRow } from './ledger.js';
-import { ledgerSums } from './order-repository.js';
 import { stockReturn } from './product-repository.js';
 import { fromNow } from './sql-fragments.js';
 import type { Db } from './tables.js';
@@ -32,16 +31,20 @@ export async function recordCancellation(trx: Db, c: Cancellation): Promise<Move
   const o = c.order;
   const messages = sql.join(c.messages.map((m) => sql`(${m.id}::uuid, ${m.kind}::text, ${m.topic}::text, ${m.payload}::jsonb)`));
   const queued = c.messages.length > 0 ? sql`, queued as (insert into outbox (id, kind, topic, payload) select * from (values ${messages}) as m(id, kind, topic, payload))` : sql``;
-  const sums = ledgerSums(trx, sql`${o.payment.transaction_id}::uuid`);
   const { rows } = await sql<MovementRow>`
     with locked as materialized (
-      select id, order_id, currency, provider, provider_reference from payment_transactions where id = ${o.payment.transaction_id}::uuid for update
-    ), sums as materialized (${sums}), owed as (
+      select id, order_id, currency, provider, provider_reference,
+             ledger_authorized as authorized, ledger_captured as captured, ledger_refunded as refunded, ledger_voided as voided,
+             ledger_pending_captures as pending_captures, ledger_pending_voids as pending_voids, ledger_pending_refunds as pending_refunds
+      from payment_transactions where id = ${o.payment.transaction_id}::uuid for update
+    ), owed as (
+      -- The locked row's totals are its ledger's sums as last committed (migration 010): the lock
+      -- returns the row's newest version, whoever wrote the ledger before this statement waited.
       select l.id as transaction_id, l.order_id, l.currency,
-             case when s.captured > 0 then 'refund' else 'void' end as kind,
-             case when s.captured > 0 then s.captured - s.refunded - s.pending_refunds
-                  else s.authorized - s.voided - s.pending_voids - s.captured - s.pending_captures end as amount
-      from locked l, sums s
+             case when l.captured > 0 then 'refund' else 'void' end as kind,
+             case when l.captured > 0 then l.captured - l.refunded - l.pending_refunds
+                  else l.authorized - l.voided - l.pending_voids - l.captured - l.pending_captures end as amount
+      from locked l
     ), released_money as (
       insert into payment_ledger (id, transaction_id, order_id, kind, amount, currency, status, reason, actor, next_attempt_at, created_at, updated_at)
       select ${c.movementId}::uuid, transaction_id, order_id, kind, amount, currency, 'pending', ${c.change.note}::text, ${c.change.actor}::text,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { PGlite } from '@electric-sql/pglite';
-import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
+import { Kysely, PGliteDialect, PostgresDialect, sql, type Driver } from 'kysely';
 import pg from 'pg';
 import { parseConnectionUrl } from './connection-url.js';
 import { startEmbeddedCheckpoints } from './embedded-checkpoints.js';
@@ -16,10 +16,11 @@ export interface DbConfig {
   /** Named prepared statements on pg (default true); off behind a pooler that cannot keep them. */
   preparedStatements?: boolean;
   /**
-   * For `memory://`: a dump of a freshly initialised, empty data directory to start from instead
-   * of running initdb, which costs seconds of CPU (the test suites start one database per file).
+   * An embedded database that is already open, to use instead of opening one; close() leaves it
+   * open for its owner. The test suites lend one to each file from a pool (test/helpers/db.ts):
+   * starting PGlite costs about a second of CPU even from a dump, initdb several.
    */
-  template?: Blob;
+  pglite?: PGlite;
 }
 
 export interface DbHandle {
@@ -93,12 +94,9 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool as never }) });
     return { db, embedded: false, close: () => db.destroy() };
   }
-  const { PGlite } = await import('@electric-sql/pglite');
-  const memory = config.url === 'memory://';
-  if (!memory) mkdirSync(config.url, { recursive: true });
-  const pglite = memory ? new PGlite(config.template ? { loadDataDir: config.template } : {}) : new PGlite(config.url);
+  const pglite = config.pglite ?? (await openPglite(config.url));
   await pglite.waitReady;
-  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  const db = new Kysely<Database>({ dialect: config.pglite ? new LentPGliteDialect({ pglite }) : new PGliteDialect({ pglite }) });
   const checkpoints = startEmbeddedCheckpoints(db);
   return {
     db,
@@ -109,6 +107,20 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
       await db.destroy();
     },
   };
+}
+
+async function openPglite(url: string): Promise<PGlite> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  if (url === 'memory://') return new PGlite();
+  mkdirSync(url, { recursive: true });
+  return new PGlite(url);
+}
+
+/** Kysely's PGlite dialect, except that destroying the Kysely instance leaves the database open for its owner. */
+class LentPGliteDialect extends PGliteDialect {
+  override createDriver(): Driver {
+    return Object.assign(super.createDriver(), { destroy: async () => undefined });
+  }
 }
 
 /** Resolves when the database answers a trivial statement; rejects with the driver's error otherwise. */

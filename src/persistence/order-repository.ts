@@ -44,15 +44,15 @@ export const toLedgerSums = (r: LedgerSumsRow): LedgerSums => ({
   authorizationExpiresAt: r.authorization_expires_at === null ? null : toIso(r.authorization_expires_at),
 });
 
-/** One query returns the whole order: its row, items (as JSON), payment and its ledger's sums. */
+/**
+ * One query returns the whole order: its row, items (as JSON) and payment with its ledger's totals,
+ * kept on the payment's row by the ledger's triggers (migration 010, docs/adr/0015): a page of
+ * orders reads no ledger rows.
+ */
 export function orderQuery(db: Db) {
   return db
     .selectFrom('orders as o')
     .innerJoin('payment_transactions as t', 't.id', 'o.transaction_id')
-    .innerJoinLateral(
-      (eb) => ledgerSums(eb as unknown as Db, 'o.transaction_id').as('m'),
-      (join) => join.onTrue(),
-    )
     .select([
       'o.id',
       'o.user_id',
@@ -70,15 +70,15 @@ export function orderQuery(db: Db) {
       't.status as payment_status',
       't.amount as payment_amount',
       't.currency as payment_currency',
-      'm.authorized',
-      'm.captured',
-      'm.refunded',
-      'm.voided',
-      'm.pending_authorizations',
-      'm.pending_captures',
-      'm.pending_voids',
-      'm.pending_refunds',
-      'm.authorization_expires_at',
+      't.ledger_authorized as authorized',
+      't.ledger_captured as captured',
+      't.ledger_refunded as refunded',
+      't.ledger_voided as voided',
+      't.ledger_pending_authorizations as pending_authorizations',
+      't.ledger_pending_captures as pending_captures',
+      't.ledger_pending_voids as pending_voids',
+      't.ledger_pending_refunds as pending_refunds',
+      't.ledger_authorization_expires_at as authorization_expires_at',
     ])
     .select((eb: ExpressionBuilder<Database & { o: Database['orders'] }, 'o'>) =>
       jsonArrayFrom(
@@ -143,6 +143,18 @@ export async function findOrder(db: Db, id: string): Promise<Order | undefined> 
 export async function lockOrder(trx: Db, id: string): Promise<Order | undefined> {
   const row = (await byIdForUpdate(trx, { id })).rows[0];
   return row && toOrder(row);
+}
+
+const rowLock = compileOnce((db) => db.selectFrom('orders').select('id').where('id', '=', slot('id')).forUpdate());
+
+/**
+ * Only locks the order's row until the transaction ends; read it after (`findOrder`), in a snapshot
+ * taken once the lock was granted. Cheaper than `lockOrder` when the caller must read the order
+ * afresh anyway: a locking read sees the locked row as it is now but its items and payment as they
+ * were before it waited.
+ */
+export async function lockOrderRow(trx: Db, id: string): Promise<void> {
+  await rowLock(trx, { id });
 }
 
 export interface OrderPosition {

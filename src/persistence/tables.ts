@@ -60,6 +60,16 @@ export interface PaymentTransactionsTable {
   next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>;
   /** Until when a request or a reconciler pass holds this `processing` charge (migration 009). */
   leased_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** The ledger's sums, kept by its triggers alone (migration 010): read, never written, by the application. */
+  ledger_authorized: ColumnType<string, never, never>;
+  ledger_captured: ColumnType<string, never, never>;
+  ledger_refunded: ColumnType<string, never, never>;
+  ledger_voided: ColumnType<string, never, never>;
+  ledger_pending_authorizations: ColumnType<string, never, never>;
+  ledger_pending_captures: ColumnType<string, never, never>;
+  ledger_pending_voids: ColumnType<string, never, never>;
+  ledger_pending_refunds: ColumnType<string, never, never>;
+  ledger_authorization_expires_at: ColumnType<Date | null, never, never>;
   created_at: ColumnType<Date, Date | string | undefined, never>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }

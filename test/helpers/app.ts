@@ -24,9 +24,9 @@ export interface TestApp {
  * PostgreSQL server), driven through `app.inject` or a real socket.
  */
 export async function createTestApp(kind: DatabaseKind, opts: { env?: Record<string, string>; app?: Partial<Omit<AppOptions, 'config' | 'db'>> } = {}): Promise<TestApp> {
-  const { url, drop, template } = await databaseUrlFor(kind);
+  const { url, drop, pglite } = await databaseUrlFor(kind);
   const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, DATABASE_URL: url, DATA_DIR: '/tmp/order-api-test', ...opts.env });
-  const database = await createDb({ ...config.database, template });
+  const database = await createDb({ ...config.database, pglite });
   await migrateToLatest(database.db as never);
   const app = await buildApp({ config, db: database.db, logger: false, ...opts.app });
   await app.ready();

@@ -26,10 +26,10 @@ export type RealProvider = (typeof REAL_PROVIDERS)[number];
 
 /**
  * Short SDK timeouts for fault tests; the SDKs' own retries still run (one
- * retry). A second per attempt: a hang costs ~2.5 s, and a loaded CI machine
- * does not turn an ordinary emulator answer into a timeout.
+ * retry). Half a second per attempt: a hang costs ~1.5 s, and an ordinary
+ * emulator answer (a few ms, in-process) stays far inside it on a loaded machine.
  */
-export const FAST: ProviderOptions = { timeoutMs: 1000, maxRetries: 1 };
+export const FAST: ProviderOptions = { timeoutMs: 500, maxRetries: 1 };
 
 export interface ProviderView {
   id: RealProvider;

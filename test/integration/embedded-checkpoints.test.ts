@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type DbHandle } from '../../src/persistence/db.js';
 import { startEmbeddedCheckpoints } from '../../src/persistence/embedded-checkpoints.js';
 import type { Database } from '../../src/persistence/tables.js';
+import { databaseUrlFor } from '../helpers/db.js';
 
 const MB = 1024 * 1024;
 
@@ -21,11 +22,15 @@ async function writeWal(db: Kysely<Database>, mb: number) {
 
 describe('the embedded database keeps its WAL bounded (PGlite has no checkpointer of its own)', () => {
   let bare: DbHandle;
+  let drop: () => Promise<void>;
   beforeAll(async () => {
-    bare = await createDb({ url: 'memory://', poolSize: 1, statementTimeoutMs: 10_000 });
+    const target = await databaseUrlFor('pglite');
+    drop = target.drop;
+    bare = await createDb({ url: target.url, poolSize: 1, statementTimeoutMs: 10_000, pglite: target.pglite });
   });
   afterAll(async () => {
     await bare?.close();
+    await drop?.();
   });
 
   it('without checkpoints the WAL grows with every write; with them it stops growing', async () => {

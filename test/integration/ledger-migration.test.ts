@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type DbHandle } from '../../src/persistence/db.js';
-import { listLedger } from '../../src/persistence/ledger.js';
+import { listLedger, readLedgerSums } from '../../src/persistence/ledger.js';
 import { migrateTo, migrateToLatest } from '../../src/persistence/migrations/index.js';
 import { findOrder } from '../../src/persistence/order-repository.js';
 import { DATABASES, databaseUrlFor } from '../helpers/db.js';
+import { ledgerTotals } from '../helpers/ledger-totals.js';
 
 /**
  * An upgrade: a database at migration 006 holding orders of every payment state as the service
@@ -20,7 +21,7 @@ describe.each(DATABASES)('migrating payments into the ledger on %s', (kind) => {
   beforeAll(async () => {
     const target = await databaseUrlFor(kind);
     drop = target.drop;
-    handle = await createDb({ url: target.url, poolSize: 3, statementTimeoutMs: 10_000 });
+    handle = await createDb({ url: target.url, poolSize: 3, statementTimeoutMs: 10_000, pglite: target.pglite });
     db = handle.db as unknown as Kysely<unknown>;
     await migrateTo(db, '006-admin-search-indexes');
   });
@@ -119,5 +120,8 @@ describe.each(DATABASES)('migrating payments into the ledger on %s', (kind) => {
     const columns = await sql<{ column_name: string }>`
       select column_name from information_schema.columns where table_schema = current_schema() and table_name = 'payment_transactions'`.execute(db);
     expect(columns.rows.map((c) => c.column_name)).not.toContain('amount_refunded');
+
+    // Migration 010 filled in every payment's totals from the ledger 007 wrote: what an order reads above.
+    for (const p of [paid, refunded, inFlight, declined, charging, free]) expect(await ledgerTotals(kdb, p.id)).toEqual(await readLedgerSums(kdb, p.id));
   });
 });

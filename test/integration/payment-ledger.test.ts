@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ledgerViolation } from '../../src/persistence/ledger.js';
+import { ledgerViolation, readLedgerSums } from '../../src/persistence/ledger.js';
 import type { Database } from '../../src/persistence/tables.js';
 import type { TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
+import { ledgerTotals as totals } from '../helpers/ledger-totals.js';
 import { bearer, expectProblem, getJson, placedOrder, startApp, uid } from '../helpers/http.js';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -31,6 +32,12 @@ function insertEntry(
       actor: 'test',
     })
     .execute();
+}
+
+const expectTotalsAreSums = async (db: Kysely<Database>, transactionId: string) => expect(await totals(db, transactionId)).toEqual(await readLedgerSums(db, transactionId));
+
+function entry(transactionId: string, orderId: string, kind: string, amount: number, status = 'pending') {
+  return { id: randomUUID(), transaction_id: transactionId, order_id: orderId, kind, amount, currency: 'USD', status, reason: null, actor: 'test' };
 }
 
 async function refusal(p: Promise<unknown>): Promise<ReturnType<typeof ledgerViolation> | 'accepted'> {
@@ -207,6 +214,81 @@ describe.each(DATABASES)('the payment ledger on %s', (kind) => {
         .where('kind', '=', 'refund')
         .execute();
       expect(refunds.map((r) => [Number(r.amount), r.status])).toEqual([[700, 'succeeded']]);
+    });
+  });
+
+  // The totals a payment's row keeps (migration 010) are its ledger's sums, whatever wrote the ledger
+  // and however many wrote it at once: what a page of orders reads must be what the ledger says.
+  describe('the totals on the payment row', () => {
+    it('follow every insert, status move and expiry change, and read as the order shows them', async () => {
+      const { order, token } = await placedOrder(t, uid('owner'), { price: 1000, quantity: 2 });
+      const tx = order.payment.transaction_id;
+      expect(await totals(t.db, tx)).toMatchObject({ authorized: 2000, captured: 2000, refunded: 0, pendingRefunds: 0 });
+      const refunds = [entry(tx, order.id, 'refund', 300), entry(tx, order.id, 'refund', 200)];
+      await t.db.insertInto('payment_ledger').values(refunds).execute();
+      expect(await totals(t.db, tx)).toMatchObject({ refunded: 0, pendingRefunds: 500 });
+      await t.db.updateTable('payment_ledger').set({ status: 'succeeded' }).where('id', '=', refunds[0]!.id).execute();
+      await t.db.updateTable('payment_ledger').set({ status: 'failed' }).where('id', '=', refunds[1]!.id).execute();
+      expect(await totals(t.db, tx)).toMatchObject({ refunded: 300, pendingRefunds: 0 });
+      await t.db.updateTable('payment_ledger').set({ status: 'failed' }).where('id', '=', refunds[0]!.id).execute(); // a refund.failed after it succeeded
+      expect(await totals(t.db, tx)).toMatchObject({ refunded: 0 });
+      const expiry = new Date('2031-01-01T00:00:00.000Z');
+      await t.db.updateTable('payment_ledger').set({ expires_at: expiry }).where('transaction_id', '=', tx).where('kind', '=', 'authorization').execute();
+      expect((await totals(t.db, tx)).authorizationExpiresAt).toBe(expiry.toISOString());
+      await expectTotalsAreSums(t.db, tx);
+
+      const cancelled = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token), payload: {} });
+      expect(cancelled.statusCode, cancelled.body).toBe(200);
+      expect(await totals(t.db, tx)).toMatchObject({ captured: 2000, refunded: 2000, pendingRefunds: 0 });
+      await expectTotalsAreSums(t.db, tx);
+      const listed = await t.app.inject({ method: 'GET', url: '/api/orders?limit=5', headers: bearer(token) });
+      expect(listed.json<{ items: { id: string; payment: unknown }[] }>().items.find((o) => o.id === order.id)?.payment).toMatchObject({
+        status: 'refunded',
+        amount_captured: 2000,
+        amount_refunded: 2000,
+      });
+    });
+
+    it('a refused write leaves them as they were', async () => {
+      const { order } = await placedOrder(t, uid('owner'), { price: 1000 });
+      const before = await totals(t.db, order.payment.transaction_id);
+      await expect(
+        t.db
+          .insertInto('payment_ledger')
+          .values(entry(order.payment.transaction_id, order.id, 'refund', 1001))
+          .execute(),
+      ).rejects.toSatisfy((e) => ledgerViolation(e) === 'invariant');
+      expect(await totals(t.db, order.payment.transaction_id)).toEqual(before);
+    });
+
+    it('racing writers on separate connections — inserts and settlements of one payment at once — leave them equal to the sums', async () => {
+      const { order } = await placedOrder(t, uid('owner'), { price: 5000 });
+      const tx = order.payment.transaction_id;
+      const pending = Array.from({ length: 5 }, () => entry(tx, order.id, 'refund', 100));
+      await t.db.insertInto('payment_ledger').values(pending).execute();
+      // Each writer holds its transaction open a moment after its write: without the payment lock
+      // (or with a sum taken before it), two writers would each store sums missing the other's row.
+      const hold = (trx: Kysely<Database>) => sql`select pg_sleep(0.03)`.execute(trx);
+      const writers = [
+        ...Array.from({ length: 8 }, () => async (trx: Kysely<Database>) => {
+          await trx
+            .insertInto('payment_ledger')
+            .values(entry(tx, order.id, 'refund', 100))
+            .execute();
+          await hold(trx);
+        }),
+        ...pending.map((p, i) => async (trx: Kysely<Database>) => {
+          await trx
+            .updateTable('payment_ledger')
+            .set({ status: i % 2 ? 'failed' : 'succeeded' })
+            .where('id', '=', p.id)
+            .execute();
+          await hold(trx);
+        }),
+      ];
+      await Promise.all(writers.map((w) => t.db.transaction().execute((trx) => w(trx as unknown as Kysely<Database>))));
+      expect(await totals(t.db, tx)).toMatchObject({ refunded: 300, pendingRefunds: 800 });
+      await expectTotalsAreSums(t.db, tx);
     });
   });
 });

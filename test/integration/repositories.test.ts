@@ -27,7 +27,7 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
   beforeAll(async () => {
     const target = await databaseUrlFor(kind);
     drop = target.drop;
-    handle = await createDb({ url: target.url, poolSize: 5, statementTimeoutMs: 10_000, template: target.template });
+    handle = await createDb({ url: target.url, poolSize: 5, statementTimeoutMs: 10_000, pglite: target.pglite });
     db = handle.db;
     await migrateToLatest(db as never);
   });

@@ -8,6 +8,7 @@ import * as m006 from './006-admin-search-indexes.js';
 import * as m007 from './007-payment-ledger.js';
 import * as m008 from './008-returns.js';
 import * as m009 from './009-charge-lease.js';
+import * as m010 from './010-payment-totals.js';
 
 /** Migrations are imported, not read from disk, so they ship inside the build as-is. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '007-payment-ledger': m007,
   '008-returns': m008,
   '009-charge-lease': m009,
+  '010-payment-totals': m010,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

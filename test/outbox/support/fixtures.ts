@@ -17,8 +17,8 @@ export interface TestDb {
 
 /** A migrated database of the given kind (PostgreSQL: a fresh schema on the real server). */
 export async function openTestDb(kind: DatabaseKind = 'postgres'): Promise<TestDb> {
-  const { url, drop, template } = await databaseUrlFor(kind);
-  const handle = await createDb({ url, poolSize: 10, statementTimeoutMs: 10_000, template });
+  const { url, drop, pglite } = await databaseUrlFor(kind);
+  const handle = await createDb({ url, poolSize: 10, statementTimeoutMs: 10_000, pglite });
   await migrateToLatest(handle.db as never);
   return {
     db: handle.db,
