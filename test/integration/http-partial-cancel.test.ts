@@ -1,21 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { orderBody, putProduct, type TestApp } from '../helpers/app.js';
+import { describeApp } from '../helpers/describe-apps.js';
 import { DATABASES } from '../helpers/db.js';
-import { bearer, createOrder, expectProblem, expectValidation, getJson, startApp, stockOf, uid } from '../helpers/http.js';
+import { bearer, createOrder, expectProblem, expectValidation, getJson, stockOf, uid } from '../helpers/http.js';
 
 type Entry = { id: string; kind: string; amount: number; status: string };
 
 describe.each(DATABASES)('partial cancellation on %s', (kind) => {
-  let t: TestApp;
+  const t = describeApp(kind);
   let admin: string;
-  beforeAll(async () => {
-    t = await startApp(kind);
-    admin = await t.adminToken();
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  beforeAll(async () => (admin = await t.adminToken()));
 
   const cancel = (token: string, id: string, payload?: unknown) =>
     t.app.inject({ method: 'POST', url: `/api/orders/${id}/cancel`, headers: bearer(token), ...(payload === undefined ? {} : { payload: payload as object }) });
@@ -197,36 +192,32 @@ describe.each(DATABASES)('partial cancellation on %s', (kind) => {
     }
   });
 
-  it('shipment capture: cancelled units are not refunded (nothing was captured), current_total drops', async () => {
-    const app = await startApp(kind, { PAYMENT_CAPTURE: 'shipment' });
-    try {
-      const { token, order, a } = await twoLineOrder(app);
-      const res = await app.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token), payload: { items: [{ product_id: a, quantity: 1 }] } });
-      expect(res.statusCode, res.body).toBe(200);
-      expect(res.json().order).toMatchObject({ current_total: 2500, payment: { status: 'authorized', amount_captured: 0, amount_refunded: 0 } });
-      expect((await ledger(app, order.id)).filter((e) => e.kind === 'refund')).toEqual([]);
-      expect(await stockOf(app, a)).toBe(8);
-    } finally {
-      await app.close();
-    }
-  });
+  describe('with PAYMENT_CAPTURE=shipment', () => {
+    const app = describeApp(kind, { PAYMENT_CAPTURE: 'shipment' });
 
-  it('shipment capture: the cancelled units are never captured — the move to shipped captures current_total', async () => {
-    const app = await startApp(kind, { PAYMENT_CAPTURE: 'shipment' });
-    try {
+    /** One unit of A cancelled from a fresh two-line order: nothing refunded, since nothing was captured. */
+    async function cancelOneUncaptured() {
       const { token, order, a } = await twoLineOrder(app);
       const res = await app.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token), payload: { items: [{ product_id: a, quantity: 1 }] } });
       expect(res.statusCode, res.body).toBe(200);
       expect(res.json().order).toMatchObject({ current_total: 2500, payment: { status: 'authorized', amount_captured: 0, amount_refunded: 0 } });
       expect((await ledger(app, order.id)).filter((e) => e.kind === 'refund')).toEqual([]);
+      return { token, order, a };
+    }
+
+    it('shipment capture: cancelled units are not refunded (nothing was captured), current_total drops', async () => {
+      const { a } = await cancelOneUncaptured();
+      expect(await stockOf(app, a)).toBe(8);
+    });
+
+    it('shipment capture: the cancelled units are never captured — the move to shipped captures current_total', async () => {
+      const { token, order } = await cancelOneUncaptured();
       const adminToken = await app.adminToken();
       for (const status of ['processing', 'shipped']) {
         const moved = await app.app.inject({ method: 'POST', url: `/api/orders/${order.id}/status`, headers: bearer(adminToken), payload: { status } });
         expect(moved.statusCode, moved.body).toBe(200);
       }
       expect((await getJson(app, token, `/api/orders/${order.id}`)).json().payment).toMatchObject({ amount_captured: 2500, amount_refunded: 0 });
-    } finally {
-      await app.close();
-    }
+    });
   });
 });

@@ -1,23 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulators, type Emulators } from '../emulators/index.js';
-import { orderBody, putProduct, type TestApp } from '../helpers/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { orderBody, putProduct } from '../helpers/app.js';
+import { describeApp, describePaymentsApp } from '../helpers/describe-apps.js';
 import { DATABASES } from '../helpers/db.js';
 import { bearer, createOrder, expectProblem, expectValidation, getJson, placedOrder, startApp, uid } from '../helpers/http.js';
-import { providerView, startPaymentsApp } from '../helpers/payments.js';
+import { providerView } from '../helpers/payments.js';
 
 type Entry = { id: string; kind: string; amount: number; status: string; reason: string | null; actor: string };
 
 describe.each(DATABASES)('POST /api/orders/{id}/refunds on %s', (kind) => {
-  let t: TestApp;
+  const t = describeApp(kind);
   let admin: string;
-  beforeAll(async () => {
-    t = await startApp(kind);
-    admin = await t.adminToken();
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  beforeAll(async () => (admin = await t.adminToken()));
 
   const refund = (orderId: string, payload: unknown, headers: Record<string, string> = {}, token = admin) =>
     t.app.inject({ method: 'POST', url: `/api/orders/${orderId}/refunds`, headers: { ...bearer(token), ...headers }, payload: payload as object });
@@ -168,16 +162,7 @@ describe.each(DATABASES)('POST /api/orders/{id}/refunds on %s', (kind) => {
 });
 
 describe.each(DATABASES)('admin refunds through Stripe on %s', (kind) => {
-  let emu: Emulators;
-  let t: TestApp;
-  beforeAll(async () => {
-    emu = await startEmulators();
-    t = await startPaymentsApp(kind, emu);
-  });
-  afterAll(async () => {
-    await t?.close();
-    await emu?.close();
-  });
+  const { t, emu } = describePaymentsApp(kind);
 
   it('the provider records exactly the refunds the ledger does; a pending one is confirmed later by the reconciler', async () => {
     const p = providerView(emu, 'stripe');

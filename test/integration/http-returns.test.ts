@@ -1,21 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orderBody, putProduct, type TestApp } from '../helpers/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { orderBody, putProduct } from '../helpers/app.js';
+import { describeApp } from '../helpers/describe-apps.js';
 import { DATABASES } from '../helpers/db.js';
-import { bearer, createOrder, expectProblem, expectValidation, getJson, startApp, stockOf, uid, variantApp } from '../helpers/http.js';
+import { bearer, createOrder, expectProblem, expectValidation, getJson, stockOf, uid, variantApp } from '../helpers/http.js';
 
 const DAY = 24 * 3600_000;
 
 describe.each(DATABASES)('returns on %s', (kind) => {
-  let t: TestApp;
+  const t = describeApp(kind);
   let admin: string;
-  beforeAll(async () => {
-    t = await startApp(kind);
-    admin = await t.adminToken();
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  beforeAll(async () => (admin = await t.adminToken()));
 
   const post = (token: string, url: string, payload?: unknown) =>
     t.app.inject({ method: 'POST', url, headers: bearer(token), ...(payload === undefined ? {} : { payload: payload as object }) });

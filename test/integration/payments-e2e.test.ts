@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulators, type Emulators } from '../emulators/index.js';
-import { putProduct, type TestApp } from '../helpers/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { putProduct } from '../helpers/app.js';
+import { describePaymentsApp } from '../helpers/describe-apps.js';
 import { DATABASES } from '../helpers/db.js';
 import { bearer, createOrder, expectProblem, getJson, orderCount, stockOf, uid } from '../helpers/http.js';
-import { paymentBody, providerView, REAL_PROVIDERS, startPaymentsApp, transaction, transactionsOf, type ProviderView } from '../helpers/payments.js';
+import { paymentBody, providerView, REAL_PROVIDERS, transaction, transactionsOf, type ProviderView } from '../helpers/payments.js';
 
 /**
  * Orders paid through the three real providers' SDKs, end to end over HTTP:
@@ -12,16 +12,7 @@ import { paymentBody, providerView, REAL_PROVIDERS, startPaymentsApp, transactio
  * against what the emulator says it moved.
  */
 describe.each(DATABASES)('orders paid through real providers on %s', (kind) => {
-  let emu: Emulators;
-  let t: TestApp;
-  beforeAll(async () => {
-    emu = await startEmulators();
-    t = await startPaymentsApp(kind, emu);
-  });
-  afterAll(async () => {
-    await t?.close();
-    await emu?.close();
-  });
+  const { t, emu } = describePaymentsApp(kind);
 
   const cancel = (token: string, id: string) => t.app.inject({ method: 'POST', url: `/api/orders/${id}/cancel`, headers: bearer(token), payload: {} });
 

@@ -1,7 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcilePayments } from '../../src/application/reconcile-payments.js';
 import { startEmulators, type Emulators } from '../emulators/index.js';
 import { putProduct, type TestApp } from '../helpers/app.js';
+import { describePaymentsApp } from '../helpers/describe-apps.js';
 import { DATABASES } from '../helpers/db.js';
 import { bearer, createOrder, expectProblem, getJson, orderCount, stockOf, uid } from '../helpers/http.js';
 import {
@@ -24,22 +25,7 @@ import {
  * either behind exactly one order or refunded exactly once.
  */
 describe.each(DATABASES)('payment faults over HTTP on %s', (kind) => {
-  let emu: Emulators;
-  let t: TestApp;
-  beforeAll(async () => {
-    emu = await startEmulators();
-    t = await startPaymentsApp(kind, emu, { sdk: FAST });
-  });
-  afterEach(() => {
-    for (const e of [emu.stripe, emu.square, emu.paypal]) e.resetFaults();
-    emu.stripe.refundStatus = 'succeeded';
-    emu.square.refundStatus = 'COMPLETED';
-    emu.paypal.refundStatus = 'COMPLETED';
-  });
-  afterAll(async () => {
-    await t?.close();
-    await emu?.close();
-  });
+  const { t, emu } = describePaymentsApp(kind, { sdk: FAST, resetAfterEach: true });
 
   const cancel = (token: string, id: string) => t.app.inject({ method: 'POST', url: `/api/orders/${id}/cancel`, headers: bearer(token), payload: {} });
 

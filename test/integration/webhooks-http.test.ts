@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcilePayments } from '../../src/application/reconcile-payments.js';
 import { startEmulators, type Emulators } from '../emulators/index.js';
-import { putProduct, type TestApp } from '../helpers/app.js';
+import type { TestApp } from '../helpers/app.js';
+import { describePaymentsApp, paidOrderThrough } from '../helpers/describe-apps.js';
 import { DATABASES } from '../helpers/db.js';
-import { bearer, createOrder, expectProblem, getJson, startApp, uid } from '../helpers/http.js';
-import { paymentBody, providerView, REAL_PROVIDERS, startPaymentsApp, transaction, type RealProvider } from '../helpers/payments.js';
+import { bearer, expectProblem, getJson, startApp } from '../helpers/http.js';
+import { providerView, REAL_PROVIDERS, transaction, type RealProvider } from '../helpers/payments.js';
 
 /**
  * POST /api/webhooks/{stripe,square,paypal} through the HTTP stack: the raw
@@ -69,33 +70,11 @@ function events(emu: Emulators, id: RealProvider) {
 }
 
 describe.each(DATABASES)('webhooks over HTTP on %s', (kind) => {
-  let emu: Emulators;
-  let t: TestApp;
-  beforeAll(async () => {
-    emu = await startEmulators();
-    t = await startPaymentsApp(kind, emu);
-  });
-  afterEach(() => {
-    for (const e of [emu.stripe, emu.square, emu.paypal]) e.resetFaults();
-    emu.stripe.refundStatus = 'succeeded';
-    emu.square.refundStatus = 'COMPLETED';
-    emu.paypal.refundStatus = 'COMPLETED';
-  });
-  afterAll(async () => {
-    await t?.close();
-    await emu?.close();
-  });
+  const { t, emu } = describePaymentsApp(kind, { resetAfterEach: true });
 
   const deliver = (provider: string, d: Delivery) => t.app.inject({ method: 'POST', url: `/api/webhooks/${provider}`, headers: d.headers, payload: d.body });
 
-  async function paidOrder(id: RealProvider, price = 2100) {
-    const productId = uid('sku');
-    await putProduct(t, productId, { price, stock: 5 });
-    const token = await t.token(uid('buyer'));
-    const res = await createOrder(t, token, paymentBody(id, providerView(emu, id).source(price), [{ product_id: productId, quantity: 1 }]));
-    expect(res.statusCode, res.body).toBe(201);
-    return { token, order: res.json() };
-  }
+  const paidOrder = (id: RealProvider, price = 2100) => paidOrderThrough(t, emu, id, price);
   const history = async (token: string, orderId: string) =>
     (await getJson(t, token, `/api/orders/${orderId}/history`)).json().items as { status: string; actor: string; note: string | null }[];
 

@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulators, type Emulators } from '../emulators/index.js';
-import { putProduct, type TestApp } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { type Emulators } from '../emulators/index.js';
+import { describePaymentsApp, paidOrderThrough } from '../helpers/describe-apps.js';
 import { DATABASES } from '../helpers/db.js';
-import { createOrder, getJson, uid } from '../helpers/http.js';
-import { paymentBody, providerView, REAL_PROVIDERS, startPaymentsApp, type RealProvider } from '../helpers/payments.js';
+import { getJson, uid } from '../helpers/http.js';
+import { REAL_PROVIDERS, type RealProvider } from '../helpers/payments.js';
 
 interface Delivery {
   body: string;
@@ -58,16 +58,7 @@ function atProvider(emu: Emulators, id: RealProvider) {
 }
 
 describe.each(DATABASES)('money learned from providers on %s', (kind) => {
-  let emu: Emulators;
-  let t: TestApp;
-  beforeAll(async () => {
-    emu = await startEmulators();
-    t = await startPaymentsApp(kind, emu);
-  });
-  afterAll(async () => {
-    await t?.close();
-    await emu?.close();
-  });
+  const { t, emu } = describePaymentsApp(kind);
 
   const deliver = (provider: string, d: Delivery) => t.app.inject({ method: 'POST', url: `/api/webhooks/${provider}`, headers: d.headers, payload: d.body });
   const read = async (token: string, path: string) => (await getJson(t, token, path)).json();
@@ -79,14 +70,7 @@ describe.each(DATABASES)('money learned from providers on %s', (kind) => {
       .where(sql<string>`payload->>'order_id'`, '=', orderId)
       .execute();
 
-  async function paidOrder(id: RealProvider, price = 3000) {
-    const productId = uid('sku');
-    await putProduct(t, productId, { price, stock: 5 });
-    const token = await t.token(uid('buyer'));
-    const res = await createOrder(t, token, paymentBody(id, providerView(emu, id).source(price), [{ product_id: productId, quantity: 1 }]));
-    expect(res.statusCode, res.body).toBe(201);
-    return { token, order: res.json() };
-  }
+  const paidOrder = (id: RealProvider, price = 3000) => paidOrderThrough(t, emu, id, price);
 
   describe.each(REAL_PROVIDERS)('%s', (id) => {
     it('a partial refund at the dashboard → partially_refunded, one ledger row by provider:<id>, a history note, payment.refunded once however often reported', async () => {

@@ -3,7 +3,7 @@ import { api, Problem } from './api';
 import { OrderActions } from './order-actions';
 import { ReturnsPanel } from './returns-panel';
 import type { HistoryEntry, LedgerEntry, Order, Return } from './types';
-import { money, ProblemBox, when } from './ui';
+import { money, ProblemBox, TableHead, when } from './ui';
 
 export interface OrderData {
   order: Order;
@@ -78,16 +78,7 @@ export function OrderView({ id }: { id: string }) {
       <section aria-labelledby="items-h" class="card">
         <h3 id="items-h">Items</h3>
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Product</th>
-              <th scope="col">Quantity</th>
-              <th scope="col">Cancelled</th>
-              <th scope="col">Returned</th>
-              <th scope="col">Unit price</th>
-              <th scope="col">Line total</th>
-            </tr>
-          </thead>
+          <TableHead columns={['Product', 'Quantity', 'Cancelled', 'Returned', 'Unit price', 'Line total']} />
           <tbody>
             {order.items.map((i) => (
               <tr key={i.product_id}>
@@ -114,16 +105,7 @@ export function OrderView({ id }: { id: string }) {
         {Array.isArray(data.ledger) ? (
           <table data-testid="ledger">
             <caption>Ledger</caption>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Amount</th>
-                <th scope="col">Status</th>
-                <th scope="col">By</th>
-                <th scope="col">Reason</th>
-              </tr>
-            </thead>
+            <TableHead columns={['When', 'Kind', 'Amount', 'Status', 'By', 'Reason']} />
             <tbody>
               {data.ledger.map((e) => (
                 <tr key={e.id}>

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, Problem } from './api';
 import { useAction } from './action';
 import type { OutboxMessage, Page } from './types';
-import { Button, ProblemBox, when } from './ui';
+import { Button, ProblemBox, TableHead, when } from './ui';
 
 function RetryButton({ m, onDone }: { m: OutboxMessage; onDone: () => void }) {
   const retry = useAction(async () => {
@@ -38,15 +38,7 @@ export function OutboxView() {
       {page && page.items.length === 0 && <p class="card">No dead message: every email and event was delivered or is still being tried.</p>}
       {page && page.items.length > 0 && (
         <table class="card">
-          <thead>
-            <tr>
-              <th scope="col">Message</th>
-              <th scope="col">Created</th>
-              <th scope="col">Attempts</th>
-              <th scope="col">Last error</th>
-              <th scope="col">Action</th>
-            </tr>
-          </thead>
+          <TableHead columns={['Message', 'Created', 'Attempts', 'Last error', 'Action']} />
           <tbody>
             {page.items.map((m) => (
               <tr key={m.id}>

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, Problem } from './api';
 import type { Order, Page } from './types';
-import { Button, money, ProblemBox, when } from './ui';
+import { Button, money, ProblemBox, TableHead, when } from './ui';
 
 const STATUSES = ['', 'pending', 'processing', 'shipped', 'delivered', 'cancelled'];
 const FIELDS = ['q', 'status', 'user_id', 'email', 'created_from', 'created_to'] as const;
@@ -90,15 +90,7 @@ export function SearchView() {
           {orders.length > 0 && (
             <table>
               <caption class="visually-hidden">Orders found</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Order</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Customer</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Total</th>
-                </tr>
-              </thead>
+              <TableHead columns={['Order', 'Created', 'Customer', 'Status', 'Total']} />
               <tbody>
                 {orders.map((o) => (
                   <tr key={o.id}>

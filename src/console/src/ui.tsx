@@ -25,6 +25,21 @@ export function ProblemBox({ problem }: { problem: Problem | null }) {
   );
 }
 
+/** A table's head row: one column header a name, in order. */
+export function TableHead({ columns }: { columns: string[] }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((c) => (
+          <th key={c} scope="col">
+            {c}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
 export function Button({
   busy,
   children,

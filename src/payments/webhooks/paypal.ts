@@ -1,17 +1,8 @@
 import { type Client } from '@paypal/paypal-server-sdk';
 import { PaymentProviderError } from '../provider.js';
 import { paypalCall } from '../paypal-errors.js';
-import {
-  header,
-  InvalidSignatureError,
-  parseObject,
-  pickString,
-  text,
-  type VerifiedWebhookEvent,
-  type WebhookAction,
-  type WebhookEventType,
-  type WebhookHeaders,
-} from './types.js';
+import { baseEventOf } from './base-event.js';
+import { header, InvalidSignatureError, parseObject, pickString, text, type VerifiedWebhookEvent, type WebhookHeaders } from './types.js';
 
 /**
  * PayPal webhooks: the SDK has no verifier, so we ask PayPal's
@@ -67,20 +58,9 @@ function upCaptureId(resource: unknown): string | null {
 }
 
 function parsePayPalEvent(event: Record<string, unknown>): VerifiedWebhookEvent {
-  const eventId = pickString(event, 'id');
-  if (!eventId) throw new InvalidSignatureError('paypal: event without id');
-  const providerType = pickString(event, 'event_type') ?? '';
+  const base = baseEventOf(event, 'paypal', { id: 'id', type: 'event_type' });
+  const { providerType } = base;
   const resource = event.resource;
-  const base = {
-    eventId,
-    providerType,
-    raw: event,
-    reference: null,
-    refundReference: null,
-    disputeReference: null,
-    type: 'ignored' as WebhookEventType,
-    action: 'ignored' as WebhookAction,
-  };
   switch (providerType) {
     case 'PAYMENT.CAPTURE.REFUNDED': // resource: the refund
       return { ...base, action: 'refund.updated', type: 'refund.succeeded', reference: upCaptureId(resource), refundReference: pickString(resource, 'id') };

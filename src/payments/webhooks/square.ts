@@ -1,16 +1,6 @@
 import { WebhooksHelper } from 'square';
-import {
-  header,
-  InvalidSignatureError,
-  parseObject,
-  pick,
-  pickString,
-  text,
-  type VerifiedWebhookEvent,
-  type WebhookAction,
-  type WebhookEventType,
-  type WebhookHeaders,
-} from './types.js';
+import { baseEventOf } from './base-event.js';
+import { header, InvalidSignatureError, parseObject, pick, pickString, text, type VerifiedWebhookEvent, type WebhookHeaders } from './types.js';
 
 /**
  * Square webhooks: `x-square-hmacsha256-signature` is HMAC-SHA256 of the
@@ -37,20 +27,9 @@ export async function verifySquareWebhook(
 }
 
 function parseSquareEvent(event: Record<string, unknown>): VerifiedWebhookEvent {
-  const eventId = pickString(event, 'event_id');
-  if (!eventId) throw new InvalidSignatureError('square: event without event_id');
-  const providerType = pickString(event, 'type') ?? '';
+  const base = baseEventOf(event, 'square', { id: 'event_id', type: 'type' });
+  const { providerType } = base;
   const object = pick(event, 'data', 'object');
-  const base = {
-    eventId,
-    providerType,
-    raw: event,
-    reference: null,
-    refundReference: null,
-    disputeReference: null,
-    type: 'ignored' as WebhookEventType,
-    action: 'ignored' as WebhookAction,
-  };
   if (providerType === 'refund.created' || providerType === 'refund.updated') {
     const status = pickString(object, 'refund', 'status');
     const type = status === 'COMPLETED' ? 'refund.succeeded' : status === 'FAILED' || status === 'REJECTED' ? 'refund.failed' : 'ignored';

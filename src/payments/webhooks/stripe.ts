@@ -1,5 +1,6 @@
 import Stripe from 'stripe';
-import { header, InvalidSignatureError, pickString, type VerifiedWebhookEvent, type WebhookAction, type WebhookEventType, type WebhookHeaders } from './types.js';
+import { baseEvent } from './base-event.js';
+import { header, InvalidSignatureError, pickString, type VerifiedWebhookEvent, type WebhookHeaders } from './types.js';
 
 /**
  * Stripe webhooks: `Stripe-Signature` (timestamp + HMAC-SHA256 of the raw body
@@ -25,16 +26,7 @@ function intentId(object: unknown): string | null {
 
 function parseStripeEvent(event: Stripe.Event): VerifiedWebhookEvent {
   const object: unknown = event.data.object;
-  const base = {
-    eventId: event.id,
-    providerType: event.type,
-    raw: event,
-    reference: null,
-    refundReference: null,
-    disputeReference: null,
-    type: 'ignored' as WebhookEventType,
-    action: 'ignored' as WebhookAction,
-  };
+  const base = baseEvent(event.id, event.type, event);
   switch (event.type) {
     case 'refund.created':
     case 'refund.updated':
