@@ -24,12 +24,8 @@ import { startApp } from './http.js';
 export const REAL_PROVIDERS = ['stripe', 'square', 'paypal'] as const;
 export type RealProvider = (typeof REAL_PROVIDERS)[number];
 
-/**
- * Short SDK timeouts for fault tests; the SDKs' own retries still run (one
- * retry). Half a second per attempt: a hang costs ~1.5 s, and an ordinary
- * emulator answer (a few ms, in-process) stays far inside it on a loaded machine.
- */
-export const FAST: ProviderOptions = { timeoutMs: 500, maxRetries: 1 };
+/** The provider contract suite's short timeouts (test/payments/harness.ts), for the fault tests through the app. */
+export { FAST } from '../payments/harness.js';
 
 export interface ProviderView {
   id: RealProvider;

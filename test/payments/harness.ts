@@ -48,7 +48,11 @@ export interface ProviderHarness {
   close(): Promise<void>;
 }
 
-/** Fast failure for tests: the SDKs' own backoff still runs, so retries are real. */
+/**
+ * Fast failure for tests: 0.4 s per attempt and one retry, after the SDKs' own backoff, so retries
+ * are real. A hang costs about 1.3 s; an ordinary emulator answer (in-process, a few ms) stays far
+ * inside it on a loaded machine.
+ */
 export const FAST: ProviderOptions = { timeoutMs: 400, maxRetries: 1 };
 
 async function stripeHarness(): Promise<ProviderHarness> {
