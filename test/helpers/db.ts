@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { failedMarker } from './pglite-template.setup.js';
 
 /**
  * The real PostgreSQL server the integration tests use. It is never optional:
@@ -77,13 +79,24 @@ const idle: PGlite[] = [];
 async function openPglite(): Promise<PGlite> {
   const path = inject('pgliteTemplate');
   // Without the global setup (a file run on its own), initdb: the same empty database either way.
-  template ??= path ? readFile(path).then((bytes) => new Blob([bytes])) : Promise.resolve(undefined);
+  template ??= path ? dumpAt(path) : Promise.resolve(undefined);
   const loadDataDir = await template;
   const pglite = new PGlite(loadDataDir ? { loadDataDir } : {});
   await pglite.waitReady;
   return pglite;
 }
 let template: Promise<Blob | undefined> | undefined;
+
+/** The global setup's dump, once it is there: on the first run after `npm ci` it is still being made. */
+async function dumpAt(path: string): Promise<Blob> {
+  const until = Date.now() + 120_000;
+  while (!existsSync(path)) {
+    if (existsSync(failedMarker(path))) throw new Error(await readFile(failedMarker(path), 'utf8'));
+    if (Date.now() > until) throw new Error(`no PGlite dump at ${path} after 120 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return new Blob([await readFile(path)]);
+}
 
 /**
  * Back to the state of a new database: no session state, and nothing in `public`, the only schema
