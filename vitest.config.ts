@@ -16,7 +16,13 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * pglite and services; TEST_DATABASES gives each its half, so nothing runs twice.
  */
 const UNIT = ['test/unit/**/*.test.ts', 'test/outbox/backoff.test.ts', 'test/outbox/templates.test.ts', 'test/payments/idempotency.test.ts'];
-const PGLITE_ONLY = ['test/application/**/*.test.ts', 'test/payments/**/*.test.ts', 'test/integration/readyz-unreachable.test.ts', 'test/integration/embedded-checkpoints.test.ts'];
+const PGLITE_ONLY = [
+  'test/application/**/*.test.ts',
+  'test/integration/oidc-*.test.ts',
+  'test/payments/**/*.test.ts',
+  'test/integration/readyz-unreachable.test.ts',
+  'test/integration/embedded-checkpoints.test.ts',
+];
 const ON_BOTH_DATABASES = globSync('test/**/*.test.ts', { cwd: import.meta.dirname }).filter((file) =>
   /describe\.each\(DATABASES\)/.test(readFileSync(join(import.meta.dirname, file), 'utf8')),
 );

@@ -6,6 +6,9 @@ import type { Deps } from './application/ports.js';
 import type { Config } from './config.js';
 import authPlugin, { createTokenVerifier, type TokenVerifier } from './http/plugins/auth.js';
 import consolePlugin from './http/plugins/console.js';
+import devIdpPlugin from './http/plugins/dev-idp.js';
+import { loadDevIdpKeys } from './dev-idp/keys.js';
+import { apiResource } from './dev-idp/provider.js';
 import docsPlugin from './http/plugins/docs.js';
 import drainPlugin from './http/plugins/drain.js';
 import errorsPlugin from './http/plugins/errors.js';
@@ -96,11 +99,14 @@ export async function buildApp(opts: AppOptions) {
   await app.register(metricsPlugin, { metrics });
   await app.register(securityPlugin, { corsOrigins: config.corsOrigins });
   await app.register(drainPlugin);
-  const verifier = opts.verifier ?? createTokenVerifier(config.jwt);
+  // The development provider (docs/adr/0019): its keys are made before the verifier that trusts them.
+  const devIdp = config.devIdp ? { config: { ...config, devIdp: config.devIdp }, keys: loadDevIdpKeys(config.devIdp.keysFile) } : null;
+  const verifier = opts.verifier ?? createTokenVerifier(config.jwt, devIdp && { issuer: devIdp.config.devIdp.issuer, audience: apiResource(config), jwks: devIdp.keys.public });
   await app.register(rateLimitPlugin, { ...config.rateLimit, redisUrl: config.redisUrl, redisPrefix: `${config.redisKeyPrefix}rl:`, verifier, registry: metrics.registry });
   await app.register(authPlugin, { verifier });
   await app.register(docsPlugin);
-  await app.register(consolePlugin);
+  await app.register(consolePlugin, { oidc: config.consoleOidc, publicBaseUrl: config.publicBaseUrl });
+  if (devIdp) await app.register(devIdpPlugin, devIdp);
   await app.register(opsRoutes, { deps });
   await app.register(
     async (api) => {

@@ -25,7 +25,21 @@ export interface Config {
     jwksCacheSeconds: number;
     /** JWT_REQUIRE_EXP: a token without `exp` is refused (a token that never expires cannot be revoked). */
     requireExp: boolean;
+    /**
+     * JWT_ROLES_CLAIM: the claim holding the roles (`admin` grants admin), `roles` by default. A name the
+     * token does not have at its top level is read as a dotted path (Keycloak's `realm_access.roles`).
+     */
+    rolesClaim: string;
   };
+  /** PUBLIC_BASE_URL: the service's public address (the console's redirect URI, the development provider's issuer). */
+  publicBaseUrl: string;
+  /**
+   * The development OpenID provider at /dev-idp (docs/adr/0019): outside production, when no issuer is
+   * configured (DEV_IDP=false turns it off). `keysFile` null: keys kept in memory (memory:// database).
+   */
+  devIdp: { issuer: string; accessTokenTtlSeconds: number; keysFile: string | null } | null;
+  /** The console's sign-in (CONSOLE_OIDC_*): null means token pasting. */
+  consoleOidc: { issuer: string; clientId: string; scopes: string; redirectUri: string } | null;
   stripe: { secretKey: string; apiBase: string | null; webhookSecret: string | null } | null;
   paypal: { clientId: string; clientSecret: string; apiBase: string | null; webhookId: string | null } | null;
   square: {
@@ -80,6 +94,9 @@ export interface Config {
     };
   };
 }
+
+/** The console's client id at the development provider. */
+export const DEV_IDP_CLIENT_ID = 'order-console';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -139,10 +156,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 
   let secret = str('JWT_SECRET');
   const jwksUrl = url('JWT_JWKS_URL');
+  const jwtIssuer = str('JWT_ISSUER');
   let devSecret = false;
   if (secret && secret.length < 32) problems.push('JWT_SECRET must be at least 32 characters (256 bits for HS256)');
-  if (!secret && !jwksUrl) {
-    if (production) problems.push('JWT_SECRET or JWT_JWKS_URL is required when NODE_ENV=production');
+  // JWT_ISSUER alone: the keys come from the issuer's discovery document (its jwks_uri).
+  if (jwtIssuer && !secret && !jwksUrl && !isUrl(jwtIssuer)) problems.push(`JWT_ISSUER must be the issuer's URL when its discovery document gives the keys (got "${jwtIssuer}")`);
+  if (!secret && !jwksUrl && !jwtIssuer) {
+    if (production) problems.push('JWT_SECRET or JWT_JWKS_URL (or JWT_ISSUER, for its discovery document) is required when NODE_ENV=production');
     else {
       secret = devJwtSecret(dataDir);
       devSecret = true;
@@ -178,12 +198,39 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const smtpUrl = url('SMTP_URL');
   if (emailUrl && smtpUrl) problems.push('set EMAIL_URL or SMTP_URL, not both');
 
+  const port = int('PORT', 8000, 0, 65535);
+  const publicBaseUrl = (url('PUBLIC_BASE_URL') ?? `http://localhost:${port}`).replace(/\/+$/, '');
+
+  // The development provider: never in production, never beside a real issuer (docs/adr/0019).
+  const consoleIssuer = url('CONSOLE_OIDC_ISSUER');
+  const consoleClientId = str('CONSOLE_OIDC_CLIENT_ID');
+  if (!!consoleIssuer !== !!consoleClientId) problems.push('CONSOLE_OIDC_ISSUER and CONSOLE_OIDC_CLIENT_ID go together');
+  const issuerConfigured = !!(jwtIssuer || jwksUrl || consoleIssuer);
+  const devIdpAsked = str('DEV_IDP') === null ? null : bool('DEV_IDP', false);
+  if (devIdpAsked && production) problems.push('DEV_IDP cannot be enabled when NODE_ENV=production: sign-in comes from your identity provider');
+  else if (devIdpAsked && issuerConfigured) problems.push('DEV_IDP cannot be enabled with JWT_ISSUER, JWT_JWKS_URL or CONSOLE_OIDC_ISSUER set');
+  const devIdp: Config['devIdp'] =
+    !production && !issuerConfigured && devIdpAsked !== false
+      ? {
+          issuer: `${publicBaseUrl}/dev-idp`,
+          accessTokenTtlSeconds: int('DEV_IDP_ACCESS_TOKEN_TTL_SECONDS', 300, 2, 86_400),
+          keysFile: databaseUrl === 'memory://' ? null : join(dataDir, 'dev-idp-keys.json'),
+        }
+      : null;
+  const redirectUri = `${publicBaseUrl}/admin`;
+  const consoleOidc: Config['consoleOidc'] =
+    consoleIssuer && consoleClientId
+      ? { issuer: consoleIssuer, clientId: consoleClientId, scopes: str('CONSOLE_OIDC_SCOPES') ?? 'openid profile email offline_access', redirectUri }
+      : devIdp
+        ? { issuer: devIdp.issuer, clientId: DEV_IDP_CLIENT_ID, scopes: str('CONSOLE_OIDC_SCOPES') ?? 'openid profile offline_access', redirectUri }
+        : null;
+
   const trustProxyRaw = str('TRUST_PROXY');
   const trustProxy: boolean | string = trustProxyRaw === null ? false : /^(1|true)$/i.test(trustProxyRaw) ? true : /^(0|false)$/i.test(trustProxyRaw) ? false : trustProxyRaw;
 
   const config: Config = {
     env: envName,
-    port: int('PORT', 8000, 0, 65535),
+    port,
     host: str('HOST') ?? '0.0.0.0',
     dataDir,
     database: {
@@ -195,12 +242,16 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     jwt: {
       secret,
       jwksUrl,
-      issuer: str('JWT_ISSUER'),
+      issuer: jwtIssuer,
       audience: str('JWT_AUDIENCE'),
       devSecret,
       jwksCacheSeconds: int('JWT_JWKS_CACHE_SECONDS', 600, 1, 86_400),
       requireExp: bool('JWT_REQUIRE_EXP', true),
+      rolesClaim: str('JWT_ROLES_CLAIM') ?? 'roles',
     },
+    publicBaseUrl,
+    devIdp,
+    consoleOidc,
     stripe: stripeKey ? { secretKey: stripeKey, apiBase: url('STRIPE_API_BASE'), webhookSecret: str('STRIPE_WEBHOOK_SECRET') } : null,
     paypal: paypalId && paypalSecret ? { clientId: paypalId, clientSecret: paypalSecret, apiBase: url('PAYPAL_API_BASE'), webhookId: str('PAYPAL_WEBHOOK_ID') } : null,
     square:
@@ -262,6 +313,14 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+function isUrl(raw: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(raw).protocol);
+  } catch {
+    return false;
+  }
 }
 
 /** For process entry points: the config, or its problems printed and exit code 1. */

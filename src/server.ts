@@ -19,6 +19,7 @@ async function main() {
   const faults = fault === 'crash-after-charge' ? { afterCharge: crash } : fault === 'crash-after-capture' ? { afterCapture: crash } : undefined;
   const app = await buildApp({ config, db: database.db, faults });
   if (config.jwt.devSecret) app.log.info('using the development JWT secret in ./data; mint a token with `npm run token -- --sub alice`');
+  if (config.devIdp) app.log.info(`development OpenID provider at ${config.devIdp.issuer} (any user name signs in); the console: ${config.publicBaseUrl}/admin`);
 
   const workers = config.workers.enabled ? startWorkers({ jobs: 'all', deps: app.deps, config, logger: app.log, metrics: app.outboxMetrics }) : null;
 

@@ -145,3 +145,63 @@ describe('OUTBOX_RETENTION_HOURS', () => {
     expect(problems).toEqual([expect.stringMatching(/^PORT/), 'OUTBOX_RETENTION_HOURS must be an integer from 1 to 8760 (got "0")']);
   });
 });
+
+describe('the development OpenID provider and the console’s sign-in (docs/adr/0019)', () => {
+  const PROD = { NODE_ENV: 'production', DATABASE_URL: PG };
+
+  it('is on outside production when no issuer is configured, at PUBLIC_BASE_URL/dev-idp, and the console uses it', () => {
+    const config = loadConfig({ DATA_DIR: dataDir, PUBLIC_BASE_URL: 'http://localhost:8000/' });
+    expect(config.devIdp).toEqual({ issuer: 'http://localhost:8000/dev-idp', accessTokenTtlSeconds: 300, keysFile: join(dataDir, 'dev-idp-keys.json') });
+    expect(config.consoleOidc).toEqual({
+      issuer: 'http://localhost:8000/dev-idp',
+      clientId: 'order-console',
+      scopes: 'openid profile offline_access',
+      redirectUri: 'http://localhost:8000/admin',
+    });
+    expect(loadConfig({ DATA_DIR: dataDir, DATABASE_URL: 'memory://' }).devIdp?.keysFile).toBeNull();
+  });
+
+  it('is refused at boot in production even when asked for, and off there by default', () => {
+    expect(problemsOf({ ...PROD, JWT_SECRET: SECRET, DEV_IDP: 'true' })).toEqual([expect.stringMatching(/DEV_IDP cannot be enabled when NODE_ENV=production/)]);
+    const config = loadConfig({ ...PROD, JWT_SECRET: SECRET, DATA_DIR: dataDir });
+    expect(config.devIdp).toBeNull();
+    expect(config.consoleOidc).toBeNull(); // token pasting
+  });
+
+  it('is off beside a configured issuer, and refused if asked for there', () => {
+    const issuers: Record<string, string>[] = [
+      { JWT_ISSUER: 'https://idp.example.com' },
+      { JWT_JWKS_URL: 'https://idp.example.com/jwks' },
+      { CONSOLE_OIDC_ISSUER: 'https://idp.example.com', CONSOLE_OIDC_CLIENT_ID: 'c' },
+    ];
+    for (const env of issuers) {
+      expect(loadConfig({ DATA_DIR: dataDir, ...env }).devIdp).toBeNull();
+      expect(problemsOf({ ...env, DEV_IDP: 'true' })).toEqual([expect.stringMatching(/DEV_IDP cannot be enabled with/)]);
+    }
+  });
+
+  it('JWT_ISSUER alone is a JWT configuration in production (keys from its discovery document), with no dev secret', () => {
+    const config = loadConfig({ ...PROD, DATA_DIR: dataDir, JWT_ISSUER: 'https://idp.example.com/realms/staff' });
+    expect(config.jwt).toMatchObject({ issuer: 'https://idp.example.com/realms/staff', secret: null, jwksUrl: null, devSecret: false, rolesClaim: 'roles' });
+    expect(problemsOf({ ...PROD, JWT_ISSUER: 'not a url' })).toEqual([expect.stringMatching(/JWT_ISSUER must be the issuer's URL/)]);
+    expect(loadConfig({ ...PROD, DATA_DIR: dataDir, JWT_ISSUER: 'https://idp.example.com', JWT_ROLES_CLAIM: 'realm_access.roles' }).jwt.rolesClaim).toBe('realm_access.roles');
+  });
+
+  it('CONSOLE_OIDC_ISSUER and CONSOLE_OIDC_CLIENT_ID go together; CONSOLE_OIDC_SCOPES has a default', () => {
+    expect(problemsOf({ CONSOLE_OIDC_ISSUER: 'https://idp.example.com' })).toEqual([expect.stringMatching(/go together/)]);
+    const config = loadConfig({
+      ...PROD,
+      DATA_DIR: dataDir,
+      JWT_ISSUER: 'https://idp.example.com',
+      CONSOLE_OIDC_ISSUER: 'https://idp.example.com',
+      CONSOLE_OIDC_CLIENT_ID: 'console',
+      PUBLIC_BASE_URL: 'https://orders.example.com',
+    });
+    expect(config.consoleOidc).toEqual({
+      issuer: 'https://idp.example.com',
+      clientId: 'console',
+      scopes: 'openid profile email offline_access',
+      redirectUri: 'https://orders.example.com/admin',
+    });
+  });
+});
