@@ -1,11 +1,6 @@
-/** The public API, as the console calls it: the pasted token, JSON in and out, problems as errors. */
-const TOKEN_KEY = 'order-api-console-token';
+import { accessToken, renew } from './session';
 
-export const token = {
-  get: () => sessionStorage.getItem(TOKEN_KEY),
-  set: (t: string) => sessionStorage.setItem(TOKEN_KEY, t),
-  clear: () => sessionStorage.removeItem(TOKEN_KEY),
-};
+/** The public API, as the console calls it: the session's bearer token, JSON in and out, problems as errors. */
 
 /** An RFC 9457 problem the service answered (or one made up for a network failure). */
 export class Problem extends Error {
@@ -20,17 +15,33 @@ export class Problem extends Error {
   }
 }
 
+/**
+ * One call. A 401 with the session's token (it expired a moment ago, or the provider rotated its
+ * keys) renews the token once and sends the very same request again: same body, same
+ * Idempotency-Key. The service authenticates before any route runs, so the refused request did
+ * nothing, and the resend is the first that acts. Never more than one resend.
+ */
 export async function api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  const token = headers.authorization ? null : await accessToken();
+  let res = await send(method, path, body, token ? { ...headers, authorization: `Bearer ${token}` } : headers);
+  if (res.status === 401 && token) {
+    const fresh = await renew(token);
+    if (fresh && fresh !== token) res = await send(method, path, body, { ...headers, authorization: `Bearer ${fresh}` });
+  }
+  return answer<T>(res);
+}
+
+async function send(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<Response> {
   const h: Record<string, string> = { accept: 'application/json', ...headers };
-  const t = token.get();
-  if (t) h.authorization = `Bearer ${t}`;
   if (body !== undefined) h['content-type'] = 'application/json';
-  let res: Response;
   try {
-    res = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+    return await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (err) {
     throw new Problem(0, 'Network error', `The service did not answer (${(err as Error).message}).`, 'network_error');
   }
+}
+
+async function answer<T>(res: Response): Promise<T> {
   const text = await res.text();
   let json: unknown = null;
   try {

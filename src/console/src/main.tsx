@@ -1,10 +1,12 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, Problem, token } from './api';
+import { Problem } from './api';
+import { completeSignIn, isCallback, signOutUrl, type OidcSettings, type SignInSettings } from './oidc';
 import { OrderView } from './order-view';
 import { OutboxView } from './outbox-view';
 import { SearchView } from './search-view';
-import { Button, ProblemBox } from './ui';
+import { session } from './session';
+import { SignIn } from './sign-in';
 
 /** Hash routes: #/ (search), #/orders/<id>, #/outbox. */
 function useRoute() {
@@ -17,45 +19,30 @@ function useRoute() {
   return hash.replace(/^#/, '') || '/';
 }
 
-function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
-  const [value, setValue] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    if (busy) return;
-    setBusy(true);
-    setProblem(null);
-    token.set(value.trim());
-    try {
-      await api('GET', '/api/admin/orders?limit=1'); // the token must be valid and an admin's
-      onSignedIn();
-    } catch (err) {
-      token.clear();
-      setProblem(err as Problem);
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <form class="card signin" onSubmit={submit}>
-      <h2>Sign in</h2>
-      <p>Paste an admin bearer token. It is kept in this tab only (session storage) and sent only to this service.</p>
-      <label for="token">Bearer token</label>
-      <textarea id="token" rows={4} value={value} onInput={(e) => setValue((e.target as HTMLTextAreaElement).value)} required autocomplete="off" spellcheck={false} />
-      <Button busy={busy}>Sign in</Button>
-      <ProblemBox problem={problem} />
-    </form>
-  );
+/** Re-renders on every change of the session (signed in, renewed, ended). */
+function useSession() {
+  const [, setTick] = useState(0);
+  useEffect(() => session.subscribe(() => setTick((n) => n + 1)), []);
+  return session.current();
 }
 
-function App() {
-  const [signedIn, setSignedIn] = useState(!!token.get());
+const time = (ms: number) => new Date(ms).toLocaleTimeString('en-GB');
+
+/**
+ * Signing out clears the tab (tokens and drafts), then leaves through the provider's end-session
+ * endpoint when it has one, or reloads the console.
+ */
+async function signOut() {
+  const settings = session.settings();
+  const tokens = session.current();
+  const url = settings.sign_in === 'oidc' ? await signOutUrl(settings, tokens) : null;
+  sessionStorage.clear();
+  location.assign(url ?? `${location.pathname}`);
+}
+
+function App({ settings, startProblem }: { settings: SignInSettings; startProblem: Problem | null }) {
+  const tokens = useSession();
   const route = useRoute();
-  const signOut = () => {
-    token.clear();
-    setSignedIn(false);
-  };
   const order = /^\/orders\/([^/?]+)/.exec(route);
   return (
     <>
@@ -63,19 +50,23 @@ function App() {
         <h1>
           <a href="#/">Support console</a>
         </h1>
-        {signedIn && (
+        {tokens && (
           <nav aria-label="Main">
             <a href="#/">Search orders</a>
             <a href="#/outbox">Dead messages</a>
-            <button type="button" class="link" onClick={signOut}>
+            <span class="who" data-testid="who">
+              Signed in as <strong>{tokens.name}</strong>
+              {tokens.renew_at !== null && <span data-testid="renews"> · session renews at {time(tokens.renew_at)}</span>}
+            </span>
+            <button type="button" class="link" onClick={() => void signOut()}>
               Sign out
             </button>
           </nav>
         )}
       </header>
       <main>
-        {!signedIn ? (
-          <SignIn onSignedIn={() => setSignedIn(true)} />
+        {!tokens ? (
+          <SignIn settings={settings} problem={startProblem} ended={session.endedBecause()} />
         ) : order?.[1] ? (
           <OrderView id={decodeURIComponent(order[1])} />
         ) : route.startsWith('/outbox') ? (
@@ -88,4 +79,26 @@ function App() {
   );
 }
 
-render(<App />, document.getElementById('app')!);
+async function start() {
+  let settings: SignInSettings = { sign_in: 'token' };
+  let startProblem: Problem | null = null;
+  try {
+    const res = await fetch('/admin/config.json', { headers: { accept: 'application/json' } });
+    if (res.ok) settings = (await res.json()) as SignInSettings;
+  } catch {
+    /* the service is unreachable: token pasting, which shows the problem on use */
+  }
+  session.configure(settings);
+  if (settings.sign_in === 'oidc' && isCallback()) {
+    try {
+      const { tokens, returnTo } = await completeSignIn(settings as OidcSettings);
+      session.start(tokens);
+      if (returnTo) location.hash = returnTo;
+    } catch (err) {
+      startProblem = new Problem(0, 'Sign-in failed', (err as Error).message, 'sign_in_failed');
+    }
+  }
+  render(<App settings={settings} startProblem={startProblem} />, document.getElementById('app')!);
+}
+
+void start();

@@ -1,6 +1,6 @@
-import { useState } from 'preact/hooks';
 import { api } from './api';
 import { useAction } from './action';
+import { useDraft } from './drafts';
 import type { OrderData } from './order-view';
 import { Button, ProblemBox } from './ui';
 
@@ -9,9 +9,10 @@ const value = (e: Event) => (e.target as HTMLInputElement).value;
 
 function StatusForm({ data, onChanged }: { data: OrderData; onChanged: () => Promise<void> }) {
   const next = NEXT[data.order.status];
-  const [carrier, setCarrier] = useState('');
-  const [number, setNumber] = useState('');
-  const [note, setNote] = useState('');
+  const id = data.order.id;
+  const [carrier, setCarrier] = useDraft(`${id}:carrier`, '');
+  const [number, setNumber] = useDraft(`${id}:tracking-number`, '');
+  const [note, setNote] = useDraft(`${id}:status-note`, '');
   const act = useAction(async (key) => {
     const body: Record<string, unknown> = { status: next };
     if (carrier || number) body.tracking = { carrier, number };
@@ -48,8 +49,8 @@ function StatusForm({ data, onChanged }: { data: OrderData; onChanged: () => Pro
 
 function CancelForm({ data, onChanged }: { data: OrderData; onChanged: () => Promise<void> }) {
   const { order } = data;
-  const [reason, setReason] = useState('');
-  const [qty, setQty] = useState<Record<string, string>>({});
+  const [reason, setReason] = useDraft(`${order.id}:cancel-reason`, '');
+  const [qty, setQty] = useDraft<Record<string, string>>(`${order.id}:cancel-units`, {});
   const act = useAction(async (key) => {
     const items = Object.entries(qty)
       .filter(([, q]) => q.trim() !== '' && Number(q) > 0)
@@ -59,6 +60,7 @@ function CancelForm({ data, onChanged }: { data: OrderData; onChanged: () => Pro
     if (items.length) body.items = items;
     await api('POST', `/api/orders/${order.id}/cancel`, body, { 'idempotency-key': key });
     setQty({});
+    setReason('');
     await onChanged();
   });
   if (order.status !== 'pending') return <p>Only a pending order can be cancelled.</p>;
@@ -95,8 +97,8 @@ function CancelForm({ data, onChanged }: { data: OrderData; onChanged: () => Pro
 }
 
 function RefundForm({ data, onChanged }: { data: OrderData; onChanged: () => Promise<void> }) {
-  const [amount, setAmount] = useState('');
-  const [reason, setReason] = useState('');
+  const [amount, setAmount] = useDraft(`${data.order.id}:refund-amount`, '');
+  const [reason, setReason] = useDraft(`${data.order.id}:refund-reason`, '');
   const act = useAction(async (key) => {
     const body: Record<string, unknown> = { amount: Number(amount) };
     if (reason) body.reason = reason;

@@ -1,20 +1,22 @@
-import { useState } from 'preact/hooks';
 import { api } from './api';
 import { useAction } from './action';
+import { useDraft } from './drafts';
 import type { OrderData } from './order-view';
 import type { Return } from './types';
 import { Button, money, ProblemBox, when } from './ui';
 
 function ReturnRow({ r, orderId, currency, onChanged }: { r: Return; orderId: string; currency: string; onChanged: () => Promise<void> }) {
-  const [restock, setRestock] = useState(true);
-  const [note, setNote] = useState('');
+  const [restock, setRestock] = useDraft(`${r.id}:restock`, true);
+  const [note, setNote] = useDraft(`${r.id}:return-note`, '');
   const base = `/api/orders/${orderId}/returns/${r.id}`;
   const receive = useAction(async (key) => {
     await api('POST', `${base}/receive`, { restock, ...(note ? { note } : {}) }, { 'idempotency-key': key });
+    setNote('');
     await onChanged();
   });
   const reject = useAction(async (key) => {
     await api('POST', `${base}/reject`, note ? { note } : {}, { 'idempotency-key': key });
+    setNote('');
     await onChanged();
   });
   return (

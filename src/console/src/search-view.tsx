@@ -1,5 +1,6 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, Problem } from './api';
+import { useDraft } from './drafts';
 import type { Order, Page } from './types';
 import { Button, money, ProblemBox, TableHead, when } from './ui';
 
@@ -9,7 +10,7 @@ type Filters = Record<(typeof FIELDS)[number], string>;
 const EMPTY: Filters = { q: '', status: '', user_id: '', email: '', created_from: '', created_to: '' };
 
 /** Remembered for the tab, so that going back from an order shows the same results. */
-let last: { filters: Filters; pages: Page<Order>[] } = { filters: EMPTY, pages: [] };
+let last: { pages: Page<Order>[] } = { pages: [] };
 
 function query(f: Filters, cursor: string | null): string {
   const p = new URLSearchParams({ limit: '20' });
@@ -24,7 +25,7 @@ function query(f: Filters, cursor: string | null): string {
 }
 
 export function SearchView() {
-  const [f, setF] = useState<Filters>(last.filters);
+  const [f, setF] = useDraft<Filters>('search-filters', EMPTY);
   const [pages, setPages] = useState<Page<Order>[]>(last.pages);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<Problem | null>(null);
@@ -38,13 +39,17 @@ export function SearchView() {
       const page = await api<Page<Order>>('GET', `/api/admin/orders?${query(f, cursor)}`);
       const next = cursor ? [...pages, page] : [page];
       setPages(next);
-      last = { filters: f, pages: next };
+      last = { pages: next };
     } catch (err) {
       setProblem(err as Problem);
     } finally {
       setBusy(false);
     }
   };
+  // The console opens on work: the newest orders (with the filters the tab last had) at once.
+  useEffect(() => {
+    if (last.pages.length === 0) void load(null);
+  }, []);
   const orders = pages.flatMap((p) => p.items);
   const cursor = pages[pages.length - 1]?.next_cursor ?? null;
   const input = (k: keyof Filters, label: string, type: 'text' | 'search' | 'email' | 'datetime-local' = 'text', hint?: string) => (
