@@ -30,6 +30,7 @@ function order(status: OrderStatus): Order {
       amount_captured: 100,
       amount_refunded: 0,
       authorization_expires_at: null,
+      next_action: null,
     },
     email: null,
     shipping_address: null,
