@@ -25,6 +25,7 @@ import productRoutes from './http/routes/products/index.js';
 import refundRoutes from './http/routes/refunds/index.js';
 import returnRoutes from './http/routes/returns/index.js';
 import webhookRoutes from './http/routes/webhooks/index.js';
+import sandboxAuthenticateRoutes from './http/routes/sandbox/authenticate.js';
 import outboxAdminRoutes from './http/routes/admin/outbox.js';
 import searchOrdersRoute from './http/routes/admin/search-orders.js';
 import { createValidatorCompiler } from './http/validation.js';
@@ -76,6 +77,7 @@ export async function buildApp(opts: AppOptions) {
     reconcileAfterMs: config.workers.reconcileAfterMs,
     capture: config.payments.capture,
     authorizationWarnHours: config.payments.authorizationWarnHours,
+    actionTimeoutMs: config.payments.actionTimeoutSeconds * 1000,
     returnWindowDays: config.returns.windowDays,
   };
 
@@ -108,6 +110,7 @@ export async function buildApp(opts: AppOptions) {
   await app.register(consolePlugin, { oidc: config.consoleOidc, publicBaseUrl: config.publicBaseUrl });
   if (devIdp) await app.register(devIdpPlugin, devIdp);
   await app.register(opsRoutes, { deps });
+  if (deps.payments.enabled().includes('sandbox')) await app.register(sandboxAuthenticateRoutes, { deps });
   await app.register(
     async (api) => {
       await api.register(orderRoutes, { deps });

@@ -4,7 +4,7 @@ import { useDraft } from './drafts';
 import type { Order, Page } from './types';
 import { Button, money, ProblemBox, TableHead, when } from './ui';
 
-const STATUSES = ['', 'pending', 'processing', 'shipped', 'delivered', 'cancelled'];
+const STATUSES = ['', 'awaiting_payment', 'pending', 'processing', 'shipped', 'delivered', 'cancelled'];
 const FIELDS = ['q', 'status', 'user_id', 'email', 'created_from', 'created_to'] as const;
 type Filters = Record<(typeof FIELDS)[number], string>;
 const EMPTY: Filters = { q: '', status: '', user_id: '', email: '', created_from: '', created_to: '' };
