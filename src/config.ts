@@ -31,8 +31,6 @@ export interface Config {
      */
     rolesClaim: string;
   };
-  /** PUBLIC_BASE_URL: the service's public address (the console's redirect URI, the development provider's issuer). */
-  publicBaseUrl: string;
   /**
    * The development OpenID provider at /dev-idp (docs/adr/0019): outside production, when no issuer is
    * configured (DEV_IDP=false turns it off). `keysFile` null: keys kept in memory (memory:// database).
@@ -56,7 +54,10 @@ export interface Config {
    * customer to complete the payment.
    */
   payments: { capture: CaptureMode; authorizationWarnHours: number; actionTimeoutSeconds: number };
-  /** PUBLIC_BASE_URL: the service's public address, for the URLs it hands out (the sandbox's page). No trailing slash. */
+  /**
+   * PUBLIC_BASE_URL: the service's public address, for the URLs it hands out (the sandbox's page, the
+   * console's redirect URI, the development provider's issuer). No trailing slash.
+   */
   publicBaseUrl: string;
   email: { url: string | null; smtpUrl: string | null; from: string };
   amqpUrl: string | null;
@@ -234,7 +235,6 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const trustProxyRaw = str('TRUST_PROXY');
   const trustProxy: boolean | string = trustProxyRaw === null ? false : /^(1|true)$/i.test(trustProxyRaw) ? true : /^(0|false)$/i.test(trustProxyRaw) ? false : trustProxyRaw;
 
-  const port = int('PORT', 8000, 0, 65535);
   const config: Config = {
     env: envName,
     port,
@@ -256,7 +256,6 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       requireExp: bool('JWT_REQUIRE_EXP', true),
       rolesClaim: str('JWT_ROLES_CLAIM') ?? 'roles',
     },
-    publicBaseUrl,
     devIdp,
     consoleOidc,
     stripe: stripeKey ? { secretKey: stripeKey, apiBase: url('STRIPE_API_BASE'), webhookSecret: str('STRIPE_WEBHOOK_SECRET') } : null,
@@ -277,7 +276,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       authorizationWarnHours: int('AUTHORIZATION_WARN_HOURS', 24, 1, 24 * 365),
       actionTimeoutSeconds: int('PAYMENT_ACTION_TIMEOUT_SECONDS', 1800, 1, 30 * 86_400),
     },
-    publicBaseUrl: (url('PUBLIC_BASE_URL') ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    publicBaseUrl,
     email: { url: emailUrl, smtpUrl, from: str('EMAIL_FROM') ?? 'Orders <orders@example.com>' },
     amqpUrl: url('AMQP_URL'),
     redisUrl: url('REDIS_URL'),

@@ -100,6 +100,8 @@ describe('the development provider at /dev-idp', () => {
     const blank = await request(action, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=%20&admin=yes' });
     expect(blank.statusCode).toBe(422);
     expect(blank.body).toMatch(/role="alert"/);
+    const twice = await request(action, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=a&username=b' });
+    expect(twice.statusCode).toBe(422);
     const named = await request(action, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=ok' });
     expect(named.statusCode).toBe(303);
   });

@@ -1,3 +1,4 @@
+import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
 import { expiredPage, signInPage } from '../../dev-idp/pages.js';
@@ -38,9 +39,7 @@ export default async function devIdpPlugin(app: FastifyInstance, opts: { config:
 
   await app.register(async (form) => {
     form.removeAllContentTypeParsers();
-    form.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => {
-      done(null, Object.fromEntries(new URLSearchParams(body as string)));
-    });
+    await form.register(formbody, { bodyLimit: 4096 });
     const page = (reply: FastifyReply, status: number, html: string) => reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
     const expired = (reply: FastifyReply) => page(reply, 400, expiredPage());
 
@@ -50,10 +49,11 @@ export default async function devIdpPlugin(app: FastifyInstance, opts: { config:
       return page(reply, 200, signInPage(details.uid, { clientName: 'the support console' }));
     });
 
-    form.post<{ Params: { uid: string }; Body: Record<string, string> | undefined }>(`${PREFIX}/interaction/:uid/login`, { schema: { hide: true } }, async (request, reply) => {
+    form.post<{ Params: { uid: string }; Body: Record<string, unknown> | undefined }>(`${PREFIX}/interaction/:uid/login`, { schema: { hide: true } }, async (request, reply) => {
       const details = await provider.interactionDetails(request.raw, reply.raw).catch(() => null);
       if (!details || details.uid !== request.params.uid) return expired(reply);
-      const username = (request.body?.username ?? '').trim();
+      const given = request.body?.username;
+      const username = typeof given === 'string' ? given.trim() : ''; // a repeated field is an array: no name
       if (!USERNAME.test(username) || !isStorableText(username)) {
         return page(reply, 422, signInPage(details.uid, { clientName: 'the support console', problem: 'Give a user name of 1 to 100 characters.', username }));
       }
