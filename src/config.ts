@@ -36,8 +36,11 @@ export interface Config {
    * configured (DEV_IDP=false turns it off). `keysFile` null: keys kept in memory (memory:// database).
    */
   devIdp: { issuer: string; accessTokenTtlSeconds: number; keysFile: string | null } | null;
-  /** The console's sign-in (CONSOLE_OIDC_*): null means token pasting. */
-  consoleOidc: { issuer: string; clientId: string; scopes: string; redirectUri: string } | null;
+  /**
+   * The console's sign-in (CONSOLE_OIDC_*): null means token pasting. `audience`: CONSOLE_OIDC_AUDIENCE,
+   * sent as the `audience` authorization parameter where the provider wants it to issue a JWT for the API (Auth0).
+   */
+  consoleOidc: { issuer: string; clientId: string; scopes: string; redirectUri: string; audience: string | null } | null;
   stripe: { secretKey: string; apiBase: string | null; webhookSecret: string | null } | null;
   paypal: { clientId: string; clientSecret: string; apiBase: string | null; webhookId: string | null } | null;
   square: {
@@ -227,9 +230,15 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const redirectUri = `${publicBaseUrl}/admin`;
   const consoleOidc: Config['consoleOidc'] =
     consoleIssuer && consoleClientId
-      ? { issuer: consoleIssuer, clientId: consoleClientId, scopes: str('CONSOLE_OIDC_SCOPES') ?? 'openid profile email offline_access', redirectUri }
+      ? {
+          issuer: consoleIssuer,
+          clientId: consoleClientId,
+          scopes: str('CONSOLE_OIDC_SCOPES') ?? 'openid profile email offline_access',
+          redirectUri,
+          audience: str('CONSOLE_OIDC_AUDIENCE'),
+        }
       : devIdp
-        ? { issuer: devIdp.issuer, clientId: DEV_IDP_CLIENT_ID, scopes: str('CONSOLE_OIDC_SCOPES') ?? 'openid profile offline_access', redirectUri }
+        ? { issuer: devIdp.issuer, clientId: DEV_IDP_CLIENT_ID, scopes: str('CONSOLE_OIDC_SCOPES') ?? 'openid profile offline_access', redirectUri, audience: null }
         : null;
 
   const trustProxyRaw = str('TRUST_PROXY');

@@ -115,6 +115,7 @@ describe('where the development provider is not', () => {
         JWT_ISSUER: 'https://login.example.com/realms/staff',
         CONSOLE_OIDC_ISSUER: 'https://login.example.com/realms/staff',
         CONSOLE_OIDC_CLIENT_ID: 'orders-console',
+        CONSOLE_OIDC_AUDIENCE: 'orders-api',
         PUBLIC_BASE_URL: 'https://orders.example.com',
       },
     });
@@ -126,6 +127,7 @@ describe('where the development provider is not', () => {
         client_id: 'orders-console',
         scopes: 'openid profile email offline_access',
         redirect_uri: 'https://orders.example.com/admin',
+        audience: 'orders-api',
       });
       // The console may call that provider, and nothing else.
       const csp = String((await t.app.inject({ method: 'GET', url: '/admin' })).headers['content-security-policy']);

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { chromium, type Browser, type Page, type Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureConsoleBuilt } from '../../scripts/build-console.js';
@@ -16,7 +16,8 @@ import { createOrder, uid } from '../helpers/http.js';
  * the service's origin (the CSP allows nothing else).
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SCREENSHOT = process.env.SIGN_IN_SCREENSHOT ?? 'docs/console-sign-in.png';
+// docs/console-sign-in.png is refreshed with SIGN_IN_SCREENSHOT=docs/console-sign-in.png.
+const SCREENSHOT = process.env.SIGN_IN_SCREENSHOT ?? 'test-results/console-sign-in.png';
 const TTL_SECONDS = 4;
 const SESSION_KEY = 'order-api-console-session';
 
@@ -98,7 +99,7 @@ describe('console sign-in with OpenID Connect (development provider) in Chromium
     await page.getByLabel('User name').waitFor();
     expect(page.url()).toMatch(new RegExp(`^${url}/dev-idp/interaction/`));
     await page.getByLabel('User name').fill('Ada Lovelace');
-    mkdirSync('docs', { recursive: true });
+    mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT });
     await page.getByRole('button', { name: 'Sign in' }).click();
 

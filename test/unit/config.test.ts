@@ -157,6 +157,7 @@ describe('the development OpenID provider and the console’s sign-in (docs/adr/
       clientId: 'order-console',
       scopes: 'openid profile offline_access',
       redirectUri: 'http://localhost:8000/admin',
+      audience: null,
     });
     expect(loadConfig({ DATA_DIR: dataDir, DATABASE_URL: 'memory://' }).devIdp?.keysFile).toBeNull();
   });
@@ -202,6 +203,16 @@ describe('the development OpenID provider and the console’s sign-in (docs/adr/
       clientId: 'console',
       scopes: 'openid profile email offline_access',
       redirectUri: 'https://orders.example.com/admin',
+      audience: null,
     });
+    const auth0 = {
+      ...PROD,
+      DATA_DIR: dataDir,
+      JWT_ISSUER: 'https://t.auth0.com/',
+      CONSOLE_OIDC_ISSUER: 'https://t.auth0.com/',
+      CONSOLE_OIDC_CLIENT_ID: 'c',
+      CONSOLE_OIDC_AUDIENCE: 'https://orders.example.com/api',
+    };
+    expect(loadConfig(auth0).consoleOidc?.audience).toBe('https://orders.example.com/api');
   });
 });

@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi';
 
 /** What GET /admin/config.json tells the console about signing in. */
-export type SignInSettings = { sign_in: 'token' } | { sign_in: 'oidc'; issuer: string; client_id: string; scopes: string; redirect_uri: string };
+export type SignInSettings = { sign_in: 'token' } | { sign_in: 'oidc'; issuer: string; client_id: string; scopes: string; redirect_uri: string; audience?: string };
 export type OidcSettings = Extract<SignInSettings, { sign_in: 'oidc' }>;
 
 /** The tokens of a signed-in tab, as kept in session storage. */
@@ -61,6 +61,7 @@ export async function startSignIn(settings: OidcSettings, returnTo: string): Pro
     nonce: pending.nonce,
     code_challenge: await oauth.calculatePKCECodeChallenge(pending.verifier),
     code_challenge_method: 'S256',
+    ...(settings.audience ? { audience: settings.audience } : {}),
   }).toString();
   sessionStorage.setItem(PENDING_KEY, JSON.stringify(pending));
   location.assign(url.href);

@@ -41,7 +41,14 @@ export default fp(
     // What the console needs to sign in (null: token pasting). Public by nature: a public client has no secret.
     const settings = JSON.stringify(
       opts.oidc
-        ? { sign_in: 'oidc', issuer: opts.oidc.issuer, client_id: opts.oidc.clientId, scopes: opts.oidc.scopes, redirect_uri: opts.oidc.redirectUri }
+        ? {
+            sign_in: 'oidc',
+            issuer: opts.oidc.issuer,
+            client_id: opts.oidc.clientId,
+            scopes: opts.oidc.scopes,
+            redirect_uri: opts.oidc.redirectUri,
+            ...(opts.oidc.audience ? { audience: opts.oidc.audience } : {}),
+          }
         : { sign_in: 'token' },
     );
     const indexFile = join(dir, 'index.html');
