@@ -46,11 +46,15 @@ export interface Config {
   } | null;
   /** MOLLIE_*: `apiBase` is an https:// URL (the library speaks nothing else), e.g. a local emulator. */
   mollie: { apiKey: string; apiBase: string | null } | null;
-  /** PUBLIC_BASE_URL: the service's public address, for the URLs it hands out (Mollie's webhookUrl). */
-  publicBaseUrl: string;
   sandboxEnabled: boolean;
-  /** PAYMENT_CAPTURE, AUTHORIZATION_WARN_HOURS: when money is captured, and how early a lapsing authorization is flagged. */
-  payments: { capture: CaptureMode; authorizationWarnHours: number };
+  /**
+   * PAYMENT_CAPTURE, AUTHORIZATION_WARN_HOURS: when money is captured, and how early a lapsing
+   * authorization is flagged; PAYMENT_ACTION_TIMEOUT_SECONDS: how long an order waits for its
+   * customer to complete the payment.
+   */
+  payments: { capture: CaptureMode; authorizationWarnHours: number; actionTimeoutSeconds: number };
+  /** PUBLIC_BASE_URL: the service's public address, for the URLs it hands out (the sandbox's page, Mollie's webhookUrl). No trailing slash. */
+  publicBaseUrl: string;
   email: { url: string | null; smtpUrl: string | null; from: string };
   amqpUrl: string | null;
   redisUrl: string | null;
@@ -232,9 +236,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
         : null,
     adyen,
     mollie,
-    publicBaseUrl: (url('PUBLIC_BASE_URL') ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     sandboxEnabled: !production,
-    payments: { capture: captureMode, authorizationWarnHours: int('AUTHORIZATION_WARN_HOURS', 24, 1, 24 * 365) },
+    payments: {
+      capture: captureMode,
+      authorizationWarnHours: int('AUTHORIZATION_WARN_HOURS', 24, 1, 24 * 365),
+      actionTimeoutSeconds: int('PAYMENT_ACTION_TIMEOUT_SECONDS', 1800, 1, 30 * 86_400),
+    },
+    publicBaseUrl: (url('PUBLIC_BASE_URL') ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     email: { url: emailUrl, smtpUrl, from: str('EMAIL_FROM') ?? 'Orders <orders@example.com>' },
     amqpUrl: url('AMQP_URL'),
     redisUrl: url('REDIS_URL'),
