@@ -27,7 +27,10 @@ export function describeApp(kind: DatabaseKind, env: Record<string, string> = {}
  * The same with the three providers pointed at the emulators (`sdk`: their SDK options). With
  * `resetAfterEach`, the faults and refund outcomes a test set on an emulator are undone after it.
  */
-export function describePaymentsApp(kind: DatabaseKind, opts: { sdk?: ProviderOptions; resetAfterEach?: boolean; env?: Record<string, string> } = {}): { t: TestApp; emu: Emulators } {
+export function describePaymentsApp(
+  kind: DatabaseKind,
+  opts: { sdk?: ProviderOptions; resetAfterEach?: boolean; env?: Record<string, string> } = {},
+): { t: TestApp; emu: Emulators } {
   let emu: Emulators | undefined;
   let t: TestApp | undefined;
   beforeAll(async () => {
