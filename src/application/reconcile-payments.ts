@@ -5,7 +5,7 @@ import { claimDueMovements, scheduleMovementRetry, type Movement } from '../pers
 import { claimUnsettled, scheduleRetry, type PaymentTransaction } from '../persistence/transaction-repository.js';
 import type { Deps } from './ports.js';
 import { releasePayment } from './release-payment.js';
-import { captureMovement } from './capture-payment.js';
+import { capturePayment } from './capture-payment.js';
 import { completeCharge, defaultExpiry, failCharge } from './settle-charge.js';
 
 const RETRY = { baseMs: 5_000, maxMs: 10 * 60_000 };
@@ -44,7 +44,7 @@ export async function reconcilePayments(deps: Deps, batchSize = 20): Promise<num
 
 async function settleMovement(deps: Deps, m: Movement): Promise<void> {
   if (m.kind === 'capture') {
-    const r = await captureMovement(deps, m);
+    const r = await capturePayment(deps, m);
     deps.logger.info({ movementId: m.id, outcome: r.status }, 'reconciled a capture');
     return;
   }

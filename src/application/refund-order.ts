@@ -7,7 +7,7 @@ import { lockOrder } from '../persistence/order-repository.js';
 import { keyClaim, KeyNotClaimed, withIdempotencyKey, type Replayed } from './idempotency.js';
 import { assertOrderId } from './order-access.js';
 import type { Actor, Deps } from './ports.js';
-import { refundMovement } from './refund-payment.js';
+import { refundPayment } from './refund-payment.js';
 
 export interface RefundRequest {
   amount: number;
@@ -33,7 +33,7 @@ export async function refundOrder(deps: Deps, actor: Actor, orderId: string, inp
   const recorded = await withIdempotencyKey(deps, key, () => recordRefund(deps, actor, id, { amount: input.amount, reason }, key, now));
   if (recorded.kind === 'replayed') return recorded;
   const movement = recorded.movement;
-  await refundMovement(deps, movement);
+  await refundPayment(deps, movement);
   const entry = toEntry((await findMovement(deps.db, movement.id)) ?? movement);
   // A replay answers with what is known now, not the pending row of the first answer.
   if (key) await completeKey(deps.db, key.userId, key.key, { status: 201, body: entry });

@@ -14,7 +14,7 @@ export type VoidOutcome = { status: 'succeeded'; order: Order | undefined } | { 
  * charge), by its `pending` void row: the row's id is the provider's idempotency key, so request and
  * reconciler release it once. No refund, no fee.
  */
-export async function voidMovement(deps: Deps, m: Movement): Promise<VoidOutcome> {
+export async function voidPayment(deps: Deps, m: Movement): Promise<VoidOutcome> {
   if (!m.payment_reference) return settleVoid(deps, m.id);
   const provider = deps.payments.get(m.provider);
   try {
