@@ -8,7 +8,7 @@ import { lockMovement, scheduleMovementRetry, settleMovement, type Movement } fr
 import { appendHistory, findOrder, lockOrder } from '../persistence/order-repository.js';
 import { enqueueAll } from '../persistence/outbox.js';
 import { recordStatusChange } from '../persistence/status-change.js';
-import type { Deps } from './ports.js';
+import type { Deps } from './deps.js';
 
 export const CAPTURE_RETRY = { baseMs: 5_000, maxMs: 10 * 60_000 };
 

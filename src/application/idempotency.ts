@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DomainError } from '../domain/errors.js';
 import { inspectKey, type KeyClaim, type StoredResponse } from '../persistence/idempotency-repository.js';
-import type { Deps } from './ports.js';
+import type { Deps } from './deps.js';
 
 /**
  * The Idempotency-Key rules every route that takes one follows (IETF draft "The Idempotency-Key

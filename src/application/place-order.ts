@@ -3,14 +3,14 @@ import { DomainError, errors } from '../domain/errors.js';
 import type { Order, ShippingAddress } from '../domain/order.js';
 import type { ProviderId } from '../domain/payment.js';
 import { priceItems, type RequestedItem } from '../domain/pricing.js';
-import { PaymentAmountMismatchError, PaymentDeclinedError, PaymentIntentMismatchError } from '../payments/provider.js';
+import { chargeCaptureFor, PaymentAmountMismatchError, PaymentDeclinedError, PaymentIntentMismatchError } from '../payments/provider.js';
 import type { KeyClaim } from '../persistence/idempotency-repository.js';
 import { findOrder } from '../persistence/order-repository.js';
 import { findProducts, type Product } from '../persistence/product-repository.js';
 import { reserveOrder } from '../persistence/reservation.js';
 import { takeOverStranded, type NewTransaction } from '../persistence/transaction-repository.js';
 import { keyClaim, KeyNotClaimed, withIdempotencyKey, type Replayed } from './idempotency.js';
-import type { Actor, Deps } from './ports.js';
+import type { Actor, Deps } from './deps.js';
 import { releasePayment } from './release-payment.js';
 import { abandonCharge, completeOwnCharge, defaultExpiry, failCharge, type ChargeOutcome } from './settle-charge.js';
 
@@ -65,7 +65,7 @@ export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInpu
       source: transaction.source,
       customerId: actor.sub,
       description: `Order ${draft.order_id}`,
-      capture: (draft.capture ?? deps.capture) === 'shipment' ? 'manual' : 'immediate',
+      capture: chargeCaptureFor(draft.capture ?? deps.capture),
     });
     outcome = { reference: charged.reference, authorizationExpiresAt: charged.captured ? null : (charged.authorizationExpiresAt ?? defaultExpiry(now)) };
   } catch (err) {

@@ -9,7 +9,7 @@ import { appendHistory, findOrder, lockOrder } from '../persistence/order-reposi
 import { enqueueAll } from '../persistence/outbox.js';
 import { lockReturn, recordReturnedUnits, saveReturnDecision } from '../persistence/return-repository.js';
 import { assertOrderId } from './order-access.js';
-import type { Actor, Deps } from './ports.js';
+import type { Actor, Deps } from './deps.js';
 import { refundPayment } from './refund-payment.js';
 import { assertReturnId } from './return-access.js';
 

@@ -1,9 +1,10 @@
 import { errors } from '../domain/errors.js';
 import { retryDelayMs } from '../domain/retry-schedule.js';
+import { chargeCaptureFor } from '../payments/provider.js';
 import { warnExpiringAuthorizations } from '../persistence/authorization-expiry.js';
 import { claimDueMovements, scheduleMovementRetry, type Movement } from '../persistence/ledger.js';
 import { claimUnsettled, scheduleRetry, type PaymentTransaction } from '../persistence/transaction-repository.js';
-import type { Deps } from './ports.js';
+import type { Deps } from './deps.js';
 import { releasePayment } from './release-payment.js';
 import { capturePayment } from './capture-payment.js';
 import { completeCharge, defaultExpiry, failCharge } from './settle-charge.js';
@@ -53,14 +54,13 @@ async function settleMovement(deps: Deps, m: Movement): Promise<void> {
 
 async function settleCharge(deps: Deps, t: PaymentTransaction): Promise<void> {
   const provider = deps.payments.get(t.provider);
-  const manual = t.draft.capture === 'shipment';
   const found = await provider.retrieve({
     transactionId: t.id,
     reference: t.provider_reference,
     source: t.source,
     amount: t.amount,
     currency: t.currency,
-    capture: manual ? 'manual' : 'immediate',
+    capture: chargeCaptureFor(t.draft.capture),
   });
   switch (found.status) {
     case 'succeeded':

@@ -6,7 +6,7 @@ import { findMovement, ledgerViolation, readLedgerSums, recordMovement, type Mov
 import { lockOrder } from '../persistence/order-repository.js';
 import { keyClaim, KeyNotClaimed, withIdempotencyKey, type Replayed } from './idempotency.js';
 import { assertOrderId } from './order-access.js';
-import type { Actor, Deps } from './ports.js';
+import type { Actor, Deps } from './deps.js';
 import { refundPayment } from './refund-payment.js';
 
 export interface RefundRequest {

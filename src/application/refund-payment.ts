@@ -5,7 +5,7 @@ import { findMovement, scheduleMovementRetry, settleMovement, type Movement } fr
 import { findOrder } from '../persistence/order-repository.js';
 import { refundMessages } from '../domain/messages.js';
 import { enqueueAll } from '../persistence/outbox.js';
-import type { Deps } from './ports.js';
+import type { Deps } from './deps.js';
 
 const REFUND_RETRY = { baseMs: 5_000, maxMs: 15 * 60_000 };
 

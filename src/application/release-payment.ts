@@ -1,6 +1,6 @@
 import type { Order } from '../domain/order.js';
 import type { Movement } from '../persistence/ledger.js';
-import type { Deps } from './ports.js';
+import type { Deps } from './deps.js';
 import { refundPayment } from './refund-payment.js';
 import { voidPayment } from './void-payment.js';
 

@@ -8,7 +8,7 @@ import { pendingMovements, recordMovement, type Movement } from '../persistence/
 import { recordStatusChange } from '../persistence/status-change.js';
 import { capturePayment, type ShipIntent } from './capture-payment.js';
 import { assertOrderId } from './order-access.js';
-import type { Actor, Deps } from './ports.js';
+import type { Actor, Deps } from './deps.js';
 
 const EMAILS = { shipped: 'order_shipped', delivered: 'order_delivered' } as const;
 

@@ -4,7 +4,7 @@ import { PaymentDeclinedError } from '../payments/provider.js';
 import { lockMovement, scheduleMovementRetry, settleMovement, type Movement } from '../persistence/ledger.js';
 import { appendHistory, findOrder } from '../persistence/order-repository.js';
 import { enqueueEvent } from '../persistence/outbox.js';
-import type { Deps } from './ports.js';
+import type { Deps } from './deps.js';
 import { CAPTURE_RETRY } from './capture-payment.js';
 
 export type VoidOutcome = { status: 'succeeded'; order: Order | undefined } | { status: 'pending' } | { status: 'failed' };
