@@ -145,30 +145,21 @@ async function takeOver(deps: Deps, key: KeyClaim): Promise<Reserved | undefined
   return { kind: 'reserved', transaction: { id: t.id, provider: t.provider, source: t.source, draft: t.draft } };
 }
 
+/** The provider's refusals of a charge: each fails it for good, with what the client is told and the metric's outcome. */
+function refusalOf(err: unknown): { outcome: string; error: DomainError } | undefined {
+  if (err instanceof PaymentDeclinedError) return { outcome: 'declined', error: errors.paymentDeclined(err.message || 'The payment was declined.', err.declineCode) };
+  if (err instanceof PaymentIntentMismatchError) return { outcome: 'intent_mismatch', error: new DomainError('payment_intent_mismatch', err.message) };
+  if (err instanceof PaymentAmountMismatchError) return { outcome: 'amount_mismatch', error: new DomainError('payment_amount_mismatch', err.message) };
+  return undefined;
+}
+
+/** A refused charge fails; any other error leaves its outcome unknown, to the reconciler. */
 async function chargeFailed(deps: Deps, transactionId: string, provider: ProviderId, err: unknown): Promise<DomainError> {
-  if (err instanceof PaymentDeclinedError) {
-    deps.metrics.payments.inc({ provider, outcome: 'declined' });
-    const declined = errors.paymentDeclined(err.message || 'The payment was declined.', err.declineCode);
-    await failCharge(deps, transactionId, declined);
-    return declined;
-  }
-  if (err instanceof PaymentIntentMismatchError) {
-    deps.metrics.payments.inc({ provider, outcome: 'intent_mismatch' });
-    const mismatch = new DomainError('payment_intent_mismatch', err.message);
-    await failCharge(deps, transactionId, mismatch);
-    return mismatch;
-  }
-  if (err instanceof PaymentAmountMismatchError) {
-    deps.metrics.payments.inc({ provider, outcome: 'amount_mismatch' });
-    const mismatch = new DomainError('payment_amount_mismatch', err.message);
-    await failCharge(deps, transactionId, mismatch);
-    return mismatch;
-  }
-  if (err instanceof PaymentIntentMismatchError) {
-    deps.metrics.payments.inc({ provider, outcome: 'intent_mismatch' });
-    const mismatch = new DomainError('payment_intent_mismatch', err.message);
-    await failCharge(deps, transactionId, mismatch);
-    return mismatch;
+  const refusal = refusalOf(err);
+  if (refusal) {
+    deps.metrics.payments.inc({ provider, outcome: refusal.outcome });
+    await failCharge(deps, transactionId, refusal.error);
+    return refusal.error;
   }
   deps.metrics.payments.inc({ provider, outcome: 'error' });
   deps.logger.error({ err, transactionId, provider }, 'payment provider failed; charge left to reconciliation');
