@@ -3,7 +3,8 @@ import { errors } from '../domain/errors.js';
 import { refundable, type LedgerEntry } from '../domain/payment.js';
 import { claimKey, completeKey, type KeyClaim } from '../persistence/idempotency-repository.js';
 import { findMovement, ledgerViolation, readLedgerSums, recordMovement, type Movement } from '../persistence/ledger.js';
-import { lockOrder } from '../persistence/order-repository.js';
+import { appendHistory, lockOrder } from '../persistence/order-repository.js';
+import { formatMoney } from '../domain/money.js';
 import { keyClaim, KeyNotClaimed, withIdempotencyKey, type Replayed } from './idempotency.js';
 import { assertOrderId } from './order-access.js';
 import type { Actor, Deps } from './deps.js';
@@ -69,6 +70,13 @@ async function recordRefund(
         // The reconciler stays off until this request had its chance to make it.
         retryInMs: deps.reconcileAfterMs,
         now,
+      });
+      // Every money change is in the order's history, by whoever made it.
+      await appendHistory(trx, id, {
+        to: order.status,
+        at: now.toISOString(),
+        actor: actor.sub,
+        note: `refund of ${formatMoney(input.amount, order.payment.currency)}${input.reason ? `: ${input.reason}` : ''}`,
       });
       if (key) await completeKey(trx, key.userId, key.key, { status: 201, body: toEntry(movement) });
       return { kind: 'recorded' as const, movement };
