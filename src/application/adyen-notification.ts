@@ -9,7 +9,7 @@ import { findTransaction, findTransactionByReference, lockTransaction, type Paym
 import type { Db } from '../persistence/tables.js';
 import { isWebhookEventRecorded, recordWebhookEvent } from '../persistence/webhook-events.js';
 import { declineCapture, finishCapture } from './capture-payment.js';
-import type { Deps } from './ports.js';
+import type { Deps } from './deps.js';
 import { learnDisputes, learnRefunds } from './provider-money.js';
 import { releasePayment } from './release-payment.js';
 import { completeCharge, defaultExpiry, failCharge } from './settle-charge.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PaymentDeclinedError, PaymentProviderError, RefundFailedError, type CaptureMode, type ChargeInput } from '../../src/payments/provider.js';
+import { PaymentDeclinedError, PaymentProviderError, RefundFailedError, type ChargeCapture, type ChargeInput } from '../../src/payments/provider.js';
 import { createAdyenProvider } from '../../src/payments/adyen.js';
 import { AdyenEmulator } from '../emulators/adyen-emulator.js';
 import { FAST, HARNESSES, type ProviderHarness } from './harness.js';
@@ -22,7 +22,7 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
   });
 
   const chargeRequests = () => h.emulator.requests.filter((r) => h.chargePath.test(`${r.method} ${r.path}`)).length;
-  const input = (source: string, amount = 4999, currency = 'USD', capture: CaptureMode = 'immediate'): ChargeInput => ({
+  const input = (source: string, amount = 4999, currency = 'USD', capture: ChargeCapture = 'immediate'): ChargeInput => ({
     transactionId: randomUUID(),
     amount,
     currency,
@@ -357,7 +357,7 @@ describe('adyen provider contract', () => {
 
   const CARD = JSON.stringify({ type: 'scheme', encryptedCardNumber: 'test_4111111111111111' });
   const provider = () => createAdyenProvider(emu.settings(), FAST);
-  const input = (source = CARD, amount = 4999, capture: CaptureMode = 'immediate'): ChargeInput => ({
+  const input = (source = CARD, amount = 4999, capture: ChargeCapture = 'immediate'): ChargeInput => ({
     transactionId: randomUUID(),
     amount,
     currency: 'EUR',
