@@ -1,8 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import type { Kysely } from 'kysely';
-import type { Faults } from './application/ports.js';
-import type { Deps } from './application/ports.js';
+import type { Faults } from './application/deps.js';
+import type { Deps } from './application/deps.js';
 import type { Config } from './config.js';
 import authPlugin, { createTokenVerifier, type TokenVerifier } from './http/plugins/auth.js';
 import consolePlugin from './http/plugins/console.js';
@@ -117,7 +117,7 @@ export async function buildApp(opts: AppOptions) {
       await api.register(returnRoutes, { deps });
       await api.register(refundRoutes, { deps });
       await api.register(productRoutes, { deps });
-      await api.register(webhookRoutes, { deps, verifiers: await createWebhookVerifiers(config) });
+      await api.register(webhookRoutes, { deps, verifiers: await createWebhookVerifiers(config), adyenHmacKey: config.adyen?.hmacKey ?? null });
       await api.register(async (admin) => {
         admin.addHook('onRequest', admin.authenticate);
         admin.addHook('preHandler', admin.requireAdmin);

@@ -6,6 +6,7 @@ import { derivePayment, type TransactionStatus } from '../../src/domain/payment.
 import { readLedgerSums } from '../../src/persistence/ledger.js';
 import type { TransactionRow } from '../../src/persistence/tables.js';
 import type { ProviderOptions } from '../../src/payments/options.js';
+import { createAdyenProvider } from '../../src/payments/adyen.js';
 import { createPayPalProvider } from '../../src/payments/paypal.js';
 import { createPaymentProcessor } from '../../src/payments/processor.js';
 import { createSquareProvider } from '../../src/payments/square.js';
@@ -111,6 +112,7 @@ export async function startPaymentsApp(kind: DatabaseKind, emu: Emulators, opts:
     stripe: createStripeProvider(config.stripe!, opts.sdk),
     square: createSquareProvider(config.square!, opts.sdk),
     paypal: createPayPalProvider(config.paypal!, opts.sdk),
+    adyen: createAdyenProvider(config.adyen!, opts.sdk),
   });
   return startApp(kind, env, { payments });
 }
@@ -159,6 +161,15 @@ export async function reconcileNow(t: TestApp, ...transactionIds: string[]): Pro
   while ((await reconcilePayments(t.app.deps)) > 0) {
     // drain: a claimed row gets a lease, so this ends
   }
+}
+
+/** Lapses a `processing` transaction's lease now, as its RECONCILE_AFTER_MS running out would: no test sleeps a lease out. */
+export async function lapseLease(t: TestApp, id: string): Promise<void> {
+  await t.db
+    .updateTable('payment_transactions')
+    .set({ leased_until: sql<Date>`now() - interval '1 second'`, next_attempt_at: sql<Date>`now() - interval '1 second'` })
+    .where('id', '=', id)
+    .execute();
 }
 
 /** Makes a transaction look `minutes` old (created_at is immutable to the app, so raw SQL). */
