@@ -60,6 +60,10 @@ export interface PaymentTransactionsTable {
   next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>;
   /** Until when a request or a reconciler pass holds this `processing` charge (migration 009). */
   leased_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** What the customer must do while the charge waits for them; null otherwise (migration 012). */
+  next_action: ColumnType<unknown, string | null | undefined, string | null>;
+  /** When an order that waits for its customer expires; set once the charge asked for the customer. */
+  action_expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   /** The ledger's sums, kept by its triggers alone (migration 010): read, never written, by the application. */
   ledger_authorized: ColumnType<string, never, never>;
   ledger_captured: ColumnType<string, never, never>;
