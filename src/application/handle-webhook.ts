@@ -6,7 +6,7 @@ import { findMovementByReference } from '../persistence/ledger.js';
 import { appendHistory, lockOrder } from '../persistence/order-repository.js';
 import { findTransaction, findTransactionByReference, lockTransaction, type PaymentTransaction } from '../persistence/transaction-repository.js';
 import { isWebhookEventRecorded, recordWebhookEvent } from '../persistence/webhook-events.js';
-import type { Deps } from './ports.js';
+import type { Deps } from './deps.js';
 import { learnDisputes, learnRefunds } from './provider-money.js';
 
 /** A provider's webhook, verified and reduced to what we act on. */

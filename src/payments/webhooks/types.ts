@@ -3,8 +3,6 @@
  * the service acts on. Verification happens over the raw bytes the provider
  * sent; nothing here trusts a field before the signature checked out.
  */
-export type WebhookEventType = 'refund.succeeded' | 'refund.failed' | 'dispute.opened' | 'payment.failed' | 'ignored';
-
 /**
  * What the application does about an event. `refund.updated`: some refund of the payment was
  * made or changed at the provider (ours, or one from its dashboard); `dispute.updated`: a dispute
@@ -20,8 +18,6 @@ export interface VerifiedWebhookEvent {
   eventId: string;
   /** What to do about the event. */
   action: WebhookAction;
-  /** The older reading of the same event, kept while callers move to `action`. */
-  type: WebhookEventType;
   /**
    * The provider's id of the payment concerned, as the ledger knows it: the PaymentIntent, the
    * Square payment, the PayPal capture (a refund's or dispute's payment, not the refund or dispute).
