@@ -26,6 +26,8 @@ const REGISTRY: Record<ProviderId, Factory> = {
   stripe: async (c) => (c.stripe ? (await import('./stripe.js')).createStripeProvider(c.stripe) : null),
   paypal: async (c) => (c.paypal ? (await import('./paypal.js')).createPayPalProvider(c.paypal, { production: c.env === 'production' }) : null),
   square: async (c) => (c.square ? (await import('./square.js')).createSquareProvider(c.square, { production: c.env === 'production' }) : null),
+  adyen: async (c) => (c.adyen ? (await import('./adyen.js')).createAdyenProvider(c.adyen, { returnUrl: `${c.publicBaseUrl}/` }) : null),
+  mollie: async () => null,
 };
 
 export async function createPaymentProcessor(config: Config, overrides: Partial<Record<ProviderId, PaymentProvider>> = {}): Promise<PaymentProcessor> {
