@@ -22,6 +22,7 @@ import productRoutes from './http/routes/products/index.js';
 import refundRoutes from './http/routes/refunds/index.js';
 import returnRoutes from './http/routes/returns/index.js';
 import webhookRoutes from './http/routes/webhooks/index.js';
+import sandboxAuthenticateRoutes from './http/routes/sandbox/authenticate.js';
 import outboxAdminRoutes from './http/routes/admin/outbox.js';
 import searchOrdersRoute from './http/routes/admin/search-orders.js';
 import { createValidatorCompiler } from './http/validation.js';
@@ -73,6 +74,7 @@ export async function buildApp(opts: AppOptions) {
     reconcileAfterMs: config.workers.reconcileAfterMs,
     capture: config.payments.capture,
     authorizationWarnHours: config.payments.authorizationWarnHours,
+    actionTimeoutMs: config.payments.actionTimeoutSeconds * 1000,
     returnWindowDays: config.returns.windowDays,
   };
 
@@ -102,6 +104,7 @@ export async function buildApp(opts: AppOptions) {
   await app.register(docsPlugin);
   await app.register(consolePlugin);
   await app.register(opsRoutes, { deps });
+  if (deps.payments.enabled().includes('sandbox')) await app.register(sandboxAuthenticateRoutes, { deps });
   await app.register(
     async (api) => {
       await api.register(orderRoutes, { deps });

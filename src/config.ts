@@ -36,8 +36,14 @@ export interface Config {
     webhookUrl: string | null;
   } | null;
   sandboxEnabled: boolean;
-  /** PAYMENT_CAPTURE, AUTHORIZATION_WARN_HOURS: when money is captured, and how early a lapsing authorization is flagged. */
-  payments: { capture: CaptureMode; authorizationWarnHours: number };
+  /**
+   * PAYMENT_CAPTURE, AUTHORIZATION_WARN_HOURS: when money is captured, and how early a lapsing
+   * authorization is flagged; PAYMENT_ACTION_TIMEOUT_SECONDS: how long an order waits for its
+   * customer to complete the payment.
+   */
+  payments: { capture: CaptureMode; authorizationWarnHours: number; actionTimeoutSeconds: number };
+  /** PUBLIC_BASE_URL: the service's public address, for the URLs it hands out (the sandbox's page). No trailing slash. */
+  publicBaseUrl: string;
   email: { url: string | null; smtpUrl: string | null; from: string };
   amqpUrl: string | null;
   redisUrl: string | null;
@@ -181,9 +187,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const trustProxyRaw = str('TRUST_PROXY');
   const trustProxy: boolean | string = trustProxyRaw === null ? false : /^(1|true)$/i.test(trustProxyRaw) ? true : /^(0|false)$/i.test(trustProxyRaw) ? false : trustProxyRaw;
 
+  const port = int('PORT', 8000, 0, 65535);
   const config: Config = {
     env: envName,
-    port: int('PORT', 8000, 0, 65535),
+    port,
     host: str('HOST') ?? '0.0.0.0',
     dataDir,
     database: {
@@ -214,7 +221,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
           }
         : null,
     sandboxEnabled: !production,
-    payments: { capture: captureMode, authorizationWarnHours: int('AUTHORIZATION_WARN_HOURS', 24, 1, 24 * 365) },
+    payments: {
+      capture: captureMode,
+      authorizationWarnHours: int('AUTHORIZATION_WARN_HOURS', 24, 1, 24 * 365),
+      actionTimeoutSeconds: int('PAYMENT_ACTION_TIMEOUT_SECONDS', 1800, 1, 30 * 86_400),
+    },
+    publicBaseUrl: (url('PUBLIC_BASE_URL') ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     email: { url: emailUrl, smtpUrl, from: str('EMAIL_FROM') ?? 'Orders <orders@example.com>' },
     amqpUrl: url('AMQP_URL'),
     redisUrl: url('REDIS_URL'),

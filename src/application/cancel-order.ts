@@ -11,6 +11,7 @@ import { assertCanSee, assertOrderId } from './order-access.js';
 import { cancelItems } from './cancel-items.js';
 import type { Actor, Deps } from './ports.js';
 import { releasePayment } from './release-payment.js';
+import { settleAwaitingPayment } from './settle-awaiting-payment.js';
 
 /**
  * Cancels a pending order. The row lock makes racing cancels queue up: the first records the
@@ -22,11 +23,16 @@ import { releasePayment } from './release-payment.js';
 export async function cancelOrder(deps: Deps, actor: Actor, orderId: string, reason: string | null, items?: readonly CancelUnits[]): Promise<CancelOutcome> {
   const id = assertOrderId(orderId);
   const now = deps.clock();
-  const { order, movement, whole } = await deps.db.transaction().execute(async (trx) => {
+  const cancelled = await deps.db.transaction().execute(async (trx) => {
     // The lock, then the read: units and restock are counted from a read made under the lock (a
     // racing partial cancel may have committed while this one waited for it).
     await lockOrderRow(trx, id);
     const current = assertCanSee(await findOrder(trx, id), actor);
+    // An order that waits for its payment ends through the one step that decides those (below).
+    if (current.status === 'awaiting_payment') {
+      if (items) throw errors.notCancellable(current.status);
+      return { awaiting: true as const };
+    }
     // With items, only those units; the last units' cancel is the order's cancel below.
     const plan = items ? planPartialCancel(items, assertCancellable(current).items) : null;
     if (plan && !plan.cancelsOrder) return { ...(await cancelItems(trx, deps, actor, current, plan, reason, now)), whole: false };
@@ -57,9 +63,23 @@ export async function cancelOrder(deps: Deps, actor: Actor, orderId: string, rea
     });
     return { order: cancelled, movement: m, whole: true };
   });
+  if ('awaiting' in cancelled) return cancelAwaiting(deps, actor, id, reason, items);
+  const { order, movement, whole } = cancelled;
   if (!movement) return { order, whole };
   const released = await releasePayment(deps, movement);
   return { order: released.order ?? (whole ? order : ((await findOrder(deps.db, id)) ?? order)), whole };
+}
+
+/**
+ * The owner (or an admin) gives up on an order that waits for its payment: the provider's payment
+ * is cancelled where it can be and the order ends, stock back, nothing kept. When the payment
+ * completed first the order was placed, and it is cancelled as any pending order is.
+ */
+async function cancelAwaiting(deps: Deps, actor: Actor, id: string, reason: string | null, items?: readonly CancelUnits[]): Promise<CancelOutcome> {
+  const r = await settleAwaitingPayment(deps, id, { kind: 'cancel', actor, reason });
+  if (r.changed && r.order?.status === 'cancelled') return { order: r.order, whole: true };
+  if (r.order?.status === 'pending') return cancelOrder(deps, actor, id, reason, items);
+  throw errors.notCancellable(r.order?.status ?? 'cancelled');
 }
 
 /** What a cancel did: `whole` when the order itself is now cancelled. */

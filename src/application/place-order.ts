@@ -13,11 +13,13 @@ import { answerFromKey, fingerprint, KEY_TTL_MS, keyInProgress } from './idempot
 import type { Actor, Deps } from './ports.js';
 import { releasePayment } from './release-payment.js';
 import { abandonCharge, completeOwnCharge, defaultExpiry, failCharge, type ChargeOutcome } from './settle-charge.js';
+import { awaitCustomer } from './await-customer.js';
 
 export interface PlaceOrderInput {
   items: RequestedItem[];
   currency: string;
-  payment: { provider: ProviderId; source: string };
+  /** `return_url`: where the customer comes back after completing a payment at the provider. */
+  payment: { provider: ProviderId; source: string; return_url?: string };
   email?: string | null;
   shipping_address?: ShippingAddress | null;
 }
@@ -64,7 +66,9 @@ export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInpu
       customerId: actor.sub,
       description: `Order ${draft.order_id}`,
       capture: (draft.capture ?? deps.capture) === 'shipment' ? 'manual' : 'immediate',
+      returnUrl: input.payment.return_url ?? null,
     });
+    if (charged.action) return { kind: 'created', order: await awaitCustomer(deps, transaction, charged.reference, charged.action, now) };
     outcome = { reference: charged.reference, authorizationExpiresAt: charged.captured ? null : (charged.authorizationExpiresAt ?? defaultExpiry(now)) };
   } catch (err) {
     const failure = await chargeFailed(deps, transaction.id, provider.id, err);

@@ -39,4 +39,6 @@ export interface Deps {
   capture: CaptureMode;
   /** How long before an authorization lapses its order's history is warned. */
   authorizationWarnHours: number;
+  /** PAYMENT_ACTION_TIMEOUT_SECONDS: how long an order waits for its customer to complete its payment. */
+  actionTimeoutMs: number;
 }

@@ -7,6 +7,7 @@ import type { Deps } from './ports.js';
 import { releasePayment } from './release-payment.js';
 import { captureMovement } from './capture-payment.js';
 import { completeCharge, defaultExpiry, failCharge } from './settle-charge.js';
+import { settleAwaitingPayment } from './settle-awaiting-payment.js';
 
 const RETRY = { baseMs: 5_000, maxMs: 10 * 60_000 };
 const LEASE_MS = 5 * 60_000;
@@ -52,6 +53,7 @@ async function settleMovement(deps: Deps, m: Movement): Promise<void> {
 }
 
 async function settleCharge(deps: Deps, t: PaymentTransaction): Promise<void> {
+  if (t.action_expires_at !== null) return settleAwaiting(deps, t);
   const provider = deps.payments.get(t.provider);
   const manual = t.draft.capture === 'shipment';
   const found = await provider.retrieve({
@@ -96,4 +98,18 @@ async function settleCharge(deps: Deps, t: PaymentTransaction): Promise<void> {
       break;
   }
   await scheduleRetry(deps.db, t.id, retryDelayMs(t.attempts, RETRY), `provider reports ${found.status}`);
+}
+
+/**
+ * A charge that waited for its customer goes through the one step every road takes. While its order
+ * still waits, the next look is no later than its expiry, so an expired order ends at most one
+ * reconciler interval late; an ended order's open charge is asked with the usual backoff.
+ */
+async function settleAwaiting(deps: Deps, t: PaymentTransaction): Promise<void> {
+  const r = await settleAwaitingPayment(deps, t.order_id, { kind: 'reconciler' });
+  if (!r.open) return;
+  const backoff = retryDelayMs(t.attempts, RETRY);
+  const untilExpiry = Date.parse(t.action_expires_at!) - deps.clock().getTime();
+  const delay = r.order?.status === 'awaiting_payment' ? Math.max(0, Math.min(backoff, untilExpiry)) : backoff;
+  await scheduleRetry(deps.db, t.id, delay, 'the customer has not completed the payment yet');
 }

@@ -3,7 +3,8 @@ import { errors } from '../domain/errors.js';
 import { refundable, type LedgerEntry } from '../domain/payment.js';
 import { claimKey, completeKey, type StoredResponse } from '../persistence/idempotency-repository.js';
 import { findMovement, ledgerViolation, readLedgerSums, recordMovement, type Movement } from '../persistence/ledger.js';
-import { lockOrder } from '../persistence/order-repository.js';
+import { appendHistory, lockOrder } from '../persistence/order-repository.js';
+import { formatMoney } from '../domain/money.js';
 import { answerFromKey, keyClaim, keyInProgress } from './idempotency.js';
 import { assertOrderId } from './order-access.js';
 import type { Actor, Deps } from './ports.js';
@@ -61,6 +62,13 @@ export async function refundOrder(deps: Deps, actor: Actor, orderId: string, inp
         // The reconciler stays off until this request had its chance to make it.
         retryInMs: deps.reconcileAfterMs,
         now,
+      });
+      // Every money change is in the order's history, by whoever made it.
+      await appendHistory(trx, id, {
+        to: order.status,
+        at: now.toISOString(),
+        actor: actor.sub,
+        note: `refund of ${formatMoney(input.amount, order.payment.currency)}${reason ? `: ${reason}` : ''}`,
       });
       if (key) await completeKey(trx, key.userId, key.key, { status: 201, body: toEntry(m) });
       return m;

@@ -64,26 +64,43 @@ export async function completeCharge(deps: Deps, transactionId: string, outcome:
     }
     if (t.abandoned) {
       // The client was told "no order": the money goes back instead, recorded before it is asked for.
-      await moveCharge(trx, t.id, 'succeeded', { provider_reference: reference }, now, outcome.authorizationExpiresAt);
-      if (t.amount === 0) return { kind: 'release', movement: undefined };
-      const kind = captureModeOf(t) === 'immediate' ? 'refund' : 'void';
-      const movement = await recordMovement(trx, {
-        id: randomUUID(),
-        transactionId: t.id,
-        orderId: t.order_id,
-        kind,
-        amount: t.amount,
-        currency: t.currency,
-        actor: 'system',
-        reason: 'the request that made this charge answered that no order was made',
-        retryInMs: deps.reconcileAfterMs,
-        now,
-      });
+      const movement = await recordMoneyToGiveBack(deps, trx, t, outcome, 'the request that made this charge answered that no order was made', now);
       return { kind: 'release', movement };
     }
     const settled = await settle(deps, trx, t, outcome, now);
     if (!settled) throw new Error(`transaction ${transactionId} could not be settled although it is processing`);
     return { kind: 'order', order: settled };
+  });
+}
+
+/**
+ * Money taken for a charge that must not become an order (its request answered "no order", or its
+ * order ended while the customer was still paying): the charge is recorded as it happened, then
+ * the movement that gives it all back — a refund, or a void of an authorization nothing was
+ * captured from — `pending`, for the caller to make after the commit (release-payment.ts). The
+ * caller holds the transaction's lock. Undefined for a zero total (nothing moved).
+ */
+export async function recordMoneyToGiveBack(
+  deps: Deps,
+  trx: Db,
+  t: Pick<PaymentTransaction, 'id' | 'order_id' | 'amount' | 'currency' | 'draft'>,
+  outcome: ChargeOutcome,
+  reason: string,
+  now: Date,
+): Promise<Movement | undefined> {
+  await moveCharge(trx, t.id, 'succeeded', { provider_reference: outcome.reference }, now, outcome.authorizationExpiresAt);
+  if (t.amount === 0) return undefined;
+  return recordMovement(trx, {
+    id: randomUUID(),
+    transactionId: t.id,
+    orderId: t.order_id,
+    kind: captureModeOf(t) === 'immediate' ? 'refund' : 'void',
+    amount: t.amount,
+    currency: t.currency,
+    actor: 'system',
+    reason,
+    retryInMs: deps.reconcileAfterMs,
+    now,
   });
 }
 
@@ -122,10 +139,10 @@ const captureModeOf = (t: Pick<ChargedTransaction, 'draft'>) => t.draft.capture 
 const firstEntry = (order: Order) => ({ to: 'pending' as const, at: order.created_at, actor: order.user_id, note: null });
 
 /** What a new order owes: the confirmation email (when there is an address) and `order.created`. */
-const creationMessages = (order: Order, now: Date) => [emailMessage('order_confirmation', order), eventMessage('order.created', order, now)].filter((m) => m !== null);
+export const creationMessages = (order: Order, now: Date) => [emailMessage('order_confirmation', order), eventMessage('order.created', order, now)].filter((m) => m !== null);
 
 /** The order a succeeded transaction becomes, as the API shows it (and GET reads it back from the ledger). */
-function orderFromDraft(t: ChargedTransaction, outcome: ChargeOutcome, now: Date): Order {
+export function orderFromDraft(t: ChargedTransaction, outcome: ChargeOutcome, now: Date): Order {
   const d = t.draft;
   const iso = now.toISOString();
   const items = d.items.map((i) => ({ ...i, quantity_cancelled: i.quantity_cancelled ?? 0, quantity_returned: i.quantity_returned ?? 0 }));
@@ -150,6 +167,7 @@ function orderFromDraft(t: ChargedTransaction, outcome: ChargeOutcome, now: Date
       amount_captured: captured ? t.amount : 0,
       amount_refunded: 0,
       authorization_expires_at: !captured && authorized && outcome.authorizationExpiresAt ? outcome.authorizationExpiresAt.toISOString() : null,
+      next_action: null,
     },
     email: d.email,
     shipping_address: d.shipping_address,

@@ -1,8 +1,10 @@
 /** The one table of legal moves. Everything else asks it. */
-export const ORDER_STATUSES = ['pending', 'processing', 'shipped', 'delivered', 'cancelled'] as const;
+export const ORDER_STATUSES = ['awaiting_payment', 'pending', 'processing', 'shipped', 'delivered', 'cancelled'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {
+  // Waits for its customer (3-D Secure, a redirect, an approval): paid, it is placed; else it ends.
+  awaiting_payment: ['pending', 'cancelled'],
   pending: ['processing', 'cancelled'],
   processing: ['shipped'],
   shipped: ['delivered'],

@@ -1,6 +1,6 @@
 import { errors } from './errors.js';
 import { canTransition, type OrderStatus } from './order-status.js';
-import type { PaymentAmounts, ProviderId } from './payment.js';
+import type { NextAction, PaymentAmounts, ProviderId } from './payment.js';
 
 export interface ShippingAddress {
   name: string;
@@ -34,6 +34,8 @@ export interface PaymentSummary extends PaymentAmounts {
   provider_reference: string | null;
   amount: number;
   currency: string;
+  /** Null unless the payment waits for its customer (`requires_action`). */
+  next_action: NextAction | null;
 }
 
 /** The order exactly as the API returns it (and as events carry it). */

@@ -69,7 +69,7 @@ export interface LedgerEntry {
   updated_at: string;
 }
 
-export const PAYMENT_STATUSES = ['processing', 'authorized', 'succeeded', 'refund_pending', 'partially_refunded', 'refunded', 'voided', 'failed'] as const;
+export const PAYMENT_STATUSES = ['requires_action', 'processing', 'authorized', 'succeeded', 'refund_pending', 'partially_refunded', 'refunded', 'voided', 'failed'] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
 /** The sums a payment's status is derived from, as the order query reads them. */
@@ -87,6 +87,18 @@ export interface LedgerSums {
   authorizationExpiresAt: string | null;
 }
 
+/**
+ * What the customer must do for a payment that waits for them (`requires_action`): go to `url`, or
+ * hand `client_secret` / `provider_data` to the provider's own browser library.
+ */
+export interface NextAction {
+  type: 'redirect';
+  url: string | null;
+  expires_at: string;
+  client_secret: string | null;
+  provider_data: Record<string, unknown> | null;
+}
+
 export interface PaymentAmounts {
   status: PaymentStatus;
   amount_authorized: number;
@@ -99,10 +111,11 @@ export interface PaymentAmounts {
  * The payment as the ledger says. A payment with no movements at all (a zero total) reads as its
  * charge ended. A pending void or capture is money in flight: `processing` until the provider answers.
  */
-export function derivePayment(s: LedgerSums, charge: TransactionStatus): PaymentAmounts {
+export function derivePayment(s: LedgerSums, charge: TransactionStatus, waitsForCustomer = false): PaymentAmounts {
   const open = s.captured === 0 && s.voided === 0 && s.pendingVoids === 0;
   return {
-    status: deriveStatus(s, charge),
+    // Nothing has moved yet while the customer has still to act; the ledger's pending rows say no more.
+    status: waitsForCustomer && charge === 'processing' ? 'requires_action' : deriveStatus(s, charge),
     amount_authorized: s.authorized,
     amount_captured: s.captured,
     amount_refunded: s.refunded,

@@ -1,6 +1,7 @@
 import { Ajv, type Options } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
+import { isReturnUrl } from './return-url.js';
 import { addStorableTextKeyword, withStorableText } from './storable-text.js';
 import { strictNumbers } from './strict-query-numbers.js';
 
@@ -9,7 +10,7 @@ const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormat
 
 const base: Options = { useDefaults: true, removeAdditional: false, allErrors: true, strict: false };
 
-const ajvWith = (options: Options) => addStorableTextKeyword(addFormats(new Ajv({ ...base, ...options })));
+const ajvWith = (options: Options) => addStorableTextKeyword(addFormats(new Ajv({ ...base, ...options }))).addFormat('return-url', isReturnUrl);
 
 /**
  * Bodies are JSON and typed: nothing is coerced ("2" is not 2) and unknown

@@ -21,7 +21,7 @@ type Factory = (config: Config) => Promise<PaymentProvider | null>;
  * sandbox, should not carry.
  */
 const REGISTRY: Record<ProviderId, Factory> = {
-  sandbox: async (c) => (c.sandboxEnabled ? createSandboxProvider() : null),
+  sandbox: async (c) => (c.sandboxEnabled ? createSandboxProvider({ publicBaseUrl: c.publicBaseUrl }) : null),
   stripe: async (c) => (c.stripe ? (await import('./stripe.js')).createStripeProvider(c.stripe) : null),
   paypal: async (c) => (c.paypal ? (await import('./paypal.js')).createPayPalProvider(c.paypal, { production: c.env === 'production' }) : null),
   square: async (c) => (c.square ? (await import('./square.js')).createSquareProvider(c.square, { production: c.env === 'production' }) : null),

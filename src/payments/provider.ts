@@ -19,6 +19,27 @@ export interface ChargeInput {
   description: string;
   /** `manual` only authorizes: the money is taken later by `capture`, or released by `void`. */
   capture: CaptureMode;
+  /**
+   * Where the provider sends the customer back after completing the payment (3-D Secure, a redirect,
+   * an approval). Without it a payment that needs the customer is declined (`authentication_required`);
+   * with it the provider may answer with an `action` instead of taking the money now.
+   */
+  returnUrl?: string | null;
+}
+
+/**
+ * What the customer must do before the payment can complete. Nothing has been taken yet: the outcome
+ * comes later, from `completeAction` (asked by the webhook, the customer's return or the reconciler).
+ */
+export interface PaymentAction {
+  /** Where to send the customer, when the provider has one page for it. */
+  url: string | null;
+  /** For the provider's own browser library (Stripe's PaymentIntent client secret). */
+  clientSecret: string | null;
+  /** Anything else the provider's browser library needs (Adyen's `action` object). */
+  providerData: Record<string, unknown> | null;
+  /** The provider's own expiry of the payment, where it names one (Mollie `expiresAt`); the order waits until the later of this and PAYMENT_ACTION_TIMEOUT_SECONDS. */
+  expiresAt: Date | null;
 }
 
 export interface ChargeResult {
@@ -34,6 +55,12 @@ export interface ChargeResult {
    * the provider does not say (the caller then assumes its own default).
    */
   authorizationExpiresAt: Date | null;
+  /**
+   * Present when the payment waits for its customer (only ever with a `returnUrl`): `reference` is
+   * then the provider's id of the pending payment (PaymentIntent, PayPal order, Adyen pspReference,
+   * Mollie payment), `captured` false, and nothing is taken yet.
+   */
+  action?: PaymentAction;
 }
 
 export interface CaptureInput {
@@ -120,6 +147,18 @@ export interface PaymentQuery {
   currency: string;
 }
 
+/** A payment that waited for its customer, as `completeAction` and `cancelAction` name it. */
+export interface ActionInput {
+  transactionId: string;
+  /** The pending payment's reference, from `charge`'s result. */
+  reference: string;
+  amount: number;
+  currency: string;
+  capture: CaptureMode;
+  /** What the customer's return carried for the provider (Adyen's `redirectResult`); null by the other roads. */
+  redirectResult: string | null;
+}
+
 export interface PaymentProvider {
   readonly id: ProviderId;
   /** Throws PaymentDeclinedError, PaymentProviderError, PaymentAmountMismatchError or PaymentIntentMismatchError. */
@@ -133,6 +172,21 @@ export interface PaymentProvider {
   /** The provider's truth about every refund of a payment, oldest first; amounts come from here, never from a webhook. */
   refunds(input: PaymentQuery): Promise<ProviderRefund[]>;
   disputes(input: PaymentQuery): Promise<ProviderDispute[]>;
+  /**
+   * The truth about a payment that waited for its customer, finishing it where the provider needs
+   * one more call once the customer has acted (PayPal's capture or authorize of the approved order;
+   * Adyen's `/payments/details` with the `redirectResult`), with a key derived from the transaction so
+   * that every road (webhook, return, reconciler) makes the same call and the provider moves the
+   * money once. `processing` while the customer has not finished. Absent: `retrieve` answers.
+   */
+  completeAction?(input: ActionInput): Promise<RetrieveResult>;
+  /**
+   * Cancels a payment still waiting for its customer (Stripe: the intent, `abandoned`), so that it
+   * can no longer take money. `cancelled` when it is cancelled (or was already); `not_cancelled`
+   * when the provider cannot cancel it or it moved on (then it is asked again). Absent: nothing can
+   * be cancelled, and money that still arrives is refunded.
+   */
+  cancelAction?(input: ActionInput): Promise<'cancelled' | 'not_cancelled'>;
 }
 
 /** The provider refused the payment: 402 `payment_declined`. Nothing was taken. */

@@ -21,6 +21,8 @@ const DECLINES: Record<string, string> = {
 };
 const CAPTURE_DECLINED = 'pm_card_captureDeclined';
 const EXPIRED = 'authorization_expired';
+/** Needs the customer: 3-D Secure on the page the service serves (http/routes/sandbox). */
+const THREE_DS = 'pm_card_threeDSecureRequired';
 
 /** Captured at charge time, as today. */
 const CHARGED = 'sb_ch_';
@@ -42,6 +44,22 @@ interface SandboxPayment {
 }
 
 const payments = new Map<string, SandboxPayment>();
+
+/**
+ * A payment waiting for its customer on the sandbox's page, by transaction id. Its reference names
+ * a charge (`sb_ch_3ds_…`) or an authorization (`sb_au_3ds_…`) as any other sandbox payment does,
+ * and becomes that payment when the customer completes.
+ */
+interface SandboxAction {
+  state: 'waiting' | 'completed' | 'failed' | 'cancelled';
+  reference: string;
+  returnUrl: string;
+  amount: number;
+  currency: string;
+}
+
+const actions = new Map<string, SandboxAction>();
+const THREE_DS_MARK = '3ds_';
 
 function remember(reference: string, payment: SandboxPayment): SandboxPayment {
   payments.set(reference, payment);
@@ -67,11 +85,61 @@ function refunded(p: SandboxPayment): number {
   return [...p.refunds.values()].filter((r) => r.status !== 'failed').reduce((sum, r) => sum + r.amount, 0);
 }
 
-export function createSandboxProvider(): PaymentProvider {
+/** What the sandbox's page shows: the payment while it waits for its customer, else undefined (404). */
+export function sandboxActionPage(transactionId: string): Pick<SandboxAction, 'amount' | 'currency' | 'returnUrl'> | undefined {
+  const a = actions.get(transactionId);
+  return a?.state === 'waiting' ? a : undefined;
+}
+
+/**
+ * The customer's answer on the sandbox's page: the payment completes (captured, or authorized when
+ * it was charged for shipment mode) or fails. Returns where to send the customer back, or undefined
+ * when the payment is unknown or no longer waiting.
+ */
+export function authenticateSandboxAction(transactionId: string, outcome: 'complete' | 'fail'): string | undefined {
+  const a = actions.get(transactionId);
+  if (a?.state !== 'waiting') return undefined;
+  if (outcome === 'fail') {
+    a.state = 'failed';
+    return a.returnUrl;
+  }
+  a.state = 'completed';
+  const authorizedOnly = a.reference.startsWith(AUTHORIZED);
+  remember(a.reference, { state: authorizedOnly ? 'authorized' : 'captured', amount: a.amount, currency: a.currency, capturable: true, captures: new Map(), refunds: new Map() });
+  return a.returnUrl;
+}
+
+/** The state of a payment that waited for its customer; after a restart (memory gone) nobody can complete it any more. */
+function actionState(transactionId: string, reference: string): RetrieveResult {
+  const a = actions.get(transactionId);
+  if (!a) return { status: 'not_found' };
+  if (a.state === 'waiting') return { status: 'processing' };
+  if (a.state === 'failed') return { status: 'failed', declineCode: 'authentication_failed' };
+  if (a.state === 'cancelled') return { status: 'failed', declineCode: 'payment_cancelled' };
+  return stateOf(reference, payments.get(reference)!);
+}
+
+export function createSandboxProvider(options: { publicBaseUrl?: string } = {}): PaymentProvider {
+  const base = (options.publicBaseUrl ?? 'http://localhost:8000').replace(/\/+$/, '');
   return {
     id: 'sandbox',
 
-    async charge({ transactionId, source, amount, currency, capture }) {
+    async charge({ transactionId, source, amount, currency, capture, returnUrl }) {
+      if (source === THREE_DS) {
+        if (!returnUrl) throw new PaymentDeclinedError('The card needs 3-D Secure and no return URL was given.', 'authentication_required');
+        const reference = (capture === 'immediate' ? CHARGED : AUTHORIZED) + THREE_DS_MARK + transactionId;
+        // Charging the same transaction again is a retry: the same waiting payment.
+        if (!actions.has(transactionId)) {
+          actions.set(transactionId, { state: 'waiting', reference, returnUrl, amount, currency });
+          if (actions.size > MAX_PAYMENTS) actions.delete(actions.keys().next().value!);
+        }
+        return {
+          reference,
+          captured: false,
+          authorizationExpiresAt: null,
+          action: { url: `${base}/sandbox/authenticate/${transactionId}`, clientSecret: null, providerData: null, expiresAt: null },
+        };
+      }
       const decline = DECLINES[source];
       if (decline) throw new PaymentDeclinedError('Your card was declined.', decline);
       if (source === 'pm_card_providerUnavailable') throw new PaymentProviderError('sandbox: provider unavailable');
@@ -134,6 +202,7 @@ export function createSandboxProvider(): PaymentProvider {
     },
 
     async retrieve({ transactionId, reference, source, capture = 'immediate' }) {
+      if (source === THREE_DS) return actionState(transactionId, reference ?? '');
       const ref = reference ?? (capture === 'manual' ? authorizedReference(transactionId, source) : CHARGED + transactionId);
       const p = payments.get(ref);
       if (p) return stateOf(ref, p);
@@ -154,6 +223,18 @@ export function createSandboxProvider(): PaymentProvider {
     // Nobody disputes a sandbox payment.
     async disputes() {
       return [];
+    },
+
+    async completeAction({ transactionId, reference }) {
+      return actionState(transactionId, reference);
+    },
+
+    async cancelAction({ transactionId }) {
+      const a = actions.get(transactionId);
+      // Forgotten (a restart): its page is gone, so nobody can complete it any more.
+      if (!a) return 'cancelled';
+      if (a.state === 'waiting') a.state = 'cancelled';
+      return a.state === 'cancelled' || a.state === 'failed' ? 'cancelled' : 'not_cancelled';
     },
   };
 }

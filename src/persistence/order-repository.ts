@@ -2,7 +2,7 @@ import { sql, type ExpressionBuilder, type RawBuilder } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import { currentTotal, type Order, type OrderItem, type ShippingAddress, type StatusChange, type Tracking } from '../domain/order.js';
 import type { OrderStatus } from '../domain/order-status.js';
-import { derivePayment, type LedgerSums, type ProviderId, type TransactionStatus } from '../domain/payment.js';
+import { derivePayment, type LedgerSums, type NextAction, type ProviderId, type TransactionStatus } from '../domain/payment.js';
 import { compileByShape, compileOnce, slot } from './compiled.js';
 import { toAmount, toIso } from './rows.js';
 import type { Database, Db } from './tables.js';
@@ -82,6 +82,7 @@ export function orderQuery(db: Db) {
         sql<string>`coalesce(s.pending_voids, 0)`.as('pending_voids'),
         sql<string>`coalesce(s.pending_refunds, 0)`.as('pending_refunds'),
         's.authorization_expires_at',
+        't.next_action',
       ])
       .select((eb: ExpressionBuilder<Database & { o: Database['orders'] }, 'o'>) =>
         jsonArrayFrom(
@@ -119,9 +120,10 @@ export function toOrder(r: OrderQueryRow): Order {
       transaction_id: r.transaction_id,
       provider: r.provider as ProviderId,
       provider_reference: r.provider_reference,
-      ...derivePayment(toLedgerSums(r), r.payment_status as TransactionStatus),
+      ...derivePayment(toLedgerSums(r), r.payment_status as TransactionStatus, r.next_action !== null),
       amount: toAmount(r.payment_amount),
       currency: r.payment_currency,
+      next_action: (r.next_action as NextAction | null) ?? null,
     },
     email: r.email,
     shipping_address: (r.shipping_address as ShippingAddress | null) ?? null,
@@ -212,4 +214,14 @@ export async function appendHistory(trx: Db, orderId: string, change: Pick<Statu
 export async function listHistory(db: Db, orderId: string) {
   const rows = await db.selectFrom('order_status_history').select(['status', 'at', 'actor', 'note']).where('order_id', '=', orderId).orderBy('id').execute();
   return rows.map((r) => ({ status: r.status as OrderStatus, at: toIso(r.at), actor: r.actor, note: r.note }));
+}
+
+/** How many orders wait for their customer to complete the payment (a partial index holds exactly them). */
+export async function countAwaitingPayment(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('orders')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('status', '=', 'awaiting_payment')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }

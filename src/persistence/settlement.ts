@@ -2,6 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import type { Order, StatusChange } from '../domain/order.js';
 import { compileByShape, slot } from './compiled.js';
 import type { OutboxMessage } from '../domain/messages.js';
+import type { NextAction } from '../domain/payment.js';
 import type { Db } from './tables.js';
 
 export interface NewOrderSettlement {
@@ -13,6 +14,12 @@ export interface NewOrderSettlement {
   key: { userId: string; key: string } | null;
   /** When the provider stops honouring an authorization the charge did not capture (shipment mode). */
   authorizationExpiresAt: Date | null;
+  /**
+   * The payment waits for its customer: the order is written `awaiting_payment`, the transaction
+   * stays `processing` (its ledger rows `pending`) with what the customer must do, until when, and
+   * when the reconciler first asks the provider.
+   */
+  awaiting?: { nextAction: NextAction; expiresAt: Date; askAt: Date };
   now: Date;
 }
 
@@ -54,6 +61,7 @@ export async function settleNewOrder(db: Db, s: NewOrderSettlement): Promise<boo
     history_note: s.first.note,
     history_at: s.first.at,
     ...(s.key && { key_user: s.key.userId, key: s.key.key, answer: JSON.stringify(o) }),
+    ...(s.awaiting && { next_action: JSON.stringify(s.awaiting.nextAction), action_expires_at: s.awaiting.expiresAt, ask_at: s.awaiting.askAt }),
   };
   o.items.forEach((item, i) => {
     Object.assign(values, {
@@ -68,7 +76,7 @@ export async function settleNewOrder(db: Db, s: NewOrderSettlement): Promise<boo
     Object.assign(values, { [`message${i}`]: m.id, [`kind${i}`]: m.kind, [`topic${i}`]: m.topic, [`payload${i}`]: m.payload });
   });
   try {
-    const { rows } = await statement(`${o.items.length}:${s.messages.length}:${s.key ? 'key' : 'nokey'}`)(db, values);
+    const { rows } = await statement(`${o.items.length}:${s.messages.length}:${s.key ? 'key' : 'nokey'}:${s.awaiting ? 'awaiting' : 'paid'}`)(db, values);
     return (rows[0]?.settled ?? 0) > 0;
   } catch (err) {
     // Another transaction took this reference at the same moment (the unique index waited for it
@@ -80,7 +88,8 @@ export async function settleNewOrder(db: Db, s: NewOrderSettlement): Promise<boo
 
 /** The statement for a number of items and messages, with or without a key: compiled once per shape. */
 const statement = compileByShape<string, { settled: number }>((_db, shape) => {
-  const [items, messages, withKey] = shape.split(':');
+  const [items, messages, withKey, payment] = shape.split(':');
+  const awaiting = payment === 'awaiting';
   const each = (count: string | undefined, row: (i: number) => RawBuilder<unknown>) => sql.join(Array.from({ length: Number(count) }, (_, i) => row(i)));
   const lines = each(
     items,
@@ -102,22 +111,31 @@ const statement = compileByShape<string, { settled: number }>((_db, shape) => {
           where user_id = ${slot('key_user')}::text and key = ${slot('key')}::text and exists (select 1 from moved)
         )`
       : sql``;
+  // A payment that waits for its customer moves nothing yet: the charge stays `processing`, its
+  // ledger rows `pending`, and the reconciler first asks at `ask_at`, when no lease holds it.
+  const move = awaiting
+    ? sql`next_action = ${slot('next_action')}::jsonb, action_expires_at = ${slot('action_expires_at')}::timestamptz,
+          next_attempt_at = ${slot('ask_at')}::timestamptz, leased_until = now()`
+    : sql`status = 'succeeded'`;
+  const ledgered = awaiting
+    ? sql``
+    : sql`, ledgered as (
+      update payment_ledger
+      set status = 'succeeded', provider_reference = ${slot('reference')}::text, updated_at = ${slot('now')}::timestamptz,
+          expires_at = case when kind = 'authorization' then ${slot('expires_at')}::timestamptz end
+      where transaction_id in (select id from moved) and status = 'pending' and kind in ('authorization', 'capture')
+    )`;
   return sql<{ settled: number }>`
     with moved as (
       update payment_transactions
-      set status = 'succeeded', provider_reference = ${slot('reference')}::text, updated_at = ${slot('now')}::timestamptz
-      where id = ${slot('transaction_id')}::uuid and status = 'processing' and not abandoned
+      set ${move}, provider_reference = ${slot('reference')}::text, updated_at = ${slot('now')}::timestamptz
+      where id = ${slot('transaction_id')}::uuid and status = 'processing' and not abandoned and next_action is null
         and not exists (
           select 1 from payment_transactions d
           where d.provider = ${slot('provider')}::text and d.provider_reference = ${slot('reference')}::text
         )
       returning id
-    ), ledgered as (
-      update payment_ledger
-      set status = 'succeeded', provider_reference = ${slot('reference')}::text, updated_at = ${slot('now')}::timestamptz,
-          expires_at = case when kind = 'authorization' then ${slot('expires_at')}::timestamptz end
-      where transaction_id in (select id from moved) and status = 'pending' and kind in ('authorization', 'capture')
-    ), placed as (
+    )${ledgered}, placed as (
       insert into orders (id, user_id, status, currency, total, email, shipping_address, tracking, transaction_id, created_at, updated_at)
       select ${slot('order_id')}::uuid, ${slot('user_id')}::text, ${slot('status')}::text, ${slot('currency')}::char(3), ${slot('total')}::bigint,
              ${slot('email')}::text, ${slot('shipping_address')}::jsonb, null, moved.id, ${slot('created_at')}::timestamptz, ${slot('updated_at')}::timestamptz

@@ -60,6 +60,10 @@ export interface PaymentTransactionsTable {
   next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>;
   /** Until when a request or a reconciler pass holds this `processing` charge (migration 009). */
   leased_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** What the customer must do while the charge waits for them; null otherwise (migration 012). */
+  next_action: ColumnType<unknown, string | null | undefined, string | null>;
+  /** When an order that waits for its customer expires; set once the charge asked for the customer. */
+  action_expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   created_at: ColumnType<Date, Date | string | undefined, never>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }

@@ -33,6 +33,8 @@ export interface PaymentTransaction {
   abandoned: boolean;
   attempts: number;
   draft: OrderDraft;
+  /** Set once the charge asked for its customer (3-D Secure, a redirect, an approval): the order then waits until this. */
+  action_expires_at: string | null;
   created_at: string;
 }
 
@@ -50,6 +52,7 @@ const toTransaction = (r: TransactionRow): PaymentTransaction => ({
   abandoned: r.abandoned,
   attempts: r.attempts,
   draft: r.order_draft as OrderDraft,
+  action_expires_at: r.action_expires_at === null ? null : toIso(r.action_expires_at),
   created_at: toIso(r.created_at),
 });
 
@@ -123,6 +126,11 @@ export async function markAbandoned(trx: Db, id: string, reason: string, retryIn
     .set({ abandoned: true, failure_reason: reason, next_attempt_at: fromNow(retryInMs), updated_at: now })
     .where('id', '=', id)
     .execute();
+}
+
+/** The payment no longer waits for its customer (it ended one way or the other): `next_action` goes. */
+export async function clearNextAction(trx: Db, id: string): Promise<void> {
+  await trx.updateTable('payment_transactions').set({ next_action: null }).where('id', '=', id).execute();
 }
 
 /** Puts off the next reconciliation/refund attempt by `delayMs` (exponential backoff decided by the caller). */

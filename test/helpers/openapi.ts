@@ -147,6 +147,7 @@ function sampleString(schema: Schema, hints: Hints, name: string): string {
       return 'fuzz@example.com';
     case 'uri':
     case 'url':
+    case 'return-url':
       return 'https://example.com/';
   }
   const found = STRING_CANDIDATES.find((c) => fits(schema, c));

@@ -65,6 +65,7 @@ describe.each(DATABASES)('POST /api/orders/create on %s', (kind) => {
         amount_captured: 4848,
         amount_refunded: 0,
         authorization_expires_at: null,
+        next_action: null,
       },
       email: `${user}@example.com`,
       shipping_address: address,

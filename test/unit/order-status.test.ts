@@ -4,7 +4,14 @@ import { ORDER_STATUSES, TRACKING_STATUSES, canTransition, type OrderStatus } fr
 import { isOwnerOrAdmin, transition, type Order } from '../../src/domain/order.js';
 
 /** The contract's state machine, written out independently of the code's table. */
-const LEGAL: ReadonlySet<string> = new Set(['pending→processing', 'processing→shipped', 'shipped→delivered', 'pending→cancelled']);
+const LEGAL: ReadonlySet<string> = new Set([
+  'awaiting_payment→pending',
+  'awaiting_payment→cancelled',
+  'pending→processing',
+  'processing→shipped',
+  'shipped→delivered',
+  'pending→cancelled',
+]);
 
 const ALL_PAIRS = ORDER_STATUSES.flatMap((from) => ORDER_STATUSES.map((to) => [from, to] as [OrderStatus, OrderStatus]));
 const legalPairs = ALL_PAIRS.filter(([f, t]) => LEGAL.has(`${f}→${t}`));
@@ -30,6 +37,7 @@ function order(status: OrderStatus): Order {
       amount_captured: 100,
       amount_refunded: 0,
       authorization_expires_at: null,
+      next_action: null,
     },
     email: null,
     shipping_address: null,
@@ -42,11 +50,11 @@ function order(status: OrderStatus): Order {
 const AT = new Date('2026-02-03T04:05:06.789Z');
 
 describe('order state machine', () => {
-  it('knows the five statuses of the contract', () => {
-    expect([...ORDER_STATUSES].sort()).toEqual(['cancelled', 'delivered', 'pending', 'processing', 'shipped']);
+  it('knows the six statuses of the contract', () => {
+    expect([...ORDER_STATUSES].sort()).toEqual(['awaiting_payment', 'cancelled', 'delivered', 'pending', 'processing', 'shipped']);
     expect([...TRACKING_STATUSES].sort()).toEqual(['delivered', 'processing', 'shipped']);
-    expect(legalPairs).toHaveLength(4);
-    expect(illegalPairs).toHaveLength(21);
+    expect(legalPairs).toHaveLength(6);
+    expect(illegalPairs).toHaveLength(30);
   });
 
   it.each(legalPairs)('%s → %s is legal', (from, to) => {

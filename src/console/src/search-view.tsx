@@ -3,7 +3,7 @@ import { api, Problem } from './api';
 import type { Order, Page } from './types';
 import { Button, money, ProblemBox, TableHead, when } from './ui';
 
-const STATUSES = ['', 'pending', 'processing', 'shipped', 'delivered', 'cancelled'];
+const STATUSES = ['', 'awaiting_payment', 'pending', 'processing', 'shipped', 'delivered', 'cancelled'];
 const FIELDS = ['q', 'status', 'user_id', 'email', 'created_from', 'created_to'] as const;
 type Filters = Record<(typeof FIELDS)[number], string>;
 const EMPTY: Filters = { q: '', status: '', user_id: '', email: '', created_from: '', created_to: '' };

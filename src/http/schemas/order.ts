@@ -36,7 +36,22 @@ export const CreateOrderBody = Type.Object(
       { minItems: 1, maxItems: 100 },
     ),
     currency: Currency,
-    payment: Type.Object({ provider: Type.Enum(PROVIDERS), source: Text(500) }, { additionalProperties: false }),
+    payment: Type.Object(
+      {
+        provider: Type.Enum(PROVIDERS),
+        source: Text(500),
+        return_url: Type.Optional(
+          Type.String({
+            format: 'return-url',
+            maxLength: 2048,
+            description:
+              'Where the provider sends the customer back after completing the payment (3-D Secure, a redirect, an approval): an absolute `https://` URL ' +
+              '(`http://` only on a loopback host). With it, a payment that needs the customer answers `awaiting_payment` with `payment.next_action`.',
+          }),
+        ),
+      },
+      { additionalProperties: false },
+    ),
     email: Type.Optional(
       Type.Union([EmailAddress, Type.Null()], {
         description: "Where confirmations go. Absent: the token's `email` claim, when it is an email address; a claim that is not one is ignored and the order has no email.",
@@ -77,6 +92,19 @@ export const Order = Type.Object({
     amount_captured: MinorUnits,
     amount_refunded: Amount('Succeeded refunds'),
     authorization_expires_at: Type.Union([Timestamp, Type.Null()], { description: 'Null unless authorized and not yet captured' }),
+    next_action: Type.Union(
+      [
+        Type.Object({
+          type: Type.Literal('redirect'),
+          url: Type.Union([Type.String(), Type.Null()]),
+          expires_at: Timestamp,
+          client_secret: Type.Union([Type.String(), Type.Null()]),
+          provider_data: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
+        }),
+        Type.Null(),
+      ],
+      { description: 'What the customer must do while `status` is `requires_action`; null otherwise' },
+    ),
   }),
   email: Type.Union([Type.String(), Type.Null()]),
   shipping_address: Type.Union([

@@ -79,6 +79,7 @@ export function makeOrder(overrides: Partial<Order> = {}): Order {
       amount_captured: 5248,
       amount_refunded: 0,
       authorization_expires_at: null,
+      next_action: null,
     },
     email: 'alice@example.com',
     shipping_address: { name: 'Alice Liddell', line1: '1 Main St', line2: null, city: 'Springfield', postal_code: '12345', country: 'US' },

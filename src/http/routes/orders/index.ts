@@ -1,5 +1,6 @@
 import type { App, RouteOptions } from '../../types.js';
 import cancelOrderRoute from './cancel-order.js';
+import confirmPaymentRoute from './confirm-payment.js';
 import createOrderRoute from './create-order.js';
 import getHistoryRoute from './get-history.js';
 import getOrderRoute from './get-order.js';
@@ -14,6 +15,7 @@ export default async function orderRoutes(app: App, opts: RouteOptions) {
   await app.register(listOrdersRoute, opts);
   await app.register(getOrderRoute, opts);
   await app.register(cancelOrderRoute, opts);
+  await app.register(confirmPaymentRoute, opts);
   await app.register(updateStatusRoute, opts);
   await app.register(getHistoryRoute, opts);
   await app.register(getPaymentsRoute, opts);
