@@ -1,8 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import type { Kysely } from 'kysely';
-import type { Faults } from './application/ports.js';
-import type { Deps } from './application/ports.js';
+import type { Faults } from './application/deps.js';
+import type { Deps } from './application/deps.js';
 import type { Config } from './config.js';
 import authPlugin, { createTokenVerifier, type TokenVerifier } from './http/plugins/auth.js';
 import consolePlugin from './http/plugins/console.js';

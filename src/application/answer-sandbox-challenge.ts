@@ -1,6 +1,6 @@
 import { authenticateSandboxAction } from '../payments/sandbox.js';
 import { findTransaction } from '../persistence/transaction-repository.js';
-import type { Deps } from './ports.js';
+import type { Deps } from './deps.js';
 import { settleAwaitingPayment } from './settle-awaiting-payment.js';
 
 /**

@@ -3,7 +3,7 @@ import type { NextAction } from '../domain/payment.js';
 import type { PaymentAction } from '../payments/provider.js';
 import { findOrder } from '../persistence/order-repository.js';
 import { settleNewOrder } from '../persistence/settlement.js';
-import type { Deps } from './ports.js';
+import type { Deps } from './deps.js';
 import { orderFromDraft, type ChargedTransaction } from './settle-charge.js';
 import { errors } from '../domain/errors.js';
 

@@ -8,7 +8,7 @@ import { appendHistory, findOrder } from '../persistence/order-repository.js';
 import { enqueueAll } from '../persistence/outbox.js';
 import { cancelUnits } from '../persistence/partial-cancellation.js';
 import type { Db } from '../persistence/tables.js';
-import type { Actor, Deps } from './ports.js';
+import type { Actor, Deps } from './deps.js';
 
 /**
  * The part of a partial cancel that leaves units in the order, inside the cancel's transaction

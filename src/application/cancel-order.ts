@@ -9,7 +9,7 @@ import { findOrder, lockOrderRow } from '../persistence/order-repository.js';
 import { emailMessage, eventMessage } from '../domain/messages.js';
 import { assertCanSee, assertOrderId } from './order-access.js';
 import { cancelItems } from './cancel-items.js';
-import type { Actor, Deps } from './ports.js';
+import type { Actor, Deps } from './deps.js';
 import { releasePayment } from './release-payment.js';
 import { settleAwaitingPayment } from './settle-awaiting-payment.js';
 

@@ -8,7 +8,7 @@ import { lockMovement, scheduleMovementRetry, settleMovement, type Movement } fr
 import { appendHistory, findOrder, lockOrder } from '../persistence/order-repository.js';
 import { enqueueAll } from '../persistence/outbox.js';
 import { recordStatusChange } from '../persistence/status-change.js';
-import type { Deps } from './ports.js';
+import type { Deps } from './deps.js';
 
 export const CAPTURE_RETRY = { baseMs: 5_000, maxMs: 10 * 60_000 };
 
@@ -32,7 +32,7 @@ export type CaptureOutcome =
  * what the provider said. Run by the move to `shipped` and, after a crash or an outage, by the
  * reconciler: either way the provider captures once and the order ships once.
  */
-export async function captureMovement(deps: Deps, m: Movement): Promise<CaptureOutcome> {
+export async function capturePayment(deps: Deps, m: Movement): Promise<CaptureOutcome> {
   if (!m.payment_reference) throw new Error(`capture ${m.id}: the payment has no authorization reference`);
   const provider = deps.payments.get(m.provider);
   let reference: string;

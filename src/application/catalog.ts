@@ -2,7 +2,7 @@ import { errors } from '../domain/errors.js';
 import type { CatalogProduct } from '../domain/pricing.js';
 import { findProduct, listActiveProducts, upsertProduct, type Product } from '../persistence/product-repository.js';
 import { decodeProductCursor, encodeProductCursor } from './cursor.js';
-import type { Deps } from './ports.js';
+import type { Deps } from './deps.js';
 
 /** The catalog's three use cases are one line each; they share this file. */
 export function putProduct(deps: Deps, product: CatalogProduct): Promise<Product> {

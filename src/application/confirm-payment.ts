@@ -2,7 +2,7 @@ import type { Order } from '../domain/order.js';
 import { PaymentProviderError } from '../payments/provider.js';
 import { findOrder } from '../persistence/order-repository.js';
 import { assertCanSee, assertOrderId } from './order-access.js';
-import type { Actor, Deps } from './ports.js';
+import type { Actor, Deps } from './deps.js';
 import { settleAwaitingPayment } from './settle-awaiting-payment.js';
 
 /**

@@ -2,7 +2,7 @@ import type { Order } from '../domain/order.js';
 import type { OrderStatus } from '../domain/order-status.js';
 import { listOrders as listOrderRows } from '../persistence/order-repository.js';
 import { decodeOrderCursor, encodeOrderCursor } from './cursor.js';
-import type { Actor, Deps } from './ports.js';
+import type { Actor, Deps } from './deps.js';
 
 /** The caller's own orders, newest first, one keyset page at a time. */
 export async function listOrders(

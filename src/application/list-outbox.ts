@@ -3,7 +3,7 @@ import type { OutboxStatus } from '../domain/messages.js';
 import { listOutboxRows } from '../persistence/outbox-admin.js';
 import { MAX_CURSOR_LENGTH } from './cursor.js';
 import { OUTBOX_ID, toOutboxItem, type OutboxItem } from './outbox-item.js';
-import type { Deps } from './ports.js';
+import type { Deps } from './deps.js';
 
 const CURSOR_TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 

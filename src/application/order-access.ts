@@ -1,6 +1,6 @@
 import { errors } from '../domain/errors.js';
 import { isOwnerOrAdmin, type Order } from '../domain/order.js';
-import type { Actor } from './ports.js';
+import type { Actor } from './deps.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -3,14 +3,14 @@ import { DomainError, errors } from '../domain/errors.js';
 import type { Order, ShippingAddress } from '../domain/order.js';
 import type { ProviderId } from '../domain/payment.js';
 import { priceItems, type RequestedItem } from '../domain/pricing.js';
-import { PaymentAmountMismatchError, PaymentDeclinedError, PaymentIntentMismatchError } from '../payments/provider.js';
-import type { StoredResponse } from '../persistence/idempotency-repository.js';
+import { chargeCaptureFor, PaymentAmountMismatchError, PaymentDeclinedError, PaymentIntentMismatchError } from '../payments/provider.js';
+import type { KeyClaim } from '../persistence/idempotency-repository.js';
 import { findOrder } from '../persistence/order-repository.js';
 import { findProducts, type Product } from '../persistence/product-repository.js';
-import { reserveOrder, type KeyClaimRequest } from '../persistence/reservation.js';
+import { reserveOrder } from '../persistence/reservation.js';
 import { takeOverStranded, type NewTransaction } from '../persistence/transaction-repository.js';
-import { answerFromKey, fingerprint, KEY_TTL_MS, keyInProgress } from './idempotency.js';
-import type { Actor, Deps } from './ports.js';
+import { keyClaim, KeyNotClaimed, withIdempotencyKey, type Replayed } from './idempotency.js';
+import type { Actor, Deps } from './deps.js';
 import { releasePayment } from './release-payment.js';
 import { abandonCharge, completeOwnCharge, defaultExpiry, failCharge, type ChargeOutcome } from './settle-charge.js';
 import { awaitCustomer } from './await-customer.js';
@@ -27,10 +27,7 @@ export interface PlaceOrderInput {
 /** The charge a request makes: the one it reserved, or the one a stranded request reserved under its key. */
 type ChargeToMake = Pick<NewTransaction, 'id' | 'provider' | 'source' | 'draft'>;
 
-export type PlaceOrderResult =
-  | { kind: 'created'; order: Order }
-  /** A stored response for the same Idempotency-Key and body. */
-  | { kind: 'replayed'; response: StoredResponse };
+export type PlaceOrderResult = { kind: 'created'; order: Order } | Replayed;
 
 /**
  * Creating an order is three short steps, never one long transaction around a
@@ -49,8 +46,13 @@ export type PlaceOrderResult =
 export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInput, idempotencyKey: string | null): Promise<PlaceOrderResult> {
   const provider = deps.payments.get(input.payment.provider);
   const now = deps.clock();
-  const key = idempotencyKey ? { userId: actor.sub, key: idempotencyKey, fingerprint: fingerprint(input), expiresAt: new Date(now.getTime() + KEY_TTL_MS) } : null;
-  const reserved = await reserve(deps, actor, input, key, { provider: provider.id, now });
+  const key = idempotencyKey ? keyClaim(actor.sub, idempotencyKey, input, now) : null;
+  const reserved = await withIdempotencyKey(
+    deps,
+    key,
+    () => reserve(deps, actor, input, key, { provider: provider.id, now }),
+    (k) => takeOver(deps, k),
+  );
   if (reserved.kind === 'replayed') return reserved;
   const { transaction } = reserved;
   const draft = transaction.draft;
@@ -65,7 +67,7 @@ export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInpu
       source: transaction.source,
       customerId: actor.sub,
       description: `Order ${draft.order_id}`,
-      capture: (draft.capture ?? deps.capture) === 'shipment' ? 'manual' : 'immediate',
+      capture: chargeCaptureFor(draft.capture ?? deps.capture),
       returnUrl: input.payment.return_url ?? null,
     });
     if (charged.action) return { kind: 'created', order: await awaitCustomer(deps, transaction, charged.reference, charged.action, now) };
@@ -95,17 +97,17 @@ export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInpu
 /**
  * Step 1. The catalog is read outside the reservation, as before it was read before the stock was
  * locked: an order is priced at the catalog as it stood when the request read it. A request
- * whose key already holds an answer gets that answer, whatever the catalog or stock say now.
+ * whose key already holds an answer gets that answer, whatever the catalog or stock say now: the
+ * reservation claims the key only when it takes the stock, so a refusal before that leaves the key to say.
  */
-async function reserve(deps: Deps, actor: Actor, input: PlaceOrderInput, key: KeyClaimRequest | null, at: { provider: ProviderId; now: Date }): Promise<Reserved> {
+async function reserve(deps: Deps, actor: Actor, input: PlaceOrderInput, key: KeyClaim | null, at: { provider: ProviderId; now: Date }): Promise<Reserved | KeyNotClaimed> {
   let priced: ReturnType<typeof priceItems>;
   let catalog: Map<string, Product>;
   try {
     catalog = await findProducts(deps.db, [...new Set(input.items.map((i) => i.product_id))]);
     priced = priceItems(input.items, catalog, input.currency);
   } catch (err) {
-    const held = key && err instanceof DomainError ? await answerHeldKey(deps, key) : undefined;
-    if (held) return held;
+    if (err instanceof DomainError) return new KeyNotClaimed(err);
     throw err;
   }
   const transaction: NewTransaction = {
@@ -130,58 +132,38 @@ async function reserve(deps: Deps, actor: Actor, input: PlaceOrderInput, key: Ke
   const stocked = priced.items.filter((i) => catalog.get(i.product_id)?.stock !== null);
   const outcome = await reserveOrder(deps.db, { stocked, key, transaction });
   if (outcome.reserved) return { kind: 'reserved', transaction };
-  const held = key ? await answerHeldKey(deps, key) : undefined;
-  if (held) return held;
-  if (outcome.short.length > 0) {
-    throw new DomainError('out_of_stock', `Not enough stock for ${outcome.short.join(', ')}.`, { product_ids: outcome.short });
-  }
-  // The key was held when the claim was tried and free a moment later: its request just ended.
-  throw keyInProgress();
+  if (outcome.short.length === 0) return new KeyNotClaimed();
+  return new KeyNotClaimed(new DomainError('out_of_stock', `Not enough stock for ${outcome.short.join(', ')}.`, { product_ids: outcome.short }));
 }
 
-type Reserved = { kind: 'replayed'; response: StoredResponse } | { kind: 'reserved'; transaction: ChargeToMake };
-
-/**
- * What a held key answers: its stored response; or, while it is in progress, the charge it reserved
- * when nobody holds that any more (taken over, to be made by this request); else the key's refusal.
- */
-async function answerHeldKey(deps: Deps, key: KeyClaimRequest): Promise<Reserved | undefined> {
-  try {
-    const replay = await answerFromKey(deps, key);
-    return replay && { kind: 'replayed', response: replay };
-  } catch (err) {
-    if (!(err instanceof DomainError) || err.code !== 'idempotency_in_progress') throw err;
-    const t = await takeOverStranded(deps.db, key, deps.reconcileAfterMs);
-    if (!t) throw err;
-    deps.logger.warn({ transactionId: t.id, attempts: t.attempts }, 'a retry took over a charge its first request left reserved');
-    return { kind: 'reserved', transaction: { id: t.id, provider: t.provider, source: t.source, draft: t.draft } };
-  }
+interface Reserved {
+  kind: 'reserved';
+  transaction: ChargeToMake;
 }
 
+/** A key still in progress whose request left its charge reserved and unmade (its lease lapsed): this request makes it. */
+async function takeOver(deps: Deps, key: KeyClaim): Promise<Reserved | undefined> {
+  const t = await takeOverStranded(deps.db, key, deps.reconcileAfterMs);
+  if (!t) return undefined;
+  deps.logger.warn({ transactionId: t.id, attempts: t.attempts }, 'a retry took over a charge its first request left reserved');
+  return { kind: 'reserved', transaction: { id: t.id, provider: t.provider, source: t.source, draft: t.draft } };
+}
+
+/** The provider's refusals of a charge: each fails it for good, with what the client is told and the metric's outcome. */
+function refusalOf(err: unknown): { outcome: string; error: DomainError } | undefined {
+  if (err instanceof PaymentDeclinedError) return { outcome: 'declined', error: errors.paymentDeclined(err.message || 'The payment was declined.', err.declineCode) };
+  if (err instanceof PaymentIntentMismatchError) return { outcome: 'intent_mismatch', error: new DomainError('payment_intent_mismatch', err.message) };
+  if (err instanceof PaymentAmountMismatchError) return { outcome: 'amount_mismatch', error: new DomainError('payment_amount_mismatch', err.message) };
+  return undefined;
+}
+
+/** A refused charge fails; any other error leaves its outcome unknown, to the reconciler. */
 async function chargeFailed(deps: Deps, transactionId: string, provider: ProviderId, err: unknown): Promise<DomainError> {
-  if (err instanceof PaymentDeclinedError) {
-    deps.metrics.payments.inc({ provider, outcome: 'declined' });
-    const declined = errors.paymentDeclined(err.message || 'The payment was declined.', err.declineCode);
-    await failCharge(deps, transactionId, declined);
-    return declined;
-  }
-  if (err instanceof PaymentIntentMismatchError) {
-    deps.metrics.payments.inc({ provider, outcome: 'intent_mismatch' });
-    const mismatch = new DomainError('payment_intent_mismatch', err.message);
-    await failCharge(deps, transactionId, mismatch);
-    return mismatch;
-  }
-  if (err instanceof PaymentAmountMismatchError) {
-    deps.metrics.payments.inc({ provider, outcome: 'amount_mismatch' });
-    const mismatch = new DomainError('payment_amount_mismatch', err.message);
-    await failCharge(deps, transactionId, mismatch);
-    return mismatch;
-  }
-  if (err instanceof PaymentIntentMismatchError) {
-    deps.metrics.payments.inc({ provider, outcome: 'intent_mismatch' });
-    const mismatch = new DomainError('payment_intent_mismatch', err.message);
-    await failCharge(deps, transactionId, mismatch);
-    return mismatch;
+  const refusal = refusalOf(err);
+  if (refusal) {
+    deps.metrics.payments.inc({ provider, outcome: refusal.outcome });
+    await failCharge(deps, transactionId, refusal.error);
+    return refusal.error;
   }
   deps.metrics.payments.inc({ provider, outcome: 'error' });
   deps.logger.error({ err, transactionId, provider }, 'payment provider failed; charge left to reconciliation');

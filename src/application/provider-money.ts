@@ -20,7 +20,7 @@ export interface Learned {
   changed: number;
 }
 
-const actorOf = (provider: ProviderId) => `provider:${provider}`;
+const providerActor = (provider: ProviderId) => `provider:${provider}`;
 
 export async function learnRefunds(trx: Db, t: PaymentTransaction, refunds: readonly ProviderRefund[], now: Date): Promise<Learned> {
   let changed = 0;
@@ -62,7 +62,7 @@ async function moveKnown(trx: Db, m: Movement, r: ProviderRefund, now: Date): Pr
     await appendHistory(trx, order.id, {
       to: order.status,
       at: now.toISOString(),
-      actor: actorOf(m.provider),
+      actor: providerActor(m.provider),
       note: `refund ${r.reference} of ${r.amount} ${r.currency} failed at the provider`,
     });
   return true;
@@ -77,7 +77,7 @@ async function recordDashboardRefund(trx: Db, t: PaymentTransaction, r: Provider
     kind: 'refund',
     amount: r.amount,
     currency: r.currency,
-    actor: actorOf(t.provider),
+    actor: providerActor(t.provider),
     reason: 'refunded at the provider',
     status: r.status,
     providerReference: r.reference,
@@ -92,7 +92,7 @@ async function recordDashboardRefund(trx: Db, t: PaymentTransaction, r: Provider
   await appendHistory(trx, order.id, {
     to: order.status,
     at: now.toISOString(),
-    actor: actorOf(t.provider),
+    actor: providerActor(t.provider),
     note: `refund of ${r.amount} ${r.currency} made at the provider (${r.reference})${r.status === 'pending' ? ', pending there' : ''}`,
   });
   if (r.status === 'succeeded') await enqueueAll(trx, refunded(order, id, r, now));
@@ -105,7 +105,7 @@ export async function learnDisputes(trx: Db, t: PaymentTransaction, disputes: re
   let changed = 0;
   const known = await movementsOf(trx, t.id, 'dispute');
   const order = await findOrder(trx, t.order_id);
-  const note = (text: string) => (order ? appendHistory(trx, order.id, { to: order.status, at: now.toISOString(), actor: actorOf(t.provider), note: text }) : undefined);
+  const note = (text: string) => (order ? appendHistory(trx, order.id, { to: order.status, at: now.toISOString(), actor: providerActor(t.provider), note: text }) : undefined);
   for (const d of disputes) {
     if (d.currency !== t.currency || d.amount <= 0) continue;
     const row = known.find((m) => m.provider_reference === d.reference);
@@ -117,7 +117,7 @@ export async function learnDisputes(trx: Db, t: PaymentTransaction, disputes: re
         kind: 'dispute',
         amount: d.amount,
         currency: d.currency,
-        actor: actorOf(t.provider),
+        actor: providerActor(t.provider),
         reason: 'disputed by the customer',
         status: d.status,
         providerReference: d.reference,

@@ -9,8 +9,8 @@ import { appendHistory, findOrder, lockOrder } from '../persistence/order-reposi
 import { enqueueAll } from '../persistence/outbox.js';
 import { lockReturn, recordReturnedUnits, saveReturnDecision } from '../persistence/return-repository.js';
 import { assertOrderId } from './order-access.js';
-import type { Actor, Deps } from './ports.js';
-import { refundMovement } from './refund-payment.js';
+import type { Actor, Deps } from './deps.js';
+import { refundPayment } from './refund-payment.js';
 import { assertReturnId } from './return-access.js';
 
 export interface Receipt {
@@ -61,6 +61,6 @@ export async function receiveReturn(deps: Deps, actor: Actor, orderId: string, r
     await enqueueAll(trx, [eventMessage('order.return_received', order, now, { return: next })]);
     return { received: next, movement: m };
   });
-  if (movement) await refundMovement(deps, movement);
+  if (movement) await refundPayment(deps, movement);
   return received;
 }

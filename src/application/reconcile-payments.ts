@@ -1,11 +1,12 @@
 import { errors } from '../domain/errors.js';
 import { retryDelayMs } from '../domain/retry-schedule.js';
+import { chargeCaptureFor } from '../payments/provider.js';
 import { warnExpiringAuthorizations } from '../persistence/authorization-expiry.js';
 import { claimDueMovements, scheduleMovementRetry, type Movement } from '../persistence/ledger.js';
 import { claimUnsettled, scheduleRetry, type PaymentTransaction } from '../persistence/transaction-repository.js';
-import type { Deps } from './ports.js';
+import type { Deps } from './deps.js';
 import { releasePayment } from './release-payment.js';
-import { captureMovement } from './capture-payment.js';
+import { capturePayment } from './capture-payment.js';
 import { completeCharge, defaultExpiry, failCharge } from './settle-charge.js';
 import { settleAwaitingPayment } from './settle-awaiting-payment.js';
 
@@ -45,7 +46,7 @@ export async function reconcilePayments(deps: Deps, batchSize = 20): Promise<num
 
 async function settleMovement(deps: Deps, m: Movement): Promise<void> {
   if (m.kind === 'capture') {
-    const r = await captureMovement(deps, m);
+    const r = await capturePayment(deps, m);
     deps.logger.info({ movementId: m.id, outcome: r.status }, 'reconciled a capture');
     return;
   }
@@ -55,14 +56,13 @@ async function settleMovement(deps: Deps, m: Movement): Promise<void> {
 async function settleCharge(deps: Deps, t: PaymentTransaction): Promise<void> {
   if (t.action_expires_at !== null) return settleAwaiting(deps, t);
   const provider = deps.payments.get(t.provider);
-  const manual = t.draft.capture === 'shipment';
   const found = await provider.retrieve({
     transactionId: t.id,
     reference: t.provider_reference,
     source: t.source,
     amount: t.amount,
     currency: t.currency,
-    capture: manual ? 'manual' : 'immediate',
+    capture: chargeCaptureFor(t.draft.capture),
   });
   switch (found.status) {
     case 'succeeded':

@@ -1,27 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { errors } from '../domain/errors.js';
 import { refundable, type LedgerEntry } from '../domain/payment.js';
-import { claimKey, completeKey, type StoredResponse } from '../persistence/idempotency-repository.js';
+import { claimKey, completeKey, type KeyClaim } from '../persistence/idempotency-repository.js';
 import { findMovement, ledgerViolation, readLedgerSums, recordMovement, type Movement } from '../persistence/ledger.js';
 import { appendHistory, lockOrder } from '../persistence/order-repository.js';
 import { formatMoney } from '../domain/money.js';
-import { answerFromKey, keyClaim, keyInProgress } from './idempotency.js';
+import { keyClaim, KeyNotClaimed, withIdempotencyKey, type Replayed } from './idempotency.js';
 import { assertOrderId } from './order-access.js';
-import type { Actor, Deps } from './ports.js';
-import { refundMovement } from './refund-payment.js';
+import type { Actor, Deps } from './deps.js';
+import { refundPayment } from './refund-payment.js';
 
 export interface RefundRequest {
   amount: number;
   reason?: string | null;
 }
 
-export type RefundResult =
-  | { kind: 'created'; entry: LedgerEntry }
-  /** A stored response for the same Idempotency-Key and body. */
-  | { kind: 'replayed'; response: StoredResponse };
-
-/** The key was held when this request tried to claim it. */
-class KeyHeld extends Error {}
+export type RefundOrderResult = { kind: 'created'; entry: LedgerEntry } | Replayed;
 
 /**
  * Support gives money back by hand (a goodwill refund), any order status. Two steps, never a
@@ -32,25 +26,39 @@ class KeyHeld extends Error {}
  *  2. the provider call with the row's id as its idempotency key; the reconciler retries it until
  *     the provider confirms, so a crash in between still ends with exactly one refund.
  */
-export async function refundOrder(deps: Deps, actor: Actor, orderId: string, input: RefundRequest, idempotencyKey: string | null): Promise<RefundResult> {
+export async function refundOrder(deps: Deps, actor: Actor, orderId: string, input: RefundRequest, idempotencyKey: string | null): Promise<RefundOrderResult> {
   const id = assertOrderId(orderId);
   const now = deps.clock();
   const reason = input.reason ?? null;
   const key = idempotencyKey ? keyClaim(actor.sub, idempotencyKey, { refund_of: id, amount: input.amount, reason }, now) : null;
-  if (key) {
-    const replay = await answerFromKey(deps, key);
-    if (replay) return { kind: 'replayed', response: replay };
-  }
-  let movement: Movement;
+  const recorded = await withIdempotencyKey(deps, key, () => recordRefund(deps, actor, id, { amount: input.amount, reason }, key, now));
+  if (recorded.kind === 'replayed') return recorded;
+  const movement = recorded.movement;
+  await refundPayment(deps, movement);
+  const entry = toEntry((await findMovement(deps.db, movement.id)) ?? movement);
+  // A replay answers with what is known now, not the pending row of the first answer.
+  if (key) await completeKey(deps.db, key.userId, key.key, { status: 201, body: entry });
+  return { kind: 'created', entry };
+}
+
+/** Step 1, in one transaction: the key claimed, the refund checked against the ledger and recorded `pending`. */
+async function recordRefund(
+  deps: Deps,
+  actor: Actor,
+  id: string,
+  input: { amount: number; reason: string | null },
+  key: KeyClaim | null,
+  now: Date,
+): Promise<{ kind: 'recorded'; movement: Movement } | KeyNotClaimed> {
   try {
-    movement = await deps.db.transaction().execute(async (trx) => {
-      if (key && !(await claimKey(trx, key))) throw new KeyHeld();
+    return await deps.db.transaction().execute(async (trx) => {
+      if (key && !(await claimKey(trx, key))) return new KeyNotClaimed();
       const order = await lockOrder(trx, id);
       if (!order) throw errors.orderNotFound();
       const sums = await readLedgerSums(trx, order.payment.transaction_id);
       if (sums.captured === 0) throw errors.paymentNotCaptured();
       if (input.amount > refundable(sums)) throw errors.refundExceedsCaptured(refundable(sums));
-      const m = await recordMovement(trx, {
+      const movement = await recordMovement(trx, {
         id: randomUUID(),
         transactionId: order.payment.transaction_id,
         orderId: id,
@@ -58,7 +66,7 @@ export async function refundOrder(deps: Deps, actor: Actor, orderId: string, inp
         amount: input.amount,
         currency: order.payment.currency,
         actor: actor.sub,
-        reason,
+        reason: input.reason,
         // The reconciler stays off until this request had its chance to make it.
         retryInMs: deps.reconcileAfterMs,
         now,
@@ -68,25 +76,15 @@ export async function refundOrder(deps: Deps, actor: Actor, orderId: string, inp
         to: order.status,
         at: now.toISOString(),
         actor: actor.sub,
-        note: `refund of ${formatMoney(input.amount, order.payment.currency)}${reason ? `: ${reason}` : ''}`,
+        note: `refund of ${formatMoney(input.amount, order.payment.currency)}${input.reason ? `: ${input.reason}` : ''}`,
       });
-      if (key) await completeKey(trx, key.userId, key.key, { status: 201, body: toEntry(m) });
-      return m;
+      if (key) await completeKey(trx, key.userId, key.key, { status: 201, body: toEntry(movement) });
+      return { kind: 'recorded' as const, movement };
     });
   } catch (err) {
-    if (err instanceof KeyHeld && key) {
-      const replay = await answerFromKey(deps, key);
-      if (replay) return { kind: 'replayed', response: replay };
-      throw keyInProgress();
-    }
     if (ledgerViolation(err) === 'invariant') throw errors.refundExceedsCaptured();
     throw err;
   }
-  await refundMovement(deps, movement);
-  const entry = toEntry((await findMovement(deps.db, movement.id)) ?? movement);
-  // A replay answers with what is known now, not the pending row of the first answer.
-  if (key) await completeKey(deps.db, key.userId, key.key, { status: 201, body: entry });
-  return { kind: 'created', entry };
 }
 
 const toEntry = (m: Movement): LedgerEntry => ({

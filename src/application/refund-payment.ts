@@ -5,7 +5,7 @@ import { findMovement, scheduleMovementRetry, settleMovement, type Movement } fr
 import { findOrder } from '../persistence/order-repository.js';
 import { refundMessages } from '../domain/messages.js';
 import { enqueueAll } from '../persistence/outbox.js';
-import type { Deps } from './ports.js';
+import type { Deps } from './deps.js';
 
 const REFUND_RETRY = { baseMs: 5_000, maxMs: 15 * 60_000 };
 
@@ -18,7 +18,7 @@ export type RefundOutcome =
  * so however often this runs (request, reconciler, webhook hint) the provider makes one refund; the
  * row was written before, in the transaction that decided the refund (cancel, return, admin refund).
  */
-export async function refundMovement(deps: Deps, m: Movement): Promise<RefundOutcome> {
+export async function refundPayment(deps: Deps, m: Movement): Promise<RefundOutcome> {
   if (!m.payment_reference) return settleRefund(deps, m, null);
   const provider = deps.payments.get(m.provider);
   try {

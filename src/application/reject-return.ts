@@ -6,7 +6,7 @@ import { appendHistory, lockOrder } from '../persistence/order-repository.js';
 import { enqueueAll } from '../persistence/outbox.js';
 import { lockReturn, saveReturnDecision } from '../persistence/return-repository.js';
 import { assertOrderId } from './order-access.js';
-import type { Actor, Deps } from './ports.js';
+import type { Actor, Deps } from './deps.js';
 import { assertReturnId } from './return-access.js';
 
 /** Support refuses a return: its units may be asked for again, nothing is refunded. */

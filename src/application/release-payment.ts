@@ -1,8 +1,8 @@
 import type { Order } from '../domain/order.js';
 import type { Movement } from '../persistence/ledger.js';
-import type { Deps } from './ports.js';
-import { refundMovement } from './refund-payment.js';
-import { voidMovement } from './void-payment.js';
+import type { Deps } from './deps.js';
+import { refundPayment } from './refund-payment.js';
+import { voidPayment } from './void-payment.js';
 
 /**
  * Gives back what a payment holds, by the movement already recorded for it: a refund of captured
@@ -11,11 +11,11 @@ import { voidMovement } from './void-payment.js';
  */
 export async function releasePayment(deps: Deps, m: Movement): Promise<{ settled: boolean; order: Order | undefined }> {
   if (m.kind === 'refund') {
-    const r = await refundMovement(deps, m);
+    const r = await refundPayment(deps, m);
     return r.status === 'succeeded' ? { settled: true, order: r.order } : { settled: false, order: undefined };
   }
   if (m.kind === 'void') {
-    const r = await voidMovement(deps, m);
+    const r = await voidPayment(deps, m);
     return r.status === 'succeeded' ? { settled: true, order: r.order } : { settled: false, order: undefined };
   }
   throw new Error(`a ${m.kind} does not give money back`);

@@ -7,7 +7,7 @@ import { appendHistory, findOrder, lockOrder } from '../persistence/order-reposi
 import { enqueueAll } from '../persistence/outbox.js';
 import { deliveredAt, insertReturn, returnableLines } from '../persistence/return-repository.js';
 import { assertCanSee, assertOrderId } from './order-access.js';
-import type { Actor, Deps } from './ports.js';
+import type { Actor, Deps } from './deps.js';
 
 export interface ReturnRequest {
   items: readonly ReturnItem[];

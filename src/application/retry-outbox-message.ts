@@ -1,7 +1,7 @@
 import { DomainError } from '../domain/errors.js';
 import { findOutboxMessage, reviveDeadMessage } from '../persistence/outbox-admin.js';
 import { OUTBOX_ID, toOutboxItem, type OutboxItem } from './outbox-item.js';
-import type { Deps } from './ports.js';
+import type { Deps } from './deps.js';
 
 /**
  * Puts a dead message back in line with a fresh attempt budget, due now.

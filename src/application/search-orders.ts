@@ -3,7 +3,7 @@ import type { Order } from '../domain/order.js';
 import type { OrderStatus } from '../domain/order-status.js';
 import { searchOrders as searchOrderRows, type Match } from '../persistence/order-search.js';
 import { decodeOrderCursor, encodeOrderCursor } from './cursor.js';
-import type { Deps } from './ports.js';
+import type { Deps } from './deps.js';
 
 export interface OrderSearchQuery {
   limit?: number;

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { eventMessage } from '../domain/messages.js';
 import { transition, type Order } from '../domain/order.js';
-import type { ActionInput, PaymentProvider, RetrieveResult } from '../payments/provider.js';
+import { chargeCaptureFor, type ActionInput, type PaymentProvider, type RetrieveResult } from '../payments/provider.js';
 import { recordCancellation } from '../persistence/cancellation.js';
 import type { Movement } from '../persistence/ledger.js';
 import { findOrder, lockOrderRow } from '../persistence/order-repository.js';
 import { recordStatusChange } from '../persistence/status-change.js';
 import { clearNextAction, lockTransaction, markAbandoned, moveCharge, type PaymentTransaction } from '../persistence/transaction-repository.js';
 import type { Db } from '../persistence/tables.js';
-import type { Actor, Deps } from './ports.js';
+import type { Actor, Deps } from './deps.js';
 import { releasePayment } from './release-payment.js';
 import { creationMessages, defaultExpiry, recordMoneyToGiveBack } from './settle-charge.js';
 
@@ -74,7 +74,7 @@ async function decide(deps: Deps, trx: Db, order: Order, t: PaymentTransaction, 
     reference: order.payment.provider_reference ?? '',
     amount: t.amount,
     currency: t.currency,
-    capture: t.draft.capture === 'shipment' ? 'manual' : 'immediate',
+    capture: chargeCaptureFor(t.draft.capture),
     redirectResult: road.kind === 'confirm' ? road.redirectResult : null,
   };
   const now = deps.clock();

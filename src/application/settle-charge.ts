@@ -9,7 +9,7 @@ import { releaseStock } from '../persistence/product-repository.js';
 import { settleNewOrder } from '../persistence/settlement.js';
 import { findTransactionByReference, lockTransaction, markAbandoned, moveCharge, type PaymentTransaction } from '../persistence/transaction-repository.js';
 import type { Db } from '../persistence/tables.js';
-import type { Deps } from './ports.js';
+import type { Deps } from './deps.js';
 
 /**
  * The three ways a `processing` charge ends. Each moves it only from `processing` (the settlement

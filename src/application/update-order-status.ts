@@ -6,9 +6,9 @@ import { lockOrder } from '../persistence/order-repository.js';
 import { emailMessage, eventMessage } from '../domain/messages.js';
 import { pendingMovements, recordMovement, type Movement } from '../persistence/ledger.js';
 import { recordStatusChange } from '../persistence/status-change.js';
-import { captureMovement, type ShipIntent } from './capture-payment.js';
+import { capturePayment, type ShipIntent } from './capture-payment.js';
 import { assertOrderId } from './order-access.js';
-import type { Actor, Deps } from './ports.js';
+import type { Actor, Deps } from './deps.js';
 
 const EMAILS = { shipped: 'order_shipped', delivered: 'order_delivered' } as const;
 
@@ -55,7 +55,7 @@ export async function updateOrderStatus(deps: Deps, actor: Actor, orderId: strin
     return { order };
   });
   if ('order' in step) return step.order;
-  const captured = await captureMovement(deps, step.capture);
+  const captured = await capturePayment(deps, step.capture);
   if (captured.status === 'succeeded') return captured.order;
   if (captured.status === 'declined') throw captured.error;
   throw errors.providerError('The payment provider failed or did not answer while capturing; the order is not shipped yet, and the capture is retried automatically.');

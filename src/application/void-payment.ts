@@ -4,7 +4,7 @@ import { PaymentDeclinedError } from '../payments/provider.js';
 import { lockMovement, scheduleMovementRetry, settleMovement, type Movement } from '../persistence/ledger.js';
 import { appendHistory, findOrder } from '../persistence/order-repository.js';
 import { enqueueEvent } from '../persistence/outbox.js';
-import type { Deps } from './ports.js';
+import type { Deps } from './deps.js';
 import { CAPTURE_RETRY } from './capture-payment.js';
 
 export type VoidOutcome = { status: 'succeeded'; order: Order | undefined } | { status: 'pending' } | { status: 'failed' };
@@ -14,7 +14,7 @@ export type VoidOutcome = { status: 'succeeded'; order: Order | undefined } | { 
  * charge), by its `pending` void row: the row's id is the provider's idempotency key, so request and
  * reconciler release it once. No refund, no fee.
  */
-export async function voidMovement(deps: Deps, m: Movement): Promise<VoidOutcome> {
+export async function voidPayment(deps: Deps, m: Movement): Promise<VoidOutcome> {
   if (!m.payment_reference) return settleVoid(deps, m.id);
   const provider = deps.payments.get(m.provider);
   try {

@@ -1,4 +1,4 @@
-import type { ProviderId } from '../domain/payment.js';
+import type { CaptureMode, ProviderId } from '../domain/payment.js';
 
 /**
  * One interface for every payment provider (Medusa's IPaymentProvider shape):
@@ -8,7 +8,14 @@ import type { ProviderId } from '../domain/payment.js';
  * capture, void or refund id); a provider derives its idempotency key from it,
  * so a retry (ours, the reconciler's or the SDK's) never moves money twice.
  */
-export type CaptureMode = 'immediate' | 'manual';
+/**
+ * How one charge call takes the money: `immediate` captures it, `manual` only authorizes it. The
+ * service's choice of when to capture is the domain's `CaptureMode` (PAYMENT_CAPTURE); this is what it asks of a provider.
+ */
+export type ChargeCapture = 'immediate' | 'manual';
+
+/** What a charge under the service's capture mode asks of the provider: capture at shipment is a manual capture. */
+export const chargeCaptureFor = (mode: CaptureMode | undefined): ChargeCapture => (mode === 'shipment' ? 'manual' : 'immediate');
 
 export interface ChargeInput {
   transactionId: string;
@@ -18,7 +25,7 @@ export interface ChargeInput {
   customerId: string;
   description: string;
   /** `manual` only authorizes: the money is taken later by `capture`, or released by `void`. */
-  capture: CaptureMode;
+  capture: ChargeCapture;
   /**
    * Where the provider sends the customer back after completing the payment (3-D Secure, a redirect,
    * an approval). Without it a payment that needs the customer is declined (`authentication_required`);
@@ -108,7 +115,7 @@ export interface RetrieveInput {
   amount: number;
   currency: string;
   /** How the charge was made; only a provider that keeps no state (the sandbox) needs it. Default `immediate`. */
-  capture?: CaptureMode;
+  capture?: ChargeCapture;
 }
 
 /** What the provider says happened to a charge we may or may not have made. */
@@ -154,7 +161,7 @@ export interface ActionInput {
   reference: string;
   amount: number;
   currency: string;
-  capture: CaptureMode;
+  capture: ChargeCapture;
   /** What the customer's return carried for the provider (Adyen's `redirectResult`); null by the other roads. */
   redirectResult: string | null;
 }

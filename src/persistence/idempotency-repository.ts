@@ -1,6 +1,13 @@
 import { sql } from 'kysely';
-import type { KeyClaimRequest } from './reservation.js';
 import type { Db } from './tables.js';
+
+/** A request's claim on its Idempotency-Key: whose key, the body's fingerprint, and how long the answer is kept. */
+export interface KeyClaim {
+  userId: string;
+  key: string;
+  fingerprint: string;
+  expiresAt: Date;
+}
 
 export interface StoredResponse {
   status: number;
@@ -36,7 +43,7 @@ export async function inspectKey(db: Db, userId: string, key: string, fingerprin
  * commit or vanish together. A racing claim of the same key waits on the key's unique index until
  * this transaction ends, then finds it held. False when the key is held.
  */
-export async function claimKey(trx: Db, k: KeyClaimRequest): Promise<boolean> {
+export async function claimKey(trx: Db, k: KeyClaim): Promise<boolean> {
   const { rows } = await sql`
     insert into idempotency_keys (user_id, key, fingerprint, state, expires_at)
     values (${k.userId}::text, ${k.key}::text, ${k.fingerprint}::text, 'in_progress', ${k.expiresAt}::timestamptz)

@@ -93,7 +93,7 @@ function ledgerRow(m: NewMovement, nextAttemptAt: RawBuilder<Date>) {
 
 /**
  * Records a movement in the caller's transaction (`pending` unless given), and returns it ready to
- * be made (`refundMovement`, `releasePayment`) once that transaction committed. Throws the
+ * be made (`refundPayment`, `releasePayment`) once that transaction committed. Throws the
  * database's refusal when it would break an invariant (`ledgerViolation(err) === 'invariant'`) or
  * record a provider's movement twice (`'duplicate_movement'`).
  */

@@ -1,15 +1,9 @@
 import { sql } from 'kysely';
 import { compileByShape, slot } from './compiled.js';
 import { fromNow, idArray, qtyArray } from './sql-fragments.js';
+import type { KeyClaim } from './idempotency-repository.js';
 import type { Db } from './tables.js';
 import type { NewTransaction } from './transaction-repository.js';
-
-export interface KeyClaimRequest {
-  userId: string;
-  key: string;
-  fingerprint: string;
-  expiresAt: Date;
-}
 
 export type Reservation =
   | { reserved: true }
@@ -33,7 +27,7 @@ export type Reservation =
  */
 export async function reserveOrder(
   db: Db,
-  r: { stocked: readonly { product_id: string; quantity: number }[]; key: KeyClaimRequest | null; transaction: NewTransaction },
+  r: { stocked: readonly { product_id: string; quantity: number }[]; key: KeyClaim | null; transaction: NewTransaction },
 ): Promise<Reservation> {
   const t = r.transaction;
   const values: Record<string, unknown> = {

@@ -1,4 +1,4 @@
-import type { Deps } from '../application/ports.js';
+import type { Deps } from '../application/deps.js';
 import { deleteExpiredKeys } from '../persistence/idempotency-repository.js';
 import { deleteDeliveredBefore } from '../persistence/outbox-queue.js';
 

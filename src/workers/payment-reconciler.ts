@@ -1,4 +1,4 @@
-import type { Deps } from '../application/ports.js';
+import type { Deps } from '../application/deps.js';
 import { reconcilePayments } from '../application/reconcile-payments.js';
 import { createOutageLog } from './outage-log.js';
 

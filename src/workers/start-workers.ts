@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Deps } from '../application/ports.js';
+import type { Deps } from '../application/deps.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import type { Database } from '../persistence/tables.js';

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cancelOrder } from '../../src/application/cancel-order.js';
 import { placeOrder } from '../../src/application/place-order.js';
-import type { Actor } from '../../src/application/ports.js';
+import type { Actor } from '../../src/application/deps.js';
 import type { Order } from '../../src/domain/order.js';
 import { startEmulators, type Emulators } from '../emulators/index.js';
 import type { TestApp } from '../helpers/app.js';

@@ -1,4 +1,4 @@
-import type { Actor, Deps } from '../../src/application/ports.js';
+import type { Actor, Deps } from '../../src/application/deps.js';
 import { putProduct } from '../../src/application/catalog.js';
 import { DomainError } from '../../src/domain/errors.js';
 import type { TestApp } from '../helpers/app.js';

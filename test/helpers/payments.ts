@@ -161,6 +161,15 @@ export async function reconcileNow(t: TestApp, ...transactionIds: string[]): Pro
   }
 }
 
+/** Lapses a `processing` transaction's lease now, as its RECONCILE_AFTER_MS running out would: no test sleeps a lease out. */
+export async function lapseLease(t: TestApp, id: string): Promise<void> {
+  await t.db
+    .updateTable('payment_transactions')
+    .set({ leased_until: sql<Date>`now() - interval '1 second'`, next_attempt_at: sql<Date>`now() - interval '1 second'` })
+    .where('id', '=', id)
+    .execute();
+}
+
 /** Makes a transaction look `minutes` old (created_at is immutable to the app, so raw SQL). */
 export async function ageTransaction(t: TestApp, id: string, minutes: number): Promise<void> {
   await sql`update payment_transactions set created_at = now() - make_interval(mins => ${minutes}) where id = ${id}`.execute(t.db);

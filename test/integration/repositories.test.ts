@@ -3,13 +3,13 @@ import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Order } from '../../src/domain/order.js';
 import { createDb, type DbHandle } from '../../src/persistence/db.js';
-import { completeKey, inspectKey, releaseKey } from '../../src/persistence/idempotency-repository.js';
+import { completeKey, inspectKey, releaseKey, type KeyClaim } from '../../src/persistence/idempotency-repository.js';
 import { migrateToLatest } from '../../src/persistence/migrations/index.js';
 import { appendHistory, findOrder, listHistory, listOrders, lockOrder } from '../../src/persistence/order-repository.js';
 import { listLedger } from '../../src/persistence/ledger.js';
 import { recordStatusChange } from '../../src/persistence/status-change.js';
 import { findProduct, findProducts, listActiveProducts, releaseStock, upsertProduct } from '../../src/persistence/product-repository.js';
-import { reserveOrder, type KeyClaimRequest } from '../../src/persistence/reservation.js';
+import { reserveOrder } from '../../src/persistence/reservation.js';
 import { settleNewOrder } from '../../src/persistence/settlement.js';
 import { emailMessage, eventMessage } from '../../src/domain/messages.js';
 import type { Database } from '../../src/persistence/tables.js';
@@ -119,7 +119,7 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
     now: NOW,
     draft: { order_id: randomUUID(), user_id: userId, currency: 'USD', items: [], total: 500, email: null, shipping_address: null, idempotency_key: null },
   });
-  const reserve = (stocked: { product_id: string; quantity: number }[], key: KeyClaimRequest | null = null, transaction = newTransaction(key?.userId ?? uid('u'))) =>
+  const reserve = (stocked: { product_id: string; quantity: number }[], key: KeyClaim | null = null, transaction = newTransaction(key?.userId ?? uid('u'))) =>
     reserveOrder(db, { stocked, key, transaction });
 
   describe('products', () => {

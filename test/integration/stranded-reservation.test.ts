@@ -4,7 +4,7 @@ import { startEmulators, type Emulators } from '../emulators/index.js';
 import { putProduct, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
 import { bearer, createOrder, expectProblem, orderCount, stockOf, uid, variantApp } from '../helpers/http.js';
-import { paymentBody, reconcileNow, startPaymentsApp } from '../helpers/payments.js';
+import { lapseLease, paymentBody, reconcileNow, startPaymentsApp } from '../helpers/payments.js';
 
 /**
  * A request that reserved (key claimed, stock taken, a `processing` transaction) and then lost the
@@ -13,7 +13,9 @@ import { paymentBody, reconcileNow, startPaymentsApp } from '../helpers/payments
  * RECONCILE_AFTER_MS) has lapsed, charges with the same transaction id and gets its one order; the
  * Stripe emulator shows a single charge for that transaction, however many retries raced.
  */
-const LEASE_MS = 1000;
+// Long enough that no lease lapses by itself while a test runs, however loaded the machine: a test
+// lapses the one it means to in SQL (lapseLease).
+const LEASE_MS = 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.each(DATABASES)('a retry takes over a stranded reservation on %s', (kind) => {
@@ -48,7 +50,7 @@ describe.each(DATABASES)('a retry takes over a stranded reservation on %s', (kin
         },
       },
     });
-    slow = await variantApp(t, { ...emu.env, RECONCILE_AFTER_MS: '60000' }, { ...shared, faults: { beforeCharge: () => gate } });
+    slow = await variantApp(t, { ...emu.env, RECONCILE_AFTER_MS: String(LEASE_MS) }, { ...shared, faults: { beforeCharge: () => gate } });
   });
   afterAll(async () => {
     await Promise.all([stranding?.close(), crashing?.close(), slow?.close()]);
@@ -85,7 +87,7 @@ describe.each(DATABASES)('a retry takes over a stranded reservation on %s', (kin
     expect(emu.stripe.chargesFor(s.transactionId)).toBe(0);
     expectProblem(await createOrder(t, s.token, s.body, { 'idempotency-key': s.key }), 409, 'idempotency_in_progress');
 
-    await sleep(LEASE_MS + 200);
+    await lapseLease(t, s.transactionId);
     const retry = await createOrder(t, s.token, s.body, { 'idempotency-key': s.key });
     expect(retry.statusCode, retry.body).toBe(201);
     expect(retry.headers['idempotent-replayed']).toBeUndefined();
@@ -108,7 +110,7 @@ describe.each(DATABASES)('a retry takes over a stranded reservation on %s', (kin
   it('a first request that charged and then died: the retry charges with the same id and the provider answers with that one charge', async () => {
     const s = await strand(crashing);
     expect(emu.stripe.chargesFor(s.transactionId)).toBe(1);
-    await sleep(LEASE_MS + 200);
+    await lapseLease(t, s.transactionId);
     const retry = await createOrder(t, s.token, s.body, { 'idempotency-key': s.key });
     expect(retry.statusCode, retry.body).toBe(201);
     expect((retry.json() as { payment: { transaction_id: string } }).payment.transaction_id).toBe(s.transactionId);
@@ -119,7 +121,7 @@ describe.each(DATABASES)('a retry takes over a stranded reservation on %s', (kin
 
   it('ten racing retries: one order, one charge, every answer that order or 409', async () => {
     const s = await strand();
-    await sleep(LEASE_MS + 200);
+    await lapseLease(t, s.transactionId);
     const before = chargeCalls();
     const answers = await Promise.all(Array.from({ length: 10 }, () => createOrder(t, s.token, s.body, { 'idempotency-key': s.key })));
     const created = answers.filter((a) => a.statusCode === 201);
@@ -138,7 +140,7 @@ describe.each(DATABASES)('a retry takes over a stranded reservation on %s', (kin
 
   it('a reconciler pass that found nothing at the provider does not keep the retry out', async () => {
     const s = await strand();
-    await sleep(LEASE_MS + 200);
+    await lapseLease(t, s.transactionId);
     await reconcileNow(t, s.transactionId);
     expect((await transactionsOf(s.user))[0]?.status).toBe('processing');
     const retry = await createOrder(t, s.token, s.body, { 'idempotency-key': s.key });

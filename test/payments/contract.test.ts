@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PaymentDeclinedError, PaymentProviderError, RefundFailedError, type CaptureMode, type ChargeInput } from '../../src/payments/provider.js';
+import { PaymentDeclinedError, PaymentProviderError, RefundFailedError, type ChargeCapture, type ChargeInput } from '../../src/payments/provider.js';
 import { FAST, HARNESSES, type ProviderHarness } from './harness.js';
 
 /**
@@ -20,7 +20,7 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
   });
 
   const chargeRequests = () => h.emulator.requests.filter((r) => h.chargePath.test(`${r.method} ${r.path}`)).length;
-  const input = (source: string, amount = 4999, currency = 'USD', capture: CaptureMode = 'immediate'): ChargeInput => ({
+  const input = (source: string, amount = 4999, currency = 'USD', capture: ChargeCapture = 'immediate'): ChargeInput => ({
     transactionId: randomUUID(),
     amount,
     currency,

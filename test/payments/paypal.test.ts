@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPayPalProvider } from '../../src/payments/paypal.js';
-import { PaymentAmountMismatchError, PaymentDeclinedError, PaymentIntentMismatchError, type CaptureMode, type PaymentProvider } from '../../src/payments/provider.js';
+import { PaymentAmountMismatchError, PaymentDeclinedError, PaymentIntentMismatchError, type ChargeCapture, type PaymentProvider } from '../../src/payments/provider.js';
 import { PayPalEmulator } from '../emulators/paypal-emulator.js';
 import { FAST } from './harness.js';
 
@@ -19,7 +19,7 @@ beforeAll(async () => {
 afterAll(() => emu.close());
 beforeEach(() => emu.resetFaults());
 
-const charge = (source: string, amount: number, currency: string, capture: CaptureMode = 'immediate', transactionId: string = randomUUID()) =>
+const charge = (source: string, amount: number, currency: string, capture: ChargeCapture = 'immediate', transactionId: string = randomUUID()) =>
   paypal.charge({ transactionId, amount, currency, source, customerId: 'alice', description: 'Order', capture });
 const captureCalls = () => emu.requests.filter((r) => r.path.endsWith('/capture')).length;
 
@@ -81,7 +81,7 @@ describe('paypal order states', () => {
 });
 
 describe('paypal authorize and capture', () => {
-  it.each<[CaptureMode, 'CAPTURE' | 'AUTHORIZE']>([
+  it.each<[ChargeCapture, 'CAPTURE' | 'AUTHORIZE']>([
     ['manual', 'CAPTURE'],
     ['immediate', 'AUTHORIZE'],
   ])('a %s charge of an order with intent %s → PaymentIntentMismatchError, nothing moved', async (mode, intent) => {

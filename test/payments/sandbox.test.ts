@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { PaymentDeclinedError, PaymentProviderError, type CaptureMode, type ChargeInput } from '../../src/payments/provider.js';
+import { PaymentDeclinedError, PaymentProviderError, type ChargeCapture, type ChargeInput } from '../../src/payments/provider.js';
 import { createSandboxProvider } from '../../src/payments/sandbox.js';
 
 /** The sandbox provider: the outcomes its tokens promise, in both capture modes, and the limits a real provider enforces. */
 const sandbox = createSandboxProvider();
-const input = (source: string, capture: CaptureMode, amount = 5000): ChargeInput => ({
+const input = (source: string, capture: ChargeCapture, amount = 5000): ChargeInput => ({
   transactionId: randomUUID(),
   amount,
   currency: 'EUR',

@@ -26,7 +26,7 @@ describe('stripe webhooks', () => {
     const d = emu.stripe.webhook('refund.updated', { id: 're_1', object: 'refund', status: 'succeeded', payment_intent: 'pi_1' });
     await expect(verify.stripe(Buffer.from(d.body), d.headers)).resolves.toMatchObject({
       eventId: d.id,
-      type: 'refund.succeeded',
+      action: 'refund.updated',
       reference: 'pi_1',
       refundReference: 're_1',
       providerType: 'refund.updated',
@@ -35,11 +35,11 @@ describe('stripe webhooks', () => {
 
   it('parses disputes and late failures; other events are ignored', async () => {
     const dispute = emu.stripe.webhook('charge.dispute.created', { id: 'dp_1', object: 'dispute', payment_intent: 'pi_2' });
-    await expect(verify.stripe(dispute.body, dispute.headers)).resolves.toMatchObject({ type: 'dispute.opened', reference: 'pi_2' });
+    await expect(verify.stripe(dispute.body, dispute.headers)).resolves.toMatchObject({ action: 'dispute.updated', reference: 'pi_2' });
     const failed = emu.stripe.webhook('payment_intent.payment_failed', { id: 'pi_3', object: 'payment_intent' });
-    await expect(verify.stripe(failed.body, failed.headers)).resolves.toMatchObject({ type: 'payment.failed', reference: 'pi_3' });
+    await expect(verify.stripe(failed.body, failed.headers)).resolves.toMatchObject({ action: 'payment.failed', reference: 'pi_3' });
     const other = emu.stripe.webhook('customer.created', { id: 'cus_1', object: 'customer' });
-    await expect(verify.stripe(other.body, other.headers)).resolves.toMatchObject({ type: 'ignored', reference: null });
+    await expect(verify.stripe(other.body, other.headers)).resolves.toMatchObject({ action: 'ignored', reference: null });
   });
 
   it('rejects a forged signature, a tampered body and a missing header', async () => {
@@ -54,7 +54,7 @@ describe('stripe webhooks', () => {
     const d = emu.stripe.webhook('charge.refunded', { id: 'ch_1', object: 'charge', payment_intent: 'pi_9' });
     const [a, b] = await Promise.all([verify.stripe(d.body, d.headers), verify.stripe(d.body, d.headers)]);
     expect(a.eventId).toBe(b.eventId);
-    expect(a).toMatchObject({ type: 'refund.succeeded', reference: 'pi_9' });
+    expect(a).toMatchObject({ action: 'refund.updated', reference: 'pi_9' });
   });
 });
 
@@ -63,21 +63,21 @@ describe('square webhooks', () => {
     const d = emu.square.webhook('refund.updated', { refund: { id: 'sqref_1', status: 'COMPLETED', payment_id: 'sqpay_1' } });
     await expect(verify.square(Buffer.from(d.body), d.headers)).resolves.toMatchObject({
       eventId: d.id,
-      type: 'refund.succeeded',
+      action: 'refund.updated',
       reference: 'sqpay_1',
       refundReference: 'sqref_1',
     });
     const failed = emu.square.webhook('refund.updated', { refund: { id: 'sqref_2', status: 'REJECTED', payment_id: 'sqpay_1' } });
-    await expect(verify.square(failed.body, failed.headers)).resolves.toMatchObject({ type: 'refund.failed' });
+    await expect(verify.square(failed.body, failed.headers)).resolves.toMatchObject({ action: 'refund.updated' });
   });
 
   it('parses disputes and failed payments', async () => {
     const dispute = emu.square.webhook('dispute.created', { dispute: { id: 'd1', disputed_payment: { payment_id: 'sqpay_2' } } });
-    await expect(verify.square(dispute.body, dispute.headers)).resolves.toMatchObject({ type: 'dispute.opened', reference: 'sqpay_2' });
+    await expect(verify.square(dispute.body, dispute.headers)).resolves.toMatchObject({ action: 'dispute.updated', reference: 'sqpay_2' });
     const failed = emu.square.webhook('payment.updated', { payment: { id: 'sqpay_3', status: 'FAILED' } });
-    await expect(verify.square(failed.body, failed.headers)).resolves.toMatchObject({ type: 'payment.failed', reference: 'sqpay_3' });
+    await expect(verify.square(failed.body, failed.headers)).resolves.toMatchObject({ action: 'payment.failed', reference: 'sqpay_3' });
     const completed = emu.square.webhook('payment.updated', { payment: { id: 'sqpay_3', status: 'COMPLETED' } });
-    await expect(verify.square(completed.body, completed.headers)).resolves.toMatchObject({ type: 'ignored' });
+    await expect(verify.square(completed.body, completed.headers)).resolves.toMatchObject({ action: 'ignored' });
   });
 
   it('rejects a forged signature, a tampered body and a missing header', async () => {
@@ -96,7 +96,7 @@ describe('paypal webhooks (verified by the verify-webhook-signature endpoint)', 
     const d = emu.paypal.webhook('PAYMENT.CAPTURE.REFUNDED', refundResource);
     await expect(verify.paypal(Buffer.from(d.body), d.headers)).resolves.toMatchObject({
       eventId: d.id,
-      type: 'refund.succeeded',
+      action: 'refund.updated',
       reference: 'CAP1',
       refundReference: 'REF1',
     });
@@ -106,9 +106,9 @@ describe('paypal webhooks (verified by the verify-webhook-signature endpoint)', 
 
   it('parses disputes and denied captures', async () => {
     const dispute = emu.paypal.webhook('CUSTOMER.DISPUTE.CREATED', { dispute_id: 'PP-D-1', disputed_transactions: [{ seller_transaction_id: 'CAP2' }] });
-    await expect(verify.paypal(dispute.body, dispute.headers)).resolves.toMatchObject({ type: 'dispute.opened', reference: 'CAP2' });
+    await expect(verify.paypal(dispute.body, dispute.headers)).resolves.toMatchObject({ action: 'dispute.updated', reference: 'CAP2' });
     const denied = emu.paypal.webhook('PAYMENT.CAPTURE.DENIED', { id: 'CAP3', status: 'DECLINED' });
-    await expect(verify.paypal(denied.body, denied.headers)).resolves.toMatchObject({ type: 'payment.failed', reference: 'CAP3' });
+    await expect(verify.paypal(denied.body, denied.headers)).resolves.toMatchObject({ action: 'payment.failed', reference: 'CAP3' });
   });
 
   it('rejects a tampered body, a wrong webhook id and missing headers', async () => {

@@ -15,7 +15,7 @@ async function boundaryErrors(filePath: string, code: string): Promise<string[]>
 }
 
 const FORBIDDEN: [string, string, string][] = [
-  ['src/domain/x.ts', "import type { Deps } from '../application/ports.js';", 'no-restricted-imports'],
+  ['src/domain/x.ts', "import type { Deps } from '../application/deps.js';", 'no-restricted-imports'],
   ['src/domain/x.ts', "import { loadConfig } from '../config.js';", 'no-restricted-imports'],
   ['src/domain/x.ts', "import type { Logger } from '../observability/logger.js';", 'no-restricted-imports'],
   ['src/application/x.ts', "import { createMetrics } from '../http/plugins/metrics.js';", 'no-restricted-imports'],
@@ -35,7 +35,7 @@ const FORBIDDEN: [string, string, string][] = [
   ['src/notifications/x.ts', "import { backoff } from '../workers/backoff.js';", 'no-restricted-imports'],
   ['src/notifications/templates/x.ts', "import { backoff } from '../../workers/backoff.js';", 'no-restricted-imports'],
   ['src/payments/webhooks/x.ts', "import { findOrder } from '../../persistence/order-repository.js';", 'no-restricted-imports'],
-  ['src/persistence/x.ts', "import type { Deps } from '../application/ports.js';", 'no-restricted-imports'],
+  ['src/persistence/x.ts', "import type { Deps } from '../application/deps.js';", 'no-restricted-imports'],
   ['src/observability/x.ts', "import type { Config } from '../config.js';", 'no-restricted-imports'],
   ['src/server.ts', "import { sql } from 'kysely';", 'no-restricted-imports'],
 ];

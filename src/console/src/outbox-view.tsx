@@ -1,10 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, Problem } from './api';
 import { useAction } from './action';
-import type { OutboxMessage, Page } from './types';
+import type { OutboxItem, Page } from './types';
 import { Button, ProblemBox, TableHead, when } from './ui';
 
-function RetryButton({ m, onDone }: { m: OutboxMessage; onDone: () => void }) {
+function RetryButton({ m, onDone }: { m: OutboxItem; onDone: () => void }) {
   const retry = useAction(async () => {
     await api('POST', `/api/admin/outbox/${m.id}/retry`);
     onDone();
@@ -24,11 +24,11 @@ function RetryButton({ m, onDone }: { m: OutboxMessage; onDone: () => void }) {
 
 /** Messages the relay gave up on, and a retry for each. */
 export function OutboxView() {
-  const [page, setPage] = useState<Page<OutboxMessage> | null>(null);
+  const [page, setPage] = useState<Page<OutboxItem> | null>(null);
   const [problem, setProblem] = useState<Problem | null>(null);
   const load = () => {
     setProblem(null);
-    api<Page<OutboxMessage>>('GET', '/api/admin/outbox?status=dead&limit=100').then(setPage, setProblem);
+    api<Page<OutboxItem>>('GET', '/api/admin/outbox?status=dead&limit=100').then(setPage, setProblem);
   };
   useEffect(load, []);
   return (

@@ -50,7 +50,7 @@ export interface Return {
   note: string | null;
   created_at: string;
 }
-export interface OutboxMessage {
+export interface OutboxItem {
   id: string;
   kind: string;
   topic: string;

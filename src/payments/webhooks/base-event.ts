@@ -6,7 +6,7 @@ import { InvalidSignatureError, pickString, type VerifiedWebhookEvent } from './
  * does not know stays ignored.
  */
 export function baseEvent(eventId: string, providerType: string, raw: unknown): VerifiedWebhookEvent {
-  return { eventId, providerType, raw, reference: null, refundReference: null, disputeReference: null, type: 'ignored', action: 'ignored' };
+  return { eventId, providerType, raw, reference: null, refundReference: null, disputeReference: null, action: 'ignored' };
 }
 
 /**

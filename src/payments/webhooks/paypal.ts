@@ -63,23 +63,22 @@ function parsePayPalEvent(event: Record<string, unknown>): VerifiedWebhookEvent 
   const resource = event.resource;
   switch (providerType) {
     case 'PAYMENT.CAPTURE.REFUNDED': // resource: the refund
-      return { ...base, action: 'refund.updated', type: 'refund.succeeded', reference: upCaptureId(resource), refundReference: pickString(resource, 'id') };
+      return { ...base, action: 'refund.updated', reference: upCaptureId(resource), refundReference: pickString(resource, 'id') };
     case 'PAYMENT.REFUND.FAILED':
     case 'PAYMENT.REFUND.CANCELLED':
-      return { ...base, action: 'refund.updated', type: 'refund.failed', reference: upCaptureId(resource), refundReference: pickString(resource, 'id') };
+      return { ...base, action: 'refund.updated', reference: upCaptureId(resource), refundReference: pickString(resource, 'id') };
     case 'PAYMENT.CAPTURE.DENIED': // resource: the capture
-      return { ...base, action: 'payment.failed', type: 'payment.failed', reference: pickString(resource, 'id') };
+      return { ...base, action: 'payment.failed', reference: pickString(resource, 'id') };
     // resource: the reversal, a refund PayPal made (a chargeback, a reversal), linked to its capture;
     // it is listed with the capture's refunds.
     case 'PAYMENT.CAPTURE.REVERSED':
-      return { ...base, action: 'refund.updated', type: 'payment.failed', reference: upCaptureId(resource), refundReference: pickString(resource, 'id') };
+      return { ...base, action: 'refund.updated', reference: upCaptureId(resource), refundReference: pickString(resource, 'id') };
     case 'CUSTOMER.DISPUTE.CREATED':
     case 'CUSTOMER.DISPUTE.UPDATED':
     case 'CUSTOMER.DISPUTE.RESOLVED':
       return {
         ...base,
         action: 'dispute.updated',
-        type: providerType === 'CUSTOMER.DISPUTE.CREATED' ? 'dispute.opened' : 'ignored',
         reference: pickString(resource, 'disputed_transactions', 0, 'seller_transaction_id'),
         disputeReference: pickString(resource, 'dispute_id'),
       };

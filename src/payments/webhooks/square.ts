@@ -31,16 +31,13 @@ function parseSquareEvent(event: Record<string, unknown>): VerifiedWebhookEvent 
   const { providerType } = base;
   const object = pick(event, 'data', 'object');
   if (providerType === 'refund.created' || providerType === 'refund.updated') {
-    const status = pickString(object, 'refund', 'status');
-    const type = status === 'COMPLETED' ? 'refund.succeeded' : status === 'FAILED' || status === 'REJECTED' ? 'refund.failed' : 'ignored';
-    return { ...base, action: 'refund.updated', type, reference: pickString(object, 'refund', 'payment_id'), refundReference: pickString(object, 'refund', 'id') };
+    return { ...base, action: 'refund.updated', reference: pickString(object, 'refund', 'payment_id'), refundReference: pickString(object, 'refund', 'id') };
   }
   // dispute.created, dispute.state.updated (dispute.state.changed before 2023), dispute.evidence.*
   if (providerType.startsWith('dispute.')) {
     return {
       ...base,
       action: 'dispute.updated',
-      type: providerType === 'dispute.created' ? 'dispute.opened' : 'ignored',
       reference: pickString(object, 'dispute', 'disputed_payment', 'payment_id'),
       disputeReference: pickString(object, 'dispute', 'id') ?? pickString(object, 'dispute', 'dispute_id'),
     };
@@ -50,17 +47,15 @@ function parseSquareEvent(event: Record<string, unknown>): VerifiedWebhookEvent 
     const status = pickString(payment, 'status');
     const reference = pickString(payment, 'id');
     if (status === 'FAILED' || (status === 'CANCELED' && pickString(payment, 'card_details', 'status') !== 'VOIDED')) {
-      return { ...base, action: 'payment.failed', type: 'payment.failed', reference };
+      return { ...base, action: 'payment.failed', reference };
     }
-    // A released authorization (our void, or its delay ran out) is CANCELED too, and no failure:
-    // the older reading called it one.
-    const legacy = status === 'CANCELED' ? 'payment.failed' : 'ignored';
+    // A released authorization (our void, or its delay ran out) is CANCELED too, and no failure.
     // A refund of the payment shows as its refund_ids / refunded_money changing.
     const refunds = pick(payment, 'refund_ids');
     if ((Array.isArray(refunds) && refunds.length > 0) || pick(payment, 'refunded_money') !== undefined) {
-      return { ...base, action: 'refund.updated', type: legacy, reference };
+      return { ...base, action: 'refund.updated', reference };
     }
-    return { ...base, type: legacy, reference: legacy === 'ignored' ? null : reference };
+    return base;
   }
   return base;
 }

@@ -31,28 +31,24 @@ function parseStripeEvent(event: Stripe.Event): VerifiedWebhookEvent {
     case 'refund.created':
     case 'refund.updated':
     case 'refund.failed':
-    case 'charge.refund.updated': {
-      const status = pickString(object, 'status');
-      const type = status === 'succeeded' ? 'refund.succeeded' : status === 'failed' || status === 'canceled' ? 'refund.failed' : 'ignored';
-      return { ...base, action: 'refund.updated', type, reference: intentId(object), refundReference: pickString(object, 'id') };
-    }
+    case 'charge.refund.updated':
+      return { ...base, action: 'refund.updated', reference: intentId(object), refundReference: pickString(object, 'id') };
     // The charge, refunded in part or in full (a dashboard refund sends this and refund.created).
     case 'charge.refunded':
-      return { ...base, action: 'refund.updated', type: 'refund.succeeded', reference: intentId(object) };
+      return { ...base, action: 'refund.updated', reference: intentId(object) };
     case 'charge.dispute.created':
     case 'charge.dispute.updated':
     case 'charge.dispute.closed':
     case 'charge.dispute.funds_withdrawn':
     case 'charge.dispute.funds_reinstated':
-      return {
-        ...base,
-        action: 'dispute.updated',
-        type: event.type === 'charge.dispute.created' ? 'dispute.opened' : 'ignored',
-        reference: intentId(object),
-        disputeReference: pickString(object, 'id'),
-      };
+      return { ...base, action: 'dispute.updated', reference: intentId(object), disputeReference: pickString(object, 'id') };
     case 'payment_intent.payment_failed':
-      return { ...base, action: 'payment.failed', type: 'payment.failed', reference: pickString(object, 'id') };
+      return { ...base, action: 'payment.failed', reference: pickString(object, 'id') };
+    // An intent that waited for its customer (3-D Secure, a redirect) completed or was canceled.
+    case 'payment_intent.succeeded':
+    case 'payment_intent.amount_capturable_updated':
+    case 'payment_intent.canceled':
+      return { ...base, action: 'payment.updated', reference: pickString(object, 'id') };
     default:
       return base;
   }

@@ -3,8 +3,6 @@
  * the service acts on. Verification happens over the raw bytes the provider
  * sent; nothing here trusts a field before the signature checked out.
  */
-export type WebhookEventType = 'refund.succeeded' | 'refund.failed' | 'dispute.opened' | 'payment.failed' | 'ignored';
-
 /**
  * What the application does about an event. `refund.updated`: some refund of the payment was
  * made or changed at the provider (ours, or one from its dashboard); `dispute.updated`: a dispute
@@ -12,16 +10,17 @@ export type WebhookEventType = 'refund.succeeded' | 'refund.failed' | 'dispute.o
  * `disputes()`) for the amounts and states: nothing in a webhook body is trusted for money.
  * `payment.failed`: the provider failed a payment after the fact (Stripe's
  * `payment_intent.payment_failed`, a Square payment FAILED, a denied PayPal capture).
+ * `payment.updated`: a payment that may be waiting for its customer moved on (Stripe's
+ * `payment_intent.succeeded`, `.amount_capturable_updated`, `.canceled`; PayPal's
+ * `CHECKOUT.ORDER.APPROVED`); the application asks the provider what it now is.
  */
-export type WebhookAction = 'refund.updated' | 'dispute.updated' | 'payment.failed' | 'ignored';
+export type WebhookAction = 'refund.updated' | 'dispute.updated' | 'payment.failed' | 'payment.updated' | 'ignored';
 
 export interface VerifiedWebhookEvent {
   /** The provider's event id: deliveries are at least once, so this is the dedup key. */
   eventId: string;
   /** What to do about the event. */
   action: WebhookAction;
-  /** The older reading of the same event, kept while callers move to `action`. */
-  type: WebhookEventType;
   /**
    * The provider's id of the payment concerned, as the ledger knows it: the PaymentIntent, the
    * Square payment, the PayPal capture (a refund's or dispute's payment, not the refund or dispute).

@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { listOutbox } from '../../../application/list-outbox.js';
-import type { Deps } from '../../../application/ports.js';
+import type { Deps } from '../../../application/deps.js';
 import { retryOutboxMessage } from '../../../application/retry-outbox-message.js';
 import { OUTBOX_STATUSES } from '../../../domain/messages.js';
 import { Cursor, PageLimit } from '../../schemas/common.js';

@@ -1,9 +1,10 @@
 import { placeOrder } from '../../../application/place-order.js';
-import type { ErrorCode } from '../../../domain/errors.js';
-import { sendProblem } from '../../problem.js';
+import { sendReplay } from '../../replay.js';
 import { problems } from '../../schemas/common.js';
 import { CreateOrderBody, IdempotencyHeaders, Order } from '../../schemas/order.js';
 import { actorOf, type App, type RouteOptions } from '../../types.js';
+
+const orderLocation = (order: { id: string }) => `/api/orders/${order.id}`;
 
 export default async function createOrderRoute(app: App, { deps }: RouteOptions) {
   const schema = {
@@ -20,20 +21,8 @@ export default async function createOrderRoute(app: App, { deps }: RouteOptions)
     app.post(url, { schema }, async (request, reply) => {
       const key = request.headers['idempotency-key'] ?? null;
       const result = await placeOrder(deps, actorOf(request), request.body, key);
-      if (result.kind === 'replayed') {
-        reply.header('idempotent-replayed', 'true');
-        const { status, body } = result.response;
-        if (status === 201) {
-          const order = body as { id: string };
-          return reply
-            .code(201)
-            .header('location', `/api/orders/${order.id}`)
-            .send(body as never);
-        }
-        const { code, detail, ...extra } = body as { code: ErrorCode; detail: string };
-        return sendProblem(request, reply, code, detail, extra);
-      }
-      return reply.code(201).header('location', `/api/orders/${result.order.id}`).send(result.order);
+      if (result.kind === 'replayed') return sendReplay(request, reply, result, orderLocation);
+      return reply.code(201).header('location', orderLocation(result.order)).send(result.order);
     });
   }
 }

@@ -1,6 +1,5 @@
 import { refundOrder } from '../../../application/refund-order.js';
-import type { ErrorCode } from '../../../domain/errors.js';
-import { sendProblem } from '../../problem.js';
+import { sendReplay } from '../../replay.js';
 import { problems } from '../../schemas/common.js';
 import { IdempotencyHeaders, LedgerEntry, OrderParams } from '../../schemas/order.js';
 import { RefundBody } from '../../schemas/refunds.js';
@@ -31,12 +30,8 @@ export default async function refundRoutes(app: App, { deps }: RouteOptions) {
     async (request, reply) => {
       const key = request.headers['idempotency-key'] ?? null;
       const result = await refundOrder(deps, actorOf(request), request.params.order_id, request.body, key);
-      if (result.kind === 'created') return reply.code(201).send(result.entry);
-      reply.header('idempotent-replayed', 'true');
-      const { status, body } = result.response;
-      if (status === 201) return reply.code(201).send(body as never);
-      const { code, detail, ...extra } = body as { code: ErrorCode; detail: string };
-      return sendProblem(request, reply, code, detail, extra);
+      if (result.kind === 'replayed') return sendReplay(request, reply, result);
+      return reply.code(201).send(result.entry);
     },
   );
 }

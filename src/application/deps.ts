@@ -1,6 +1,5 @@
 import type { Kysely } from 'kysely';
 import type { CaptureMode } from '../domain/payment.js';
-import type { FastifyBaseLogger } from 'fastify';
 import type { Metrics } from '../observability/metrics.js';
 import type { PaymentProcessor } from '../payments/processor.js';
 import type { Database } from '../persistence/tables.js';
@@ -12,7 +11,16 @@ export interface Actor {
   isAdmin: boolean;
 }
 
-type Logger = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error' | 'debug'>;
+/** A structured log line: its fields, then its message (pino's form, which the app's logger is). */
+type LogFn = (fields: object, message: string) => void;
+
+/** The log levels a use case writes at. */
+interface Logger {
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  debug: LogFn;
+}
 
 /** Fault-injection points for crash tests; never set in production. */
 export interface Faults {
@@ -23,7 +31,12 @@ export interface Faults {
   afterCapture?: () => void;
 }
 
-/** Everything a use case may touch, built once in app.ts and passed in. */
+/**
+ * Everything a use case may touch, built once in app.ts and passed in. Not ports in the hexagonal
+ * sense, on purpose (docs/adr/0022): the repositories are functions that take this Kysely handle or
+ * an open transaction first, so that one use case composes several in one transaction; the payment
+ * providers are behind their own interface (payments/provider.ts); the clock is a function.
+ */
 export interface Deps {
   db: Kysely<Database>;
   payments: PaymentProcessor;
