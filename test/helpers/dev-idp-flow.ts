@@ -1,12 +1,19 @@
 import * as oauth from 'oauth4webapi';
-import type { TestApp } from './app.js';
+import type { OrderApp } from '../../src/app.js';
+import type { Config } from '../../src/config.js';
+
+/** An app and the configuration it was built with (a TestApp, or a variantApp with its config). */
+export interface AppUnderTest {
+  app: OrderApp;
+  config: Readonly<Config>;
+}
 
 /**
  * A user agent for the development provider driven through `app.inject`: it follows the
  * provider's redirects by hand, keeps its cookies, and posts the sign-in form as a browser would.
  * The client side is oauth4webapi, as in the console.
  */
-export function devIdpAgent(t: TestApp) {
+export function devIdpAgent(t: AppUnderTest) {
   const jar = new Map<string, string>();
   const origin = new URL(t.config.publicBaseUrl).origin;
   const request = async (url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) => {
@@ -53,7 +60,7 @@ export interface DevSignIn {
 }
 
 /** Authorization request (PKCE S256), the sign-in form, and back to the console with a code. */
-export async function authorizeAtDevIdp(t: TestApp, user: { username: string; admin: boolean }): Promise<DevSignIn> {
+export async function authorizeAtDevIdp(t: AppUnderTest, user: { username: string; admin: boolean }): Promise<DevSignIn> {
   const settings = t.config.consoleOidc!;
   const { request, opts } = devIdpAgent(t);
   const issuer = new URL(settings.issuer);
@@ -84,6 +91,6 @@ export async function redeem(s: DevSignIn, verifier = s.verifier) {
   return oauth.processAuthorizationCodeResponse(s.as, s.client, response, { expectedNonce: s.nonce, requireIdToken: true });
 }
 
-export async function signInAtDevIdp(t: TestApp, user: { username: string; admin: boolean }) {
+export async function signInAtDevIdp(t: AppUnderTest, user: { username: string; admin: boolean }) {
   return redeem(await authorizeAtDevIdp(t, user));
 }

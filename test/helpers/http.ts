@@ -111,14 +111,18 @@ export async function startApp(
   };
 }
 
+/** The configuration variantApp builds an app with. */
+export function variantConfig(env: Record<string, string>) {
+  return loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, DATABASE_URL: 'memory://', DATA_DIR: '/tmp/order-api-test', ...NO_RATE_LIMIT, ...env });
+}
+
 /**
  * Another app on the same database as `base`, built with extra configuration
  * or options (JWKS, issuer, fault injection). Starting an embedded database
  * costs seconds; a second app on it costs milliseconds. Close it yourself.
  */
 export async function variantApp(base: TestApp, env: Record<string, string>, app: Partial<Omit<AppOptions, 'config' | 'db'>> = {}): Promise<OrderApp> {
-  const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, DATABASE_URL: 'memory://', DATA_DIR: '/tmp/order-api-test', ...NO_RATE_LIMIT, ...env });
-  const built = await buildApp({ config, db: base.db, logger: false, ...app });
+  const built = await buildApp({ config: variantConfig(env), db: base.db, logger: false, ...app });
   await built.ready();
   return built;
 }

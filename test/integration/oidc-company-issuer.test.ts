@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { COMPANY_AUDIENCE, startCompanyIdp, type CompanyIdp } from '../helpers/company-idp.js';
-import { signInAtDevIdp } from '../helpers/dev-idp-flow.js';
-import { expectProblem } from '../helpers/http.js';
+import { signInAtDevIdp, type AppUnderTest } from '../helpers/dev-idp-flow.js';
+import { expectProblem, variantApp, variantConfig } from '../helpers/http.js';
 
 /**
  * The API as the resource server of "the company's" identity provider, configured with JWT_ISSUER
@@ -13,20 +13,23 @@ describe('JWT_ISSUER with no JWT_JWKS_URL: keys from the discovery document', ()
   let company: CompanyIdp;
   let stranger: CompanyIdp;
   let t: TestApp;
-  let keycloakLike: TestApp;
-  let devApp: TestApp;
+  let keycloakLike: AppUnderTest;
+  let devApp: AppUnderTest;
 
   beforeAll(async () => {
     [company, stranger] = await Promise.all([startCompanyIdp(), startCompanyIdp()]);
     // A 2 s key cache: jose's cooldown between two fetches of the key set is as long (5 s at most).
     const production = { NODE_ENV: 'production', JWT_SECRET: '', JWT_ISSUER: company.issuer, JWT_AUDIENCE: COMPANY_AUDIENCE, JWT_JWKS_CACHE_SECONDS: '2' };
     t = await createTestApp('pglite', { env: production });
-    keycloakLike = await createTestApp('pglite', { env: { ...production, JWT_ROLES_CLAIM: 'realm_access.roles' } });
-    // A service outside production, with its development provider, to mint a development token.
-    devApp = await createTestApp('pglite', { env: { JWT_SECRET: '', NODE_ENV: 'development', PUBLIC_BASE_URL: 'http://127.0.0.1:1' } });
-  }, 60_000);
+    // Other apps on the same database: with Keycloak's roles claim, and outside production with the
+    // development provider (to get a development token).
+    const variant = async (env: Record<string, string>) => ({ app: await variantApp(t, env), config: variantConfig(env) });
+    keycloakLike = await variant({ ...production, JWT_ROLES_CLAIM: 'realm_access.roles' });
+    devApp = await variant({ JWT_SECRET: '', NODE_ENV: 'development', PUBLIC_BASE_URL: 'http://127.0.0.1:1' });
+  }, 120_000);
   afterAll(async () => {
-    await Promise.all([t?.close(), keycloakLike?.close(), devApp?.close()]);
+    await Promise.all([keycloakLike?.app.close(), devApp?.app.close()]);
+    await t?.close();
     await Promise.all([company?.close(), stranger?.close()]);
   });
 
@@ -66,14 +69,14 @@ describe('JWT_ISSUER with no JWT_JWKS_URL: keys from the discovery document', ()
   });
 });
 
-const call = (app: TestApp, token: string, url = '/api/admin/orders?limit=1') => app.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+const call = (app: AppUnderTest, token: string, url = '/api/admin/orders?limit=1') => app.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
 
 function header(token: string): { kid?: string } {
   return JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { kid?: string };
 }
 
 /** An access token of a development provider, got through its sign-in. */
-async function devToken(devApp: TestApp): Promise<string> {
+async function devToken(devApp: AppUnderTest): Promise<string> {
   const tokens = await signInAtDevIdp(devApp, { username: 'mallory', admin: true });
   expect((await call(devApp, tokens.access_token)).statusCode).toBe(200); // good where it was issued
   return tokens.access_token;

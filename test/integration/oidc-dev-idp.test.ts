@@ -2,7 +2,7 @@ import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { authorizeAtDevIdp, devIdpAgent, redeem, signInAtDevIdp } from '../helpers/dev-idp-flow.js';
-import { expectProblem } from '../helpers/http.js';
+import { expectProblem, variantApp } from '../helpers/http.js';
 
 /**
  * The development OpenID provider at /dev-idp, as the console uses it (oauth4webapi, code flow with
@@ -13,7 +13,7 @@ describe('the development provider at /dev-idp', () => {
   beforeAll(async () => {
     // Outside production with no issuer configured (JWT_SECRET stays: `npm run token` goes on working beside it).
     t = await createTestApp('pglite', { env: { PUBLIC_BASE_URL: 'http://127.0.0.1:8000', DEV_IDP_ACCESS_TOKEN_TTL_SECONDS: '300' } });
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     await t?.close();
   });
@@ -105,23 +105,19 @@ describe('the development provider at /dev-idp', () => {
     const named = await request(action, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=ok' });
     expect(named.statusCode).toBe(303);
   });
-});
 
-describe('where the development provider is not', () => {
-  it('is absent when an issuer is configured, and config.json then names that issuer', async () => {
-    const t = await createTestApp('pglite', {
-      env: {
-        JWT_SECRET: '',
-        JWT_ISSUER: 'https://login.example.com/realms/staff',
-        CONSOLE_OIDC_ISSUER: 'https://login.example.com/realms/staff',
-        CONSOLE_OIDC_CLIENT_ID: 'orders-console',
-        CONSOLE_OIDC_AUDIENCE: 'orders-api',
-        PUBLIC_BASE_URL: 'https://orders.example.com',
-      },
+  it('is not there when an issuer is configured, and config.json then names that issuer', async () => {
+    const other = await variantApp(t, {
+      JWT_SECRET: '',
+      JWT_ISSUER: 'https://login.example.com/realms/staff',
+      CONSOLE_OIDC_ISSUER: 'https://login.example.com/realms/staff',
+      CONSOLE_OIDC_CLIENT_ID: 'orders-console',
+      CONSOLE_OIDC_AUDIENCE: 'orders-api',
+      PUBLIC_BASE_URL: 'https://orders.example.com',
     });
     try {
-      expect((await t.app.inject({ method: 'GET', url: '/dev-idp/.well-known/openid-configuration' })).statusCode).toBe(404);
-      expect((await t.app.inject({ method: 'GET', url: '/admin/config.json' })).json()).toEqual({
+      expect((await other.inject({ method: 'GET', url: '/dev-idp/.well-known/openid-configuration' })).statusCode).toBe(404);
+      expect((await other.inject({ method: 'GET', url: '/admin/config.json' })).json()).toEqual({
         sign_in: 'oidc',
         issuer: 'https://login.example.com/realms/staff',
         client_id: 'orders-console',
@@ -130,20 +126,20 @@ describe('where the development provider is not', () => {
         audience: 'orders-api',
       });
       // The console may call that provider, and nothing else.
-      const csp = String((await t.app.inject({ method: 'GET', url: '/admin' })).headers['content-security-policy']);
+      const csp = String((await other.inject({ method: 'GET', url: '/admin' })).headers['content-security-policy']);
       expect(csp).toMatch(/connect-src 'self' https:\/\/login\.example\.com;/);
     } finally {
-      await t.close();
+      await other.close();
     }
   });
 
-  it('is absent with DEV_IDP=false: the console falls back to pasting a token', async () => {
-    const t = await createTestApp('pglite', { env: { DEV_IDP: 'false' } });
+  it('is not there with DEV_IDP=false: the console falls back to pasting a token', async () => {
+    const other = await variantApp(t, { DEV_IDP: 'false' });
     try {
-      expect((await t.app.inject({ method: 'GET', url: '/dev-idp/jwks' })).statusCode).toBe(404);
-      expect((await t.app.inject({ method: 'GET', url: '/admin/config.json' })).json()).toEqual({ sign_in: 'token' });
+      expect((await other.inject({ method: 'GET', url: '/dev-idp/jwks' })).statusCode).toBe(404);
+      expect((await other.inject({ method: 'GET', url: '/admin/config.json' })).json()).toEqual({ sign_in: 'token' });
     } finally {
-      await t.close();
+      await other.close();
     }
   });
 });

@@ -22,8 +22,7 @@ export default async function devIdpPlugin(app: FastifyInstance, opts: { config:
 
   const handOver = (request: FastifyRequest, reply: FastifyReply) => {
     const raw = request.raw as typeof request.raw & { originalUrl?: string };
-    for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value as string);
-    reply.hijack();
+    hijack(reply);
     raw.originalUrl = raw.url;
     raw.url = (raw.url ?? '/').slice(PREFIX.length) || '/';
     return callback(raw, reply.raw);
@@ -58,9 +57,14 @@ export default async function devIdpPlugin(app: FastifyInstance, opts: { config:
         return page(reply, 422, signInPage(details.uid, { clientName: 'the support console', problem: 'Give a user name of 1 to 100 characters.', username }));
       }
       accounts.set(username, { admin: request.body?.admin === 'yes' });
-      for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value as string);
-      reply.hijack();
+      hijack(reply);
       await provider.interactionFinished(request.raw, reply.raw, { login: { accountId: username, remember: false } }, { mergeWithLastSubmission: false });
     });
   });
+}
+
+/** The raw response is the provider's from here on, with the headers the service set so far (helmet's, the request id). */
+function hijack(reply: FastifyReply) {
+  for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value as string | string[]);
+  reply.hijack();
 }
