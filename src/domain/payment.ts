@@ -135,5 +135,16 @@ function deriveStatus(s: LedgerSums, charge: TransactionStatus): PaymentStatus {
   return charge;
 }
 
+/**
+ * What a payment reads once the movement that gives all its money back is recorded and not yet made
+ * (a cancel): a pending refund of what was captured is `refund_pending`; a pending void of an
+ * authorization nothing was captured from is `processing` — deriveStatus's own rules for them.
+ */
+export function statusWhileReleased(p: Pick<PaymentAmounts, 'status' | 'amount_authorized' | 'amount_captured' | 'amount_refunded'>): PaymentStatus {
+  if (p.amount_captured > p.amount_refunded) return 'refund_pending';
+  if (p.amount_authorized > 0 && p.amount_captured === 0) return 'processing';
+  return p.status;
+}
+
 /** What is left to refund (pending refunds count as taken). */
 export const refundable = (s: LedgerSums) => s.captured - s.refunded - s.pendingRefunds;
