@@ -46,6 +46,18 @@ function canMoveEntry(kind: LedgerKind, from: LedgerStatus, to: LedgerStatus): b
   return ENTRY_MOVES[from].includes(to);
 }
 
+/**
+ * Where a provider's word on a refund moves our row of it, or null: a refund it confirmed succeeds;
+ * one that failed after it had succeeded fails (Stripe `refund.failed`); one of ours it refused while
+ * we wait stays `pending`, parked by our own refund path for a person to decide (`refund_pending`),
+ * while one we only learned from the provider (`learned`) fails with it.
+ */
+export function refundMoveOnProviderWord(row: { status: LedgerStatus; learned: boolean }, word: 'pending' | 'succeeded' | 'failed'): LedgerStatus | null {
+  if (word === 'succeeded') return row.status === 'pending' ? 'succeeded' : null;
+  if (word === 'failed') return row.status === 'succeeded' || (row.status === 'pending' && row.learned) ? 'failed' : null;
+  return null;
+}
+
 /** Every write of a charge's or a ledger row's status asks here first; an illegal move is a bug. */
 export function assertChargeMove(from: TransactionStatus, to: TransactionStatus): void {
   if (!canMoveCharge(from, to)) throw new Error(`a charge cannot move from ${from} to ${to}`);
