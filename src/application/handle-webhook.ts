@@ -1,6 +1,6 @@
 import type { ProviderId } from '../domain/payment.js';
 import { errors } from '../domain/errors.js';
-import type { PaymentQuery, ProviderDispute, ProviderRefund } from '../payments/provider.js';
+import { PaymentProviderError, type PaymentQuery, type ProviderDispute, type ProviderRefund } from '../payments/provider.js';
 import type { WebhookAction } from '../payments/webhooks/types.js';
 import { findMovementByReference } from '../persistence/ledger.js';
 import { appendHistory, lockOrder } from '../persistence/order-repository.js';
@@ -9,6 +9,7 @@ import { isWebhookEventRecorded, recordWebhookEvent } from '../persistence/webho
 import type { Deps } from './deps.js';
 import { learnDisputes, learnRefunds } from './provider-money.js';
 import { historyNotes, noteOn } from '../domain/history-notes.js';
+import { settleAwaitingPayment } from './settle-awaiting-payment.js';
 
 /** A provider's webhook, verified and reduced to what we act on. */
 export interface WebhookEvent {
@@ -31,6 +32,12 @@ export async function handleWebhook(deps: Deps, provider: ProviderId, event: Web
   if (await isWebhookEventRecorded(deps.db, provider, event.eventId)) return 'duplicate';
   const t = event.reference ? await paymentOf(deps, provider, event.reference) : undefined;
   if (!t || event.action === 'ignored') return record(deps, provider, event, 'ignored');
+  // A payment that waited for its customer: the one step that decides those asks the provider.
+  if (t.status === 'processing' && t.action_expires_at !== null && (event.action === 'payment.updated' || event.action === 'payment.failed')) {
+    await settleAwaiting(deps, t);
+    return record(deps, provider, event, 'applied');
+  }
+  if (event.action === 'payment.updated') return record(deps, provider, event, 'ignored');
 
   const truth = await askProvider(deps, provider, event.action, { reference: event.reference!, currency: t.currency });
   const now = deps.clock();
@@ -47,6 +54,16 @@ export async function handleWebhook(deps: Deps, provider: ProviderId, event: Web
     deps.logger.warn({ orderId: order.id, provider, event: event.action }, 'payment event needs attention');
     return 'applied';
   });
+}
+
+async function settleAwaiting(deps: Deps, t: PaymentTransaction): Promise<void> {
+  try {
+    await settleAwaitingPayment(deps, t.order_id, { kind: 'webhook' });
+  } catch (err) {
+    if (!(err instanceof PaymentProviderError)) throw err;
+    deps.logger.warn({ err, transactionId: t.id }, 'the provider could not be asked about a webhook; it will deliver again');
+    throw errors.serviceUnavailable('The payment provider could not be asked about this event; deliver it again later.');
+  }
 }
 
 /** The payment a reference names: the charge's own, or a later capture's (PayPal captures have their own ids). */

@@ -25,6 +25,11 @@ export function voidKey(voidId: string, maxLength = 255): string {
   return bounded('void-', voidId, maxLength);
 }
 
+/** Cancelling a payment that waited for its customer: one cancel per transaction, whichever road asks. */
+export function cancelKey(transactionId: string, maxLength = 255): string {
+  return bounded('cancel-', transactionId, maxLength);
+}
+
 function bounded(prefix: string, id: string, maxLength: number): string {
   const key = prefix + id;
   if (key.length <= maxLength) return key;

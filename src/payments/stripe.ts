@@ -1,6 +1,6 @@
 import Stripe from 'stripe';
 import type { Config } from '../config.js';
-import { captureKey, chargeKey, refundKey, voidKey } from './idempotency.js';
+import { cancelKey, captureKey, chargeKey, refundKey, voidKey } from './idempotency.js';
 import { sdkTimeouts, type ProviderOptions } from './options.js';
 import {
   PaymentDeclinedError,
@@ -45,7 +45,7 @@ export function createStripeProvider(settings: StripeSettings, options: Provider
   return {
     id: 'stripe',
 
-    async charge({ transactionId, amount, currency, source, customerId, description, capture }) {
+    async charge({ transactionId, amount, currency, source, customerId, description, capture, returnUrl }) {
       const manual = capture === 'manual';
       const intent = await call(() =>
         stripe.paymentIntents.create(
@@ -54,10 +54,13 @@ export function createStripeProvider(settings: StripeSettings, options: Provider
             currency: currency.toLowerCase(),
             payment_method: source,
             confirm: true,
-            // Server-side only: no redirect-based methods, and a card that needs 3-D Secure
-            // fails now (authentication_required) instead of waiting for a customer who is gone.
-            automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-            error_on_requires_action: true,
+            // With a return URL the customer can authenticate (3-D Secure) or be redirected, and the
+            // intent waits for them (`requires_action`). Without one it is server-side only: no
+            // redirect-based methods, and a card that needs 3-D Secure fails now
+            // (authentication_required) instead of waiting for a customer who is gone.
+            ...(returnUrl
+              ? { return_url: returnUrl, automatic_payment_methods: { enabled: true } }
+              : { automatic_payment_methods: { enabled: true, allow_redirects: 'never' as const }, error_on_requires_action: true }),
             description,
             metadata: { transaction_id: transactionId, customer_id: customerId },
             // The charge carries `capture_before`, when the authorization lapses.
@@ -68,12 +71,31 @@ export function createStripeProvider(settings: StripeSettings, options: Provider
       );
       if (intent.status === 'succeeded') return { reference: intent.id, captured: true, authorizationExpiresAt: null };
       if (intent.status === 'requires_capture' && manual) return authorization(intent);
+      if (intent.status === 'requires_action' && returnUrl) return awaitingCustomer(intent);
       const declineCode = intent.last_payment_error?.decline_code ?? intent.last_payment_error?.code;
       if (intent.status === 'requires_payment_method' || intent.status === 'canceled') {
         throw new PaymentDeclinedError(intent.last_payment_error?.message ?? 'Your card was declined.', declineCode);
       }
       // processing / requires_action: money may still move; the reconciler asks again later.
       throw new PaymentProviderError(`stripe: payment intent ${intent.id} is ${intent.status}`);
+    },
+
+    async completeAction({ reference }) {
+      // Nothing to finish at Stripe: the customer's authentication confirms the intent itself.
+      const intent = await call(() => stripe.paymentIntents.retrieve(reference, { expand: ['latest_charge'] }));
+      return retrieveResult(intent);
+    },
+
+    async cancelAction({ transactionId, reference }) {
+      try {
+        await call(() => stripe.paymentIntents.cancel(reference, { cancellation_reason: 'abandoned' }, { idempotencyKey: cancelKey(transactionId) }));
+        return 'cancelled';
+      } catch (err) {
+        if (stripeCode(err) !== 'payment_intent_unexpected_state') throw err;
+        // Canceled already (by us, or by Stripe), or it completed: the caller asks again.
+        const intent = await call(() => stripe.paymentIntents.retrieve(reference));
+        return intent.status === 'canceled' ? 'cancelled' : 'not_cancelled';
+      }
     },
 
     async capture({ transactionId, captureId, reference, amount }) {
@@ -181,6 +203,26 @@ function authorization(intent: Stripe.PaymentIntent): ChargeResult {
   const charge = typeof intent.latest_charge === 'object' ? intent.latest_charge : null;
   const before = charge?.payment_method_details?.card?.capture_before;
   return { reference: intent.id, captured: false, authorizationExpiresAt: before ? new Date(before * 1000) : null };
+}
+
+/**
+ * An intent that waits for its customer: 3-D Secure (or a redirect method) at
+ * `next_action.redirect_to_url.url`, or in the browser with Stripe.js and the client secret. Any
+ * other kind of next action is handed on as it is.
+ */
+function awaitingCustomer(intent: Stripe.PaymentIntent): ChargeResult {
+  const next = intent.next_action;
+  return {
+    reference: intent.id,
+    captured: false,
+    authorizationExpiresAt: null,
+    action: {
+      url: next?.redirect_to_url?.url ?? null,
+      clientSecret: intent.client_secret,
+      providerData: next && next.type !== 'redirect_to_url' ? { next_action: next as unknown as Record<string, unknown> } : null,
+      expiresAt: null,
+    },
+  };
 }
 
 /** Stripe cancels an uncaptured intent itself when its authorization lapses. */

@@ -19,6 +19,14 @@ import { fingerprint, HttpEmulator, idFactory, type RecordedRequest, type Reply 
  * voids; an authorization that lapses (`expireAuthorization`) is canceled with
  * `cancellation_reason: automatic`. Money moved outside the API (a dashboard
  * refund, a dispute) comes with the signed webhook Stripe would send.
+ *
+ * 3-D Secure as Stripe does it: `pm_card_threeDSecureRequired` (and any token given to
+ * `requireAuthentication`) needs the customer. Confirmed with `error_on_requires_action` it is
+ * refused (402 card_error `authentication_required`); confirmed with a `return_url` the intent is
+ * `requires_action` with `next_action.redirect_to_url` and a `client_secret`, no charge yet.
+ * `authenticate(pi, 'complete' | 'fail')` is the customer at the bank's page: the intent succeeds
+ * (or `requires_capture` when manual) or goes back to `requires_payment_method` with
+ * `payment_intent_authentication_failure`, and the answer is the webhook Stripe sends.
  */
 interface PaymentIntent {
   id: string;
@@ -35,7 +43,9 @@ interface PaymentIntent {
   description: string | null;
   metadata: Record<string, string>;
   latest_charge: string | null;
-  last_payment_error: { type: string; code: string; decline_code: string; message: string } | null;
+  last_payment_error: { type: string; code: string; decline_code?: string; message: string } | null;
+  client_secret: string;
+  next_action: { type: 'redirect_to_url'; redirect_to_url: { url: string; return_url: string } } | null;
   created: number;
   livemode: false;
 }
@@ -99,6 +109,7 @@ export class StripeEmulator extends HttpEmulator {
     ['pm_card_chargeDeclinedInsufficientFunds', 'insufficient_funds'],
   ]);
   private readonly newId = idFactory();
+  private readonly authenticationRequired = new Set(['pm_card_threeDSecureRequired']);
 
   constructor() {
     super((req, url) => this.route(req, url));
@@ -117,6 +128,46 @@ export class StripeEmulator extends HttpEmulator {
 
   decline(token: string, declineCode: string): void {
     this.declines.set(token, declineCode);
+  }
+
+  /**
+   * The customer at the bank's 3-D Secure page for an intent that is `requires_action`: completes
+   * (a charge is made, the intent succeeds or becomes capturable) or fails. Returns the webhook
+   * Stripe sends (`payment_intent.succeeded`, `.amount_capturable_updated` or `.payment_failed`).
+   */
+  authenticate(paymentIntent: string, outcome: 'complete' | 'fail'): Delivery {
+    const pi = this.intents.get(paymentIntent);
+    if (pi?.status !== 'requires_action') throw new Error(`${paymentIntent} does not wait for its customer`);
+    pi.next_action = null;
+    if (outcome === 'fail') {
+      Object.assign(pi, {
+        status: 'requires_payment_method',
+        last_payment_error: {
+          type: 'invalid_request_error',
+          code: 'payment_intent_authentication_failure',
+          message: 'The provided PaymentMethod has failed authentication.',
+        },
+      });
+      return this.webhook('payment_intent.payment_failed', structuredClone(pi));
+    }
+    const manual = pi.capture_method === 'manual';
+    const charge = this.newCharge(pi.amount, pi.currency, manual, false);
+    charge.payment_intent = pi.id;
+    this.charges.set(charge.id, charge);
+    Object.assign(pi, {
+      status: manual ? 'requires_capture' : 'succeeded',
+      amount_capturable: manual ? pi.amount : 0,
+      amount_received: manual ? 0 : pi.amount,
+      latest_charge: charge.id,
+    });
+    return this.webhook(manual ? 'payment_intent.amount_capturable_updated' : 'payment_intent.succeeded', structuredClone(pi));
+  }
+
+  /** The `payment_intent.canceled` webhook for an intent, as Stripe sends it after a cancel. */
+  canceledWebhook(paymentIntent: string): Delivery {
+    const pi = this.intents.get(paymentIntent);
+    if (pi?.status !== 'canceled') throw new Error(`${paymentIntent} is not canceled`);
+    return this.webhook('payment_intent.canceled', structuredClone(pi));
   }
 
   /** Succeeded charges made for one of our transactions (the number that must never exceed 1). */
@@ -263,51 +314,92 @@ export class StripeEmulator extends HttpEmulator {
     const currency = str(form, 'currency');
     const pm = str(form, 'payment_method');
     const manual = str(form, 'capture_method') === 'manual';
+    const returnUrl = str(form, 'return_url');
     if (!Number.isSafeInteger(amount) || amount < 1 || !currency) return error(400, 'invalid_request_error', { message: 'Missing amount or currency.', param: 'amount' });
-    if (str(form, 'confirm') !== 'true' || obj(form, 'automatic_payment_methods').allow_redirects !== 'never') {
-      return error(400, 'invalid_request_error', { message: 'This emulator only confirms server-side without redirects.', param: 'confirm' });
+    if (str(form, 'confirm') !== 'true') return error(400, 'invalid_request_error', { message: 'This emulator only creates confirmed intents.', param: 'confirm' });
+    // Stripe's own rule: redirect-based methods need somewhere to send the customer back.
+    if (obj(form, 'automatic_payment_methods').allow_redirects !== 'never' && !returnUrl) {
+      return error(400, 'invalid_request_error', {
+        message:
+          'This PaymentIntent is configured to accept payment methods enabled in your Dashboard. Because some of these payment methods might redirect your customer off of your page, you must provide a `return_url`.',
+        param: 'return_url',
+      });
+    }
+    if (returnUrl && str(form, 'error_on_requires_action') === 'true') {
+      return error(400, 'invalid_request_error', { message: 'You cannot set error_on_requires_action with a return_url.', param: 'error_on_requires_action' });
     }
     if (!pm?.startsWith('pm_')) return missing('payment_method', pm ?? '', 'payment_method');
+    const needsCustomer = this.authenticationRequired.has(pm);
+    if (needsCustomer && !returnUrl) {
+      // error_on_requires_action: the card cannot be charged without the customer.
+      const pi = this.newIntent(form, { amount, currency, pm, manual, status: 'requires_payment_method', chargeId: null });
+      pi.last_payment_error = {
+        type: 'card_error',
+        code: 'authentication_required',
+        decline_code: 'authentication_required',
+        message: 'Your card was declined. This transaction requires authentication.',
+      };
+      return error(402, 'card_error', { code: 'authentication_required', decline_code: 'authentication_required', message: pi.last_payment_error.message, payment_intent: pi });
+    }
+    if (needsCustomer) {
+      const pi = this.newIntent(form, { amount, currency, pm, manual, status: 'requires_action', chargeId: null });
+      pi.next_action = { type: 'redirect_to_url', redirect_to_url: { url: `${this.url}/3ds/${pi.id}`, return_url: returnUrl! } };
+      return { status: 200, body: this.render(pi, form) };
+    }
     const decline = this.declines.get(pm);
+    const charge = this.newCharge(amount, currency, manual, !!decline);
+    const pi = this.newIntent(form, { amount, currency, pm, manual, status: decline ? 'requires_payment_method' : manual ? 'requires_capture' : 'succeeded', chargeId: charge.id });
+    Object.assign(pi, { amount_capturable: decline || !manual ? 0 : amount, amount_received: decline || manual ? 0 : amount });
+    pi.last_payment_error = decline ? { type: 'card_error', code: 'card_declined', decline_code: decline, message: 'Your card was declined.' } : null;
+    charge.payment_intent = pi.id;
+    this.charges.set(charge.id, charge);
+    if (!decline) return { status: 200, body: this.render(pi, form) };
+    return error(402, 'card_error', { code: 'card_declined', decline_code: decline, message: 'Your card was declined.', charge: pi.latest_charge, payment_intent: pi });
+  }
+
+  private newCharge(amount: number, currency: string, manual: boolean, declined: boolean): Charge {
     const created = now();
-    const charge: Charge = {
+    return {
       id: this.newId('ch_'),
       object: 'charge',
       amount,
-      amount_captured: decline || manual ? 0 : amount,
+      amount_captured: declined || manual ? 0 : amount,
       amount_refunded: 0,
-      captured: !decline && !manual,
+      captured: !declined && !manual,
       refunded: false,
       currency,
       payment_intent: '',
-      status: decline ? 'failed' : 'succeeded',
-      payment_method_details: { type: 'card', card: manual && !decline ? { capture_before: created + CAPTURE_WINDOW_S } : {} },
+      status: declined ? 'failed' : 'succeeded',
+      payment_method_details: { type: 'card', card: manual && !declined ? { capture_before: created + CAPTURE_WINDOW_S } : {} },
       created,
     };
+  }
+
+  private newIntent(form: FormObject, p: { amount: number; currency: string; pm: string; manual: boolean; status: string; chargeId: string | null }): PaymentIntent {
+    const id = this.newId('pi_');
     const pi: PaymentIntent = {
-      id: this.newId('pi_'),
+      id,
       object: 'payment_intent',
-      amount,
-      amount_capturable: decline || !manual ? 0 : amount,
-      amount_received: decline || manual ? 0 : amount,
-      capture_method: manual ? 'manual' : 'automatic',
+      amount: p.amount,
+      amount_capturable: 0,
+      amount_received: 0,
+      capture_method: p.manual ? 'manual' : 'automatic',
       cancellation_reason: null,
       canceled_at: null,
-      currency,
-      status: decline ? 'requires_payment_method' : manual ? 'requires_capture' : 'succeeded',
-      payment_method: pm,
+      currency: p.currency,
+      status: p.status,
+      payment_method: p.pm,
       description: str(form, 'description') ?? null,
       metadata: obj(form, 'metadata') as Record<string, string>,
-      latest_charge: charge.id,
-      last_payment_error: decline ? { type: 'card_error', code: 'card_declined', decline_code: decline, message: 'Your card was declined.' } : null,
-      created,
+      latest_charge: p.chargeId,
+      last_payment_error: null,
+      client_secret: `${id}_secret_${this.newId('')}`,
+      next_action: null,
+      created: now(),
       livemode: false,
     };
-    charge.payment_intent = pi.id;
-    this.charges.set(charge.id, charge);
-    this.intents.set(pi.id, pi);
-    if (!decline) return { status: 200, body: this.render(pi, form) };
-    return error(402, 'card_error', { code: 'card_declined', decline_code: decline, message: 'Your card was declined.', charge: pi.latest_charge, payment_intent: pi });
+    this.intents.set(id, pi);
+    return pi;
   }
 
   private captureIntent(pi: PaymentIntent, form: FormObject): Reply {
@@ -340,7 +432,7 @@ export class StripeEmulator extends HttpEmulator {
         payment_intent: pi,
       });
     }
-    Object.assign(pi, { status: 'canceled', cancellation_reason: str(form, 'cancellation_reason') ?? null, canceled_at: now(), amount_capturable: 0 });
+    Object.assign(pi, { status: 'canceled', cancellation_reason: str(form, 'cancellation_reason') ?? null, canceled_at: now(), amount_capturable: 0, next_action: null });
     return { status: 200, body: this.render(pi, form) };
   }
 

@@ -44,6 +44,11 @@ function parseStripeEvent(event: Stripe.Event): VerifiedWebhookEvent {
       return { ...base, action: 'dispute.updated', reference: intentId(object), disputeReference: pickString(object, 'id') };
     case 'payment_intent.payment_failed':
       return { ...base, action: 'payment.failed', reference: pickString(object, 'id') };
+    // An intent that waited for its customer (3-D Secure, a redirect) completed or was canceled.
+    case 'payment_intent.succeeded':
+    case 'payment_intent.amount_capturable_updated':
+    case 'payment_intent.canceled':
+      return { ...base, action: 'payment.updated', reference: pickString(object, 'id') };
     default:
       return base;
   }

@@ -10,8 +10,11 @@
  * `disputes()`) for the amounts and states: nothing in a webhook body is trusted for money.
  * `payment.failed`: the provider failed a payment after the fact (Stripe's
  * `payment_intent.payment_failed`, a Square payment FAILED, a denied PayPal capture).
+ * `payment.updated`: a payment that may be waiting for its customer moved on (Stripe's
+ * `payment_intent.succeeded`, `.amount_capturable_updated`, `.canceled`; PayPal's
+ * `CHECKOUT.ORDER.APPROVED`); the application asks the provider what it now is.
  */
-export type WebhookAction = 'refund.updated' | 'dispute.updated' | 'payment.failed' | 'ignored';
+export type WebhookAction = 'refund.updated' | 'dispute.updated' | 'payment.failed' | 'payment.updated' | 'ignored';
 
 export interface VerifiedWebhookEvent {
   /** The provider's event id: deliveries are at least once, so this is the dedup key. */
