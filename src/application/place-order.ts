@@ -18,8 +18,8 @@ import { awaitCustomer } from './await-customer.js';
 export interface PlaceOrderInput {
   items: RequestedItem[];
   currency: string;
-  /** `return_url`: where the customer comes back after completing a payment at the provider. */
-  payment: { provider: ProviderId; source: string; return_url?: string };
+  /** `source`: the provider's token (for Adyen, the web components' `paymentMethod` object); `return_url`: where the customer comes back after completing a payment at the provider. */
+  payment: { provider: ProviderId; source: string | Record<string, unknown>; return_url?: string };
   email?: string | null;
   shipping_address?: ShippingAddress | null;
 }
@@ -43,6 +43,19 @@ export type PlaceOrderResult = { kind: 'created'; order: Order } | Replayed;
  * same key takes it over once its lease has lapsed and goes on from 2 with the same transaction id,
  * so a charge the first request did make is the one the provider answers with, never a second.
  */
+/**
+ * The source as the transaction keeps it (text): Adyen's `paymentMethod` object as its JSON. Adyen
+ * takes only that object and the other providers only a token, so a mix-up is the caller's 422.
+ */
+function sourceOf(payment: PlaceOrderInput['payment']): string {
+  const wantsObject = payment.provider === 'adyen';
+  if (wantsObject !== (typeof payment.source === 'object')) {
+    const message = wantsObject ? "must be Adyen's paymentMethod object" : "must be the provider's token (a string)";
+    throw errors.validation([{ path: '/payment/source', message }]);
+  }
+  return typeof payment.source === 'string' ? payment.source : JSON.stringify(payment.source);
+}
+
 export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInput, idempotencyKey: string | null): Promise<PlaceOrderResult> {
   const provider = deps.payments.get(input.payment.provider);
   const now = deps.clock();
@@ -113,7 +126,7 @@ async function reserve(deps: Deps, actor: Actor, input: PlaceOrderInput, key: Ke
   const transaction: NewTransaction = {
     id: randomUUID(),
     provider: at.provider,
-    source: input.payment.source,
+    source: sourceOf(input.payment),
     draft: {
       order_id: randomUUID(),
       user_id: actor.sub,

@@ -20,6 +20,10 @@ export const historyNotes = {
   returnRejected: (units: readonly CancelUnits[]) => `return rejected: ${describeUnits(units)}`,
   /** A capture that came in after the order moved on. */
   paymentCaptured: (amount: number, currency: string) => `payment captured (${amount} ${currency})`,
+  /** A capture the provider confirms later (a notification), not in its answer. */
+  captureRequested: (amount: number, currency: string, provider: string) =>
+    `capture of ${amount} ${currency} requested from ${provider}; the order ships when ${provider} confirms it`,
+  captureFailedAfterConfirmation: (provider: string, reference: string, reason: string) => `${provider}: capture ${reference} failed after it was confirmed (${reason})`,
   captureDeclined: (code: string, message: string) => `payment capture declined (${code}): ${message}`,
   releaseRefused: (code: string, message: string) => `releasing the payment was refused (${code}): ${message}`,
   paymentFailedAfterCapture: (provider: string, eventId: string) => `${provider}: payment failed after capture (${eventId})`,

@@ -5,6 +5,8 @@ import { Currency, Cursor, EmailAddress, MinorUnits, Page, PageLimit, ProductId,
 
 const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
 const Amount = (description: string) => Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description });
+/** Adyen's web components' `paymentMethod` (`{"type": "scheme", "encryptedCardNumber": "…", …}`): Adyen validates the rest. */
+const AdyenPaymentMethod = Type.Object({ type: Text(100) }, { additionalProperties: true, maxProperties: 50 });
 const NullableText = (max: number) => Type.Union([Type.String({ maxLength: max }), Type.Null()]);
 
 const ShippingAddress = Type.Object(
@@ -39,7 +41,9 @@ export const CreateOrderBody = Type.Object(
     payment: Type.Object(
       {
         provider: Type.Enum(PROVIDERS),
-        source: Text(500),
+        source: Type.Union([Text(500), AdyenPaymentMethod], {
+          description: "The provider's token; for `adyen`, the `paymentMethod` object Adyen's web components give, passed on unchanged.",
+        }),
         return_url: Type.Optional(
           Type.String({
             format: 'return-url',
