@@ -19,7 +19,7 @@ export interface PlaceOrderInput {
   items: RequestedItem[];
   currency: string;
   /** `return_url`: where the customer comes back after completing a payment at the provider. */
-  payment: { provider: ProviderId; source: string; return_url?: string };
+  payment: { provider: ProviderId; source?: string; return_url?: string };
   email?: string | null;
   shipping_address?: ShippingAddress | null;
 }
@@ -44,6 +44,7 @@ export type PlaceOrderResult = { kind: 'created'; order: Order } | Replayed;
  * so a charge the first request did make is the one the provider answers with, never a second.
  */
 export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInput, idempotencyKey: string | null): Promise<PlaceOrderResult> {
+  assertPaymentFields(input.payment);
   const provider = deps.payments.get(input.payment.provider);
   const now = deps.clock();
   const key = idempotencyKey ? keyClaim(actor.sub, idempotencyKey, input, now) : null;
@@ -113,7 +114,7 @@ async function reserve(deps: Deps, actor: Actor, input: PlaceOrderInput, key: Ke
   const transaction: NewTransaction = {
     id: randomUUID(),
     provider: at.provider,
-    source: input.payment.source,
+    source: input.payment.source ?? '',
     draft: {
       order_id: randomUUID(),
       user_id: actor.sub,
@@ -158,6 +159,17 @@ function refusalOf(err: unknown): { outcome: string; error: DomainError } | unde
 }
 
 /** A refused charge fails; any other error leaves its outcome unknown, to the reconciler. */
+
+/** Providers whose payment the service can start without a token: the customer chooses and approves at the provider. */
+const SOURCE_OPTIONAL: ReadonlySet<ProviderId> = new Set(['paypal']);
+
+/** What the schema alone cannot say: `source` may be left out only where the provider can do without it, and then the customer must come back. */
+function assertPaymentFields(p: PlaceOrderInput['payment']): void {
+  if (p.source !== undefined) return;
+  if (!SOURCE_OPTIONAL.has(p.provider)) throw errors.validation([{ path: '/payment/source', message: `is required for ${p.provider}` }]);
+  if (p.return_url === undefined) throw errors.validation([{ path: '/payment/return_url', message: 'is required without payment.source' }]);
+}
+
 async function chargeFailed(deps: Deps, transactionId: string, provider: ProviderId, err: unknown): Promise<DomainError> {
   const refusal = refusalOf(err);
   if (refusal) {

@@ -39,7 +39,13 @@ export const CreateOrderBody = Type.Object(
     payment: Type.Object(
       {
         provider: Type.Enum(PROVIDERS),
-        source: Text(500),
+        source: Type.Optional(
+          Type.String({
+            minLength: 1,
+            maxLength: 500,
+            description: "The provider's token. Optional for PayPal: without it the service creates the PayPal order and the buyer approves it (`return_url` needed).",
+          }),
+        ),
         return_url: Type.Optional(
           Type.String({
             format: 'return-url',
