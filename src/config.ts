@@ -35,6 +35,17 @@ export interface Config {
     webhookSignatureKey: string | null;
     webhookUrl: string | null;
   } | null;
+  /** ADYEN_*: Checkout API. `apiBase` replaces the library's host (a local emulator); `liveUrlPrefix` is LIVE's account prefix. */
+  adyen: {
+    apiKey: string;
+    merchantAccount: string;
+    hmacKey: string;
+    environment: 'TEST' | 'LIVE';
+    liveUrlPrefix: string | null;
+    apiBase: string | null;
+  } | null;
+  /** MOLLIE_*: `apiBase` is an https:// URL (the library speaks nothing else), e.g. a local emulator. */
+  mollie: { apiKey: string; apiBase: string | null } | null;
   sandboxEnabled: boolean;
   /**
    * PAYMENT_CAPTURE, AUTHORIZATION_WARN_HOURS: when money is captured, and how early a lapsing
@@ -42,7 +53,7 @@ export interface Config {
    * customer to complete the payment.
    */
   payments: { capture: CaptureMode; authorizationWarnHours: number; actionTimeoutSeconds: number };
-  /** PUBLIC_BASE_URL: the service's public address, for the URLs it hands out (the sandbox's page). No trailing slash. */
+  /** PUBLIC_BASE_URL: the service's public address, for the URLs it hands out (the sandbox's page, Mollie's webhookUrl). No trailing slash. */
   publicBaseUrl: string;
   email: { url: string | null; smtpUrl: string | null; from: string };
   amqpUrl: string | null;
@@ -163,6 +174,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const squareLocation = str('SQUARE_LOCATION_ID');
   if (!!squareToken !== !!squareLocation) problems.push('SQUARE_ACCESS_TOKEN and SQUARE_LOCATION_ID go together');
 
+  const adyen = adyenSettings(str, url, problems);
+  const mollie = mollieSettings(str, url, problems);
+
   const captureRaw = str('PAYMENT_CAPTURE') ?? 'immediate';
   const captureMode: CaptureMode = (CAPTURE_MODES as readonly string[]).includes(captureRaw) ? (captureRaw as CaptureMode) : 'immediate';
   if (captureMode !== captureRaw) problems.push(`PAYMENT_CAPTURE must be one of ${CAPTURE_MODES.join(', ')}`);
@@ -220,6 +234,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
             webhookUrl: url('SQUARE_WEBHOOK_URL'),
           }
         : null,
+    adyen,
+    mollie,
     sandboxEnabled: !production,
     payments: {
       capture: captureMode,
@@ -274,6 +290,47 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+type Reader = (name: string) => string | null;
+
+/**
+ * Adyen is on once ADYEN_API_KEY, ADYEN_MERCHANT_ACCOUNT and ADYEN_HMAC_KEY are all set: without
+ * the HMAC key its notifications, the only way Adyen tells how a capture, refund or cancel ended,
+ * could not be trusted. Any ADYEN_* without the three is a half configuration, refused at boot.
+ */
+function adyenSettings(str: Reader, url: Reader, problems: string[]): Config['adyen'] {
+  const apiKey = str('ADYEN_API_KEY');
+  const merchantAccount = str('ADYEN_MERCHANT_ACCOUNT');
+  const hmacKey = str('ADYEN_HMAC_KEY');
+  const environment = str('ADYEN_ENVIRONMENT') ?? 'TEST';
+  const liveUrlPrefix = str('ADYEN_LIVE_URL_PREFIX');
+  const apiBase = url('ADYEN_API_BASE');
+  const required = { ADYEN_API_KEY: apiKey, ADYEN_MERCHANT_ACCOUNT: merchantAccount, ADYEN_HMAC_KEY: hmacKey };
+  const missing = Object.entries(required)
+    .filter(([, v]) => !v)
+    .map(([k]) => k);
+  const anySet = missing.length < 3 || str('ADYEN_ENVIRONMENT') !== null || liveUrlPrefix !== null || str('ADYEN_API_BASE') !== null;
+  if (!anySet) return null;
+  if (missing.length > 0) problems.push(`Adyen is half configured: ${missing.join(', ')} missing (ADYEN_API_KEY, ADYEN_MERCHANT_ACCOUNT and ADYEN_HMAC_KEY go together)`);
+  if (hmacKey && !/^([0-9a-f]{2})+$/i.test(hmacKey)) problems.push('ADYEN_HMAC_KEY must be the hexadecimal key from the Customer Area');
+  if (environment !== 'TEST' && environment !== 'LIVE') problems.push(`ADYEN_ENVIRONMENT must be TEST or LIVE (got "${environment}")`);
+  if (environment === 'LIVE' && !liveUrlPrefix && !apiBase) problems.push('ADYEN_ENVIRONMENT=LIVE needs ADYEN_LIVE_URL_PREFIX (your live endpoint prefix)');
+  if (!apiKey || !merchantAccount || !hmacKey) return null;
+  return { apiKey, merchantAccount, hmacKey, environment: environment === 'LIVE' ? 'LIVE' : 'TEST', liveUrlPrefix, apiBase };
+}
+
+/** Mollie is on with MOLLIE_API_KEY; MOLLIE_API_BASE alone is a half configuration. The library only speaks HTTPS. */
+function mollieSettings(str: Reader, url: Reader, problems: string[]): Config['mollie'] {
+  const apiKey = str('MOLLIE_API_KEY');
+  const apiBase = url('MOLLIE_API_BASE');
+  if (!apiKey) {
+    if (str('MOLLIE_API_BASE') !== null) problems.push('Mollie is half configured: MOLLIE_API_BASE is set but MOLLIE_API_KEY is missing');
+    return null;
+  }
+  if (!/^(test|live)_\w{20,}$/.test(apiKey)) problems.push('MOLLIE_API_KEY must be a Mollie API key (test_… or live_…)');
+  if (apiBase && !apiBase.startsWith('https://')) problems.push(`MOLLIE_API_BASE must be an https:// URL: Mollie's library speaks nothing else (got "${apiBase}")`);
+  return { apiKey, apiBase };
 }
 
 /** For process entry points: the config, or its problems printed and exit code 1. */

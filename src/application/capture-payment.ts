@@ -25,7 +25,12 @@ export type CaptureOutcome =
   /** The provider refused: the row `failed`, the order where it was, its history saying why. */
   | { status: 'declined'; error: DomainError }
   /** The outcome is unknown (timeout, 5xx): the row stays `pending` and the reconciler retries it. */
-  | { status: 'pending' };
+  | { status: 'pending' }
+  /** The provider took the request and tells the outcome later (Adyen's CAPTURE notification): the order as it stands. */
+  | { status: 'submitted'; order: Order };
+
+/** How long a capture, void or refund whose outcome the provider will notify waits before it is asked again. */
+export const NOTIFIED_RETRY_MS = 15 * 60_000;
 
 /**
  * Makes a `pending` capture at the provider with the row's id as its idempotency key, then records
@@ -37,7 +42,9 @@ export async function capturePayment(deps: Deps, m: Movement): Promise<CaptureOu
   const provider = deps.payments.get(m.provider);
   let reference: string;
   try {
-    ({ reference } = await provider.capture({ transactionId: m.transaction_id, captureId: m.id, reference: m.payment_reference, amount: m.amount, currency: m.currency }));
+    const result = await provider.capture({ transactionId: m.transaction_id, captureId: m.id, reference: m.payment_reference, amount: m.amount, currency: m.currency });
+    if (result.pending) return { status: 'submitted', order: await awaitNotification(deps, m) };
+    ({ reference } = result);
   } catch (err) {
     if (err instanceof PaymentDeclinedError) {
       deps.metrics.payments.inc({ provider: m.provider, outcome: 'capture_declined' });
@@ -54,11 +61,35 @@ export async function capturePayment(deps: Deps, m: Movement): Promise<CaptureOu
 }
 
 /**
+ * The provider will say how the capture ended (Adyen): the row stays `pending`, asked again (same
+ * idempotency key) only if no notification came after a while; the order's history says it waits.
+ */
+async function awaitNotification(deps: Deps, m: Movement): Promise<Order> {
+  deps.metrics.payments.inc({ provider: m.provider, outcome: 'capture_submitted' });
+  await scheduleMovementRetry(deps.db, m.id, NOTIFIED_RETRY_MS, 'waiting for the provider to notify the outcome');
+  const now = deps.clock();
+  return deps.db.transaction().execute(async (trx) => {
+    const order = await lockOrder(trx, m.order_id);
+    if (!order) throw new Error(`capture ${m.id}: no order ${m.order_id}`);
+    if (m.attempts === 0) {
+      const actor = (m.context as ShipIntent | null)?.actor ?? 'system';
+      await appendHistory(trx, order.id, {
+        to: order.status,
+        at: now.toISOString(),
+        actor,
+        note: `capture of ${m.amount} ${m.currency} requested from ${m.provider}; the order ships when ${m.provider} confirms it`,
+      });
+    }
+    return (await findOrder(trx, order.id)) ?? order;
+  });
+}
+
+/**
  * The money is captured: the row `succeeded` and, in the same transaction, the move it was for —
  * the order `shipped`, its history, its messages and `payment.captured`. A second confirmation (the
  * reconciler after the request, or the other way round) finds the row settled and the order shipped.
  */
-async function finishCapture(deps: Deps, movementId: string, reference: string): Promise<Order> {
+export async function finishCapture(deps: Deps, movementId: string, reference: string): Promise<Order> {
   const now = deps.clock();
   return deps.db.transaction().execute(async (trx) => {
     const m = await lockMovement(trx, movementId);
@@ -90,7 +121,7 @@ async function finishCapture(deps: Deps, movementId: string, reference: string):
 const captured = (order: Order, m: Movement, now: Date) => eventMessage('payment.captured', order, now, { capture: { id: m.id, amount: m.amount, currency: m.currency } });
 
 /** The provider refused the capture: the row `failed`, and the order's history says why; it stays where it was. */
-async function declineCapture(deps: Deps, movementId: string, err: PaymentDeclinedError): Promise<DomainError> {
+export async function declineCapture(deps: Deps, movementId: string, err: PaymentDeclinedError): Promise<DomainError> {
   const now = deps.clock();
   const code = err.declineCode ?? 'capture_declined';
   await deps.db.transaction().execute(async (trx) => {

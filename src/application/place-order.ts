@@ -18,8 +18,12 @@ import { awaitCustomer } from './await-customer.js';
 export interface PlaceOrderInput {
   items: RequestedItem[];
   currency: string;
-  /** `return_url`: where the customer comes back after completing a payment at the provider. */
-  payment: { provider: ProviderId; source?: string; return_url?: string };
+  /**
+   * `source`: the provider's token (for Adyen, the web components' `paymentMethod` object; absent for
+   * a PayPal order the service creates); `return_url`: where the customer comes back after
+   * completing a payment at the provider.
+   */
+  payment: { provider: ProviderId; source?: string | Record<string, unknown>; return_url?: string };
   email?: string | null;
   shipping_address?: ShippingAddress | null;
 }
@@ -43,6 +47,21 @@ export type PlaceOrderResult = { kind: 'created'; order: Order } | Replayed;
  * same key takes it over once its lease has lapsed and goes on from 2 with the same transaction id,
  * so a charge the first request did make is the one the provider answers with, never a second.
  */
+/**
+ * The source as the transaction keeps it (text): Adyen's `paymentMethod` object as its JSON. Adyen
+ * takes only that object and the other providers only a token, so a mix-up is the caller's 422.
+ */
+function sourceOf(payment: PlaceOrderInput['payment']): string {
+  // Left out (checked by assertPaymentFields): the provider's payment is made without one.
+  if (payment.source === undefined) return '';
+  const wantsObject = payment.provider === 'adyen';
+  if (wantsObject !== (typeof payment.source === 'object')) {
+    const message = wantsObject ? "must be Adyen's paymentMethod object" : "must be the provider's token (a string)";
+    throw errors.validation([{ path: '/payment/source', message }]);
+  }
+  return typeof payment.source === 'string' ? payment.source : JSON.stringify(payment.source);
+}
+
 export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInput, idempotencyKey: string | null): Promise<PlaceOrderResult> {
   assertPaymentFields(input.payment);
   const provider = deps.payments.get(input.payment.provider);
@@ -114,7 +133,7 @@ async function reserve(deps: Deps, actor: Actor, input: PlaceOrderInput, key: Ke
   const transaction: NewTransaction = {
     id: randomUUID(),
     provider: at.provider,
-    source: input.payment.source ?? '',
+    source: sourceOf(input.payment),
     draft: {
       order_id: randomUUID(),
       user_id: actor.sub,

@@ -6,6 +6,7 @@ import { findOrder } from '../persistence/order-repository.js';
 import { refundMessages } from '../domain/messages.js';
 import { enqueueAll } from '../persistence/outbox.js';
 import type { Deps } from './deps.js';
+import { NOTIFIED_RETRY_MS } from './capture-payment.js';
 
 const REFUND_RETRY = { baseMs: 5_000, maxMs: 15 * 60_000 };
 
@@ -25,7 +26,7 @@ export async function refundPayment(deps: Deps, m: Movement): Promise<RefundOutc
     const r = await provider.refund({ transactionId: m.transaction_id, refundId: m.id, reference: m.payment_reference, amount: m.amount, currency: m.currency });
     deps.metrics.refunds.inc({ provider: m.provider, outcome: r.status });
     if (r.status === 'pending') {
-      await scheduleMovementRetry(deps.db, m.id, retryDelayMs(m.attempts, REFUND_RETRY), 'refund pending at the provider');
+      await scheduleMovementRetry(deps.db, m.id, Math.max(retryDelayMs(m.attempts, REFUND_RETRY), notifiedDelay(m.provider)), 'refund pending at the provider');
       return { status: 'pending' };
     }
     return settleRefund(deps, m, r.reference);
@@ -43,6 +44,9 @@ export async function refundPayment(deps: Deps, m: Movement): Promise<RefundOutc
     return { status: 'pending' };
   }
 }
+
+/** Adyen answers every refund `received` and notifies the outcome: asking again sooner only gets `received` again. */
+const notifiedDelay = (provider: string) => (provider === 'adyen' ? NOTIFIED_RETRY_MS : 0);
 
 /**
  * The provider confirmed the refund: its row `succeeded`, and other services hear of it once

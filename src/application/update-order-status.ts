@@ -56,7 +56,7 @@ export async function updateOrderStatus(deps: Deps, actor: Actor, orderId: strin
   });
   if ('order' in step) return step.order;
   const captured = await capturePayment(deps, step.capture);
-  if (captured.status === 'succeeded') return captured.order;
+  if (captured.status === 'succeeded' || captured.status === 'submitted') return captured.order;
   if (captured.status === 'declined') throw captured.error;
   throw errors.providerError('The payment provider failed or did not answer while capturing; the order is not shipped yet, and the capture is retried automatically.');
 }

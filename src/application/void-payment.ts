@@ -5,7 +5,7 @@ import { lockMovement, scheduleMovementRetry, settleMovement, type Movement } fr
 import { appendHistory, findOrder } from '../persistence/order-repository.js';
 import { enqueueEvent } from '../persistence/outbox.js';
 import type { Deps } from './deps.js';
-import { CAPTURE_RETRY } from './capture-payment.js';
+import { CAPTURE_RETRY, NOTIFIED_RETRY_MS } from './capture-payment.js';
 
 export type VoidOutcome = { status: 'succeeded'; order: Order | undefined } | { status: 'pending' } | { status: 'failed' };
 
@@ -18,7 +18,12 @@ export async function voidPayment(deps: Deps, m: Movement): Promise<VoidOutcome>
   if (!m.payment_reference) return settleVoid(deps, m.id);
   const provider = deps.payments.get(m.provider);
   try {
-    await provider.void({ transactionId: m.transaction_id, voidId: m.id, reference: m.payment_reference });
+    const result = await provider.void({ transactionId: m.transaction_id, voidId: m.id, reference: m.payment_reference });
+    if (result?.pending) {
+      // Adyen: its CANCELLATION notification settles the row; asked again only if none comes.
+      await scheduleMovementRetry(deps.db, m.id, NOTIFIED_RETRY_MS, 'waiting for the provider to notify the outcome');
+      return { status: 'pending' };
+    }
   } catch (err) {
     if (err instanceof PaymentDeclinedError) {
       // Captured after all (a crash hid it): nothing to release; a person decides about the money.
@@ -35,7 +40,7 @@ export async function voidPayment(deps: Deps, m: Movement): Promise<VoidOutcome>
 }
 
 /** The provider released it: the row `succeeded`, and `payment.voided` in the same transaction. */
-async function settleVoid(deps: Deps, movementId: string): Promise<VoidOutcome> {
+export async function settleVoid(deps: Deps, movementId: string): Promise<VoidOutcome> {
   const now = deps.clock();
   return deps.db.transaction().execute(async (trx): Promise<VoidOutcome> => {
     const m = await lockMovement(trx, movementId);
@@ -48,7 +53,7 @@ async function settleVoid(deps: Deps, movementId: string): Promise<VoidOutcome> 
   });
 }
 
-async function failVoid(deps: Deps, m: Movement, err: PaymentDeclinedError): Promise<void> {
+export async function failVoid(deps: Deps, m: Pick<Movement, 'id' | 'order_id'>, err: PaymentDeclinedError): Promise<void> {
   const now = deps.clock();
   await deps.db.transaction().execute(async (trx) => {
     if (!(await settleMovement(trx, m.id, 'void', 'pending', 'failed', {}, now))) return;

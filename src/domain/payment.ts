@@ -3,7 +3,7 @@
  * derived from its movements (never a counter kept beside them). The database enforces the same
  * moves and the invariants (migration 007); this is where the application asks first.
  */
-export const PROVIDERS = ['stripe', 'paypal', 'square', 'sandbox'] as const;
+export const PROVIDERS = ['stripe', 'paypal', 'square', 'adyen', 'mollie', 'sandbox'] as const;
 export type ProviderId = (typeof PROVIDERS)[number];
 
 /** `immediate`: the charge at creation captures; `shipment`: it only authorizes, the move to `shipped` captures. */

@@ -3,6 +3,7 @@ import { errors } from '../domain/errors.js';
 import type { ProviderId } from '../domain/payment.js';
 import type { PaymentProvider } from './provider.js';
 import { createSandboxProvider } from './sandbox.js';
+import { traceProvider } from './traced-provider.js';
 
 /**
  * Chooses the provider for a payment. Adding a provider is one factory in
@@ -25,13 +26,15 @@ const REGISTRY: Record<ProviderId, Factory> = {
   stripe: async (c) => (c.stripe ? (await import('./stripe.js')).createStripeProvider(c.stripe) : null),
   paypal: async (c) => (c.paypal ? (await import('./paypal.js')).createPayPalProvider(c.paypal, { production: c.env === 'production' }) : null),
   square: async (c) => (c.square ? (await import('./square.js')).createSquareProvider(c.square, { production: c.env === 'production' }) : null),
+  adyen: async (c) => (c.adyen ? (await import('./adyen.js')).createAdyenProvider(c.adyen, { returnUrl: `${c.publicBaseUrl}/` }) : null),
+  mollie: async () => null,
 };
 
 export async function createPaymentProcessor(config: Config, overrides: Partial<Record<ProviderId, PaymentProvider>> = {}): Promise<PaymentProcessor> {
   const providers = new Map<string, PaymentProvider>();
   for (const [id, factory] of Object.entries(REGISTRY) as [ProviderId, Factory][]) {
     const p = overrides[id] ?? (await factory(config));
-    if (p) providers.set(id, p);
+    if (p) providers.set(id, traceProvider(p));
   }
   return {
     get(provider) {

@@ -84,7 +84,15 @@ export interface CaptureInput {
 export interface CaptureResult {
   /** The captured payment's id, which refunds name: PayPal's capture id; Stripe and Square keep the payment id. */
   reference: string;
+  /**
+   * The provider took the request and tells the outcome later (Adyen: its CAPTURE notification);
+   * `reference` is then the request's own id. Absent or false: captured now.
+   */
+  pending?: boolean;
 }
+
+/** What a void answered: nothing when released now; `pending` when the provider tells later (Adyen's CANCELLATION notification). */
+export type VoidResult = { pending: true } | undefined;
 
 export interface VoidInput {
   transactionId: string;
@@ -173,7 +181,7 @@ export interface PaymentProvider {
   /** Refused (expired, voided, more than authorized): PaymentDeclinedError with the reason as its code. */
   capture(input: CaptureInput): Promise<CaptureResult>;
   /** Releasing what is already released succeeds; an authorization already captured is PaymentDeclinedError. */
-  void(input: VoidInput): Promise<void>;
+  void(input: VoidInput): Promise<VoidResult | void>;
   refund(input: RefundInput): Promise<RefundResult>;
   retrieve(input: RetrieveInput): Promise<RetrieveResult>;
   /** The provider's truth about every refund of a payment, oldest first; amounts come from here, never from a webhook. */

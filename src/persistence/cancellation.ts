@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Order, StatusChange } from '../domain/order.js';
 import type { OutboxMessage } from '../domain/messages.js';
 import { paymentReference, toMovement, type Movement, type MovementRow } from './ledger.js';
+import { traceColumns } from './outbox.js';
 import { stockReturn } from './product-repository.js';
 import { fromNow } from './sql-fragments.js';
 import type { Db } from './tables.js';
@@ -30,7 +31,11 @@ export interface Cancellation {
 export async function recordCancellation(trx: Db, c: Cancellation): Promise<Movement | undefined> {
   const o = c.order;
   const messages = sql.join(c.messages.map((m) => sql`(${m.id}::uuid, ${m.kind}::text, ${m.topic}::text, ${m.payload}::jsonb)`));
-  const queued = c.messages.length > 0 ? sql`, queued as (insert into outbox (id, kind, topic, payload) select * from (values ${messages}) as m(id, kind, topic, payload))` : sql``;
+  const trace = traceColumns();
+  const queued =
+    c.messages.length > 0
+      ? sql`, queued as (insert into outbox (id, kind, topic, payload, traceparent, tracestate) select *, ${trace.traceparent}::text, ${trace.tracestate}::text from (values ${messages}) as m(id, kind, topic, payload))`
+      : sql``;
   const { rows } = await sql<MovementRow>`
     with locked as materialized (
       select id, order_id, currency, provider, provider_reference,

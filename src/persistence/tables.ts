@@ -133,6 +133,9 @@ export interface OutboxTable {
   last_error: string | null;
   created_at: ColumnType<Date, Date | string | undefined, never>;
   delivered_at: Date | null;
+  /** The trace context of the change that wrote the message (migration 013). */
+  traceparent: ColumnType<string | null, string | null | undefined, never>;
+  tracestate: ColumnType<string | null, string | null | undefined, never>;
 }
 
 export interface WebhookEventsTable {

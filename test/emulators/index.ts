@@ -1,3 +1,4 @@
+import { AdyenEmulator } from './adyen-emulator.js';
 import { PayPalEmulator } from './paypal-emulator.js';
 import { SquareEmulator } from './square-emulator.js';
 import { StripeEmulator } from './stripe-emulator.js';
@@ -25,12 +26,18 @@ export interface Emulators {
   stripe: StripeEmulator;
   square: SquareEmulator;
   paypal: PayPalEmulator;
+  adyen: AdyenEmulator;
   env: Record<string, string>;
   close(): Promise<void>;
 }
 
 export async function startEmulators(): Promise<Emulators> {
-  const [stripe, square, paypal] = await Promise.all([new StripeEmulator().start(), new SquareEmulator().start(), new PayPalEmulator().start()]);
+  const [stripe, square, paypal, adyen] = await Promise.all([
+    new StripeEmulator().start(),
+    new SquareEmulator().start(),
+    new PayPalEmulator().start(),
+    new AdyenEmulator().start(),
+  ]);
   const env = {
     STRIPE_SECRET_KEY: stripe.secretKey,
     STRIPE_API_BASE: stripe.url,
@@ -44,14 +51,19 @@ export async function startEmulators(): Promise<Emulators> {
     PAYPAL_CLIENT_SECRET: paypal.clientSecret,
     PAYPAL_API_BASE: paypal.url,
     PAYPAL_WEBHOOK_ID: paypal.webhookId,
+    ADYEN_API_KEY: adyen.apiKey,
+    ADYEN_MERCHANT_ACCOUNT: adyen.merchantAccount,
+    ADYEN_HMAC_KEY: adyen.hmacKey,
+    ADYEN_API_BASE: adyen.url,
   };
   return {
     stripe,
     square,
     paypal,
+    adyen,
     env,
     close: async () => {
-      await Promise.all([stripe.close(), square.close(), paypal.close()]);
+      await Promise.all([stripe.close(), square.close(), paypal.close(), adyen.close()]);
     },
   };
 }

@@ -27,18 +27,22 @@ export function describeApp(kind: DatabaseKind, env: Record<string, string> = {}
  * The same with the three providers pointed at the emulators (`sdk`: their SDK options). With
  * `resetAfterEach`, the faults and refund outcomes a test set on an emulator are undone after it.
  */
-export function describePaymentsApp(kind: DatabaseKind, opts: { sdk?: ProviderOptions; resetAfterEach?: boolean } = {}): { t: TestApp; emu: Emulators } {
+export function describePaymentsApp(
+  kind: DatabaseKind,
+  opts: { sdk?: ProviderOptions; resetAfterEach?: boolean; env?: Record<string, string> } = {},
+): { t: TestApp; emu: Emulators } {
   let emu: Emulators | undefined;
   let t: TestApp | undefined;
   beforeAll(async () => {
     emu = await startEmulators();
-    t = await startPaymentsApp(kind, emu, { sdk: opts.sdk });
+    t = await startPaymentsApp(kind, emu, { sdk: opts.sdk, env: opts.env });
   });
   if (opts.resetAfterEach) {
     afterEach(() => {
       if (!emu) return;
-      for (const e of [emu.stripe, emu.square, emu.paypal]) e.resetFaults();
+      for (const e of [emu.stripe, emu.square, emu.paypal, emu.adyen]) e.resetFaults();
       emu.stripe.refundStatus = 'succeeded';
+      emu.adyen.refundStatus = 'succeeded';
       emu.square.refundStatus = 'COMPLETED';
       emu.paypal.refundStatus = 'COMPLETED';
     });

@@ -6,6 +6,7 @@ import { derivePayment, type TransactionStatus } from '../../src/domain/payment.
 import { readLedgerSums } from '../../src/persistence/ledger.js';
 import type { TransactionRow } from '../../src/persistence/tables.js';
 import type { ProviderOptions } from '../../src/payments/options.js';
+import { createAdyenProvider } from '../../src/payments/adyen.js';
 import { createPayPalProvider } from '../../src/payments/paypal.js';
 import { createPaymentProcessor } from '../../src/payments/processor.js';
 import { createSquareProvider } from '../../src/payments/square.js';
@@ -111,6 +112,7 @@ export async function startPaymentsApp(kind: DatabaseKind, emu: Emulators, opts:
     stripe: createStripeProvider(config.stripe!, opts.sdk),
     square: createSquareProvider(config.square!, opts.sdk),
     paypal: createPayPalProvider(config.paypal!, opts.sdk),
+    adyen: createAdyenProvider(config.adyen!, opts.sdk),
   });
   return startApp(kind, env, { payments });
 }

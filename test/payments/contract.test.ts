@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PaymentDeclinedError, PaymentProviderError, RefundFailedError, type ChargeCapture, type ChargeInput } from '../../src/payments/provider.js';
+import { createAdyenProvider } from '../../src/payments/adyen.js';
+import { AdyenEmulator } from '../emulators/adyen-emulator.js';
 import { FAST, HARNESSES, type ProviderHarness } from './harness.js';
 
 /**
@@ -332,6 +334,183 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
       const lost = h.openDispute(other.reference, 1200);
       h.settleDispute(lost, 'lost');
       await expect(provider.disputes({ reference: other.reference, currency: 'USD' })).resolves.toEqual([{ reference: lost, amount: 1200, currency: 'USD', status: 'lost' }]);
+    });
+  });
+});
+
+/**
+ * The same contract for Adyen, whose modifications are asynchronous: a capture, cancel or refund
+ * answers `received` (our `pending`) and its outcome is the notification Adyen sends, read here
+ * from the emulator's record of them. Adyen has no API to look a payment up: `retrieve` answers
+ * `processing`, and the AUTHORISATION notification is the account of a charge.
+ */
+describe('adyen provider contract', () => {
+  let emu: AdyenEmulator;
+  beforeAll(async () => {
+    emu = await new AdyenEmulator().start();
+  });
+  afterAll(() => emu.close());
+  beforeEach(() => {
+    emu.resetFaults();
+    emu.refundStatus = 'succeeded';
+  });
+
+  const CARD = JSON.stringify({ type: 'scheme', encryptedCardNumber: 'test_4111111111111111' });
+  const provider = () => createAdyenProvider(emu.settings(), FAST);
+  const input = (source = CARD, amount = 4999, capture: ChargeCapture = 'immediate'): ChargeInput => ({
+    transactionId: randomUUID(),
+    amount,
+    currency: 'EUR',
+    source,
+    customerId: 'alice',
+    description: 'Order test',
+    capture,
+  });
+  const calls = (path: RegExp) => emu.requests.filter((r) => path.test(`${r.method} ${r.path}`)).length;
+  const CHARGE = /^POST \/v72\/payments$/;
+  /** The notification Adyen sent for one modification (by its pspReference). */
+  const notified = (pspReference: string) => emu.notifications.filter((n) => n.pspReference === pspReference).map((n) => [n.eventCode, n.success, n.reason]);
+
+  it('charges once, reports the pspReference, and an AUTHORISATION notification names our transaction', async () => {
+    const tx = input();
+    const { reference, captured } = await provider().charge(tx);
+    expect(captured).toBe(true);
+    expect(emu.chargesFor(tx.transactionId)).toBe(1);
+    expect(emu.notifications.find((n) => n.pspReference === reference)).toMatchObject({ eventCode: 'AUTHORISATION', success: 'true', merchantReference: tx.transactionId });
+    await expect(provider().retrieve({ ...tx, reference })).resolves.toEqual({ status: 'processing' });
+  });
+
+  it('maps a refusal to PaymentDeclinedError with the refusal reason as the code, nothing charged, asked once', async () => {
+    const tx = input(JSON.stringify({ type: 'scheme', encryptedCardNumber: 'test_refused' }));
+    const err = await provider()
+      .charge(tx)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PaymentDeclinedError);
+    expect((err as PaymentDeclinedError).declineCode).toBe('not_enough_balance');
+    expect(emu.chargesFor(tx.transactionId)).toBe(0);
+    expect(calls(CHARGE)).toBe(1);
+  });
+
+  it('a payment that needs the shopper is authentication_required without a way back; a malformed payment method is declined before any call', async () => {
+    const ideal = await provider()
+      .charge(input(JSON.stringify({ type: 'ideal' })))
+      .catch((e: unknown) => e);
+    expect((ideal as PaymentDeclinedError).declineCode).toBe('authentication_required');
+    const bad = await provider()
+      .charge(input('pm_card_visa'))
+      .catch((e: unknown) => e);
+    expect((bad as PaymentDeclinedError).declineCode).toBe('invalid_payment_method');
+    expect(calls(CHARGE)).toBe(1);
+  });
+
+  it('charging the same transaction again returns the same charge (the Idempotency-Key replays it)', async () => {
+    const tx = input();
+    const first = await provider().charge(tx);
+    await expect(provider().charge(tx)).resolves.toEqual(first);
+    expect(emu.chargesFor(tx.transactionId)).toBe(1);
+    expect(new Set(emu.requests.map((r) => r.headers['idempotency-key']))).toEqual(new Set([`charge-${tx.transactionId}`]));
+  });
+
+  it('a timeout is a PaymentProviderError within a bounded time, nothing charged', async () => {
+    emu.hangNext(10, CHARGE);
+    const tx = input();
+    const started = Date.now();
+    await expect(provider().charge(tx)).rejects.toBeInstanceOf(PaymentProviderError);
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(emu.chargesFor(tx.transactionId)).toBe(0);
+  });
+
+  it('a timeout after Adyen charged, and a 500: retried with the same key, one charge', async () => {
+    emu.hangAfterNext(1, CHARGE);
+    const tx = input();
+    const { reference } = await provider().charge(tx);
+    expect(emu.chargesFor(tx.transactionId)).toBe(1);
+    emu.failNext(1, 500, CHARGE);
+    const other = input();
+    await provider().charge(other);
+    expect(emu.chargesFor(other.transactionId)).toBe(1);
+    expect(reference).toMatch(/^[A-Z0-9]{16}$/);
+  });
+
+  it('refunds: pending until notified; the same refund asked again is the same one; distinct ids are distinct refunds', async () => {
+    const tx = input();
+    const { reference } = await provider().charge(tx);
+    const refundId = randomUUID();
+    const refund = { transactionId: tx.transactionId, refundId, reference, amount: 1000, currency: 'EUR' };
+    const first = await provider().refund(refund);
+    expect(first).toEqual({ status: 'pending', reference: expect.stringMatching(/^[A-Z0-9]{16}$/) });
+    emu.failNext(1, 500, /\/refunds$/);
+    await expect(provider().refund(refund)).resolves.toEqual(first);
+    await provider().refund({ ...refund, refundId: randomUUID(), amount: 2000 });
+    expect(emu.refundsOf(reference).map((n) => [n.amount.value, n.success, n.merchantReference])).toEqual([
+      [1000, 'true', refundId],
+      [2000, 'true', expect.any(String)],
+    ]);
+  });
+
+  it('a refund of more than was captured is accepted, then notified as failed; nothing refunded', async () => {
+    const tx = input(CARD, 1000);
+    const { reference } = await provider().charge(tx);
+    const r = await provider().refund({ transactionId: tx.transactionId, refundId: randomUUID(), reference, amount: 5000, currency: 'EUR' });
+    expect(notified(r.reference)).toEqual([['REFUND', 'false', 'Insufficient in-process balance on payment']]);
+  });
+
+  describe('manual capture', () => {
+    const authorized = async (amount = 5000) => {
+      const tx = input(CARD, amount, 'manual');
+      return { tx, ...(await provider().charge(tx)) };
+    };
+    const captureOf = (tx: ChargeInput, reference: string, amount: number, captureId = randomUUID()) => ({
+      transactionId: tx.transactionId,
+      captureId,
+      reference,
+      amount,
+      currency: 'EUR',
+    });
+
+    it('authorizes without capturing (manualCapture), Adyen naming no expiry', async () => {
+      const { reference, captured, authorizationExpiresAt } = await authorized();
+      expect(captured).toBe(false);
+      expect(authorizationExpiresAt).toBeNull();
+      expect(emu.capturedAmount(reference)).toBe(0);
+    });
+
+    it('captures less than authorized once, however often the same capture is asked for', async () => {
+      const { tx, reference } = await authorized(5000);
+      const capture = captureOf(tx, reference, 3000);
+      emu.hangAfterNext(1, /\/captures$/);
+      const first = await provider().capture(capture);
+      expect(first).toEqual({ reference: expect.any(String), pending: true });
+      await expect(provider().capture(capture)).resolves.toEqual(first);
+      expect(emu.capturedAmount(reference)).toBe(3000);
+      expect(notified(first.reference)).toEqual([['CAPTURE', 'true', '']]);
+    });
+
+    it('a capture Adyen refuses is notified with its reason: more than authorized, expired, cancelled', async () => {
+      const p = provider();
+      const a = await authorized(5000);
+      expect(notified((await p.capture(captureOf(a.tx, a.reference, 5001))).reference)).toEqual([['CAPTURE', 'false', 'Insufficient balance on payment']]);
+      const b = await authorized();
+      emu.expireAuthorization(b.reference);
+      expect(notified((await p.capture(captureOf(b.tx, b.reference, 5000))).reference)).toEqual([['CAPTURE', 'false', 'Authorisation expired']]);
+      const c = await authorized();
+      await p.void({ transactionId: c.tx.transactionId, voidId: randomUUID(), reference: c.reference });
+      expect(notified((await p.capture(captureOf(c.tx, c.reference, 100))).reference)).toEqual([['CAPTURE', 'false', 'Payment cancelled']]);
+      for (const x of [a, b, c]) expect(emu.capturedAmount(x.reference)).toBe(0);
+    });
+
+    it('a void is pending until the CANCELLATION notification; a captured payment cannot be cancelled', async () => {
+      const { tx, reference } = await authorized();
+      const voided = { transactionId: tx.transactionId, voidId: randomUUID(), reference };
+      await expect(provider().void(voided)).resolves.toEqual({ pending: true });
+      await provider().void(voided);
+      expect(emu.notifications.filter((n) => n.eventCode === 'CANCELLATION' && n.originalReference === reference).map((n) => n.success)).toEqual(['true']);
+      const other = await authorized();
+      await provider().capture(captureOf(other.tx, other.reference, 5000));
+      await provider().void({ transactionId: other.tx.transactionId, voidId: randomUUID(), reference: other.reference });
+      expect(emu.notifications.filter((n) => n.eventCode === 'CANCELLATION' && n.originalReference === other.reference).map((n) => [n.success, n.reason])).toEqual([
+        ['false', 'Payment already captured'],
+      ]);
     });
   });
 });

@@ -18,10 +18,15 @@ describe('payment registry', () => {
     expect((await createPaymentProcessor(config({}))).enabled()).toEqual(['sandbox']);
   });
 
-  it('enables stripe, paypal and square from their environment, and each charges its emulator', async () => {
+  it('enables stripe, paypal, square and adyen from their environment, and each charges its emulator', async () => {
     const processor = await createPaymentProcessor(config(emu.env));
-    expect(processor.enabled().sort()).toEqual(['paypal', 'sandbox', 'square', 'stripe']);
-    const sources = { stripe: 'pm_card_visa', square: 'cnon:card-nonce-ok', paypal: emu.paypal.approvedOrder(1500, 'USD') };
+    expect(processor.enabled().sort()).toEqual(['adyen', 'paypal', 'sandbox', 'square', 'stripe']);
+    const sources = {
+      stripe: 'pm_card_visa',
+      square: 'cnon:card-nonce-ok',
+      paypal: emu.paypal.approvedOrder(1500, 'USD'),
+      adyen: JSON.stringify({ type: 'scheme', encryptedCardNumber: 'test_4111111111111111' }),
+    };
     for (const [id, source] of Object.entries(sources)) {
       const tx = { transactionId: randomUUID(), amount: 1500, currency: 'USD', source, customerId: 'alice', description: 'Order', capture: 'immediate' as const };
       await expect(processor.get(id).charge(tx)).resolves.toEqual({ reference: expect.any(String), captured: true, authorizationExpiresAt: null });
@@ -29,5 +34,6 @@ describe('payment registry', () => {
     expect(emu.stripe.intents.size).toBe(1);
     expect(emu.square.payments.size).toBe(1);
     expect(emu.paypal.captures.size).toBe(1);
+    expect(emu.adyen.payments.size).toBe(1);
   });
 });

@@ -5,6 +5,8 @@ import { Currency, Cursor, EmailAddress, MinorUnits, Page, PageLimit, ProductId,
 
 const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
 const Amount = (description: string) => Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description });
+/** Adyen's web components' `paymentMethod` (`{"type": "scheme", "encryptedCardNumber": "…", …}`): Adyen validates the rest. */
+const AdyenPaymentMethod = Type.Object({ type: Text(100) }, { additionalProperties: true, maxProperties: 50 });
 const NullableText = (max: number) => Type.Union([Type.String({ maxLength: max }), Type.Null()]);
 
 const ShippingAddress = Type.Object(
@@ -40,10 +42,10 @@ export const CreateOrderBody = Type.Object(
       {
         provider: Type.Enum(PROVIDERS),
         source: Type.Optional(
-          Type.String({
-            minLength: 1,
-            maxLength: 500,
-            description: "The provider's token. Optional for PayPal: without it the service creates the PayPal order and the buyer approves it (`return_url` needed).",
+          Type.Union([Text(500), AdyenPaymentMethod], {
+            description:
+              "The provider's token; for `adyen`, the `paymentMethod` object Adyen's web components give, passed on unchanged. Optional for PayPal (the " +
+              'service then creates the PayPal order and the buyer approves it; `return_url` needed) and Mollie.',
           }),
         ),
         return_url: Type.Optional(

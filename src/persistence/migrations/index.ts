@@ -10,6 +10,7 @@ import * as m008 from './008-returns.js';
 import * as m009 from './009-charge-lease.js';
 import * as m010 from './010-payment-totals.js';
 import * as m012 from './012-payment-action.js';
+import * as m013 from './013-outbox-trace-context.js';
 
 /** Migrations are imported, not read from disk, so they ship inside the build as-is. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '009-charge-lease': m009,
   '010-payment-totals': m010,
   '012-payment-action': m012,
+  '013-outbox-trace-context': m013,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

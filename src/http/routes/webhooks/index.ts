@@ -5,14 +5,17 @@ import { PROVIDERS, type ProviderId } from '../../../domain/payment.js';
 import { InvalidSignatureError, type WebhookVerifier } from '../../../payments/webhooks/types.js';
 import { problems } from '../../schemas/common.js';
 import type { App, RouteOptions } from '../../types.js';
+import adyenWebhookRoute from './adyen.js';
 
 /**
  * POST /api/webhooks/{provider}: no bearer token; the provider's signature over
  * the exact bytes it sent is the authentication, so the body stays raw here.
  */
-export default async function webhookRoutes(app: App, opts: RouteOptions & { verifiers: Partial<Record<ProviderId, WebhookVerifier>> }) {
+export default async function webhookRoutes(app: App, opts: RouteOptions & { verifiers: Partial<Record<ProviderId, WebhookVerifier>>; adyenHmacKey: string | null }) {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  // Adyen posts batches and wants `[accepted]` back: its own route, ahead of the generic one.
+  if (opts.adyenHmacKey) await app.register(adyenWebhookRoute, { deps: opts.deps, hmacKey: opts.adyenHmacKey });
 
   app.post(
     '/webhooks/:provider',

@@ -1,0 +1,126 @@
+import type { Types } from '@adyen/api-library';
+import { createAdyenCheckout, type AdyenSettings } from './adyen-client.js';
+import { adyenCall, declineCodeOf } from './adyen-errors.js';
+import { captureKey, chargeKey, refundKey, voidKey } from './idempotency.js';
+import type { ProviderOptions } from './options.js';
+import { PaymentDeclinedError, PaymentProviderError, type PaymentProvider } from './provider.js';
+
+/**
+ * Adyen's Checkout API (v72) through `@adyen/api-library`. `reference` is our transaction id (and,
+ * on a capture, cancel or refund, our ledger row's id, which Adyen's notification names again as
+ * `merchantReference`); every call carries an `Idempotency-Key` derived from that id (Adyen keeps
+ * keys for at least 7 days and caps them at 64 characters).
+ *
+ * `source` is the `paymentMethod` object Adyen's web components give, as JSON; we pass it on as it
+ * is. Immediate mode asks Adyen to capture at once (`captureDelayHours: 0`), so an `Authorised`
+ * payment counts as captured; shipment mode authorizes with manual capture.
+ *
+ * Modifications are asynchronous at Adyen: /captures, /cancels and /refunds answer `received`, and
+ * the outcome comes in the CAPTURE, CANCELLATION or REFUND notification (application/
+ * adyen-notification.ts). So capture and void answer `pending`, refund `pending`, and the ledger row
+ * waits for the notification; asked again (the reconciler), the same key gets the same `received`.
+ *
+ * Adyen has no API to look a payment up, nor to list its refunds or chargebacks: the signed
+ * notifications are the only account of them, and the service acts on those directly. `retrieve`
+ * therefore says `processing` (the AUTHORISATION notification settles the charge), and
+ * `refunds`/`disputes` are never asked of Adyen.
+ */
+const KEY_LIMIT = 64;
+
+export function createAdyenProvider(settings: AdyenSettings, options: ProviderOptions & { returnUrl?: string } = {}): PaymentProvider {
+  const checkout = createAdyenCheckout(settings, options);
+  const merchantAccount = settings.merchantAccount;
+  const amountOf = (value: number, currency: string): Types.checkout.Amount => ({ value, currency });
+
+  return {
+    id: 'adyen',
+
+    async charge({ transactionId, amount, currency, source, customerId, description, capture }) {
+      const manual = capture === 'manual';
+      const request: Types.checkout.PaymentRequest = {
+        merchantAccount,
+        amount: amountOf(amount, currency),
+        reference: transactionId,
+        paymentMethod: paymentMethodOf(source),
+        returnUrl: options.returnUrl ?? 'https://localhost/',
+        shopperReference: customerId,
+        shopperStatement: description.slice(0, 22),
+        ...(manual ? { additionalData: { manualCapture: 'true' } } : { captureDelayHours: 0 }),
+      };
+      const res = await adyenCall(() => checkout.PaymentsApi.payments(request, { idempotencyKey: chargeKey(transactionId, KEY_LIMIT) }));
+      const pspReference = res.pspReference;
+      switch (res.resultCode) {
+        case 'Authorised':
+          if (!pspReference) throw new PaymentProviderError('adyen: Authorised without a pspReference');
+          return { reference: pspReference, captured: !manual, authorizationExpiresAt: null };
+        case 'Refused':
+        case 'Cancelled':
+        case 'Error':
+          throw new PaymentDeclinedError(res.refusalReason ?? `The payment was ${res.resultCode.toLowerCase()}.`, declineCodeOf(res.refusalReason, res.resultCode.toLowerCase()));
+        case 'RedirectShopper':
+        case 'IdentifyShopper':
+        case 'ChallengeShopper':
+        case 'PresentToShopper':
+          throw new PaymentDeclinedError('The payment needs the customer (3-D Secure or a redirect).', 'authentication_required');
+        default:
+          // Pending, Received (and anything newer): Adyen decides later and says so in AUTHORISATION.
+          throw new PaymentProviderError(
+            `adyen: payment ${pspReference ?? transactionId} is ${res.resultCode ?? 'without a resultCode'}; its AUTHORISATION notification settles it`,
+          );
+      }
+    },
+
+    async capture({ captureId, reference, amount, currency }) {
+      const res = await adyenCall(() =>
+        checkout.ModificationsApi.captureAuthorisedPayment(
+          reference,
+          { merchantAccount, amount: amountOf(amount, currency), reference: captureId },
+          { idempotencyKey: captureKey(captureId, KEY_LIMIT) },
+        ),
+      );
+      return { reference: res.pspReference, pending: true };
+    },
+
+    async void({ voidId, reference }) {
+      await adyenCall(() =>
+        checkout.ModificationsApi.cancelAuthorisedPaymentByPspReference(reference, { merchantAccount, reference: voidId }, { idempotencyKey: voidKey(voidId, KEY_LIMIT) }),
+      );
+      return { pending: true };
+    },
+
+    async refund({ refundId, reference, amount, currency }) {
+      const res = await adyenCall(() =>
+        checkout.ModificationsApi.refundCapturedPayment(
+          reference,
+          { merchantAccount, amount: amountOf(amount, currency), reference: refundId },
+          { idempotencyKey: refundKey(refundId, KEY_LIMIT) },
+        ),
+      );
+      return { status: 'pending', reference: res.pspReference };
+    },
+
+    // No lookup at Adyen: the AUTHORISATION notification (retried by Adyen until we answer) settles the charge.
+    retrieve: async () => ({ status: 'processing' }),
+
+    refunds: async () => {
+      throw new PaymentProviderError('adyen: no API lists refunds; their notifications carry them');
+    },
+    disputes: async () => {
+      throw new PaymentProviderError('adyen: no API lists disputes; their notifications carry them');
+    },
+  };
+}
+
+/** The web components' `paymentMethod` object, kept as JSON in the transaction's source. */
+function paymentMethodOf(source: string): Types.checkout.PaymentRequest['paymentMethod'] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(source);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed) || typeof (parsed as { type?: unknown }).type !== 'string') {
+    throw new PaymentDeclinedError('The Adyen payment method must be the object Adyen’s web components give.', 'invalid_payment_method');
+  }
+  return parsed as Types.checkout.PaymentRequest['paymentMethod'];
+}

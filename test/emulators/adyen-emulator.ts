@@ -1,0 +1,300 @@
+import { hmacValidator } from '@adyen/api-library';
+import { randomBytes } from 'node:crypto';
+import type { AdyenSettings } from '../../src/payments/adyen-client.js';
+import { fingerprint, HttpEmulator, type RecordedRequest, type Reply } from './http-emulator.js';
+
+/**
+ * Adyen's Checkout API v72 (the version @adyen/api-library 32 calls) and its standard
+ * notifications, as the library and our webhook see them: `X-API-Key` authentication,
+ * `Idempotency-Key` replay (the same key with another body is refused), amounts `{value, currency}`
+ * in minor units, `resultCode` answers, ServiceError bodies (`{status, errorCode, message,
+ * errorType}`) for refused requests, 16-character pspReferences.
+ *
+ * Modifications are asynchronous as at Adyen: /captures, /cancels and /refunds answer 201
+ * `received` and the outcome is a notification (CAPTURE, CANCELLATION, REFUND, with `success`
+ * "true" or "false" and a `reason`). Every notification is kept; `delivery()` signs the undelivered
+ * ones into one batch (`{live, notificationItems: [{NotificationRequestItem}]}`, each item's
+ * `additionalData.hmacSignature` computed by the library's own HmacValidator with the HMAC key).
+ *
+ * Payment methods: `{type: "scheme", encryptedCardNumber: "test_4111111111111111"}` is authorised;
+ * `test_refused` is Refused ("Not enough balance"); `{type: "ideal"}` and
+ * `encryptedCardNumber: "test_3ds2"` need the shopper (RedirectShopper / ChallengeShopper).
+ */
+export interface NotificationItem {
+  amount: { value: number; currency: string };
+  eventCode: string;
+  eventDate: string;
+  merchantAccountCode: string;
+  merchantReference: string;
+  originalReference?: string;
+  pspReference: string;
+  reason: string;
+  success: 'true' | 'false';
+  paymentMethod?: string;
+  additionalData?: Record<string, string>;
+}
+
+interface Payment {
+  pspReference: string;
+  merchantReference: string;
+  amount: { value: number; currency: string };
+  paymentMethod: string;
+  state: 'authorised' | 'refused' | 'action' | 'cancelled' | 'expired';
+  manual: boolean;
+  captured: number;
+  refunded: number;
+}
+
+const REFUSALS: Record<string, { reason: string; code: string }> = {
+  test_refused: { reason: 'Not enough balance', code: '51' },
+  test_cvc_declined: { reason: 'CVC Declined', code: '24' },
+};
+
+export class AdyenEmulator extends HttpEmulator {
+  readonly apiKey = 'AQE-emulator-api-key';
+  readonly merchantAccount = 'OrderApiECOM';
+  /** Hex, as the Customer Area shows it. */
+  readonly hmacKey = randomBytes(32).toString('hex').toUpperCase();
+  readonly payments = new Map<string, Payment>();
+  readonly notifications: NotificationItem[] = [];
+  /** How new refunds end: a REFUND notification with success true or false, or none until `settleRefunds`. */
+  refundStatus: 'succeeded' | 'pending' | 'failed' = 'succeeded';
+  private delivered = 0;
+  private readonly heldRefunds: NotificationItem[] = [];
+  private readonly stored = new Map<string, { fingerprint: string; reply: Reply }>();
+
+  constructor() {
+    super((req, url) => this.route(req, url));
+  }
+
+  settings(): AdyenSettings {
+    return { apiKey: this.apiKey, merchantAccount: this.merchantAccount, hmacKey: this.hmacKey, environment: 'TEST', liveUrlPrefix: null, apiBase: this.url };
+  }
+
+  forgetIdempotencyKeys(): void {
+    this.stored.clear();
+  }
+
+  paymentOf(merchantReference: string): Payment | undefined {
+    return [...this.payments.values()].find((p) => p.merchantReference === merchantReference);
+  }
+
+  /** Notifications not yet handed out by `delivery()`, oldest first. */
+  undelivered(): NotificationItem[] {
+    return this.notifications.slice(this.delivered);
+  }
+
+  /** The undelivered notifications as Adyen posts them: one signed batch (null when there is none). */
+  delivery(): { body: string; headers: Record<string, string> } | null {
+    const items = this.undelivered();
+    this.delivered = this.notifications.length;
+    return items.length ? this.batch(items) : null;
+  }
+
+  /** Any items, signed as Adyen signs them (a test may alter one afterwards to forge it). */
+  batch(items: NotificationItem[]): { body: string; headers: Record<string, string> } {
+    const signed = items.map((item) => ({ NotificationRequestItem: this.sign(item) }));
+    return { body: JSON.stringify({ live: 'false', notificationItems: signed }), headers: { 'content-type': 'application/json' } };
+  }
+
+  sign(item: NotificationItem): NotificationItem {
+    const hmacSignature = new hmacValidator().calculateHmac(item as never, this.hmacKey);
+    return { ...item, additionalData: { ...item.additionalData, hmacSignature } };
+  }
+
+  settleRefunds(): void {
+    for (const n of this.heldRefunds.splice(0)) this.notify(n);
+  }
+
+  /** The authorization lapses: a later capture fails. */
+  expireAuthorization(pspReference: string): void {
+    const p = this.payments.get(pspReference);
+    if (p?.state === 'authorised' && p.captured === 0) p.state = 'expired';
+  }
+
+  /** A refund made in the Customer Area: Adyen names the payment's own merchant reference. */
+  dashboardRefund(pspReference: string, value: number): NotificationItem {
+    const p = this.payments.get(pspReference)!;
+    p.refunded += value;
+    return this.notify(this.item(p, 'REFUND', { pspReference: psp(), originalReference: p.pspReference, amount: { value, currency: p.amount.currency } }));
+  }
+
+  openDispute(pspReference: string, value: number): NotificationItem {
+    const p = this.payments.get(pspReference)!;
+    const disputePsp = psp();
+    const amount = { value, currency: p.amount.currency };
+    this.notify(this.item(p, 'NOTIFICATION_OF_CHARGEBACK', { pspReference: disputePsp, originalReference: p.pspReference, amount, reason: 'Fraudulent transaction' }));
+    return this.notify(this.item(p, 'CHARGEBACK', { pspReference: disputePsp, originalReference: p.pspReference, amount, reason: 'Fraudulent transaction' }));
+  }
+
+  settleDispute(dispute: NotificationItem, outcome: 'won' | 'lost'): NotificationItem {
+    return this.notify({ ...dispute, eventCode: outcome === 'won' ? 'CHARGEBACK_REVERSED' : 'SECOND_CHARGEBACK', eventDate: new Date().toISOString() });
+  }
+
+  capturedAmount(pspReference: string): number {
+    return this.payments.get(pspReference)?.captured ?? 0;
+  }
+
+  /** Payments Adyen authorised for our transaction (refused ones took nothing). */
+  chargesFor(merchantReference: string): number {
+    return [...this.payments.values()].filter((p) => p.merchantReference === merchantReference && p.state !== 'refused' && p.state !== 'action').length;
+  }
+
+  refundsOf(pspReference: string): NotificationItem[] {
+    return [...this.notifications, ...this.heldRefunds].filter((n) => n.eventCode === 'REFUND' && n.originalReference === pspReference);
+  }
+
+  private route(req: RecordedRequest, url: URL): Reply {
+    if (req.headers['x-api-key'] !== this.apiKey) return serviceError(401, '000', 'HTTP Status Response - Unauthorized', 'security');
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(req.body || '{}') as Record<string, unknown>;
+    } catch {
+      return serviceError(400, '702', 'Structure of the request is invalid', 'validation');
+    }
+    const key = req.headers['idempotency-key'];
+    const idem = typeof key === 'string' ? key : undefined;
+    if (idem) {
+      const seen = this.stored.get(idem);
+      if (seen) return seen.fingerprint === fingerprint([url.pathname, body]) ? seen.reply : serviceError(422, '704', 'request already processed or in progress', 'validation');
+    }
+    const reply = this.dispatch(req.method, url.pathname, body);
+    if (idem && reply.status < 500) this.stored.set(idem, { fingerprint: fingerprint([url.pathname, body]), reply });
+    return reply;
+  }
+
+  private dispatch(method: string, path: string, body: Record<string, unknown>): Reply {
+    if (method !== 'POST') return serviceError(405, '000', 'Method not allowed', 'validation');
+    if (body.merchantAccount !== this.merchantAccount) return serviceError(403, '901', 'Invalid Merchant Account', 'security');
+    if (path === '/v72/payments') return this.pay(body);
+    const m = /^\/v72\/payments\/([^/]+)\/(captures|cancels|refunds)$/.exec(path);
+    if (!m) return serviceError(404, '000', 'Not found', 'validation');
+    const p = this.payments.get(m[1]!);
+    if (!p) return serviceError(422, '167', 'Original pspReference required for this operation', 'validation');
+    const reference = typeof body.reference === 'string' ? body.reference : p.merchantReference;
+    const amount = (body.amount as Payment['amount'] | undefined) ?? p.amount;
+    const modification = psp();
+    if (m[2] === 'captures') this.notify(this.captured(p, modification, reference, amount));
+    else if (m[2] === 'cancels') this.notify(this.cancelled(p, modification, reference));
+    else this.refund(p, modification, reference, amount);
+    const answer: Record<string, unknown> = {
+      merchantAccount: this.merchantAccount,
+      paymentPspReference: p.pspReference,
+      pspReference: modification,
+      reference,
+      status: 'received',
+    };
+    if (m[2] !== 'cancels') answer.amount = amount;
+    return { status: 201, body: answer };
+  }
+
+  private pay(body: Record<string, unknown>): Reply {
+    const amount = body.amount as Payment['amount'];
+    const method = (body.paymentMethod ?? {}) as { type?: string; encryptedCardNumber?: string };
+    const reference = String(body.reference);
+    const manual = (body.additionalData as Record<string, string> | undefined)?.manualCapture === 'true';
+    if (!method.type) return serviceError(422, '14_030', "Required field 'paymentMethod.type' is not provided", 'validation');
+    const p: Payment = { pspReference: psp(), merchantReference: reference, amount, paymentMethod: method.type, state: 'authorised', manual, captured: 0, refunded: 0 };
+    this.payments.set(p.pspReference, p);
+    const refusal = REFUSALS[method.encryptedCardNumber ?? ''];
+    if (refusal) {
+      p.state = 'refused';
+      this.notify(this.item(p, 'AUTHORISATION', { success: 'false', reason: refusal.reason }));
+      return {
+        status: 200,
+        body: { pspReference: p.pspReference, resultCode: 'Refused', refusalReason: refusal.reason, refusalReasonCode: refusal.code, merchantReference: reference },
+      };
+    }
+    if (method.type === 'ideal' || method.encryptedCardNumber === 'test_3ds2') {
+      p.state = 'action';
+      const action =
+        method.type === 'ideal'
+          ? { type: 'redirect', paymentMethodType: 'ideal', method: 'GET', url: `${this.url}/hpp/redirect/${p.pspReference}` }
+          : {
+              type: 'threeDS2',
+              subtype: 'challenge',
+              paymentMethodType: 'scheme',
+              token: randomBytes(24).toString('base64'),
+              authorisationToken: randomBytes(12).toString('base64'),
+            };
+      return { status: 200, body: { resultCode: method.type === 'ideal' ? 'RedirectShopper' : 'ChallengeShopper', action, merchantReference: reference } };
+    }
+    if (!manual) p.captured = amount.value;
+    this.notify(this.item(p, 'AUTHORISATION', {}));
+    return { status: 200, body: { pspReference: p.pspReference, resultCode: 'Authorised', merchantReference: reference, amount } };
+  }
+
+  private captured(p: Payment, pspReference: string, reference: string, amount: Payment['amount']): NotificationItem {
+    const base = { pspReference, originalReference: p.pspReference, merchantReference: reference, amount };
+    const reason =
+      p.state === 'expired'
+        ? 'Authorisation expired'
+        : p.state === 'cancelled'
+          ? 'Payment cancelled'
+          : p.captured > 0
+            ? 'Payment already captured'
+            : amount.value > p.amount.value
+              ? 'Insufficient balance on payment'
+              : null;
+    if (reason) return this.item(p, 'CAPTURE', { ...base, success: 'false', reason });
+    p.captured = amount.value;
+    return this.item(p, 'CAPTURE', base);
+  }
+
+  private cancelled(p: Payment, pspReference: string, reference: string): NotificationItem {
+    const base = { pspReference, originalReference: p.pspReference, merchantReference: reference };
+    if (p.captured > 0) return this.item(p, 'CANCELLATION', { ...base, success: 'false', reason: 'Payment already captured' });
+    if (p.state === 'authorised') p.state = 'cancelled';
+    return this.item(p, 'CANCELLATION', base);
+  }
+
+  private refund(p: Payment, pspReference: string, reference: string, amount: Payment['amount']): void {
+    const base = { pspReference, originalReference: p.pspReference, merchantReference: reference, amount };
+    if (amount.value > p.captured - p.refunded) {
+      this.notify(this.item(p, 'REFUND', { ...base, success: 'false', reason: 'Insufficient in-process balance on payment' }));
+      return;
+    }
+    if (this.refundStatus === 'failed') {
+      this.notify(this.item(p, 'REFUND', { ...base, success: 'false', reason: 'Refund rejected by the acquirer' }));
+      return;
+    }
+    p.refunded += amount.value;
+    const item = this.item(p, 'REFUND', base);
+    if (this.refundStatus === 'pending') this.heldRefunds.push(item);
+    else this.notify(item);
+  }
+
+  private item(p: Payment, eventCode: string, over: Partial<NotificationItem>): NotificationItem {
+    return {
+      amount: p.amount,
+      eventCode,
+      eventDate: new Date().toISOString(),
+      merchantAccountCode: this.merchantAccount,
+      merchantReference: p.merchantReference,
+      pspReference: p.pspReference,
+      reason: '',
+      success: 'true',
+      paymentMethod: p.paymentMethod === 'scheme' ? 'visa' : p.paymentMethod,
+      ...over,
+    };
+  }
+
+  private notify(item: NotificationItem): NotificationItem {
+    this.notifications.push(item);
+    return item;
+  }
+}
+
+function serviceError(status: number, errorCode: string, message: string, errorType: string): Reply {
+  return { status, body: { status, errorCode, message, errorType } };
+}
+
+/** Adyen's pspReferences are 16 alphanumeric characters. */
+function psp(): string {
+  let s = '';
+  while (s.length < 16)
+    s += randomBytes(12)
+      .toString('base64')
+      .replace(/[^A-Z0-9]/g, '');
+  return s.slice(0, 16);
+}
