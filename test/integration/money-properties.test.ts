@@ -165,7 +165,9 @@ describe.each(DATABASES)('money after the order, random sequences, on %s', (kind
         }),
         { numRuns: provider === 'sandbox' ? 25 : 8, endOnFailure: true },
       );
-    });
+      // 25 random orders of up to 8 steps each, some of them waiting for their customer first: a
+      // loaded 2-core machine needs more than the default 30 s for the sandbox's.
+    }, 120_000);
 
     /** The customer completes at the provider (if the order still waits), then comes back, maybe twice at once. */
     async function completeStep(op: { dup: boolean }, m: Model, url: string, owner: string, atProvider: () => Promise<void>, total: number): Promise<void> {
