@@ -112,62 +112,66 @@ describe.each(DATABASES)('money after the order, random sequences, on %s', (kind
 
     const PROVIDERS: ('sandbox' | RealProvider)[] = ['sandbox', 'stripe', 'square', 'paypal'];
 
-    it.each(PROVIDERS)('%s: captured − refunded = max(0, current_total − goodwill), the ledger and the provider agree', async (provider) => {
-      await fc.assert(
-        fc.asyncProperty(caseArb, async ({ prices, quantities, ops, awaits: asked }) => {
-          // Square's buyer verification happens before its token exists: its payments never wait.
-          const awaits = asked && provider !== 'square';
-          const ids = [uid('pa'), uid('pb')];
-          for (const [i, id] of ids.entries()) await putProduct(t, id, { price: prices[i]!, stock: 20 });
-          const total = prices[0] * quantities[0] + prices[1] * quantities[1];
-          const owner = await t.token(uid('buyer'));
-          const source =
-            provider === 'sandbox'
-              ? 'pm_card_visa'
-              : provider === 'paypal' && mode === 'shipment'
-                ? emu.paypal.approvedOrder(total, 'USD', { intent: 'AUTHORIZE' })
-                : providerView(emu, provider).source(total);
-          const payment = !awaits
-            ? { provider, source }
-            : provider === 'paypal'
-              ? { provider, return_url: RETURN_URL }
-              : { provider, source: 'pm_card_threeDSecureRequired', return_url: RETURN_URL };
-          const created = await createOrder(t, owner, {
-            items: ids.map((product_id, i) => ({ product_id, quantity: quantities[i]! })),
-            currency: 'USD',
-            payment,
-          });
-          expect(created.statusCode, created.body).toBe(201);
-          const order = created.json();
-          const m = new Model(
-            ids.map((product_id, i) => ({ product_id, price: prices[i]!, quantity: quantities[i]!, cancelled: 0, returned: 0, inReturns: 0 })),
-            mode === 'immediate' && !awaits ? total : 0,
-          );
-          if (awaits) Object.assign(m, { status: 'awaiting_payment', paid: false });
-          const url = `/api/orders/${order.id}`;
-          const completeAtProvider = async () => {
-            const ref = order.payment.provider_reference as string;
-            if (provider === 'sandbox') {
-              const page = new URL(order.payment.next_action.url).pathname;
-              const res = await t.app.inject({ method: 'POST', url: page, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'outcome=complete' });
-              expect(res.statusCode).toBe(303);
-            } else if (provider === 'stripe') {
-              const hook = emu.stripe.authenticate(ref, 'complete');
-              expect((await t.app.inject({ method: 'POST', url: '/api/webhooks/stripe', headers: hook.headers, payload: hook.body })).statusCode).toBe(200);
-            } else emu.paypal.approve(ref);
-          };
+    it.each(PROVIDERS)(
+      '%s: captured − refunded = max(0, current_total − goodwill), the ledger and the provider agree',
+      async (provider) => {
+        await fc.assert(
+          fc.asyncProperty(caseArb, async ({ prices, quantities, ops, awaits: asked }) => {
+            // Square's buyer verification happens before its token exists: its payments never wait.
+            const awaits = asked && provider !== 'square';
+            const ids = [uid('pa'), uid('pb')];
+            for (const [i, id] of ids.entries()) await putProduct(t, id, { price: prices[i]!, stock: 20 });
+            const total = prices[0] * quantities[0] + prices[1] * quantities[1];
+            const owner = await t.token(uid('buyer'));
+            const source =
+              provider === 'sandbox'
+                ? 'pm_card_visa'
+                : provider === 'paypal' && mode === 'shipment'
+                  ? emu.paypal.approvedOrder(total, 'USD', { intent: 'AUTHORIZE' })
+                  : providerView(emu, provider).source(total);
+            const payment = !awaits
+              ? { provider, source }
+              : provider === 'paypal'
+                ? { provider, return_url: RETURN_URL }
+                : { provider, source: 'pm_card_threeDSecureRequired', return_url: RETURN_URL };
+            const created = await createOrder(t, owner, {
+              items: ids.map((product_id, i) => ({ product_id, quantity: quantities[i]! })),
+              currency: 'USD',
+              payment,
+            });
+            expect(created.statusCode, created.body).toBe(201);
+            const order = created.json();
+            const m = new Model(
+              ids.map((product_id, i) => ({ product_id, price: prices[i]!, quantity: quantities[i]!, cancelled: 0, returned: 0, inReturns: 0 })),
+              mode === 'immediate' && !awaits ? total : 0,
+            );
+            if (awaits) Object.assign(m, { status: 'awaiting_payment', paid: false });
+            const url = `/api/orders/${order.id}`;
+            const completeAtProvider = async () => {
+              const ref = order.payment.provider_reference as string;
+              if (provider === 'sandbox') {
+                const page = new URL(order.payment.next_action.url).pathname;
+                const res = await t.app.inject({ method: 'POST', url: page, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'outcome=complete' });
+                expect(res.statusCode).toBe(303);
+              } else if (provider === 'stripe') {
+                const hook = emu.stripe.authenticate(ref, 'complete');
+                expect((await t.app.inject({ method: 'POST', url: '/api/webhooks/stripe', headers: hook.headers, payload: hook.body })).statusCode).toBe(200);
+              } else emu.paypal.approve(ref);
+            };
 
-          for (const op of ops) {
-            if (op.t === 'complete') await completeStep(op, m, url, owner, completeAtProvider, total);
-            else await step(op, m, url, owner);
-            await check(m, order.id, order.payment.provider_reference, provider);
-          }
-        }),
-        { numRuns: provider === 'sandbox' ? 25 : 8, endOnFailure: true },
-      );
-      // 25 random orders of up to 8 steps each, some of them waiting for their customer first: a
-      // loaded 2-core machine needs more than the default 30 s for the sandbox's.
-    }, 120_000);
+            for (const op of ops) {
+              if (op.t === 'complete') await completeStep(op, m, url, owner, completeAtProvider, total);
+              else await step(op, m, url, owner);
+              await check(m, order.id, order.payment.provider_reference, provider);
+            }
+          }),
+          { numRuns: provider === 'sandbox' ? 25 : 8, endOnFailure: true },
+        );
+        // 25 random orders of up to 8 steps each, some of them waiting for their customer first: a
+        // loaded 2-core machine needs more than the default 30 s for the sandbox's.
+      },
+      120_000,
+    );
 
     /** The customer completes at the provider (if the order still waits), then comes back, maybe twice at once. */
     async function completeStep(op: { dup: boolean }, m: Model, url: string, owner: string, atProvider: () => Promise<void>, total: number): Promise<void> {
