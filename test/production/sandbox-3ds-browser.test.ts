@@ -55,7 +55,12 @@ describe('the sandbox 3-D Secure page in Chromium', () => {
     await putProduct(t, sku, { name: 'Wool scarf', price: 4200, stock: 5 });
     const token = await t.token(uid('customer'));
     const body = orderBody([{ product_id: sku, quantity: 1 }], 'pm_card_threeDSecureRequired');
-    const res = await t.app.inject({ method: 'POST', url: '/api/orders', headers: bearer(token), payload: { ...body, payment: { ...body.payment, return_url: `${shopUrl}${returnPath}` } } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/orders',
+      headers: bearer(token),
+      payload: { ...body, payment: { ...body.payment, return_url: `${shopUrl}${returnPath}` } },
+    });
     expect(res.statusCode, res.body).toBe(201);
     const order = res.json();
     expect(order).toMatchObject({ status: 'awaiting_payment', payment: { status: 'requires_action' } });
