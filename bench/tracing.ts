@@ -6,8 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { SignJWT } from 'jose';
-import pg from 'pg';
 import { runLoad, type LoadResult } from './lib/load.js';
+import { withClient } from './lib/pg.js';
 import { measureWindow } from './lib/proc.js';
 
 /**
@@ -95,7 +95,7 @@ try {
   }
 } finally {
   for (const r of running) r.child.kill('SIGKILL');
-  await withClient(async (c) => {
+  await withClient(PG_URL, async (c) => {
     for (const schema of schemas) await c.query(`drop schema if exists ${schema} cascade`);
   });
   sink.server.close();
@@ -105,7 +105,7 @@ try {
 
 async function start(v: (typeof VARIANTS)[number]): Promise<Running> {
   const schema = `bench_tracing_${v.name}_${process.pid}`;
-  await withClient((c) => c.query(`create schema ${schema}`));
+  await withClient(PG_URL, (c) => c.query(`create schema ${schema}`));
   schemas.push(schema);
   const url = new URL(PG_URL);
   url.searchParams.set('options', `-c search_path=${schema}`);
@@ -185,14 +185,4 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise((r) => server.close(r));
   return port;
-}
-
-async function withClient<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: PG_URL });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
 }
