@@ -99,9 +99,10 @@ function CancelForm({ data, onChanged }: { data: OrderData; onChanged: () => Pro
 
 /** An order that waits for its customer's payment is cancelled whole: nothing was taken yet, its stock goes back. */
 function CancelWaitingForm({ data, onChanged }: { data: OrderData; onChanged: () => Promise<void> }) {
-  const [reason, setReason] = useState('');
+  const [reason, setReason] = useDraft(`${data.order.id}:cancel-reason`, '');
   const act = useAction(async (key) => {
     await api('POST', `/api/orders/${data.order.id}/cancel`, reason ? { reason } : {}, { 'idempotency-key': key });
+    setReason('');
     await onChanged();
   });
   return (
