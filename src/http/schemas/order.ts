@@ -41,9 +41,12 @@ export const CreateOrderBody = Type.Object(
     payment: Type.Object(
       {
         provider: Type.Enum(PROVIDERS),
-        source: Type.Union([Text(500), AdyenPaymentMethod], {
-          description: "The provider's token; for `adyen`, the `paymentMethod` object Adyen's web components give, passed on unchanged.",
-        }),
+        source: Type.Optional(
+          Type.Union([Text(500), AdyenPaymentMethod], {
+            description:
+              "The provider's token; for `adyen`, the `paymentMethod` object Adyen's web components give, passed on unchanged; for `mollie`, optional, a Mollie method (`ideal`, `creditcard`, `bancontact`, …), absent: Mollie's checkout lets the customer choose.",
+          }),
+        ),
         return_url: Type.Optional(
           Type.String({
             format: 'return-url',
