@@ -75,4 +75,21 @@ export default tseslint.config(
     files: [`src/${layer}/**/*.ts`],
     rules: { 'no-restricted-imports': restrict(layer, { sql: layer !== 'persistence' }) },
   })),
+  {
+    // The soak's audit must not share the service's model, nor what drove the run (docs/adr/0021).
+    files: ['soak/audit/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(src|test|deploy|bench)/|^\\.\\./(rig|traffic|faults|report)/|^\\.\\./[^/]+\\.js$',
+              message: 'The soak audit reads the database, the providers, the broker and the logs itself: it imports nothing of the service or the run (docs/adr/0021).',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -40,6 +40,12 @@ export interface Cluster {
   instances: Instance[];
   nginx: ChildProcess;
   output: () => string;
+  /**
+   * Starts instance `index` again on its port once its process has exited (after a crash or a
+   * deploy's SIGTERM), with `env` on top of the cluster's (a deploy that changes configuration);
+   * resolves when it is healthy. nginx sends it traffic again after its fail_timeout.
+   */
+  restart: (index: number, env?: Record<string, string | undefined>) => Promise<Instance>;
   /** SIGTERM to every instance (they drain), then nginx; removes the temporary directory. */
   stop: () => Promise<void>;
 }
@@ -80,7 +86,17 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     pipe(nginx, 'nginx', out);
     const url = `http://127.0.0.1:${port}`;
     await waitHealthy(url, nginx);
-    return { url, instances, nginx, output: () => log + safeRead(join(dir, 'error.log')), stop };
+    const restart = async (index: number, extra: Record<string, string | undefined> = {}) => {
+      const old = instances[index];
+      if (!old) throw new Error(`no instance ${index}`);
+      await old.exited;
+      const fresh = startInstance(old.port, { ...env, ...extra }, out);
+      instances[index] = fresh;
+      // A loaded machine (the soak's) can take a minute to load the server's modules again.
+      await waitHealthy(fresh.url, fresh.child, 180_000);
+      return fresh;
+    };
+    return { url, instances, nginx, output: () => log + safeRead(join(dir, 'error.log')), restart, stop };
   } catch (err) {
     await stop();
     throw new Error(`the cluster did not start: ${(err as Error).message}\n${log}`);

@@ -33,6 +33,11 @@ export interface HaPostgres {
   waitForStates(want: Record<string, string>, timeoutMs?: number): Promise<void>;
   /** SIGKILL to the node's keeper, postmaster and backends at once. */
   kill(node: HaNode): Promise<void>;
+  /**
+   * Starts a killed node's keeper again (its machine is back): it rejoins the formation, as the
+   * standby when the other node was promoted meanwhile (pg_autoctl rewinds it). Does not wait.
+   */
+  restart(node: HaNode): void;
   output(): string;
   /** Stops every process (TERM, then KILL) and removes the directory; safe to call twice. */
   stop(): Promise<void>;
@@ -249,6 +254,10 @@ export async function startHaPostgres(opts: HaOptions): Promise<HaPostgres> {
       const exited = node.child.exitCode === null && node.child.signalCode === null ? once(node.child, 'exit') : Promise.resolve();
       process.kill(-node.child.pid, 'SIGKILL');
       await exited;
+    },
+    restart: (node) => {
+      if (node.child.exitCode === null && node.child.signalCode === null) throw new Error(`${node.name} is still running`);
+      node.child = run(node.name, ['run', '--pgdata', join(dir, node.name)]);
     },
     output: () => log,
     stop,

@@ -1,14 +1,17 @@
 import closeWithGrace from 'close-with-grace';
-import { buildApp } from './app.js';
 import { loadConfigOrExit } from './config.js';
-import { createDb } from './persistence/db.js';
-import { migrateToLatest } from './persistence/migrations/index.js';
-import { seedDemoCatalog } from './persistence/seed.js';
-import { startWorkers } from './workers/start-workers.js';
+import { startTracing } from './observability/tracing.js';
 
-/** Process entry: config → database → app → listen; drains and closes on SIGTERM/SIGINT. */
+/** Process entry: config → tracing → database → app → listen; drains and closes on SIGTERM/SIGINT. */
 async function main() {
   const config = loadConfigOrExit();
+  // Before the app's modules load: the instrumentations patch pg, amqplib, pino… as they are imported.
+  const tracing = await startTracing();
+  const { buildApp } = await import('./app.js');
+  const { createDb } = await import('./persistence/db.js');
+  const { migrateToLatest } = await import('./persistence/migrations/index.js');
+  const { seedDemoCatalog } = await import('./persistence/seed.js');
+  const { startWorkers } = await import('./workers/start-workers.js');
 
   const database = await createDb(config.database);
   await migrateToLatest(database.db as never);
@@ -32,6 +35,7 @@ async function main() {
     await app.close(); // stops accepting, waits for in-flight requests
     await workers?.stop();
     await database.close();
+    await tracing?.shutdown();
   });
 
   await app.listen({ port: config.port, host: config.host });

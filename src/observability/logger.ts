@@ -1,3 +1,5 @@
+import { traceLogFields } from './tracing.js';
+
 /**
  * The logging the relay and its transports need: pino's `(object, message)`
  * shape, so the app passes its Fastify/pino logger unchanged.
@@ -21,7 +23,8 @@ export function createJsonLogger(level: string, base: Record<string, unknown> = 
   const write = (lvl: number, obj: object, msg?: string): void => {
     if (lvl < threshold) return;
     const fields = obj instanceof Error ? { err: serializeError(obj) } : serializeFields(obj);
-    process.stdout.write(JSON.stringify({ level: lvl, time: Date.now(), ...base, ...fields, msg }) + '\n');
+    // As pino's OpenTelemetry instrumentation does for the server's logger: the line joins its trace.
+    process.stdout.write(JSON.stringify({ level: lvl, time: Date.now(), ...base, ...traceLogFields(), ...fields, msg }) + '\n');
   };
   return {
     debug: (o, m) => write(LEVELS.debug, o, m),

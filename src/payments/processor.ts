@@ -3,6 +3,7 @@ import { errors } from '../domain/errors.js';
 import type { ProviderId } from '../domain/payment.js';
 import type { PaymentProvider } from './provider.js';
 import { createSandboxProvider } from './sandbox.js';
+import { traceProvider } from './traced-provider.js';
 
 /**
  * Chooses the provider for a payment. Adding a provider is one factory in
@@ -33,7 +34,7 @@ export async function createPaymentProcessor(config: Config, overrides: Partial<
   const providers = new Map<string, PaymentProvider>();
   for (const [id, factory] of Object.entries(REGISTRY) as [ProviderId, Factory][]) {
     const p = overrides[id] ?? (await factory(config));
-    if (p) providers.set(id, p);
+    if (p) providers.set(id, traceProvider(p));
   }
   return {
     get(provider) {

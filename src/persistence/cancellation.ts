@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Order, StatusChange } from '../domain/order.js';
 import type { OutboxMessage } from '../domain/messages.js';
 import { paymentReference, toMovement, type Movement, type MovementRow } from './ledger.js';
+import { traceColumns } from './outbox.js';
 import { stockReturn } from './product-repository.js';
 import { fromNow } from './sql-fragments.js';
 import type { Db } from './tables.js';
@@ -30,16 +31,21 @@ export interface Cancellation {
 export async function recordCancellation(trx: Db, c: Cancellation): Promise<Movement | undefined> {
   const o = c.order;
   const messages = sql.join(c.messages.map((m) => sql`(${m.id}::uuid, ${m.kind}::text, ${m.topic}::text, ${m.payload}::jsonb)`));
-  const queued = c.messages.length > 0 ? sql`, queued as (insert into outbox (id, kind, topic, payload) select * from (values ${messages}) as m(id, kind, topic, payload))` : sql``;
+  const trace = traceColumns();
+  const queued =
+    c.messages.length > 0
+      ? sql`, queued as (insert into outbox (id, kind, topic, payload, traceparent, tracestate) select *, ${trace.traceparent}::text, ${trace.tracestate}::text from (values ${messages}) as m(id, kind, topic, payload))`
+      : sql``;
   const { rows } = await sql<MovementRow>`
     with locked as materialized (
-      select id, order_id, currency, provider, provider_reference,
-             ledger_authorized as authorized, ledger_captured as captured, ledger_refunded as refunded, ledger_voided as voided,
-             ledger_pending_captures as pending_captures, ledger_pending_voids as pending_voids, ledger_pending_refunds as pending_refunds
-      from payment_transactions where id = ${o.payment.transaction_id}::uuid for update
+      select p.id, p.order_id, p.currency, p.provider, p.provider_reference,
+             s.authorized, s.captured, s.refunded, s.voided, s.pending_captures, s.pending_voids, s.pending_refunds
+      from payment_transactions p join payment_totals s on s.transaction_id = p.id
+      where p.id = ${o.payment.transaction_id}::uuid for update of s
     ), owed as (
-      -- The locked row's totals are its ledger's sums as last committed (migration 010): the lock
-      -- returns the row's newest version, whoever wrote the ledger before this statement waited.
+      -- The locked totals are the ledger's sums as last committed (migration 011): the lock returns
+      -- the row's newest version, whoever wrote the ledger before this statement waited; and it is
+      -- the lock the refund's insert takes next to apply itself.
       select l.id as transaction_id, l.order_id, l.currency,
              case when l.captured > 0 then 'refund' else 'void' end as kind,
              case when l.captured > 0 then l.captured - l.refunded - l.pending_refunds

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { parseConnectionUrl } from './connection-url.js';
 import { startEmbeddedCheckpoints } from './embedded-checkpoints.js';
 import { FailoverPool } from './failover-pool.js';
+import { embeddedStatementTracing } from './traced-statements.js';
 import type { Database } from './tables.js';
 
 export interface DbConfig {
@@ -96,7 +97,8 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
   }
   const pglite = config.pglite ?? (await openPglite(config.url));
   await pglite.waitReady;
-  const db = new Kysely<Database>({ dialect: config.pglite ? new LentPGliteDialect({ pglite }) : new PGliteDialect({ pglite }) });
+  const dialectConfig = { pglite, ...embeddedStatementTracing() };
+  const db = new Kysely<Database>({ dialect: config.pglite ? new LentPGliteDialect(dialectConfig) : new PGliteDialect(dialectConfig) });
   const checkpoints = startEmbeddedCheckpoints(db);
   return {
     db,

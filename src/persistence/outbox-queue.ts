@@ -13,6 +13,9 @@ export interface ClaimedRow {
   payload: unknown;
   attempts: number;
   created_at: Date;
+  /** The trace context of the change that wrote it (migration 013); null outside a trace. */
+  traceparent: string | null;
+  tracestate: string | null;
 }
 
 /**
@@ -40,7 +43,7 @@ export async function claimDue(db: Kysely<Database>, kinds: readonly OutboxKind[
            next_attempt_at = ${fromNow(leaseMs)}
       from due
      where o.id = due.id
-    returning o.id, o.kind, o.topic, o.payload, o.attempts, o.created_at`.execute(db);
+    returning o.id, o.kind, o.topic, o.payload, o.attempts, o.created_at, o.traceparent, o.tracestate`.execute(db);
   // Oldest first: across a batch delivered together this is the best order we can offer.
   return rows.sort((a, b) => new Date(a.created_at).getTime() - new Date(b.created_at).getTime());
 }

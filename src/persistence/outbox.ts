@@ -1,5 +1,6 @@
 import { emailMessage, eventMessage, type EmailExtra, type EmailKind, type EventType, type OutboxMessage } from '../domain/messages.js';
 import type { Order } from '../domain/order.js';
+import { currentTraceHeaders } from '../observability/tracing.js';
 import type { Db } from './tables.js';
 
 /**
@@ -10,10 +11,20 @@ import type { Db } from './tables.js';
 export async function enqueueAll(trx: Db, messages: readonly (OutboxMessage | null)[]): Promise<void> {
   const rows = messages.filter((m): m is OutboxMessage => m !== null);
   if (rows.length === 0) return;
+  const trace = traceColumns();
   await trx
     .insertInto('outbox')
-    .values(rows.map((m) => ({ ...m, last_error: null, delivered_at: null })))
+    .values(rows.map((m) => ({ ...m, ...trace, last_error: null, delivered_at: null })))
     .execute();
+}
+
+/**
+ * The trace of the change goes with its messages (migration 013): the relay's delivery continues
+ * it (API.md, "Tracing"). Every statement that writes outbox rows writes these two columns.
+ */
+export function traceColumns(): { traceparent: string | null; tracestate: string | null } {
+  const trace = currentTraceHeaders();
+  return { traceparent: trace?.traceparent ?? null, tracestate: trace?.tracestate ?? null };
 }
 
 export async function enqueueEmail(trx: Db, kind: EmailKind, order: Order, extra?: EmailExtra): Promise<string | null> {

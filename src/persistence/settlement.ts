@@ -1,6 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Order, StatusChange } from '../domain/order.js';
 import { compileByShape, slot } from './compiled.js';
+import { traceColumns } from './outbox.js';
 import type { OutboxMessage } from '../domain/messages.js';
 import type { NextAction } from '../domain/payment.js';
 import type { Db } from './tables.js';
@@ -75,6 +76,7 @@ export async function settleNewOrder(db: Db, s: NewOrderSettlement): Promise<boo
   s.messages.forEach((m, i) => {
     Object.assign(values, { [`message${i}`]: m.id, [`kind${i}`]: m.kind, [`topic${i}`]: m.topic, [`payload${i}`]: m.payload });
   });
+  if (s.messages.length > 0) Object.assign(values, traceColumns());
   try {
     const { rows } = await statement(`${o.items.length}:${s.messages.length}:${s.key ? 'key' : 'nokey'}:${s.awaiting ? 'awaiting' : 'paid'}`)(db, values);
     return (rows[0]?.settled ?? 0) > 0;
@@ -99,8 +101,8 @@ const statement = compileByShape<string, { settled: number }>((_db, shape) => {
   const outbox =
     Number(messages) > 0
       ? sql`, queued as (
-          insert into outbox (id, kind, topic, payload)
-          select m.id, m.kind, m.topic, m.payload
+          insert into outbox (id, kind, topic, payload, traceparent, tracestate)
+          select m.id, m.kind, m.topic, m.payload, ${slot('traceparent')}::text, ${slot('tracestate')}::text
           from moved, (values ${each(messages, (i) => sql`(${slot(`message${i}`)}::uuid, ${slot(`kind${i}`)}::text, ${slot(`topic${i}`)}::text, ${slot(`payload${i}`)}::jsonb)`)}) as m(id, kind, topic, payload)
         )`
       : sql``;

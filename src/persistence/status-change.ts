@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { OutboxMessage } from '../domain/messages.js';
 import type { Order, StatusChange } from '../domain/order.js';
+import { traceColumns } from './outbox.js';
 import type { Db } from './tables.js';
 
 export interface RecordedChange {
@@ -17,9 +18,10 @@ export interface RecordedChange {
  */
 export async function recordStatusChange(trx: Db, c: RecordedChange): Promise<void> {
   const o = c.order;
+  const trace = traceColumns();
   const queued =
     c.messages.length > 0
-      ? sql`, queued as (insert into outbox (id, kind, topic, payload) select * from (values ${sql.join(
+      ? sql`, queued as (insert into outbox (id, kind, topic, payload, traceparent, tracestate) select *, ${trace.traceparent}::text, ${trace.tracestate}::text from (values ${sql.join(
           c.messages.map((m) => sql`(${m.id}::uuid, ${m.kind}::text, ${m.topic}::text, ${m.payload}::jsonb)`),
         )}) as m(id, kind, topic, payload))`
       : sql``;

@@ -4,6 +4,7 @@ import type { Database } from '../persistence/tables.js';
 import { backoffDelayMs } from './backoff.js';
 import { describeError, PermanentDeliveryError } from './delivery-errors.js';
 import type { Logger } from '../observability/logger.js';
+import { withSpan } from '../observability/tracing.js';
 import { createDeliverers, type Deliverers } from './outbox-deliverers.js';
 import type { OutboxMetrics } from './outbox-metrics.js';
 import { createOutageLog } from './outage-log.js';
@@ -61,7 +62,21 @@ export function createOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
     return deliverers;
   };
 
-  async function deliverOne(row: ClaimedRow, d: Deliverers): Promise<void> {
+  /** In the trace of the change that wrote the message: the transports send it on (traceparent). */
+  function deliverOne(row: ClaimedRow, d: Deliverers): Promise<void> {
+    const parent = row.traceparent ? { traceparent: row.traceparent, tracestate: row.tracestate } : null;
+    const attributes = {
+      'messaging.system': 'outbox',
+      'messaging.operation.type': 'send',
+      'messaging.message.id': row.id,
+      'messaging.destination.name': row.topic,
+      'outbox.kind': row.kind,
+      'outbox.attempt': row.attempts,
+    };
+    return withSpan(`outbox deliver ${row.kind}`, { kind: 'producer', parent, root: !parent, attributes }, () => deliverAndMark(row, d));
+  }
+
+  async function deliverAndMark(row: ClaimedRow, d: Deliverers): Promise<void> {
     const deliver = d.byKind[row.kind];
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new Error(`delivery timed out after ${opts.deliveryTimeoutMs} ms`)), opts.deliveryTimeoutMs);

@@ -1,5 +1,6 @@
 import type { Deps } from '../application/deps.js';
 import { reconcilePayments } from '../application/reconcile-payments.js';
+import { withSpan } from '../observability/tracing.js';
 import { createOutageLog } from './outage-log.js';
 
 /**
@@ -14,8 +15,10 @@ export function startPaymentReconciler(deps: Deps, intervalMs: number): { stop: 
   const outage = createOutageLog(deps.logger, 'payment reconciliation pass');
   const tick = async () => {
     try {
-      // Drain what is due, a batch at a time.
-      while (!stopped && (await reconcilePayments(deps)) > 0);
+      // Drain what is due, a batch at a time: one pass, one trace.
+      await withSpan('payment reconciler pass', { root: true }, async () => {
+        while (!stopped && (await reconcilePayments(deps)) > 0);
+      });
       outage.succeeded();
     } catch (err) {
       outage.failed(err);

@@ -1,10 +1,8 @@
 import closeWithGrace from 'close-with-grace';
 import { hostname } from 'node:os';
 import { loadConfigOrExit } from '../config.js';
-import { createDb } from '../persistence/db.js';
-import { migrateToLatest } from '../persistence/migrations/index.js';
 import { createJsonLogger } from '../observability/logger.js';
-import { startWorkers } from './start-workers.js';
+import { startTracing } from '../observability/tracing.js';
 
 /**
  * `npm run relay`: the outbox relay alone, for deployments that scale it apart
@@ -20,6 +18,11 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
+  // Before the modules that talk to the outside load: their instrumentations patch them on import.
+  const tracing = await startTracing();
+  const { createDb } = await import('../persistence/db.js');
+  const { migrateToLatest } = await import('../persistence/migrations/index.js');
+  const { startWorkers } = await import('./start-workers.js');
   const database = await createDb(config.database);
   await migrateToLatest(database.db as never);
   const relay = startWorkers({ jobs: 'relay', db: database.db, config, logger, name: `outbox-relay@${hostname()}:${process.pid}` });
@@ -29,6 +32,7 @@ async function main(): Promise<void> {
     else logger.info({ signal }, 'stopping the relay: finishing the batch in flight');
     await relay.stop();
     await database.close();
+    await tracing?.shutdown();
   });
 }
 

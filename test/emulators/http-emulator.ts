@@ -23,16 +23,40 @@ export interface Reply {
 
 export type Handler = (req: RecordedRequest, url: URL) => Reply | Promise<Reply>;
 
+type FaultKind = 'fail' | 'hang' | 'hang-after';
+
 interface Fault {
-  kind: 'fail' | 'hang' | 'hang-after';
+  kind: FaultKind;
   status: number;
   match: RegExp | undefined;
 }
+
+/**
+ * What a provider holds for one payment, the same shape for every emulator, so a reader outside
+ * this process (the soak's audit) can compare it with our ledger without knowing the provider.
+ * `transactionId` is our transaction id as the provider knows it (metadata, reference id, request
+ * id); `ledgerId` is the ledger row a capture or refund was made for (its metadata or key), null
+ * for what was done at the provider (a dashboard refund) or by the charge itself.
+ */
+export interface ProviderPayment {
+  id: string;
+  transactionId: string | null;
+  currency: string;
+  /** Authorized and not yet captured nor released. */
+  held: number;
+  captured: number;
+  captures: { id: string; amount: number; ledgerId: string | null }[];
+  refunds: { id: string; amount: number; status: 'succeeded' | 'pending' | 'failed'; ledgerId: string | null }[];
+}
+
+/** Where the control endpoints live on every emulator: never a path of a real provider. */
+const CONTROL = '/__emulator/';
 
 export class HttpEmulator {
   readonly requests: RecordedRequest[] = [];
   private readonly server: Server;
   private readonly faults: Fault[] = [];
+  private outage: { kind: FaultKind; status: number; until: number } | null = null;
   private baseUrl = '';
 
   /** With `tls`, the emulator speaks HTTPS as `https://localhost:…` (a provider whose SDK speaks nothing else). */
@@ -79,21 +103,62 @@ export class HttpEmulator {
     for (let i = 0; i < n; i++) this.faults.push({ kind: 'hang-after', status: 0, match });
   }
 
+  /** For `ms` milliseconds every request meets `kind` (a provider outage rather than one bad answer). */
+  startOutage(kind: FaultKind, ms: number, status = 500): void {
+    this.outage = { kind, status, until: Date.now() + ms };
+  }
+
   /** Forget knobs and the request log between tests (state such as payments is the subclass's). */
   resetFaults(): void {
     this.faults.length = 0;
     this.requests.length = 0;
+    this.outage = null;
+  }
+
+  /** Every payment this provider holds, in the shape every emulator shares (see ProviderPayment). */
+  protected records(): ProviderPayment[] {
+    return [];
   }
 
   private takeFault(target: string): Fault | undefined {
+    if (this.outage && Date.now() < this.outage.until) return { kind: this.outage.kind, status: this.outage.status, match: undefined };
     const i = this.faults.findIndex((f) => !f.match || f.match.test(target));
     return i === -1 ? undefined : this.faults.splice(i, 1)[0];
+  }
+
+  /**
+   * The emulator's own endpoints, for a driver in another process (or one that must not share our
+   * objects, like the soak's audit): `GET records`, `POST outage {kind, ms, status?}`,
+   * `POST faults {kind, n, status?}`, `POST reset`. Never recorded, never faulted.
+   */
+  private control(method: string, name: string, body: string): Reply {
+    const input = (body ? JSON.parse(body) : {}) as { kind?: FaultKind; ms?: number; n?: number; status?: number };
+    const kinds: FaultKind[] = ['fail', 'hang', 'hang-after'];
+    if (method === 'GET' && name === 'records') return { status: 200, body: { payments: this.records() } };
+    if (method === 'POST' && name === 'reset') {
+      this.faults.length = 0;
+      this.outage = null;
+      return { status: 204, body: '' };
+    }
+    if (method === 'POST' && (name === 'outage' || name === 'faults') && input.kind && kinds.includes(input.kind)) {
+      if (name === 'outage') this.startOutage(input.kind, input.ms ?? 1000, input.status);
+      else for (let i = 0; i < (input.n ?? 1); i++) this.faults.push({ kind: input.kind, status: input.status ?? 500, match: undefined });
+      return { status: 204, body: '' };
+    }
+    return { status: 404, body: { error: `no control endpoint ${method} ${name}` } };
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const url = new URL(req.url ?? '/', 'http://emulator');
+    if (url.pathname.startsWith(CONTROL)) {
+      try {
+        return send(res, this.control(req.method ?? 'GET', url.pathname.slice(CONTROL.length), Buffer.concat(chunks).toString('utf8')));
+      } catch (err) {
+        return send(res, { status: 400, body: { error: String(err) } });
+      }
+    }
     const recorded: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
     this.requests.push(recorded);
 

@@ -2,7 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { fromMajorString, toMajorString } from '../../src/domain/money.js';
 import type { PayPalSettings } from '../../src/payments/paypal.js';
-import { HttpEmulator, idFactory, type RecordedRequest, type Reply } from './http-emulator.js';
+import { HttpEmulator, idFactory, type ProviderPayment, type RecordedRequest, type Reply } from './http-emulator.js';
 
 /**
  * PayPal's REST API as the SDK sees it: OAuth2 client-credentials token, then
@@ -94,6 +94,8 @@ export class PayPalEmulator extends HttpEmulator {
   private readonly declined = new Set<string>();
   private readonly stored = new Map<string, Reply>();
   private readonly newId = idFactory();
+  /** The PayPal-Request-Id each authorization was made with (ours: charge-<transaction id>). */
+  private readonly authorizationRequests = new Map<string, string | undefined>();
 
   constructor() {
     super((req, url) => this.route(req, url));
@@ -198,6 +200,49 @@ export class PayPalEmulator extends HttpEmulator {
     return [...this.captures.values()].map((c) => c.capture).filter((c) => c.supplementary_data.related_ids.authorization_id === authorizationId && c.status !== 'DECLINED');
   }
 
+  /**
+   * One record per payment: an order's capture (intent CAPTURE) or its authorization with the
+   * captures made of it (intent AUTHORIZE). Our transaction id comes from the request id.
+   */
+  protected override records(): ProviderPayment[] {
+    const minor = (a: Amount) => fromMajorString(a.value, a.currency_code);
+    const transactionOf = (requestId: string | undefined) => requestId?.replace(/^charge-/, '') ?? null;
+    const refundsOf = (captureIds: string[]) =>
+      captureIds.flatMap((id) =>
+        this.refundsFor(id).map((r) => ({
+          id: r.id,
+          amount: minor(r.amount),
+          status: r.status === 'COMPLETED' ? ('succeeded' as const) : r.status === 'PENDING' ? ('pending' as const) : ('failed' as const),
+          ledgerId: r.custom_id ?? null,
+        })),
+      );
+    const direct = [...this.captures.values()]
+      .filter((c) => !c.capture.supplementary_data.related_ids.authorization_id && c.capture.status !== 'DECLINED')
+      .map(({ capture, requestId }) => ({
+        id: capture.id,
+        transactionId: transactionOf(requestId),
+        currency: capture.amount.currency_code,
+        held: 0,
+        captured: minor(capture.amount),
+        captures: [{ id: capture.id, amount: minor(capture.amount), ledgerId: null }],
+        refunds: refundsOf([capture.id]),
+      }));
+    const authorized = [...this.authorizations.values()].map((auth) => {
+      const captures = this.capturesOf(auth.id);
+      const captured = captures.reduce((s, c) => s + minor(c.amount), 0);
+      return {
+        id: auth.id,
+        transactionId: transactionOf(this.authorizationRequests.get(auth.id)),
+        currency: auth.amount.currency_code,
+        held: auth.status === 'CREATED' || auth.status === 'PARTIALLY_CAPTURED' ? minor(auth.amount) - captured : 0,
+        captured,
+        captures: captures.map((c) => ({ id: c.id, amount: minor(c.amount), ledgerId: c.invoice_id ?? null })),
+        refunds: refundsOf(captures.map((c) => c.id)),
+      };
+    });
+    return [...direct, ...authorized];
+  }
+
   /** A webhook as PayPal delivers it: raw body plus the paypal-transmission-* headers. */
   webhook(eventType: string, resource: Json | PRefund | PDispute): Delivery {
     const id = `WH-${randomUUID()}`;
@@ -267,7 +312,7 @@ export class PayPalEmulator extends HttpEmulator {
     if (replay) return replay;
     let reply: Reply | undefined;
     if (req.method === 'POST' && (m = /^\/v2\/checkout\/orders\/([^/]+)\/capture$/.exec(req.path))) reply = this.capture(m[1]!, requestId);
-    if (req.method === 'POST' && (m = /^\/v2\/checkout\/orders\/([^/]+)\/authorize$/.exec(req.path))) reply = this.authorize(m[1]!);
+    if (req.method === 'POST' && (m = /^\/v2\/checkout\/orders\/([^/]+)\/authorize$/.exec(req.path))) reply = this.authorize(m[1]!, requestId);
     if (req.method === 'POST' && (m = /^\/v2\/payments\/authorizations\/([^/]+)\/capture$/.exec(req.path))) reply = this.captureAuthorization(m[1]!, body, requestId);
     if (req.method === 'POST' && (m = /^\/v2\/payments\/authorizations\/([^/]+)\/void$/.exec(req.path))) reply = this.voidAuthorization(m[1]!);
     if (req.method === 'POST' && (m = /^\/v2\/payments\/captures\/([^/]+)\/refund$/.exec(req.path))) reply = this.refund(m[1]!, body);
@@ -325,7 +370,7 @@ export class PayPalEmulator extends HttpEmulator {
     return { status: 201, body: structuredClone(order) };
   }
 
-  private authorize(orderId: string): Reply {
+  private authorize(orderId: string, requestId: string | undefined): Reply {
     const order = this.orders.get(orderId);
     if (!order) return notFound(orderId);
     if (order.intent !== 'AUTHORIZE') return unprocessable('ACTION_DOES_NOT_MATCH_INTENT', 'Order was created with an intent to CAPTURE; please use the capture call.');
@@ -350,6 +395,7 @@ export class PayPalEmulator extends HttpEmulator {
       })),
     };
     this.authorizations.set(id, auth);
+    this.authorizationRequests.set(id, requestId);
     unit.payments = { authorizations: [auth], captures: [] };
     order.status = 'COMPLETED';
     return { status: 201, body: structuredClone(order) };

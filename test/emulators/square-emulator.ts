@@ -1,6 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { SquareSettings } from '../../src/payments/square.js';
-import { fingerprint, HttpEmulator, idFactory, type RecordedRequest, type Reply } from './http-emulator.js';
+import { fingerprint, HttpEmulator, idFactory, type ProviderPayment, type RecordedRequest, type Reply } from './http-emulator.js';
 
 /**
  * Square's v2 Payments and Refunds APIs as the SDK sees them: snake_case JSON,
@@ -64,6 +64,8 @@ interface Refund {
   reason?: string;
   created_at: string;
 }
+/** What the emulator remembers beside a refund: the idempotency key it was made with (none from the dashboard). */
+const refundKeys = new WeakMap<Refund, string>();
 interface SquareErr {
   category: string;
   code: string;
@@ -188,6 +190,26 @@ export class SquareEmulator extends HttpEmulator {
     return this.webhook('dispute.state.updated', { dispute });
   }
 
+  protected override records(): ProviderPayment[] {
+    return [...this.payments.values()].map((p) => {
+      const captured = p.status === 'COMPLETED' ? p.total_money.amount : 0;
+      return {
+        id: p.id,
+        transactionId: p.reference_id ?? null,
+        currency: p.total_money.currency,
+        held: p.status === 'APPROVED' ? p.amount_money.amount : 0,
+        captured,
+        captures: captured > 0 ? [{ id: p.id, amount: captured, ledgerId: null }] : [],
+        refunds: this.refundsFor(p.id).map((r) => ({
+          id: r.id,
+          amount: r.amount_money.amount,
+          status: r.status === 'COMPLETED' ? 'succeeded' : r.status === 'PENDING' ? 'pending' : 'failed',
+          ledgerId: refundKeys.get(r)?.replace(/^refund-/, '') ?? null,
+        })),
+      };
+    });
+  }
+
   /** A webhook as Square sends it: HMAC-SHA256 (base64) of notification URL + raw body. */
   webhook(type: string, object: Record<string, unknown>, key = this.webhookSignatureKey): Delivery {
     const id = randomUUID();
@@ -276,7 +298,9 @@ export class SquareEmulator extends HttpEmulator {
     if (payment.status !== 'COMPLETED' || money.amount > payment.total_money.amount - refunded) {
       return fail(400, 'INVALID_REQUEST_ERROR', 'REFUND_AMOUNT_INVALID', 'The requested refund amount exceeds the amount available to refund.');
     }
-    return { status: 200, body: { refund: this.addRefund(payment, money, this.refundStatus, typeof body.reason === 'string' ? body.reason : undefined) } };
+    const refund = this.addRefund(payment, money, this.refundStatus, typeof body.reason === 'string' ? body.reason : undefined);
+    refundKeys.set(refund, String(body.idempotency_key));
+    return { status: 200, body: { refund } };
   }
 
   private addRefund(payment: Payment, money: Money, status: string, reason: string | undefined): Refund {

@@ -1,6 +1,6 @@
 import Stripe from 'stripe';
 import { obj, parseForm, str, type FormObject } from './form.js';
-import { fingerprint, HttpEmulator, idFactory, type RecordedRequest, type Reply } from './http-emulator.js';
+import { fingerprint, HttpEmulator, idFactory, type ProviderPayment, type RecordedRequest, type Reply } from './http-emulator.js';
 
 /**
  * Stripe's v1 API as the SDK sees it: form-encoded requests, JSON answers,
@@ -244,6 +244,24 @@ export class StripeEmulator extends HttpEmulator {
     const id = this.newId('evt_');
     const body = JSON.stringify({ id, object: 'event', type, api_version: '2026-10-28.endive', created: now(), livemode: false, data: { object } });
     return { id, body, headers: { 'content-type': 'application/json', 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload: body, secret }) } };
+  }
+
+  protected override records(): ProviderPayment[] {
+    return [...this.intents.values()].map((pi) => ({
+      id: pi.id,
+      transactionId: pi.metadata.transaction_id ?? null,
+      currency: pi.currency.toUpperCase(),
+      held: pi.amount_capturable,
+      captured: pi.amount_received,
+      // A manual intent's capture carries the ledger row it was made for; an automatic one is the charge.
+      captures: pi.amount_received > 0 ? [{ id: pi.latest_charge ?? pi.id, amount: pi.amount_received, ledgerId: pi.metadata.capture_id ?? null }] : [],
+      refunds: this.refundsFor(pi.id).map((r) => ({
+        id: r.id,
+        amount: r.amount,
+        status: r.status === 'succeeded' ? 'succeeded' : r.status === 'pending' ? 'pending' : 'failed',
+        ledgerId: r.metadata.refund_id ?? null,
+      })),
+    }));
   }
 
   private route(req: RecordedRequest, url: URL): Reply {

@@ -22,12 +22,12 @@ export interface ServerProcess {
   stop: (signal?: NodeJS.Signals) => Promise<void>;
 }
 
-/** Runs the real service (`tsx src/server.ts`) as a child process and waits until /healthz answers. */
-export async function startServerProcess(env: Record<string, string>, timeoutMs = 30_000): Promise<ServerProcess> {
+/** Runs the real service (`tsx src/server.ts`) as a child process and waits until /healthz answers; `nodeArgs` go before the script. */
+export async function startServerProcess(env: Record<string, string>, timeoutMs = 30_000, nodeArgs: string[] = []): Promise<ServerProcess> {
   const port = await freePort();
   // Services come only from `env`: an inherited REDIS_URL would share rate-limit counters between tests.
   const { DATABASE_URL: _d, REDIS_URL: _r, AMQP_URL: _a, EMAIL_URL: _e, SMTP_URL: _s, ...inherited } = process.env;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/server.ts'], {
     env: { ...inherited, NODE_ENV: 'test', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

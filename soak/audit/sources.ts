@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import { connect } from 'amqplib';
+import pg from 'pg';
+
+/**
+ * The audit's inputs, each read its own way and none through the service's code: the database by
+ * plain SQL on whichever node accepts writes, the providers through their emulators' control
+ * endpoints, the broker through the audit's own queue, the email sink's record of what it received,
+ * and the load generator's log of acknowledged changes.
+ */
+export interface AuditInput {
+  /** Single-host URLs of the database nodes; the audit reads the one that accepts writes. */
+  databaseUrls: string[];
+  /** provider name → emulator base URL */
+  providers: Record<string, string>;
+  amqpUrl: string;
+  /** The audit's queue, bound to every routing key of the `orders` exchange before any traffic. */
+  queue: string;
+  emailRecordsUrl: string;
+  ackLog: string;
+}
+
+export interface ProviderMovement {
+  id: string;
+  amount: number;
+  ledgerId: string | null;
+}
+export interface ProviderPayment {
+  provider: string;
+  id: string;
+  transactionId: string | null;
+  currency: string;
+  held: number;
+  captured: number;
+  captures: ProviderMovement[];
+  refunds: (ProviderMovement & { status: 'succeeded' | 'pending' | 'failed' })[];
+}
+
+export interface Message {
+  id: string;
+  type: string;
+  order_id: string | null;
+  refund_id: string | null;
+}
+
+export async function primaryClient(urls: string[]): Promise<pg.Client> {
+  for (const url of urls) {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ transaction_read_only: string }>('show transaction_read_only');
+      if (rows[0]?.transaction_read_only === 'off') return client;
+    } catch {
+      // down, or a standby
+    }
+    await client.end().catch(() => undefined);
+  }
+  throw new Error(`no database node accepts writes (${urls.join(', ')})`);
+}
+
+export async function readProviders(providers: Record<string, string>): Promise<ProviderPayment[]> {
+  const all: ProviderPayment[] = [];
+  for (const [provider, url] of Object.entries(providers)) {
+    const res = await fetch(`${url}/__emulator/records`);
+    if (!res.ok) throw new Error(`${provider} emulator records: ${res.status}`);
+    const { payments } = (await res.json()) as { payments: Omit<ProviderPayment, 'provider'>[] };
+    all.push(...payments.map((p) => ({ ...p, provider })));
+  }
+  return all;
+}
+
+export async function declareAuditQueue(amqpUrl: string, queue: string): Promise<void> {
+  const conn = await connect(amqpUrl);
+  try {
+    const ch = await conn.createChannel();
+    await ch.assertExchange('orders', 'topic', { durable: true });
+    await ch.assertQueue(queue, { durable: true });
+    await ch.bindQueue(queue, 'orders', '#');
+  } finally {
+    await conn.close();
+  }
+}
+
+/** Every message waiting in the audit's queue (duplicates kept: the checks drop them by id). */
+export async function readBroker(amqpUrl: string, queue: string): Promise<Message[]> {
+  const conn = await connect(amqpUrl);
+  try {
+    const ch = await conn.createChannel();
+    const out: Message[] = [];
+    for (let m = await ch.get(queue, { noAck: true }); m; m = await ch.get(queue, { noAck: true })) {
+      const body = JSON.parse(m.content.toString('utf8')) as { id?: string; type?: string; order_id?: string; data?: { refund?: { id?: string } } };
+      out.push({ id: String(m.properties.messageId ?? body.id), type: m.fields.routingKey, order_id: body.order_id ?? null, refund_id: body.data?.refund?.id ?? null });
+    }
+    return out;
+  } finally {
+    await conn.close();
+  }
+}
+
+export async function readEmails(url: string): Promise<Message[]> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`email sink records: ${res.status}`);
+  const mails = (await res.json()) as { id: string; kind: string; order_id: string | null }[];
+  return mails.map((m) => ({ id: m.id, type: m.kind, order_id: m.order_id, refund_id: null }));
+}
+
+export type Ack = { type: string; [k: string]: unknown };
+
+export function readAcks(file: string): Ack[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Ack);
+}
