@@ -103,6 +103,7 @@ async function decide(deps: Deps, trx: Db, order: Order, t: PaymentTransaction, 
     if (!stopped) truth = await ask(deps, provider, input, t, { tolerateOutage: true });
   }
 
+  if (truth.kind === 'paid') deps.faults?.afterActionCompleted?.();
   if (truth.kind === 'paid' && road.kind !== 'cancel') return { order: await place(deps, trx, order, t, truth, actor, now), open: false, changed: true };
   if (truth.kind === 'open' && !ending) return { order, open: true, changed: false };
 

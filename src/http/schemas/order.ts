@@ -44,7 +44,8 @@ export const CreateOrderBody = Type.Object(
         source: Type.Optional(
           Type.Union([Text(500), AdyenPaymentMethod], {
             description:
-              "The provider's token; for `adyen`, the `paymentMethod` object Adyen's web components give, passed on unchanged; for `mollie`, optional, a Mollie method (`ideal`, `creditcard`, `bancontact`, …), absent: Mollie's checkout lets the customer choose.",
+              "The provider's token; for `adyen`, the `paymentMethod` object Adyen's web components give, passed on unchanged. Optional for PayPal (the " +
+              'service then creates the PayPal order and the buyer approves it; `return_url` needed) and Mollie.',
           }),
         ),
         return_url: Type.Optional(
