@@ -191,7 +191,7 @@ function refusalOf(err: unknown): { outcome: string; error: DomainError } | unde
 /** A refused charge fails; any other error leaves its outcome unknown, to the reconciler. */
 
 /** Providers whose payment the service can start without a token: the customer chooses and approves at the provider. */
-const SOURCE_OPTIONAL: ReadonlySet<ProviderId> = new Set(['paypal']);
+const SOURCE_OPTIONAL: ReadonlySet<ProviderId> = new Set(['paypal', 'mollie']);
 
 /** What the schema alone cannot say: `source` may be left out only where the provider can do without it, and then the customer must come back. */
 function assertPaymentFields(p: PlaceOrderInput['payment']): void {
