@@ -87,7 +87,8 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
       OUTBOX_DELIVERY_TIMEOUT_MS: '3000',
       OUTBOX_MAX_ATTEMPTS: '1000',
     };
-    const cluster = await startCluster({ instances: opts.instances, port: 0, env, onOutput: out });
+    // Loading the server's modules takes a minute or more on a loaded 2-core machine.
+    const cluster = await startCluster({ instances: opts.instances, port: 0, env, onOutput: out, healthTimeoutMs: 240_000 });
     cleanups.push(() => cluster.stop());
     const relay = startRelay(env, out);
     cleanups.push(() => relay.stop());
