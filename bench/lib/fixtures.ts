@@ -1,7 +1,7 @@
 /**
  * Data the scenarios read, written straight through SQL in seconds (INSERT …
  * SELECT generate_series) with exactly the rows the service itself writes for
- * an order: payment_transactions (succeeded, with its order draft), orders,
+ * an order: payment_transactions (succeeded, with its order draft) and its ledger and totals, orders,
  * order_items and the first order_status_history entry.
  *
  * Ids are derived from integers (md5 → uuid), so the pgbench scripts can name
@@ -92,6 +92,10 @@ async function insertOrders(
       select case k.kind when 'authorization' then f.tx_id else md5(f.tx_id::text || ':capture')::uuid end, f.tx_id, f.order_id, k.kind, t.total, 'USD',
              'succeeded', ${ref}, f.user_id, ${authorized ? `now() + interval '7 days'` : 'null'}, 'infinity', f.at, f.at
       from fx f join fx_tot t using (order_id), ${kinds} as k(kind)`);
+    // Its totals, which the ledger's triggers (off here) would have written.
+    await sql.query(`insert into payment_totals (transaction_id, currency, authorized, captured, authorization_expires_at)
+      select f.tx_id, 'USD', t.total, ${authorized ? '0' : 't.total'}, ${authorized ? `now() + interval '7 days'` : 'null'}
+      from fx f join fx_tot t using (order_id)`);
     await sql.query(`insert into orders (id, user_id, status, currency, total, email, shipping_address, tracking, transaction_id, created_at, updated_at)
       select f.order_id, f.user_id, '${o.status ?? 'pending'}', 'USD', t.total, 'u' || f.user_id || '@bench.example', null, null, f.tx_id, f.at, f.at
       from fx f join fx_tot t using (order_id)`);

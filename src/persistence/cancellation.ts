@@ -38,13 +38,14 @@ export async function recordCancellation(trx: Db, c: Cancellation): Promise<Move
       : sql``;
   const { rows } = await sql<MovementRow>`
     with locked as materialized (
-      select id, order_id, currency, provider, provider_reference,
-             ledger_authorized as authorized, ledger_captured as captured, ledger_refunded as refunded, ledger_voided as voided,
-             ledger_pending_captures as pending_captures, ledger_pending_voids as pending_voids, ledger_pending_refunds as pending_refunds
-      from payment_transactions where id = ${o.payment.transaction_id}::uuid for update
+      select p.id, p.order_id, p.currency, p.provider, p.provider_reference,
+             s.authorized, s.captured, s.refunded, s.voided, s.pending_captures, s.pending_voids, s.pending_refunds
+      from payment_transactions p join payment_totals s on s.transaction_id = p.id
+      where p.id = ${o.payment.transaction_id}::uuid for update of s
     ), owed as (
-      -- The locked row's totals are its ledger's sums as last committed (migration 010): the lock
-      -- returns the row's newest version, whoever wrote the ledger before this statement waited.
+      -- The locked totals are the ledger's sums as last committed (migration 011): the lock returns
+      -- the row's newest version, whoever wrote the ledger before this statement waited; and it is
+      -- the lock the refund's insert takes next to apply itself.
       select l.id as transaction_id, l.order_id, l.currency,
              case when l.captured > 0 then 'refund' else 'void' end as kind,
              case when l.captured > 0 then l.captured - l.refunded - l.pending_refunds

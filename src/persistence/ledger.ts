@@ -245,6 +245,8 @@ export async function claimDueMovements(trx: Db, limit: number, leaseMs: number)
     .where('l.status', '=', 'pending')
     .where('l.kind', 'in', ['capture', 'void', 'refund'])
     .where('l.next_attempt_at', '<=', sql<Date>`now()`)
+    // The queue's index leaves out the charge's own rows, never due (migration 011).
+    .where('l.next_attempt_at', '<', sql<Date>`'infinity'::timestamptz`)
     .where('t.status', '<>', 'processing')
     .orderBy('l.next_attempt_at')
     .limit(limit)

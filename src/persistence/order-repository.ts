@@ -46,50 +46,54 @@ export const toLedgerSums = (r: LedgerSumsRow): LedgerSums => ({
 
 /**
  * One query returns the whole order: its row, items (as JSON) and payment with its ledger's totals,
- * kept on the payment's row by the ledger's triggers (migration 010, docs/adr/0015): a page of
+ * kept in its narrow totals row by the ledger's triggers (migration 011, docs/adr/0016): a page of
  * orders reads no ledger rows.
  */
 export function orderQuery(db: Db) {
-  return db
-    .selectFrom('orders as o')
-    .innerJoin('payment_transactions as t', 't.id', 'o.transaction_id')
-    .select([
-      'o.id',
-      'o.user_id',
-      'o.status',
-      'o.currency',
-      'o.total',
-      'o.email',
-      'o.shipping_address',
-      'o.tracking',
-      'o.created_at',
-      'o.updated_at',
-      'o.transaction_id',
-      't.provider',
-      't.provider_reference',
-      't.status as payment_status',
-      't.amount as payment_amount',
-      't.currency as payment_currency',
-      't.ledger_authorized as authorized',
-      't.ledger_captured as captured',
-      't.ledger_refunded as refunded',
-      't.ledger_voided as voided',
-      't.ledger_pending_authorizations as pending_authorizations',
-      't.ledger_pending_captures as pending_captures',
-      't.ledger_pending_voids as pending_voids',
-      't.ledger_pending_refunds as pending_refunds',
-      't.ledger_authorization_expires_at as authorization_expires_at',
-      't.next_action',
-    ])
-    .select((eb: ExpressionBuilder<Database & { o: Database['orders'] }, 'o'>) =>
-      jsonArrayFrom(
-        eb
-          .selectFrom('order_items as i')
-          .select(['i.product_id', 'i.name', 'i.quantity', 'i.unit_price', 'i.line_total', 'i.quantity_cancelled', 'i.quantity_returned'])
-          .whereRef('i.order_id', '=', 'o.id')
-          .orderBy('i.position'),
-      ).as('items'),
-    );
+  return (
+    db
+      .selectFrom('orders as o')
+      .innerJoin('payment_transactions as t', 't.id', 'o.transaction_id')
+      // Every payment has its totals row (the reservation writes it); left, so an order never hides.
+      .leftJoin('payment_totals as s', 's.transaction_id', 'o.transaction_id')
+      .select([
+        'o.id',
+        'o.user_id',
+        'o.status',
+        'o.currency',
+        'o.total',
+        'o.email',
+        'o.shipping_address',
+        'o.tracking',
+        'o.created_at',
+        'o.updated_at',
+        'o.transaction_id',
+        't.provider',
+        't.provider_reference',
+        't.status as payment_status',
+        't.amount as payment_amount',
+        't.currency as payment_currency',
+        sql<string>`coalesce(s.authorized, 0)`.as('authorized'),
+        sql<string>`coalesce(s.captured, 0)`.as('captured'),
+        sql<string>`coalesce(s.refunded, 0)`.as('refunded'),
+        sql<string>`coalesce(s.voided, 0)`.as('voided'),
+        sql<string>`coalesce(s.pending_authorizations, 0)`.as('pending_authorizations'),
+        sql<string>`coalesce(s.pending_captures, 0)`.as('pending_captures'),
+        sql<string>`coalesce(s.pending_voids, 0)`.as('pending_voids'),
+        sql<string>`coalesce(s.pending_refunds, 0)`.as('pending_refunds'),
+        's.authorization_expires_at',
+        't.next_action',
+      ])
+      .select((eb: ExpressionBuilder<Database & { o: Database['orders'] }, 'o'>) =>
+        jsonArrayFrom(
+          eb
+            .selectFrom('order_items as i')
+            .select(['i.product_id', 'i.name', 'i.quantity', 'i.unit_price', 'i.line_total', 'i.quantity_cancelled', 'i.quantity_returned'])
+            .whereRef('i.order_id', '=', 'o.id')
+            .orderBy('i.position'),
+        ).as('items'),
+      )
+  );
 }
 
 type OrderQueryRow = Awaited<ReturnType<ReturnType<typeof orderQuery>['executeTakeFirstOrThrow']>>;

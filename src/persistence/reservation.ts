@@ -94,6 +94,11 @@ const statement = compileByShape<string, { go: boolean; short: string[] }>((_db,
              ${slot('amount')}::bigint, ${slot('currency')}::char(3), ${slot('source')}::text, ${slot('draft')}::jsonb,
              ${fromNow(slot('reconcile_after_ms'))}, ${fromNow(slot('reconcile_after_ms'))}, ${slot('now')}::timestamptz, ${slot('now')}::timestamptz
       where ${go}
+    ), totalled as (
+      -- The payment's ledger totals start at zero; the ledger's trigger adds the rows below to them.
+      insert into payment_totals (transaction_id, currency)
+      select ${slot('transaction_id')}::uuid, ${slot('currency')}::char(3)
+      where ${go}
     ), ledgered as (
       insert into payment_ledger (id, transaction_id, order_id, kind, amount, currency, status, actor, next_attempt_at, created_at, updated_at)
       select case k.kind when 'authorization' then ${slot('transaction_id')}::uuid else md5(${slot('transaction_id')}::text || ':capture')::uuid end,

@@ -64,18 +64,23 @@ export interface PaymentTransactionsTable {
   next_action: ColumnType<unknown, string | null | undefined, string | null>;
   /** When an order that waits for its customer expires; set once the charge asked for the customer. */
   action_expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
-  /** The ledger's sums, kept by its triggers alone (migration 010): read, never written, by the application. */
-  ledger_authorized: ColumnType<string, never, never>;
-  ledger_captured: ColumnType<string, never, never>;
-  ledger_refunded: ColumnType<string, never, never>;
-  ledger_voided: ColumnType<string, never, never>;
-  ledger_pending_authorizations: ColumnType<string, never, never>;
-  ledger_pending_captures: ColumnType<string, never, never>;
-  ledger_pending_voids: ColumnType<string, never, never>;
-  ledger_pending_refunds: ColumnType<string, never, never>;
-  ledger_authorization_expires_at: ColumnType<Date | null, never, never>;
   created_at: ColumnType<Date, Date | string | undefined, never>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** A payment's ledger sums, kept by the ledger's triggers alone (migration 011): read, never written, by the application. */
+export interface PaymentTotalsTable {
+  transaction_id: string;
+  currency: string;
+  authorized: ColumnType<string, never, never>;
+  captured: ColumnType<string, never, never>;
+  refunded: ColumnType<string, never, never>;
+  voided: ColumnType<string, never, never>;
+  pending_authorizations: ColumnType<string, never, never>;
+  pending_captures: ColumnType<string, never, never>;
+  pending_voids: ColumnType<string, never, never>;
+  pending_refunds: ColumnType<string, never, never>;
+  authorization_expires_at: ColumnType<Date | null, never, never>;
 }
 
 /** One movement of an order's money (migration 007); append-only, its id the provider's idempotency key. */
@@ -173,6 +178,7 @@ export interface Database {
   order_items: OrderItemsTable;
   payment_transactions: PaymentTransactionsTable;
   payment_ledger: PaymentLedgerTable;
+  payment_totals: PaymentTotalsTable;
   order_status_history: OrderStatusHistoryTable;
   idempotency_keys: IdempotencyKeysTable;
   outbox: OutboxTable;

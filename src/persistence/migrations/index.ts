@@ -9,6 +9,7 @@ import * as m007 from './007-payment-ledger.js';
 import * as m008 from './008-returns.js';
 import * as m009 from './009-charge-lease.js';
 import * as m010 from './010-payment-totals.js';
+import * as m011 from './011-ledger-totals-table.js';
 import * as m012 from './012-payment-action.js';
 import * as m013 from './013-outbox-trace-context.js';
 
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '008-returns': m008,
   '009-charge-lease': m009,
   '010-payment-totals': m010,
+  '011-ledger-totals-table': m011,
   '012-payment-action': m012,
   '013-outbox-trace-context': m013,
 };
