@@ -14,6 +14,7 @@ import { learnDisputes, learnRefunds } from './provider-money.js';
 import { releasePayment } from './release-payment.js';
 import { completeCharge, defaultExpiry, failCharge } from './settle-charge.js';
 import { failVoid, settleVoid } from './void-payment.js';
+import { historyNotes, noteOn } from '../domain/history-notes.js';
 
 export type NotificationOutcome = 'applied' | 'duplicate' | 'ignored';
 
@@ -70,13 +71,7 @@ async function apply(deps: Deps, n: AdyenNotification): Promise<NotificationOutc
   if (n.eventCode === 'CAPTURE_FAILED') {
     return underLock(deps, t, async (trx, now) => {
       const order = await findOrder(trx, t.order_id);
-      if (order)
-        await appendHistory(trx, order.id, {
-          to: order.status,
-          at: now.toISOString(),
-          actor: 'provider:adyen',
-          note: `adyen: capture ${n.pspReference} failed after it was confirmed (${n.reason})`,
-        });
+      if (order) await appendHistory(trx, order.id, noteOn(order, 'provider:adyen', now, historyNotes.captureFailedAfterConfirmation('adyen', n.pspReference, n.reason)));
       deps.logger.warn({ orderId: t.order_id, pspReference: n.pspReference }, 'adyen capture failed after confirmation; needs attention');
     });
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { eventMessage } from '../domain/messages.js';
 import type { Order } from '../domain/order.js';
-import { describeUnits, type CancelPlan } from '../domain/partial-cancel.js';
+import type { CancelPlan } from '../domain/partial-cancel.js';
 import { refundable } from '../domain/payment.js';
 import { readLedgerSums, recordMovement, type Movement } from '../persistence/ledger.js';
 import { appendHistory, findOrder } from '../persistence/order-repository.js';
@@ -9,6 +9,7 @@ import { enqueueAll } from '../persistence/outbox.js';
 import { cancelUnits } from '../persistence/partial-cancellation.js';
 import type { Db } from '../persistence/tables.js';
 import type { Actor, Deps } from './deps.js';
+import { historyNotes, noteOn } from '../domain/history-notes.js';
 
 /**
  * The part of a partial cancel that leaves units in the order, inside the cancel's transaction
@@ -47,7 +48,7 @@ export async function cancelItems(
     });
   }
   // The history says who took which units out, as it says who changed the status.
-  await appendHistory(trx, order.id, { to: order.status, at: now.toISOString(), actor: actor.sub, note: `cancelled ${describeUnits(plan.units)}${reason ? `: ${reason}` : ''}` });
+  await appendHistory(trx, order.id, noteOn(order, actor.sub, now, historyNotes.itemsCancelled(plan.units, reason)));
   const after = await findOrder(trx, order.id);
   if (!after) throw new Error(`order ${order.id} vanished under its lock`);
   // The contract's event: the order, with `items` the units this cancel took out.

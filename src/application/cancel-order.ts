@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { errors } from '../domain/errors.js';
-import type { Order } from '../domain/order.js';
+import { cancelWhole, type Order } from '../domain/order.js';
 import { canTransition } from '../domain/order-status.js';
 import { planPartialCancel, type CancelUnits } from '../domain/partial-cancel.js';
-import { transition } from '../domain/order.js';
+import { statusWhileReleased } from '../domain/payment.js';
 import { recordCancellation } from '../persistence/cancellation.js';
 import { findOrder, lockOrderRow } from '../persistence/order-repository.js';
 import { emailMessage, eventMessage } from '../domain/messages.js';
@@ -36,26 +36,17 @@ export async function cancelOrder(deps: Deps, actor: Actor, orderId: string, rea
     // With items, only those units; the last units' cancel is the order's cancel below.
     const plan = items ? planPartialCancel(items, assertCancellable(current).items) : null;
     if (plan && !plan.cancelsOrder) return { ...(await cancelItems(trx, deps, actor, current, plan, reason, now)), whole: false };
-    const { order: next, change } = transition(current, 'cancelled', actor.sub, now, reason);
-    const p = next.payment;
-    // What the payment reads once the movement that gives the money back is recorded, not yet made.
-    const status = p.amount_captured > p.amount_refunded ? 'refund_pending' : p.amount_authorized > 0 && p.amount_captured === 0 ? 'processing' : p.status;
-    const cancelled: Order = {
-      ...next,
-      current_total: 0,
-      items: next.items.map((i) => ({ ...i, quantity_cancelled: i.quantity - i.quantity_returned })),
-      payment: { ...p, status },
-    };
+    const whole = cancelWhole(current, actor.sub, now, reason);
+    const cancelled: Order = { ...whole.order, payment: { ...whole.order.payment, status: statusWhileReleased(whole.order.payment) } };
     const m = await recordCancellation(trx, {
       order: cancelled,
-      change,
+      change: whole.change,
       messages: [
         plan ? eventMessage('order.items_cancelled', cancelled, now, { items: plan.units, ...(reason ? { reason } : {}) }) : null,
         emailMessage('order_cancelled', cancelled),
         eventMessage('order.cancelled', cancelled, now, reason ? { reason } : {}),
       ].filter((x) => x !== null),
-      // Only the units still in the order go back on the shelf: earlier partial cancels gave theirs.
-      restock: current.items.map((i) => ({ product_id: i.product_id, quantity: i.quantity - i.quantity_cancelled - i.quantity_returned })).filter((i) => i.quantity > 0),
+      restock: whole.restock,
       movementId: randomUUID(),
       // The reconciler stays off until the request had its chance to make it.
       retryInMs: deps.reconcileAfterMs,

@@ -9,6 +9,7 @@ import { appendHistory, findOrder, lockOrder } from '../persistence/order-reposi
 import { enqueueAll } from '../persistence/outbox.js';
 import { recordStatusChange } from '../persistence/status-change.js';
 import type { Deps } from './deps.js';
+import { historyNotes, noteOn } from '../domain/history-notes.js';
 
 export const CAPTURE_RETRY = { baseMs: 5_000, maxMs: 10 * 60_000 };
 
@@ -73,12 +74,7 @@ async function awaitNotification(deps: Deps, m: Movement): Promise<Order> {
     if (!order) throw new Error(`capture ${m.id}: no order ${m.order_id}`);
     if (m.attempts === 0) {
       const actor = (m.context as ShipIntent | null)?.actor ?? 'system';
-      await appendHistory(trx, order.id, {
-        to: order.status,
-        at: now.toISOString(),
-        actor,
-        note: `capture of ${m.amount} ${m.currency} requested from ${m.provider}; the order ships when ${m.provider} confirms it`,
-      });
+      await appendHistory(trx, order.id, noteOn(order, actor, now, historyNotes.captureRequested(m.amount, m.currency, m.provider)));
     }
     return (await findOrder(trx, order.id)) ?? order;
   });
@@ -102,7 +98,7 @@ export async function finishCapture(deps: Deps, movementId: string, reference: s
     const intent = m.context as ShipIntent | null;
     if (!intent || !canTransition(paid.status, intent.status)) {
       // The order moved on meanwhile (it cannot, while a capture is pending, but the money is real): say so.
-      await appendHistory(trx, paid.id, { to: paid.status, at: now.toISOString(), actor: 'system', note: `payment captured (${m.amount} ${m.currency})` });
+      await appendHistory(trx, paid.id, noteOn(paid, 'system', now, historyNotes.paymentCaptured(m.amount, m.currency)));
       await enqueueAll(trx, [captured(paid, m, now)]);
       return paid;
     }
@@ -130,7 +126,7 @@ export async function declineCapture(deps: Deps, movementId: string, err: Paymen
     const order = await lockOrder(trx, m.order_id);
     if (!(await settleMovement(trx, m.id, 'capture', 'pending', 'failed', {}, now)) || !order) return;
     const actor = (m.context as ShipIntent | null)?.actor ?? 'system';
-    await appendHistory(trx, order.id, { to: order.status, at: now.toISOString(), actor, note: `payment capture declined (${code}): ${err.message}` });
+    await appendHistory(trx, order.id, noteOn(order, actor, now, historyNotes.captureDeclined(code, err.message)));
   });
   return errors.paymentDeclined(err.message || 'The capture was declined.', code);
 }

@@ -8,6 +8,7 @@ import { findTransaction, findTransactionByReference, lockTransaction, type Paym
 import { isWebhookEventRecorded, recordWebhookEvent } from '../persistence/webhook-events.js';
 import type { Deps } from './deps.js';
 import { learnDisputes, learnRefunds } from './provider-money.js';
+import { historyNotes, noteOn } from '../domain/history-notes.js';
 import { settleAwaitingPayment } from './settle-awaiting-payment.js';
 
 /** A provider's webhook, verified and reduced to what we act on. */
@@ -49,12 +50,7 @@ export async function handleWebhook(deps: Deps, provider: ProviderId, event: Web
     if ('refunds' in truth) return (await learnRefunds(trx, t, truth.refunds, now), 'applied');
     if ('disputes' in truth) return (await learnDisputes(trx, t, truth.disputes, now), 'applied');
     if (!order) return 'ignored';
-    await appendHistory(trx, order.id, {
-      to: order.status,
-      at: now.toISOString(),
-      actor: `provider:${provider}`,
-      note: `${provider}: payment failed after capture (${event.eventId})`,
-    });
+    await appendHistory(trx, order.id, noteOn(order, `provider:${provider}`, now, historyNotes.paymentFailedAfterCapture(provider, event.eventId)));
     deps.logger.warn({ orderId: order.id, provider, event: event.action }, 'payment event needs attention');
     return 'applied';
   });

@@ -18,8 +18,12 @@ import { awaitCustomer } from './await-customer.js';
 export interface PlaceOrderInput {
   items: RequestedItem[];
   currency: string;
-  /** `source`: the provider's token (for Adyen, the web components' `paymentMethod` object); `return_url`: where the customer comes back after completing a payment at the provider. */
-  payment: { provider: ProviderId; source: string | Record<string, unknown>; return_url?: string };
+  /**
+   * `source`: the provider's token (for Adyen, the web components' `paymentMethod` object; absent for
+   * a PayPal order the service creates); `return_url`: where the customer comes back after
+   * completing a payment at the provider.
+   */
+  payment: { provider: ProviderId; source?: string | Record<string, unknown>; return_url?: string };
   email?: string | null;
   shipping_address?: ShippingAddress | null;
 }
@@ -48,6 +52,8 @@ export type PlaceOrderResult = { kind: 'created'; order: Order } | Replayed;
  * takes only that object and the other providers only a token, so a mix-up is the caller's 422.
  */
 function sourceOf(payment: PlaceOrderInput['payment']): string {
+  // Left out (checked by assertPaymentFields): the provider's payment is made without one.
+  if (payment.source === undefined) return '';
   const wantsObject = payment.provider === 'adyen';
   if (wantsObject !== (typeof payment.source === 'object')) {
     const message = wantsObject ? "must be Adyen's paymentMethod object" : "must be the provider's token (a string)";
@@ -57,6 +63,7 @@ function sourceOf(payment: PlaceOrderInput['payment']): string {
 }
 
 export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInput, idempotencyKey: string | null): Promise<PlaceOrderResult> {
+  assertPaymentFields(input.payment);
   const provider = deps.payments.get(input.payment.provider);
   const now = deps.clock();
   const key = idempotencyKey ? keyClaim(actor.sub, idempotencyKey, input, now) : null;
@@ -171,6 +178,17 @@ function refusalOf(err: unknown): { outcome: string; error: DomainError } | unde
 }
 
 /** A refused charge fails; any other error leaves its outcome unknown, to the reconciler. */
+
+/** Providers whose payment the service can start without a token: the customer chooses and approves at the provider. */
+const SOURCE_OPTIONAL: ReadonlySet<ProviderId> = new Set(['paypal']);
+
+/** What the schema alone cannot say: `source` may be left out only where the provider can do without it, and then the customer must come back. */
+function assertPaymentFields(p: PlaceOrderInput['payment']): void {
+  if (p.source !== undefined) return;
+  if (!SOURCE_OPTIONAL.has(p.provider)) throw errors.validation([{ path: '/payment/source', message: `is required for ${p.provider}` }]);
+  if (p.return_url === undefined) throw errors.validation([{ path: '/payment/return_url', message: 'is required without payment.source' }]);
+}
+
 async function chargeFailed(deps: Deps, transactionId: string, provider: ProviderId, err: unknown): Promise<DomainError> {
   const refusal = refusalOf(err);
   if (refusal) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { refundMessages } from '../domain/messages.js';
 import type { Order } from '../domain/order.js';
-import type { LedgerStatus, ProviderId } from '../domain/payment.js';
+import { refundMoveOnProviderWord, type ProviderId } from '../domain/payment.js';
 import type { ProviderDispute, ProviderRefund } from '../payments/provider.js';
 import { hurryPendingMovements, movementsOf, recordLearnedMovement, settleMovement, type Movement } from '../persistence/ledger.js';
 import { appendHistory, findOrder } from '../persistence/order-repository.js';
@@ -9,6 +9,7 @@ import { failOvertakenRefunds, reissueOvertakenRefunds } from './refunds-overtak
 import { enqueueAll } from '../persistence/outbox.js';
 import type { Db } from '../persistence/tables.js';
 import type { PaymentTransaction } from '../persistence/transaction-repository.js';
+import { historyNotes, noteOn } from '../domain/history-notes.js';
 
 /**
  * What a provider says about money moved after the charge — refunds (ours or made at its dashboard)
@@ -51,27 +52,15 @@ export async function learnRefunds(trx: Db, t: PaymentTransaction, refunds: read
   return { changed };
 }
 
-/**
- * One of ours (or one already learned) moved at the provider. A refund of ours the provider refused
- * while we still wait on it stays `pending`, parked by our own refund path for a person to decide
- * (it shows as `refund_pending`); one that failed after it had succeeded is recorded as failed.
- */
+/** One of ours (or one already learned) moved at the provider: the domain says where its row goes. */
 async function moveKnown(trx: Db, m: Movement, r: ProviderRefund, now: Date): Promise<boolean> {
-  const learned = m.actor.startsWith('provider:');
-  const to: LedgerStatus | null =
-    r.status === 'succeeded' && m.status === 'pending' ? 'succeeded' : r.status === 'failed' && (m.status === 'succeeded' || (m.status === 'pending' && learned)) ? 'failed' : null;
+  const to = refundMoveOnProviderWord({ status: m.status, learned: m.actor.startsWith('provider:') }, r.status);
   if (!to) return false;
   if (!(await settleMovement(trx, m.id, 'refund', m.status, to, { providerReference: r.reference }, now))) return false;
   const order = await findOrder(trx, m.order_id);
   if (!order) return true;
   if (to === 'succeeded') await enqueueAll(trx, refunded(order, m.id, r, now));
-  else
-    await appendHistory(trx, order.id, {
-      to: order.status,
-      at: now.toISOString(),
-      actor: providerActor(m.provider),
-      note: `refund ${r.reference} of ${r.amount} ${r.currency} failed at the provider`,
-    });
+  else await appendHistory(trx, order.id, noteOn(order, providerActor(m.provider), now, historyNotes.providerRefundFailed(r.reference, r.amount, r.currency)));
   return true;
 }
 
@@ -96,12 +85,7 @@ async function recordDashboardRefund(trx: Db, t: PaymentTransaction, r: Provider
   if (outcome !== 'recorded') return outcome;
   const order = await findOrder(trx, t.order_id);
   if (!order) return outcome;
-  await appendHistory(trx, order.id, {
-    to: order.status,
-    at: now.toISOString(),
-    actor: providerActor(t.provider),
-    note: `refund of ${r.amount} ${r.currency} made at the provider (${r.reference})${r.status === 'pending' ? ', pending there' : ''}`,
-  });
+  await appendHistory(trx, order.id, noteOn(order, providerActor(t.provider), now, historyNotes.providerRefund(r.amount, r.currency, r.reference, r.status === 'pending')));
   if (r.status === 'succeeded') await enqueueAll(trx, refunded(order, id, r, now));
   return outcome;
 }
@@ -112,7 +96,7 @@ export async function learnDisputes(trx: Db, t: PaymentTransaction, disputes: re
   let changed = 0;
   const known = await movementsOf(trx, t.id, 'dispute');
   const order = await findOrder(trx, t.order_id);
-  const note = (text: string) => (order ? appendHistory(trx, order.id, { to: order.status, at: now.toISOString(), actor: providerActor(t.provider), note: text }) : undefined);
+  const note = (text: string) => (order ? appendHistory(trx, order.id, noteOn(order, providerActor(t.provider), now, text)) : undefined);
   for (const d of disputes) {
     if (d.currency !== t.currency || d.amount <= 0) continue;
     const row = known.find((m) => m.provider_reference === d.reference);
@@ -132,11 +116,11 @@ export async function learnDisputes(trx: Db, t: PaymentTransaction, disputes: re
         now,
       });
       if (outcome !== 'recorded') continue;
-      await note(`dispute ${d.reference} of ${d.amount} ${d.currency}: ${d.status}`);
+      await note(historyNotes.disputeOpened(d.reference, d.amount, d.currency, d.status));
       changed++;
     } else if (row.status === 'open' && d.status !== 'open') {
       if (!(await settleMovement(trx, row.id, 'dispute', 'open', d.status, {}, now))) continue;
-      await note(`dispute ${d.reference}: ${d.status}`);
+      await note(historyNotes.disputeMoved(d.reference, d.status));
       changed++;
     }
   }

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { errors } from '../domain/errors.js';
 import { eventMessage } from '../domain/messages.js';
 import { refundable } from '../domain/payment.js';
-import { describeUnits } from '../domain/partial-cancel.js';
 import { moveReturn, type Return } from '../domain/returns.js';
 import { readLedgerSums, recordMovement, type Movement } from '../persistence/ledger.js';
 import { appendHistory, findOrder, lockOrder } from '../persistence/order-repository.js';
@@ -12,6 +11,7 @@ import { assertOrderId } from './order-access.js';
 import type { Actor, Deps } from './deps.js';
 import { refundPayment } from './refund-payment.js';
 import { assertReturnId } from './return-access.js';
+import { historyNotes, noteOn } from '../domain/history-notes.js';
 
 export interface Receipt {
   restock?: boolean;
@@ -55,7 +55,7 @@ export async function receiveReturn(deps: Deps, actor: Actor, orderId: string, r
         now,
       });
     }
-    await appendHistory(trx, id, { to: locked.status, at: now.toISOString(), actor: actor.sub, note: `return received: ${describeUnits(next.items)}` });
+    await appendHistory(trx, id, noteOn(locked, actor.sub, now, historyNotes.returnReceived(next.items)));
     const order = await findOrder(trx, id);
     if (!order) throw errors.orderNotFound();
     await enqueueAll(trx, [eventMessage('order.return_received', order, now, { return: next })]);

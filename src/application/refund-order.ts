@@ -4,11 +4,11 @@ import { refundable, type LedgerEntry } from '../domain/payment.js';
 import { claimKey, completeKey, type KeyClaim } from '../persistence/idempotency-repository.js';
 import { findMovement, ledgerViolation, readLedgerSums, recordMovement, type Movement } from '../persistence/ledger.js';
 import { appendHistory, lockOrder } from '../persistence/order-repository.js';
-import { formatMoney } from '../domain/money.js';
 import { keyClaim, KeyNotClaimed, withIdempotencyKey, type Replayed } from './idempotency.js';
 import { assertOrderId } from './order-access.js';
 import type { Actor, Deps } from './deps.js';
 import { refundPayment } from './refund-payment.js';
+import { historyNotes, noteOn } from '../domain/history-notes.js';
 
 export interface RefundRequest {
   amount: number;
@@ -72,12 +72,7 @@ async function recordRefund(
         now,
       });
       // Every money change is in the order's history, by whoever made it.
-      await appendHistory(trx, id, {
-        to: order.status,
-        at: now.toISOString(),
-        actor: actor.sub,
-        note: `refund of ${formatMoney(input.amount, order.payment.currency)}${input.reason ? `: ${input.reason}` : ''}`,
-      });
+      await appendHistory(trx, id, noteOn(order, actor.sub, now, historyNotes.refund(input.amount, order.payment.currency, input.reason)));
       if (key) await completeKey(trx, key.userId, key.key, { status: 201, body: toEntry(movement) });
       return { kind: 'recorded' as const, movement };
     });

@@ -1,6 +1,5 @@
 import { errors } from '../domain/errors.js';
 import { eventMessage } from '../domain/messages.js';
-import { describeUnits } from '../domain/partial-cancel.js';
 import { moveReturn, type Return } from '../domain/returns.js';
 import { appendHistory, lockOrder } from '../persistence/order-repository.js';
 import { enqueueAll } from '../persistence/outbox.js';
@@ -8,6 +7,7 @@ import { lockReturn, saveReturnDecision } from '../persistence/return-repository
 import { assertOrderId } from './order-access.js';
 import type { Actor, Deps } from './deps.js';
 import { assertReturnId } from './return-access.js';
+import { historyNotes, noteOn } from '../domain/history-notes.js';
 
 /** Support refuses a return: its units may be asked for again, nothing is refunded. */
 export async function rejectReturn(deps: Deps, actor: Actor, orderId: string, returnId: string, input: { note?: string | null }): Promise<Return> {
@@ -21,7 +21,7 @@ export async function rejectReturn(deps: Deps, actor: Actor, orderId: string, re
     if (!current) throw errors.returnNotFound();
     const next = moveReturn(current, 'rejected', now, input.note ?? null);
     await saveReturnDecision(trx, next, actor.sub, null);
-    await appendHistory(trx, id, { to: order.status, at: now.toISOString(), actor: actor.sub, note: `return rejected: ${describeUnits(next.items)}` });
+    await appendHistory(trx, id, noteOn(order, actor.sub, now, historyNotes.returnRejected(next.items)));
     await enqueueAll(trx, [eventMessage('order.return_rejected', order, now, { return: next })]);
     return next;
   });

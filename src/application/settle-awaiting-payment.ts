@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { eventMessage } from '../domain/messages.js';
-import { transition, type Order } from '../domain/order.js';
+import { cancelWhole, transition, type Order } from '../domain/order.js';
 import { chargeCaptureFor, type ActionInput, type PaymentProvider, type RetrieveResult } from '../payments/provider.js';
 import { recordCancellation } from '../persistence/cancellation.js';
 import type { Movement } from '../persistence/ledger.js';
@@ -100,6 +100,7 @@ async function decide(deps: Deps, trx: Db, order: Order, t: PaymentTransaction, 
     if (!stopped) truth = await ask(deps, provider, input, t, { tolerateOutage: true });
   }
 
+  if (truth.kind === 'paid') deps.faults?.afterActionCompleted?.();
   if (truth.kind === 'paid' && road.kind !== 'cancel') return { order: await place(deps, trx, order, t, truth, actor, now), open: false, changed: true };
   if (truth.kind === 'open' && !ending) return { order, open: true, changed: false };
 
@@ -184,13 +185,12 @@ async function end(
   else await markAbandoned(trx, t.id, how.reason ?? 'the order ended before its payment did', deps.reconcileAfterMs, now);
   await clearNextAction(trx, t.id);
   const current = (await findOrder(trx, order.id))!;
-  const { order: next, change } = transition(current, 'cancelled', how.actor, now, how.reason);
-  const cancelled: Order = { ...next, current_total: 0, items: next.items.map((i) => ({ ...i, quantity_cancelled: i.quantity - i.quantity_returned })) };
+  const { order: cancelled, change, restock } = cancelWhole(current, how.actor, now, how.reason);
   await recordCancellation(trx, {
     order: cancelled,
     change,
     messages: [eventMessage('order.cancelled', cancelled, now, how.reason ? { reason: how.reason } : {})],
-    restock: order.items.map((i) => ({ product_id: i.product_id, quantity: i.quantity - i.quantity_cancelled - i.quantity_returned })).filter((i) => i.quantity > 0),
+    restock,
     movementId: randomUUID(),
     retryInMs: deps.reconcileAfterMs,
     now,

@@ -6,6 +6,7 @@ import { appendHistory, findOrder } from '../persistence/order-repository.js';
 import { enqueueEvent } from '../persistence/outbox.js';
 import type { Deps } from './deps.js';
 import { CAPTURE_RETRY, NOTIFIED_RETRY_MS } from './capture-payment.js';
+import { historyNotes, noteOn } from '../domain/history-notes.js';
 
 export type VoidOutcome = { status: 'succeeded'; order: Order | undefined } | { status: 'pending' } | { status: 'failed' };
 
@@ -58,12 +59,6 @@ export async function failVoid(deps: Deps, m: Pick<Movement, 'id' | 'order_id'>,
   await deps.db.transaction().execute(async (trx) => {
     if (!(await settleMovement(trx, m.id, 'void', 'pending', 'failed', {}, now))) return;
     const order = await findOrder(trx, m.order_id);
-    if (order)
-      await appendHistory(trx, order.id, {
-        to: order.status,
-        at: now.toISOString(),
-        actor: 'system',
-        note: `releasing the payment was refused (${err.declineCode ?? 'declined'}): ${err.message}`,
-      });
+    if (order) await appendHistory(trx, order.id, noteOn(order, 'system', now, historyNotes.releaseRefused(err.declineCode ?? 'declined', err.message)));
   });
 }

@@ -1,5 +1,6 @@
 import { errors } from './errors.js';
 import { canTransition, type OrderStatus } from './order-status.js';
+import type { CancelUnits } from './partial-cancel.js';
 import type { NextAction, PaymentAmounts, ProviderId } from './payment.js';
 
 export interface ShippingAddress {
@@ -84,9 +85,26 @@ export function transition(order: Order, to: OrderStatus, actor: string, at: Dat
   };
 }
 
+/**
+ * The whole order cancelled (a legal move, or it throws): every unit still kept is cancelled and
+ * goes back on the shelf; units cancelled or returned before gave theirs already.
+ */
+export function cancelWhole(order: Order, actor: string, at: Date, reason: string | null): { order: Order; change: StatusChange; restock: CancelUnits[] } {
+  const { order: next, change } = transition(order, 'cancelled', actor, at, reason);
+  return {
+    order: { ...next, current_total: 0, items: next.items.map((i) => ({ ...i, quantity_cancelled: i.quantity - i.quantity_returned })) },
+    change,
+    restock: order.items.map((i) => ({ product_id: i.product_id, quantity: unitsKept(i) })).filter((u) => u.quantity > 0),
+  };
+}
+
+/** The units of a line the customer still keeps: neither cancelled nor returned. */
+export const unitsKept = (line: Pick<OrderItem, 'quantity' | 'quantity_cancelled' | 'quantity_returned'>): number =>
+  line.quantity - line.quantity_cancelled - line.quantity_returned;
+
 /** Σ unit_price × units still kept. */
 export function currentTotal(items: readonly OrderItem[]): number {
-  return items.reduce((sum, i) => sum + i.unit_price * (i.quantity - i.quantity_cancelled - i.quantity_returned), 0);
+  return items.reduce((sum, i) => sum + i.unit_price * unitsKept(i), 0);
 }
 
 export function isOwnerOrAdmin(order: Pick<Order, 'user_id'>, user: { sub: string; isAdmin: boolean }): boolean {

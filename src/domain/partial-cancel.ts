@@ -1,3 +1,4 @@
+import { unitsKept } from './order.js';
 import { priceRequestedUnits } from './requested-units.js';
 
 /** An order line as a cancel sees it. */
@@ -23,20 +24,18 @@ export interface CancelPlan {
   cancelsOrder: boolean;
 }
 
-const remaining = (l: CancellableLine) => l.quantity - l.quantity_cancelled - l.quantity_returned;
-
 /**
  * Checks a partial cancel against the order's lines as they are now (read under the order's row
  * lock, so a racing cancel has either committed or not started) and prices it from the order.
  * Every problem is reported at once, each at its item's path.
  */
 export function planPartialCancel(requested: readonly CancelUnits[], lines: readonly CancellableLine[]): CancelPlan {
-  const amount = priceRequestedUnits(requested, lines, remaining, 'the units not yet cancelled');
+  const amount = priceRequestedUnits(requested, lines, unitsKept, 'the units not yet cancelled');
   const asked = new Map(requested.map((r) => [r.product_id, r.quantity]));
   return {
     units: requested.map((r) => ({ product_id: r.product_id, quantity: r.quantity })),
     amount,
-    cancelsOrder: lines.every((l) => remaining(l) - (asked.get(l.product_id) ?? 0) === 0),
+    cancelsOrder: lines.every((l) => unitsKept(l) - (asked.get(l.product_id) ?? 0) === 0),
   };
 }
 

@@ -46,6 +46,18 @@ function canMoveEntry(kind: LedgerKind, from: LedgerStatus, to: LedgerStatus): b
   return ENTRY_MOVES[from].includes(to);
 }
 
+/**
+ * Where a provider's word on a refund moves our row of it, or null: a refund it confirmed succeeds;
+ * one that failed after it had succeeded fails (Stripe `refund.failed`); one of ours it refused while
+ * we wait stays `pending`, parked by our own refund path for a person to decide (`refund_pending`),
+ * while one we only learned from the provider (`learned`) fails with it.
+ */
+export function refundMoveOnProviderWord(row: { status: LedgerStatus; learned: boolean }, word: 'pending' | 'succeeded' | 'failed'): LedgerStatus | null {
+  if (word === 'succeeded') return row.status === 'pending' ? 'succeeded' : null;
+  if (word === 'failed') return row.status === 'succeeded' || (row.status === 'pending' && row.learned) ? 'failed' : null;
+  return null;
+}
+
 /** Every write of a charge's or a ledger row's status asks here first; an illegal move is a bug. */
 export function assertChargeMove(from: TransactionStatus, to: TransactionStatus): void {
   if (!canMoveCharge(from, to)) throw new Error(`a charge cannot move from ${from} to ${to}`);
@@ -133,6 +145,17 @@ function deriveStatus(s: LedgerSums, charge: TransactionStatus): PaymentStatus {
   if (s.authorized > 0) return s.voided > 0 ? 'voided' : 'authorized';
   if (charge === 'succeeded') return 'succeeded'; // nothing to move: a zero total
   return charge;
+}
+
+/**
+ * What a payment reads once the movement that gives all its money back is recorded and not yet made
+ * (a cancel): a pending refund of what was captured is `refund_pending`; a pending void of an
+ * authorization nothing was captured from is `processing` — deriveStatus's own rules for them.
+ */
+export function statusWhileReleased(p: Pick<PaymentAmounts, 'status' | 'amount_authorized' | 'amount_captured' | 'amount_refunded'>): PaymentStatus {
+  if (p.amount_captured > p.amount_refunded) return 'refund_pending';
+  if (p.amount_authorized > 0 && p.amount_captured === 0) return 'processing';
+  return p.status;
 }
 
 /** What is left to refund (pending refunds count as taken). */

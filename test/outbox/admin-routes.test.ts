@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDomainError } from '../../src/domain/errors.js';
+import { problemBody } from '../../src/http/problem.js';
 import outboxAdminRoutes from '../../src/http/routes/admin/outbox.js';
 import { enqueueEmail, enqueueEvent } from '../../src/persistence/outbox.js';
 import { createOutboxRelay } from '../../src/workers/outbox-relay.js';
@@ -10,7 +11,7 @@ import { makeOrder, openTestDb, outboxRow, quietLogger, testConfig, type TestDb 
 
 /**
  * The plugin on a bare Fastify: a stand-in for the app's admin scope (a fake
- * `request.user`) and a minimal renderer of DomainErrors. The app-level test
+ * `request.user`) and the app's problem bodies for DomainErrors. The app-level test
  * with real tokens and the real error handler belongs to the app's suite.
  */
 async function bareApp(t: TestDb): Promise<FastifyInstance> {
@@ -19,10 +20,11 @@ async function bareApp(t: TestDb): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request) => {
     (request as unknown as { user: unknown }).user = { sub: 'root', email: null, roles: ['admin'], isAdmin: true };
   });
-  app.setErrorHandler((err, _request, reply) => {
-    if (isDomainError(err)) return reply.status(err.status).send({ code: err.code, detail: err.message });
+  // Problem bodies as the app renders them: the routes declare their 4xx answers in that shape.
+  app.setErrorHandler((err, request, reply) => {
+    if (isDomainError(err)) return reply.status(err.status).send(problemBody(err.code, err.message, request.id));
     const e = err as { validation?: unknown; statusCode?: number };
-    if (e.validation) return reply.status(422).send({ code: 'validation_error' });
+    if (e.validation) return reply.status(422).send(problemBody('validation_error', 'invalid', request.id));
     return reply.status(e.statusCode ?? 500).send({ code: 'internal_error' });
   });
   await app.register(async (api) => api.register(outboxAdminRoutes, { deps: { db: t.db } }), { prefix: '/api' });

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_SECRET } from '../helpers/app.js';
 import { SPAN_KIND, type ReceivedSpan } from '../helpers/otlp-receiver.js';
@@ -40,7 +41,12 @@ describe.each([
   it('a create continues the caller’s trace: server span by route, statements, the provider call, then the email and the event delivered in the same trace, carrying it on', async () => {
     const caller = callerTraceparent();
     const user = uid('trace');
-    const created = await call('POST', '/api/orders', { token: await tokenFor(user), body: orderBody(`${user}@example.com`), headers: { traceparent: caller.traceparent } });
+    const tracestate = 'shop=checkout-7';
+    const created = await call('POST', '/api/orders', {
+      token: await tokenFor(user),
+      body: orderBody(`${user}@example.com`),
+      headers: { traceparent: caller.traceparent, tracestate },
+    });
     expect(created.status).toBe(201);
     const orderId = String(created.body.id);
 
@@ -78,9 +84,11 @@ describe.each([
     await waitFor(() => svc.events.bodies().some((b) => b.order_id === orderId && b.type === 'order.created'), 'order.created on the broker');
     const message = svc.events.messages.find((m) => JSON.parse(m.content.toString('utf8')).order_id === orderId)!;
     expect(String(message.properties.headers?.traceparent)).toMatch(new RegExp(`^00-${caller.traceId}-[0-9a-f]{16}-01$`));
+    expect(message.properties.headers?.tracestate).toBe(tracestate);
     await waitFor(() => svc.sink.requests.some((r) => r.body.order_id === orderId), 'the confirmation email');
     const mail = svc.sink.requests.find((r) => r.body.order_id === orderId)!;
     expect(String(mail.headers.traceparent)).toMatch(new RegExp(`^00-${caller.traceId}-[0-9a-f]{16}-01$`));
+    expect(mail.headers.tracestate).toBe(tracestate);
 
     // Log lines of the request carry its trace beside the request id.
     const lines = svc.server
@@ -93,6 +101,18 @@ describe.each([
     const ofRequest = lines.filter((l) => l.reqId === requestId);
     expect(ofRequest.length).toBeGreaterThanOrEqual(2);
     for (const line of ofRequest) expect(line).toMatchObject({ trace_id: caller.traceId, span_id: expect.stringMatching(/^[0-9a-f]{16}$/) });
+
+    // The reconciler's passes (one at start, then every interval) are traces of their own.
+    await waitFor(() => svc.receiver.spans.some((s) => s.name === 'payment reconciler pass' && s.parentSpanId === ''), 'a reconciler pass');
+
+    // `TRACE_SNAPSHOT=file npx vitest run …` keeps this trace for docs/operations.md's picture (scripts/trace-waterfall.ts).
+    if (process.env.TRACE_SNAPSHOT && database === 'postgres') {
+      await new Promise((r) => setTimeout(r, 1000)); // the last batch of spans
+      writeFileSync(
+        process.env.TRACE_SNAPSHOT,
+        JSON.stringify(svc.trace(caller.traceId), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2),
+      );
+    }
 
     if (protocol) expect(new Set(svc.receiver.contentTypes)).toEqual(new Set(['application/json']));
     else expect(new Set(svc.receiver.contentTypes)).toEqual(new Set(['application/x-protobuf']));

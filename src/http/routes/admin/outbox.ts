@@ -5,7 +5,7 @@ import { listOutbox } from '../../../application/list-outbox.js';
 import type { Deps } from '../../../application/deps.js';
 import { retryOutboxMessage } from '../../../application/retry-outbox-message.js';
 import { OUTBOX_STATUSES } from '../../../domain/messages.js';
-import { Cursor, PageLimit } from '../../schemas/common.js';
+import { Cursor, PageLimit, problems } from '../../schemas/common.js';
 
 const Timestamp = Type.String({ format: 'date-time' });
 
@@ -55,11 +55,12 @@ export default async function outboxAdminRoutes(app: FastifyInstance, opts: Outb
     {
       schema: {
         tags: ['admin'],
+        operationId: 'listOutbox',
         summary: 'List outbox messages, newest first (admin)',
         description:
           'Emails and events waiting (`pending`), sent (`delivered`) or given up on (`dead`). ' + 'Keyset pagination: pass `next_cursor` as `cursor`; `null` means the last page.',
         querystring: OutboxQuery,
-        response: { 200: OutboxPage },
+        response: { 200: OutboxPage, ...problems(401, 403, 422, 429, 503) },
         security,
       },
     },
@@ -74,13 +75,14 @@ export default async function outboxAdminRoutes(app: FastifyInstance, opts: Outb
     {
       schema: {
         tags: ['admin'],
+        operationId: 'retryOutboxMessage',
         summary: 'Retry a dead outbox message (admin)',
         description:
           'A `dead` message goes back to `pending` with its attempts reset and is due at once. ' +
           'A `pending` message is returned unchanged (200). A `delivered` one is `409 invalid_transition`; ' +
           'an unknown id is `404 not_found`.',
         params: RetryParams,
-        response: { 200: OutboxItem },
+        response: { 200: OutboxItem, ...problems(401, 403, 404, 409, 422, 429, 503) },
         security,
       },
     },

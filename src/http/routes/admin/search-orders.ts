@@ -32,6 +32,7 @@ const AdminOrderQuery = Type.Object(
 export default async function searchOrdersRoute(app: App, { deps }: RouteOptions) {
   const schema = {
     tags: ['admin'],
+    operationId: 'searchOrders',
     summary: "Search every customer's orders, newest first (admin)",
     description:
       'Filters combine with AND. Keyset pagination as for `GET /api/orders`: pass `next_cursor` as `cursor` ' +

@@ -9,6 +9,7 @@ export default async function cancelOrderRoute(app: App, { deps }: RouteOptions)
     {
       schema: {
         tags: ['orders'],
+        operationId: 'cancelOrder',
         summary: 'Cancel a pending order, or some of its units, and give their money back',
         description:
           'Without `items`, the whole order: `payment.status` is `refunded` (or `voided` before capture), or `refund_pending` while the provider has not ' +

@@ -20,6 +20,7 @@ export default async function confirmPaymentRoute(app: App, { deps }: RouteOptio
     {
       schema: {
         tags: ['orders'],
+        operationId: 'confirmPayment',
         summary: 'The customer is back from the provider: ask it now',
         description:
           'For an order `awaiting_payment`: asks the provider and answers with the order as it then stands — placed, cancelled (the payment failed ' +

@@ -17,8 +17,12 @@ export default async function createOrderRoute(app: App, { deps }: RouteOptions)
     response: { 201: Order, ...problems(400, 401, 402, 409, 413, 415, 422, 429, 502, 503) },
     security: [{ bearerAuth: [] }],
   };
-  for (const url of ['/orders/create', '/orders']) {
-    app.post(url, { schema }, async (request, reply) => {
+  // The contract's path and its alias, each its own operation in the document (a client's method name).
+  for (const [url, operationId] of [
+    ['/orders/create', 'createOrder'],
+    ['/orders', 'createOrderAtCollection'],
+  ] as const) {
+    app.post(url, { schema: { ...schema, operationId } }, async (request, reply) => {
       const key = request.headers['idempotency-key'] ?? null;
       const result = await placeOrder(deps, actorOf(request), request.body, key);
       if (result.kind === 'replayed') return sendReplay(request, reply, result, orderLocation);

@@ -9,6 +9,7 @@ export default async function getHistoryRoute(app: App, { deps }: RouteOptions) 
     {
       schema: {
         tags: ['tracking'],
+        operationId: 'getOrderHistory',
         summary: "An order's status history, oldest first",
         params: OrderParams,
         response: { 200: History, ...problems(401, 403, 404, 429, 503) },

@@ -9,6 +9,7 @@ export default async function getOrderRoute(app: App, { deps }: RouteOptions) {
     {
       schema: {
         tags: ['orders'],
+        operationId: 'getOrder',
         summary: 'Read one order',
         description: 'Owners read their orders; admins read any. An id that is not a UUID is simply not found (404).',
         params: OrderParams,

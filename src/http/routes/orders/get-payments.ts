@@ -9,6 +9,7 @@ export default async function getPaymentsRoute(app: App, { deps }: RouteOptions)
     {
       schema: {
         tags: ['orders'],
+        operationId: 'listOrderPayments',
         summary: "An order's payment ledger, oldest first",
         description:
           "Every movement of the order's money (authorization, capture, void, refund, dispute), each recorded before the provider was called; its `id` is the provider's idempotency key. Owner or admin.",

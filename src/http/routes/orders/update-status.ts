@@ -10,6 +10,7 @@ export default async function updateStatusRoute(app: App, { deps }: RouteOptions
       preHandler: app.requireAdmin,
       schema: {
         tags: ['tracking'],
+        operationId: 'updateOrderStatus',
         summary: 'Move an order one step along its fulfilment (admin)',
         description: 'pending → processing → shipped → delivered, one step at a time; cancellation only through the cancel route.',
         params: OrderParams,

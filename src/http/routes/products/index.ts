@@ -14,6 +14,7 @@ export default async function productRoutes(app: App, { deps }: RouteOptions) {
       preHandler: app.requireAdmin,
       schema: {
         tags: ['catalog'],
+        operationId: 'putProduct',
         summary: 'Create or replace a product (admin)',
         params: ProductParams,
         body: ProductBody,
@@ -29,6 +30,7 @@ export default async function productRoutes(app: App, { deps }: RouteOptions) {
     {
       schema: {
         tags: ['catalog'],
+        operationId: 'getProduct',
         summary: 'Read a product',
         description: 'An inactive product is `404 product_not_found` for customers; admins still read it.',
         params: ProductParams,
@@ -44,6 +46,7 @@ export default async function productRoutes(app: App, { deps }: RouteOptions) {
     {
       schema: {
         tags: ['catalog'],
+        operationId: 'listProducts',
         summary: 'List active products',
         querystring: ProductListQuery,
         response: { 200: ProductPage, ...problems(401, 422, 429, 503) },

@@ -14,6 +14,7 @@ export default async function refundRoutes(app: App, { deps }: RouteOptions) {
       preHandler: app.requireAdmin,
       schema: {
         tags: ['payments'],
+        operationId: 'refundOrder',
         summary: 'Refund part or all of what an order paid (admin)',
         description:
           'One `refund` entry of the ledger, `pending` until the provider confirms (retried until it does) or `succeeded`. Any order status. ' +

@@ -10,6 +10,7 @@ export default async function listReturnsRoute(app: App, { deps }: RouteOptions)
     {
       schema: {
         tags: ['returns'],
+        operationId: 'listReturns',
         summary: "An order's returns, oldest first (owner or admin)",
         params: OrderParams,
         response: { 200: ReturnList, ...problems(401, 403, 404, 429, 503) },

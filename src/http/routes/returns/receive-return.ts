@@ -10,6 +10,7 @@ export default async function receiveReturnRoute(app: App, { deps }: RouteOption
       preHandler: app.requireAdmin,
       schema: {
         tags: ['returns'],
+        operationId: 'receiveReturn',
         summary: 'Record a requested return as received (admin)',
         description:
           'The units count as `quantity_returned` and go back in stock unless `restock` is false; `refund_amount` is refunded. ' +

@@ -10,6 +10,7 @@ export default async function rejectReturnRoute(app: App, { deps }: RouteOptions
       preHandler: app.requireAdmin,
       schema: {
         tags: ['returns'],
+        operationId: 'rejectReturn',
         summary: 'Refuse a requested return (admin)',
         description: 'Nothing is refunded and its units may be asked for again. Only a `requested` return can be rejected (`409 invalid_transition`).',
         params: ReturnParams,

@@ -10,6 +10,7 @@ export default async function requestReturnRoute(app: App, { deps }: RouteOption
     {
       schema: {
         tags: ['returns'],
+        operationId: 'requestReturn',
         summary: 'Ask to return units of a delivered order (owner or admin)',
         description:
           'Within `RETURN_WINDOW_DAYS` of delivery (`409 order_not_returnable` otherwise). Each product at most once, ' +

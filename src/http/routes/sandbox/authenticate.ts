@@ -26,6 +26,8 @@ export default async function sandboxAuthenticateRoutes(app: App, { deps }: Rout
     '/sandbox/authenticate/:transaction_id',
     {
       schema: {
+        // The sandbox's stand-in for a provider's hosted page: no operation of this API's clients.
+        hide: true,
         tags: ['sandbox'],
         summary: 'The sandbox’s 3-D Secure page (HTML)',
         params: Params,
@@ -52,6 +54,8 @@ export default async function sandboxAuthenticateRoutes(app: App, { deps }: Rout
     '/sandbox/authenticate/:transaction_id',
     {
       schema: {
+        // The sandbox's stand-in for a provider's hosted page: no operation of this API's clients.
+        hide: true,
         tags: ['sandbox'],
         summary: 'The customer completes or fails 3-D Secure: 303 to the return URL',
         params: Params,

@@ -24,6 +24,9 @@ export default async function webhookRoutes(app: App, opts: RouteOptions & { ver
       attachValidation: true,
       schema: {
         tags: ['webhooks'],
+        operationId: 'receiveWebhook',
+        // The provider's signature over the body is the authentication, not a bearer token.
+        security: [],
         summary: "A payment provider's event (signature-verified, deduplicated)",
         params: Type.Object({ provider: Type.Enum([...PROVIDERS]) }, { additionalProperties: false }),
         response: { 200: Type.Object({ received: Type.Boolean(), outcome: Type.String() }), ...problems(400, 404, 413, 503) },
