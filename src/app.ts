@@ -111,7 +111,7 @@ export async function buildApp(opts: AppOptions) {
       await api.register(returnRoutes, { deps });
       await api.register(refundRoutes, { deps });
       await api.register(productRoutes, { deps });
-      await api.register(webhookRoutes, { deps, verifiers: await createWebhookVerifiers(config), adyenHmacKey: config.adyen?.hmacKey ?? null });
+      await api.register(webhookRoutes, { deps, verifiers: await createWebhookVerifiers(config), adyenHmacKey: config.adyen?.hmacKey ?? null, mollie: config.mollie !== null });
       await api.register(async (admin) => {
         admin.addHook('onRequest', admin.authenticate);
         admin.addHook('preHandler', admin.requireAdmin);

@@ -1,4 +1,5 @@
 import closeWithGrace from 'close-with-grace';
+import type { Faults } from './application/deps.js';
 import { loadConfigOrExit } from './config.js';
 import { startTracing } from './observability/tracing.js';
 
@@ -19,7 +20,14 @@ async function main() {
 
   const crash = () => process.kill(process.pid, 'SIGKILL');
   const fault = config.env === 'production' ? undefined : process.env.ORDER_API_FAULT;
-  const faults = fault === 'crash-after-charge' ? { afterCharge: crash } : fault === 'crash-after-capture' ? { afterCapture: crash } : undefined;
+  const faults: Faults | undefined =
+    fault === 'crash-after-charge'
+      ? { afterCharge: crash }
+      : fault === 'crash-after-capture'
+        ? { afterCapture: crash }
+        : fault === 'crash-after-action'
+          ? { afterActionCompleted: crash }
+          : undefined;
   const app = await buildApp({ config, db: database.db, faults });
   if (config.jwt.devSecret) app.log.info('using the development JWT secret in ./data; mint a token with `npm run token -- --sub alice`');
 

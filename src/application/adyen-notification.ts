@@ -1,5 +1,5 @@
 import { errors } from '../domain/errors.js';
-import type { ProviderDispute, ProviderRefund } from '../payments/provider.js';
+import type { ProviderDispute, ProviderRefund, RetrieveResult } from '../payments/provider.js';
 import { PaymentDeclinedError } from '../payments/provider.js';
 import { declineCodeOf } from '../payments/adyen-errors.js';
 import type { AdyenNotification } from '../payments/webhooks/adyen.js';
@@ -12,6 +12,7 @@ import { declineCapture, finishCapture } from './capture-payment.js';
 import type { Deps } from './deps.js';
 import { learnDisputes, learnRefunds } from './provider-money.js';
 import { releasePayment } from './release-payment.js';
+import { settleAwaitingPayment } from './settle-awaiting-payment.js';
 import { completeCharge, defaultExpiry, failCharge } from './settle-charge.js';
 import { failVoid, settleVoid } from './void-payment.js';
 import { historyNotes, noteOn } from '../domain/history-notes.js';
@@ -91,11 +92,21 @@ async function authorisation(deps: Deps, n: AdyenNotification): Promise<Notifica
   const t = await findTransaction(deps.db, n.merchantReference);
   if (!t || t.provider !== 'adyen') return 'ignored';
   if (t.status !== 'processing') return 'ignored';
+  const manual = t.draft.capture === 'shipment';
+  if (t.action_expires_at !== null) {
+    // An order waiting for its customer: the one settle step decides, told what Adyen said.
+    const known: RetrieveResult = !n.success
+      ? { status: 'failed', declineCode: declineCodeOf(n.reason, 'refused') }
+      : manual
+        ? { status: 'authorized', reference: n.pspReference, authorizationExpiresAt: null }
+        : { status: 'succeeded', reference: n.pspReference };
+    await settleAwaitingPayment(deps, t.order_id, { kind: 'webhook', known });
+    return 'applied';
+  }
   if (!n.success) {
     await failCharge(deps, t.id, errors.paymentDeclined(n.reason || 'The payment was refused.', declineCodeOf(n.reason, 'refused')));
     return 'applied';
   }
-  const manual = t.draft.capture === 'shipment';
   const done = await completeCharge(deps, t.id, { reference: n.pspReference, authorizationExpiresAt: manual ? defaultExpiry(deps.clock()) : null });
   if (done.kind === 'release' && done.movement) await releasePayment(deps, done.movement);
   return 'applied';

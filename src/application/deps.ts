@@ -29,6 +29,8 @@ export interface Faults {
   afterCharge?: () => void;
   /** After the provider captured or voided, before the ledger says so. */
   afterCapture?: () => void;
+  /** After the provider said a payment that waited for its customer completed (PayPal: captured), before the order is placed. */
+  afterActionCompleted?: () => void;
 }
 
 /**

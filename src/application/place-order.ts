@@ -4,6 +4,7 @@ import type { Order, ShippingAddress } from '../domain/order.js';
 import type { ProviderId } from '../domain/payment.js';
 import { priceItems, type RequestedItem } from '../domain/pricing.js';
 import { chargeCaptureFor, PaymentAmountMismatchError, PaymentDeclinedError, PaymentIntentMismatchError } from '../payments/provider.js';
+import { isMollieMethod } from '../payments/mollie-methods.js';
 import type { KeyClaim } from '../persistence/idempotency-repository.js';
 import { findOrder } from '../persistence/order-repository.js';
 import { findProducts, type Product } from '../persistence/product-repository.js';
@@ -18,8 +19,12 @@ import { awaitCustomer } from './await-customer.js';
 export interface PlaceOrderInput {
   items: RequestedItem[];
   currency: string;
-  /** `source`: the provider's token (for Adyen, the web components' `paymentMethod` object); `return_url`: where the customer comes back after completing a payment at the provider. */
-  payment: { provider: ProviderId; source: string | Record<string, unknown>; return_url?: string };
+  /**
+   * `source`: the provider's token (for Adyen, the web components' `paymentMethod` object; absent for
+   * a PayPal order the service creates); `return_url`: where the customer comes back after
+   * completing a payment at the provider.
+   */
+  payment: { provider: ProviderId; source?: string | Record<string, unknown>; return_url?: string };
   email?: string | null;
   shipping_address?: ShippingAddress | null;
 }
@@ -44,19 +49,32 @@ export type PlaceOrderResult = { kind: 'created'; order: Order } | Replayed;
  * so a charge the first request did make is the one the provider answers with, never a second.
  */
 /**
- * The source as the transaction keeps it (text): Adyen's `paymentMethod` object as its JSON. Adyen
- * takes only that object and the other providers only a token, so a mix-up is the caller's 422.
+ * The source as the transaction keeps it (text), checked against what the provider takes: Adyen
+ * only its web components' `paymentMethod` object (kept as its JSON), Mollie an optional method it
+ * can name and always a return_url (every Mollie payment needs the customer), the others a token.
+ * A mix-up is the caller's 422, before anything is reserved or charged.
  */
 function sourceOf(payment: PlaceOrderInput['payment']): string {
-  const wantsObject = payment.provider === 'adyen';
-  if (wantsObject !== (typeof payment.source === 'object')) {
-    const message = wantsObject ? "must be Adyen's paymentMethod object" : "must be the provider's token (a string)";
-    throw errors.validation([{ path: '/payment/source', message }]);
+  const { provider, source } = payment;
+  const invalid = (path: string, message: string) => errors.validation([{ path, message }]);
+  if (provider === 'mollie') {
+    // Every Mollie payment needs the customer; without a method, Mollie's checkout lets them choose.
+    if (!payment.return_url) throw invalid('/payment/return_url', 'is required for mollie: every Mollie payment needs the customer');
+    if (source !== undefined && (typeof source !== 'string' || !isMollieMethod(source)))
+      throw invalid('/payment/source', 'must be a Mollie method (ideal, creditcard, bancontact, …)');
+    return source ?? '';
   }
-  return typeof payment.source === 'string' ? payment.source : JSON.stringify(payment.source);
+  // Left out (checked by assertPaymentFields): the provider's payment is made without one.
+  if (source === undefined) return '';
+  const wantsObject = provider === 'adyen';
+  if (wantsObject !== (typeof source === 'object')) {
+    throw invalid('/payment/source', wantsObject ? "must be Adyen's paymentMethod object" : "must be the provider's token (a string)");
+  }
+  return typeof source === 'string' ? source : JSON.stringify(source);
 }
 
 export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInput, idempotencyKey: string | null): Promise<PlaceOrderResult> {
+  assertPaymentFields(input.payment);
   const provider = deps.payments.get(input.payment.provider);
   const now = deps.clock();
   const key = idempotencyKey ? keyClaim(actor.sub, idempotencyKey, input, now) : null;
@@ -171,6 +189,17 @@ function refusalOf(err: unknown): { outcome: string; error: DomainError } | unde
 }
 
 /** A refused charge fails; any other error leaves its outcome unknown, to the reconciler. */
+
+/** Providers whose payment the service can start without a token: the customer chooses and approves at the provider. */
+const SOURCE_OPTIONAL: ReadonlySet<ProviderId> = new Set(['paypal', 'mollie']);
+
+/** What the schema alone cannot say: `source` may be left out only where the provider can do without it, and then the customer must come back. */
+function assertPaymentFields(p: PlaceOrderInput['payment']): void {
+  if (p.source !== undefined) return;
+  if (!SOURCE_OPTIONAL.has(p.provider)) throw errors.validation([{ path: '/payment/source', message: `is required for ${p.provider}` }]);
+  if (p.return_url === undefined) throw errors.validation([{ path: '/payment/return_url', message: 'is required without payment.source' }]);
+}
+
 async function chargeFailed(deps: Deps, transactionId: string, provider: ProviderId, err: unknown): Promise<DomainError> {
   const refusal = refusalOf(err);
   if (refusal) {

@@ -14,8 +14,11 @@ import { creationMessages, defaultExpiry, recordMoneyToGiveBack } from './settle
 
 /** Who asks: each road to the outcome of a payment that waited for its customer. */
 export type AwaitingRoad =
-  /** The provider's webhook (a hint: the provider is asked). */
-  | { kind: 'webhook' }
+  /**
+   * The provider's webhook (a hint: the provider is asked). `known`: what a provider that has no API
+   * to ask (Adyen) said in the webhook itself, whose signature is its word (AUTHORISATION).
+   */
+  | { kind: 'webhook'; known?: RetrieveResult }
   /** The reconciler's sweep: a lost webhook, a crash, the expiry. */
   | { kind: 'reconciler' }
   /** The customer's return (POST …/payment/confirm), with what the provider added to the return URL. */
@@ -81,7 +84,7 @@ async function decide(deps: Deps, trx: Db, order: Order, t: PaymentTransaction, 
   const actor = road.kind === 'confirm' || road.kind === 'cancel' ? road.actor.sub : 'system';
   const ending = road.kind === 'cancel' || now.getTime() >= Date.parse(t.action_expires_at!);
   // Only a road that ends the order anyway may go on without an answer: the others fail and come again.
-  let truth = await ask(deps, provider, input, t, { tolerateOutage: ending });
+  let truth = road.kind === 'webhook' && road.known ? truthOf(deps, road.known) : await ask(deps, provider, input, t, { tolerateOutage: ending });
 
   if (order.status !== 'awaiting_payment') {
     // The order already ended while the payment was still open: what arrives now is given back.
@@ -100,6 +103,7 @@ async function decide(deps: Deps, trx: Db, order: Order, t: PaymentTransaction, 
     if (!stopped) truth = await ask(deps, provider, input, t, { tolerateOutage: true });
   }
 
+  if (truth.kind === 'paid') deps.faults?.afterActionCompleted?.();
   if (truth.kind === 'paid' && road.kind !== 'cancel') return { order: await place(deps, trx, order, t, truth, actor, now), open: false, changed: true };
   if (truth.kind === 'open' && !ending) return { order, open: true, changed: false };
 
@@ -129,6 +133,10 @@ async function ask(deps: Deps, provider: PaymentProvider, input: ActionInput, t:
     deps.logger.warn({ err, transactionId: t.id }, 'the provider could not say how a payment that waited for its customer stands; treated as still open');
     return { kind: 'open' };
   }
+  return truthOf(deps, found);
+}
+
+function truthOf(deps: Deps, found: RetrieveResult): Truth {
   switch (found.status) {
     case 'succeeded':
       return { kind: 'paid', reference: found.reference, authorizationExpiresAt: null };

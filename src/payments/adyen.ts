@@ -1,9 +1,10 @@
 import type { Types } from '@adyen/api-library';
+import { createHash } from 'node:crypto';
 import { createAdyenCheckout, type AdyenSettings } from './adyen-client.js';
 import { adyenCall, declineCodeOf } from './adyen-errors.js';
 import { captureKey, chargeKey, refundKey, voidKey } from './idempotency.js';
 import type { ProviderOptions } from './options.js';
-import { PaymentDeclinedError, PaymentProviderError, type PaymentProvider } from './provider.js';
+import { PaymentDeclinedError, PaymentProviderError, type ChargeCapture, type PaymentProvider, type RetrieveResult } from './provider.js';
 
 /**
  * Adyen's Checkout API (v72) through `@adyen/api-library`. `reference` is our transaction id (and,
@@ -35,14 +36,15 @@ export function createAdyenProvider(settings: AdyenSettings, options: ProviderOp
   return {
     id: 'adyen',
 
-    async charge({ transactionId, amount, currency, source, customerId, description, capture }) {
+    async charge({ transactionId, amount, currency, source, customerId, description, capture, returnUrl }) {
       const manual = capture === 'manual';
       const request: Types.checkout.PaymentRequest = {
         merchantAccount,
         amount: amountOf(amount, currency),
         reference: transactionId,
         paymentMethod: paymentMethodOf(source),
-        returnUrl: options.returnUrl ?? 'https://localhost/',
+        // Adyen wants a returnUrl on every payment; without the client's, a payment that would use it is declined below.
+        returnUrl: returnUrl ?? options.returnUrl ?? 'https://localhost/',
         shopperReference: customerId,
         shopperStatement: description.slice(0, 22),
         ...(manual ? { additionalData: { manualCapture: 'true' } } : { captureDelayHours: 0 }),
@@ -61,7 +63,14 @@ export function createAdyenProvider(settings: AdyenSettings, options: ProviderOp
         case 'IdentifyShopper':
         case 'ChallengeShopper':
         case 'PresentToShopper':
-          throw new PaymentDeclinedError('The payment needs the customer (3-D Secure or a redirect).', 'authentication_required');
+          if (!returnUrl || !res.action) throw new PaymentDeclinedError('The payment needs the customer (3-D Secure or a redirect).', 'authentication_required');
+          return {
+            // Adyen names the payment in the action answer; an older answer without it is named by our reference until AUTHORISATION does.
+            reference: pspReference ?? transactionId,
+            captured: false,
+            authorizationExpiresAt: null,
+            action: { url: actionUrl(res.action), clientSecret: null, providerData: { ...res.action } as Record<string, unknown>, expiresAt: null },
+          };
         default:
           // Pending, Received (and anything newer): Adyen decides later and says so in AUTHORISATION.
           throw new PaymentProviderError(
@@ -102,6 +111,24 @@ export function createAdyenProvider(settings: AdyenSettings, options: ProviderOp
     // No lookup at Adyen: the AUTHORISATION notification (retried by Adyen until we answer) settles the charge.
     retrieve: async () => ({ status: 'processing' }),
 
+    /**
+     * The customer is back with the `redirectResult` Adyen added to the return URL: /payments/details
+     * finishes the payment, under a key derived from the transaction and that result, so the same
+     * return confirmed twice is one call. The other roads have nothing to send: the AUTHORISATION
+     * notification tells them (application/adyen-notification.ts).
+     */
+    async completeAction({ transactionId, capture, redirectResult }) {
+      if (!redirectResult) return { status: 'processing' };
+      const key = detailsKey(transactionId, redirectResult);
+      const res = await adyenCall(() => checkout.PaymentsApi.paymentsDetails({ details: { redirectResult } }, { idempotencyKey: key })).catch((err: unknown) => {
+        // A redirectResult Adyen refuses (forged, or another payment's) says nothing of this payment.
+        if (err instanceof PaymentDeclinedError) return null;
+        throw err;
+      });
+      if (!res) return { status: 'processing' };
+      return actionOutcome(res.resultCode, res.pspReference, res.refusalReason, capture);
+    },
+
     refunds: async () => {
       throw new PaymentProviderError('adyen: no API lists refunds; their notifications carry them');
     },
@@ -109,6 +136,30 @@ export function createAdyenProvider(settings: AdyenSettings, options: ProviderOp
       throw new PaymentProviderError('adyen: no API lists disputes; their notifications carry them');
     },
   };
+}
+
+/** What a finished action says, in the shape the settle step reads. */
+function actionOutcome(resultCode: string | undefined, pspReference: string | undefined, refusalReason: string | undefined, capture: ChargeCapture): RetrieveResult {
+  switch (resultCode) {
+    case 'Authorised':
+      if (!pspReference) return { status: 'processing' };
+      return capture === 'manual' ? { status: 'authorized', reference: pspReference, authorizationExpiresAt: null } : { status: 'succeeded', reference: pspReference };
+    case 'Refused':
+    case 'Cancelled':
+    case 'Error':
+      return { status: 'failed', declineCode: declineCodeOf(refusalReason, resultCode.toLowerCase()) };
+    default:
+      return { status: 'processing' };
+  }
+}
+
+function actionUrl(action: object): string | null {
+  const url = (action as { url?: unknown }).url;
+  return typeof url === 'string' ? url : null;
+}
+
+function detailsKey(transactionId: string, redirectResult: string): string {
+  return `details-${createHash('sha256').update(transactionId).update('\0').update(redirectResult).digest('base64url')}`.slice(0, KEY_LIMIT);
 }
 
 /** The web components' `paymentMethod` object, kept as JSON in the transaction's source. */

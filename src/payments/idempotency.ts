@@ -25,6 +25,11 @@ export function voidKey(voidId: string, maxLength = 255): string {
   return bounded('void-', voidId, maxLength);
 }
 
+/** Creating the provider's payment for a transaction (a PayPal order the service creates itself). */
+export function createKey(transactionId: string, maxLength = 255): string {
+  return bounded('create-', transactionId, maxLength);
+}
+
 /** Cancelling a payment that waited for its customer: one cancel per transaction, whichever road asks. */
 export function cancelKey(transactionId: string, maxLength = 255): string {
   return bounded('cancel-', transactionId, maxLength);

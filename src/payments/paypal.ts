@@ -1,5 +1,7 @@
 import {
+  CheckoutPaymentIntent,
   OrdersController,
+  PaypalExperienceUserAction,
   PaymentsController,
   type AuthorizationWithAdditionalData,
   type CapturedPayment,
@@ -9,7 +11,7 @@ import {
   type Refund,
 } from '@paypal/paypal-server-sdk';
 import { fromMajorString, toMajorString } from '../domain/money.js';
-import { captureKey, chargeKey, refundKey, voidKey } from './idempotency.js';
+import { captureKey, chargeKey, createKey, refundKey, voidKey } from './idempotency.js';
 import type { ProviderOptions } from './options.js';
 import { createPayPalClient, type PayPalSettings } from './paypal-client.js';
 import { listDisputes } from './paypal-disputes.js';
@@ -56,7 +58,8 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
   return {
     id: 'paypal',
 
-    async charge({ transactionId, amount, currency, source, capture: mode }) {
+    async charge({ transactionId, amount, currency, source, capture: mode, returnUrl }) {
+      if (!source) return createForBuyer(transactionId, amount, currency, mode === 'manual' ? 'AUTHORIZE' : 'CAPTURE', returnUrl);
       const order = await getOrder(source);
       if (!order) throw new PaymentDeclinedError('The PayPal order does not exist.', 'invalid_source');
       const intent = mode === 'manual' ? 'AUTHORIZE' : 'CAPTURE';
@@ -69,20 +72,39 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
       if (order.status !== 'APPROVED' && order.status !== 'COMPLETED') {
         throw new PaymentDeclinedError(`The PayPal order is ${order.status ?? 'in an unknown state'}, not approved.`, 'order_not_approved');
       }
-      if (mode === 'manual') return authorize(source, transactionId);
-      const captured = await paypalCall(
-        client,
-        async () => (await orders.captureOrder({ id: source, paypalRequestId: chargeKey(transactionId), prefer: 'return=representation' })).result,
-        { declines: true },
-      );
-      const capture = captureOf(captured);
-      if (!capture?.id) throw new PaymentProviderError(`paypal: order ${source} captured without a capture`);
-      if (capture.status === 'COMPLETED') return { reference: capture.id, captured: true, authorizationExpiresAt: null };
-      if (capture.status === 'DECLINED' || capture.status === 'FAILED') {
-        throw new PaymentDeclinedError('PayPal declined the payment.', capture.statusDetails?.reason?.toLowerCase() ?? 'capture_declined');
+      return mode === 'manual' ? authorize(source, transactionId) : captureApproved(source, transactionId);
+    },
+
+    async completeAction({ transactionId, reference, capture: mode }) {
+      const order = await getOrder(reference);
+      if (!order) return { status: 'not_found' };
+      if (order.status === 'VOIDED') return { status: 'failed', declineCode: 'order_voided' };
+      if (order.status === 'COMPLETED') {
+        const auth = order.purchaseUnits?.[0]?.payments?.authorizations?.[0];
+        if (auth) return authorizationResult(auth);
+        const capture = captureOf(order);
+        return capture ? captureResult(capture) : { status: 'processing' };
       }
-      // PENDING (e.g. under review): the money may still arrive; the reconciler asks again later.
-      throw new PaymentProviderError(`paypal: capture ${capture.id} is ${capture.status ?? 'unknown'}`);
+      // CREATED / PAYER_ACTION_REQUIRED: the buyer has not approved yet.
+      if (order.status !== 'APPROVED') return { status: 'processing' };
+      // Approved: captured (or authorized) with the request id of the transaction, so the webhook,
+      // the buyer's return and the reconciler make one capture however many of them get here.
+      try {
+        const done = mode === 'manual' ? await authorize(reference, transactionId) : await captureApproved(reference, transactionId);
+        return done.captured
+          ? { status: 'succeeded', reference: done.reference }
+          : { status: 'authorized', reference: done.reference, authorizationExpiresAt: done.authorizationExpiresAt };
+      } catch (err) {
+        if (err instanceof PaymentDeclinedError) return { status: 'failed', declineCode: err.declineCode ?? 'capture_declined' };
+        throw err;
+      }
+    },
+
+    // A PayPal order takes no money until the service captures or authorizes it, which it never does
+    // once the order ended: it is as good as cancelled unless that already happened.
+    async cancelAction({ reference }) {
+      const order = await getOrder(reference);
+      return order?.status === 'COMPLETED' ? 'not_cancelled' : 'cancelled';
     },
 
     async capture({ captureId, reference, amount, currency }) {
@@ -210,6 +232,61 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
     if (auth.status === 'DENIED') throw new PaymentDeclinedError('PayPal denied the authorization.', auth.statusDetails?.reason?.toLowerCase() ?? 'authorization_denied');
     // PENDING: PayPal is still deciding; the reconciler asks again later.
     throw new PaymentProviderError(`paypal: authorization ${auth.id} is ${auth.status ?? 'unknown'}`);
+  }
+
+  /**
+   * The service creates the PayPal order itself (no `source`): intent by capture mode, our amount,
+   * the return URL as both `return_url` and `cancel_url`; the buyer approves it at its `payer-action`
+   * link. The request id derives from the transaction, so a retried create finds the same order.
+   */
+  async function createForBuyer(
+    transactionId: string,
+    amount: number,
+    currency: string,
+    intent: 'CAPTURE' | 'AUTHORIZE',
+    returnUrl: string | null | undefined,
+  ): Promise<ChargeResult> {
+    if (!returnUrl) throw new PaymentDeclinedError('A PayPal payment without an approved order needs a return URL.', 'return_url_required');
+    const created = await paypalCall(
+      client,
+      async () =>
+        (
+          await orders.createOrder({
+            paypalRequestId: createKey(transactionId),
+            prefer: 'return=representation',
+            body: {
+              intent: intent === 'AUTHORIZE' ? CheckoutPaymentIntent.Authorize : CheckoutPaymentIntent.Capture,
+              purchaseUnits: [{ amount: { currencyCode: currency, value: toMajorString(amount, currency) }, customId: transactionId }],
+              paymentSource: { paypal: { experienceContext: { returnUrl, cancelUrl: returnUrl, userAction: PaypalExperienceUserAction.PayNow } } },
+            },
+          })
+        ).result,
+    );
+    if (!created.id) throw new PaymentProviderError('paypal: order created without an id');
+    const link = created.links?.find((l) => l.rel === 'payer-action') ?? created.links?.find((l) => l.rel === 'approve');
+    return {
+      reference: created.id,
+      captured: false,
+      authorizationExpiresAt: null,
+      action: { url: link?.href ?? null, clientSecret: null, providerData: { order_id: created.id }, expiresAt: null },
+    };
+  }
+
+  /** Captures an approved order of intent CAPTURE; the request id derives from the transaction. */
+  async function captureApproved(orderId: string, transactionId: string): Promise<ChargeResult> {
+    const captured = await paypalCall(
+      client,
+      async () => (await orders.captureOrder({ id: orderId, paypalRequestId: chargeKey(transactionId), prefer: 'return=representation' })).result,
+      { declines: true },
+    );
+    const capture = captureOf(captured);
+    if (!capture?.id) throw new PaymentProviderError(`paypal: order ${orderId} captured without a capture`);
+    if (capture.status === 'COMPLETED') return { reference: capture.id, captured: true, authorizationExpiresAt: null };
+    if (capture.status === 'DECLINED' || capture.status === 'FAILED') {
+      throw new PaymentDeclinedError('PayPal declined the payment.', capture.statusDetails?.reason?.toLowerCase() ?? 'capture_declined');
+    }
+    // PENDING (e.g. under review): the money may still arrive; the reconciler asks again later.
+    throw new PaymentProviderError(`paypal: capture ${capture.id} is ${capture.status ?? 'unknown'}`);
   }
 
   async function getAuthorization(authorizationId: string): Promise<PaymentAuthorization | null> {

@@ -27,7 +27,7 @@ const REGISTRY: Record<ProviderId, Factory> = {
   paypal: async (c) => (c.paypal ? (await import('./paypal.js')).createPayPalProvider(c.paypal, { production: c.env === 'production' }) : null),
   square: async (c) => (c.square ? (await import('./square.js')).createSquareProvider(c.square, { production: c.env === 'production' }) : null),
   adyen: async (c) => (c.adyen ? (await import('./adyen.js')).createAdyenProvider(c.adyen, { returnUrl: `${c.publicBaseUrl}/` }) : null),
-  mollie: async () => null,
+  mollie: async (c) => (c.mollie ? (await import('./mollie.js')).createMollieProvider(c.mollie, { webhookUrl: `${c.publicBaseUrl}/api/webhooks/mollie` }) : null),
 };
 
 export async function createPaymentProcessor(config: Config, overrides: Partial<Record<ProviderId, PaymentProvider>> = {}): Promise<PaymentProcessor> {

@@ -165,8 +165,9 @@ export class AdyenEmulator extends HttpEmulator {
 
   private dispatch(method: string, path: string, body: Record<string, unknown>): Reply {
     if (method !== 'POST') return serviceError(405, '000', 'Method not allowed', 'validation');
-    if (body.merchantAccount !== this.merchantAccount) return serviceError(403, '901', 'Invalid Merchant Account', 'security');
+    if (path !== '/v72/payments/details' && body.merchantAccount !== this.merchantAccount) return serviceError(403, '901', 'Invalid Merchant Account', 'security');
     if (path === '/v72/payments') return this.pay(body);
+    if (path === '/v72/payments/details') return this.details(body);
     const m = /^\/v72\/payments\/([^/]+)\/(captures|cancels|refunds)$/.exec(path);
     if (!m) return serviceError(404, '000', 'Not found', 'validation');
     const p = this.payments.get(m[1]!);
@@ -217,11 +218,48 @@ export class AdyenEmulator extends HttpEmulator {
               token: randomBytes(24).toString('base64'),
               authorisationToken: randomBytes(12).toString('base64'),
             };
-      return { status: 200, body: { resultCode: method.type === 'ideal' ? 'RedirectShopper' : 'ChallengeShopper', action, merchantReference: reference } };
+      return {
+        status: 200,
+        body: { pspReference: p.pspReference, resultCode: method.type === 'ideal' ? 'RedirectShopper' : 'ChallengeShopper', action, merchantReference: reference },
+      };
     }
     if (!manual) p.captured = amount.value;
     this.notify(this.item(p, 'AUTHORISATION', {}));
     return { status: 200, body: { pspReference: p.pspReference, resultCode: 'Authorised', merchantReference: reference, amount } };
+  }
+
+  /**
+   * The shopper finishes at the bank or the 3-D Secure page: Adyen decides (AUTHORISATION is
+   * notified) and sends the shopper back with a `redirectResult`, returned here, which
+   * /payments/details answers with the outcome.
+   */
+  completeShopper(pspReference: string, outcome: 'authorised' | 'refused'): string {
+    const p = this.payments.get(pspReference)!;
+    if (outcome === 'refused') {
+      p.state = 'refused';
+      this.notify(this.item(p, 'AUTHORISATION', { success: 'false', reason: 'Refused' }));
+    } else {
+      p.state = 'authorised';
+      if (!p.manual) p.captured = p.amount.value;
+      this.notify(this.item(p, 'AUTHORISATION', {}));
+    }
+    return Buffer.from(JSON.stringify({ psp: pspReference, n: randomBytes(6).toString('hex') })).toString('base64url');
+  }
+
+  private details(body: Record<string, unknown>): Reply {
+    const redirectResult = (body.details as { redirectResult?: unknown } | undefined)?.redirectResult;
+    let psp: string | undefined;
+    try {
+      psp = (JSON.parse(Buffer.from(String(redirectResult), 'base64url').toString()) as { psp?: string }).psp;
+    } catch {
+      psp = undefined;
+    }
+    const p = psp ? this.payments.get(psp) : undefined;
+    if (!p) return serviceError(422, '101', 'Invalid redirectResult', 'validation');
+    const base = { pspReference: p.pspReference, merchantReference: p.merchantReference, amount: p.amount };
+    if (p.state === 'refused') return { status: 200, body: { ...base, resultCode: 'Refused', refusalReason: 'Refused', refusalReasonCode: '2' } };
+    if (p.state === 'action') return { status: 200, body: { ...base, resultCode: 'Pending' } };
+    return { status: 200, body: { ...base, resultCode: 'Authorised' } };
   }
 
   private captured(p: Payment, pspReference: string, reference: string, amount: Payment['amount']): NotificationItem {

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -58,13 +59,19 @@ export class HttpEmulator {
   private outage: { kind: FaultKind; status: number; until: number } | null = null;
   private baseUrl = '';
 
-  constructor(private readonly handler: Handler) {
-    this.server = createServer((req, res) => void this.serve(req, res));
+  /** With `tls`, the emulator speaks HTTPS as `https://localhost:…` (a provider whose SDK speaks nothing else). */
+  constructor(
+    private readonly handler: Handler,
+    private readonly tls?: { key: string; cert: string },
+  ) {
+    const serve = (req: IncomingMessage, res: ServerResponse) => void this.serve(req, res);
+    this.server = tls ? createTlsServer({ key: tls.key, cert: tls.cert }, serve) : createServer(serve);
   }
 
   async start(): Promise<this> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    const port = (this.server.address() as AddressInfo).port;
+    this.baseUrl = this.tls ? `https://localhost:${port}` : `http://127.0.0.1:${port}`;
     return this;
   }
 

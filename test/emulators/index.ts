@@ -1,7 +1,9 @@
 import { AdyenEmulator } from './adyen-emulator.js';
+import { MollieEmulator } from './mollie-emulator.js';
 import { PayPalEmulator } from './paypal-emulator.js';
 import { SquareEmulator } from './square-emulator.js';
 import { StripeEmulator } from './stripe-emulator.js';
+import { trustThrowAwayCa } from './tls.js';
 
 /**
  * All three provider emulators on 127.0.0.1, and the environment that points
@@ -27,17 +29,20 @@ export interface Emulators {
   square: SquareEmulator;
   paypal: PayPalEmulator;
   adyen: AdyenEmulator;
+  mollie: MollieEmulator;
   env: Record<string, string>;
   close(): Promise<void>;
 }
 
 export async function startEmulators(): Promise<Emulators> {
-  const [stripe, square, paypal, adyen] = await Promise.all([
+  const [stripe, square, paypal, adyen, mollie] = await Promise.all([
     new StripeEmulator().start(),
     new SquareEmulator().start(),
     new PayPalEmulator().start(),
     new AdyenEmulator().start(),
+    new MollieEmulator().start(),
   ]);
+  trustThrowAwayCa();
   const env = {
     STRIPE_SECRET_KEY: stripe.secretKey,
     STRIPE_API_BASE: stripe.url,
@@ -55,15 +60,18 @@ export async function startEmulators(): Promise<Emulators> {
     ADYEN_MERCHANT_ACCOUNT: adyen.merchantAccount,
     ADYEN_HMAC_KEY: adyen.hmacKey,
     ADYEN_API_BASE: adyen.url,
+    MOLLIE_API_KEY: mollie.apiKey,
+    MOLLIE_API_BASE: mollie.settings().apiBase!,
   };
   return {
     stripe,
     square,
     paypal,
     adyen,
+    mollie,
     env,
     close: async () => {
-      await Promise.all([stripe.close(), square.close(), paypal.close(), adyen.close()]);
+      await Promise.all([stripe.close(), square.close(), paypal.close(), adyen.close(), mollie.close()]);
     },
   };
 }

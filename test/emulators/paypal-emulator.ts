@@ -14,6 +14,11 @@ import { HttpEmulator, idFactory, type ProviderPayment, type RecordedRequest, ty
  * approved one in the browser. Webhooks are signed with an emulator secret and
  * verified only by the emulator's verify endpoint, as PayPal's are.
  *
+ * Orders the service creates itself (POST v2/checkout/orders with a `paypal` payment source and
+ * its `experience_context`) are PAYER_ACTION_REQUIRED with a `payer-action` link, until
+ * `approve(orderId)` (the buyer at PayPal) makes them APPROVED and returns the
+ * CHECKOUT.ORDER.APPROVED webhook PayPal sends.
+ *
  * An order of intent AUTHORIZE is authorized (v2/checkout/orders/{id}/authorize,
  * `expiration_time` 29 days on), then its authorization captured
  * (v2/payments/authorizations/{id}/capture, `amount` ≤ what is left,
@@ -74,6 +79,9 @@ interface POrder {
   intent: 'CAPTURE' | 'AUTHORIZE';
   status: string;
   create_time: string;
+  /** Orders created through the API (the service's own): where the buyer approves it. */
+  links?: Link[];
+  payment_source?: { paypal: { experience_context?: { return_url?: string; cancel_url?: string } } };
   purchase_units: { reference_id: string; amount: Amount; payments?: { authorizations?: Authorization[]; captures: Capture[]; refunds?: PRefund[] } }[];
 }
 
@@ -119,6 +127,14 @@ export class PayPalEmulator extends HttpEmulator {
     });
     if (opts.decline) this.declined.add(id);
     return id;
+  }
+
+  /** The buyer approves an order the service created, at its payer-action link: returns CHECKOUT.ORDER.APPROVED. */
+  approve(orderId: string): Delivery {
+    const order = this.orders.get(orderId);
+    if (order?.status !== 'PAYER_ACTION_REQUIRED') throw new Error(`${orderId} does not wait for its buyer`);
+    order.status = 'APPROVED';
+    return this.webhook('CHECKOUT.ORDER.APPROVED', structuredClone(order) as unknown as Json);
   }
 
   /** PayPal keeps request ids for hours: after this, a repeated request is executed anew. */
@@ -311,6 +327,7 @@ export class PayPalEmulator extends HttpEmulator {
     const replay = requestId && this.stored.get(`${req.path} ${requestId}`);
     if (replay) return replay;
     let reply: Reply | undefined;
+    if (req.method === 'POST' && req.path === '/v2/checkout/orders') reply = this.createOrder(body);
     if (req.method === 'POST' && (m = /^\/v2\/checkout\/orders\/([^/]+)\/capture$/.exec(req.path))) reply = this.capture(m[1]!, requestId);
     if (req.method === 'POST' && (m = /^\/v2\/checkout\/orders\/([^/]+)\/authorize$/.exec(req.path))) reply = this.authorize(m[1]!, requestId);
     if (req.method === 'POST' && (m = /^\/v2\/payments\/authorizations\/([^/]+)\/capture$/.exec(req.path))) reply = this.captureAuthorization(m[1]!, body, requestId);
@@ -339,6 +356,34 @@ export class PayPalEmulator extends HttpEmulator {
         nonce: randomUUID(),
       },
     };
+  }
+
+  private createOrder(body: Json): Reply {
+    const intent = body.intent;
+    const units = body.purchase_units as { amount?: Amount; custom_id?: string }[] | undefined;
+    const amount = units?.[0]?.amount;
+    const context = (body.payment_source as POrder['payment_source'] | undefined)?.paypal?.experience_context;
+    if ((intent !== 'CAPTURE' && intent !== 'AUTHORIZE') || !amount?.currency_code || !amount.value) {
+      return { status: 400, body: { name: 'INVALID_REQUEST', message: 'Request is not well-formed, syntactically incorrect, or violates schema.' } };
+    }
+    if (!context?.return_url || !context.cancel_url) {
+      return unprocessable('MISSING_REQUIRED_PARAMETER', 'A required field / parameter is missing: payment_source/paypal/experience_context/return_url.');
+    }
+    const id = this.newId('ORDER').toUpperCase();
+    const order: POrder = {
+      id,
+      intent,
+      status: 'PAYER_ACTION_REQUIRED',
+      create_time: new Date().toISOString(),
+      purchase_units: [{ reference_id: 'default', amount: { currency_code: amount.currency_code, value: amount.value } }],
+      payment_source: { paypal: { experience_context: context } },
+      links: [
+        { href: `${API}/v2/checkout/orders/${id}`, rel: 'self', method: 'GET' },
+        { href: `https://www.sandbox.paypal.com/checkoutnow?token=${id}`, rel: 'payer-action', method: 'GET' },
+      ],
+    };
+    this.orders.set(id, order);
+    return { status: 200, body: structuredClone(order) };
   }
 
   private capture(orderId: string, requestId: string | undefined): Reply {

@@ -40,9 +40,10 @@ export function describePaymentsApp(
   if (opts.resetAfterEach) {
     afterEach(() => {
       if (!emu) return;
-      for (const e of [emu.stripe, emu.square, emu.paypal, emu.adyen]) e.resetFaults();
+      for (const e of [emu.stripe, emu.square, emu.paypal, emu.adyen, emu.mollie]) e.resetFaults();
       emu.stripe.refundStatus = 'succeeded';
       emu.adyen.refundStatus = 'succeeded';
+      emu.mollie.refundStatus = 'succeeded';
       emu.square.refundStatus = 'COMPLETED';
       emu.paypal.refundStatus = 'COMPLETED';
     });

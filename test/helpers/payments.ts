@@ -7,6 +7,7 @@ import { readLedgerSums } from '../../src/persistence/ledger.js';
 import type { TransactionRow } from '../../src/persistence/tables.js';
 import type { ProviderOptions } from '../../src/payments/options.js';
 import { createAdyenProvider } from '../../src/payments/adyen.js';
+import { createMollieProvider } from '../../src/payments/mollie.js';
 import { createPayPalProvider } from '../../src/payments/paypal.js';
 import { createPaymentProcessor } from '../../src/payments/processor.js';
 import { createSquareProvider } from '../../src/payments/square.js';
@@ -113,6 +114,7 @@ export async function startPaymentsApp(kind: DatabaseKind, emu: Emulators, opts:
     square: createSquareProvider(config.square!, opts.sdk),
     paypal: createPayPalProvider(config.paypal!, opts.sdk),
     adyen: createAdyenProvider(config.adyen!, opts.sdk),
+    mollie: createMollieProvider(config.mollie!, { ...opts.sdk, webhookUrl: `${config.publicBaseUrl}/api/webhooks/mollie` }),
   });
   return startApp(kind, env, { payments });
 }

@@ -14,6 +14,7 @@ import { reconcileNow } from '../helpers/payments.js';
  */
 const CARD = { type: 'scheme', encryptedCardNumber: 'test_4111111111111111', encryptedExpiryMonth: 'test_03', encryptedExpiryYear: 'test_2030', encryptedSecurityCode: 'test_737' };
 const REFUSED = { ...CARD, encryptedCardNumber: 'test_refused' };
+const CARD_3DS = { ...CARD, encryptedCardNumber: 'test_3ds2' };
 
 describe.each(DATABASES)('adyen through HTTP on %s', (kind) => {
   const { t, emu } = describePaymentsApp(kind, { resetAfterEach: true });
@@ -205,5 +206,61 @@ describe.each(DATABASES)('adyen through HTTP on %s', (kind) => {
       success: 'true',
     };
     expect((await post(emu.adyen.batch([stray]))).body).toBe('[accepted]');
+  });
+
+  describe('payments the customer completes', () => {
+    const RETURN = 'https://shop.example.com/checkout/return';
+    async function awaiting(source: unknown) {
+      const sku = uid('sku');
+      await putProduct(t, sku, { price: 1800, stock: 5, currency: 'EUR' });
+      const token = await t.token(uid('buyer'));
+      const res = await createOrder(t, token, { items: [{ product_id: sku, quantity: 1 }], currency: 'EUR', payment: { provider: 'adyen', source, return_url: RETURN } });
+      expect(res.statusCode, res.body).toBe(201);
+      return { sku, token, order: res.json() };
+    }
+    const confirm = (token: string, orderId: string, redirectResult?: string) =>
+      t.app.inject({ method: 'POST', url: `/api/orders/${orderId}/payment/confirm`, headers: bearer(token), payload: redirectResult ? { redirect_result: redirectResult } : {} });
+
+    it('iDEAL: awaiting_payment with the redirect; back with redirectResult, /payments/details places it; the AUTHORISATION after it changes nothing', async () => {
+      const { token, order } = await awaiting({ type: 'ideal', issuer: '1121' });
+      expect(order).toMatchObject({ status: 'awaiting_payment', payment: { status: 'requires_action' } });
+      const psp = order.payment.provider_reference;
+      expect(order.payment.next_action).toMatchObject({
+        type: 'redirect',
+        url: `${emu.adyen.url}/hpp/redirect/${psp}`,
+        provider_data: { type: 'redirect', paymentMethodType: 'ideal' },
+      });
+      expect(JSON.parse(emu.adyen.requests.find((r) => r.path === '/v72/payments')!.body)).toMatchObject({ returnUrl: RETURN, paymentMethod: { type: 'ideal' } });
+
+      const redirectResult = emu.adyen.completeShopper(psp, 'authorised');
+      const back = await confirm(token, order.id, redirectResult);
+      expect(back.statusCode, back.body).toBe(200);
+      expect(back.json()).toMatchObject({ status: 'pending', payment: { status: 'succeeded', amount_captured: 1800, next_action: null } });
+      expect((await confirm(token, order.id, redirectResult)).json().status).toBe('pending');
+      await deliverAll();
+      expect(await events(order.id, 'order.created')).toHaveLength(1);
+      expect(emu.adyen.requests.filter((r) => r.path === '/v72/payments/details')).toHaveLength(1);
+    });
+
+    it('3-D Secure 2: the action object for the web components; the AUTHORISATION notification alone places the order', async () => {
+      const { token, order } = await awaiting(CARD_3DS);
+      expect(order.payment.next_action).toMatchObject({ url: null, provider_data: { type: 'threeDS2', subtype: 'challenge', token: expect.any(String) } });
+      emu.adyen.completeShopper(order.payment.provider_reference, 'authorised');
+      await deliverAll();
+      expect(await read(token, `/api/orders/${order.id}`)).toMatchObject({ status: 'pending', payment: { status: 'succeeded' } });
+      expect(await events(order.id, 'order.created')).toHaveLength(1);
+    });
+
+    it('refused at the bank: the order is cancelled (payment_failed), its stock back; a forged redirectResult changes nothing', async () => {
+      const { sku, token, order } = await awaiting({ type: 'ideal' });
+      const forged = await confirm(token, order.id, Buffer.from('{"psp":"NOPE"}').toString('base64url'));
+      expect(forged.statusCode, forged.body).toBe(200);
+      expect(forged.json().status).toBe('awaiting_payment');
+      const redirectResult = emu.adyen.completeShopper(order.payment.provider_reference, 'refused');
+      expect((await confirm(token, order.id, redirectResult)).json()).toMatchObject({ status: 'cancelled', payment: { status: 'failed' } });
+      expect(await stockOf(t, sku)).toBe(5);
+      await deliverAll();
+      expect(await events(order.id, 'order.created')).toHaveLength(0);
+    });
   });
 });

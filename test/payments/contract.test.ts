@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PaymentDeclinedError, PaymentProviderError, RefundFailedError, type ChargeCapture, type ChargeInput } from '../../src/payments/provider.js';
 import { createAdyenProvider } from '../../src/payments/adyen.js';
+import { PaymentMethod as MolliePaymentMethod } from '@mollie/api-client';
+import { createMollieProvider } from '../../src/payments/mollie.js';
+import { MOLLIE_METHODS } from '../../src/payments/mollie-methods.js';
 import { AdyenEmulator } from '../emulators/adyen-emulator.js';
+import { MollieEmulator } from '../emulators/mollie-emulator.js';
+import { trustThrowAwayCa } from '../emulators/tls.js';
 import { FAST, HARNESSES, type ProviderHarness } from './harness.js';
 
 /**
@@ -512,5 +517,128 @@ describe('adyen provider contract', () => {
         ['false', 'Payment already captured'],
       ]);
     });
+  });
+});
+
+/**
+ * Mollie: every payment waits for its customer, so the charge answers with an action (the checkout
+ * link) and the rest of the contract is asked of a payment the emulator's customer has paid.
+ */
+describe('mollie provider contract', () => {
+  let emu: MollieEmulator;
+  beforeAll(async () => {
+    emu = await new MollieEmulator().start();
+    trustThrowAwayCa();
+  });
+  afterAll(() => emu.close());
+  beforeEach(() => {
+    emu.resetFaults();
+    emu.refundStatus = 'succeeded';
+  });
+
+  // Mollie's library retries no timeout: a first TLS handshake on a loaded machine gets 2 s, the timeout test FAST's 0.4 s.
+  const provider = (timeoutMs = 2_000) => createMollieProvider(emu.settings(), { timeoutMs, webhookUrl: 'https://shop.example.com/api/webhooks/mollie' });
+  const input = (amount = 4999, capture: ChargeCapture = 'immediate'): ChargeInput => ({
+    transactionId: randomUUID(),
+    amount,
+    currency: 'EUR',
+    source: 'ideal',
+    customerId: 'alice',
+    description: 'Order test',
+    capture,
+    returnUrl: 'https://shop.example.com/return',
+  });
+  const paid = async (amount = 4999, capture: ChargeCapture = 'immediate') => {
+    const tx = input(amount, capture);
+    const { reference } = await provider().charge(tx);
+    emu.customerPays(reference, 'paid');
+    return { tx, reference };
+  };
+
+  it('a charge waits for the customer: the checkout link and Mollie’s expiry; charged again, the same payment', async () => {
+    const tx = input();
+    const first = await provider().charge(tx);
+    expect(first).toMatchObject({ captured: false, action: { url: expect.stringContaining('/checkout/'), expiresAt: expect.any(Date) } });
+    await expect(provider().charge(tx)).resolves.toEqual(first);
+    expect(emu.payments.size).toBeGreaterThanOrEqual(1);
+    expect([...emu.payments.values()].filter((p) => (p.metadata as { transaction_id?: string }).transaction_id === tx.transactionId)).toHaveLength(1);
+    await expect(provider().retrieve({ ...tx, reference: first.reference })).resolves.toEqual({ status: 'processing' });
+  });
+
+  it('retrieve: by reference and by our transaction id; failed, canceled and expired fail', async () => {
+    const { tx, reference } = await paid();
+    await expect(provider().retrieve({ ...tx, reference })).resolves.toEqual({ status: 'succeeded', reference });
+    await expect(provider().retrieve({ ...tx, reference: null })).resolves.toEqual({ status: 'succeeded', reference });
+    await expect(provider().retrieve({ ...input(), reference: null })).resolves.toEqual({ status: 'not_found' });
+    for (const outcome of ['failed', 'canceled', 'expired'] as const) {
+      const other = input();
+      const { reference: r } = await provider().charge(other);
+      emu.customerPays(r, outcome);
+      await expect(provider().retrieve({ ...other, reference: r })).resolves.toMatchObject({ status: 'failed' });
+    }
+  });
+
+  it('a timeout is a PaymentProviderError within a bounded time (the agent ends a silent socket)', async () => {
+    emu.hangNext(5);
+    const started = Date.now();
+    await expect(provider(FAST.timeoutMs).charge(input())).rejects.toBeInstanceOf(PaymentProviderError);
+    expect(Date.now() - started).toBeLessThan(8_000);
+  });
+
+  it('refunds once however often asked, after a forgotten key too; distinct ids are distinct refunds; pending until refunded', async () => {
+    const { tx, reference } = await paid();
+    const refund = { transactionId: tx.transactionId, refundId: randomUUID(), reference, amount: 1000, currency: 'EUR' };
+    const first = await provider().refund(refund);
+    expect(first.status).toBe('succeeded');
+    emu.forgetIdempotencyKeys();
+    await expect(provider().refund(refund)).resolves.toEqual(first);
+    emu.refundStatus = 'pending';
+    const second = await provider().refund({ ...refund, refundId: randomUUID(), amount: 2000 });
+    expect(second.status).toBe('pending');
+    emu.settleRefunds();
+    expect((await provider().refunds({ reference, currency: 'EUR' })).map((r) => [r.amount, r.status, r.refundId])).toEqual([
+      [1000, 'succeeded', refund.refundId],
+      [2000, 'succeeded', expect.any(String)],
+    ]);
+    await expect(provider().refund({ ...refund, refundId: randomUUID(), amount: 5000 })).rejects.toBeInstanceOf(PaymentProviderError);
+    emu.refundStatus = 'failed';
+    await expect(provider().refund({ ...refund, refundId: randomUUID(), amount: 100 })).rejects.toBeInstanceOf(RefundFailedError);
+  });
+
+  it('manual capture: authorized until captureBefore; captures once; more than authorized, or after expiry, is declined; a release voids', async () => {
+    const { tx, reference } = await paid(5000, 'manual');
+    const found = await provider().retrieve({ ...tx, reference });
+    expect(found).toMatchObject({ status: 'authorized', reference, authorizationExpiresAt: expect.any(Date) });
+    const captureOf = (amount: number, captureId = randomUUID()) => ({ transactionId: tx.transactionId, captureId, reference, amount, currency: 'EUR' });
+    await expect(provider().capture(captureOf(5001))).rejects.toMatchObject({ declineCode: 'amount_too_large' });
+    const capture = captureOf(3000);
+    await expect(provider().capture(capture)).resolves.toEqual({ reference, pending: false });
+    await expect(provider().capture(capture)).resolves.toEqual({ reference, pending: false });
+    expect(emu.capturedAmount(reference)).toBe(3000);
+    await expect(provider().void({ transactionId: tx.transactionId, voidId: randomUUID(), reference })).rejects.toBeInstanceOf(PaymentDeclinedError);
+
+    const other = await paid(5000, 'manual');
+    await provider().void({ transactionId: other.tx.transactionId, voidId: randomUUID(), reference: other.reference });
+    await expect(provider().retrieve({ ...other.tx, reference: other.reference })).resolves.toEqual({ status: 'voided', reference: other.reference, expired: false });
+    const lapsed = await paid(5000, 'manual');
+    emu.expireAuthorization(lapsed.reference);
+    await expect(provider().capture({ ...captureOf(5000), reference: lapsed.reference })).rejects.toMatchObject({ declineCode: 'authorization_expired' });
+  });
+
+  it('disputes: a chargeback open, then won when Mollie reverses it', async () => {
+    const { reference } = await paid();
+    const chargeback = emu.openDispute(reference, 4999);
+    await expect(provider().disputes({ reference, currency: 'EUR' })).resolves.toEqual([{ reference: chargeback.id, amount: 4999, currency: 'EUR', status: 'open' }]);
+    emu.settleDispute(chargeback.id);
+    await expect(provider().disputes({ reference, currency: 'EUR' })).resolves.toMatchObject([{ status: 'won' }]);
+  });
+
+  it('the methods the service accepts are the library’s own (less its deprecated ones)', () => {
+    const deprecated = ['bitcoin', 'inghomepay', 'giropay', 'sofort', 'payconiq', 'klarnapaylater', 'klarnapaynow', 'klarnasliceit'];
+    expect([...MOLLIE_METHODS].sort()).toEqual(
+      Object.values(MolliePaymentMethod)
+        .filter((m) => !deprecated.includes(m))
+        .sort(),
+    );
   });
 });

@@ -18,9 +18,9 @@ describe('payment registry', () => {
     expect((await createPaymentProcessor(config({}))).enabled()).toEqual(['sandbox']);
   });
 
-  it('enables stripe, paypal, square and adyen from their environment, and each charges its emulator', async () => {
+  it('enables stripe, paypal, square, adyen and mollie from their environment, and each charges its emulator', async () => {
     const processor = await createPaymentProcessor(config(emu.env));
-    expect(processor.enabled().sort()).toEqual(['adyen', 'paypal', 'sandbox', 'square', 'stripe']);
+    expect(processor.enabled().sort()).toEqual(['adyen', 'mollie', 'paypal', 'sandbox', 'square', 'stripe']);
     const sources = {
       stripe: 'pm_card_visa',
       square: 'cnon:card-nonce-ok',
@@ -35,5 +35,18 @@ describe('payment registry', () => {
     expect(emu.square.payments.size).toBe(1);
     expect(emu.paypal.captures.size).toBe(1);
     expect(emu.adyen.payments.size).toBe(1);
+    // Mollie's payment waits for its customer: the charge answers with the checkout link, over HTTPS to the emulator.
+    const mollie = await processor.get('mollie').charge({
+      transactionId: randomUUID(),
+      amount: 1500,
+      currency: 'EUR',
+      source: 'ideal',
+      customerId: 'alice',
+      description: 'Order',
+      capture: 'immediate',
+      returnUrl: 'https://shop.example.com/return',
+    });
+    expect(mollie.action?.url).toMatch(/^https:\/\/localhost:\d+\/checkout\//);
+    expect(emu.mollie.payments.size).toBe(1);
   });
 });

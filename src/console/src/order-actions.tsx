@@ -61,6 +61,7 @@ function CancelForm({ data, onChanged }: { data: OrderData; onChanged: () => Pro
     setQty({});
     await onChanged();
   });
+  if (order.status === 'awaiting_payment') return <CancelWaitingForm data={data} onChanged={onChanged} />;
   if (order.status !== 'pending') return <p>Only a pending order can be cancelled.</p>;
   return (
     <form onSubmit={(e) => (e.preventDefault(), void act.start())} onInput={act.reset}>
@@ -88,6 +89,31 @@ function CancelForm({ data, onChanged }: { data: OrderData; onChanged: () => Pro
       </div>
       <Button busy={act.busy} class="danger">
         {Object.values(qty).some((q) => q.trim() !== '') ? 'Cancel these units' : 'Cancel the whole order'}
+      </Button>
+      <ProblemBox problem={act.problem} />
+    </form>
+  );
+}
+
+/** An order that waits for its customer's payment is cancelled whole: nothing was taken yet, its stock goes back. */
+function CancelWaitingForm({ data, onChanged }: { data: OrderData; onChanged: () => Promise<void> }) {
+  const [reason, setReason] = useState('');
+  const act = useAction(async (key) => {
+    await api('POST', `/api/orders/${data.order.id}/cancel`, reason ? { reason } : {}, { 'idempotency-key': key });
+    await onChanged();
+  });
+  return (
+    <form onSubmit={(e) => (e.preventDefault(), void act.start())} onInput={act.reset}>
+      <h4>Cancel</h4>
+      <p id="cancel-waiting-hint">The customer has not completed the payment: cancelling cancels it at the provider and releases the stock.</p>
+      <div class="row">
+        <div class="field">
+          <label for="cancel-reason">Reason</label>
+          <input id="cancel-reason" value={reason} aria-describedby="cancel-waiting-hint" onInput={(e) => setReason(value(e))} />
+        </div>
+      </div>
+      <Button busy={act.busy} class="danger">
+        Cancel the waiting order
       </Button>
       <ProblemBox problem={act.problem} />
     </form>

@@ -102,6 +102,11 @@ export function OrderView({ id }: { id: string }) {
           {order.payment.provider} · <strong>{order.payment.status}</strong> · {money(order.payment.amount, order.payment.currency)}
           {typeof order.payment.amount_refunded === 'number' && <> · refunded {money(order.payment.amount_refunded, order.payment.currency)}</>}
         </p>
+        {order.payment.next_action && (
+          <p data-testid="next-action">
+            Waiting for the customer to complete the payment until <strong>{when(order.payment.next_action.expires_at)}</strong>; it is cancelled then and its stock released.
+          </p>
+        )}
         {Array.isArray(data.ledger) ? (
           <table data-testid="ledger">
             <caption>Ledger</caption>

@@ -15,7 +15,14 @@ export interface Order {
   items: Item[];
   total: number;
   current_total?: number;
-  payment: Record<string, unknown> & { status: string; amount: number; currency: string; provider: string };
+  payment: Record<string, unknown> & {
+    status: string;
+    amount: number;
+    currency: string;
+    provider: string;
+    /** While the customer has still to complete the payment (3-D Secure, a redirect, an approval). */
+    next_action?: { url: string | null; expires_at: string } | null;
+  };
   email: string | null;
   tracking: { carrier: string; number: string } | null;
   created_at: string;

@@ -135,7 +135,8 @@ export default fp(
       return undefined;
     });
   },
-  { name: 'auth' },
+  // A key source that is down is thrown as a DomainError, rendered by the errors plugin's handler.
+  { name: 'auth', dependencies: ['errors'] },
 );
 
 function reject(request: FastifyRequest, reply: FastifyReply, detail: string) {

@@ -41,9 +41,13 @@ export const CreateOrderBody = Type.Object(
     payment: Type.Object(
       {
         provider: Type.Enum(PROVIDERS),
-        source: Type.Union([Text(500), AdyenPaymentMethod], {
-          description: "The provider's token; for `adyen`, the `paymentMethod` object Adyen's web components give, passed on unchanged.",
-        }),
+        source: Type.Optional(
+          Type.Union([Text(500), AdyenPaymentMethod], {
+            description:
+              "The provider's token; for `adyen`, the `paymentMethod` object Adyen's web components give, passed on unchanged. Optional for PayPal (the " +
+              'service then creates the PayPal order and the buyer approves it; `return_url` needed) and Mollie.',
+          }),
+        ),
         return_url: Type.Optional(
           Type.String({
             format: 'return-url',

@@ -67,6 +67,10 @@ function parsePayPalEvent(event: Record<string, unknown>): VerifiedWebhookEvent 
     case 'PAYMENT.REFUND.FAILED':
     case 'PAYMENT.REFUND.CANCELLED':
       return { ...base, action: 'refund.updated', reference: upCaptureId(resource), refundReference: pickString(resource, 'id') };
+    // resource: an order the service created, which the buyer approved at PayPal: it is captured
+    // (or authorized) by the one step every road takes, never from this body.
+    case 'CHECKOUT.ORDER.APPROVED':
+      return { ...base, action: 'payment.updated', reference: pickString(resource, 'id') };
     case 'PAYMENT.CAPTURE.DENIED': // resource: the capture
       return { ...base, action: 'payment.failed', reference: pickString(resource, 'id') };
     // resource: the reversal, a refund PayPal made (a chargeback, a reversal), linked to its capture;

@@ -6,16 +6,22 @@ import { InvalidSignatureError, type WebhookVerifier } from '../../../payments/w
 import { problems } from '../../schemas/common.js';
 import type { App, RouteOptions } from '../../types.js';
 import adyenWebhookRoute from './adyen.js';
+import mollieWebhookRoute from './mollie.js';
 
 /**
  * POST /api/webhooks/{provider}: no bearer token; the provider's signature over
  * the exact bytes it sent is the authentication, so the body stays raw here.
  */
-export default async function webhookRoutes(app: App, opts: RouteOptions & { verifiers: Partial<Record<ProviderId, WebhookVerifier>>; adyenHmacKey: string | null }) {
+export default async function webhookRoutes(
+  app: App,
+  opts: RouteOptions & { verifiers: Partial<Record<ProviderId, WebhookVerifier>>; adyenHmacKey: string | null; mollie: boolean },
+) {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   // Adyen posts batches and wants `[accepted]` back: its own route, ahead of the generic one.
   if (opts.adyenHmacKey) await app.register(adyenWebhookRoute, { deps: opts.deps, hmacKey: opts.adyenHmacKey });
+  // Mollie posts a form with only an id, unsigned: its own route, which asks Mollie.
+  if (opts.mollie) await app.register(mollieWebhookRoute, { deps: opts.deps });
 
   app.post(
     '/webhooks/:provider',
