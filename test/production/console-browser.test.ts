@@ -274,4 +274,30 @@ describe('/admin console in Chromium', () => {
     expect(problems).toEqual([]);
     await page.close();
   }, 60_000);
+  it('an order awaiting its payment: the console shows until when it waits, and support cancels it', async () => {
+    const waitingEmail = `${uid('waiting.buyer')}@example.com`;
+    const sku = uid('sku_scarf');
+    await putProduct(t, sku, { name: 'Scarf', price: 3000, stock: 4 });
+    const body = orderBody([{ product_id: sku, quantity: 1 }], 'pm_card_threeDSecureRequired', { email: waitingEmail });
+    const created = await createOrder(t, await t.token(uid('customer')), { ...body, payment: { ...body.payment, return_url: 'https://shop.example/back' } });
+    const waiting = created.json();
+    expect(waiting.status).toBe('awaiting_payment');
+
+    const { page, problems } = await openConsole();
+    await page.getByLabel('Bearer token').fill(await t.adminToken());
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Search orders' }).waitFor();
+    await page.getByLabel('Email (exact)').fill(waitingEmail);
+    await page.keyboard.press('Enter');
+    await page.getByRole('link', { name: new RegExp(waiting.id) }).click();
+    const status = page.getByTestId('order-status');
+    await expect.poll(() => status.textContent(), { timeout: 10_000 }).toBe('awaiting_payment');
+    expect(await page.getByTestId('next-action').textContent()).toMatch(/Waiting for the customer to complete the payment until/);
+    await axe(page);
+    await page.getByRole('button', { name: 'Cancel the waiting order' }).click();
+    await expect.poll(() => status.textContent(), { timeout: 10_000 }).toBe('cancelled');
+    expect(await stockOf(t, sku)).toBe(4);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
 });
