@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { writeDocs } from './chart.js';
+import { BASELINE_SCRIPTS, baselineUrl, loadBaseline } from './lib/baseline.js';
 import { DEEP_T0, DEEP_USER, insertDeepOrders, insertUserOrders, PRODUCT_BASE, USER_BASE, type Sql } from './lib/fixtures.js';
 import { runLoad, type LoadResult } from './lib/load.js';
 import { ALL_SCENARIOS, parseOptions, type ScenarioName } from './lib/options.js';
@@ -129,6 +130,8 @@ async function main(): Promise<void> {
   log(`users: ${opts.users}, each placed a first order through POST /api/orders`);
 
   const wanted = new Set(opts.scenarios);
+  const baselineDir = join(root, 'bench', 'pg-limit', 'baseline');
+  const withBaseline = withLimit && opts.scenarios.some((n) => BASELINE_SCRIPTS[n]);
   const readOrders = opts.users * opts.ordersPerUser;
   // Sized for the fastest cancel rate seen here with room to spare; running past it marks the run invalid.
   const cancelPool = wanted.has('cancel') ? Math.ceil((opts.warmup + opts.duration + 2) * (opts.embedded ? 1500 : 4000)) : 0;
@@ -141,6 +144,10 @@ async function main(): Promise<void> {
     if (shipPool) await insertUserOrders(sql, 'ship', 1, shipPool, opts.users, opts.products, { status: 'processing', payment: 'authorized' });
     await sql.query('vacuum analyze');
     log(`fixtures through SQL: ${readOrders} orders to read, ${cancelPool} pending orders to cancel, ${shipPool} authorized orders to ship (${Date.now() - t} ms)`);
+    if (withBaseline) {
+      await loadBaseline(sql, baselineDir, { users: opts.users, products: opts.products, readOrders });
+      log(`frozen baseline (bench/pg-limit/baseline): schema of 6dfe5ac, ${opts.products} products, ${readOrders} orders`);
+    }
   });
 
   const world = { tokens: tokens.users, adminToken: tokens.admin, users: opts.users, products: opts.products, readOrders, cancelPool, shipPool, deepOrders: opts.deepOrders };
@@ -186,6 +193,25 @@ async function main(): Promise<void> {
       limit = { ...r, cpu };
       log(`${def.name}: pgbench ${def.limitScript} ${r.valid ? `${r.tps} tps` : `INVALID (${r.invalidReason})`}`);
     }
+    let baseline: ScenarioResult['baseline'] = null;
+    const frozen = BASELINE_SCRIPTS[def.name];
+    if (withBaseline && frozen) {
+      await checkpoint();
+      const base = { url: baselineUrl(BENCH_DATABASE_URL), scriptDir: baselineDir, script: frozen, clients: opts.connections, vars: { ...pgbenchVars, ...def.limitVars } };
+      if (opts.warmup > 0) await runPgbench({ ...base, seconds: opts.warmup });
+      const w = measureWindow({ servicePid: svc().pid, dbName });
+      const r = await runPgbench({ ...base, seconds: opts.duration });
+      const { postgresCpuCores, otherCpuCores } = w.stop();
+      baseline = {
+        script: `baseline/${frozen}`,
+        tps: r.tps,
+        valid: r.valid,
+        invalidReason: r.invalidReason,
+        postgresCpuUsPerTx: Math.round((postgresCpuCores / r.tps) * 1e6),
+        otherCpuCores,
+      };
+      log(`${def.name}: frozen baseline ${r.valid ? `${r.tps} tps, postgres ${baseline.postgresCpuUsPerTx} µs/tx` : `INVALID (${r.invalidReason})`}`);
+    }
 
     const pre = def.preflight();
     const res = await fetch(svc().baseUrl + pre.request.path, {
@@ -221,7 +247,8 @@ async function main(): Promise<void> {
       serviceCpuUsPerRequest: Math.round((service.serviceCpuCores / load.rps) * 1e6),
       postgresCpuUsPerRequest: Math.round((service.postgresCpuCores / load.rps) * 1e6),
       postgresCpuUsPerLimitTx: limit ? Math.round((limit.cpu.postgresCpuCores / limit.tps) * 1e6) : null,
-      noisy: service.otherCpuCores > NOISY_CORES || (limit?.cpu.otherCpuCores ?? 0) > NOISY_CORES,
+      baseline,
+      noisy: service.otherCpuCores > NOISY_CORES || (limit?.cpu.otherCpuCores ?? 0) > NOISY_CORES || (baseline?.otherCpuCores ?? 0) > NOISY_CORES,
       serviceLogLines: Math.max(0, svc().logTail().length - logBefore),
       window,
     });

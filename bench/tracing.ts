@@ -18,6 +18,7 @@ import { measureWindow } from './lib/proc.js';
  *   before   the tree at DIR (a checkout of main before tracing, sharing this node_modules), if given;
  *   off      this tree, no OTLP endpoint (the default);
  *   on       exporting to a collector that answers at once (a sink here, outside the service);
+ *   sampled  the same, keeping one trace in ten (OTEL_TRACES_SAMPLER=parentbased_traceidratio);
  *   down     exporting to an address where nothing listens;
  *   slow     exporting to a collector that accepts and never answers.
  * For each: requests per second, latency and the service's CPU per request (utime+stime from /proc).
@@ -47,6 +48,7 @@ const VARIANTS: { name: string; cwd: string; env: Record<string, string> }[] = [
   ...(beforeDir ? [{ name: 'before', cwd: resolve(beforeDir), env: {} }] : []),
   { name: 'off', cwd: process.cwd(), env: {} },
   { name: 'on', cwd: process.cwd(), env: { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url } },
+  { name: 'sampled', cwd: process.cwd(), env: { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' } },
   { name: 'down', cwd: process.cwd(), env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${closedPort}` } },
   { name: 'slow', cwd: process.cwd(), env: { OTEL_EXPORTER_OTLP_ENDPOINT: stalled.url } },
 ];
@@ -63,6 +65,7 @@ interface Running {
 const admin = await new SignJWT({ roles: ['admin'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('bench_admin').setExpirationTime('2h').sign(key);
 const running: Running[] = [];
 const schemas: string[] = [];
+const children: ChildProcess[] = [];
 try {
   for (const v of VARIANTS) running.push(await start(v));
   const results: Record<string, { scenario: string; load: LoadResult; cpuMsPerRequest: number }[]> = {};
@@ -75,7 +78,7 @@ try {
         const cpuMsPerRequest = ((w.serviceCpuCores * w.seconds) / Math.max(1, load.requests)) * 1000;
         (results[r.name] ??= []).push({ scenario, load, cpuMsPerRequest });
         console.log(
-          `round ${round} ${scenario.padEnd(6)} ${r.name.padEnd(6)} ${load.rps.toFixed(0).padStart(5)} req/s  p50 ${load.latencyMs.p50.toFixed(1)} ms  p99 ${load.latencyMs.p99.toFixed(1)} ms  CPU ${cpuMsPerRequest.toFixed(2)} ms/req  ${load.valid ? '' : load.invalidReason}  (load ${loadavg()[0]!.toFixed(1)})`,
+          `round ${round} ${scenario.padEnd(6)} ${r.name.padEnd(7)} ${load.rps.toFixed(0).padStart(5)} req/s  p50 ${load.latencyMs.p50.toFixed(1)} ms  p99 ${load.latencyMs.p99.toFixed(1)} ms  CPU ${cpuMsPerRequest.toFixed(2)} ms/req  ${load.valid ? '' : load.invalidReason}  (load ${loadavg()[0]!.toFixed(1)})`,
         );
       }
     }
@@ -85,7 +88,7 @@ try {
     for (const [name, rs] of Object.entries(results)) {
       const of = rs.filter((r) => r.scenario === scenario);
       console.log(
-        `${scenario.padEnd(6)} ${name.padEnd(6)} ${median(of.map((r) => r.load.rps))
+        `${scenario.padEnd(6)} ${name.padEnd(7)} ${median(of.map((r) => r.load.rps))
           .toFixed(0)
           .padStart(5)}  ${median(of.map((r) => r.load.latencyMs.p99))
           .toFixed(1)
@@ -94,7 +97,7 @@ try {
     }
   }
 } finally {
-  for (const r of running) r.child.kill('SIGKILL');
+  for (const child of children) child.kill('SIGKILL');
   await withClient(PG_URL, async (c) => {
     for (const schema of schemas) await c.query(`drop schema if exists ${schema} cascade`);
   });
@@ -128,6 +131,7 @@ async function start(v: (typeof VARIANTS)[number]): Promise<Running> {
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  children.push(child);
   const base = `http://127.0.0.1:${port}`;
   for (const deadline = Date.now() + 180_000; ;) {
     if (child.exitCode !== null) throw new Error(`${v.name} exited during start`);

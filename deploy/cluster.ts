@@ -25,6 +25,8 @@ export interface ClusterOptions {
   port?: number;
   /** Where instance and nginx output goes (default: kept in memory, see `output`). */
   onOutput?: (source: string, text: string) => void;
+  /** How long an instance may take to answer /healthz when it starts (default 60 s; a loaded machine needs more). */
+  healthTimeoutMs?: number;
 }
 
 export interface Instance {
@@ -81,7 +83,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   };
   try {
     for (const p of ports) instances.push(startInstance(p, env, out));
-    await Promise.all(instances.map((i) => waitHealthy(i.url, i.child)));
+    await Promise.all(instances.map((i) => waitHealthy(i.url, i.child, opts.healthTimeoutMs)));
     nginx = spawn(nginxBin, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { stdio: ['ignore', 'pipe', 'pipe'] });
     pipe(nginx, 'nginx', out);
     const url = `http://127.0.0.1:${port}`;
@@ -92,8 +94,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       await old.exited;
       const fresh = startInstance(old.port, { ...env, ...extra }, out);
       instances[index] = fresh;
-      // A loaded machine (the soak's) can take a minute to load the server's modules again.
-      await waitHealthy(fresh.url, fresh.child, 180_000);
+      await waitHealthy(fresh.url, fresh.child, opts.healthTimeoutMs);
       return fresh;
     };
     return { url, instances, nginx, output: () => log + safeRead(join(dir, 'error.log')), restart, stop };

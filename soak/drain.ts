@@ -6,7 +6,7 @@ import type { Shop } from './traffic/shop.js';
  * After the traffic: every fault healed (each instance and the relay running, the broker and the
  * email sink up, both database nodes in the formation), then wait until the webhooks still being
  * retried are through and the database has nothing left in flight — no charge processing, no
- * movement pending, no message undelivered — or `timeoutMs` passed (the audit then says what is stuck).
+ * movement pending, no message undelivered, no order waiting for its customer — or `timeoutMs` passed (the audit then says what is stuck).
  */
 export async function healAndDrain(rig: Rig, shop: Shop, timeoutMs: number): Promise<number> {
   const started = performance.now();
@@ -33,7 +33,8 @@ async function inFlight(rig: Rig): Promise<number> {
     const { rows } = await client.query<{ n: number }>(`
       select (select count(*) from payment_transactions where status = 'processing')
            + (select count(*) from payment_ledger where status = 'pending')
-           + (select count(*) from outbox where status = 'pending') as n`);
+           + (select count(*) from outbox where status = 'pending')
+           + (select count(*) from orders where status = 'awaiting_payment') as n`);
     return Number(rows[0]!.n);
   } finally {
     await client.end();

@@ -20,6 +20,11 @@ export interface ScenarioResult {
   postgresCpuUsPerRequest: number;
   postgresCpuUsPerLimitTx: number | null;
   /**
+   * The frozen baseline's pgbench run (bench/pg-limit/baseline/: the statements before the ledger, on
+   * their own schema): PostgreSQL's CPU per transaction of a yardstick that does not move with the code.
+   */
+  baseline?: { script: string; tps: number; valid: boolean; invalidReason: string | null; postgresCpuUsPerTx: number; otherCpuCores: number } | null;
+  /**
    * Other work on the machine took more than NOISY_CORES during the service's run or its pgbench run:
    * the two were measured under different conditions, and the ratio is not to be trusted.
    */
@@ -107,6 +112,24 @@ export function computeTargets(scenarios: ScenarioResult[], soak: SoakResult | n
       met: null,
     });
   }
+  // PostgreSQL's work per request against the frozen baseline's per transaction: the service's (the
+  // target) and, for reference, today's pgbench script's (the same SQL from pgbench on both sides).
+  const create = by('create');
+  const frozen = create?.baseline?.valid ? create.baseline.postgresCpuUsPerTx : null;
+  t.push({
+    id: 'create-pg-baseline',
+    description: "create: PostgreSQL CPU per request ≤ 1.1× the frozen baseline's (service ÷ bench/pg-limit/baseline)",
+    value: frozen && create ? round3(create.postgresCpuUsPerRequest / frozen) : null,
+    threshold: '≤ 1.1',
+    met: embedded || !frozen || !create ? null : create.postgresCpuUsPerRequest / frozen <= 1.1,
+  });
+  t.push({
+    id: 'create-pgbench-baseline',
+    description: "(for reference) create.sql's PostgreSQL CPU per transaction ÷ the frozen baseline's",
+    value: frozen && create?.postgresCpuUsPerLimitTx ? round3(create.postgresCpuUsPerLimitTx / frozen) : null,
+    threshold: '–',
+    met: null,
+  });
   cost('create-1m-cost', 'create with 1M orders costs ≤ 1.2× create on the seeded tables (req/s ratio)', 'create', 'create-1m');
   // A target judged on a disturbed run says so (NOISY_CORES).
   const involved: Record<string, string[]> = {
@@ -118,6 +141,8 @@ export function computeTargets(scenarios: ScenarioResult[], soak: SoakResult | n
     'deep-page-cost': ['list', 'list-deep'],
     'deep-page-cost-same-user': ['list-1m-first', 'list-deep'],
     'create-1m-cost': ['create', 'create-1m'],
+    'create-pg-baseline': ['create'],
+    'create-pgbench-baseline': ['create'],
   };
   for (const x of t) if ((involved[x.id] ?? []).some((n) => by(n)?.noisy)) x.noisyRun = true;
   t.push({
@@ -141,8 +166,8 @@ const cpu = (c: Cpu | undefined) => (c ? [c.serviceCpuCores, c.postgresCpuCores,
 /** The results as a Markdown table (printed, and written into docs/performance.md). */
 export function markdownTable(r: BenchResults): string {
   const rows = [
-    '| scenario | req/s | pgbench limit (tps) | ratio | p50 ms | p95 ms | p99 ms | CPU µs/request: service / postgres (pgbench: postgres) | CPU cores: service / postgres / load gen / other | limit run CPU: service (idle) / postgres / pgbench / other | service RSS peak MB | valid |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| scenario | req/s | pgbench limit (tps) | ratio | p50 ms | p95 ms | p99 ms | CPU µs/request: service / postgres (pgbench: postgres) | postgres vs frozen baseline: its µs/tx; service ÷ it (pgbench ÷ it) | CPU cores: service / postgres / load gen / other | limit run CPU: service (idle) / postgres / pgbench / other | service RSS peak MB | valid |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   const line = (
     name: string,
@@ -152,19 +177,24 @@ export function markdownTable(r: BenchResults): string {
     ratio: number | null,
     svc: Cpu & { rssPeakMb: number },
     perReq: string,
+    vsBaseline: string,
     reason: string | null,
     noisyNote?: string,
   ) =>
-    `| ${name} | ${valid ? fmt(load.rps) : '**INVALID**'} | ${limit ? fmt(limit.tps) : '–'} | ${valid ? pct(ratio) : '–'} | ${fmt(load.latencyMs.p50, 2)} | ${fmt(load.latencyMs.p95, 2)} | ${fmt(load.latencyMs.p99, 2)} | ${perReq} | ${cpu(svc)} | ${cpu(limit?.cpu)} | ${fmt(svc.rssPeakMb, 1)} | ${valid ? (noisyNote ?? 'yes') : `no: ${reason}`} |`;
+    `| ${name} | ${valid ? fmt(load.rps) : '**INVALID**'} | ${limit ? fmt(limit.tps) : '–'} | ${valid ? pct(ratio) : '–'} | ${fmt(load.latencyMs.p50, 2)} | ${fmt(load.latencyMs.p95, 2)} | ${fmt(load.latencyMs.p99, 2)} | ${perReq} | ${vsBaseline} | ${cpu(svc)} | ${cpu(limit?.cpu)} | ${fmt(svc.rssPeakMb, 1)} | ${valid ? (noisyNote ?? 'yes') : `no: ${reason}`} |`;
   for (const s of r.scenarios) {
     const pg = r.mode === 'embedded' ? 'in the service' : fmt(s.postgresCpuUsPerRequest);
     const perReq = `${fmt(s.serviceCpuUsPerRequest)} / ${pg}${s.postgresCpuUsPerLimitTx !== null ? ` (${fmt(s.postgresCpuUsPerLimitTx)})` : ''}`;
     const note = s.noisy ? `yes, disturbed (other work: ${fmt(s.service.otherCpuCores, 2)} / ${fmt(s.limit?.cpu.otherCpuCores, 2)} cores)` : undefined;
-    rows.push(line(s.name, s.valid, s.load, s.limit, s.ratio, s.service, perReq, s.invalidReason, note));
+    const b = s.baseline?.valid ? s.baseline.postgresCpuUsPerTx : null;
+    const vsBaseline = b ? `${fmt(b)}; ${fmt(s.postgresCpuUsPerRequest / b, 2)}×${s.postgresCpuUsPerLimitTx !== null ? ` (${fmt(s.postgresCpuUsPerLimitTx / b, 2)}×)` : ''}` : '–';
+    rows.push(line(s.name, s.valid, s.load, s.limit, s.ratio, s.service, perReq, vsBaseline, s.invalidReason, note));
   }
   if (r.soak) {
     const perReq = `${fmt((r.soak.service.serviceCpuCores / r.soak.load.rps) * 1e6)} / ${fmt((r.soak.service.postgresCpuCores / r.soak.load.rps) * 1e6)}`;
-    rows.push(line(`soak (${r.soak.mix.join('+')}, ${Math.round(r.soak.seconds)} s)`, r.soak.valid, r.soak.load, null, null, r.soak.service, perReq, r.soak.load.invalidReason));
+    rows.push(
+      line(`soak (${r.soak.mix.join('+')}, ${Math.round(r.soak.seconds)} s)`, r.soak.valid, r.soak.load, null, null, r.soak.service, perReq, '–', r.soak.load.invalidReason),
+    );
   }
   return rows.join('\n');
 }

@@ -44,7 +44,9 @@ export function messages(db: DbSnapshot, events: Message[], emails: Message[]): 
   );
   const returns = groupBy(db.returns, (r) => r.order_id);
   const returnsIn = (id: string, status?: string) => (returns.get(id) ?? []).filter((r) => !status || r.status === status).length;
-  const placed = (id: string) => (orders.get(id)?.status === 'awaiting_payment' ? 0 : 1);
+  // Placed: it reached `pending` (an order that waited for its customer may never have). One never
+  // placed gets no order.created and no email, only order.cancelled when it ends.
+  const placed = (id: string) => (steps(id, 'pending') > 0 ? 1 : 0);
   const cancelled = (id: string) => (orders.get(id)?.status === 'cancelled' ? 1 : 0);
   const hasEmail = (id: string) => (orders.get(id)?.email ? 1 : 0);
 
@@ -70,7 +72,7 @@ export function messages(db: DbSnapshot, events: Message[], emails: Message[]): 
   ];
   const emailsMissing = shortfalls(db, em, [
     { type: 'order_confirmation', count: (id) => placed(id) * hasEmail(id) },
-    { type: 'order_cancelled', count: (id) => cancelled(id) * hasEmail(id) },
+    { type: 'order_cancelled', count: (id) => cancelled(id) * placed(id) * hasEmail(id) },
     { type: 'order_shipped', count: (id) => steps(id, 'shipped') * hasEmail(id) },
     { type: 'order_delivered', count: (id) => steps(id, 'delivered') * hasEmail(id) },
     { type: 'refund_issued', count: (id) => (refunds.get(id)?.length ?? 0) * hasEmail(id) },

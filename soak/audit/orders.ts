@@ -63,7 +63,8 @@ export function stuck(db: DbSnapshot): AuditLine {
     ...db.transactions.filter((t) => t.status === 'processing').map((t) => `charge ${t.id} processing since ${t.updated_at.toISOString()}`),
     ...db.ledger.filter((l) => l.status === 'pending').map((l) => `${l.kind} ${l.id} of ${l.order_id} pending`),
     ...db.outbox.filter((m) => m.status !== 'delivered').map((m) => `${m.kind} ${m.topic} ${m.id} ${m.status}`),
-    ...db.orders.filter((o) => o.status === 'awaiting_payment').map((o) => `order ${o.id} awaiting payment`),
+    // Its deadline (PAYMENT_ACTION_TIMEOUT_SECONDS, seconds in the soak) is long past once drained.
+    ...db.orders.filter((o) => o.status === 'awaiting_payment').map((o) => `order ${o.id} still awaiting payment`),
   ];
   return line('orders, charges, movements or messages stuck non-final after the drain', failures);
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { freePortBlock, startCluster, type Cluster } from '../../deploy/cluster.js';
 import { startHaPostgres, type HaPostgres } from '../../deploy/ha-postgres.js';
 import { startEmulators, type Emulators } from '../../test/emulators/index.js';
+import { ACTION_TIMEOUT_S } from '../traffic/customer-action.js';
 import { startEmailSink, type EmailSink } from './email-sink.js';
 import { startPrivateRabbit, type PrivateRabbit } from './rabbitmq.js';
 import { startPrivateRedis, type PrivateRedis } from './redis.js';
@@ -72,6 +73,8 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
       SMTP_URL: undefined,
       ...emulators.env,
       PAYMENT_CAPTURE: 'immediate',
+      // Abandoned 3-D Secure payments end within the run.
+      PAYMENT_ACTION_TIMEOUT_SECONDS: String(ACTION_TIMEOUT_S),
       RATE_LIMIT_PER_MINUTE: '1000000',
       RATE_LIMIT_CREATE_PER_MINUTE: '1000000',
       // Work left by a killed request is taken over within seconds, not so soon that slow requests on
@@ -84,7 +87,8 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
       OUTBOX_DELIVERY_TIMEOUT_MS: '3000',
       OUTBOX_MAX_ATTEMPTS: '1000',
     };
-    const cluster = await startCluster({ instances: opts.instances, port: 0, env, onOutput: out });
+    // Loading the server's modules takes a minute or more on a loaded 2-core machine.
+    const cluster = await startCluster({ instances: opts.instances, port: 0, env, onOutput: out, healthTimeoutMs: 240_000 });
     cleanups.push(() => cluster.stop());
     const relay = startRelay(env, out);
     cleanups.push(() => relay.stop());

@@ -1,5 +1,6 @@
 import { cancel } from './cancel.js';
 import { create } from './create.js';
+import { customerAction } from './customer-action.js';
 import { dashboardRefund } from './dashboard-refund.js';
 import { list } from './list.js';
 import { partialCancel } from './partial-cancel.js';
@@ -10,4 +11,4 @@ import { ship } from './ship.js';
 import type { TrafficKind } from './shop.js';
 
 /** The mix: a new kind of traffic is one file and one line here. */
-export const TRAFFIC: readonly TrafficKind[] = [create, read, list, cancel, partialCancel, ship, refund, returns, dashboardRefund];
+export const TRAFFIC: readonly TrafficKind[] = [create, read, list, cancel, partialCancel, ship, refund, returns, dashboardRefund, customerAction];

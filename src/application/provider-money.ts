@@ -5,6 +5,7 @@ import { refundMoveOnProviderWord, type ProviderId } from '../domain/payment.js'
 import type { ProviderDispute, ProviderRefund } from '../payments/provider.js';
 import { hurryPendingMovements, movementsOf, recordLearnedMovement, settleMovement, type Movement } from '../persistence/ledger.js';
 import { appendHistory, findOrder } from '../persistence/order-repository.js';
+import { failOvertakenRefunds, reissueOvertakenRefunds } from './refunds-overtaken.js';
 import { enqueueAll } from '../persistence/outbox.js';
 import type { Db } from '../persistence/tables.js';
 import type { PaymentTransaction } from '../persistence/transaction-repository.js';
@@ -40,7 +41,13 @@ export async function learnRefunds(trx: Db, t: PaymentTransaction, refunds: read
       continue;
     }
     if (r.status === 'failed') continue;
-    if (await recordDashboardRefund(trx, t, r, now)) changed++;
+    let outcome = await recordDashboardRefund(trx, t, r, now);
+    if (outcome === 'refused') {
+      const overtaken = await failOvertakenRefunds(trx, t, r.amount, now);
+      if (overtaken.length > 0) outcome = await recordDashboardRefund(trx, t, r, now);
+      if (outcome === 'recorded') await reissueOvertakenRefunds(trx, t, overtaken, r.reference, now);
+    }
+    if (outcome === 'recorded') changed++;
   }
   return { changed };
 }
@@ -57,7 +64,7 @@ async function moveKnown(trx: Db, m: Movement, r: ProviderRefund, now: Date): Pr
   return true;
 }
 
-async function recordDashboardRefund(trx: Db, t: PaymentTransaction, r: ProviderRefund, now: Date): Promise<boolean> {
+async function recordDashboardRefund(trx: Db, t: PaymentTransaction, r: ProviderRefund, now: Date): Promise<'recorded' | 'known' | 'refused'> {
   const id = randomUUID();
   const outcome = await recordLearnedMovement(trx, {
     id,
@@ -74,13 +81,13 @@ async function recordDashboardRefund(trx: Db, t: PaymentTransaction, r: Provider
     now,
   });
   // `known`: reported twice at once (two webhooks), the other recorded it. `refused`: more than was
-  // captured, so it is one of ours the provider does not tag, already counted.
-  if (outcome !== 'recorded') return false;
+  // captured beside ours still pending (refunds-overtaken.ts).
+  if (outcome !== 'recorded') return outcome;
   const order = await findOrder(trx, t.order_id);
-  if (!order) return true;
+  if (!order) return outcome;
   await appendHistory(trx, order.id, noteOn(order, providerActor(t.provider), now, historyNotes.providerRefund(r.amount, r.currency, r.reference, r.status === 'pending')));
   if (r.status === 'succeeded') await enqueueAll(trx, refunded(order, id, r, now));
-  return true;
+  return outcome;
 }
 
 const refunded = (order: Order, id: string, r: ProviderRefund, now: Date) => refundMessages(order, { id, amount: r.amount, currency: r.currency }, now);

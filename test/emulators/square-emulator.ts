@@ -147,6 +147,13 @@ export class SquareEmulator extends HttpEmulator {
   dashboardRefund(paymentId: string, amount: number, status = 'COMPLETED'): { refund: Refund; refundCreated: Delivery; paymentUpdated: Delivery } {
     const p = this.payments.get(paymentId);
     if (!p || p.status !== 'COMPLETED') throw new Error(`${paymentId} is not completed`);
+    // The dashboard refuses more than is left, as the API does.
+    const left =
+      p.total_money.amount -
+      this.refundsFor(p.id)
+        .filter((r) => r.status !== 'FAILED' && r.status !== 'REJECTED')
+        .reduce((s, r) => s + r.amount_money.amount, 0);
+    if (amount > left) throw new Error('more than is left to refund');
     const refund = this.addRefund(p, { amount, currency: p.total_money.currency }, status, 'Requested by customer');
     return { refund, refundCreated: this.webhook('refund.created', { refund }), paymentUpdated: this.webhook('payment.updated', { payment: p }) };
   }

@@ -4,7 +4,7 @@ import { type Emulators } from '../emulators/index.js';
 import { describePaymentsApp, paidOrderThrough } from '../helpers/describe-apps.js';
 import { DATABASES } from '../helpers/db.js';
 import { getJson, uid } from '../helpers/http.js';
-import { REAL_PROVIDERS, type RealProvider } from '../helpers/payments.js';
+import { providerView, REAL_PROVIDERS, reconcileNow, type RealProvider } from '../helpers/payments.js';
 
 interface Delivery {
   body: string;
@@ -119,6 +119,34 @@ describe.each(DATABASES)('money learned from providers on %s', (kind) => {
       expect((await read(token, `/api/orders/${order.id}`)).payment).toMatchObject({ status: 'refunded', amount_refunded: 3000 });
       expect((await read(token, `/api/orders/${order.id}/payments`)).items.filter((e: { kind: string }) => e.kind === 'refund')).toHaveLength(1);
       expect(await refundEvents(order.id)).toHaveLength(1);
+    });
+
+    it('a dashboard refund that overtakes our pending refund of everything: the provider’s recorded, ours refused and made again for what is left; nothing refunded twice', async () => {
+      // Found by the soak (docs/reliability.md): the provider's refund was dropped, and ours retried forever.
+      const { token, order } = await paidOrder(id);
+      const emulator = emu[id];
+      // Our cancel decides to refund all 3000, but the provider does not answer: the refund stays pending.
+      emulator.failNext(20, 500, providerView(emu, id).refundPath);
+      const cancel = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: { authorization: `Bearer ${token}` }, payload: {} });
+      expect(cancel.statusCode, cancel.body).toBe(200);
+      emulator.resetFaults();
+      // Meanwhile 1000 is refunded at the dashboard, and the provider says so.
+      const dashboard = atProvider(emu, id).refund(order.payment.provider_reference, 1000);
+      for (const d of dashboard.deliveries) expect((await deliver(id, d)).statusCode).toBe(200);
+      const refunds = async () => (await read(token, `/api/orders/${order.id}/payments`)).items.filter((e: { kind: string }) => e.kind === 'refund');
+      expect(await refunds()).toEqual([
+        expect.objectContaining({ amount: 3000, status: 'failed' }),
+        expect.objectContaining({ amount: 1000, status: 'succeeded', provider_reference: dashboard.id, actor: `provider:${id}` }),
+        expect.objectContaining({ amount: 2000, status: 'pending' }),
+      ]);
+      await reconcileNow(t, order.payment.transaction_id);
+      expect((await read(token, `/api/orders/${order.id}`)).payment).toMatchObject({ status: 'refunded', amount_captured: 3000, amount_refunded: 3000 });
+      expect(
+        providerView(emu, id)
+          .refunds(order.payment.provider_reference)
+          .reduce((a, b) => a + b, 0),
+      ).toBe(3000);
+      expect(await refundEvents(order.id)).toHaveLength(2);
     });
 
     it('a dispute → a dispute entry, open, then lost; the history says so each time', async () => {

@@ -1,0 +1,4 @@
+-- GET /api/orders/{id}: the one statement the service issues (bench/capture-sql.ts prints it).
+-- The order id is computed from a random fixture number the way bench/lib/fixtures.ts made it.
+\set g random(1, :read_orders)
+select "o"."id", "o"."user_id", "o"."status", "o"."currency", "o"."total", "o"."email", "o"."shipping_address", "o"."tracking", "o"."created_at", "o"."updated_at", "o"."transaction_id", "t"."provider", "t"."provider_reference", "t"."status" as "payment_status", "t"."amount" as "payment_amount", "t"."currency" as "payment_currency", (select coalesce(json_agg(agg), '[]') from (select "i"."product_id", "i"."name", "i"."quantity", "i"."unit_price", "i"."line_total" from "order_items" as "i" where "i"."order_id" = "o"."id" order by "i"."position") as agg) as "items" from "orders" as "o" inner join "payment_transactions" as "t" on "t"."id" = "o"."transaction_id" where "o"."id" = lpad(to_hex((1::bigint << 40) | :g::bigint), 32, '0')::uuid;

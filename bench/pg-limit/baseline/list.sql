@@ -1,0 +1,4 @@
+-- GET /api/orders?limit=20 (first page): the one statement the service issues, limit + 1 rows.
+\set u :ubase + random(1, :users)
+\set lim 21
+select * from (select "o"."id", "o"."user_id", "o"."status", "o"."currency", "o"."total", "o"."email", "o"."shipping_address", "o"."tracking", "o"."created_at", "o"."updated_at", "o"."transaction_id", "t"."provider", "t"."provider_reference", "t"."status" as "payment_status", "t"."amount" as "payment_amount", "t"."currency" as "payment_currency", (select coalesce(json_agg(agg), '[]') from (select "i"."product_id", "i"."name", "i"."quantity", "i"."unit_price", "i"."line_total" from "order_items" as "i" where "i"."order_id" = "o"."id" order by "i"."position") as agg) as "items" from "orders" as "o" inner join "payment_transactions" as "t" on "t"."id" = "o"."transaction_id" where "o"."user_id" = :u order by "o"."created_at" desc, "o"."id" desc limit 101) as "p" order by "p"."created_at" desc, "p"."id" desc limit :lim;
