@@ -80,11 +80,13 @@ function publicMessage(code: ErrorCode): string {
 
 /**
  * Connection-level failures (server down, pool exhausted, no host is primary, a primary demoted under
- * us: 25006), as opposed to bugs in a query.
+ * us: 25006), and a statement cancelled by the statement timeout or a lock that could not be had
+ * (57014, 55P03: the row is held by another request, e.g. a payment being settled across its provider
+ * call) — retryable conditions, as opposed to bugs in a query.
  */
 function isDatabaseDown(error: unknown): boolean {
   const e = error as { code?: string; message?: string };
-  if (typeof e?.code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|57P01|57P02|57P03|08\w{3}|25006|53300)$/.test(e.code)) return true;
+  if (typeof e?.code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|57P01|57P02|57P03|57014|55P03|08\w{3}|25006|53300)$/.test(e.code)) return true;
   return (
     typeof e?.message === 'string' &&
     /(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout)/i.test(e.message)
