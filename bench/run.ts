@@ -15,7 +15,7 @@ import { pgbenchVersion, runPgbench } from './lib/pgbench.js';
 import { measureWindow } from './lib/proc.js';
 import { computeTargets, markdownTable, NOISY_CORES, targetsTable, type BenchResults, type ScenarioResult, type SoakResult } from './lib/report.js';
 import { deepWindow, defineScenarios, type ScenarioDef } from './lib/scenarios.js';
-import { mintTokens, seedCatalog, seedUsers, type SeededOrder } from './lib/seed.js';
+import { mintTokens, seedAwaiting, seedCatalog, seedUsers, type SeededOrder } from './lib/seed.js';
 import { startService, type Service } from './lib/service.js';
 
 /**
@@ -150,7 +150,21 @@ async function main(): Promise<void> {
     }
   });
 
-  const world = { tokens: tokens.users, adminToken: tokens.admin, users: opts.users, products: opts.products, readOrders, cancelPool, shipPool, deepOrders: opts.deepOrders };
+  // Waiting orders live partly in the sandbox's memory, so they are made through the API; sized like the other pools.
+  const awaitingCount = wanted.has('complete-3ds') ? Math.ceil((opts.warmup + opts.duration + 2) * (opts.embedded ? 400 : 1000)) + 1 : 0;
+  const awaitingPool = awaitingCount ? await seedAwaiting(svc().baseUrl, tokens.users, opts.products, awaitingCount) : [];
+  if (awaitingCount) log(`${awaitingCount} orders awaiting their payment through POST /api/orders (pm_card_threeDSecureRequired)`);
+  const world = {
+    tokens: tokens.users,
+    adminToken: tokens.admin,
+    users: opts.users,
+    products: opts.products,
+    readOrders,
+    cancelPool,
+    shipPool,
+    deepOrders: opts.deepOrders,
+    awaitingPool,
+  };
   const scenarios = defineScenarios(world);
   const deep = deepWindow(opts.deepOrders);
   const sample = pickSample(firstOrders);
@@ -216,10 +230,14 @@ async function main(): Promise<void> {
     const pre = def.preflight();
     const res = await fetch(svc().baseUrl + pre.request.path, {
       method: pre.request.method,
-      headers: { authorization: `Bearer ${pre.request.token}`, ...(pre.request.body ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${pre.request.token}`,
+        ...(pre.request.body ? { 'content-type': pre.request.form ? 'application/x-www-form-urlencoded' : 'application/json' } : {}),
+      },
       body: pre.request.body,
+      redirect: 'manual',
     });
-    const problem = pre.check(res.status, await res.json());
+    const problem = pre.check(res.status, await res.json().catch(() => null));
     if (problem) throw new Error(`${def.name}: the preflight request got a wrong answer: ${problem}`);
 
     await checkpoint();

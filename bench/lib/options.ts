@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const ALL_SCENARIOS = ['get', 'list', 'create', 'cancel', 'ship', 'list-1m-first', 'list-deep', 'create-1m', 'admin-search'] as const;
+export const ALL_SCENARIOS = ['get', 'list', 'create', 'cancel', 'ship', 'create-awaiting', 'complete-3ds', 'list-1m-first', 'list-deep', 'create-1m', 'admin-search'] as const;
 export type ScenarioName = (typeof ALL_SCENARIOS)[number];
 
 export interface BenchOptions {

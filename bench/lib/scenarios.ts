@@ -26,6 +26,8 @@ export interface ScenarioWorld {
   cancelPool: number;
   shipPool: number;
   deepOrders: number;
+  /** Transaction ids of orders waiting for their customer (seedAwaiting), one per complete-3ds request. */
+  awaitingPool: readonly string[];
 }
 
 const rand = (n: number) => 1 + Math.floor(Math.random() * n);
@@ -73,6 +75,20 @@ export function defineScenarios(w: ScenarioWorld): Record<ScenarioName, Scenario
   };
   type Page = { items?: { id: string }[]; next_cursor?: string | null };
   const createCheck = (status: number) => (status === 201 ? null : `expected 201, got ${status}`);
+  const createAwaiting = (): NextRequest => ({
+    method: 'POST',
+    path: '/api/orders',
+    token: token(userId(rand(w.users))),
+    body: orderBody(w.products, Math.random, true),
+  });
+  let completeNext = 0;
+  const complete = (): NextRequest => {
+    // The customer completes 3-D Secure on the sandbox's page: the page's POST runs the one settle step
+    // (the order placed, its capture, order.created and the email queued) and answers 303. Each request
+    // completes a different waiting order; past the pool's end the page answers 404, which marks the run invalid.
+    const tx = w.awaitingPool[Math.min(completeNext++, w.awaitingPool.length - 1)] ?? 'none';
+    return { method: 'POST', path: `/sandbox/authenticate/${tx}`, token: w.adminToken, body: 'outcome=complete', form: true };
+  };
 
   return {
     get: {
@@ -134,6 +150,26 @@ export function defineScenarios(w: ScenarioWorld): Record<ScenarioName, Scenario
             : `expected a shipped, captured order, got ${s} ${JSON.stringify(b).slice(0, 200)}`;
         },
       }),
+    },
+    'create-awaiting': {
+      name: 'create-awaiting',
+      title: 'POST /api/orders (3-D Secure: the order waits for its customer)',
+      phase: 'base',
+      limitScript: null,
+      next: createAwaiting,
+      preflight: () => ({
+        request: createAwaiting(),
+        check: (s, b) =>
+          s === 201 && (b as { status?: string }).status === 'awaiting_payment' ? null : `expected an order awaiting its payment, got ${s} ${JSON.stringify(b).slice(0, 200)}`,
+      }),
+    },
+    'complete-3ds': {
+      name: 'complete-3ds',
+      title: 'POST /sandbox/authenticate/{id} complete (the waiting order placed)',
+      phase: 'base',
+      limitScript: null,
+      next: complete,
+      preflight: () => ({ request: complete(), check: (s) => (s === 303 ? null : `expected 303 to the return URL, got ${s}`) }),
     },
     'list-1m-first': {
       name: 'list-1m-first',

@@ -47,15 +47,21 @@ export async function seedCatalog(baseUrl: string, adminToken: string, products:
   });
 }
 
-/** A create body: 1–3 distinct products, 1–3 of each, the sandbox card that succeeds. */
-export function orderBody(products: number, rnd: () => number = Math.random): string {
+/** Where the customer comes back after the sandbox's 3-D Secure page (nothing listens: the bench never follows it). */
+const BENCH_RETURN_URL = 'http://127.0.0.1/bench-return';
+
+/**
+ * A create body: 1–3 distinct products, 1–3 of each, the sandbox card that succeeds — or, `awaiting`,
+ * the card that needs 3-D Secure with a return URL, so the order waits for its customer.
+ */
+export function orderBody(products: number, rnd: () => number = Math.random, awaiting = false): string {
   const n = 1 + Math.floor(rnd() * 3);
   const picked = new Set<number>();
   while (picked.size < n) picked.add(1 + Math.floor(rnd() * products));
   return JSON.stringify({
     items: [...picked].map((k) => ({ product_id: productId(k), quantity: 1 + Math.floor(rnd() * 3) })),
     currency: 'USD',
-    payment: { provider: 'sandbox', source: 'pm_card_visa' },
+    payment: awaiting ? { provider: 'sandbox', source: 'pm_card_threeDSecureRequired', return_url: BENCH_RETURN_URL } : { provider: 'sandbox', source: 'pm_card_visa' },
   });
 }
 
@@ -74,4 +80,23 @@ export async function seedUsers(baseUrl: string, tokens: Map<string, string>, pr
     orders.push((await call(baseUrl, 'POST', '/api/orders', token, JSON.parse(orderBody(products)))) as SeededOrder);
   });
   return orders;
+}
+
+/**
+ * Orders waiting for their customer, made through the API before the run: the sandbox keeps a waiting
+ * payment in the service's memory, so SQL fixtures cannot stand in for them. Returns their transaction ids.
+ */
+export async function seedAwaiting(baseUrl: string, tokens: Map<string, string>, products: number, count: number): Promise<string[]> {
+  const users = [...tokens.entries()].filter(([sub]) => sub !== DEEP_USER);
+  const ids: string[] = [];
+  await parallel(count, 32, async (i) => {
+    const [, token] = users[i % users.length] as [string, string];
+    const order = (await call(baseUrl, 'POST', '/api/orders', token, JSON.parse(orderBody(products, Math.random, true)))) as SeededOrder & {
+      status: string;
+      payment: { transaction_id: string };
+    };
+    if (order.status !== 'awaiting_payment') throw new Error(`expected an order awaiting its payment, got ${order.status}`);
+    ids.push(order.payment.transaction_id);
+  });
+  return ids;
 }
