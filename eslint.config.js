@@ -85,7 +85,8 @@ export default tseslint.config(
           patterns: [
             {
               regex: '^(\\.\\./)+(src|test|deploy|bench)/|^\\.\\./(rig|traffic|faults|report)/|^\\.\\./[^/]+\\.js$',
-              message: 'The soak audit reads the database, the providers, the broker and the logs itself: it imports nothing of the service or the run (docs/adr/0021).',
+              message:
+                'The soak audit reads the database, the providers, the broker and the logs itself: it imports nothing of the service or the run (docs/adr/0021).',
             },
           ],
         },

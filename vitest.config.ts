@@ -15,7 +15,12 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * A file that runs on both databases (`describe.each(DATABASES)`, test/helpers/db.ts) belongs to
  * pglite and services; TEST_DATABASES gives each its half, so nothing runs twice.
  */
-const UNIT = ['test/unit/**/*.test.ts', 'test/outbox/backoff.test.ts', 'test/outbox/templates.test.ts', 'test/payments/idempotency.test.ts'];
+const UNIT = [
+  'test/unit/**/*.test.ts',
+  'test/outbox/backoff.test.ts',
+  'test/outbox/templates.test.ts',
+  'test/payments/idempotency.test.ts',
+];
 const PGLITE_ONLY = [
   'test/application/**/*.test.ts',
   'test/integration/oidc-*.test.ts',
@@ -46,7 +51,14 @@ export default defineConfig({
         extends: true,
         // Beside pglite, in its group (and so with its workers): its files are small, and run while
         // the pglite files wait on their databases and provider timeouts.
-        test: { name: 'unit', include: UNIT, env: { NODE_ENV: 'test' }, maxWorkers: PGLITE_WORKERS, isolate: false, sequence: { groupOrder: 1 } },
+        test: {
+          name: 'unit',
+          include: UNIT,
+          env: { NODE_ENV: 'test' },
+          maxWorkers: PGLITE_WORKERS,
+          isolate: false,
+          sequence: { groupOrder: 1 },
+        },
       },
       {
         extends: true,

@@ -21,7 +21,11 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   const [config, values] = args as [string | { text: string; values?: unknown[] }, unknown[] | undefined];
   const text = typeof config === 'string' ? config : config?.text;
   const name = typeof config === 'object' ? (config as { name?: string }).name : undefined;
-  if (text) log.push({ text: name ? `/* prepared ${name} */ ${text}` : text, values: (typeof config === 'string' ? values : config.values) ?? [] });
+  if (text)
+    log.push({
+      text: name ? `/* prepared ${name} */ ${text}` : text,
+      values: (typeof config === 'string' ? values : config.values) ?? [],
+    });
   return (original as (...a: unknown[]) => unknown).apply(this, args);
 } as typeof pg.Client.prototype.query;
 // Imported only now, so that the service's pg client class (src/persistence/db.ts) wraps the logging query.
@@ -37,14 +41,25 @@ await withClient(BENCH_DATABASE_URL, async (c) => {
 });
 const url = new URL(BENCH_DATABASE_URL);
 url.searchParams.set('options', `-c search_path=${SCHEMA}`);
-const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET, DATABASE_URL: url.toString(), LOG_LEVEL: 'silent', ...pick(process.env, 'DATABASE_POOL_SIZE') });
+const config = loadConfig({
+  NODE_ENV: 'test',
+  JWT_SECRET: SECRET,
+  DATABASE_URL: url.toString(),
+  LOG_LEVEL: 'silent',
+  ...pick(process.env, 'DATABASE_POOL_SIZE'),
+});
 const database = await createDb(config.database);
 await migrateToLatest(database.db as never);
 const app = await buildApp({ config, db: database.db, logger: false });
 await app.ready();
 const key = new TextEncoder().encode(SECRET);
 const token = (sub: string, roles: string[] = []) =>
-  new SignJWT({ email: `${sub}@example.com`, roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('10m').sign(key);
+  new SignJWT({ email: `${sub}@example.com`, roles })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime('10m')
+    .sign(key);
 const admin = { authorization: `Bearer ${await token('admin', ['admin'])}` };
 const user = { authorization: `Bearer ${await token('u1')}` };
 
@@ -53,14 +68,20 @@ for (const [id, price] of [
   ['p2', 2500],
   ['p3', 399],
 ] as const) {
-  await app.inject({ method: 'PUT', url: `/api/products/${id}`, headers: admin, payload: { name: `Product ${id}`, price, currency: 'USD', active: true, stock: 1_000_000 } });
+  await app.inject({
+    method: 'PUT',
+    url: `/api/products/${id}`,
+    headers: admin,
+    payload: { name: `Product ${id}`, price, currency: 'USD', active: true, stock: 1_000_000 },
+  });
 }
 
 async function capture(name: string, run: () => Promise<{ statusCode: number; body: string }>) {
   log.length = 0;
   const res = await run();
   console.log(`\n== ${name}: HTTP ${res.statusCode}, ${log.length} statements`);
-  for (const q of log) console.log(`${q.text.replace(/\s+/g, ' ').trim()}\n    -- ${JSON.stringify(q.values).slice(0, 300)}`);
+  for (const q of log)
+    console.log(`${q.text.replace(/\s+/g, ' ').trim()}\n    -- ${JSON.stringify(q.values).slice(0, 300)}`);
   return res;
 }
 
@@ -69,12 +90,19 @@ const items = [
   { product_id: 'p2', quantity: 1 },
 ];
 const created = await capture('create (2 items, sandbox)', () =>
-  app.inject({ method: 'POST', url: '/api/orders', headers: user, payload: { items, currency: 'USD', payment: { provider: 'sandbox', source: 'pm_card_visa' } } }),
+  app.inject({
+    method: 'POST',
+    url: '/api/orders',
+    headers: user,
+    payload: { items, currency: 'USD', payment: { provider: 'sandbox', source: 'pm_card_visa' } },
+  }),
 );
 const orderId = (JSON.parse(created.body) as { id: string }).id;
 await capture('get', () => app.inject({ method: 'GET', url: `/api/orders/${orderId}`, headers: user }));
 await capture('list first page', () => app.inject({ method: 'GET', url: '/api/orders?limit=20', headers: user }));
-await capture('cancel', () => app.inject({ method: 'POST', url: `/api/orders/${orderId}/cancel`, headers: user, payload: {} }));
+await capture('cancel', () =>
+  app.inject({ method: 'POST', url: `/api/orders/${orderId}/cancel`, headers: user, payload: {} }),
+);
 
 // Which statements keep a generic plan and which PostgreSQL plans afresh at every execution (a
 // prepared statement's first five runs are always planned afresh, hence the repetitions). Run with
@@ -95,9 +123,12 @@ if (process.argv.includes('--plans')) {
     await app.inject({ method: 'POST', url: `/api/orders/${id}/cancel`, headers: user, payload: {} });
   }
   const { rows } = await sql<{ generic_plans: string; custom_plans: string; statement: string }>`
-    select generic_plans, custom_plans, statement from pg_prepared_statements order by custom_plans desc`.execute(database.db);
+    select generic_plans, custom_plans, statement from pg_prepared_statements order by custom_plans desc`.execute(
+    database.db,
+  );
   console.log('\n== plans per prepared statement on one connection (generic / custom)');
-  for (const r of rows) console.log(`${r.generic_plans} / ${r.custom_plans}  ${r.statement.replace(/\s+/g, ' ').trim().slice(0, 160)}`);
+  for (const r of rows)
+    console.log(`${r.generic_plans} / ${r.custom_plans}  ${r.statement.replace(/\s+/g, ' ').trim().slice(0, 160)}`);
 }
 
 await app.close();

@@ -23,7 +23,8 @@ export function renderSvg(pg: BenchResults | null, embedded: BenchResults | null
   const rowH = 34;
   const parts: string[] = [];
   let y = 0;
-  const text = (x: number, yy: number, s: string, attrs = '') => parts.push(`<text x="${x}" y="${yy}" ${attrs}>${esc(s)}</text>`);
+  const text = (x: number, yy: number, s: string, attrs = '') =>
+    parts.push(`<text x="${x}" y="${yy}" ${attrs}>${esc(s)}</text>`);
 
   // Columns: label | share-of-limit bar (or req/s bar) | p99 bar.
   const labelW = 190;
@@ -39,14 +40,17 @@ export function renderSvg(pg: BenchResults | null, embedded: BenchResults | null
     text(
       barX,
       y,
-      useRatio ? 'throughput: share of the pgbench limit of the same SQL (same run)' : 'throughput, requests/s (no pgbench limit for PGlite)',
+      useRatio
+        ? 'throughput: share of the pgbench limit of the same SQL (same run)'
+        : 'throughput, requests/s (no pgbench limit for PGlite)',
       'font-size="12" fill="#444"',
     );
     text(p99X, y, 'p99 latency, ms', 'font-size="12" fill="#444"');
     y += 10;
     const rows = r.scenarios;
     const maxRps = Math.max(1, ...rows.map((s) => (s.valid ? s.load.rps : 0)));
-    const maxP99 = Math.max(50, ...rows.map((s) => (Number.isFinite(s.load.latencyMs.p99) ? s.load.latencyMs.p99 : 0))) * 1.15;
+    const maxP99 =
+      Math.max(50, ...rows.map((s) => (Number.isFinite(s.load.latencyMs.p99) ? s.load.latencyMs.p99 : 0))) * 1.15;
     for (const s of rows) {
       const top = y + 6;
       const mid = top + rowH / 2 - 4;
@@ -59,7 +63,9 @@ export function renderSvg(pg: BenchResults | null, embedded: BenchResults | null
         parts.push(`<rect x="${barX}" y="${top}" width="${w.toFixed(1)}" height="${rowH - 12}" fill="#1c7ed6"/>`);
         const target = RATIO_TARGET[s.name];
         if (target !== undefined)
-          parts.push(`<line x1="${barX + target * barW}" x2="${barX + target * barW}" y1="${top - 3}" y2="${top + rowH - 9}" stroke="#e8590c" stroke-width="2"/>`);
+          parts.push(
+            `<line x1="${barX + target * barW}" x2="${barX + target * barW}" y1="${top - 3}" y2="${top + rowH - 9}" stroke="#e8590c" stroke-width="2"/>`,
+          );
         text(
           barX + w + 6 > barX + barW - 150 ? barX + 6 : barX + w + 6,
           mid + 4,
@@ -69,7 +75,12 @@ export function renderSvg(pg: BenchResults | null, embedded: BenchResults | null
       } else {
         const w = (s.load.rps / maxRps) * barW;
         parts.push(`<rect x="${barX}" y="${top}" width="${w.toFixed(1)}" height="${rowH - 12}" fill="#868e96"/>`);
-        text(barX + 6, mid + 4, `${n0(s.load.rps)} req/s${useRatio ? ' (no limit script)' : ''}`, `font-size="12" fill="${w > 160 ? '#fff' : '#212529'}"`);
+        text(
+          barX + 6,
+          mid + 4,
+          `${n0(s.load.rps)} req/s${useRatio ? ' (no limit script)' : ''}`,
+          `font-size="12" fill="${w > 160 ? '#fff' : '#212529'}"`,
+        );
       }
       const p99 = s.load.latencyMs.p99;
       parts.push(`<rect x="${p99X}" y="${top}" width="${p99W}" height="${rowH - 12}" fill="#f1f3f5"/>`);
@@ -77,7 +88,9 @@ export function renderSvg(pg: BenchResults | null, embedded: BenchResults | null
         const w = (p99 / maxP99) * p99W;
         const target = useRatio ? P99_TARGET[s.name] : undefined; // the embedded mode has no target yet
         const over = target !== undefined && p99 >= target;
-        parts.push(`<rect x="${p99X}" y="${top}" width="${w.toFixed(1)}" height="${rowH - 12}" fill="${over ? '#e03131' : '#37b24d'}"/>`);
+        parts.push(
+          `<rect x="${p99X}" y="${top}" width="${w.toFixed(1)}" height="${rowH - 12}" fill="${over ? '#e03131' : '#37b24d'}"/>`,
+        );
         if (target !== undefined)
           parts.push(
             `<line x1="${p99X + (target / maxP99) * p99W}" x2="${p99X + (target / maxP99) * p99W}" y1="${top - 3}" y2="${top + rowH - 9}" stroke="#e8590c" stroke-width="2"/>`,

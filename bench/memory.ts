@@ -55,16 +55,29 @@ const self = fileURLToPath(import.meta.url);
 const root = resolve(dirname(self), '..');
 
 export async function runMemoryBench(opts: MemoryOptions): Promise<void> {
-  const results: Record<string, unknown> = { startedAt: new Date().toISOString(), node: process.version, orders: opts.orders, batch: opts.batch, modes: {} };
+  const results: Record<string, unknown> = {
+    startedAt: new Date().toISOString(),
+    node: process.version,
+    orders: opts.orders,
+    batch: opts.batch,
+    modes: {},
+  };
   for (const mode of ['disk', 'memory'] as const) {
     // A process of its own per mode: RSS never gives back what an earlier run took.
-    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', self, '--child', mode, String(opts.orders), String(opts.batch)], {
-      cwd: root,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-      maxBuffer: 64 * MB,
-    });
-    const { samples, settings } = JSON.parse(out.trim().split('\n').at(-1)!) as { samples: Sample[]; settings: Record<string, string> };
+    const out = execFileSync(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', self, '--child', mode, String(opts.orders), String(opts.batch)],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        maxBuffer: 64 * MB,
+      },
+    );
+    const { samples, settings } = JSON.parse(out.trim().split('\n').at(-1)!) as {
+      samples: Sample[];
+      settings: Record<string, string>;
+    };
     (results.modes as Record<string, unknown>)[mode] = { settings, samples, perOrderKb: slopes(samples) };
     printMode(mode, samples, settings);
   }
@@ -79,7 +92,11 @@ export async function runMemoryBench(opts: MemoryOptions): Promise<void> {
   console.log(`\nsaved ${file}${full ? ' and bench/results/latest-memory.json' : ''}`);
 }
 
-async function measure(mode: 'disk' | 'memory', opts: MemoryOptions, gc: () => void): Promise<{ samples: Sample[]; settings: Record<string, string> }> {
+async function measure(
+  mode: 'disk' | 'memory',
+  opts: MemoryOptions,
+  gc: () => void,
+): Promise<{ samples: Sample[]; settings: Record<string, string> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'order-api-memory-'));
   const secret = randomBytes(32).toString('base64url');
   const config = loadConfig({
@@ -106,7 +123,12 @@ async function measure(mode: 'disk' | 'memory', opts: MemoryOptions, gc: () => v
 
   const key = new TextEncoder().encode(secret);
   const sign = (sub: string, roles: string[] = []) =>
-    new SignJWT({ email: `${sub}@example.com`, roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('1h').sign(key);
+    new SignJWT({ email: `${sub}@example.com`, roles })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(sub)
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(key);
   const admin = await sign('admin', ['admin']);
   const users = await Promise.all(Array.from({ length: 100 }, (_, i) => sign(`mem_user_${i}`)));
   for (const id of ['mem_a', 'mem_b']) {
@@ -149,7 +171,9 @@ async function measure(mode: 'disk' | 'memory', opts: MemoryOptions, gc: () => v
     const { rows } = await sql<{
       database: string;
       wal: string;
-    }>`select pg_database_size(current_database())::text as database, (select coalesce(sum(size), 0) from pg_ls_waldir())::text as wal`.execute(db);
+    }>`select pg_database_size(current_database())::text as database, (select coalesce(sum(size), 0) from pg_ls_waldir())::text as wal`.execute(
+      db,
+    );
     return {
       orders: created,
       rssBeforeGcMb: mb(raw.rss),
@@ -200,7 +224,10 @@ function slopes(samples: Sample[]): Record<string, number | null> {
   const first = samples[1]!;
   const last = samples.at(-1)!;
   const orders = last.orders - first.orders;
-  const per = (k: keyof Sample) => (first[k] === null || last[k] === null ? null : Math.round((((last[k] as number) - (first[k] as number)) * 1024 * 10) / orders) / 10);
+  const per = (k: keyof Sample) =>
+    first[k] === null || last[k] === null
+      ? null
+      : Math.round((((last[k] as number) - (first[k] as number)) * 1024 * 10) / orders) / 10;
   return {
     rssBeforeGc: per('rssBeforeGcMb'),
     heapUsedBeforeGc: per('heapUsedBeforeGcMb'),
@@ -216,11 +243,15 @@ function slopes(samples: Sample[]): Record<string, number | null> {
 
 function printMode(mode: string, samples: Sample[], settings: Record<string, string>) {
   console.log(
-    `\n${mode === 'disk' ? 'on disk (DATABASE_URL unset)' : 'memory://'}, MB after each batch; PGlite ${Object.entries(settings)
+    `\n${mode === 'disk' ? 'on disk (DATABASE_URL unset)' : 'memory://'}, MB after each batch; PGlite ${Object.entries(
+      settings,
+    )
       .map(([k, v]) => `${k}=${v}`)
       .join(' ')}`,
   );
-  console.log('| orders | RSS / JS heap before GC | JS heap | PGlite WASM memory | ArrayBuffers | RSS | database (pg_database_size) | WAL | data dir on disk |');
+  console.log(
+    '| orders | RSS / JS heap before GC | JS heap | PGlite WASM memory | ArrayBuffers | RSS | database (pg_database_size) | WAL | data dir on disk |',
+  );
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of samples) {
     console.log(

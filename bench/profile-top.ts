@@ -28,7 +28,10 @@ const top = Number(flag('--top') ?? 30) || 30;
 const resultsFile = flag('--results');
 const scenario = flag('--scenario');
 const results = resultsFile
-  ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as { profiles?: string[]; scenarios: { name: string; window?: { fromUs: number; toUs: number } }[] })
+  ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as {
+      profiles?: string[];
+      scenarios: { name: string; window?: { fromUs: number; toUs: number } }[];
+    })
   : null;
 const window = results && scenario ? results.scenarios.find((s) => s.name === scenario)?.window : undefined;
 if (results && scenario && !window) throw new Error(`no window for scenario ${scenario} in ${resultsFile}`);
@@ -40,7 +43,9 @@ const [file, p] = ((): [string, Profile] => {
     const prof = load(f);
     if (!window || (prof.startTime <= window.fromUs && prof.endTime >= window.toUs)) return [f, prof];
   }
-  console.error('usage: npx tsx bench/profile-top.ts [<file.cpuprofile>] [--top N] [--results <run.json> --scenario <name>]');
+  console.error(
+    'usage: npx tsx bench/profile-top.ts [<file.cpuprofile>] [--top N] [--results <run.json> --scenario <name>]',
+  );
   process.exit(2);
 })();
 const from = window?.fromUs ?? -Infinity;
@@ -91,8 +96,12 @@ for (const [id, t] of selfUs) {
 const ms = (us: number) => (us / 1000).toFixed(0).padStart(7);
 const share = (us: number) => `${((us / busy) * 100).toFixed(1).padStart(5)}%`;
 const span = Number.isFinite(from) ? (to - from) / 1e6 : (p.endTime - p.startTime) / 1e6;
-console.log(`${file}${scenario ? ` (scenario ${scenario} only)` : ''}\nwall ${span.toFixed(1)} s, busy (not idle) ${(busy / 1e6).toFixed(1)} s; shares below are of busy time\n`);
+console.log(
+  `${file}${scenario ? ` (scenario ${scenario} only)` : ''}\nwall ${span.toFixed(1)} s, busy (not idle) ${(busy / 1e6).toFixed(1)} s; shares below are of busy time\n`,
+);
 console.log(`top ${top} functions by self time:`);
-for (const [k, t] of [...fns.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${ms(t)} ms ${share(t)}  ${k}`);
+for (const [k, t] of [...fns.entries()].sort((a, b) => b[1] - a[1]).slice(0, top))
+  console.log(`${ms(t)} ms ${share(t)}  ${k}`);
 console.log('\nself time by package / area:');
-for (const [k, t] of [...areas.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${ms(t)} ms ${share(t)}  ${k}`);
+for (const [k, t] of [...areas.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25))
+  console.log(`${ms(t)} ms ${share(t)}  ${k}`);

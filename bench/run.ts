@@ -7,13 +7,29 @@ import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { writeDocs } from './chart.js';
 import { BASELINE_SCRIPTS, baselineUrl, loadBaseline } from './lib/baseline.js';
-import { DEEP_T0, DEEP_USER, insertDeepOrders, insertUserOrders, PRODUCT_BASE, USER_BASE, type Sql } from './lib/fixtures.js';
+import {
+  DEEP_T0,
+  DEEP_USER,
+  insertDeepOrders,
+  insertUserOrders,
+  PRODUCT_BASE,
+  USER_BASE,
+  type Sql,
+} from './lib/fixtures.js';
 import { runLoad, type LoadResult } from './lib/load.js';
 import { ALL_SCENARIOS, parseOptions, type ScenarioName } from './lib/options.js';
 import { BENCH_DATABASE_URL, ensureDatabase, resetSchema } from './lib/pg.js';
 import { pgbenchVersion, runPgbench } from './lib/pgbench.js';
 import { measureWindow } from './lib/proc.js';
-import { computeTargets, markdownTable, NOISY_CORES, targetsTable, type BenchResults, type ScenarioResult, type SoakResult } from './lib/report.js';
+import {
+  computeTargets,
+  markdownTable,
+  NOISY_CORES,
+  targetsTable,
+  type BenchResults,
+  type ScenarioResult,
+  type SoakResult,
+} from './lib/report.js';
 import { deepWindow, defineScenarios, type ScenarioDef } from './lib/scenarios.js';
 import { mintTokens, seedAwaiting, seedCatalog, seedUsers, type SeededOrder } from './lib/seed.js';
 import { startService, type Service } from './lib/service.js';
@@ -32,19 +48,26 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const resultsDir = join(root, 'bench', 'results');
 const startedAt = new Date();
 const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-const log = (msg: string) => console.log(`[bench ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0).padStart(4)}s] ${msg}`);
+const log = (msg: string) =>
+  console.log(`[bench ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0).padStart(4)}s] ${msg}`);
 mkdirSync(resultsDir, { recursive: true });
 
 const mode = opts.embedded ? 'embedded' : 'postgres';
 const withLimit = !opts.embedded && !opts.noLimit;
 if (withLimit && !pgbenchVersion()) {
-  console.error('pgbench is not on PATH (Debian: apt-get install postgresql-client); run with --no-limit to measure without the limit.');
+  console.error(
+    'pgbench is not on PATH (Debian: apt-get install postgresql-client); run with --no-limit to measure without the limit.',
+  );
   process.exit(2);
 }
 const notes: string[] = [];
 if (opts.quick) notes.push('--quick: short runs and a smaller deep user; a smoke check, not a result.');
-if (opts.embedded) notes.push('embedded: PGlite runs inside the service process; pgbench cannot reach it, so there are no ratios.');
-if (!opts.workers) notes.push('The service ran with WORKERS_ENABLED=false: no outbox relay, reconciler or housekeeping inside it (docs/performance.md, "The outbox relay").');
+if (opts.embedded)
+  notes.push('embedded: PGlite runs inside the service process; pgbench cannot reach it, so there are no ratios.');
+if (!opts.workers)
+  notes.push(
+    'The service ran with WORKERS_ENABLED=false: no outbox relay, reconciler or housekeeping inside it (docs/performance.md, "The outbox relay").',
+  );
 
 // ---------------------------------------------------------------------------- the service
 const jwtSecret = randomBytes(32).toString('base64url');
@@ -134,26 +157,44 @@ async function main(): Promise<void> {
   const withBaseline = withLimit && opts.scenarios.some((n) => BASELINE_SCRIPTS[n]);
   const readOrders = opts.users * opts.ordersPerUser;
   // Sized for the fastest cancel rate seen here with room to spare; running past it marks the run invalid.
-  const cancelPool = wanted.has('cancel') ? Math.ceil((opts.warmup + opts.duration + 2) * (opts.embedded ? 1500 : 4000)) : 0;
+  const cancelPool = wanted.has('cancel')
+    ? Math.ceil((opts.warmup + opts.duration + 2) * (opts.embedded ? 1500 : 4000))
+    : 0;
   // Processing orders whose payment is only authorized: each ship captures one.
-  const shipPool = wanted.has('ship') ? Math.ceil((opts.warmup + opts.duration + 2) * (opts.embedded ? 1500 : 4000)) : 0;
+  const shipPool = wanted.has('ship')
+    ? Math.ceil((opts.warmup + opts.duration + 2) * (opts.embedded ? 1500 : 4000))
+    : 0;
   await withSql(async (sql) => {
     const t = Date.now();
-    if (wanted.has('get') || wanted.has('list')) await insertUserOrders(sql, 'read', 1, readOrders, opts.users, opts.products);
+    if (wanted.has('get') || wanted.has('list'))
+      await insertUserOrders(sql, 'read', 1, readOrders, opts.users, opts.products);
     if (cancelPool) await insertUserOrders(sql, 'cancel', 1, cancelPool, opts.users, opts.products);
-    if (shipPool) await insertUserOrders(sql, 'ship', 1, shipPool, opts.users, opts.products, { status: 'processing', payment: 'authorized' });
+    if (shipPool)
+      await insertUserOrders(sql, 'ship', 1, shipPool, opts.users, opts.products, {
+        status: 'processing',
+        payment: 'authorized',
+      });
     await sql.query('vacuum analyze');
-    log(`fixtures through SQL: ${readOrders} orders to read, ${cancelPool} pending orders to cancel, ${shipPool} authorized orders to ship (${Date.now() - t} ms)`);
+    log(
+      `fixtures through SQL: ${readOrders} orders to read, ${cancelPool} pending orders to cancel, ${shipPool} authorized orders to ship (${Date.now() - t} ms)`,
+    );
     if (withBaseline) {
       await loadBaseline(sql, baselineDir, { users: opts.users, products: opts.products, readOrders });
-      log(`frozen baseline (bench/pg-limit/baseline): schema of 6dfe5ac, ${opts.products} products, ${readOrders} orders`);
+      log(
+        `frozen baseline (bench/pg-limit/baseline): schema of 6dfe5ac, ${opts.products} products, ${readOrders} orders`,
+      );
     }
   });
 
   // Waiting orders live partly in the sandbox's memory, so they are made through the API; sized like the other pools.
-  const awaitingCount = wanted.has('complete-3ds') ? Math.ceil((opts.warmup + opts.duration + 2) * (opts.embedded ? 400 : 1000)) + 1 : 0;
-  const awaitingPool = awaitingCount ? await seedAwaiting(svc().baseUrl, tokens.users, opts.products, awaitingCount) : [];
-  if (awaitingCount) log(`${awaitingCount} orders awaiting their payment through POST /api/orders (pm_card_threeDSecureRequired)`);
+  const awaitingCount = wanted.has('complete-3ds')
+    ? Math.ceil((opts.warmup + opts.duration + 2) * (opts.embedded ? 400 : 1000)) + 1
+    : 0;
+  const awaitingPool = awaitingCount
+    ? await seedAwaiting(svc().baseUrl, tokens.users, opts.products, awaitingCount)
+    : [];
+  if (awaitingCount)
+    log(`${awaitingCount} orders awaiting their payment through POST /api/orders (pm_card_threeDSecureRequired)`);
   const world = {
     tokens: tokens.users,
     adminToken: tokens.admin,
@@ -211,7 +252,13 @@ async function main(): Promise<void> {
     const frozen = BASELINE_SCRIPTS[def.name];
     if (withBaseline && frozen) {
       await checkpoint();
-      const base = { url: baselineUrl(BENCH_DATABASE_URL), scriptDir: baselineDir, script: frozen, clients: opts.connections, vars: { ...pgbenchVars, ...def.limitVars } };
+      const base = {
+        url: baselineUrl(BENCH_DATABASE_URL),
+        scriptDir: baselineDir,
+        script: frozen,
+        clients: opts.connections,
+        vars: { ...pgbenchVars, ...def.limitVars },
+      };
       if (opts.warmup > 0) await runPgbench({ ...base, seconds: opts.warmup });
       const w = measureWindow({ servicePid: svc().pid, dbName });
       const r = await runPgbench({ ...base, seconds: opts.duration });
@@ -224,7 +271,9 @@ async function main(): Promise<void> {
         postgresCpuUsPerTx: Math.round((postgresCpuCores / r.tps) * 1e6),
         otherCpuCores,
       };
-      log(`${def.name}: frozen baseline ${r.valid ? `${r.tps} tps, postgres ${baseline.postgresCpuUsPerTx} µs/tx` : `INVALID (${r.invalidReason})`}`);
+      log(
+        `${def.name}: frozen baseline ${r.valid ? `${r.tps} tps, postgres ${baseline.postgresCpuUsPerTx} µs/tx` : `INVALID (${r.invalidReason})`}`,
+      );
     }
 
     const pre = def.preflight();
@@ -232,7 +281,9 @@ async function main(): Promise<void> {
       method: pre.request.method,
       headers: {
         authorization: `Bearer ${pre.request.token}`,
-        ...(pre.request.body ? { 'content-type': pre.request.form ? 'application/x-www-form-urlencoded' : 'application/json' } : {}),
+        ...(pre.request.body
+          ? { 'content-type': pre.request.form ? 'application/x-www-form-urlencoded' : 'application/json' }
+          : {}),
       },
       body: pre.request.body,
       redirect: 'manual',
@@ -242,7 +293,8 @@ async function main(): Promise<void> {
 
     await checkpoint();
     let warm: LoadResult | null = null;
-    if (opts.warmup > 0) warm = await runLoad(svc().baseUrl, def.next, { connections: opts.connections, seconds: opts.warmup });
+    if (opts.warmup > 0)
+      warm = await runLoad(svc().baseUrl, def.next, { connections: opts.connections, seconds: opts.warmup });
     const logBefore = svc().logTail().length;
     const w = measureWindow({ servicePid: svc().pid, dbName });
     const fromUs = monotonicUs();
@@ -266,7 +318,10 @@ async function main(): Promise<void> {
       postgresCpuUsPerRequest: Math.round((service.postgresCpuCores / load.rps) * 1e6),
       postgresCpuUsPerLimitTx: limit ? Math.round((limit.cpu.postgresCpuCores / limit.tps) * 1e6) : null,
       baseline,
-      noisy: service.otherCpuCores > NOISY_CORES || (limit?.cpu.otherCpuCores ?? 0) > NOISY_CORES || (baseline?.otherCpuCores ?? 0) > NOISY_CORES,
+      noisy:
+        service.otherCpuCores > NOISY_CORES ||
+        (limit?.cpu.otherCpuCores ?? 0) > NOISY_CORES ||
+        (baseline?.otherCpuCores ?? 0) > NOISY_CORES,
       serviceLogLines: Math.max(0, svc().logTail().length - logBefore),
       window,
     });
@@ -285,18 +340,24 @@ async function main(): Promise<void> {
   if (order.some((s) => scenarios[s].phase === 'deep')) {
     await withSql(async (sql) => {
       const t = Date.now();
-      await insertDeepOrders(sql, opts.deepOrders, opts.products, (done) => log(`deep user: ${done.toLocaleString('en-US')} orders loaded`));
+      await insertDeepOrders(sql, opts.deepOrders, opts.products, (done) =>
+        log(`deep user: ${done.toLocaleString('en-US')} orders loaded`),
+      );
       await sql.query('vacuum analyze');
-      log(`deep user ${DEEP_USER}: ${opts.deepOrders.toLocaleString('en-US')} orders through SQL in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      log(
+        `deep user ${DEEP_USER}: ${opts.deepOrders.toLocaleString('en-US')} orders through SQL in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+      );
     });
-    for (const name of order.filter((s) => scenarios[s].phase === 'deep')) await runScenario(scenarios[name as ScenarioName]);
+    for (const name of order.filter((s) => scenarios[s].phase === 'deep'))
+      await runScenario(scenarios[name as ScenarioName]);
   }
 
   // ---------------------------------------------------------------------------- soak
   let soak: SoakResult | null = null;
   if (opts.soak > 0) {
     const mix = [scenarios.create.next, scenarios.get.next, scenarios.list.next];
-    if (!wanted.has('get') && !wanted.has('list')) throw new Error('--soak reads the get/list fixtures: keep those scenarios');
+    if (!wanted.has('get') && !wanted.has('list'))
+      throw new Error('--soak reads the get/list fixtures: keep those scenarios');
     log(`soak: ${opts.soak} s of create+get+list at ${opts.connections} connections`);
     if (opts.warmup > 0) await runLoad(svc().baseUrl, mix, { connections: opts.connections, seconds: opts.warmup });
     const w = measureWindow({ servicePid: svc().pid, dbName, everyMs: 1000 });
@@ -308,7 +369,16 @@ async function main(): Promise<void> {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
     const rssStartMb = median(series.slice(skip, skip + win));
     const rssEndMb = median(series.slice(-win));
-    soak = { seconds: opts.soak, mix: ['create', 'get', 'list'], load, service: stats, rssStartMb, rssEndMb, rssGrowth: (rssEndMb - rssStartMb) / rssStartMb, valid: load.valid };
+    soak = {
+      seconds: opts.soak,
+      mix: ['create', 'get', 'list'],
+      load,
+      service: stats,
+      rssStartMb,
+      rssEndMb,
+      rssGrowth: (rssEndMb - rssStartMb) / rssStartMb,
+      valid: load.valid,
+    };
     log(`soak: ${load.rps} req/s, RSS ${rssStartMb} → ${rssEndMb} MB (${(soak.rssGrowth * 100).toFixed(1)}%)`);
   }
 
@@ -317,9 +387,19 @@ async function main(): Promise<void> {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 
   // ---------------------------------------------------------------------------- report
-  const pgVersion = opts.embedded ? null : await withSql(async (sql) => ((await sql.query('show server_version')).rows[0] as { server_version: string }).server_version);
+  const pgVersion = opts.embedded
+    ? null
+    : await withSql(
+        async (sql) => ((await sql.query('show server_version')).rows[0] as { server_version: string }).server_version,
+      );
   // Only a run with the defaults stands for the service: it alone updates latest*.json and the docs.
-  const full = !opts.quick && order.length === ALL_SCENARIOS.length && opts.duration >= 10 && opts.pool === null && !opts.workers && (opts.embedded || !opts.noLimit);
+  const full =
+    !opts.quick &&
+    order.length === ALL_SCENARIOS.length &&
+    opts.duration >= 10 &&
+    opts.pool === null &&
+    !opts.workers &&
+    (opts.embedded || !opts.noLimit);
   const out: BenchResults = {
     schema: 1,
     startedAt: startedAt.toISOString(),
@@ -337,15 +417,26 @@ async function main(): Promise<void> {
       pgbench: withLimit ? pgbenchVersion() : null,
       loadavgAtEnd: loadavg().map((l) => Math.round(l * 100) / 100),
     },
-    service: { poolSize, env: Object.fromEntries(Object.entries(serviceEnv).filter(([k]) => !['JWT_SECRET', 'PATH', 'HOME'].includes(k))) },
-    fixtures: { products: opts.products, users: opts.users, readOrders, cancelPool, shipPool, deepOrders: order.some((s) => scenarios[s].phase === 'deep') ? opts.deepOrders : 0 },
+    service: {
+      poolSize,
+      env: Object.fromEntries(Object.entries(serviceEnv).filter(([k]) => !['JWT_SECRET', 'PATH', 'HOME'].includes(k))),
+    },
+    fixtures: {
+      products: opts.products,
+      users: opts.users,
+      readOrders,
+      cancelPool,
+      shipPool,
+      deepOrders: order.some((s) => scenarios[s].phase === 'deep') ? opts.deepOrders : 0,
+    },
     scenarios: results,
     soak,
     targets: computeTargets(results, soak, opts.embedded),
     profiles: profiles.map((p) => p.slice(root.length + 1)),
     notes,
   };
-  if (results.some((r) => r.serviceLogLines > 0)) out.notes.push(`service log at warn+ (tail): ${logTail.slice(-5).join(' | ').slice(0, 2000)}`);
+  if (results.some((r) => r.serviceLogLines > 0))
+    out.notes.push(`service log at warn+ (tail): ${logTail.slice(-5).join(' | ').slice(0, 2000)}`);
 
   console.log(`\n${markdownTable(out)}\n\n${targetsTable(out)}\n`);
   const file = join(resultsDir, `${stamp}${opts.embedded ? '-embedded' : ''}.json`);
@@ -360,9 +451,14 @@ async function main(): Promise<void> {
       log('docs/performance.md and docs/performance.svg regenerated');
     }
   } else {
-    log('not a full run (--quick, a subset of scenarios, a short --duration, --pool or --no-limit): latest*.json and the docs are left as they were');
+    log(
+      'not a full run (--quick, a subset of scenarios, a short --duration, --pool or --no-limit): latest*.json and the docs are left as they were',
+    );
   }
-  if (profiles.length) log(`CPU profile: ${profiles.join(', ')}; per scenario: npx tsx bench/profile-top.ts --results ${file.slice(root.length + 1)} --scenario <name>`);
+  if (profiles.length)
+    log(
+      `CPU profile: ${profiles.join(', ')}; per scenario: npx tsx bench/profile-top.ts --results ${file.slice(root.length + 1)} --scenario <name>`,
+    );
 }
 
 try {
@@ -404,7 +500,20 @@ function samplePayloads(order: SeededOrder): Record<string, string> {
       shipping_address: null,
       idempotency_key: null,
     }),
-    email_payload: JSON.stringify({ id: randomUUID(), kind: 'order_confirmation', to: o.email, order_id: o.id, order: o }),
-    event_payload: JSON.stringify({ id: randomUUID(), type: 'order.created', occurred_at: now, order_id: o.id, user_id: o.user_id, data: o }),
+    email_payload: JSON.stringify({
+      id: randomUUID(),
+      kind: 'order_confirmation',
+      to: o.email,
+      order_id: o.id,
+      order: o,
+    }),
+    event_payload: JSON.stringify({
+      id: randomUUID(),
+      type: 'order.created',
+      occurred_at: now,
+      order_id: o.id,
+      user_id: o.user_id,
+      data: o,
+    }),
   };
 }

@@ -48,11 +48,20 @@ const VARIANTS: { name: string; cwd: string; env: Record<string, string> }[] = [
   ...(beforeDir ? [{ name: 'before', cwd: resolve(beforeDir), env: {} }] : []),
   { name: 'off', cwd: process.cwd(), env: {} },
   { name: 'on', cwd: process.cwd(), env: { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url } },
-  { name: 'sampled', cwd: process.cwd(), env: { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' } },
+  {
+    name: 'sampled',
+    cwd: process.cwd(),
+    env: {
+      OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.1',
+    },
+  },
   { name: 'down', cwd: process.cwd(), env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${closedPort}` } },
   { name: 'slow', cwd: process.cwd(), env: { OTEL_EXPORTER_OTLP_ENDPOINT: stalled.url } },
 ];
-if (beforeDir && !existsSync(resolve(beforeDir, 'src/server.ts'))) throw new Error(`${beforeDir} holds no src/server.ts`);
+if (beforeDir && !existsSync(resolve(beforeDir, 'src/server.ts')))
+  throw new Error(`${beforeDir} holds no src/server.ts`);
 
 interface Running {
   name: string;
@@ -62,7 +71,11 @@ interface Running {
   token: string;
 }
 
-const admin = await new SignJWT({ roles: ['admin'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('bench_admin').setExpirationTime('2h').sign(key);
+const admin = await new SignJWT({ roles: ['admin'] })
+  .setProtectedHeader({ alg: 'HS256' })
+  .setSubject('bench_admin')
+  .setExpirationTime('2h')
+  .sign(key);
 const running: Running[] = [];
 const schemas: string[] = [];
 const children: ChildProcess[] = [];
@@ -151,10 +164,18 @@ async function start(v: (typeof VARIANTS)[number]): Promise<Running> {
     body: JSON.stringify({ name: 'Bench', price: 1000, currency: 'USD', active: true, stock: null }),
   });
   if (put.status !== 200) throw new Error(`${v.name}: PUT product ${put.status}`);
-  const token = await new SignJWT({ email: 'bench@example.com' }).setProtectedHeader({ alg: 'HS256' }).setSubject('bench_user').setExpirationTime('2h').sign(key);
+  const token = await new SignJWT({ email: 'bench@example.com' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('bench_user')
+    .setExpirationTime('2h')
+    .sign(key);
   const r: Running = { name: v.name, url: base, child, orders: [], token };
   for (let i = 0; i < 50; i++) {
-    const res = await fetch(`${base}/api/orders`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: orderBody() });
+    const res = await fetch(`${base}/api/orders`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: orderBody(),
+    });
     if (res.status !== 201) throw new Error(`${v.name}: create ${res.status} ${await res.text()}`);
     r.orders.push(((await res.json()) as { id: string }).id);
   }
@@ -163,7 +184,11 @@ async function start(v: (typeof VARIANTS)[number]): Promise<Running> {
 }
 
 function orderBody(): string {
-  return JSON.stringify({ items: [{ product_id: 'sku_bench', quantity: 1 }], currency: 'USD', payment: { provider: 'sandbox', source: 'pm_card_visa' } });
+  return JSON.stringify({
+    items: [{ product_id: 'sku_bench', quantity: 1 }],
+    currency: 'USD',
+    payment: { provider: 'sandbox', source: 'pm_card_visa' },
+  });
 }
 function getOrder(r: Running) {
   let i = 0;

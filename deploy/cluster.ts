@@ -71,7 +71,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const ports = Array.from({ length: opts.instances }, (_, i) => port + 1 + i);
   writeFileSync(join(dir, 'order-api.conf'), renderSite(readFileSync(SITE, 'utf8'), { port, ports, logDir: dir }));
   writeFileSync(join(dir, 'nginx.conf'), mainConf(dir));
-  const check = spawnSync(nginxBin, ['-t', '-q', '-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { encoding: 'utf8' });
+  const check = spawnSync(
+    nginxBin,
+    ['-t', '-q', '-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')],
+    { encoding: 'utf8' },
+  );
   if (check.status !== 0) throw new Error(`nginx rejected the generated configuration:\n${check.stderr}`);
 
   const instances: Instance[] = [];
@@ -84,7 +88,9 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   try {
     for (const p of ports) instances.push(startInstance(p, env, out));
     await Promise.all(instances.map((i) => waitHealthy(i.url, i.child, opts.healthTimeoutMs)));
-    nginx = spawn(nginxBin, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    nginx = spawn(nginxBin, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     pipe(nginx, 'nginx', out);
     const url = `http://127.0.0.1:${port}`;
     await waitHealthy(url, nginx);
@@ -105,20 +111,26 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
 }
 
 /** The site file with this cluster's instances, listen address and log directory. */
-export function renderSite(site: string, { port, ports, logDir }: { port: number; ports: number[]; logDir: string }): string {
+export function renderSite(
+  site: string,
+  { port, ports, logDir }: { port: number; ports: number[]; logDir: string },
+): string {
   const servers = ports.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=5s;`).join('\n');
   const rendered = site
     .replace(/# BEGIN instances\n[\s\S]*?# END instances/, `# BEGIN instances\n${servers}\n    # END instances`)
     .replace(/^(\s*)listen 80;$/m, `$1listen 127.0.0.1:${port};`)
     .replaceAll('/var/log/nginx/', `${logDir}/`);
-  if (!rendered.includes(`listen 127.0.0.1:${port};`) || !rendered.includes(servers)) throw new Error(`${SITE} lost its markers`);
+  if (!rendered.includes(`listen 127.0.0.1:${port};`) || !rendered.includes(servers))
+    throw new Error(`${SITE} lost its markers`);
   return rendered;
 }
 
 function mainConf(dir: string): string {
   // Workers run as root only when we are root (CI): they must read and write this private directory.
   const user = process.getuid?.() === 0 ? 'user root root;\n' : '';
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${dir}/${t};`).join('\n');
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .map((t) => `    ${t}_temp_path ${dir}/${t};`)
+    .join('\n');
   return `${user}daemon off;
 worker_processes 2;
 pid ${dir}/nginx.pid;
@@ -131,7 +143,11 @@ ${temp}
 `;
 }
 
-function startInstance(port: number, env: Record<string, string | undefined>, out: (s: string, t: string) => void): Instance {
+function startInstance(
+  port: number,
+  env: Record<string, string | undefined>,
+  out: (s: string, t: string) => void,
+): Instance {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
     // Only nginx on this machine may set X-Forwarded-For; instances listen on loopback only.
@@ -139,14 +155,18 @@ function startInstance(port: number, env: Record<string, string | undefined>, ou
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   pipe(child, String(port), out);
-  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const exited = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
   return { port, url: `http://127.0.0.1:${port}`, child, exited };
 }
 
 async function waitHealthy(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${url}: the process exited while starting`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`${url}: the process exited while starting`);
     try {
       if ((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) })).ok) return;
     } catch {
@@ -220,9 +240,16 @@ async function main(argv: string[]) {
   let ha: HaPostgres | undefined;
   if (argv.includes('--ha')) {
     const haPort = arg('ha-port', 25432);
-    console.log(`starting PostgreSQL with automated failover: monitor on ${haPort}, nodes on ${haPort + 1} and ${haPort + 2}`);
-    ha = await startHaPostgres({ port: haPort, onOutput: (s, t) => process.stdout.write(t.replace(/^(?=.)/gm, `[pg ${s}] `)) });
-    console.log(`formation ready: ${ha.url}  (monitor: ${ha.monitorUrl}; state: pg_autoctl show state --monitor ${ha.monitorUrl.replace('postgres@', 'autoctl_node@')})`);
+    console.log(
+      `starting PostgreSQL with automated failover: monitor on ${haPort}, nodes on ${haPort + 1} and ${haPort + 2}`,
+    );
+    ha = await startHaPostgres({
+      port: haPort,
+      onOutput: (s, t) => process.stdout.write(t.replace(/^(?=.)/gm, `[pg ${s}] `)),
+    });
+    console.log(
+      `formation ready: ${ha.url}  (monitor: ${ha.monitorUrl}; state: pg_autoctl show state --monitor ${ha.monitorUrl.replace('postgres@', 'autoctl_node@')})`,
+    );
   }
   // The machine's services unless the environment names others.
   const env = {
@@ -230,15 +257,24 @@ async function main(argv: string[]) {
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     AMQP_URL: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
   };
-  console.log(`starting ${instances} instances on ports ${port + 1}-${port + instances} (database ${env.DATABASE_URL.replace(/\/\/[^@]*@/, '//…@')})`);
+  console.log(
+    `starting ${instances} instances on ports ${port + 1}-${port + instances} (database ${env.DATABASE_URL.replace(/\/\/[^@]*@/, '//…@')})`,
+  );
   let cluster: Cluster;
   try {
-    cluster = await startCluster({ instances, port, env, onOutput: (s, t) => process.stdout.write(t.replace(/^(?=.)/gm, `[${s}] `)) });
+    cluster = await startCluster({
+      instances,
+      port,
+      env,
+      onOutput: (s, t) => process.stdout.write(t.replace(/^(?=.)/gm, `[${s}] `)),
+    });
   } catch (err) {
     await ha?.stop();
     throw err;
   }
-  console.log(`\nready: ${cluster.url}  (docs: ${cluster.url}/docs; a token: npm run token -- --sub alice)\nCtrl-C stops everything.`);
+  console.log(
+    `\nready: ${cluster.url}  (docs: ${cluster.url}/docs; a token: npm run token -- --sub alice)\nCtrl-C stops everything.`,
+  );
   let stopping = false;
   const shutdown = async () => {
     if (stopping) return;
@@ -251,7 +287,10 @@ async function main(argv: string[]) {
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
   for (const i of cluster.instances) {
-    void i.exited.then(({ code, signal }) => !stopping && console.error(`instance ${i.port} exited (${signal ?? code}); nginx routes around it`));
+    void i.exited.then(
+      ({ code, signal }) =>
+        !stopping && console.error(`instance ${i.port} exited (${signal ?? code}); nginx routes around it`),
+    );
   }
 }
 

@@ -68,9 +68,14 @@ const FAST_FAILOVER_SETTINGS: Record<string, number> = {
 };
 
 function findPgCtl(): string {
-  const candidates = ['15', ...safeList('/usr/lib/postgresql').sort().reverse()].map((v) => `/usr/lib/postgresql/${v}/bin/pg_ctl`);
+  const candidates = ['15', ...safeList('/usr/lib/postgresql').sort().reverse()].map(
+    (v) => `/usr/lib/postgresql/${v}/bin/pg_ctl`,
+  );
   const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql (Debian: apt-get install postgresql-15)');
+  if (!found)
+    throw new Error(
+      'PostgreSQL server binaries not found under /usr/lib/postgresql (Debian: apt-get install postgresql-15)',
+    );
   return found;
 }
 
@@ -129,14 +134,18 @@ export async function startHaPostgres(opts: HaOptions): Promise<HaPostgres> {
     }
   };
   const states = async (): Promise<Record<string, string>> => {
-    const rows = await monitorSql<{ nodename: string; reportedstate: string }>('select nodename, reportedstate from pgautofailover.node');
+    const rows = await monitorSql<{ nodename: string; reportedstate: string }>(
+      'select nodename, reportedstate from pgautofailover.node',
+    );
     return Object.fromEntries(rows.map((r) => [r.nodename, r.reportedstate]));
   };
   const waitForStates = async (want: Record<string, string>, timeoutMs = 60_000): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     let last: unknown = null;
     for (;;) {
-      for (const c of children) if (c.exitCode !== null) throw new Error(`pg_autoctl exited (${c.exitCode}) while waiting for ${JSON.stringify(want)}`);
+      for (const c of children)
+        if (c.exitCode !== null)
+          throw new Error(`pg_autoctl exited (${c.exitCode}) while waiting for ${JSON.stringify(want)}`);
       try {
         last = await states();
         const now = last as Record<string, string>;
@@ -144,7 +153,10 @@ export async function startHaPostgres(opts: HaOptions): Promise<HaPostgres> {
       } catch (err) {
         last = (err as Error).message;
       }
-      if (Date.now() > deadline) throw new Error(`the formation did not reach ${JSON.stringify(want)} in ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `the formation did not reach ${JSON.stringify(want)} in ${timeoutMs} ms (last: ${JSON.stringify(last)})`,
+        );
       await new Promise((r) => setTimeout(r, 200));
     }
   };
@@ -181,10 +193,20 @@ export async function startHaPostgres(opts: HaOptions): Promise<HaPostgres> {
   };
 
   try {
-    run('monitor', ['create', 'monitor', '--pgdata', join(dir, 'monitor'), '--pgport', String(monitorPort), ...common, '--run']);
+    run('monitor', [
+      'create',
+      'monitor',
+      '--pgdata',
+      join(dir, 'monitor'),
+      '--pgport',
+      String(monitorPort),
+      ...common,
+      '--run',
+    ]);
     await waitFor(async () => (await monitorSql('select 1')).length === 1, 60_000, 'the monitor to accept connections');
     if (opts.fastFailover !== false) {
-      for (const [name, value] of Object.entries(FAST_FAILOVER_SETTINGS)) await monitorSql(`alter system set ${name} = ${value}`);
+      for (const [name, value] of Object.entries(FAST_FAILOVER_SETTINGS))
+        await monitorSql(`alter system set ${name} = ${value}`);
       await monitorSql('select pg_reload_conf()');
     }
     const monitorNodeUrl = `postgres://autoctl_node@127.0.0.1:${monitorPort}/pg_auto_failover`;
@@ -251,12 +273,14 @@ export async function startHaPostgres(opts: HaOptions): Promise<HaPostgres> {
     waitForStates,
     kill: async (node) => {
       if (!node.child.pid) return;
-      const exited = node.child.exitCode === null && node.child.signalCode === null ? once(node.child, 'exit') : Promise.resolve();
+      const exited =
+        node.child.exitCode === null && node.child.signalCode === null ? once(node.child, 'exit') : Promise.resolve();
       process.kill(-node.child.pid, 'SIGKILL');
       await exited;
     },
     restart: (node) => {
-      if (node.child.exitCode === null && node.child.signalCode === null) throw new Error(`${node.name} is still running`);
+      if (node.child.exitCode === null && node.child.signalCode === null)
+        throw new Error(`${node.name} is still running`);
       node.child = run(node.name, ['run', '--pgdata', join(dir, node.name)]);
     },
     output: () => log,
@@ -293,7 +317,8 @@ function processOwner(): { uid: number; gid: number } | undefined {
   const id = (flag: string) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim());
   const uid = id('-u');
   const gid = id('-g');
-  if (!Number.isInteger(uid) || uid <= 0) throw new Error('running as root, pg_autoctl needs the postgres user (Debian creates it with postgresql-15)');
+  if (!Number.isInteger(uid) || uid <= 0)
+    throw new Error('running as root, pg_autoctl needs the postgres user (Debian creates it with postgresql-15)');
   return { uid, gid };
 }
 

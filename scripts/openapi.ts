@@ -11,7 +11,12 @@ import { createDb } from '../src/persistence/db.js';
  * path given. No server listens; the second half is `redocly lint` on the file.
  */
 const out = process.argv[2] ?? 'dist/openapi.json';
-const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: randomBytes(32).toString('base64url'), DATABASE_URL: 'memory://', DATA_DIR: '/tmp/order-api-openapi' });
+const config = loadConfig({
+  NODE_ENV: 'test',
+  JWT_SECRET: randomBytes(32).toString('base64url'),
+  DATABASE_URL: 'memory://',
+  DATA_DIR: '/tmp/order-api-openapi',
+});
 const database = await createDb(config.database);
 const app = await buildApp({ config, db: database.db, logger: false });
 await app.ready();

@@ -10,7 +10,11 @@ import { pathToFileURL } from 'node:url';
 export const SYSTEM_PACKAGES = [
   { command: 'nginx', pkg: 'nginx-light', why: 'the scale-out tests balance instances behind it' },
   { command: 'chromium', pkg: 'chromium', why: 'the /docs and /admin browser tests' },
-  { command: 'pg_autoctl', pkg: 'postgresql-15-auto-failover', why: 'the database failover test runs a pg_auto_failover monitor and two nodes' },
+  {
+    command: 'pg_autoctl',
+    pkg: 'postgresql-15-auto-failover',
+    why: 'the database failover test runs a pg_auto_failover monitor and two nodes',
+  },
 ] as const;
 
 export interface Probe {
@@ -18,7 +22,10 @@ export interface Probe {
   isRoot: boolean;
 }
 
-export type Plan = { kind: 'ready' } | { kind: 'install'; packages: string[]; commands: string[][] } | { kind: 'refuse'; message: string };
+export type Plan =
+  | { kind: 'ready' }
+  | { kind: 'install'; packages: string[]; commands: string[][] }
+  | { kind: 'refuse'; message: string };
 
 export function planInstall(probe: Probe): Plan {
   const missing = SYSTEM_PACKAGES.filter((p) => !probe.has(p.command)).map((p) => p.pkg);
@@ -49,7 +56,9 @@ function main(): number {
   for (const [cmd, ...args] of plan.commands) {
     const r = spawnSync(cmd!, args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
     if (r.status !== 0) {
-      console.error(`pretest: '${[cmd, ...args].join(' ')}' failed (exit ${r.status}); install ${plan.packages.join(', ')} and run npm test again`);
+      console.error(
+        `pretest: '${[cmd, ...args].join(' ')}' failed (exit ${r.status}); install ${plan.packages.join(', ')} and run npm test again`,
+      );
       return 1;
     }
   }

@@ -16,7 +16,8 @@ export async function healAndDrain(rig: Rig, shop: Shop, timeoutMs: number): Pro
   for (const [i, instance] of rig.cluster.instances.entries()) {
     if (instance.child.exitCode !== null || instance.child.signalCode !== null) await rig.cluster.restart(i);
   }
-  for (const node of rig.ha.nodes) if (node.child.exitCode !== null || node.child.signalCode !== null) rig.ha.restart(node);
+  for (const node of rig.ha.nodes)
+    if (node.child.exitCode !== null || node.child.signalCode !== null) rig.ha.restart(node);
   await Promise.all([...shop.background]);
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -8,7 +8,14 @@ import { planFaults, runFaults, SHORT_FAULTS } from './faults/schedule.js';
 import { Random } from './random.js';
 import { startRig } from './rig/index.js';
 import { renderChart } from './report/chart.js';
-import { longestWriteOutage, percentiles, printReport, requestTable, timeline, type SoakReport } from './report/summary.js';
+import {
+  longestWriteOutage,
+  percentiles,
+  printReport,
+  requestTable,
+  timeline,
+  type SoakReport,
+} from './report/summary.js';
 import { ShopClient } from './traffic/client.js';
 import type { Shop } from './traffic/shop.js';
 import { runWorkers } from './traffic/workers.js';
@@ -44,7 +51,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   writeFileSync(ackLog, '');
   const rnd = new Random(o.seed);
   const plan = planFaults(rnd.fork(1), o.durationMs, o.faults === 'short' ? SHORT_FAULTS : undefined);
-  o.log(`fault schedule (seed ${o.seed}):\n${plan.map((p) => `  at ${(p.at / 1000).toFixed(1)} s: ${p.fault.name}`).join('\n')}`);
+  o.log(
+    `fault schedule (seed ${o.seed}):\n${plan.map((p) => `  at ${(p.at / 1000).toFixed(1)} s: ${p.fault.name}`).join('\n')}`,
+  );
 
   o.log('starting: PostgreSQL formation, RabbitMQ, Redis, emulators, email sink, instances behind nginx, relay …');
   const rig = await startRig({ instances: o.instances });
@@ -53,7 +62,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const t0 = performance.now();
     const client = new ShopClient(rig.cluster.url, rig.jwtSecret, ackLog, t0);
     for (const p of PRODUCTS) {
-      const res = await client.call('setup', 'admin', 'PUT', `/api/products/${p.id}`, { body: { name: p.id, price: p.price, currency: 'USD', active: true, stock: p.stock } });
+      const res = await client.call('setup', 'admin', 'PUT', `/api/products/${p.id}`, {
+        body: { name: p.id, price: p.price, currency: 'USD', active: true, stock: p.stock },
+      });
       if (res.status !== 200) throw new Error(`product ${p.id}: ${res.status} ${JSON.stringify(res.body)}`);
       client.ack({ type: 'product', id: p.id, stock: p.stock });
     }
@@ -88,7 +99,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const drainMs = await healAndDrain(rig, shop, 180_000);
     const audit = await runAudit({
       databaseUrls: rig.ha.nodes.map((n) => n.url),
-      providers: { stripe: rig.emulators.stripe.url, square: rig.emulators.square.url, paypal: rig.emulators.paypal.url },
+      providers: {
+        stripe: rig.emulators.stripe.url,
+        square: rig.emulators.square.url,
+        paypal: rig.emulators.paypal.url,
+      },
       amqpUrl: rig.rabbit.url,
       queue: AUDIT_QUEUE,
       emailRecordsUrl: rig.email.recordsUrl,
@@ -99,7 +114,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     audit.push(
       line(
         'answers 500 (internal_error) or a traffic kind that failed',
-        records.filter((r) => r.status === 500 || r.status === 'soak error').map((r) => `${r.kind} at ${(r.at / 1000).toFixed(1)} s: ${r.status} ${r.code ?? ''}`),
+        records
+          .filter((r) => r.status === 500 || r.status === 'soak error')
+          .map((r) => `${r.kind} at ${(r.at / 1000).toFixed(1)} s: ${r.status} ${r.code ?? ''}`),
       ),
     );
     const report: SoakReport = {
@@ -109,7 +126,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       startedAt: new Date(Date.now() - trafficEnd - drainMs).toISOString(),
       requests: requestTable(records),
       latencyMs: percentiles(records),
-      faults: faults.map((f, i) => ({ ...f, longestWriteOutageMs: longestWriteOutage(records, f, faults[i + 1]?.start ?? trafficEnd) })),
+      faults: faults.map((f, i) => ({
+        ...f,
+        longestWriteOutageMs: longestWriteOutage(records, f, faults[i + 1]?.start ?? trafficEnd),
+      })),
       timeline: timeline(records, trafficEnd, o.durationMs > 300_000 ? 5000 : 2000),
       drainMs,
       audit,
@@ -117,7 +137,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     writeFileSync(join(o.outDir, 'report.json'), JSON.stringify(report, null, 2));
     writeFileSync(join(o.outDir, 'chart.svg'), renderChart(report));
     o.log(printReport(report));
-    if (audit.some((a) => a.count > 0) || faults.some((f) => f.detail.startsWith('FAILED'))) o.log(`\ninstances and services said (last lines):\n${rig.output().slice(-6000)}`);
+    if (audit.some((a) => a.count > 0) || faults.some((f) => f.detail.startsWith('FAILED')))
+      o.log(`\ninstances and services said (last lines):\n${rig.output().slice(-6000)}`);
     return report;
   } finally {
     await rig.close();

@@ -102,9 +102,22 @@ export async function buildApp(opts: AppOptions) {
   await app.register(securityPlugin, { corsOrigins: config.corsOrigins });
   await app.register(drainPlugin);
   // The development provider (docs/adr/0019): its keys are made before the verifier that trusts them.
-  const devIdp = config.devIdp ? { config: { ...config, devIdp: config.devIdp }, keys: loadDevIdpKeys(config.devIdp.keysFile) } : null;
-  const verifier = opts.verifier ?? createTokenVerifier(config.jwt, devIdp && { issuer: devIdp.config.devIdp.issuer, audience: apiResource(config), jwks: devIdp.keys.public });
-  await app.register(rateLimitPlugin, { ...config.rateLimit, redisUrl: config.redisUrl, redisPrefix: `${config.redisKeyPrefix}rl:`, verifier, registry: metrics.registry });
+  const devIdp = config.devIdp
+    ? { config: { ...config, devIdp: config.devIdp }, keys: loadDevIdpKeys(config.devIdp.keysFile) }
+    : null;
+  const verifier =
+    opts.verifier ??
+    createTokenVerifier(
+      config.jwt,
+      devIdp && { issuer: devIdp.config.devIdp.issuer, audience: apiResource(config), jwks: devIdp.keys.public },
+    );
+  await app.register(rateLimitPlugin, {
+    ...config.rateLimit,
+    redisUrl: config.redisUrl,
+    redisPrefix: `${config.redisKeyPrefix}rl:`,
+    verifier,
+    registry: metrics.registry,
+  });
   await app.register(authPlugin, { verifier });
   await app.register(docsPlugin);
   await app.register(consolePlugin, { oidc: config.consoleOidc, publicBaseUrl: config.publicBaseUrl });
@@ -117,7 +130,12 @@ export async function buildApp(opts: AppOptions) {
       await api.register(returnRoutes, { deps });
       await api.register(refundRoutes, { deps });
       await api.register(productRoutes, { deps });
-      await api.register(webhookRoutes, { deps, verifiers: await createWebhookVerifiers(config), adyenHmacKey: config.adyen?.hmacKey ?? null, mollie: config.mollie !== null });
+      await api.register(webhookRoutes, {
+        deps,
+        verifiers: await createWebhookVerifiers(config),
+        adyenHmacKey: config.adyen?.hmacKey ?? null,
+        mollie: config.mollie !== null,
+      });
       await api.register(async (admin) => {
         admin.addHook('onRequest', admin.authenticate);
         admin.addHook('preHandler', admin.requireAdmin);

@@ -40,7 +40,13 @@ export interface Config {
    * The console's sign-in (CONSOLE_OIDC_*): null means token pasting. `audience`: CONSOLE_OIDC_AUDIENCE,
    * sent as the `audience` authorization parameter where the provider wants it to issue a JWT for the API (Auth0).
    */
-  consoleOidc: { issuer: string; clientId: string; scopes: string; redirectUri: string; audience: string | null } | null;
+  consoleOidc: {
+    issuer: string;
+    clientId: string;
+    scopes: string;
+    redirectUri: string;
+    audience: string | null;
+  } | null;
   stripe: { secretKey: string; apiBase: string | null; webhookSecret: string | null } | null;
   paypal: { clientId: string; clientSecret: string; apiBase: string | null; webhookId: string | null } | null;
   square: {
@@ -181,9 +187,15 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   let devSecret = false;
   if (secret && secret.length < 32) problems.push('JWT_SECRET must be at least 32 characters (256 bits for HS256)');
   // JWT_ISSUER alone: the keys come from the issuer's discovery document (its jwks_uri).
-  if (jwtIssuer && !secret && !jwksUrl && !isUrl(jwtIssuer)) problems.push(`JWT_ISSUER must be the issuer's URL when its discovery document gives the keys (got "${jwtIssuer}")`);
+  if (jwtIssuer && !secret && !jwksUrl && !isUrl(jwtIssuer))
+    problems.push(
+      `JWT_ISSUER must be the issuer's URL when its discovery document gives the keys (got "${jwtIssuer}")`,
+    );
   if (!secret && !jwksUrl && !jwtIssuer) {
-    if (production) problems.push('JWT_SECRET or JWT_JWKS_URL (or JWT_ISSUER, for its discovery document) is required when NODE_ENV=production');
+    if (production)
+      problems.push(
+        'JWT_SECRET or JWT_JWKS_URL (or JWT_ISSUER, for its discovery document) is required when NODE_ENV=production',
+      );
     else {
       secret = devJwtSecret(dataDir);
       devSecret = true;
@@ -202,7 +214,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const mollie = mollieSettings(str, url, problems);
 
   const captureRaw = str('PAYMENT_CAPTURE') ?? 'immediate';
-  const captureMode: CaptureMode = (CAPTURE_MODES as readonly string[]).includes(captureRaw) ? (captureRaw as CaptureMode) : 'immediate';
+  const captureMode: CaptureMode = (CAPTURE_MODES as readonly string[]).includes(captureRaw)
+    ? (captureRaw as CaptureMode)
+    : 'immediate';
   if (captureMode !== captureRaw) problems.push(`PAYMENT_CAPTURE must be one of ${CAPTURE_MODES.join(', ')}`);
 
   const certFile = str('TLS_CERT_FILE');
@@ -216,7 +230,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
 
   // HTTP/2 without TLS would be h2c, which neither browsers nor nginx's upstreams speak.
-  if (/^(1|true|yes|on)$/i.test(str('HTTP2') ?? '') && !(certFile && keyFile)) problems.push('HTTP2=true needs TLS_CERT_FILE and TLS_KEY_FILE');
+  if (/^(1|true|yes|on)$/i.test(str('HTTP2') ?? '') && !(certFile && keyFile))
+    problems.push('HTTP2=true needs TLS_CERT_FILE and TLS_KEY_FILE');
 
   const emailUrl = url('EMAIL_URL');
   const smtpUrl = url('SMTP_URL');
@@ -228,11 +243,14 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   // The development provider: never in production, never beside a real issuer (docs/adr/0019).
   const consoleIssuer = url('CONSOLE_OIDC_ISSUER');
   const consoleClientId = str('CONSOLE_OIDC_CLIENT_ID');
-  if (!!consoleIssuer !== !!consoleClientId) problems.push('CONSOLE_OIDC_ISSUER and CONSOLE_OIDC_CLIENT_ID go together');
+  if (!!consoleIssuer !== !!consoleClientId)
+    problems.push('CONSOLE_OIDC_ISSUER and CONSOLE_OIDC_CLIENT_ID go together');
   const issuerConfigured = !!(jwtIssuer || jwksUrl || consoleIssuer);
   const devIdpAsked = str('DEV_IDP') === null ? null : bool('DEV_IDP', false);
-  if (devIdpAsked && production) problems.push('DEV_IDP cannot be enabled when NODE_ENV=production: sign-in comes from your identity provider');
-  else if (devIdpAsked && issuerConfigured) problems.push('DEV_IDP cannot be enabled with JWT_ISSUER, JWT_JWKS_URL or CONSOLE_OIDC_ISSUER set');
+  if (devIdpAsked && production)
+    problems.push('DEV_IDP cannot be enabled when NODE_ENV=production: sign-in comes from your identity provider');
+  else if (devIdpAsked && issuerConfigured)
+    problems.push('DEV_IDP cannot be enabled with JWT_ISSUER, JWT_JWKS_URL or CONSOLE_OIDC_ISSUER set');
   const devIdp: Config['devIdp'] =
     !production && !issuerConfigured && devIdpAsked !== false
       ? {
@@ -252,11 +270,24 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
           audience: str('CONSOLE_OIDC_AUDIENCE'),
         }
       : devIdp
-        ? { issuer: devIdp.issuer, clientId: DEV_IDP_CLIENT_ID, scopes: str('CONSOLE_OIDC_SCOPES') ?? 'openid profile offline_access', redirectUri, audience: null }
+        ? {
+            issuer: devIdp.issuer,
+            clientId: DEV_IDP_CLIENT_ID,
+            scopes: str('CONSOLE_OIDC_SCOPES') ?? 'openid profile offline_access',
+            redirectUri,
+            audience: null,
+          }
         : null;
 
   const trustProxyRaw = str('TRUST_PROXY');
-  const trustProxy: boolean | string = trustProxyRaw === null ? false : /^(1|true)$/i.test(trustProxyRaw) ? true : /^(0|false)$/i.test(trustProxyRaw) ? false : trustProxyRaw;
+  const trustProxy: boolean | string =
+    trustProxyRaw === null
+      ? false
+      : /^(1|true)$/i.test(trustProxyRaw)
+        ? true
+        : /^(0|false)$/i.test(trustProxyRaw)
+          ? false
+          : trustProxyRaw;
 
   const config: Config = {
     env: envName,
@@ -281,8 +312,18 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     devIdp,
     consoleOidc,
-    stripe: stripeKey ? { secretKey: stripeKey, apiBase: url('STRIPE_API_BASE'), webhookSecret: str('STRIPE_WEBHOOK_SECRET') } : null,
-    paypal: paypalId && paypalSecret ? { clientId: paypalId, clientSecret: paypalSecret, apiBase: url('PAYPAL_API_BASE'), webhookId: str('PAYPAL_WEBHOOK_ID') } : null,
+    stripe: stripeKey
+      ? { secretKey: stripeKey, apiBase: url('STRIPE_API_BASE'), webhookSecret: str('STRIPE_WEBHOOK_SECRET') }
+      : null,
+    paypal:
+      paypalId && paypalSecret
+        ? {
+            clientId: paypalId,
+            clientSecret: paypalSecret,
+            apiBase: url('PAYPAL_API_BASE'),
+            webhookId: str('PAYPAL_WEBHOOK_ID'),
+          }
+        : null,
     square:
       squareToken && squareLocation
         ? {
@@ -377,14 +418,28 @@ function adyenSettings(str: Reader, url: Reader, problems: string[]): Config['ad
   const missing = Object.entries(required)
     .filter(([, v]) => !v)
     .map(([k]) => k);
-  const anySet = missing.length < 3 || str('ADYEN_ENVIRONMENT') !== null || liveUrlPrefix !== null || str('ADYEN_API_BASE') !== null;
+  const anySet =
+    missing.length < 3 || str('ADYEN_ENVIRONMENT') !== null || liveUrlPrefix !== null || str('ADYEN_API_BASE') !== null;
   if (!anySet) return null;
-  if (missing.length > 0) problems.push(`Adyen is half configured: ${missing.join(', ')} missing (ADYEN_API_KEY, ADYEN_MERCHANT_ACCOUNT and ADYEN_HMAC_KEY go together)`);
-  if (hmacKey && !/^([0-9a-f]{2})+$/i.test(hmacKey)) problems.push('ADYEN_HMAC_KEY must be the hexadecimal key from the Customer Area');
-  if (environment !== 'TEST' && environment !== 'LIVE') problems.push(`ADYEN_ENVIRONMENT must be TEST or LIVE (got "${environment}")`);
-  if (environment === 'LIVE' && !liveUrlPrefix && !apiBase) problems.push('ADYEN_ENVIRONMENT=LIVE needs ADYEN_LIVE_URL_PREFIX (your live endpoint prefix)');
+  if (missing.length > 0)
+    problems.push(
+      `Adyen is half configured: ${missing.join(', ')} missing (ADYEN_API_KEY, ADYEN_MERCHANT_ACCOUNT and ADYEN_HMAC_KEY go together)`,
+    );
+  if (hmacKey && !/^([0-9a-f]{2})+$/i.test(hmacKey))
+    problems.push('ADYEN_HMAC_KEY must be the hexadecimal key from the Customer Area');
+  if (environment !== 'TEST' && environment !== 'LIVE')
+    problems.push(`ADYEN_ENVIRONMENT must be TEST or LIVE (got "${environment}")`);
+  if (environment === 'LIVE' && !liveUrlPrefix && !apiBase)
+    problems.push('ADYEN_ENVIRONMENT=LIVE needs ADYEN_LIVE_URL_PREFIX (your live endpoint prefix)');
   if (!apiKey || !merchantAccount || !hmacKey) return null;
-  return { apiKey, merchantAccount, hmacKey, environment: environment === 'LIVE' ? 'LIVE' : 'TEST', liveUrlPrefix, apiBase };
+  return {
+    apiKey,
+    merchantAccount,
+    hmacKey,
+    environment: environment === 'LIVE' ? 'LIVE' : 'TEST',
+    liveUrlPrefix,
+    apiBase,
+  };
 }
 
 /** Mollie is on with MOLLIE_API_KEY; MOLLIE_API_BASE alone is a half configuration. The library only speaks HTTPS. */
@@ -392,11 +447,14 @@ function mollieSettings(str: Reader, url: Reader, problems: string[]): Config['m
   const apiKey = str('MOLLIE_API_KEY');
   const apiBase = url('MOLLIE_API_BASE');
   if (!apiKey) {
-    if (str('MOLLIE_API_BASE') !== null) problems.push('Mollie is half configured: MOLLIE_API_BASE is set but MOLLIE_API_KEY is missing');
+    if (str('MOLLIE_API_BASE') !== null)
+      problems.push('Mollie is half configured: MOLLIE_API_BASE is set but MOLLIE_API_KEY is missing');
     return null;
   }
-  if (!/^(test|live)_\w{20,}$/.test(apiKey)) problems.push('MOLLIE_API_KEY must be a Mollie API key (test_… or live_…)');
-  if (apiBase && !apiBase.startsWith('https://')) problems.push(`MOLLIE_API_BASE must be an https:// URL: Mollie's library speaks nothing else (got "${apiBase}")`);
+  if (!/^(test|live)_\w{20,}$/.test(apiKey))
+    problems.push('MOLLIE_API_KEY must be a Mollie API key (test_… or live_…)');
+  if (apiBase && !apiBase.startsWith('https://'))
+    problems.push(`MOLLIE_API_BASE must be an https:// URL: Mollie's library speaks nothing else (got "${apiBase}")`);
   return { apiKey, apiBase };
 }
 

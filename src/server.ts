@@ -29,10 +29,16 @@ async function main() {
           ? { afterActionCompleted: crash }
           : undefined;
   const app = await buildApp({ config, db: database.db, faults });
-  if (config.jwt.devSecret) app.log.info('using the development JWT secret in ./data; mint a token with `npm run token -- --sub alice`');
-  if (config.devIdp) app.log.info(`development OpenID provider at ${config.devIdp.issuer} (any user name signs in); the console: ${config.publicBaseUrl}/admin`);
+  if (config.jwt.devSecret)
+    app.log.info('using the development JWT secret in ./data; mint a token with `npm run token -- --sub alice`');
+  if (config.devIdp)
+    app.log.info(
+      `development OpenID provider at ${config.devIdp.issuer} (any user name signs in); the console: ${config.publicBaseUrl}/admin`,
+    );
 
-  const workers = config.workers.enabled ? startWorkers({ jobs: 'all', deps: app.deps, config, logger: app.log, metrics: app.outboxMetrics }) : null;
+  const workers = config.workers.enabled
+    ? startWorkers({ jobs: 'all', deps: app.deps, config, logger: app.log, metrics: app.outboxMetrics })
+    : null;
 
   closeWithGrace({ delay: 25_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'fatal error, shutting down');

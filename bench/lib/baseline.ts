@@ -9,7 +9,11 @@ import type { Sql } from './fixtures.js';
  * PostgreSQL CPU a request costs now is also compared with a yardstick that cannot move with it.
  */
 const BASELINE_SCHEMA = 'baseline';
-export const BASELINE_SCRIPTS: Readonly<Record<string, string>> = { create: 'create.sql', get: 'get.sql', list: 'list.sql' };
+export const BASELINE_SCRIPTS: Readonly<Record<string, string>> = {
+  create: 'create.sql',
+  get: 'get.sql',
+  list: 'list.sql',
+};
 
 /** The bench database's URL with `baseline` first on the search path: what pgbench connects with. */
 export function baselineUrl(url: string): string {
@@ -19,9 +23,20 @@ export function baselineUrl(url: string): string {
 }
 
 /** Loads the frozen schema and its data afresh. */
-export async function loadBaseline(sql: Sql, dir: string, sizes: { users: number; products: number; readOrders: number }): Promise<void> {
-  const values: Record<string, number> = { users: sizes.users, products: sizes.products, read_orders: sizes.readOrders };
-  const fixtures = readFileSync(join(dir, 'fixtures.sql'), 'utf8').replace(/:(users|products|read_orders)\b/g, (_, k: string) => String(Math.trunc(values[k] ?? NaN)));
+export async function loadBaseline(
+  sql: Sql,
+  dir: string,
+  sizes: { users: number; products: number; readOrders: number },
+): Promise<void> {
+  const values: Record<string, number> = {
+    users: sizes.users,
+    products: sizes.products,
+    read_orders: sizes.readOrders,
+  };
+  const fixtures = readFileSync(join(dir, 'fixtures.sql'), 'utf8').replace(
+    /:(users|products|read_orders)\b/g,
+    (_, k: string) => String(Math.trunc(values[k] ?? NaN)),
+  );
   await sql.query(`drop schema if exists ${BASELINE_SCHEMA} cascade`);
   await sql.query(`create schema ${BASELINE_SCHEMA}`);
   await sql.query('begin');
@@ -34,5 +49,7 @@ export async function loadBaseline(sql: Sql, dir: string, sizes: { users: number
     await sql.query('rollback');
     throw err;
   }
-  await sql.query(`vacuum analyze ${BASELINE_SCHEMA}.products, ${BASELINE_SCHEMA}.orders, ${BASELINE_SCHEMA}.order_items, ${BASELINE_SCHEMA}.payment_transactions`);
+  await sql.query(
+    `vacuum analyze ${BASELINE_SCHEMA}.products, ${BASELINE_SCHEMA}.orders, ${BASELINE_SCHEMA}.order_items, ${BASELINE_SCHEMA}.payment_transactions`,
+  );
 }

@@ -45,7 +45,16 @@ export function fixtureId(set: number, g: number): string {
 /** Orders g in [from, to] for `userExpr` (SQL over g), created at `atExpr` (SQL over g). */
 async function insertOrders(
   sql: Sql,
-  o: { set: OrderSet; from: number; to: number; userExpr: string; atExpr: string; products: number; status?: string; payment?: 'captured' | 'authorized' },
+  o: {
+    set: OrderSet;
+    from: number;
+    to: number;
+    userExpr: string;
+    atExpr: string;
+    products: number;
+    status?: string;
+    payment?: 'captured' | 'authorized';
+  },
 ): Promise<void> {
   const authorized = o.payment === 'authorized';
   // The sandbox's references say what a payment is: sb_ch_ captured, sb_au_ authorized (capturable after a restart too).

@@ -28,7 +28,11 @@ export interface LoadResult {
  * Every request is built by `next()` (autocannon's per-request setupRequest),
  * and every response time is kept (float ms), so p95/p99 are exact.
  */
-export async function runLoad(baseUrl: string, next: (() => NextRequest) | (() => NextRequest)[], o: { connections: number; seconds: number }): Promise<LoadResult> {
+export async function runLoad(
+  baseUrl: string,
+  next: (() => NextRequest) | (() => NextRequest)[],
+  o: { connections: number; seconds: number },
+): Promise<LoadResult> {
   const makers = Array.isArray(next) ? next : [next];
   let times = new Float64Array(1 << 16);
   let n = 0;
@@ -49,7 +53,8 @@ export async function runLoad(baseUrl: string, next: (() => NextRequest) | (() =
         setupRequest: (req: autocannon.Request) => {
           const r = make();
           const headers: Record<string, string> = { authorization: `Bearer ${r.token}` };
-          if (r.body !== undefined) headers['content-type'] = r.form ? 'application/x-www-form-urlencoded' : 'application/json';
+          if (r.body !== undefined)
+            headers['content-type'] = r.form ? 'application/x-www-form-urlencoded' : 'application/json';
           return { ...req, method: r.method, path: r.path, headers, body: r.body };
         },
       })),
@@ -84,7 +89,13 @@ export async function runLoad(baseUrl: string, next: (() => NextRequest) | (() =
     seconds,
     requests: n,
     rps: Math.round((n / seconds) * 10) / 10,
-    latencyMs: { p50: pct(50), p95: pct(95), p99: pct(99), mean: round2(n ? sum / n : NaN), max: round2(n ? (sorted[n - 1] as number) : NaN) },
+    latencyMs: {
+      p50: pct(50),
+      p95: pct(95),
+      p99: pct(99),
+      mean: round2(n ? sum / n : NaN),
+      max: round2(n ? (sorted[n - 1] as number) : NaN),
+    },
     statusCodes,
     non2xx,
     errors: result.errors,

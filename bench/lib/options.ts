@@ -1,6 +1,18 @@
 import { parseArgs } from 'node:util';
 
-export const ALL_SCENARIOS = ['get', 'list', 'create', 'cancel', 'ship', 'create-awaiting', 'complete-3ds', 'list-1m-first', 'list-deep', 'create-1m', 'admin-search'] as const;
+export const ALL_SCENARIOS = [
+  'get',
+  'list',
+  'create',
+  'cancel',
+  'ship',
+  'create-awaiting',
+  'complete-3ds',
+  'list-1m-first',
+  'list-deep',
+  'create-1m',
+  'admin-search',
+] as const;
 export type ScenarioName = (typeof ALL_SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -59,7 +71,9 @@ const USAGE = `npm run bench -- [options]
 export function parseOptions(argv: string[]): BenchOptions {
   // `--soak` takes an optional value: a bare `--soak` means the default 300 s.
   const bare = (i: number) => argv[i + 1] === undefined || argv[i + 1]!.startsWith('--');
-  const args = argv.flatMap((a, i) => (a === '--soak' && bare(i) ? ['--soak', '300'] : a === '--memory' && bare(i) ? ['--memory', 'default'] : [a]));
+  const args = argv.flatMap((a, i) =>
+    a === '--soak' && bare(i) ? ['--soak', '300'] : a === '--memory' && bare(i) ? ['--memory', 'default'] : [a],
+  );
   const { values } = parseArgs({
     args,
     options: {
@@ -88,7 +102,8 @@ export function parseOptions(argv: string[]): BenchOptions {
   const num = (name: string, raw: string | undefined, fallback: number, min: number): number => {
     if (raw === undefined) return fallback;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min} (got "${raw}")\n\n${USAGE}`);
+    if (!Number.isInteger(n) || n < min)
+      throw new Error(`--${name} must be an integer ≥ ${min} (got "${raw}")\n\n${USAGE}`);
     return n;
   };
   const quick = values.quick;
@@ -99,7 +114,8 @@ export function parseOptions(argv: string[]): BenchOptions {
   for (const s of scenarios) {
     if (!ALL_SCENARIOS.includes(s)) throw new Error(`unknown scenario "${s}"; choose from ${ALL_SCENARIOS.join(', ')}`);
   }
-  if (values.capture !== 'immediate' && values.capture !== 'shipment') throw new Error(`--capture must be immediate or shipment\n\n${USAGE}`);
+  if (values.capture !== 'immediate' && values.capture !== 'shipment')
+    throw new Error(`--capture must be immediate or shipment\n\n${USAGE}`);
   return {
     capture: values.capture,
     duration: num('duration', values.duration, quick ? 3 : 20, 1),
@@ -118,6 +134,13 @@ export function parseOptions(argv: string[]): BenchOptions {
     noLimit: values['no-limit'],
     workers: values.workers,
     doc: !values['no-doc'],
-    memoryOrders: values.memory === undefined ? null : values.memory === 'default' ? (quick ? 600 : 3000) : num('memory', values.memory, 3000, 200),
+    memoryOrders:
+      values.memory === undefined
+        ? null
+        : values.memory === 'default'
+          ? quick
+            ? 600
+            : 3000
+          : num('memory', values.memory, 3000, 200),
   };
 }

@@ -36,7 +36,19 @@ export async function runPgbench(o: {
   vars: Record<string, string | number>;
 }): Promise<PgbenchResult> {
   const threads = Math.min(2, o.clients);
-  const args = ['-n', '-M', 'prepared', '-c', String(o.clients), '-j', String(threads), '-T', String(o.seconds), '-f', join(o.scriptDir, o.script)];
+  const args = [
+    '-n',
+    '-M',
+    'prepared',
+    '-c',
+    String(o.clients),
+    '-j',
+    String(threads),
+    '-T',
+    String(o.seconds),
+    '-f',
+    join(o.scriptDir, o.script),
+  ];
   for (const [k, v] of Object.entries(o.vars)) args.push('-D', `${k}=${v}`);
   args.push(o.url);
   const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number }>((resolve) => {

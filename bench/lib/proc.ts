@@ -83,7 +83,12 @@ export function measureWindow(o: { servicePid: number | null; dbName: string | n
         const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
         if (/^(\S*\/)?pgbench /.test(cmd))
           kind = 'loadgen'; // also Debian's /usr/lib/postgresql/NN/bin/pgbench
-        else if (o.dbName && /^postgres: /.test(cmd) && (cmd.includes(` ${o.dbName} `) || /: (checkpointer|background writer|walwriter)/.test(cmd))) kind = 'postgres';
+        else if (
+          o.dbName &&
+          /^postgres: /.test(cmd) &&
+          (cmd.includes(` ${o.dbName} `) || /: (checkpointer|background writer|walwriter)/.test(cmd))
+        )
+          kind = 'postgres';
       } catch {
         kind = null;
       }

@@ -23,7 +23,14 @@ export interface ScenarioResult {
    * The frozen baseline's pgbench run (bench/pg-limit/baseline/: the statements before the ledger, on
    * their own schema): PostgreSQL's CPU per transaction of a yardstick that does not move with the code.
    */
-  baseline?: { script: string; tps: number; valid: boolean; invalidReason: string | null; postgresCpuUsPerTx: number; otherCpuCores: number } | null;
+  baseline?: {
+    script: string;
+    tps: number;
+    valid: boolean;
+    invalidReason: string | null;
+    postgresCpuUsPerTx: number;
+    otherCpuCores: number;
+  } | null;
   /**
    * Other work on the machine took more than NOISY_CORES during the service's run or its pgbench run:
    * the two were measured under different conditions, and the ratio is not to be trusted.
@@ -84,10 +91,22 @@ export function computeTargets(scenarios: ScenarioResult[], soak: SoakResult | n
   const ratioTarget = (name: string, min: number, p99Max: number | null) => {
     const s = by(name);
     const ratioOk = s?.ratio == null ? null : s.ratio >= min;
-    t.push({ id: `${name}-ratio`, description: `${name}: ≥ ${min * 100}% of the pgbench limit`, value: s?.ratio ?? null, threshold: `≥ ${min}`, met: embedded ? null : ratioOk });
+    t.push({
+      id: `${name}-ratio`,
+      description: `${name}: ≥ ${min * 100}% of the pgbench limit`,
+      value: s?.ratio ?? null,
+      threshold: `≥ ${min}`,
+      met: embedded ? null : ratioOk,
+    });
     if (p99Max !== null) {
       const p99 = s?.load.latencyMs.p99 ?? null;
-      t.push({ id: `${name}-p99`, description: `${name}: p99 < ${p99Max} ms`, value: p99, threshold: `< ${p99Max} ms`, met: embedded || p99 === null ? null : p99 < p99Max });
+      t.push({
+        id: `${name}-p99`,
+        description: `${name}: p99 < ${p99Max} ms`,
+        value: p99,
+        threshold: `< ${p99Max} ms`,
+        met: embedded || p99 === null ? null : p99 < p99Max,
+      });
     }
   };
   ratioTarget('create', 0.5, 50);
@@ -99,7 +118,12 @@ export function computeTargets(scenarios: ScenarioResult[], soak: SoakResult | n
     const value = a && b ? round3(a.load.rps / b.load.rps) : null;
     t.push({ id, description, value, threshold: '≤ 1.2', met: embedded || value === null ? null : value <= 1.2 });
   };
-  cost('deep-page-cost', 'page 500k deep costs ≤ 1.2× the first page (first-page req/s ÷ deep-page req/s)', 'list', 'list-deep');
+  cost(
+    'deep-page-cost',
+    'page 500k deep costs ≤ 1.2× the first page (first-page req/s ÷ deep-page req/s)',
+    'list',
+    'list-deep',
+  );
   // Not a target: the same comparison within the 1M-order user, which isolates depth from index size.
   const first = by('list-1m-first');
   const deepest = by('list-deep');
@@ -130,7 +154,12 @@ export function computeTargets(scenarios: ScenarioResult[], soak: SoakResult | n
     threshold: '–',
     met: null,
   });
-  cost('create-1m-cost', 'create with 1M orders costs ≤ 1.2× create on the seeded tables (req/s ratio)', 'create', 'create-1m');
+  cost(
+    'create-1m-cost',
+    'create with 1M orders costs ≤ 1.2× create on the seeded tables (req/s ratio)',
+    'create',
+    'create-1m',
+  );
   // A target judged on a disturbed run says so (NOISY_CORES).
   const involved: Record<string, string[]> = {
     'create-ratio': ['create'],
@@ -157,11 +186,16 @@ export function computeTargets(scenarios: ScenarioResult[], soak: SoakResult | n
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 const fmt = (n: number | null | undefined, digits = 0) =>
-  n === null || n === undefined || Number.isNaN(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  n === null || n === undefined || Number.isNaN(n)
+    ? '–'
+    : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const pct = (r: number | null) => (r === null ? '–' : `${Math.round(r * 1000) / 10}%`);
 
 type Cpu = Pick<WindowStats, 'serviceCpuCores' | 'postgresCpuCores' | 'loadgenCpuCores' | 'otherCpuCores'>;
-const cpu = (c: Cpu | undefined) => (c ? [c.serviceCpuCores, c.postgresCpuCores, c.loadgenCpuCores, c.otherCpuCores].map((x) => fmt(x, 2)).join(' / ') : '–');
+const cpu = (c: Cpu | undefined) =>
+  c
+    ? [c.serviceCpuCores, c.postgresCpuCores, c.loadgenCpuCores, c.otherCpuCores].map((x) => fmt(x, 2)).join(' / ')
+    : '–';
 
 /** The results as a Markdown table (printed, and written into docs/performance.md). */
 export function markdownTable(r: BenchResults): string {
@@ -185,15 +219,29 @@ export function markdownTable(r: BenchResults): string {
   for (const s of r.scenarios) {
     const pg = r.mode === 'embedded' ? 'in the service' : fmt(s.postgresCpuUsPerRequest);
     const perReq = `${fmt(s.serviceCpuUsPerRequest)} / ${pg}${s.postgresCpuUsPerLimitTx !== null ? ` (${fmt(s.postgresCpuUsPerLimitTx)})` : ''}`;
-    const note = s.noisy ? `yes, disturbed (other work: ${fmt(s.service.otherCpuCores, 2)} / ${fmt(s.limit?.cpu.otherCpuCores, 2)} cores)` : undefined;
+    const note = s.noisy
+      ? `yes, disturbed (other work: ${fmt(s.service.otherCpuCores, 2)} / ${fmt(s.limit?.cpu.otherCpuCores, 2)} cores)`
+      : undefined;
     const b = s.baseline?.valid ? s.baseline.postgresCpuUsPerTx : null;
-    const vsBaseline = b ? `${fmt(b)}; ${fmt(s.postgresCpuUsPerRequest / b, 2)}×${s.postgresCpuUsPerLimitTx !== null ? ` (${fmt(s.postgresCpuUsPerLimitTx / b, 2)}×)` : ''}` : '–';
+    const vsBaseline = b
+      ? `${fmt(b)}; ${fmt(s.postgresCpuUsPerRequest / b, 2)}×${s.postgresCpuUsPerLimitTx !== null ? ` (${fmt(s.postgresCpuUsPerLimitTx / b, 2)}×)` : ''}`
+      : '–';
     rows.push(line(s.name, s.valid, s.load, s.limit, s.ratio, s.service, perReq, vsBaseline, s.invalidReason, note));
   }
   if (r.soak) {
     const perReq = `${fmt((r.soak.service.serviceCpuCores / r.soak.load.rps) * 1e6)} / ${fmt((r.soak.service.postgresCpuCores / r.soak.load.rps) * 1e6)}`;
     rows.push(
-      line(`soak (${r.soak.mix.join('+')}, ${Math.round(r.soak.seconds)} s)`, r.soak.valid, r.soak.load, null, null, r.soak.service, perReq, '–', r.soak.load.invalidReason),
+      line(
+        `soak (${r.soak.mix.join('+')}, ${Math.round(r.soak.seconds)} s)`,
+        r.soak.valid,
+        r.soak.load,
+        null,
+        null,
+        r.soak.service,
+        perReq,
+        '–',
+        r.soak.load.invalidReason,
+      ),
     );
   }
   return rows.join('\n');

@@ -47,21 +47,44 @@ export function defineScenarios(w: ScenarioWorld): Record<ScenarioName, Scenario
     if (!t) throw new Error(`no token for user ${sub}`);
     return t;
   };
-  const getOrder = (g: number): NextRequest => ({ method: 'GET', path: `/api/orders/${fixtureId(SET.read, g)}`, token: token(ownerOf(g, w.users)) });
-  const listFirst = (n: number): NextRequest => ({ method: 'GET', path: '/api/orders?limit=20', token: token(userId(n)) });
-  const create = (): NextRequest => ({ method: 'POST', path: '/api/orders', token: token(userId(rand(w.users))), body: orderBody(w.products) });
+  const getOrder = (g: number): NextRequest => ({
+    method: 'GET',
+    path: `/api/orders/${fixtureId(SET.read, g)}`,
+    token: token(ownerOf(g, w.users)),
+  });
+  const listFirst = (n: number): NextRequest => ({
+    method: 'GET',
+    path: '/api/orders?limit=20',
+    token: token(userId(n)),
+  });
+  const create = (): NextRequest => ({
+    method: 'POST',
+    path: '/api/orders',
+    token: token(userId(rand(w.users))),
+    body: orderBody(w.products),
+  });
   let cancelNext = 0;
   const cancel = (): NextRequest => {
     // Walks the pool of pending orders: each request cancels a different one. Past its end the
     // requests repeat the last one and get 409, which marks the run invalid.
     const g = Math.min(++cancelNext, w.cancelPool);
-    return { method: 'POST', path: `/api/orders/${fixtureId(SET.cancel, g)}/cancel`, token: token(ownerOf(g, w.users)), body: '{}' };
+    return {
+      method: 'POST',
+      path: `/api/orders/${fixtureId(SET.cancel, g)}/cancel`,
+      token: token(ownerOf(g, w.users)),
+      body: '{}',
+    };
   };
   let shipNext = 0;
   const ship = (): NextRequest => {
     // Each request ships (and so captures) a different processing order; past the pool's end, 409s.
     const g = Math.min(++shipNext, w.shipPool);
-    return { method: 'POST', path: `/api/orders/${fixtureId(SET.ship, g)}/status`, token: w.adminToken, body: '{"status":"shipped"}' };
+    return {
+      method: 'POST',
+      path: `/api/orders/${fixtureId(SET.ship, g)}/status`,
+      token: w.adminToken,
+      body: '{"status":"shipped"}',
+    };
   };
   const deep = deepWindow(w.deepOrders);
   const deepPage = (g: number): NextRequest => {
@@ -71,7 +94,11 @@ export function defineScenarios(w: ScenarioWorld): Record<ScenarioName, Scenario
   // Support's search by email, 500k deep: the deep user's million orders all carry that email.
   const adminSearch = (g: number): NextRequest => {
     const cursor = encodeOrderCursor(deepPosition(g));
-    return { method: 'GET', path: `/api/admin/orders?email=${encodeURIComponent(emailOf(DEEP_USER))}&limit=20&cursor=${cursor}`, token: w.adminToken };
+    return {
+      method: 'GET',
+      path: `/api/admin/orders?email=${encodeURIComponent(emailOf(DEEP_USER))}&limit=20&cursor=${cursor}`,
+      token: w.adminToken,
+    };
   };
   type Page = { items?: { id: string }[]; next_cursor?: string | null };
   const createCheck = (status: number) => (status === 201 ? null : `expected 201, got ${status}`);
@@ -87,7 +114,13 @@ export function defineScenarios(w: ScenarioWorld): Record<ScenarioName, Scenario
     // (the order placed, its capture, order.created and the email queued) and answers 303. Each request
     // completes a different waiting order; past the pool's end the page answers 404, which marks the run invalid.
     const tx = w.awaitingPool[Math.min(completeNext++, w.awaitingPool.length - 1)] ?? 'none';
-    return { method: 'POST', path: `/sandbox/authenticate/${tx}`, token: w.adminToken, body: 'outcome=complete', form: true };
+    return {
+      method: 'POST',
+      path: `/sandbox/authenticate/${tx}`,
+      token: w.adminToken,
+      body: 'outcome=complete',
+      form: true,
+    };
   };
 
   return {
@@ -99,7 +132,10 @@ export function defineScenarios(w: ScenarioWorld): Record<ScenarioName, Scenario
       next: () => getOrder(rand(w.readOrders)),
       preflight: () => ({
         request: getOrder(7),
-        check: (s, b) => (s === 200 && (b as { id?: string }).id === fixtureId(SET.read, 7) ? null : `expected order 7, got ${s} ${JSON.stringify(b).slice(0, 200)}`),
+        check: (s, b) =>
+          s === 200 && (b as { id?: string }).id === fixtureId(SET.read, 7)
+            ? null
+            : `expected order 7, got ${s} ${JSON.stringify(b).slice(0, 200)}`,
       }),
     },
     list: {
@@ -112,7 +148,9 @@ export function defineScenarios(w: ScenarioWorld): Record<ScenarioName, Scenario
         request: listFirst(3),
         check: (s, b) => {
           const p = b as Page;
-          return s === 200 && p.items?.length === 20 && typeof p.next_cursor === 'string' ? null : `expected a full page, got ${s} ${JSON.stringify(b).slice(0, 200)}`;
+          return s === 200 && p.items?.length === 20 && typeof p.next_cursor === 'string'
+            ? null
+            : `expected a full page, got ${s} ${JSON.stringify(b).slice(0, 200)}`;
         },
       }),
     },
@@ -132,7 +170,10 @@ export function defineScenarios(w: ScenarioWorld): Record<ScenarioName, Scenario
       next: cancel,
       preflight: () => ({
         request: cancel(),
-        check: (s, b) => (s === 200 && (b as { order?: { status?: string } }).order?.status === 'cancelled' ? null : `expected a cancelled order, got ${s}`),
+        check: (s, b) =>
+          s === 200 && (b as { order?: { status?: string } }).order?.status === 'cancelled'
+            ? null
+            : `expected a cancelled order, got ${s}`,
       }),
     },
     ship: {
@@ -160,7 +201,9 @@ export function defineScenarios(w: ScenarioWorld): Record<ScenarioName, Scenario
       preflight: () => ({
         request: createAwaiting(),
         check: (s, b) =>
-          s === 201 && (b as { status?: string }).status === 'awaiting_payment' ? null : `expected an order awaiting its payment, got ${s} ${JSON.stringify(b).slice(0, 200)}`,
+          s === 201 && (b as { status?: string }).status === 'awaiting_payment'
+            ? null
+            : `expected an order awaiting its payment, got ${s} ${JSON.stringify(b).slice(0, 200)}`,
       }),
     },
     'complete-3ds': {
@@ -169,7 +212,10 @@ export function defineScenarios(w: ScenarioWorld): Record<ScenarioName, Scenario
       phase: 'base',
       limitScript: null,
       next: complete,
-      preflight: () => ({ request: complete(), check: (s) => (s === 303 ? null : `expected 303 to the return URL, got ${s}`) }),
+      preflight: () => ({
+        request: complete(),
+        check: (s) => (s === 303 ? null : `expected 303 to the return URL, got ${s}`),
+      }),
     },
     'list-1m-first': {
       name: 'list-1m-first',
@@ -183,7 +229,9 @@ export function defineScenarios(w: ScenarioWorld): Record<ScenarioName, Scenario
         request: { method: 'GET', path: '/api/orders?limit=20', token: token(DEEP_USER) },
         check: (s, b) => {
           const p = b as Page;
-          return s === 200 && p.items?.length === 20 && p.items[0]?.id === fixtureId(SET.deep, 1) ? null : `expected the deep user's newest orders, got ${s}`;
+          return s === 200 && p.items?.length === 20 && p.items[0]?.id === fixtureId(SET.deep, 1)
+            ? null
+            : `expected the deep user's newest orders, got ${s}`;
         },
       }),
     },

@@ -2,10 +2,18 @@ import { SignJWT } from 'jose';
 import { DEEP_USER, emailOf, productId, productPrice, userId } from './fixtures.js';
 
 /** Bearer tokens for the bench users, signed once with the service's JWT_SECRET. */
-export async function mintTokens(secret: string, users: number): Promise<{ admin: string; users: Map<string, string> }> {
+export async function mintTokens(
+  secret: string,
+  users: number,
+): Promise<{ admin: string; users: Map<string, string> }> {
   const key = new TextEncoder().encode(secret);
   const sign = (sub: string, roles: string[] = []) =>
-    new SignJWT({ email: emailOf(sub), roles }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(sub).setIssuedAt().setExpirationTime('24h').sign(key);
+    new SignJWT({ email: emailOf(sub), roles })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(sub)
+      .setIssuedAt()
+      .setExpirationTime('24h')
+      .sign(key);
   const map = new Map<string, string>();
   for (let n = 1; n <= users; n++) map.set(userId(n), await sign(userId(n)));
   map.set(DEEP_USER, await sign(DEEP_USER));
@@ -25,7 +33,10 @@ async function parallel(count: number, width: number, fn: (i: number) => Promise
 async function call(baseUrl: string, method: string, path: string, token: string, body?: unknown): Promise<unknown> {
   const res = await fetch(baseUrl + path, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -61,7 +72,9 @@ export function orderBody(products: number, rnd: () => number = Math.random, awa
   return JSON.stringify({
     items: [...picked].map((k) => ({ product_id: productId(k), quantity: 1 + Math.floor(rnd() * 3) })),
     currency: 'USD',
-    payment: awaiting ? { provider: 'sandbox', source: 'pm_card_threeDSecureRequired', return_url: BENCH_RETURN_URL } : { provider: 'sandbox', source: 'pm_card_visa' },
+    payment: awaiting
+      ? { provider: 'sandbox', source: 'pm_card_threeDSecureRequired', return_url: BENCH_RETURN_URL }
+      : { provider: 'sandbox', source: 'pm_card_visa' },
   });
 }
 
@@ -72,7 +85,11 @@ export interface SeededOrder {
 }
 
 /** Every bench user places a first order through the API (this also warms the create path up). */
-export async function seedUsers(baseUrl: string, tokens: Map<string, string>, products: number): Promise<SeededOrder[]> {
+export async function seedUsers(
+  baseUrl: string,
+  tokens: Map<string, string>,
+  products: number,
+): Promise<SeededOrder[]> {
   const users = [...tokens.entries()].filter(([sub]) => sub !== DEEP_USER); // the deep user's orders come from SQL only
   const orders: SeededOrder[] = [];
   await parallel(users.length, 16, async (i) => {
@@ -86,16 +103,28 @@ export async function seedUsers(baseUrl: string, tokens: Map<string, string>, pr
  * Orders waiting for their customer, made through the API before the run: the sandbox keeps a waiting
  * payment in the service's memory, so SQL fixtures cannot stand in for them. Returns their transaction ids.
  */
-export async function seedAwaiting(baseUrl: string, tokens: Map<string, string>, products: number, count: number): Promise<string[]> {
+export async function seedAwaiting(
+  baseUrl: string,
+  tokens: Map<string, string>,
+  products: number,
+  count: number,
+): Promise<string[]> {
   const users = [...tokens.entries()].filter(([sub]) => sub !== DEEP_USER);
   const ids: string[] = [];
   await parallel(count, 32, async (i) => {
     const [, token] = users[i % users.length] as [string, string];
-    const order = (await call(baseUrl, 'POST', '/api/orders', token, JSON.parse(orderBody(products, Math.random, true)))) as SeededOrder & {
+    const order = (await call(
+      baseUrl,
+      'POST',
+      '/api/orders',
+      token,
+      JSON.parse(orderBody(products, Math.random, true)),
+    )) as SeededOrder & {
       status: string;
       payment: { transaction_id: string };
     };
-    if (order.status !== 'awaiting_payment') throw new Error(`expected an order awaiting its payment, got ${order.status}`);
+    if (order.status !== 'awaiting_payment')
+      throw new Error(`expected an order awaiting its payment, got ${order.status}`);
     ids.push(order.payment.transaction_id);
   });
   return ids;

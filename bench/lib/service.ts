@@ -37,7 +37,12 @@ async function freePort(): Promise<number> {
 export async function startService(opts: ServiceOptions): Promise<Service> {
   const port = await freePort();
   const flags = ['--import', 'tsx'];
-  if (opts.profileDir) flags.push('--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`, ...(opts.profileName ? [`--cpu-prof-name=${opts.profileName}`] : []));
+  if (opts.profileDir)
+    flags.push(
+      '--cpu-prof',
+      `--cpu-prof-dir=${opts.profileDir}`,
+      ...(opts.profileName ? [`--cpu-prof-name=${opts.profileName}`] : []),
+    );
   const child: ChildProcess = spawn(process.execPath, [...flags, 'src/server.ts'], {
     cwd: opts.cwd,
     env: { ...opts.env, PORT: String(port), HOST: '127.0.0.1' },
@@ -61,7 +66,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 120_000;
   for (;;) {
-    if (exited !== undefined) throw new Error(`the service exited with ${exited} before it was ready:\n${tail.join('\n')}`);
+    if (exited !== undefined)
+      throw new Error(`the service exited with ${exited} before it was ready:\n${tail.join('\n')}`);
     try {
       const res = await fetch(`${baseUrl}/readyz`);
       if (res.ok) break;

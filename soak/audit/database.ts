@@ -3,10 +3,31 @@ import type pg from 'pg';
 /** The tables the checks read, whole (a soak makes thousands of rows, not millions), by plain SQL. */
 export interface DbSnapshot {
   orders: { id: string; user_id: string; status: string; transaction_id: string; email: string | null }[];
-  items: { order_id: string; product_id: string; quantity: number; quantity_cancelled: number; quantity_returned: number }[];
+  items: {
+    order_id: string;
+    product_id: string;
+    quantity: number;
+    quantity_cancelled: number;
+    quantity_returned: number;
+  }[];
   products: { id: string; stock: number | null }[];
-  transactions: { id: string; order_id: string; provider: string; provider_reference: string | null; status: string; updated_at: Date }[];
-  ledger: { id: string; transaction_id: string; order_id: string; kind: string; amount: number; status: string; provider_reference: string | null }[];
+  transactions: {
+    id: string;
+    order_id: string;
+    provider: string;
+    provider_reference: string | null;
+    status: string;
+    updated_at: Date;
+  }[];
+  ledger: {
+    id: string;
+    transaction_id: string;
+    order_id: string;
+    kind: string;
+    amount: number;
+    status: string;
+    provider_reference: string | null;
+  }[];
   /** In order of writing, per order: notes (a refund, a capture refused) repeat the status they were written in. */
   history: { order_id: string; status: string }[];
   returns: { id: string; order_id: string; status: string; restock: boolean | null }[];
@@ -20,8 +41,12 @@ export async function readDatabase(client: pg.Client): Promise<DbSnapshot> {
     orders: await q('select id, user_id, status, transaction_id, email from orders'),
     items: await q('select order_id, product_id, quantity, quantity_cancelled, quantity_returned from order_items'),
     products: await q('select id, stock from products'),
-    transactions: await q('select id, order_id, provider, provider_reference, status, updated_at from payment_transactions'),
-    ledger: await q('select id, transaction_id, order_id, kind, amount::int as amount, status, provider_reference from payment_ledger'),
+    transactions: await q(
+      'select id, order_id, provider, provider_reference, status, updated_at from payment_transactions',
+    ),
+    ledger: await q(
+      'select id, transaction_id, order_id, kind, amount::int as amount, status, provider_reference from payment_ledger',
+    ),
     history: await q('select order_id, status from order_status_history order by order_id, id'),
     returns: await q('select id, order_id, status, restock from returns'),
     returnItems: await q('select return_id, product_id, quantity from return_items'),

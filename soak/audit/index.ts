@@ -21,7 +21,11 @@ export async function runAudit(input: AuditInput): Promise<AuditLine[]> {
   } finally {
     await client.end();
   }
-  const [payments, events, emails] = await Promise.all([readProviders(input.providers), readBroker(input.amqpUrl, input.queue), readEmails(input.emailRecordsUrl)]);
+  const [payments, events, emails] = await Promise.all([
+    readProviders(input.providers),
+    readBroker(input.amqpUrl, input.queue),
+    readEmails(input.emailRecordsUrl),
+  ]);
   const acks = readAcks(input.ackLog);
   return [
     ...acknowledged(db, acks),

@@ -37,13 +37,15 @@ export function messages(db: DbSnapshot, events: Message[], emails: Message[]): 
   const orders = new Map(db.orders.map((o) => [o.id, o]));
   const history = groupBy(db.history, (h) => h.order_id);
   // A step is an entry whose status differs from the one before it; the others are notes.
-  const steps = (id: string, status: string) => (history.get(id) ?? []).filter((h, i, all) => h.status === status && all[i - 1]?.status !== status).length;
+  const steps = (id: string, status: string) =>
+    (history.get(id) ?? []).filter((h, i, all) => h.status === status && all[i - 1]?.status !== status).length;
   const refunds = groupBy(
     db.ledger.filter((l) => l.kind === 'refund' && l.status === 'succeeded'),
     (l) => l.order_id,
   );
   const returns = groupBy(db.returns, (r) => r.order_id);
-  const returnsIn = (id: string, status?: string) => (returns.get(id) ?? []).filter((r) => !status || r.status === status).length;
+  const returnsIn = (id: string, status?: string) =>
+    (returns.get(id) ?? []).filter((r) => !status || r.status === status).length;
   // Placed: it reached `pending` (an order that waited for its customer may never have). One never
   // placed gets no order.created and no email, only order.cancelled when it ends.
   const placed = (id: string) => (steps(id, 'pending') > 0 ? 1 : 0);
@@ -52,7 +54,9 @@ export function messages(db: DbSnapshot, events: Message[], emails: Message[]): 
 
   const eventIds = new Set(ev.map((m) => m.id));
   const emailIds = new Set(em.map((m) => m.id));
-  const queuedLost = db.outbox.filter((m) => (m.kind === 'event' ? !eventIds.has(m.id) : !emailIds.has(m.id))).map((m) => `${m.kind} ${m.topic} ${m.id} (${m.status})`);
+  const queuedLost = db.outbox
+    .filter((m) => (m.kind === 'event' ? !eventIds.has(m.id) : !emailIds.has(m.id)))
+    .map((m) => `${m.kind} ${m.topic} ${m.id} (${m.status})`);
 
   const refundIds = new Set(ev.filter((m) => m.type === 'payment.refunded').map((m) => m.refund_id));
   const refundEvents = db.ledger
@@ -63,7 +67,10 @@ export function messages(db: DbSnapshot, events: Message[], emails: Message[]): 
     ...shortfalls(db, ev, [
       { type: 'order.created', count: placed },
       { type: 'order.cancelled', count: cancelled },
-      { type: 'order.status_changed', count: (id) => steps(id, 'processing') + steps(id, 'shipped') + steps(id, 'delivered') },
+      {
+        type: 'order.status_changed',
+        count: (id) => steps(id, 'processing') + steps(id, 'shipped') + steps(id, 'delivered'),
+      },
       { type: 'order.return_requested', count: (id) => returnsIn(id) },
       { type: 'order.return_received', count: (id) => returnsIn(id, 'received') },
       { type: 'order.return_rejected', count: (id) => returnsIn(id, 'rejected') },

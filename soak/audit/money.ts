@@ -17,13 +17,16 @@ export function providerPayments(db: DbSnapshot, payments: ProviderPayment[]): A
   const ordersByTx = groupBy(db.orders, (o) => o.transaction_id);
   const failures: string[] = [];
   const tookMoney = payments.filter((p) => p.held > 0 || p.captured > 0);
-  for (const p of tookMoney.filter((x) => x.transactionId === null)) failures.push(`${p.provider} ${p.id}: money for no transaction of ours`);
+  for (const p of tookMoney.filter((x) => x.transactionId === null))
+    failures.push(`${p.provider} ${p.id}: money for no transaction of ours`);
   for (const [tx, group] of groupBy(tookMoney, (p) => p.transactionId)) {
     const orders = ordersByTx.get(tx)?.length ?? 0;
     const kept = group.filter((p) => !settledToZero(p));
     if (orders > 1) failures.push(`transaction ${tx}: ${orders} orders`);
-    if (orders === 0 && kept.length > 0) failures.push(`transaction ${tx}: ${kept.map((p) => `${p.provider} ${p.id}`).join(', ')} kept money, no order`);
-    if (orders === 1 && kept.length > 1) failures.push(`transaction ${tx}: ${kept.length} provider payments kept money for one order`);
+    if (orders === 0 && kept.length > 0)
+      failures.push(`transaction ${tx}: ${kept.map((p) => `${p.provider} ${p.id}`).join(', ')} kept money, no order`);
+    if (orders === 1 && kept.length > 1)
+      failures.push(`transaction ${tx}: ${kept.length} provider payments kept money for one order`);
   }
   return line('provider charges without exactly one order or one full refund', failures);
 }
@@ -37,8 +40,10 @@ export function movedTwice(db: DbSnapshot, payments: ProviderPayment[]): AuditLi
   ]);
   const failures: string[] = [];
   for (const [ledgerId, moved] of groupBy(movements, (m) => m.ledgerId)) {
-    if (moved.length > 1) failures.push(`ledger row ${ledgerId}: ${moved.map((m) => `${m.what} ${m.id} ${m.amount}`).join(', ')}`);
-    if (!ledgerIds.has(ledgerId)) failures.push(`${moved[0]!.what} ${moved[0]!.id} names ledger row ${ledgerId}, which does not exist`);
+    if (moved.length > 1)
+      failures.push(`ledger row ${ledgerId}: ${moved.map((m) => `${m.what} ${m.id} ${m.amount}`).join(', ')}`);
+    if (!ledgerIds.has(ledgerId))
+      failures.push(`${moved[0]!.what} ${moved[0]!.id} names ledger row ${ledgerId}, which does not exist`);
   }
   return line('money captured or refunded twice for one ledger row', failures);
 }
@@ -58,10 +63,16 @@ export function ledgerMatchesProvider(db: DbSnapshot, payments: ProviderPayment[
     const ours = {
       captured: of('capture', 'succeeded'),
       refunded: of('refund', 'succeeded'),
-      held: rows.some((r) => r.kind === 'capture' && r.status !== 'failed') ? 0 : Math.max(0, of('authorization', 'succeeded') - of('void', 'succeeded')),
+      held: rows.some((r) => r.kind === 'capture' && r.status !== 'failed')
+        ? 0
+        : Math.max(0, of('authorization', 'succeeded') - of('void', 'succeeded')),
     };
     const theirs = atProvider.get(t.id) ?? [];
-    const provider = { captured: sum(theirs, (p) => p.captured), refunded: sum(theirs, (p) => refunded(p)), held: sum(theirs, (p) => p.held) };
+    const provider = {
+      captured: sum(theirs, (p) => p.captured),
+      refunded: sum(theirs, (p) => refunded(p)),
+      held: sum(theirs, (p) => p.held),
+    };
     if (ours.captured !== provider.captured || ours.refunded !== provider.refunded || ours.held !== provider.held) {
       failures.push(`${t.provider} ${t.id}: ledger ${JSON.stringify(ours)} ≠ provider ${JSON.stringify(provider)}`);
     }

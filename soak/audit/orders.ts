@@ -5,7 +5,9 @@ import type { Ack } from './sources.js';
 /** What the load generator was told succeeded, and is not in the database. */
 export function acknowledged(db: DbSnapshot, acks: Ack[]): AuditLine[] {
   const orders = new Map(db.orders.map((o) => [o.id, o]));
-  const missingOrders = acks.filter((a) => a.type === 'order' && !orders.has(String(a.id))).map((a) => `order ${String(a.id)}`);
+  const missingOrders = acks
+    .filter((a) => a.type === 'order' && !orders.has(String(a.id)))
+    .map((a) => `order ${String(a.id)}`);
 
   const items = groupBy(db.items, (i) => i.order_id);
   const ledger = new Map(db.ledger.map((l) => [l.id, l]));
@@ -17,23 +19,32 @@ export function acknowledged(db: DbSnapshot, acks: Ack[]): AuditLine[] {
   const changes: string[] = [];
   for (const a of acks) {
     const order = orders.get(String(a.order_id));
-    if (a.type === 'cancel' && a.units === 'all' && order?.status !== 'cancelled') changes.push(`cancel of ${String(a.order_id)}: ${order?.status ?? 'no order'}`);
-    if (a.type === 'ship' && !['shipped', 'delivered'].includes(order?.status ?? '')) changes.push(`ship of ${String(a.order_id)}: ${order?.status ?? 'no order'}`);
+    if (a.type === 'cancel' && a.units === 'all' && order?.status !== 'cancelled')
+      changes.push(`cancel of ${String(a.order_id)}: ${order?.status ?? 'no order'}`);
+    if (a.type === 'ship' && !['shipped', 'delivered'].includes(order?.status ?? ''))
+      changes.push(`ship of ${String(a.order_id)}: ${order?.status ?? 'no order'}`);
     if (a.type === 'refund') {
       const row = ledger.get(String(a.ledger_id));
       if (row?.kind !== 'refund' || row.amount !== a.amount)
-        changes.push(`refund ${String(a.ledger_id)} of ${String(a.order_id)}: ${row ? `${row.kind} ${row.amount}` : 'no ledger row'}`);
+        changes.push(
+          `refund ${String(a.ledger_id)} of ${String(a.order_id)}: ${row ? `${row.kind} ${row.amount}` : 'no ledger row'}`,
+        );
     }
     if (a.type === 'return') {
       const r = returns.get(String(a.return_id));
-      if (!r || (a.decision !== 'requested' && r.status !== a.decision)) changes.push(`return ${String(a.return_id)}: ${r?.status ?? 'none'}, told ${String(a.decision)}`);
+      if (!r || (a.decision !== 'requested' && r.status !== a.decision))
+        changes.push(`return ${String(a.return_id)}: ${r?.status ?? 'none'}, told ${String(a.decision)}`);
     }
   }
   for (const [orderId, cancels] of unitCancels) {
     const cancelled = sum(items.get(orderId) ?? [], (i) => i.quantity_cancelled);
-    if (cancelled < cancels.length) changes.push(`${cancels.length} unit cancels of ${orderId} acknowledged, ${cancelled} units cancelled`);
+    if (cancelled < cancels.length)
+      changes.push(`${cancels.length} unit cancels of ${orderId} acknowledged, ${cancelled} units cancelled`);
   }
-  return [line('acknowledged orders missing', missingOrders), line('acknowledged changes missing (cancel, ship, refund, return)', changes)];
+  return [
+    line('acknowledged orders missing', missingOrders),
+    line('acknowledged changes missing (cancel, ship, refund, return)', changes),
+  ];
 }
 
 /** initial − sold + cancelled + restocked returns = now, per product of the run. */
@@ -52,7 +63,8 @@ export function stock(db: DbSnapshot, acks: Ack[]): AuditLine {
       (ri) => ri.quantity,
     );
     const expected = start - sold + cancelled + restocked;
-    if (expected !== p.stock) failures.push(`${p.id}: ${start} − ${sold} + ${cancelled} + ${restocked} = ${expected}, stock is ${p.stock}`);
+    if (expected !== p.stock)
+      failures.push(`${p.id}: ${start} − ${sold} + ${cancelled} + ${restocked} = ${expected}, stock is ${p.stock}`);
   }
   return line('stock not adding up (initial − sold + cancelled + restocked = now)', failures);
 }
@@ -60,7 +72,9 @@ export function stock(db: DbSnapshot, acks: Ack[]): AuditLine {
 /** After the drain nothing may still be in flight: every charge settled, every movement and message through. */
 export function stuck(db: DbSnapshot): AuditLine {
   const failures = [
-    ...db.transactions.filter((t) => t.status === 'processing').map((t) => `charge ${t.id} processing since ${t.updated_at.toISOString()}`),
+    ...db.transactions
+      .filter((t) => t.status === 'processing')
+      .map((t) => `charge ${t.id} processing since ${t.updated_at.toISOString()}`),
     ...db.ledger.filter((l) => l.status === 'pending').map((l) => `${l.kind} ${l.id} of ${l.order_id} pending`),
     ...db.outbox.filter((m) => m.status !== 'delivered').map((m) => `${m.kind} ${m.topic} ${m.id} ${m.status}`),
     // Its deadline (PAYMENT_ACTION_TIMEOUT_SECONDS, seconds in the soak) is long past once drained.

@@ -89,8 +89,18 @@ export async function readBroker(amqpUrl: string, queue: string): Promise<Messag
     const ch = await conn.createChannel();
     const out: Message[] = [];
     for (let m = await ch.get(queue, { noAck: true }); m; m = await ch.get(queue, { noAck: true })) {
-      const body = JSON.parse(m.content.toString('utf8')) as { id?: string; type?: string; order_id?: string; data?: { refund?: { id?: string } } };
-      out.push({ id: String(m.properties.messageId ?? body.id), type: m.fields.routingKey, order_id: body.order_id ?? null, refund_id: body.data?.refund?.id ?? null });
+      const body = JSON.parse(m.content.toString('utf8')) as {
+        id?: string;
+        type?: string;
+        order_id?: string;
+        data?: { refund?: { id?: string } };
+      };
+      out.push({
+        id: String(m.properties.messageId ?? body.id),
+        type: m.fields.routingKey,
+        order_id: body.order_id ?? null,
+        refund_id: body.data?.refund?.id ?? null,
+      });
     }
     return out;
   } finally {

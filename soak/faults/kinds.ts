@@ -30,8 +30,16 @@ async function killInstance(ctx: FaultContext, signal: NodeJS.Signals, env?: Rec
 }
 
 /** A provider emulator's own control endpoint: every request meets `kind` for `ms`. */
-async function providerOutage(ctx: FaultContext, provider: 'stripe' | 'square' | 'paypal', kind: 'fail' | 'hang' | 'hang-after', ms: number): Promise<void> {
-  const res = await fetch(`${ctx.rig.emulators[provider].url}/__emulator/outage`, { method: 'POST', body: JSON.stringify({ kind, ms, status: 500 }) });
+async function providerOutage(
+  ctx: FaultContext,
+  provider: 'stripe' | 'square' | 'paypal',
+  kind: 'fail' | 'hang' | 'hang-after',
+  ms: number,
+): Promise<void> {
+  const res = await fetch(`${ctx.rig.emulators[provider].url}/__emulator/outage`, {
+    method: 'POST',
+    body: JSON.stringify({ kind, ms, status: 500 }),
+  });
   if (!res.ok) throw new Error(`${provider} emulator refused the outage: ${res.status}`);
   await sleep(ms);
 }
@@ -40,8 +48,17 @@ const PROVIDERS = ['stripe', 'square', 'paypal'] as const;
 
 const providerFaults: Fault[] = PROVIDERS.flatMap((p) => [
   { name: `${p} answers 500`, run: async (ctx: FaultContext) => (await providerOutage(ctx, p, 'fail', 6000), '6 s') },
-  { name: `${p} times out`, run: async (ctx: FaultContext) => (await providerOutage(ctx, p, 'hang', 4000), '4 s of requests never answered') },
-  { name: `${p} loses its answers`, run: async (ctx: FaultContext) => (await providerOutage(ctx, p, 'hang-after', 4000), '4 s of requests done, answers lost') },
+  {
+    name: `${p} times out`,
+    run: async (ctx: FaultContext) => (await providerOutage(ctx, p, 'hang', 4000), '4 s of requests never answered'),
+  },
+  {
+    name: `${p} loses its answers`,
+    run: async (ctx: FaultContext) => (
+      await providerOutage(ctx, p, 'hang-after', 4000),
+      '4 s of requests done, answers lost'
+    ),
+  },
 ]);
 
 export const FAULTS: readonly Fault[] = [
@@ -71,7 +88,9 @@ export const FAULTS: readonly Fault[] = [
       if (!primary) return 'no primary to kill';
       const other = rig.ha.nodes.find((n) => n !== primary)!;
       await rig.ha.kill(primary);
-      await rig.ha.waitForStates({ [other.name]: 'wait_primary' }, 120_000).catch(() => rig.ha.waitForStates({ [other.name]: 'primary' }, 10_000));
+      await rig.ha
+        .waitForStates({ [other.name]: 'wait_primary' }, 120_000)
+        .catch(() => rig.ha.waitForStates({ [other.name]: 'primary' }, 10_000));
       // Its machine comes back: the old primary rejoins as the standby.
       rig.ha.restart(primary);
       await rig.ha.waitForStates({ [other.name]: 'primary', [primary.name]: 'secondary' }, 180_000);

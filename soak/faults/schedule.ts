@@ -37,7 +37,12 @@ export function planFaults(rnd: Random, durationMs: number, only?: readonly stri
   return order.map(({ f }, i) => ({ at: Math.round(step * (i + 0.5) + rnd.next() * step * 0.5), fault: f }));
 }
 
-export async function runFaults(plan: PlannedFault[], ctx: FaultContext, now: () => number, log: (e: FaultEvent) => void): Promise<FaultEvent[]> {
+export async function runFaults(
+  plan: PlannedFault[],
+  ctx: FaultContext,
+  now: () => number,
+  log: (e: FaultEvent) => void,
+): Promise<FaultEvent[]> {
   const events: FaultEvent[] = [];
   for (const { at, fault } of plan) {
     const wait = at - now();

@@ -27,7 +27,9 @@ export function renderChart(r: SoakReport): string {
   r.faults.forEach((f, i) => {
     const x0 = x(f.start);
     const w = Math.max(2, x(f.end) - x0);
-    parts.push(`<rect x="${x0.toFixed(1)}" y="${top}" width="${w.toFixed(1)}" height="${plotH}" fill="#ffe8cc" opacity="0.7"/>`);
+    parts.push(
+      `<rect x="${x0.toFixed(1)}" y="${top}" width="${w.toFixed(1)}" height="${plotH}" fill="#ffe8cc" opacity="0.7"/>`,
+    );
     parts.push(`<text x="${(x0 + 2).toFixed(1)}" y="${top + 12}" font-size="10" fill="#d9480f">${i + 1}</text>`);
     const ly = top + plotH + 40 + i * 16;
     parts.push(
@@ -47,7 +49,9 @@ export function renderChart(r: SoakReport): string {
   parts.push(`<line x1="${left}" y1="${top + plotH}" x2="${W - right}" y2="${top + plotH}" stroke="#555"/>`);
   parts.push(`<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#555"/>`);
   for (let s = 0; s <= r.durationMs / 1000; s += r.durationMs > 300_000 ? 60 : 15) {
-    parts.push(`<text x="${x(s * 1000).toFixed(1)}" y="${top + plotH + 14}" font-size="10" text-anchor="middle">${s}s</text>`);
+    parts.push(
+      `<text x="${x(s * 1000).toFixed(1)}" y="${top + plotH + 14}" font-size="10" text-anchor="middle">${s}s</text>`,
+    );
   }
   parts.push(`<text x="${left - 6}" y="${top + 10}" font-size="10" text-anchor="end">${maxY.toFixed(0)}/s</text>`);
   parts.push(`<text x="${left - 6}" y="${top + plotH}" font-size="10" text-anchor="end">0</text>`);

@@ -17,7 +17,8 @@ export interface SoakReport {
   audit: AuditLine[];
 }
 
-const outcome = (r: RequestRecord) => (typeof r.status === 'number' ? `${r.status}${r.code && r.status >= 400 ? ` ${r.code}` : ''}` : r.status);
+const outcome = (r: RequestRecord) =>
+  typeof r.status === 'number' ? `${r.status}${r.code && r.status >= 400 ? ` ${r.code}` : ''}` : r.status;
 const failed = (r: RequestRecord) => typeof r.status !== 'number' || r.status >= 500;
 
 export function requestTable(records: RequestRecord[]): SoakReport['requests'] {
@@ -62,7 +63,12 @@ export function longestWriteOutage(records: RequestRecord[], fault: FaultEvent, 
 
 export function timeline(records: RequestRecord[], durationMs: number, bucketMs: number): SoakReport['timeline'] {
   const n = Math.ceil(durationMs / bucketMs) + 1;
-  const t = { bucketMs, ok: Array<number>(n).fill(0), refused: Array<number>(n).fill(0), failed: Array<number>(n).fill(0) };
+  const t = {
+    bucketMs,
+    ok: Array<number>(n).fill(0),
+    refused: Array<number>(n).fill(0),
+    failed: Array<number>(n).fill(0),
+  };
   for (const r of records) {
     const i = Math.min(n - 1, Math.floor((r.at + r.ms) / bucketMs));
     if (failed(r)) t.failed[i]!++;
@@ -74,10 +80,16 @@ export function timeline(records: RequestRecord[], durationMs: number, bucketMs:
 
 export function printReport(r: SoakReport): string {
   const out: string[] = [];
-  out.push(`soak: seed ${r.seed}, ${Math.round(r.durationMs / 1000)} s of traffic, ${r.instances} instances, started ${r.startedAt}`);
+  out.push(
+    `soak: seed ${r.seed}, ${Math.round(r.durationMs / 1000)} s of traffic, ${r.instances} instances, started ${r.startedAt}`,
+  );
   out.push('', 'requests by kind and outcome:');
-  for (const row of r.requests) out.push(`  ${row.kind.padEnd(22)} ${row.outcome.padEnd(40)} ${String(row.count).padStart(7)}`);
-  out.push('', `latency over all requests: p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms (${r.latencyMs.count} requests)`);
+  for (const row of r.requests)
+    out.push(`  ${row.kind.padEnd(22)} ${row.outcome.padEnd(40)} ${String(row.count).padStart(7)}`);
+  out.push(
+    '',
+    `latency over all requests: p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms (${r.latencyMs.count} requests)`,
+  );
   out.push('', 'faults (seconds from the start of traffic):');
   for (const f of r.faults)
     out.push(

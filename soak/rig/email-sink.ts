@@ -25,13 +25,18 @@ export async function startEmailSink(): Promise<EmailSink> {
   const received: ReceivedEmail[] = [];
   const make = () =>
     createServer((req, res) => {
-      if (req.method === 'GET' && req.url === '/records') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(received));
+      if (req.method === 'GET' && req.url === '/records')
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(received));
       let body = '';
       req.on('data', (d: Buffer) => (body += d.toString()));
       req.on('end', () => {
         try {
           const mail = JSON.parse(body) as { id: unknown; kind: unknown; order_id?: unknown };
-          received.push({ id: String(mail.id), kind: String(mail.kind), order_id: typeof mail.order_id === 'string' ? mail.order_id : null });
+          received.push({
+            id: String(mail.id),
+            kind: String(mail.kind),
+            order_id: typeof mail.order_id === 'string' ? mail.order_id : null,
+          });
           res.writeHead(202).end();
         } catch {
           res.writeHead(400).end();

@@ -37,7 +37,8 @@ export interface RigOptions {
 
 export async function startRig(opts: RigOptions): Promise<Rig> {
   let log = '';
-  const out = opts.onOutput ?? ((source: string, text: string) => void (log = (log + `[${source}] ${text}`).slice(-200_000)));
+  const out =
+    opts.onOutput ?? ((source: string, text: string) => void (log = (log + `[${source}] ${text}`).slice(-200_000)));
   const cleanups: (() => Promise<unknown>)[] = [];
   const close = async () => {
     for (const c of cleanups.reverse()) await c().catch((err: unknown) => out('rig', `cleanup: ${String(err)}\n`));
@@ -47,7 +48,9 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
     const [haPort, rabbitPort, redisPort] = [await freePortBlock(3), await freePortBlock(2), await freePortBlock(1)];
     // The slow ones side by side: the formation (~30 s) and the broker (~20 s).
     const [ha, rabbit] = await Promise.all([
-      startHaPostgres({ port: haPort, onOutput: (s, t) => out(`pg ${s}`, t) }).then((h) => (cleanups.push(() => h.stop()), h)),
+      startHaPostgres({ port: haPort, onOutput: (s, t) => out(`pg ${s}`, t) }).then(
+        (h) => (cleanups.push(() => h.stop()), h),
+      ),
       startPrivateRabbit(rabbitPort).then((r) => (cleanups.push(() => r.stop()), r)),
     ]);
     const redis = await startPrivateRedis(redisPort);
@@ -88,7 +91,13 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
       OUTBOX_MAX_ATTEMPTS: '1000',
     };
     // Loading the server's modules takes a minute or more on a loaded 2-core machine.
-    const cluster = await startCluster({ instances: opts.instances, port: 0, env, onOutput: out, healthTimeoutMs: 240_000 });
+    const cluster = await startCluster({
+      instances: opts.instances,
+      port: 0,
+      env,
+      onOutput: out,
+      healthTimeoutMs: 240_000,
+    });
     cleanups.push(() => cluster.stop());
     const relay = startRelay(env, out);
     cleanups.push(() => relay.stop());

@@ -28,7 +28,8 @@ export interface PrivateRabbit {
 const BIN = '/usr/lib/rabbitmq/bin';
 
 export async function startPrivateRabbit(port: number): Promise<PrivateRabbit> {
-  if (!existsSync(join(BIN, 'rabbitmq-server'))) throw new Error(`RabbitMQ is not installed (${BIN}/rabbitmq-server; Debian: apt-get install rabbitmq-server)`);
+  if (!existsSync(join(BIN, 'rabbitmq-server')))
+    throw new Error(`RabbitMQ is not installed (${BIN}/rabbitmq-server; Debian: apt-get install rabbitmq-server)`);
   const dir = mkdtempSync(join(tmpdir(), 'soak-rabbit-'));
   chmodSync(dir, 0o700);
   const node = `soak-${process.pid}-${port}@localhost`;
@@ -46,7 +47,8 @@ export async function startPrivateRabbit(port: number): Promise<PrivateRabbit> {
     RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
     RABBITMQ_PID_FILE: join(dir, 'pid'),
   };
-  const ctl = (args: string[], timeout = 120_000) => run(join(BIN, 'rabbitmqctl'), ['-n', node, ...args], { env, timeout, cwd: dir });
+  const ctl = (args: string[], timeout = 120_000) =>
+    run(join(BIN, 'rabbitmqctl'), ['-n', node, ...args], { env, timeout, cwd: dir });
   const url = `amqp://guest:guest@127.0.0.1:${port}`;
   const waitAccepting = async (timeoutMs = 90_000) => {
     const until = Date.now() + timeoutMs;

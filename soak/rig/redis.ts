@@ -9,7 +9,11 @@ export interface PrivateRedis {
 }
 
 export async function startPrivateRedis(port: number): Promise<PrivateRedis> {
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   const until = Date.now() + 20_000;
   while (!(await accepts(port))) {
     if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}); is it installed?`);

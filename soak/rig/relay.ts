@@ -15,10 +15,17 @@ export interface RelayProcess {
   stop(): Promise<void>;
 }
 
-export function startRelay(env: Record<string, string | undefined>, out: (source: string, text: string) => void): RelayProcess {
+export function startRelay(
+  env: Record<string, string | undefined>,
+  out: (source: string, text: string) => void,
+): RelayProcess {
   let child: ChildProcess | null = null;
   const start = () => {
-    const c = spawn(process.execPath, ['--import', 'tsx', 'src/workers/relay-main.ts'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, ['--import', 'tsx', 'src/workers/relay-main.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     c.stdout?.on('data', (d: Buffer) => out('relay', d.toString()));
     c.stderr?.on('data', (d: Buffer) => out('relay', d.toString()));
     child = c;

@@ -12,7 +12,10 @@ export const cancel: TrafficKind = {
     const known = pickOrder(shop, rnd, 'pending');
     if (!known) return;
     const who = rnd.chance(0.2) ? 'admin' : known.user;
-    const answer = await untilAnswered(() => shop.client.call('cancel', who, 'POST', `/api/orders/${known.id}/cancel`, { body: { reason: 'soak' } }), 60_000);
+    const answer = await untilAnswered(
+      () => shop.client.call('cancel', who, 'POST', `/api/orders/${known.id}/cancel`, { body: { reason: 'soak' } }),
+      60_000,
+    );
     if (answer.status === 200) {
       known.status = 'cancelled';
       shop.client.ack({ type: 'cancel', order_id: known.id, units: 'all' });

@@ -51,10 +51,23 @@ export class ShopClient {
     appendFileSync(this.ackLog, JSON.stringify(entry) + '\n');
   }
 
-  async call(kind: string, sub: string, method: string, path: string, opts: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<Answer> {
+  async call(
+    kind: string,
+    sub: string,
+    method: string,
+    path: string,
+    opts: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
+  ): Promise<Answer> {
     const headers: Record<string, string> = { authorization: `Bearer ${await this.token(sub)}`, ...opts.headers };
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
-    return this.send(kind, method, path, headers, opts.body === undefined ? undefined : JSON.stringify(opts.body), opts.timeoutMs);
+    return this.send(
+      kind,
+      method,
+      path,
+      headers,
+      opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      opts.timeoutMs,
+    );
   }
 
   /** A provider's webhook delivery: its own headers and raw body, no token. */
@@ -62,12 +75,24 @@ export class ShopClient {
     return this.send('webhook', 'POST', `/api/webhooks/${provider}`, delivery.headers, delivery.body);
   }
 
-  private async send(kind: string, method: string, path: string, headers: Record<string, string>, body: string | undefined, timeoutMs = 15_000): Promise<Answer> {
+  private async send(
+    kind: string,
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    timeoutMs = 15_000,
+  ): Promise<Answer> {
     const at = this.now();
     const write = method !== 'GET';
     let answer: Answer;
     try {
-      const res = await fetch(`${this.baseUrl}${path}`, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+      const res = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers,
+        body,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       const text = await res.text();
       let parsed: unknown = null;
       try {
@@ -88,7 +113,12 @@ export class ShopClient {
     const cached = this.tokens.get(sub);
     if (cached && cached.until > Date.now()) return cached.token;
     const claims = { email: `${sub}@example.com`, ...(sub === 'admin' ? { roles: ['admin'] } : {}) };
-    const token = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('10m').sign(this.key);
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(sub)
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(this.key);
     this.tokens.set(sub, { token, until: Date.now() + 5 * 60_000 });
     return token;
   }

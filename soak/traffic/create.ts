@@ -23,7 +23,10 @@ function source(shop: Shop, rnd: Random, provider: string, total: number): strin
       return decline ? 'cnon:card-nonce-declined' : 'cnon:card-nonce-ok';
     case 'paypal':
       // The buyer approved an order of the capture mode the shop believes the instances run.
-      return shop.emulators.paypal.approvedOrder(total, 'USD', { decline, intent: shop.captureMode === 'shipment' ? 'AUTHORIZE' : 'CAPTURE' });
+      return shop.emulators.paypal.approvedOrder(total, 'USD', {
+        decline,
+        intent: shop.captureMode === 'shipment' ? 'AUTHORIZE' : 'CAPTURE',
+      });
     default:
       return decline ? 'pm_card_chargeDeclined' : 'pm_card_visa';
   }
@@ -41,12 +44,24 @@ export const create: TrafficKind = {
     const provider = rnd.weighted(PROVIDERS).name;
     const body = { items, currency: 'USD', payment: { provider, source: source(shop, rnd, provider, total) } };
     const keyed = rnd.chance(0.8);
-    const send = (headers: Record<string, string>) => shop.client.call(keyed ? 'create' : 'create (no key)', user, 'POST', '/api/orders', { body, headers, timeoutMs: 12_000 });
+    const send = (headers: Record<string, string>) =>
+      shop.client.call(keyed ? 'create' : 'create (no key)', user, 'POST', '/api/orders', {
+        body,
+        headers,
+        timeoutMs: 12_000,
+      });
     const headers: Record<string, string> = keyed ? { 'idempotency-key': randomUUID() } : {};
     const answer = keyed ? await untilAnswered(() => send(headers), 90_000) : await send(headers);
     if (!isOk(answer)) return;
     const order = answer.body as { id: string; status: string; payment: { status: string } };
     shop.client.ack({ type: 'order', id: order.id, user, provider });
-    shop.orders.set(order.id, { id: order.id, user, provider, items, status: order.status, authorizedOnly: order.payment.status === 'authorized' });
+    shop.orders.set(order.id, {
+      id: order.id,
+      user,
+      provider,
+      items,
+      status: order.status,
+      authorizedOnly: order.payment.status === 'authorized',
+    });
   },
 };

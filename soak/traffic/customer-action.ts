@@ -42,25 +42,45 @@ export const customerAction: TrafficKind = {
     const body = {
       items: [{ product_id: product.id, quantity: 1 }],
       currency: 'USD',
-      payment: { provider: 'stripe', source: 'pm_card_threeDSecureRequired', return_url: 'http://127.0.0.1/soak/return' },
+      payment: {
+        provider: 'stripe',
+        source: 'pm_card_threeDSecureRequired',
+        return_url: 'http://127.0.0.1/soak/return',
+      },
     };
     const key = { 'idempotency-key': randomUUID() };
-    const created = await untilAnswered(() => shop.client.call('3-D Secure: create', user, 'POST', '/api/orders', { body, headers: key, timeoutMs: 12_000 }), 90_000);
+    const created = await untilAnswered(
+      () =>
+        shop.client.call('3-D Secure: create', user, 'POST', '/api/orders', { body, headers: key, timeoutMs: 12_000 }),
+      90_000,
+    );
     if (created.status !== 201) return;
     const order = created.body as { id: string; status: string; payment: { provider_reference: string | null } };
     shop.client.ack({ type: 'order', id: order.id, user, provider: 'stripe' });
-    shop.orders.set(order.id, { id: order.id, user, provider: 'stripe', items: body.items, status: order.status, authorizedOnly: shop.captureMode === 'shipment' });
+    shop.orders.set(order.id, {
+      id: order.id,
+      user,
+      provider: 'stripe',
+      items: body.items,
+      status: order.status,
+      authorizedOnly: shop.captureMode === 'shipment',
+    });
     const pi = order.payment.provider_reference;
     if (order.status !== 'awaiting_payment' || !pi) return;
     const outcome = rnd.weighted(OUTCOMES).name;
     if (outcome === 'abandon') return;
     if (outcome === 'cancel') {
-      const answer = await untilAnswered(() => shop.client.call('3-D Secure: cancel', user, 'POST', `/api/orders/${order.id}/cancel`, { body: {} }), 60_000);
+      const answer = await untilAnswered(
+        () => shop.client.call('3-D Secure: cancel', user, 'POST', `/api/orders/${order.id}/cancel`, { body: {} }),
+        60_000,
+      );
       if (answer.status === 200) shop.client.ack({ type: 'cancel', order_id: order.id, units: 'all' });
       return;
     }
     // The customer takes a moment at the bank's page; a late one comes back after the order expired.
-    await new Promise((r) => setTimeout(r, outcome === 'complete late' ? (ACTION_TIMEOUT_S + 5) * 1000 : rnd.int(200, 3000)));
+    await new Promise((r) =>
+      setTimeout(r, outcome === 'complete late' ? (ACTION_TIMEOUT_S + 5) * 1000 : rnd.int(200, 3000)),
+    );
     let webhook;
     try {
       webhook = shop.emulators.stripe.authenticate(pi, outcome === 'fail' ? 'fail' : 'complete');
@@ -68,6 +88,13 @@ export const customerAction: TrafficKind = {
       return; // the intent no longer waits (cancelled at expiry)
     }
     deliver(shop, webhook);
-    if (rnd.chance(0.7)) await untilAnswered(() => shop.client.call('3-D Secure: confirm', user, 'POST', `/api/orders/${order.id}/payment/confirm`, { body: {} }), 60_000);
+    if (rnd.chance(0.7))
+      await untilAnswered(
+        () =>
+          shop.client.call('3-D Secure: confirm', user, 'POST', `/api/orders/${order.id}/payment/confirm`, {
+            body: {},
+          }),
+        60_000,
+      );
   },
 };

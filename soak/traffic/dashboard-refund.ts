@@ -27,7 +27,9 @@ function deliver(shop: Shop, provider: string, delivery: Delivery): void {
     const answer = await shop.client.webhook(provider, delivery);
     if (!isOk(answer)) throw new Error(`webhook answered ${answer.status}`);
   };
-  const task = pRetry(attempt, { retries: 1000, minTimeout: 500, maxTimeout: 5000, maxRetryTime: 300_000 }).catch(() => undefined);
+  const task = pRetry(attempt, { retries: 1000, minTimeout: 500, maxTimeout: 5000, maxRetryTime: 300_000 }).catch(
+    () => undefined,
+  );
   shop.background.add(task);
   void task.finally(() => shop.background.delete(task));
 }
@@ -40,10 +42,13 @@ export const dashboardRefund: TrafficKind = {
     if (!known) return;
     const entries = await shop.client.call('read', 'admin', 'GET', `/api/orders/${known.id}/payments`);
     if (entries.status !== 200) return;
-    const capture = (entries.body.items as { kind: string; status: string; provider_reference: string | null }[]).find((e) => e.kind === 'capture' && e.status === 'succeeded');
+    const capture = (entries.body.items as { kind: string; status: string; provider_reference: string | null }[]).find(
+      (e) => e.kind === 'capture' && e.status === 'succeeded',
+    );
     // Stripe and Square refund the payment; PayPal a capture.
     const order = await shop.client.call('read', 'admin', 'GET', `/api/orders/${known.id}`);
-    const reference = known.provider === 'paypal' ? capture?.provider_reference : order.body?.payment?.provider_reference;
+    const reference =
+      known.provider === 'paypal' ? capture?.provider_reference : order.body?.payment?.provider_reference;
     if (!capture || !reference) return;
     let deliveries: Delivery[];
     try {

@@ -11,4 +11,15 @@ import { ship } from './ship.js';
 import type { TrafficKind } from './shop.js';
 
 /** The mix: a new kind of traffic is one file and one line here. */
-export const TRAFFIC: readonly TrafficKind[] = [create, read, list, cancel, partialCancel, ship, refund, returns, dashboardRefund, customerAction];
+export const TRAFFIC: readonly TrafficKind[] = [
+  create,
+  read,
+  list,
+  cancel,
+  partialCancel,
+  ship,
+  refund,
+  returns,
+  dashboardRefund,
+  customerAction,
+];

@@ -8,6 +8,7 @@ export const list: TrafficKind = {
     const user = rnd.pick(shop.users);
     const first = await shop.client.call('list', user, 'GET', '/api/orders?limit=10');
     const cursor = first.status === 200 ? (first.body.next_cursor as string | null) : null;
-    if (cursor) await shop.client.call('list', user, 'GET', `/api/orders?limit=10&cursor=${encodeURIComponent(cursor)}`);
+    if (cursor)
+      await shop.client.call('list', user, 'GET', `/api/orders?limit=10&cursor=${encodeURIComponent(cursor)}`);
   },
 };

@@ -1,7 +1,8 @@
 import { pickOrder, type TrafficKind } from './shop.js';
 
 type Item = { product_id: string; quantity: number; quantity_cancelled: number; quantity_returned: number };
-const remaining = (items: Item[]) => items.map((i) => ({ product_id: i.product_id, quantity: i.quantity - i.quantity_cancelled - i.quantity_returned }));
+const remaining = (items: Item[]) =>
+  items.map((i) => ({ product_id: i.product_id, quantity: i.quantity - i.quantity_cancelled - i.quantity_returned }));
 
 /**
  * One unit of a pending order cancelled. Not retried blindly (a partial cancel has no key, a

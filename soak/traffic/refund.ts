@@ -20,9 +20,14 @@ export const refund: TrafficKind = {
     const amount = rnd.int(1, Math.min(left, 800));
     const key = { 'idempotency-key': randomUUID() };
     const answer = await untilAnswered(
-      () => shop.client.call('refund', 'admin', 'POST', `/api/orders/${known.id}/refunds`, { body: { amount, reason: 'soak: damaged box' }, headers: key }),
+      () =>
+        shop.client.call('refund', 'admin', 'POST', `/api/orders/${known.id}/refunds`, {
+          body: { amount, reason: 'soak: damaged box' },
+          headers: key,
+        }),
       90_000,
     );
-    if (answer.status === 201) shop.client.ack({ type: 'refund', order_id: known.id, ledger_id: answer.body.id as string, amount });
+    if (answer.status === 201)
+      shop.client.ack({ type: 'refund', order_id: known.id, ledger_id: answer.body.id as string, amount });
   },
 };

@@ -22,7 +22,16 @@ export const returns: TrafficKind = {
     const decision = rnd.chance(0.8) ? 'receive' : 'reject';
     const body = decision === 'receive' ? { restock: rnd.chance(0.7), note: 'soak' } : { note: 'soak: worn' };
     const path = `/api/orders/${known.id}/returns/${returnId}/${decision}`;
-    const answer = await untilAnswered(() => shop.client.call(`return: ${decision}`, 'admin', 'POST', path, { body }), 60_000);
-    if (answer.status === 200) shop.client.ack({ type: 'return', order_id: known.id, return_id: returnId, decision: decision === 'receive' ? 'received' : 'rejected' });
+    const answer = await untilAnswered(
+      () => shop.client.call(`return: ${decision}`, 'admin', 'POST', path, { body }),
+      60_000,
+    );
+    if (answer.status === 200)
+      shop.client.ack({
+        type: 'return',
+        order_id: known.id,
+        return_id: returnId,
+        decision: decision === 'receive' ? 'received' : 'rejected',
+      });
   },
 };

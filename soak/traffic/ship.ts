@@ -13,8 +13,14 @@ export const ship: TrafficKind = {
     if (!known) return;
     const steps = rnd.chance(0.6) ? ['processing', 'shipped', 'delivered'] : ['processing', 'shipped'];
     for (const status of steps) {
-      const body = status === 'shipped' ? { status, tracking: { carrier: 'UPS', number: `1Z${known.id.slice(0, 8)}` } } : { status };
-      const answer = await untilAnswered(() => shop.client.call(`ship: ${status}`, 'admin', 'POST', `/api/orders/${known.id}/status`, { body }), 60_000);
+      const body =
+        status === 'shipped'
+          ? { status, tracking: { carrier: 'UPS', number: `1Z${known.id.slice(0, 8)}` } }
+          : { status };
+      const answer = await untilAnswered(
+        () => shop.client.call(`ship: ${status}`, 'admin', 'POST', `/api/orders/${known.id}/status`, { body }),
+        60_000,
+      );
       if (answer.status !== 200) {
         // Cancelled meanwhile, a capture refused, or no answer: the order is where the service says.
         const now = await shop.client.call('read', known.user, 'GET', `/api/orders/${known.id}`);

@@ -42,7 +42,11 @@ export interface TrafficKind {
 
 /** Worth the same request again: no answer, an overloaded or failing service, or the first attempt still running. */
 const retryable = (a: Answer) =>
-  a.status === 'timeout' || a.status === 'network' || a.status >= 500 || a.status === 429 || (a.status === 409 && a.body?.code === 'idempotency_in_progress');
+  a.status === 'timeout' ||
+  a.status === 'network' ||
+  a.status >= 500 ||
+  a.status === 429 ||
+  (a.status === 409 && a.body?.code === 'idempotency_in_progress');
 
 /**
  * The request again (same key, same body) until it gets an answer worth keeping, with backoff, as a
@@ -65,7 +69,12 @@ export async function untilAnswered(send: () => Promise<Answer>, maxMs = 60_000)
   }
 }
 
-export function pickOrder(shop: Shop, rnd: Random, status: string, filter: (o: KnownOrder) => boolean = () => true): KnownOrder | undefined {
+export function pickOrder(
+  shop: Shop,
+  rnd: Random,
+  status: string,
+  filter: (o: KnownOrder) => boolean = () => true,
+): KnownOrder | undefined {
   const candidates = [...shop.orders.values()].filter((o) => o.status === status && filter(o));
   return candidates.length ? rnd.pick(candidates.slice(-200)) : undefined;
 }

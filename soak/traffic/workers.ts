@@ -15,7 +15,14 @@ export async function runWorkers(shop: Shop, rnd: Random, count: number, more: (
       try {
         await kind.run(shop, mine);
       } catch (err) {
-        shop.client.records.push({ kind: kind.name, at: shop.client.now(), ms: 0, status: 'soak error', code: (err as Error).message, write: false });
+        shop.client.records.push({
+          kind: kind.name,
+          at: shop.client.now(),
+          ms: 0,
+          status: 'soak error',
+          code: (err as Error).message,
+          write: false,
+        });
       }
       await new Promise((r) => setTimeout(r, mine.int(10, 80)));
     }

@@ -5,7 +5,12 @@ import { declineCodeOf } from '../payments/adyen-errors.js';
 import type { AdyenNotification } from '../payments/webhooks/adyen.js';
 import { findMovement, type Movement } from '../persistence/ledger.js';
 import { appendHistory, findOrder, lockOrder } from '../persistence/order-repository.js';
-import { findTransaction, findTransactionByReference, lockTransaction, type PaymentTransaction } from '../persistence/transaction-repository.js';
+import {
+  findTransaction,
+  findTransactionByReference,
+  lockTransaction,
+  type PaymentTransaction,
+} from '../persistence/transaction-repository.js';
 import type { Db } from '../persistence/tables.js';
 import { isWebhookEventRecorded, recordWebhookEvent } from '../persistence/webhook-events.js';
 import { declineCapture, finishCapture } from './capture-payment.js';
@@ -66,14 +71,32 @@ async function apply(deps: Deps, n: AdyenNotification): Promise<NotificationOutc
   }
   const dispute = DISPUTES[n.eventCode];
   if (dispute) {
-    const d: ProviderDispute = { reference: n.pspReference, amount: n.amount.value, currency: n.amount.currency, status: dispute };
+    const d: ProviderDispute = {
+      reference: n.pspReference,
+      amount: n.amount.value,
+      currency: n.amount.currency,
+      status: dispute,
+    };
     return underLock(deps, t, async (trx, now) => void (await learnDisputes(trx, t, [d], now)));
   }
   if (n.eventCode === 'CAPTURE_FAILED') {
     return underLock(deps, t, async (trx, now) => {
       const order = await findOrder(trx, t.order_id);
-      if (order) await appendHistory(trx, order.id, noteOn(order, 'provider:adyen', now, historyNotes.captureFailedAfterConfirmation('adyen', n.pspReference, n.reason)));
-      deps.logger.warn({ orderId: t.order_id, pspReference: n.pspReference }, 'adyen capture failed after confirmation; needs attention');
+      if (order)
+        await appendHistory(
+          trx,
+          order.id,
+          noteOn(
+            order,
+            'provider:adyen',
+            now,
+            historyNotes.captureFailedAfterConfirmation('adyen', n.pspReference, n.reason),
+          ),
+        );
+      deps.logger.warn(
+        { orderId: t.order_id, pspReference: n.pspReference },
+        'adyen capture failed after confirmation; needs attention',
+      );
     });
   }
   return 'ignored';
@@ -104,10 +127,17 @@ async function authorisation(deps: Deps, n: AdyenNotification): Promise<Notifica
     return 'applied';
   }
   if (!n.success) {
-    await failCharge(deps, t.id, errors.paymentDeclined(n.reason || 'The payment was refused.', declineCodeOf(n.reason, 'refused')));
+    await failCharge(
+      deps,
+      t.id,
+      errors.paymentDeclined(n.reason || 'The payment was refused.', declineCodeOf(n.reason, 'refused')),
+    );
     return 'applied';
   }
-  const done = await completeCharge(deps, t.id, { reference: n.pspReference, authorizationExpiresAt: manual ? defaultExpiry(deps.clock()) : null });
+  const done = await completeCharge(deps, t.id, {
+    reference: n.pspReference,
+    authorizationExpiresAt: manual ? defaultExpiry(deps.clock()) : null,
+  });
   if (done.kind === 'release' && done.movement) await releasePayment(deps, done.movement);
   return 'applied';
 }
@@ -115,7 +145,12 @@ async function authorisation(deps: Deps, n: AdyenNotification): Promise<Notifica
 async function capture(deps: Deps, m: Movement, n: AdyenNotification): Promise<NotificationOutcome> {
   if (m.status !== 'pending') return 'ignored';
   if (n.success) await finishCapture(deps, m.id, n.originalReference ?? m.payment_reference ?? n.pspReference);
-  else await declineCapture(deps, m.id, new PaymentDeclinedError(n.reason || 'Adyen refused the capture.', captureDeclineCode(n.reason)));
+  else
+    await declineCapture(
+      deps,
+      m.id,
+      new PaymentDeclinedError(n.reason || 'Adyen refused the capture.', captureDeclineCode(n.reason)),
+    );
   return 'applied';
 }
 
@@ -134,13 +169,20 @@ async function cancellation(deps: Deps, m: Movement, n: AdyenNotification): Prom
     await failVoid(
       deps,
       m,
-      new PaymentDeclinedError(n.reason || 'Adyen refused the cancel.', /captured/i.test(n.reason) ? 'already_captured' : declineCodeOf(n.reason, 'cancel_refused')),
+      new PaymentDeclinedError(
+        n.reason || 'Adyen refused the cancel.',
+        /captured/i.test(n.reason) ? 'already_captured' : declineCodeOf(n.reason, 'cancel_refused'),
+      ),
     );
   return 'applied';
 }
 
 /** Work on a payment's money under its order's lock (or its own, for a payment that never became an order), as every such writer does. */
-async function underLock(deps: Deps, t: PaymentTransaction, work: (trx: Db, now: Date) => Promise<void>): Promise<NotificationOutcome> {
+async function underLock(
+  deps: Deps,
+  t: PaymentTransaction,
+  work: (trx: Db, now: Date) => Promise<void>,
+): Promise<NotificationOutcome> {
   const now = deps.clock();
   await deps.db.transaction().execute(async (trx) => {
     const order = await lockOrder(trx, t.order_id);

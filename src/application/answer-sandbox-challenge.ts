@@ -8,7 +8,11 @@ import { settleAwaitingPayment } from './settle-awaiting-payment.js';
  * would, then tells the service as a provider's webhook would, through the same step as every other
  * road. Returns the URL the customer goes back to, or undefined when nothing waits under that id.
  */
-export async function answerSandboxChallenge(deps: Deps, transactionId: string, outcome: 'complete' | 'fail'): Promise<string | undefined> {
+export async function answerSandboxChallenge(
+  deps: Deps,
+  transactionId: string,
+  outcome: 'complete' | 'fail',
+): Promise<string | undefined> {
   const returnUrl = authenticateSandboxAction(transactionId, outcome);
   if (!returnUrl) return undefined;
   const t = await findTransaction(deps.db, transactionId);

@@ -12,7 +12,13 @@ import { errors } from '../domain/errors.js';
  * `awaiting_payment`, holding the stock its reservation took, with no `order.created` and no email.
  * The charge stays `processing`; settle-awaiting-payment.ts ends it, whichever road comes first.
  */
-export async function awaitCustomer(deps: Deps, t: Pick<ChargedTransaction, 'id' | 'provider' | 'draft'>, reference: string, action: PaymentAction, now: Date): Promise<Order> {
+export async function awaitCustomer(
+  deps: Deps,
+  t: Pick<ChargedTransaction, 'id' | 'provider' | 'draft'>,
+  reference: string,
+  action: PaymentAction,
+  now: Date,
+): Promise<Order> {
   const d = t.draft;
   // The order waits PAYMENT_ACTION_TIMEOUT_SECONDS, or until the provider's own later expiry.
   const timeout = new Date(now.getTime() + deps.actionTimeoutMs);
@@ -24,11 +30,22 @@ export async function awaitCustomer(deps: Deps, t: Pick<ChargedTransaction, 'id'
     client_secret: action.clientSecret,
     provider_data: action.providerData,
   };
-  const paid = orderFromDraft({ ...t, amount: d.total, currency: d.currency }, { reference, authorizationExpiresAt: null }, now);
+  const paid = orderFromDraft(
+    { ...t, amount: d.total, currency: d.currency },
+    { reference, authorizationExpiresAt: null },
+    now,
+  );
   const order: Order = {
     ...paid,
     status: 'awaiting_payment',
-    payment: { ...paid.payment, status: 'requires_action', amount_authorized: 0, amount_captured: 0, authorization_expires_at: null, next_action: nextAction },
+    payment: {
+      ...paid.payment,
+      status: 'requires_action',
+      amount_authorized: 0,
+      amount_captured: 0,
+      authorization_expires_at: null,
+      next_action: nextAction,
+    },
   };
   // The reconciler asks the provider once the request's own window has passed (a webhook lost), and at the expiry.
   const askAt = new Date(Math.min(expiresAt.getTime(), now.getTime() + Math.max(deps.reconcileAfterMs, 1_000)));

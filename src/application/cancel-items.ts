@@ -52,6 +52,8 @@ export async function cancelItems(
   const after = await findOrder(trx, order.id);
   if (!after) throw new Error(`order ${order.id} vanished under its lock`);
   // The contract's event: the order, with `items` the units this cancel took out.
-  await enqueueAll(trx, [eventMessage('order.items_cancelled', after, now, { items: plan.units, ...(reason ? { reason } : {}) })]);
+  await enqueueAll(trx, [
+    eventMessage('order.items_cancelled', after, now, { items: plan.units, ...(reason ? { reason } : {}) }),
+  ]);
   return { order: after, movement };
 }

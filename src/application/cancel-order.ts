@@ -20,7 +20,13 @@ import { settleAwaitingPayment } from './settle-awaiting-payment.js';
  * the rest find it cancelled (409). The provider is called after the commit, once, with the
  * movement's id as its idempotency key.
  */
-export async function cancelOrder(deps: Deps, actor: Actor, orderId: string, reason: string | null, items?: readonly CancelUnits[]): Promise<CancelOutcome> {
+export async function cancelOrder(
+  deps: Deps,
+  actor: Actor,
+  orderId: string,
+  reason: string | null,
+  items?: readonly CancelUnits[],
+): Promise<CancelOutcome> {
   const id = assertOrderId(orderId);
   const now = deps.clock();
   const cancelled = await deps.db.transaction().execute(async (trx) => {
@@ -35,14 +41,20 @@ export async function cancelOrder(deps: Deps, actor: Actor, orderId: string, rea
     }
     // With items, only those units; the last units' cancel is the order's cancel below.
     const plan = items ? planPartialCancel(items, assertCancellable(current).items) : null;
-    if (plan && !plan.cancelsOrder) return { ...(await cancelItems(trx, deps, actor, current, plan, reason, now)), whole: false };
+    if (plan && !plan.cancelsOrder)
+      return { ...(await cancelItems(trx, deps, actor, current, plan, reason, now)), whole: false };
     const whole = cancelWhole(current, actor.sub, now, reason);
-    const cancelled: Order = { ...whole.order, payment: { ...whole.order.payment, status: statusWhileReleased(whole.order.payment) } };
+    const cancelled: Order = {
+      ...whole.order,
+      payment: { ...whole.order.payment, status: statusWhileReleased(whole.order.payment) },
+    };
     const m = await recordCancellation(trx, {
       order: cancelled,
       change: whole.change,
       messages: [
-        plan ? eventMessage('order.items_cancelled', cancelled, now, { items: plan.units, ...(reason ? { reason } : {}) }) : null,
+        plan
+          ? eventMessage('order.items_cancelled', cancelled, now, { items: plan.units, ...(reason ? { reason } : {}) })
+          : null,
         emailMessage('order_cancelled', cancelled),
         eventMessage('order.cancelled', cancelled, now, reason ? { reason } : {}),
       ].filter((x) => x !== null),
@@ -66,7 +78,13 @@ export async function cancelOrder(deps: Deps, actor: Actor, orderId: string, rea
  * is cancelled where it can be and the order ends, stock back, nothing kept. When the payment
  * completed first the order was placed, and it is cancelled as any pending order is.
  */
-async function cancelAwaiting(deps: Deps, actor: Actor, id: string, reason: string | null, items?: readonly CancelUnits[]): Promise<CancelOutcome> {
+async function cancelAwaiting(
+  deps: Deps,
+  actor: Actor,
+  id: string,
+  reason: string | null,
+  items?: readonly CancelUnits[],
+): Promise<CancelOutcome> {
   const r = await settleAwaitingPayment(deps, id, { kind: 'cancel', actor, reason });
   if (r.changed && r.order?.status === 'cancelled') return { order: r.order, whole: true };
   if (r.order?.status === 'pending') return cancelOrder(deps, actor, id, reason, items);

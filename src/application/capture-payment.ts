@@ -43,7 +43,13 @@ export async function capturePayment(deps: Deps, m: Movement): Promise<CaptureOu
   const provider = deps.payments.get(m.provider);
   let reference: string;
   try {
-    const result = await provider.capture({ transactionId: m.transaction_id, captureId: m.id, reference: m.payment_reference, amount: m.amount, currency: m.currency });
+    const result = await provider.capture({
+      transactionId: m.transaction_id,
+      captureId: m.id,
+      reference: m.payment_reference,
+      amount: m.amount,
+      currency: m.currency,
+    });
     if (result.pending) return { status: 'submitted', order: await awaitNotification(deps, m) };
     ({ reference } = result);
   } catch (err) {
@@ -53,7 +59,12 @@ export async function capturePayment(deps: Deps, m: Movement): Promise<CaptureOu
     }
     deps.metrics.payments.inc({ provider: m.provider, outcome: 'capture_error' });
     deps.logger.warn({ err, movementId: m.id, transactionId: m.transaction_id }, 'capture failed; will retry');
-    await scheduleMovementRetry(deps.db, m.id, retryDelayMs(m.attempts, CAPTURE_RETRY), err instanceof Error ? err.message : String(err));
+    await scheduleMovementRetry(
+      deps.db,
+      m.id,
+      retryDelayMs(m.attempts, CAPTURE_RETRY),
+      err instanceof Error ? err.message : String(err),
+    );
     return { status: 'pending' };
   }
   deps.metrics.payments.inc({ provider: m.provider, outcome: 'captured' });
@@ -74,7 +85,11 @@ async function awaitNotification(deps: Deps, m: Movement): Promise<Order> {
     if (!order) throw new Error(`capture ${m.id}: no order ${m.order_id}`);
     if (m.attempts === 0) {
       const actor = (m.context as ShipIntent | null)?.actor ?? 'system';
-      await appendHistory(trx, order.id, noteOn(order, actor, now, historyNotes.captureRequested(m.amount, m.currency, m.provider)));
+      await appendHistory(
+        trx,
+        order.id,
+        noteOn(order, actor, now, historyNotes.captureRequested(m.amount, m.currency, m.provider)),
+      );
     }
     return (await findOrder(trx, order.id)) ?? order;
   });
@@ -93,28 +108,43 @@ export async function finishCapture(deps: Deps, movementId: string, reference: s
     // The order's lock first, as every writer of an order takes it, then the row's move.
     const locked = await lockOrder(trx, m.order_id);
     if (!locked) throw new Error(`capture ${movementId}: no order ${m.order_id}`);
-    if (!(await settleMovement(trx, m.id, 'capture', 'pending', 'succeeded', { providerReference: reference }, now))) return locked;
+    if (!(await settleMovement(trx, m.id, 'capture', 'pending', 'succeeded', { providerReference: reference }, now)))
+      return locked;
     const paid = (await findOrder(trx, m.order_id))!;
     const intent = m.context as ShipIntent | null;
     if (!intent || !canTransition(paid.status, intent.status)) {
       // The order moved on meanwhile (it cannot, while a capture is pending, but the money is real): say so.
-      await appendHistory(trx, paid.id, noteOn(paid, 'system', now, historyNotes.paymentCaptured(m.amount, m.currency)));
+      await appendHistory(
+        trx,
+        paid.id,
+        noteOn(paid, 'system', now, historyNotes.paymentCaptured(m.amount, m.currency)),
+      );
       await enqueueAll(trx, [captured(paid, m, now)]);
       return paid;
     }
-    const { order, change } = transition(paid, intent.status, intent.actor, now, intent.note, intent.tracking ?? undefined);
+    const { order, change } = transition(
+      paid,
+      intent.status,
+      intent.actor,
+      now,
+      intent.note,
+      intent.tracking ?? undefined,
+    );
     await recordStatusChange(trx, {
       order,
       change,
-      messages: [eventMessage('order.status_changed', order, now, { from: change.from, to: change.to }), emailMessage('order_shipped', order), captured(order, m, now)].filter(
-        (x) => x !== null,
-      ),
+      messages: [
+        eventMessage('order.status_changed', order, now, { from: change.from, to: change.to }),
+        emailMessage('order_shipped', order),
+        captured(order, m, now),
+      ].filter((x) => x !== null),
     });
     return order;
   });
 }
 
-const captured = (order: Order, m: Movement, now: Date) => eventMessage('payment.captured', order, now, { capture: { id: m.id, amount: m.amount, currency: m.currency } });
+const captured = (order: Order, m: Movement, now: Date) =>
+  eventMessage('payment.captured', order, now, { capture: { id: m.id, amount: m.amount, currency: m.currency } });
 
 /** The provider refused the capture: the row `failed`, and the order's history says why; it stays where it was. */
 export async function declineCapture(deps: Deps, movementId: string, err: PaymentDeclinedError): Promise<DomainError> {

@@ -11,7 +11,12 @@ import { settleAwaitingPayment } from './settle-awaiting-payment.js';
  * customer has not finished, or cannot be reached: the webhook or the reconciler will tell). An order
  * that does not wait for its payment is answered as it is.
  */
-export async function confirmPayment(deps: Deps, actor: Actor, orderId: string, redirectResult: string | null): Promise<Order> {
+export async function confirmPayment(
+  deps: Deps,
+  actor: Actor,
+  orderId: string,
+  redirectResult: string | null,
+): Promise<Order> {
   const id = assertOrderId(orderId);
   const order = assertCanSee(await findOrder(deps.db, id), actor);
   if (order.status !== 'awaiting_payment') return order;
@@ -19,7 +24,10 @@ export async function confirmPayment(deps: Deps, actor: Actor, orderId: string, 
     return (await settleAwaitingPayment(deps, id, { kind: 'confirm', actor, redirectResult })).order ?? order;
   } catch (err) {
     if (!(err instanceof PaymentProviderError)) throw err;
-    deps.logger.warn({ err, orderId: id }, 'the provider could not be asked on the customer’s return; the order still waits');
+    deps.logger.warn(
+      { err, orderId: id },
+      'the provider could not be asked on the customer’s return; the order still waits',
+    );
     return (await findOrder(deps.db, id)) ?? order;
   }
 }

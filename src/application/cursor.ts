@@ -19,7 +19,8 @@ export interface OrderCursor {
 }
 
 const CHECK_BYTES = 8;
-const checksum = (json: Buffer) => createHash('sha256').update('order-api cursor\n').update(json).digest().subarray(0, CHECK_BYTES);
+const checksum = (json: Buffer) =>
+  createHash('sha256').update('order-api cursor\n').update(json).digest().subarray(0, CHECK_BYTES);
 
 function encode(parts: string[]): string {
   const json = Buffer.from(JSON.stringify(parts));
@@ -42,7 +43,12 @@ function decode(cursor: string, tag: string, length: number): string[] {
   } catch {
     throw errors.invalidCursor();
   }
-  if (!Array.isArray(parts) || parts.length !== length || parts[0] !== tag || !parts.every((p) => typeof p === 'string')) {
+  if (
+    !Array.isArray(parts) ||
+    parts.length !== length ||
+    parts[0] !== tag ||
+    !parts.every((p) => typeof p === 'string')
+  ) {
     throw errors.invalidCursor();
   }
   return parts as string[];
@@ -54,7 +60,8 @@ export function encodeOrderCursor(c: OrderCursor): string {
 
 export function decodeOrderCursor(cursor: string): OrderCursor {
   const [, createdAt, id] = decode(cursor, 'o1', 3);
-  if (!createdAt || !ISO.test(createdAt) || Number.isNaN(Date.parse(createdAt)) || !id || !UUID.test(id)) throw errors.invalidCursor();
+  if (!createdAt || !ISO.test(createdAt) || Number.isNaN(Date.parse(createdAt)) || !id || !UUID.test(id))
+    throw errors.invalidCursor();
   return { created_at: createdAt, id };
 }
 

@@ -1,10 +1,20 @@
 import type { ProviderId } from '../domain/payment.js';
 import { errors } from '../domain/errors.js';
-import { PaymentProviderError, type PaymentQuery, type ProviderDispute, type ProviderRefund } from '../payments/provider.js';
+import {
+  PaymentProviderError,
+  type PaymentQuery,
+  type ProviderDispute,
+  type ProviderRefund,
+} from '../payments/provider.js';
 import type { WebhookAction } from '../payments/webhooks/types.js';
 import { findMovementByReference } from '../persistence/ledger.js';
 import { appendHistory, lockOrder } from '../persistence/order-repository.js';
-import { findTransaction, findTransactionByReference, lockTransaction, type PaymentTransaction } from '../persistence/transaction-repository.js';
+import {
+  findTransaction,
+  findTransactionByReference,
+  lockTransaction,
+  type PaymentTransaction,
+} from '../persistence/transaction-repository.js';
 import { isWebhookEventRecorded, recordWebhookEvent } from '../persistence/webhook-events.js';
 import type { Deps } from './deps.js';
 import { learnDisputes, learnRefunds } from './provider-money.js';
@@ -33,7 +43,11 @@ export async function handleWebhook(deps: Deps, provider: ProviderId, event: Web
   const t = event.reference ? await paymentOf(deps, provider, event.reference) : undefined;
   if (!t || event.action === 'ignored') return record(deps, provider, event, 'ignored');
   // A payment that waited for its customer: the one step that decides those asks the provider.
-  if (t.status === 'processing' && t.action_expires_at !== null && (event.action === 'payment.updated' || event.action === 'payment.failed')) {
+  if (
+    t.status === 'processing' &&
+    t.action_expires_at !== null &&
+    (event.action === 'payment.updated' || event.action === 'payment.failed')
+  ) {
     await settleAwaiting(deps, t);
     return record(deps, provider, event, 'applied');
   }
@@ -50,7 +64,11 @@ export async function handleWebhook(deps: Deps, provider: ProviderId, event: Web
     if ('refunds' in truth) return (await learnRefunds(trx, t, truth.refunds, now), 'applied');
     if ('disputes' in truth) return (await learnDisputes(trx, t, truth.disputes, now), 'applied');
     if (!order) return 'ignored';
-    await appendHistory(trx, order.id, noteOn(order, `provider:${provider}`, now, historyNotes.paymentFailedAfterCapture(provider, event.eventId)));
+    await appendHistory(
+      trx,
+      order.id,
+      noteOn(order, `provider:${provider}`, now, historyNotes.paymentFailedAfterCapture(provider, event.eventId)),
+    );
     deps.logger.warn({ orderId: order.id, provider, event: event.action }, 'payment event needs attention');
     return 'applied';
   });
@@ -61,8 +79,13 @@ async function settleAwaiting(deps: Deps, t: PaymentTransaction): Promise<void> 
     await settleAwaitingPayment(deps, t.order_id, { kind: 'webhook' });
   } catch (err) {
     if (!(err instanceof PaymentProviderError)) throw err;
-    deps.logger.warn({ err, transactionId: t.id }, 'the provider could not be asked about a webhook; it will deliver again');
-    throw errors.serviceUnavailable('The payment provider could not be asked about this event; deliver it again later.');
+    deps.logger.warn(
+      { err, transactionId: t.id },
+      'the provider could not be asked about a webhook; it will deliver again',
+    );
+    throw errors.serviceUnavailable(
+      'The payment provider could not be asked about this event; deliver it again later.',
+    );
   }
 }
 
@@ -77,18 +100,33 @@ async function paymentOf(deps: Deps, provider: ProviderId, reference: string): P
 /** The provider's truth about the payment's refunds or disputes; unreachable, the webhook fails and comes again. */
 type Truth = { refunds: ProviderRefund[] } | { disputes: ProviderDispute[] } | Record<string, never>;
 
-async function askProvider(deps: Deps, provider: ProviderId, action: WebhookAction, query: PaymentQuery): Promise<Truth> {
+async function askProvider(
+  deps: Deps,
+  provider: ProviderId,
+  action: WebhookAction,
+  query: PaymentQuery,
+): Promise<Truth> {
   const payments = deps.payments.get(provider);
   try {
     if (action === 'refund.updated') return { refunds: await payments.refunds(query) };
     if (action === 'dispute.updated') return { disputes: await payments.disputes(query) };
     return {};
   } catch (err) {
-    deps.logger.warn({ err, provider, action }, 'the provider could not be asked about a webhook; it will deliver again');
-    throw errors.serviceUnavailable('The payment provider could not be asked about this event; deliver it again later.');
+    deps.logger.warn(
+      { err, provider, action },
+      'the provider could not be asked about a webhook; it will deliver again',
+    );
+    throw errors.serviceUnavailable(
+      'The payment provider could not be asked about this event; deliver it again later.',
+    );
   }
 }
 
-async function record(deps: Deps, provider: ProviderId, event: WebhookEvent, outcome: WebhookOutcome): Promise<WebhookOutcome> {
+async function record(
+  deps: Deps,
+  provider: ProviderId,
+  event: WebhookEvent,
+  outcome: WebhookOutcome,
+): Promise<WebhookOutcome> {
   return (await recordWebhookEvent(deps.db, provider, event.eventId, event.action)) ? outcome : 'duplicate';
 }

@@ -52,13 +52,18 @@ export async function withIdempotencyKey<T>(
   // Free: the refusal the step had, or the key was held when the claim was tried and its request just ended.
   if (!held) throw claimed.otherwise ?? keyInProgress();
   if (held.state === 'completed') return { kind: 'replayed', response: held.response };
-  if (held.state === 'mismatch') throw new DomainError('idempotency_key_reused', 'This Idempotency-Key was used with a different request body.');
+  if (held.state === 'mismatch')
+    throw new DomainError('idempotency_key_reused', 'This Idempotency-Key was used with a different request body.');
   const taken = takeOver && (await takeOver(key));
   if (taken) return taken;
   throw keyInProgress();
 }
 
-const keyInProgress = () => new DomainError('idempotency_in_progress', 'A request with this Idempotency-Key is still being processed; retry shortly.');
+const keyInProgress = () =>
+  new DomainError(
+    'idempotency_in_progress',
+    'A request with this Idempotency-Key is still being processed; retry shortly.',
+  );
 
 /** The request's identity for Idempotency-Key reuse checks: its body, canonically serialized. */
 function fingerprint(input: unknown): string {

@@ -15,5 +15,8 @@ export async function listOrders(
   const rows = await listOrderRows(deps.db, actor.sub, { limit: limit + 1, after, status: query.status });
   const items = rows.slice(0, limit);
   const last = items[items.length - 1];
-  return { items, next_cursor: rows.length > limit && last ? encodeOrderCursor({ created_at: last.created_at, id: last.id }) : null };
+  return {
+    items,
+    next_cursor: rows.length > limit && last ? encodeOrderCursor({ created_at: last.created_at, id: last.id }) : null,
+  };
 }

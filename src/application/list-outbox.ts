@@ -33,7 +33,14 @@ function decodeCursor(cursor: string): { ts: string; id: string } {
   if (cursor.length > MAX_CURSOR_LENGTH) throw errors.invalidCursor();
   try {
     const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && CURSOR_TS.test(v[0]) && OUTBOX_ID.test(v[1])) {
+    if (
+      Array.isArray(v) &&
+      v.length === 2 &&
+      typeof v[0] === 'string' &&
+      typeof v[1] === 'string' &&
+      CURSOR_TS.test(v[0]) &&
+      OUTBOX_ID.test(v[1])
+    ) {
       return { ts: v[0], id: v[1] };
     }
   } catch {

@@ -12,6 +12,7 @@ export function assertOrderId(id: string): string {
 
 export function assertCanSee(order: Order | undefined, actor: Actor): Order {
   if (!order) throw errors.orderNotFound();
-  if (!isOwnerOrAdmin(order, { sub: actor.sub, isAdmin: actor.isAdmin })) throw errors.forbidden('This order belongs to someone else.');
+  if (!isOwnerOrAdmin(order, { sub: actor.sub, isAdmin: actor.isAdmin }))
+    throw errors.forbidden('This order belongs to someone else.');
   return order;
 }

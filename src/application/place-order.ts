@@ -3,7 +3,12 @@ import { DomainError, errors } from '../domain/errors.js';
 import type { Order, ShippingAddress } from '../domain/order.js';
 import type { ProviderId } from '../domain/payment.js';
 import { priceItems, type RequestedItem } from '../domain/pricing.js';
-import { chargeCaptureFor, PaymentAmountMismatchError, PaymentDeclinedError, PaymentIntentMismatchError } from '../payments/provider.js';
+import {
+  chargeCaptureFor,
+  PaymentAmountMismatchError,
+  PaymentDeclinedError,
+  PaymentIntentMismatchError,
+} from '../payments/provider.js';
 import { isMollieMethod } from '../payments/mollie-methods.js';
 import type { KeyClaim } from '../persistence/idempotency-repository.js';
 import { findOrder } from '../persistence/order-repository.js';
@@ -59,7 +64,8 @@ function sourceOf(payment: PlaceOrderInput['payment']): string {
   const invalid = (path: string, message: string) => errors.validation([{ path, message }]);
   if (provider === 'mollie') {
     // Every Mollie payment needs the customer; without a method, Mollie's checkout lets them choose.
-    if (!payment.return_url) throw invalid('/payment/return_url', 'is required for mollie: every Mollie payment needs the customer');
+    if (!payment.return_url)
+      throw invalid('/payment/return_url', 'is required for mollie: every Mollie payment needs the customer');
     if (source !== undefined && (typeof source !== 'string' || !isMollieMethod(source)))
       throw invalid('/payment/source', 'must be a Mollie method (ideal, creditcard, bancontact, …)');
     return source ?? '';
@@ -68,12 +74,20 @@ function sourceOf(payment: PlaceOrderInput['payment']): string {
   if (source === undefined) return '';
   const wantsObject = provider === 'adyen';
   if (wantsObject !== (typeof source === 'object')) {
-    throw invalid('/payment/source', wantsObject ? "must be Adyen's paymentMethod object" : "must be the provider's token (a string)");
+    throw invalid(
+      '/payment/source',
+      wantsObject ? "must be Adyen's paymentMethod object" : "must be the provider's token (a string)",
+    );
   }
   return typeof source === 'string' ? source : JSON.stringify(source);
 }
 
-export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInput, idempotencyKey: string | null): Promise<PlaceOrderResult> {
+export async function placeOrder(
+  deps: Deps,
+  actor: Actor,
+  input: PlaceOrderInput,
+  idempotencyKey: string | null,
+): Promise<PlaceOrderResult> {
   assertPaymentFields(input.payment);
   const provider = deps.payments.get(input.payment.provider);
   const now = deps.clock();
@@ -101,8 +115,12 @@ export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInpu
       capture: chargeCaptureFor(draft.capture ?? deps.capture),
       returnUrl: input.payment.return_url ?? null,
     });
-    if (charged.action) return { kind: 'created', order: await awaitCustomer(deps, transaction, charged.reference, charged.action, now) };
-    outcome = { reference: charged.reference, authorizationExpiresAt: charged.captured ? null : (charged.authorizationExpiresAt ?? defaultExpiry(now)) };
+    if (charged.action)
+      return { kind: 'created', order: await awaitCustomer(deps, transaction, charged.reference, charged.action, now) };
+    outcome = {
+      reference: charged.reference,
+      authorizationExpiresAt: charged.captured ? null : (charged.authorizationExpiresAt ?? defaultExpiry(now)),
+    };
   } catch (err) {
     const failure = await chargeFailed(deps, transaction.id, provider.id, err);
     // The outcome was unknown here, but the reconciler may have settled this charge while the
@@ -117,9 +135,14 @@ export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInpu
   deps.metrics.payments.inc({ provider: provider.id, outcome: 'succeeded' });
   deps.faults?.afterCharge?.();
 
-  const done = await completeOwnCharge(deps, { id: transaction.id, provider: provider.id, amount: draft.total, currency: draft.currency, draft }, outcome);
+  const done = await completeOwnCharge(
+    deps,
+    { id: transaction.id, provider: provider.id, amount: draft.total, currency: draft.currency, draft },
+    outcome,
+  );
   if (done.kind === 'order') return { kind: 'created', order: done.order };
-  if (done.kind === 'duplicate') throw errors.paymentDeclined('This payment already paid for another order.', 'duplicate_payment');
+  if (done.kind === 'duplicate')
+    throw errors.paymentDeclined('This payment already paid for another order.', 'duplicate_payment');
   // Only an abandoned charge settles by giving the money back, and this request did not abandon it.
   if (done.movement) await releasePayment(deps, done.movement);
   throw errors.providerError();
@@ -131,7 +154,13 @@ export async function placeOrder(deps: Deps, actor: Actor, input: PlaceOrderInpu
  * whose key already holds an answer gets that answer, whatever the catalog or stock say now: the
  * reservation claims the key only when it takes the stock, so a refusal before that leaves the key to say.
  */
-async function reserve(deps: Deps, actor: Actor, input: PlaceOrderInput, key: KeyClaim | null, at: { provider: ProviderId; now: Date }): Promise<Reserved | KeyNotClaimed> {
+async function reserve(
+  deps: Deps,
+  actor: Actor,
+  input: PlaceOrderInput,
+  key: KeyClaim | null,
+  at: { provider: ProviderId; now: Date },
+): Promise<Reserved | KeyNotClaimed> {
   let priced: ReturnType<typeof priceItems>;
   let catalog: Map<string, Product>;
   try {
@@ -164,7 +193,11 @@ async function reserve(deps: Deps, actor: Actor, input: PlaceOrderInput, key: Ke
   const outcome = await reserveOrder(deps.db, { stocked, key, transaction });
   if (outcome.reserved) return { kind: 'reserved', transaction };
   if (outcome.short.length === 0) return new KeyNotClaimed();
-  return new KeyNotClaimed(new DomainError('out_of_stock', `Not enough stock for ${outcome.short.join(', ')}.`, { product_ids: outcome.short }));
+  return new KeyNotClaimed(
+    new DomainError('out_of_stock', `Not enough stock for ${outcome.short.join(', ')}.`, {
+      product_ids: outcome.short,
+    }),
+  );
 }
 
 interface Reserved {
@@ -176,15 +209,24 @@ interface Reserved {
 async function takeOver(deps: Deps, key: KeyClaim): Promise<Reserved | undefined> {
   const t = await takeOverStranded(deps.db, key, deps.reconcileAfterMs);
   if (!t) return undefined;
-  deps.logger.warn({ transactionId: t.id, attempts: t.attempts }, 'a retry took over a charge its first request left reserved');
+  deps.logger.warn(
+    { transactionId: t.id, attempts: t.attempts },
+    'a retry took over a charge its first request left reserved',
+  );
   return { kind: 'reserved', transaction: { id: t.id, provider: t.provider, source: t.source, draft: t.draft } };
 }
 
 /** The provider's refusals of a charge: each fails it for good, with what the client is told and the metric's outcome. */
 function refusalOf(err: unknown): { outcome: string; error: DomainError } | undefined {
-  if (err instanceof PaymentDeclinedError) return { outcome: 'declined', error: errors.paymentDeclined(err.message || 'The payment was declined.', err.declineCode) };
-  if (err instanceof PaymentIntentMismatchError) return { outcome: 'intent_mismatch', error: new DomainError('payment_intent_mismatch', err.message) };
-  if (err instanceof PaymentAmountMismatchError) return { outcome: 'amount_mismatch', error: new DomainError('payment_amount_mismatch', err.message) };
+  if (err instanceof PaymentDeclinedError)
+    return {
+      outcome: 'declined',
+      error: errors.paymentDeclined(err.message || 'The payment was declined.', err.declineCode),
+    };
+  if (err instanceof PaymentIntentMismatchError)
+    return { outcome: 'intent_mismatch', error: new DomainError('payment_intent_mismatch', err.message) };
+  if (err instanceof PaymentAmountMismatchError)
+    return { outcome: 'amount_mismatch', error: new DomainError('payment_amount_mismatch', err.message) };
   return undefined;
 }
 
@@ -196,11 +238,18 @@ const SOURCE_OPTIONAL: ReadonlySet<ProviderId> = new Set(['paypal', 'mollie']);
 /** What the schema alone cannot say: `source` may be left out only where the provider can do without it, and then the customer must come back. */
 function assertPaymentFields(p: PlaceOrderInput['payment']): void {
   if (p.source !== undefined) return;
-  if (!SOURCE_OPTIONAL.has(p.provider)) throw errors.validation([{ path: '/payment/source', message: `is required for ${p.provider}` }]);
-  if (p.return_url === undefined) throw errors.validation([{ path: '/payment/return_url', message: 'is required without payment.source' }]);
+  if (!SOURCE_OPTIONAL.has(p.provider))
+    throw errors.validation([{ path: '/payment/source', message: `is required for ${p.provider}` }]);
+  if (p.return_url === undefined)
+    throw errors.validation([{ path: '/payment/return_url', message: 'is required without payment.source' }]);
 }
 
-async function chargeFailed(deps: Deps, transactionId: string, provider: ProviderId, err: unknown): Promise<DomainError> {
+async function chargeFailed(
+  deps: Deps,
+  transactionId: string,
+  provider: ProviderId,
+  err: unknown,
+): Promise<DomainError> {
   const refusal = refusalOf(err);
   if (refusal) {
     deps.metrics.payments.inc({ provider, outcome: refusal.outcome });

@@ -3,7 +3,13 @@ import { refundMessages } from '../domain/messages.js';
 import type { Order } from '../domain/order.js';
 import { refundMoveOnProviderWord, type ProviderId } from '../domain/payment.js';
 import type { ProviderDispute, ProviderRefund } from '../payments/provider.js';
-import { hurryPendingMovements, movementsOf, recordLearnedMovement, settleMovement, type Movement } from '../persistence/ledger.js';
+import {
+  hurryPendingMovements,
+  movementsOf,
+  recordLearnedMovement,
+  settleMovement,
+  type Movement,
+} from '../persistence/ledger.js';
 import { appendHistory, findOrder } from '../persistence/order-repository.js';
 import { failOvertakenRefunds, reissueOvertakenRefunds } from './refunds-overtaken.js';
 import { enqueueAll } from '../persistence/outbox.js';
@@ -24,12 +30,19 @@ export interface Learned {
 
 const providerActor = (provider: ProviderId) => `provider:${provider}`;
 
-export async function learnRefunds(trx: Db, t: PaymentTransaction, refunds: readonly ProviderRefund[], now: Date): Promise<Learned> {
+export async function learnRefunds(
+  trx: Db,
+  t: PaymentTransaction,
+  refunds: readonly ProviderRefund[],
+  now: Date,
+): Promise<Learned> {
   let changed = 0;
   const ours = await movementsOf(trx, t.id, 'refund');
   for (const r of refunds) {
     if (r.currency !== t.currency || r.amount <= 0) continue;
-    const known = ours.find((m) => m.id === r.refundId || (m.provider_reference !== null && m.provider_reference === r.reference));
+    const known = ours.find(
+      (m) => m.id === r.refundId || (m.provider_reference !== null && m.provider_reference === r.reference),
+    );
     if (known) {
       if (await moveKnown(trx, known, r, now)) changed++;
       continue;
@@ -60,11 +73,26 @@ async function moveKnown(trx: Db, m: Movement, r: ProviderRefund, now: Date): Pr
   const order = await findOrder(trx, m.order_id);
   if (!order) return true;
   if (to === 'succeeded') await enqueueAll(trx, refunded(order, m.id, r, now));
-  else await appendHistory(trx, order.id, noteOn(order, providerActor(m.provider), now, historyNotes.providerRefundFailed(r.reference, r.amount, r.currency)));
+  else
+    await appendHistory(
+      trx,
+      order.id,
+      noteOn(
+        order,
+        providerActor(m.provider),
+        now,
+        historyNotes.providerRefundFailed(r.reference, r.amount, r.currency),
+      ),
+    );
   return true;
 }
 
-async function recordDashboardRefund(trx: Db, t: PaymentTransaction, r: ProviderRefund, now: Date): Promise<'recorded' | 'known' | 'refused'> {
+async function recordDashboardRefund(
+  trx: Db,
+  t: PaymentTransaction,
+  r: ProviderRefund,
+  now: Date,
+): Promise<'recorded' | 'known' | 'refused'> {
   const id = randomUUID();
   const outcome = await recordLearnedMovement(trx, {
     id,
@@ -85,18 +113,34 @@ async function recordDashboardRefund(trx: Db, t: PaymentTransaction, r: Provider
   if (outcome !== 'recorded') return outcome;
   const order = await findOrder(trx, t.order_id);
   if (!order) return outcome;
-  await appendHistory(trx, order.id, noteOn(order, providerActor(t.provider), now, historyNotes.providerRefund(r.amount, r.currency, r.reference, r.status === 'pending')));
+  await appendHistory(
+    trx,
+    order.id,
+    noteOn(
+      order,
+      providerActor(t.provider),
+      now,
+      historyNotes.providerRefund(r.amount, r.currency, r.reference, r.status === 'pending'),
+    ),
+  );
   if (r.status === 'succeeded') await enqueueAll(trx, refunded(order, id, r, now));
   return outcome;
 }
 
-const refunded = (order: Order, id: string, r: ProviderRefund, now: Date) => refundMessages(order, { id, amount: r.amount, currency: r.currency }, now);
+const refunded = (order: Order, id: string, r: ProviderRefund, now: Date) =>
+  refundMessages(order, { id, amount: r.amount, currency: r.currency }, now);
 
-export async function learnDisputes(trx: Db, t: PaymentTransaction, disputes: readonly ProviderDispute[], now: Date): Promise<Learned> {
+export async function learnDisputes(
+  trx: Db,
+  t: PaymentTransaction,
+  disputes: readonly ProviderDispute[],
+  now: Date,
+): Promise<Learned> {
   let changed = 0;
   const known = await movementsOf(trx, t.id, 'dispute');
   const order = await findOrder(trx, t.order_id);
-  const note = (text: string) => (order ? appendHistory(trx, order.id, noteOn(order, providerActor(t.provider), now, text)) : undefined);
+  const note = (text: string) =>
+    order ? appendHistory(trx, order.id, noteOn(order, providerActor(t.provider), now, text)) : undefined;
   for (const d of disputes) {
     if (d.currency !== t.currency || d.amount <= 0) continue;
     const row = known.find((m) => m.provider_reference === d.reference);

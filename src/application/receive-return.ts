@@ -26,7 +26,13 @@ export interface Receipt {
  * already received (409), so each unit is returned and refunded once. A refund never exceeds what
  * is left of the payment: after goodwill refunds, the receipt refunds what remains.
  */
-export async function receiveReturn(deps: Deps, actor: Actor, orderId: string, returnId: string, input: Receipt): Promise<Return> {
+export async function receiveReturn(
+  deps: Deps,
+  actor: Actor,
+  orderId: string,
+  returnId: string,
+  input: Receipt,
+): Promise<Return> {
   const id = assertOrderId(orderId);
   const rid = assertReturnId(returnId);
   const now = deps.clock();

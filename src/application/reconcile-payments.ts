@@ -28,7 +28,12 @@ export async function reconcilePayments(deps: Deps, batchSize = 20): Promise<num
       await settleCharge(deps, t);
     } catch (err) {
       deps.logger.error({ err, transactionId: t.id }, 'reconciliation failed; will retry');
-      await scheduleRetry(deps.db, t.id, retryDelayMs(t.attempts, RETRY), err instanceof Error ? err.message : String(err));
+      await scheduleRetry(
+        deps.db,
+        t.id,
+        retryDelayMs(t.attempts, RETRY),
+        err instanceof Error ? err.message : String(err),
+      );
     }
   }
   const movements = await deps.db.transaction().execute((trx) => claimDueMovements(trx, batchSize, LEASE_MS));
@@ -36,8 +41,16 @@ export async function reconcilePayments(deps: Deps, batchSize = 20): Promise<num
     try {
       await settleMovement(deps, m);
     } catch (err) {
-      deps.logger.error({ err, movementId: m.id, transactionId: m.transaction_id }, 'reconciliation failed; will retry');
-      await scheduleMovementRetry(deps.db, m.id, retryDelayMs(m.attempts, RETRY), err instanceof Error ? err.message : String(err));
+      deps.logger.error(
+        { err, movementId: m.id, transactionId: m.transaction_id },
+        'reconciliation failed; will retry',
+      );
+      await scheduleMovementRetry(
+        deps.db,
+        m.id,
+        retryDelayMs(m.attempts, RETRY),
+        err instanceof Error ? err.message : String(err),
+      );
     }
   }
   const warned = await warnExpiringAuthorizations(deps.db, deps.authorizationWarnHours * 3_600_000, batchSize);
@@ -67,7 +80,8 @@ async function settleCharge(deps: Deps, t: PaymentTransaction): Promise<void> {
   switch (found.status) {
     case 'succeeded':
     case 'authorized': {
-      const expiresAt = found.status === 'authorized' ? (found.authorizationExpiresAt ?? defaultExpiry(new Date(t.created_at))) : null;
+      const expiresAt =
+        found.status === 'authorized' ? (found.authorizationExpiresAt ?? defaultExpiry(new Date(t.created_at))) : null;
       const done = await completeCharge(deps, t.id, { reference: found.reference, authorizationExpiresAt: expiresAt });
       if (done.kind === 'release' && done.movement) await releasePayment(deps, done.movement);
       deps.logger.info({ transactionId: t.id, outcome: done.kind }, 'reconciled a charge');
@@ -78,7 +92,10 @@ async function settleCharge(deps: Deps, t: PaymentTransaction): Promise<void> {
       await failCharge(
         deps,
         t.id,
-        errors.paymentDeclined('The authorization was released before the order was made.', found.expired ? 'authorization_expired' : 'authorization_voided'),
+        errors.paymentDeclined(
+          'The authorization was released before the order was made.',
+          found.expired ? 'authorization_expired' : 'authorization_voided',
+        ),
       );
       return;
     case 'failed':

@@ -26,12 +26,22 @@ export type RefundOrderResult = { kind: 'created'; entry: LedgerEntry } | Replay
  *  2. the provider call with the row's id as its idempotency key; the reconciler retries it until
  *     the provider confirms, so a crash in between still ends with exactly one refund.
  */
-export async function refundOrder(deps: Deps, actor: Actor, orderId: string, input: RefundRequest, idempotencyKey: string | null): Promise<RefundOrderResult> {
+export async function refundOrder(
+  deps: Deps,
+  actor: Actor,
+  orderId: string,
+  input: RefundRequest,
+  idempotencyKey: string | null,
+): Promise<RefundOrderResult> {
   const id = assertOrderId(orderId);
   const now = deps.clock();
   const reason = input.reason ?? null;
-  const key = idempotencyKey ? keyClaim(actor.sub, idempotencyKey, { refund_of: id, amount: input.amount, reason }, now) : null;
-  const recorded = await withIdempotencyKey(deps, key, () => recordRefund(deps, actor, id, { amount: input.amount, reason }, key, now));
+  const key = idempotencyKey
+    ? keyClaim(actor.sub, idempotencyKey, { refund_of: id, amount: input.amount, reason }, now)
+    : null;
+  const recorded = await withIdempotencyKey(deps, key, () =>
+    recordRefund(deps, actor, id, { amount: input.amount, reason }, key, now),
+  );
   if (recorded.kind === 'replayed') return recorded;
   const movement = recorded.movement;
   await refundPayment(deps, movement);
@@ -72,7 +82,11 @@ async function recordRefund(
         now,
       });
       // Every money change is in the order's history, by whoever made it.
-      await appendHistory(trx, id, noteOn(order, actor.sub, now, historyNotes.refund(input.amount, order.payment.currency, input.reason)));
+      await appendHistory(
+        trx,
+        id,
+        noteOn(order, actor.sub, now, historyNotes.refund(input.amount, order.payment.currency, input.reason)),
+      );
       if (key) await completeKey(trx, key.userId, key.key, { status: 201, body: toEntry(movement) });
       return { kind: 'recorded' as const, movement };
     });

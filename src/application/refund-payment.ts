@@ -23,10 +23,21 @@ export async function refundPayment(deps: Deps, m: Movement): Promise<RefundOutc
   if (!m.payment_reference) return settleRefund(deps, m, null);
   const provider = deps.payments.get(m.provider);
   try {
-    const r = await provider.refund({ transactionId: m.transaction_id, refundId: m.id, reference: m.payment_reference, amount: m.amount, currency: m.currency });
+    const r = await provider.refund({
+      transactionId: m.transaction_id,
+      refundId: m.id,
+      reference: m.payment_reference,
+      amount: m.amount,
+      currency: m.currency,
+    });
     deps.metrics.refunds.inc({ provider: m.provider, outcome: r.status });
     if (r.status === 'pending') {
-      await scheduleMovementRetry(deps.db, m.id, Math.max(retryDelayMs(m.attempts, REFUND_RETRY), notifiedDelay(m.provider)), 'refund pending at the provider');
+      await scheduleMovementRetry(
+        deps.db,
+        m.id,
+        Math.max(retryDelayMs(m.attempts, REFUND_RETRY), notifiedDelay(m.provider)),
+        'refund pending at the provider',
+      );
       return { status: 'pending' };
     }
     return settleRefund(deps, m, r.reference);
@@ -34,13 +45,21 @@ export async function refundPayment(deps: Deps, m: Movement): Promise<RefundOutc
     if (err instanceof RefundFailedError) {
       // Retrying the same refund gives the same answer: park it for a person, loudly.
       deps.metrics.refunds.inc({ provider: m.provider, outcome: 'failed' });
-      deps.logger.error({ err, movementId: m.id, transactionId: m.transaction_id }, 'refund refused by the provider; needs attention');
+      deps.logger.error(
+        { err, movementId: m.id, transactionId: m.transaction_id },
+        'refund refused by the provider; needs attention',
+      );
       await scheduleMovementRetry(deps.db, m.id, 24 * 3600_000, `refund refused: ${err.message}`);
       return { status: 'pending' };
     }
     deps.metrics.refunds.inc({ provider: m.provider, outcome: 'error' });
     deps.logger.warn({ err, movementId: m.id, transactionId: m.transaction_id }, 'refund failed; will retry');
-    await scheduleMovementRetry(deps.db, m.id, retryDelayMs(m.attempts, REFUND_RETRY), err instanceof Error ? err.message : String(err));
+    await scheduleMovementRetry(
+      deps.db,
+      m.id,
+      retryDelayMs(m.attempts, REFUND_RETRY),
+      err instanceof Error ? err.message : String(err),
+    );
     return { status: 'pending' };
   }
 }

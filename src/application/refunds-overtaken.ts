@@ -14,18 +14,37 @@ import type { PaymentTransaction } from '../persistence/transaction-repository.j
  * customer still gets back what our refund promised, less what the dashboard already gave.
  * Ours that could still fit are left alone: a refund of ours may be at the provider already.
  */
-export async function failOvertakenRefunds(trx: Db, t: PaymentTransaction, providerAmount: number, now: Date): Promise<Movement[]> {
+export async function failOvertakenRefunds(
+  trx: Db,
+  t: PaymentTransaction,
+  providerAmount: number,
+  now: Date,
+): Promise<Movement[]> {
   const refunds = await movementsOf(trx, t.id, 'refund');
   const { captured } = await readLedgerSums(trx, t.id);
-  const confirmed = providerAmount + refunds.filter((m) => m.status !== 'failed' && m.provider_reference !== null).reduce((s, m) => s + m.amount, 0);
-  const doomed = refunds.filter((m) => m.status === 'pending' && m.provider_reference === null && !m.actor.startsWith('provider:') && confirmed + m.amount > captured);
+  const confirmed =
+    providerAmount +
+    refunds.filter((m) => m.status !== 'failed' && m.provider_reference !== null).reduce((s, m) => s + m.amount, 0);
+  const doomed = refunds.filter(
+    (m) =>
+      m.status === 'pending' &&
+      m.provider_reference === null &&
+      !m.actor.startsWith('provider:') &&
+      confirmed + m.amount > captured,
+  );
   const failed: Movement[] = [];
   for (const m of doomed) if (await settleMovement(trx, m.id, 'refund', 'pending', 'failed', {}, now)) failed.push(m);
   return failed;
 }
 
 /** After the provider's refund is recorded: each failed refund of ours again, for what is left to refund. */
-export async function reissueOvertakenRefunds(trx: Db, t: PaymentTransaction, failed: Movement[], providerReference: string, now: Date): Promise<void> {
+export async function reissueOvertakenRefunds(
+  trx: Db,
+  t: PaymentTransaction,
+  failed: Movement[],
+  providerReference: string,
+  now: Date,
+): Promise<void> {
   const sums = await readLedgerSums(trx, t.id);
   let room = sums.captured - sums.refunded - sums.pendingRefunds;
   const order = await findOrder(trx, t.order_id);

@@ -10,7 +10,13 @@ import { assertReturnId } from './return-access.js';
 import { historyNotes, noteOn } from '../domain/history-notes.js';
 
 /** Support refuses a return: its units may be asked for again, nothing is refunded. */
-export async function rejectReturn(deps: Deps, actor: Actor, orderId: string, returnId: string, input: { note?: string | null }): Promise<Return> {
+export async function rejectReturn(
+  deps: Deps,
+  actor: Actor,
+  orderId: string,
+  returnId: string,
+  input: { note?: string | null },
+): Promise<Return> {
   const id = assertOrderId(orderId);
   const rid = assertReturnId(returnId);
   const now = deps.clock();

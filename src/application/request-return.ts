@@ -24,10 +24,13 @@ export async function requestReturn(deps: Deps, actor: Actor, orderId: string, i
   const now = deps.clock();
   return deps.db.transaction().execute(async (trx) => {
     const order = assertCanSee(await lockOrder(trx, id), actor);
-    if (order.status !== 'delivered') throw errors.notReturnable(`An order in status ${order.status} cannot be returned; only a delivered one can.`);
+    if (order.status !== 'delivered')
+      throw errors.notReturnable(`An order in status ${order.status} cannot be returned; only a delivered one can.`);
     const delivered = await deliveredAt(trx, id);
     if (!delivered || !withinReturnWindow(delivered, now, deps.returnWindowDays)) {
-      throw errors.notReturnable(`Returns are accepted for ${deps.returnWindowDays} days after delivery; that time has passed.`);
+      throw errors.notReturnable(
+        `Returns are accepted for ${deps.returnWindowDays} days after delivery; that time has passed.`,
+      );
     }
     const priced = priceReturn(input.items, await returnableLines(trx, id));
     const at = now.toISOString();
@@ -46,7 +49,10 @@ export async function requestReturn(deps: Deps, actor: Actor, orderId: string, i
     await appendHistory(trx, id, noteOn(order, actor.sub, now, historyNotes.returnRequested(ret.items)));
     // Read again under the lock: the locking statement saw the order as it was before it waited.
     const current = (await findOrder(trx, id)) ?? order;
-    await enqueueAll(trx, [eventMessage('order.return_requested', current, now, { return: ret }), emailMessage('return_requested', current, { return: ret })]);
+    await enqueueAll(trx, [
+      eventMessage('order.return_requested', current, now, { return: ret }),
+      emailMessage('return_requested', current, { return: ret }),
+    ]);
     return ret;
   });
 }

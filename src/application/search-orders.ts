@@ -33,10 +33,16 @@ export function readingsOf(q: string): Match[] {
 }
 
 /** Support's search over every customer's orders, newest first, one keyset page at a time (admins only: the route's scope checks). */
-export async function searchOrders(deps: Deps, query: OrderSearchQuery): Promise<{ items: Order[]; next_cursor: string | null }> {
+export async function searchOrders(
+  deps: Deps,
+  query: OrderSearchQuery,
+): Promise<{ items: Order[]; next_cursor: string | null }> {
   const { created_from: from, created_to: to } = query;
   if (from && to && Date.parse(from) > Date.parse(to)) {
-    throw errors.validation([{ path: '/querystring/created_from', message: 'must not be after created_to' }], 'created_from is after created_to.');
+    throw errors.validation(
+      [{ path: '/querystring/created_from', message: 'must not be after created_to' }],
+      'created_from is after created_to.',
+    );
   }
   const limit = query.limit ?? 20;
   const after = query.cursor ? decodeOrderCursor(query.cursor) : null;
@@ -48,5 +54,8 @@ export async function searchOrders(deps: Deps, query: OrderSearchQuery): Promise
   const rows = await searchOrderRows(deps.db, { all, any, from, to, after, limit: limit + 1 });
   const items = rows.slice(0, limit);
   const last = items[items.length - 1];
-  return { items, next_cursor: rows.length > limit && last ? encodeOrderCursor({ created_at: last.created_at, id: last.id }) : null };
+  return {
+    items,
+    next_cursor: rows.length > limit && last ? encodeOrderCursor({ created_at: last.created_at, id: last.id }) : null,
+  };
 }

@@ -6,7 +6,13 @@ import { recordCancellation } from '../persistence/cancellation.js';
 import type { Movement } from '../persistence/ledger.js';
 import { findOrder, lockOrderRow } from '../persistence/order-repository.js';
 import { recordStatusChange } from '../persistence/status-change.js';
-import { clearNextAction, lockTransaction, markAbandoned, moveCharge, type PaymentTransaction } from '../persistence/transaction-repository.js';
+import {
+  clearNextAction,
+  lockTransaction,
+  markAbandoned,
+  moveCharge,
+  type PaymentTransaction,
+} from '../persistence/transaction-repository.js';
 import type { Db } from '../persistence/tables.js';
 import type { Actor, Deps } from './deps.js';
 import { releasePayment } from './release-payment.js';
@@ -36,7 +42,10 @@ export interface AwaitingOutcome {
 }
 
 /** What the provider said, reduced to what decides the move. */
-type Truth = { kind: 'paid'; reference: string; authorizationExpiresAt: Date | null } | { kind: 'open' } | { kind: 'failed'; code: string };
+type Truth =
+  | { kind: 'paid'; reference: string; authorizationExpiresAt: Date | null }
+  | { kind: 'open' }
+  | { kind: 'failed'; code: string };
 
 /**
  * The one step that decides every outcome of an order that waited for its customer; the webhook,
@@ -62,7 +71,11 @@ export async function settleAwaitingPayment(deps: Deps, orderId: string, road: A
     return decide(deps, trx, order, t, road);
   });
   if (done.movement) await releasePayment(deps, done.movement);
-  return { order: done.movement ? await findOrder(deps.db, orderId) : done.order, open: done.open, changed: done.changed };
+  return {
+    order: done.movement ? await findOrder(deps.db, orderId) : done.order,
+    open: done.open,
+    changed: done.changed,
+  };
 }
 
 interface Decision extends AwaitingOutcome {
@@ -84,12 +97,22 @@ async function decide(deps: Deps, trx: Db, order: Order, t: PaymentTransaction, 
   const actor = road.kind === 'confirm' || road.kind === 'cancel' ? road.actor.sub : 'system';
   const ending = road.kind === 'cancel' || now.getTime() >= Date.parse(t.action_expires_at!);
   // Only a road that ends the order anyway may go on without an answer: the others fail and come again.
-  let truth = road.kind === 'webhook' && road.known ? truthOf(deps, road.known) : await ask(deps, provider, input, t, { tolerateOutage: ending });
+  let truth =
+    road.kind === 'webhook' && road.known
+      ? truthOf(deps, road.known)
+      : await ask(deps, provider, input, t, { tolerateOutage: ending });
 
   if (order.status !== 'awaiting_payment') {
     // The order already ended while the payment was still open: what arrives now is given back.
     if (truth.kind === 'paid') {
-      const movement = await recordMoneyToGiveBack(deps, trx, t, truth, 'the payment completed after its order had ended', now);
+      const movement = await recordMoneyToGiveBack(
+        deps,
+        trx,
+        t,
+        truth,
+        'the payment completed after its order had ended',
+        now,
+      );
       return { order, open: false, changed: false, movement };
     }
     if (truth.kind === 'failed') await moveCharge(trx, t.id, 'failed', { decline_code: truth.code }, now);
@@ -104,14 +127,23 @@ async function decide(deps: Deps, trx: Db, order: Order, t: PaymentTransaction, 
   }
 
   if (truth.kind === 'paid') deps.faults?.afterActionCompleted?.();
-  if (truth.kind === 'paid' && road.kind !== 'cancel') return { order: await place(deps, trx, order, t, truth, actor, now), open: false, changed: true };
+  if (truth.kind === 'paid' && road.kind !== 'cancel')
+    return { order: await place(deps, trx, order, t, truth, actor, now), open: false, changed: true };
   if (truth.kind === 'open' && !ending) return { order, open: true, changed: false };
 
-  const reason = truth.kind === 'failed' && !stopped ? 'payment_failed' : road.kind === 'cancel' ? road.reason : 'payment_expired';
+  const reason =
+    truth.kind === 'failed' && !stopped ? 'payment_failed' : road.kind === 'cancel' ? road.reason : 'payment_expired';
   if (truth.kind === 'paid') {
     // The owner cancelled a payment that had completed: the order ends all the same, the money goes back.
     const ended = await end(deps, trx, order, t, { actor, reason, charge: 'open' }, now);
-    const movement = await recordMoneyToGiveBack(deps, trx, t, truth, 'the order was cancelled while its payment completed', now);
+    const movement = await recordMoneyToGiveBack(
+      deps,
+      trx,
+      t,
+      truth,
+      'the order was cancelled while its payment completed',
+      now,
+    );
     return { order: ended, open: false, changed: true, movement };
   }
   // Cancelled at the provider, or failed there: nothing can be taken any more. Otherwise the order
@@ -122,15 +154,31 @@ async function decide(deps: Deps, trx: Db, order: Order, t: PaymentTransaction, 
   return { order: ended, open: charge === 'open', changed: true };
 }
 
-async function ask(deps: Deps, provider: PaymentProvider, input: ActionInput, t: PaymentTransaction, opts: { tolerateOutage: boolean }): Promise<Truth> {
+async function ask(
+  deps: Deps,
+  provider: PaymentProvider,
+  input: ActionInput,
+  t: PaymentTransaction,
+  opts: { tolerateOutage: boolean },
+): Promise<Truth> {
   let found: RetrieveResult;
   try {
     found = provider.completeAction
       ? await provider.completeAction(input)
-      : await provider.retrieve({ transactionId: t.id, reference: input.reference, source: t.source, amount: t.amount, currency: t.currency, capture: input.capture });
+      : await provider.retrieve({
+          transactionId: t.id,
+          reference: input.reference,
+          source: t.source,
+          amount: t.amount,
+          currency: t.currency,
+          capture: input.capture,
+        });
   } catch (err) {
     if (!opts.tolerateOutage) throw err;
-    deps.logger.warn({ err, transactionId: t.id }, 'the provider could not say how a payment that waited for its customer stands; treated as still open');
+    deps.logger.warn(
+      { err, transactionId: t.id },
+      'the provider could not say how a payment that waited for its customer stands; treated as still open',
+    );
     return { kind: 'open' };
   }
   return truthOf(deps, found);
@@ -141,7 +189,11 @@ function truthOf(deps: Deps, found: RetrieveResult): Truth {
     case 'succeeded':
       return { kind: 'paid', reference: found.reference, authorizationExpiresAt: null };
     case 'authorized':
-      return { kind: 'paid', reference: found.reference, authorizationExpiresAt: found.authorizationExpiresAt ?? defaultExpiry(deps.clock()) };
+      return {
+        kind: 'paid',
+        reference: found.reference,
+        authorizationExpiresAt: found.authorizationExpiresAt ?? defaultExpiry(deps.clock()),
+      };
     case 'failed':
       return { kind: 'failed', code: found.declineCode ?? 'payment_failed' };
     case 'voided':
@@ -152,18 +204,33 @@ function truthOf(deps: Deps, found: RetrieveResult): Truth {
   }
 }
 
-async function cancelAt(deps: Deps, provider: PaymentProvider, input: ActionInput): Promise<'cancelled' | 'not_cancelled'> {
+async function cancelAt(
+  deps: Deps,
+  provider: PaymentProvider,
+  input: ActionInput,
+): Promise<'cancelled' | 'not_cancelled'> {
   if (!provider.cancelAction) return 'not_cancelled';
   try {
     return await provider.cancelAction(input);
   } catch (err) {
-    deps.logger.warn({ err, transactionId: input.transactionId }, 'the provider could not cancel a payment that waited for its customer; it stays watched');
+    deps.logger.warn(
+      { err, transactionId: input.transactionId },
+      'the provider could not cancel a payment that waited for its customer; it stays watched',
+    );
     return 'not_cancelled';
   }
 }
 
 /** Paid: the order is placed, and owes what every new order owes — once, since it moves only from `awaiting_payment`. */
-async function place(deps: Deps, trx: Db, order: Order, t: PaymentTransaction, truth: Extract<Truth, { kind: 'paid' }>, actor: string, now: Date): Promise<Order> {
+async function place(
+  deps: Deps,
+  trx: Db,
+  order: Order,
+  t: PaymentTransaction,
+  truth: Extract<Truth, { kind: 'paid' }>,
+  actor: string,
+  now: Date,
+): Promise<Order> {
   const authorizationExpiresAt = t.draft.capture === 'shipment' ? truth.authorizationExpiresAt : null;
   await moveCharge(trx, t.id, 'succeeded', { provider_reference: truth.reference }, now, authorizationExpiresAt);
   await clearNextAction(trx, t.id);
@@ -188,8 +255,10 @@ async function end(
   how: { actor: string; reason: string | null; charge: 'failed' | 'open'; code?: string },
   now: Date,
 ): Promise<Order> {
-  if (how.charge === 'failed') await moveCharge(trx, t.id, 'failed', { decline_code: how.code ?? null, failure_reason: how.reason }, now);
-  else await markAbandoned(trx, t.id, how.reason ?? 'the order ended before its payment did', deps.reconcileAfterMs, now);
+  if (how.charge === 'failed')
+    await moveCharge(trx, t.id, 'failed', { decline_code: how.code ?? null, failure_reason: how.reason }, now);
+  else
+    await markAbandoned(trx, t.id, how.reason ?? 'the order ended before its payment did', deps.reconcileAfterMs, now);
   await clearNextAction(trx, t.id);
   const current = (await findOrder(trx, order.id))!;
   const { order: cancelled, change, restock } = cancelWhole(current, how.actor, now, how.reason);

@@ -7,7 +7,13 @@ import { recordMovement, type Movement } from '../persistence/ledger.js';
 import { findOrder } from '../persistence/order-repository.js';
 import { releaseStock } from '../persistence/product-repository.js';
 import { settleNewOrder } from '../persistence/settlement.js';
-import { findTransactionByReference, lockTransaction, markAbandoned, moveCharge, type PaymentTransaction } from '../persistence/transaction-repository.js';
+import {
+  findTransactionByReference,
+  lockTransaction,
+  markAbandoned,
+  moveCharge,
+  type PaymentTransaction,
+} from '../persistence/transaction-repository.js';
 import type { Db } from '../persistence/tables.js';
 import type { Deps } from './deps.js';
 
@@ -57,14 +63,30 @@ export async function completeCharge(deps: Deps, transactionId: string, outcome:
     const holder = await findTransactionByReference(trx, t.provider, reference);
     if (holder && holder.id !== t.id) {
       // That payment already paid for another order (e.g. one PayPal approval sent twice).
-      await moveCharge(trx, t.id, 'failed', { decline_code: 'duplicate_payment', failure_reason: `payment ${reference} already settles transaction ${holder.id}` }, now);
+      await moveCharge(
+        trx,
+        t.id,
+        'failed',
+        {
+          decline_code: 'duplicate_payment',
+          failure_reason: `payment ${reference} already settles transaction ${holder.id}`,
+        },
+        now,
+      );
       if (!t.abandoned) await releaseStock(trx, t.draft.items);
       if (t.draft.idempotency_key) await releaseKey(trx, t.customer_id, t.draft.idempotency_key);
       return { kind: 'duplicate' };
     }
     if (t.abandoned) {
       // The client was told "no order": the money goes back instead, recorded before it is asked for.
-      const movement = await recordMoneyToGiveBack(deps, trx, t, outcome, 'the request that made this charge answered that no order was made', now);
+      const movement = await recordMoneyToGiveBack(
+        deps,
+        trx,
+        t,
+        outcome,
+        'the request that made this charge answered that no order was made',
+        now,
+      );
       return { kind: 'release', movement };
     }
     const settled = await settle(deps, trx, t, outcome, now);
@@ -88,7 +110,14 @@ export async function recordMoneyToGiveBack(
   reason: string,
   now: Date,
 ): Promise<Movement | undefined> {
-  await moveCharge(trx, t.id, 'succeeded', { provider_reference: outcome.reference }, now, outcome.authorizationExpiresAt);
+  await moveCharge(
+    trx,
+    t.id,
+    'succeeded',
+    { provider_reference: outcome.reference },
+    now,
+    outcome.authorizationExpiresAt,
+  );
   if (t.amount === 0) return undefined;
   return recordMovement(trx, {
     id: randomUUID(),
@@ -109,13 +138,23 @@ export async function recordMoneyToGiveBack(
  * own `processing` one (nearly always), else the careful path above, which tells the other cases
  * apart. Either way the outcome is the same as `completeCharge`'s.
  */
-export async function completeOwnCharge(deps: Deps, t: ChargedTransaction, outcome: ChargeOutcome): Promise<Completion> {
+export async function completeOwnCharge(
+  deps: Deps,
+  t: ChargedTransaction,
+  outcome: ChargeOutcome,
+): Promise<Completion> {
   const order = await settle(deps, deps.db, t, outcome, deps.clock());
   return order ? { kind: 'order', order } : completeCharge(deps, t.id, outcome);
 }
 
 /** The one writer of a new order: the settlement statement. Undefined when its guard did not hold. */
-async function settle(deps: Deps, db: Db, t: ChargedTransaction, outcome: ChargeOutcome, now: Date): Promise<Order | undefined> {
+async function settle(
+  deps: Deps,
+  db: Db,
+  t: ChargedTransaction,
+  outcome: ChargeOutcome,
+  now: Date,
+): Promise<Order | undefined> {
   const order = orderFromDraft(t, outcome, now);
   const d = t.draft;
   const settled = await settleNewOrder(db, {
@@ -136,16 +175,26 @@ async function settle(deps: Deps, db: Db, t: ChargedTransaction, outcome: Charge
 const captureModeOf = (t: Pick<ChargedTransaction, 'draft'>) => t.draft.capture ?? 'immediate';
 
 /** A new order's first history entry: `pending`, by its customer. */
-const firstEntry = (order: Order) => ({ to: 'pending' as const, at: order.created_at, actor: order.user_id, note: null });
+const firstEntry = (order: Order) => ({
+  to: 'pending' as const,
+  at: order.created_at,
+  actor: order.user_id,
+  note: null,
+});
 
 /** What a new order owes: the confirmation email (when there is an address) and `order.created`. */
-export const creationMessages = (order: Order, now: Date) => [emailMessage('order_confirmation', order), eventMessage('order.created', order, now)].filter((m) => m !== null);
+export const creationMessages = (order: Order, now: Date) =>
+  [emailMessage('order_confirmation', order), eventMessage('order.created', order, now)].filter((m) => m !== null);
 
 /** The order a succeeded transaction becomes, as the API shows it (and GET reads it back from the ledger). */
 export function orderFromDraft(t: ChargedTransaction, outcome: ChargeOutcome, now: Date): Order {
   const d = t.draft;
   const iso = now.toISOString();
-  const items = d.items.map((i) => ({ ...i, quantity_cancelled: i.quantity_cancelled ?? 0, quantity_returned: i.quantity_returned ?? 0 }));
+  const items = d.items.map((i) => ({
+    ...i,
+    quantity_cancelled: i.quantity_cancelled ?? 0,
+    quantity_returned: i.quantity_returned ?? 0,
+  }));
   const captured = captureModeOf(t) === 'immediate';
   const authorized = t.amount > 0;
   return {
@@ -166,7 +215,8 @@ export function orderFromDraft(t: ChargedTransaction, outcome: ChargeOutcome, no
       amount_authorized: t.amount,
       amount_captured: captured ? t.amount : 0,
       amount_refunded: 0,
-      authorization_expires_at: !captured && authorized && outcome.authorizationExpiresAt ? outcome.authorizationExpiresAt.toISOString() : null,
+      authorization_expires_at:
+        !captured && authorized && outcome.authorizationExpiresAt ? outcome.authorizationExpiresAt.toISOString() : null,
       next_action: null,
     },
     email: d.email,
@@ -183,7 +233,12 @@ export function orderFromDraft(t: ChargedTransaction, outcome: ChargeOutcome, no
  * with the same Idempotency-Key returns. With `atAttempts`, only if nobody has taken the charge
  * over since it was read with that many attempts.
  */
-export async function failCharge(deps: Deps, transactionId: string, error: DomainError, atAttempts?: number): Promise<void> {
+export async function failCharge(
+  deps: Deps,
+  transactionId: string,
+  error: DomainError,
+  atAttempts?: number,
+): Promise<void> {
   const now = deps.clock();
   await deps.db.transaction().execute(async (trx) => {
     const t = await lockTransaction(trx, transactionId);
@@ -191,11 +246,20 @@ export async function failCharge(deps: Deps, transactionId: string, error: Domai
     // A retry took the charge over since the caller looked (place-order.ts): it is that retry's now.
     if (atAttempts !== undefined && t.attempts !== atAttempts) return;
     const declineCode = typeof error.extra.decline_code === 'string' ? error.extra.decline_code : null;
-    await moveCharge(trx, t.id, 'failed', { decline_code: declineCode ?? error.code, failure_reason: error.message }, now);
+    await moveCharge(
+      trx,
+      t.id,
+      'failed',
+      { decline_code: declineCode ?? error.code, failure_reason: error.message },
+      now,
+    );
     if (!t.abandoned) await releaseStock(trx, t.draft.items);
     const key = t.draft.idempotency_key;
     if (key && !t.abandoned && error.status < 500) {
-      await completeKey(trx, t.customer_id, key, { status: error.status, body: { code: error.code, detail: error.message, ...error.extra } });
+      await completeKey(trx, t.customer_id, key, {
+        status: error.status,
+        body: { code: error.code, detail: error.message, ...error.extra },
+      });
     } else if (key) {
       await releaseKey(trx, t.customer_id, key);
     }

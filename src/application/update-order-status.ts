@@ -25,7 +25,14 @@ export async function updateOrderStatus(deps: Deps, actor: Actor, orderId: strin
   const step = await deps.db.transaction().execute(async (trx): Promise<{ order: Order } | { capture: Movement }> => {
     const current = await lockOrder(trx, id);
     if (!current) throw errors.orderNotFound();
-    const { order, change } = transition(current, input.status, actor.sub, now, input.note ?? null, input.tracking ?? undefined);
+    const { order, change } = transition(
+      current,
+      input.status,
+      actor.sub,
+      now,
+      input.note ?? null,
+      input.tracking ?? undefined,
+    );
     if (input.status === 'shipped' && owesCapture(current)) {
       // A capture already in flight (its request got a 502) is retried, never doubled.
       const [pending] = await pendingMovements(trx, current.payment.transaction_id, 'capture');
@@ -58,8 +65,11 @@ export async function updateOrderStatus(deps: Deps, actor: Actor, orderId: strin
   const captured = await capturePayment(deps, step.capture);
   if (captured.status === 'succeeded' || captured.status === 'submitted') return captured.order;
   if (captured.status === 'declined') throw captured.error;
-  throw errors.providerError('The payment provider failed or did not answer while capturing; the order is not shipped yet, and the capture is retried automatically.');
+  throw errors.providerError(
+    'The payment provider failed or did not answer while capturing; the order is not shipped yet, and the capture is retried automatically.',
+  );
 }
 
 /** Authorized, nothing captured yet, and something still owed. */
-const owesCapture = (o: Order) => o.payment.amount_captured === 0 && o.payment.amount_authorized > 0 && o.current_total > 0;
+const owesCapture = (o: Order) =>
+  o.payment.amount_captured === 0 && o.payment.amount_authorized > 0 && o.current_total > 0;

@@ -8,7 +8,8 @@ import type { Deps } from './deps.js';
 import { CAPTURE_RETRY, NOTIFIED_RETRY_MS } from './capture-payment.js';
 import { historyNotes, noteOn } from '../domain/history-notes.js';
 
-export type VoidOutcome = { status: 'succeeded'; order: Order | undefined } | { status: 'pending' } | { status: 'failed' };
+export type VoidOutcome =
+  { status: 'succeeded'; order: Order | undefined } | { status: 'pending' } | { status: 'failed' };
 
 /**
  * Releases an authorization nothing was captured from (a cancel before shipment, an abandoned
@@ -19,7 +20,11 @@ export async function voidPayment(deps: Deps, m: Movement): Promise<VoidOutcome>
   if (!m.payment_reference) return settleVoid(deps, m.id);
   const provider = deps.payments.get(m.provider);
   try {
-    const result = await provider.void({ transactionId: m.transaction_id, voidId: m.id, reference: m.payment_reference });
+    const result = await provider.void({
+      transactionId: m.transaction_id,
+      voidId: m.id,
+      reference: m.payment_reference,
+    });
     if (result?.pending) {
       // Adyen: its CANCELLATION notification settles the row; asked again only if none comes.
       await scheduleMovementRetry(deps.db, m.id, NOTIFIED_RETRY_MS, 'waiting for the provider to notify the outcome');
@@ -28,12 +33,20 @@ export async function voidPayment(deps: Deps, m: Movement): Promise<VoidOutcome>
   } catch (err) {
     if (err instanceof PaymentDeclinedError) {
       // Captured after all (a crash hid it): nothing to release; a person decides about the money.
-      deps.logger.error({ err, movementId: m.id, transactionId: m.transaction_id }, 'void refused by the provider; needs attention');
+      deps.logger.error(
+        { err, movementId: m.id, transactionId: m.transaction_id },
+        'void refused by the provider; needs attention',
+      );
       await failVoid(deps, m, err);
       return { status: 'failed' };
     }
     deps.logger.warn({ err, movementId: m.id, transactionId: m.transaction_id }, 'void failed; will retry');
-    await scheduleMovementRetry(deps.db, m.id, retryDelayMs(m.attempts, CAPTURE_RETRY), err instanceof Error ? err.message : String(err));
+    await scheduleMovementRetry(
+      deps.db,
+      m.id,
+      retryDelayMs(m.attempts, CAPTURE_RETRY),
+      err instanceof Error ? err.message : String(err),
+    );
     return { status: 'pending' };
   }
   deps.faults?.afterCapture?.();
@@ -49,16 +62,28 @@ export async function settleVoid(deps: Deps, movementId: string): Promise<VoidOu
     if (m.status === 'succeeded') return { status: 'succeeded', order: await findOrder(trx, m.order_id) };
     if (!(await settleMovement(trx, m.id, 'void', 'pending', 'succeeded', {}, now))) return { status: 'pending' };
     const order = await findOrder(trx, m.order_id);
-    if (order) await enqueueEvent(trx, 'payment.voided', order, now, { void: { id: m.id, amount: m.amount, currency: m.currency } });
+    if (order)
+      await enqueueEvent(trx, 'payment.voided', order, now, {
+        void: { id: m.id, amount: m.amount, currency: m.currency },
+      });
     return { status: 'succeeded', order };
   });
 }
 
-export async function failVoid(deps: Deps, m: Pick<Movement, 'id' | 'order_id'>, err: PaymentDeclinedError): Promise<void> {
+export async function failVoid(
+  deps: Deps,
+  m: Pick<Movement, 'id' | 'order_id'>,
+  err: PaymentDeclinedError,
+): Promise<void> {
   const now = deps.clock();
   await deps.db.transaction().execute(async (trx) => {
     if (!(await settleMovement(trx, m.id, 'void', 'pending', 'failed', {}, now))) return;
     const order = await findOrder(trx, m.order_id);
-    if (order) await appendHistory(trx, order.id, noteOn(order, 'system', now, historyNotes.releaseRefused(err.declineCode ?? 'declined', err.message)));
+    if (order)
+      await appendHistory(
+        trx,
+        order.id,
+        noteOn(order, 'system', now, historyNotes.releaseRefused(err.declineCode ?? 'declined', err.message)),
+      );
   });
 }

@@ -10,5 +10,10 @@ export default defineConfig({
   base: '/admin/',
   publicDir: false,
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
-  build: { outDir: join(here, '..', '..', 'dist', 'console'), emptyOutDir: true, assetsDir: 'assets', modulePreload: { polyfill: false } },
+  build: {
+    outDir: join(here, '..', '..', 'dist', 'console'),
+    emptyOutDir: true,
+    assetsDir: 'assets',
+    modulePreload: { polyfill: false },
+  },
 });

@@ -15,7 +15,10 @@ export interface DevIdpKeys {
  */
 export function loadDevIdpKeys(file: string | null): DevIdpKeys {
   const keys = file ? (readKeys(file) ?? saveKeys(file, [newKey()])) : [newKey()];
-  return { private: keys, public: { keys: keys.map(({ kty, crv, x, y, kid, alg, use }) => ({ kty, crv, x, y, kid, alg, use })) } };
+  return {
+    private: keys,
+    public: { keys: keys.map(({ kty, crv, x, y, kid, alg, use }) => ({ kty, crv, x, y, kid, alg, use })) },
+  };
 }
 
 function newKey(): JWK {

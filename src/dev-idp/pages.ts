@@ -32,5 +32,8 @@ ${opts.problem ? `<p role="alert">${escape(opts.problem)}</p>` : ''}
 
 /** The sign-in form of an interaction that is over or was never ours (no cookie, another uid). */
 export function expiredPage(): string {
-  return htmlPage('Sign-in expired', '<h1>This sign-in has expired</h1><p><a href="/admin">Start again from the console</a>.</p>');
+  return htmlPage(
+    'Sign-in expired',
+    '<h1>This sign-in has expired</h1><p><a href="/admin">Start again from the console</a>.</p>',
+  );
 }

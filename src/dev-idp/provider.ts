@@ -17,7 +17,11 @@ export const apiResource = (config: Pick<Config, 'publicBaseUrl'>) => `${config.
  * API (RFC 9068, ES256, the API verifies them with the provider's keys), the user's roles in them,
  * and RP-initiated logout. Loaded only when the development provider is on (docs/adr/0019).
  */
-export async function createDevProvider(config: Readonly<Config> & { devIdp: NonNullable<Config['devIdp']> }, keys: DevIdpKeys, accounts: DevAccounts) {
+export async function createDevProvider(
+  config: Readonly<Config> & { devIdp: NonNullable<Config['devIdp']> },
+  keys: DevIdpKeys,
+  accounts: DevAccounts,
+) {
   const { default: Provider, errors } = await import('oidc-provider');
   const resource = apiResource(config);
   const redirectUri = config.consoleOidc?.redirectUri ?? `${config.publicBaseUrl}/admin`;
@@ -60,7 +64,9 @@ export async function createDevProvider(config: Readonly<Config> & { devIdp: Non
       const accountId = oidc.session?.accountId;
       if (!client || !accountId) return undefined;
       const grantId = oidc.result?.consent?.grantId ?? oidc.session?.grantIdFor(client.clientId);
-      const grant = (grantId && (await oidc.provider.Grant.find(grantId))) || new oidc.provider.Grant({ clientId: client.clientId, accountId });
+      const grant =
+        (grantId && (await oidc.provider.Grant.find(grantId))) ||
+        new oidc.provider.Grant({ clientId: client.clientId, accountId });
       grant.addOIDCScope([...oidc.requestParamScopes].join(' '));
       grant.addResourceScope(resource, 'orders');
       await grant.save();
@@ -78,7 +84,10 @@ export async function createDevProvider(config: Readonly<Config> & { devIdp: Non
           );
         },
         postLogoutSuccessSource: async (ctx) => {
-          ctx.body = htmlPage('Signed out', '<h1>Signed out</h1><p>You are signed out of the development provider.</p>');
+          ctx.body = htmlPage(
+            'Signed out',
+            '<h1>Signed out</h1><p>You are signed out of the development provider.</p>',
+          );
         },
       },
       resourceIndicators: {
@@ -87,7 +96,13 @@ export async function createDevProvider(config: Readonly<Config> & { devIdp: Non
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, indicator) => {
           if (indicator !== resource) throw new errors.InvalidTarget();
-          return { scope: 'orders', audience: resource, accessTokenTTL: ttl, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
+          return {
+            scope: 'orders',
+            audience: resource,
+            accessTokenTTL: ttl,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'ES256' } },
+          };
         },
       },
     },

@@ -71,21 +71,40 @@ export const errors = {
   forbidden: (detail = 'You do not have access to this resource.') => new DomainError('forbidden', detail),
   orderNotFound: () => new DomainError('order_not_found', 'No such order.'),
   productNotFound: (id: string) => new DomainError('product_not_found', `No product ${id}.`),
-  notCancellable: (status: string) => new DomainError('order_not_cancellable', `An order in status ${status} cannot be cancelled.`),
-  invalidTransition: (from: string, to: string) => new DomainError('invalid_transition', `An order cannot move from ${from} to ${to}.`),
-  validation: (errs: FieldError[], detail = 'The request is not valid.') => new DomainError('validation_error', detail, { errors: errs }),
+  notCancellable: (status: string) =>
+    new DomainError('order_not_cancellable', `An order in status ${status} cannot be cancelled.`),
+  invalidTransition: (from: string, to: string) =>
+    new DomainError('invalid_transition', `An order cannot move from ${from} to ${to}.`),
+  validation: (errs: FieldError[], detail = 'The request is not valid.') =>
+    new DomainError('validation_error', detail, { errors: errs }),
   invalidCursor: () => new DomainError('invalid_cursor', 'The cursor was not issued by this service.'),
-  paymentDeclined: (message: string, declineCode?: string) => new DomainError('payment_declined', message, declineCode ? { decline_code: declineCode } : {}),
-  providerError: (detail = 'The payment provider failed or did not answer; no order was made, and anything it took is refunded automatically.') =>
-    new DomainError('payment_provider_error', detail),
-  providerNotEnabled: (provider: string) => new DomainError('provider_not_enabled', `The payment provider ${provider} is not enabled.`),
-  invalidItems: (errs: FieldError[], detail = 'The items do not match what the order holds.') => new DomainError('invalid_items', detail, { errors: errs }),
+  paymentDeclined: (message: string, declineCode?: string) =>
+    new DomainError('payment_declined', message, declineCode ? { decline_code: declineCode } : {}),
+  providerError: (
+    detail = 'The payment provider failed or did not answer; no order was made, and anything it took is refunded automatically.',
+  ) => new DomainError('payment_provider_error', detail),
+  providerNotEnabled: (provider: string) =>
+    new DomainError('provider_not_enabled', `The payment provider ${provider} is not enabled.`),
+  invalidItems: (errs: FieldError[], detail = 'The items do not match what the order holds.') =>
+    new DomainError('invalid_items', detail, { errors: errs }),
   notReturnable: (detail: string) => new DomainError('order_not_returnable', detail),
   refundExceedsCaptured: (refundable?: number) =>
     refundable === undefined
-      ? new DomainError('refund_exceeds_captured', 'The amount exceeds what was captured, less refunds made or in flight.')
-      : new DomainError('refund_exceeds_captured', `At most ${refundable} can still be refunded (captured, less refunds made or in flight).`, { refundable }),
-  paymentNotCaptured: () => new DomainError('payment_not_captured', 'Nothing has been captured for this order yet, so there is nothing to refund.'),
+      ? new DomainError(
+          'refund_exceeds_captured',
+          'The amount exceeds what was captured, less refunds made or in flight.',
+        )
+      : new DomainError(
+          'refund_exceeds_captured',
+          `At most ${refundable} can still be refunded (captured, less refunds made or in flight).`,
+          { refundable },
+        ),
+  paymentNotCaptured: () =>
+    new DomainError(
+      'payment_not_captured',
+      'Nothing has been captured for this order yet, so there is nothing to refund.',
+    ),
   returnNotFound: () => new DomainError('not_found', 'No such return for this order.'),
-  serviceUnavailable: (detail = 'A dependency is unavailable; try again shortly.') => new DomainError('service_unavailable', detail),
+  serviceUnavailable: (detail = 'A dependency is unavailable; try again shortly.') =>
+    new DomainError('service_unavailable', detail),
 };

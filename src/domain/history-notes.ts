@@ -13,8 +13,10 @@ export function noteOn(order: Pick<Order, 'status'>, actor: string, at: Date, no
 const because = (reason: string | null) => (reason ? `: ${reason}` : '');
 
 export const historyNotes = {
-  refund: (amount: number, currency: string, reason: string | null) => `refund of ${formatMoney(amount, currency)}${because(reason)}`,
-  itemsCancelled: (units: readonly CancelUnits[], reason: string | null) => `cancelled ${describeUnits(units)}${because(reason)}`,
+  refund: (amount: number, currency: string, reason: string | null) =>
+    `refund of ${formatMoney(amount, currency)}${because(reason)}`,
+  itemsCancelled: (units: readonly CancelUnits[], reason: string | null) =>
+    `cancelled ${describeUnits(units)}${because(reason)}`,
   returnRequested: (units: readonly CancelUnits[]) => `return requested: ${describeUnits(units)}`,
   returnReceived: (units: readonly CancelUnits[]) => `return received: ${describeUnits(units)}`,
   returnRejected: (units: readonly CancelUnits[]) => `return rejected: ${describeUnits(units)}`,
@@ -23,13 +25,17 @@ export const historyNotes = {
   /** A capture the provider confirms later (a notification), not in its answer. */
   captureRequested: (amount: number, currency: string, provider: string) =>
     `capture of ${amount} ${currency} requested from ${provider}; the order ships when ${provider} confirms it`,
-  captureFailedAfterConfirmation: (provider: string, reference: string, reason: string) => `${provider}: capture ${reference} failed after it was confirmed (${reason})`,
+  captureFailedAfterConfirmation: (provider: string, reference: string, reason: string) =>
+    `${provider}: capture ${reference} failed after it was confirmed (${reason})`,
   captureDeclined: (code: string, message: string) => `payment capture declined (${code}): ${message}`,
   releaseRefused: (code: string, message: string) => `releasing the payment was refused (${code}): ${message}`,
-  paymentFailedAfterCapture: (provider: string, eventId: string) => `${provider}: payment failed after capture (${eventId})`,
-  providerRefundFailed: (reference: string, amount: number, currency: string) => `refund ${reference} of ${amount} ${currency} failed at the provider`,
+  paymentFailedAfterCapture: (provider: string, eventId: string) =>
+    `${provider}: payment failed after capture (${eventId})`,
+  providerRefundFailed: (reference: string, amount: number, currency: string) =>
+    `refund ${reference} of ${amount} ${currency} failed at the provider`,
   providerRefund: (amount: number, currency: string, reference: string, pending: boolean) =>
     `refund of ${amount} ${currency} made at the provider (${reference})${pending ? ', pending there' : ''}`,
-  disputeOpened: (reference: string, amount: number, currency: string, status: string) => `dispute ${reference} of ${amount} ${currency}: ${status}`,
+  disputeOpened: (reference: string, amount: number, currency: string, status: string) =>
+    `dispute ${reference} of ${amount} ${currency}: ${status}`,
   disputeMoved: (reference: string, status: string) => `dispute ${reference}: ${status}`,
 };

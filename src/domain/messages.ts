@@ -7,7 +7,14 @@ import { randomUUID } from 'node:crypto';
 import type { Order } from './order.js';
 import type { Return } from './returns.js';
 
-export const EMAIL_KINDS = ['order_confirmation', 'order_cancelled', 'order_shipped', 'order_delivered', 'return_requested', 'refund_issued'] as const;
+export const EMAIL_KINDS = [
+  'order_confirmation',
+  'order_cancelled',
+  'order_shipped',
+  'order_delivered',
+  'return_requested',
+  'refund_issued',
+] as const;
 export type EmailKind = (typeof EMAIL_KINDS)[number];
 
 export const EVENT_TYPES = [
@@ -74,7 +81,12 @@ export function emailMessage(kind: EmailKind, order: Order, extra?: EmailExtra):
   return { id, kind: 'email', topic: kind, payload: JSON.stringify(payload) };
 }
 
-export function eventMessage(type: EventType, order: Order, occurredAt: Date, extra: Record<string, unknown> = {}): OutboxMessage {
+export function eventMessage(
+  type: EventType,
+  order: Order,
+  occurredAt: Date,
+  extra: Record<string, unknown> = {},
+): OutboxMessage {
   const id = randomUUID();
   const payload: EventPayload = {
     id,
@@ -92,6 +104,13 @@ export const OUTBOX_STATUSES = ['pending', 'delivered', 'dead'] as const;
 export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
 
 /** What a refund the provider confirmed owes: `payment.refunded` with the refund, and the `refund_issued` email. */
-export function refundMessages(order: Order, refund: { id: string; amount: number; currency: string }, at: Date): OutboxMessage[] {
-  return [eventMessage('payment.refunded', order, at, { refund }), emailMessage('refund_issued', order, { refund })].filter((m) => m !== null);
+export function refundMessages(
+  order: Order,
+  refund: { id: string; amount: number; currency: string },
+  at: Date,
+): OutboxMessage[] {
+  return [
+    eventMessage('payment.refunded', order, at, { refund }),
+    emailMessage('refund_issued', order, { refund }),
+  ].filter((m) => m !== null);
 }

@@ -96,7 +96,12 @@ function moneyFormat(locale: string, currency: string): Intl.NumberFormat {
   let f = formats.get(key);
   if (!f) {
     const exp = currencyExponent(currency);
-    f = new Intl.NumberFormat(locale, { style: 'currency', currency, minimumFractionDigits: exp, maximumFractionDigits: exp });
+    f = new Intl.NumberFormat(locale, {
+      style: 'currency',
+      currency,
+      minimumFractionDigits: exp,
+      maximumFractionDigits: exp,
+    });
     if (formats.size < 1000) formats.set(key, f);
   }
   return f;

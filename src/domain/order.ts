@@ -69,7 +69,14 @@ export interface StatusChange {
  * Every transition goes through here: it checks the table, and returns the new
  * order and the change to record. An illegal move always throws.
  */
-export function transition(order: Order, to: OrderStatus, actor: string, at: Date, note: string | null = null, tracking?: Tracking | null): { order: Order; change: StatusChange } {
+export function transition(
+  order: Order,
+  to: OrderStatus,
+  actor: string,
+  at: Date,
+  note: string | null = null,
+  tracking?: Tracking | null,
+): { order: Order; change: StatusChange } {
   if (!canTransition(order.status, to)) {
     throw to === 'cancelled' ? errors.notCancellable(order.status) : errors.invalidTransition(order.status, to);
   }
@@ -89,12 +96,23 @@ export function transition(order: Order, to: OrderStatus, actor: string, at: Dat
  * The whole order cancelled (a legal move, or it throws): every unit still kept is cancelled and
  * goes back on the shelf; units cancelled or returned before gave theirs already.
  */
-export function cancelWhole(order: Order, actor: string, at: Date, reason: string | null): { order: Order; change: StatusChange; restock: CancelUnits[] } {
+export function cancelWhole(
+  order: Order,
+  actor: string,
+  at: Date,
+  reason: string | null,
+): { order: Order; change: StatusChange; restock: CancelUnits[] } {
   const { order: next, change } = transition(order, 'cancelled', actor, at, reason);
   return {
-    order: { ...next, current_total: 0, items: next.items.map((i) => ({ ...i, quantity_cancelled: i.quantity - i.quantity_returned })) },
+    order: {
+      ...next,
+      current_total: 0,
+      items: next.items.map((i) => ({ ...i, quantity_cancelled: i.quantity - i.quantity_returned })),
+    },
     change,
-    restock: order.items.map((i) => ({ product_id: i.product_id, quantity: unitsKept(i) })).filter((u) => u.quantity > 0),
+    restock: order.items
+      .map((i) => ({ product_id: i.product_id, quantity: unitsKept(i) }))
+      .filter((u) => u.quantity > 0),
   };
 }
 

@@ -40,4 +40,5 @@ export function planPartialCancel(requested: readonly CancelUnits[], lines: read
 }
 
 /** How units read in a history note: `2 × sku_a, 1 × sku_b`. */
-export const describeUnits = (units: readonly CancelUnits[]): string => units.map((u) => `${u.quantity} × ${u.product_id}`).join(', ');
+export const describeUnits = (units: readonly CancelUnits[]): string =>
+  units.map((u) => `${u.quantity} × ${u.product_id}`).join(', ');

@@ -52,9 +52,13 @@ function canMoveEntry(kind: LedgerKind, from: LedgerStatus, to: LedgerStatus): b
  * we wait stays `pending`, parked by our own refund path for a person to decide (`refund_pending`),
  * while one we only learned from the provider (`learned`) fails with it.
  */
-export function refundMoveOnProviderWord(row: { status: LedgerStatus; learned: boolean }, word: 'pending' | 'succeeded' | 'failed'): LedgerStatus | null {
+export function refundMoveOnProviderWord(
+  row: { status: LedgerStatus; learned: boolean },
+  word: 'pending' | 'succeeded' | 'failed',
+): LedgerStatus | null {
   if (word === 'succeeded') return row.status === 'pending' ? 'succeeded' : null;
-  if (word === 'failed') return row.status === 'succeeded' || (row.status === 'pending' && row.learned) ? 'failed' : null;
+  if (word === 'failed')
+    return row.status === 'succeeded' || (row.status === 'pending' && row.learned) ? 'failed' : null;
   return null;
 }
 
@@ -81,7 +85,17 @@ export interface LedgerEntry {
   updated_at: string;
 }
 
-export const PAYMENT_STATUSES = ['requires_action', 'processing', 'authorized', 'succeeded', 'refund_pending', 'partially_refunded', 'refunded', 'voided', 'failed'] as const;
+export const PAYMENT_STATUSES = [
+  'requires_action',
+  'processing',
+  'authorized',
+  'succeeded',
+  'refund_pending',
+  'partially_refunded',
+  'refunded',
+  'voided',
+  'failed',
+] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
 /** The sums a payment's status is derived from, as the order query reads them. */
@@ -152,7 +166,9 @@ function deriveStatus(s: LedgerSums, charge: TransactionStatus): PaymentStatus {
  * (a cancel): a pending refund of what was captured is `refund_pending`; a pending void of an
  * authorization nothing was captured from is `processing` — deriveStatus's own rules for them.
  */
-export function statusWhileReleased(p: Pick<PaymentAmounts, 'status' | 'amount_authorized' | 'amount_captured' | 'amount_refunded'>): PaymentStatus {
+export function statusWhileReleased(
+  p: Pick<PaymentAmounts, 'status' | 'amount_authorized' | 'amount_captured' | 'amount_refunded'>,
+): PaymentStatus {
   if (p.amount_captured > p.amount_refunded) return 'refund_pending';
   if (p.amount_authorized > 0 && p.amount_captured === 0) return 'processing';
   return p.status;

@@ -21,11 +21,17 @@ export interface RequestedItem {
  * Prices a cart from the catalog. The client's `unit_price`, when sent, is only
  * a check: a mismatch is refused so nobody is charged a price they did not see.
  */
-export function priceItems(requested: readonly RequestedItem[], catalog: ReadonlyMap<string, CatalogProduct>, currency: string): { items: OrderItem[]; total: number } {
+export function priceItems(
+  requested: readonly RequestedItem[],
+  catalog: ReadonlyMap<string, CatalogProduct>,
+  currency: string,
+): { items: OrderItem[]; total: number } {
   const seen = new Set<string>();
   requested.forEach((r, i) => {
     if (seen.has(r.product_id)) {
-      throw errors.validation([{ path: `/items/${i}/product_id`, message: 'must not repeat a product already in items' }]);
+      throw errors.validation([
+        { path: `/items/${i}/product_id`, message: 'must not repeat a product already in items' },
+      ]);
     }
     seen.add(r.product_id);
   });
@@ -66,6 +72,8 @@ function checked(compute: () => number, path: string): number {
     return compute();
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
-    throw errors.validation([{ path, message: 'makes the order total larger than the largest amount that can be charged' }]);
+    throw errors.validation([
+      { path, message: 'makes the order total larger than the largest amount that can be charged' },
+    ]);
   }
 }

@@ -25,10 +25,14 @@ export function priceRequestedUnits<L extends { product_id: string; unit_price: 
   const amounts: number[] = [];
   requested.forEach((r, i) => {
     const line = byProduct.get(r.product_id);
-    if (seen.has(r.product_id)) problems.push({ path: `/items/${i}/product_id`, message: 'must not repeat a product already in items' });
+    if (seen.has(r.product_id))
+      problems.push({ path: `/items/${i}/product_id`, message: 'must not repeat a product already in items' });
     else if (!line) problems.push({ path: `/items/${i}/product_id`, message: 'is not in the order' });
     else if (r.quantity > available(line)) {
-      problems.push({ path: `/items/${i}/quantity`, message: `must be at most ${Math.max(0, available(line))}, ${unitsLeft}` });
+      problems.push({
+        path: `/items/${i}/quantity`,
+        message: `must be at most ${Math.max(0, available(line))}, ${unitsLeft}`,
+      });
     } else amounts.push(multiply(line.unit_price, r.quantity));
     seen.add(r.product_id);
   });

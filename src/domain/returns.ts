@@ -65,9 +65,21 @@ export interface ReturnableLine {
  * Checks the requested units against what may still be returned and prices them from the order
  * (never from the client). Every problem is reported at once, each at its item's path.
  */
-export function priceReturn(requested: readonly ReturnItem[], lines: readonly ReturnableLine[]): { items: PricedReturnItem[]; refund_amount: number } {
-  const refund_amount = priceRequestedUnits(requested, lines, (l) => l.delivered - l.inReturns, 'the units that can still be returned');
+export function priceReturn(
+  requested: readonly ReturnItem[],
+  lines: readonly ReturnableLine[],
+): { items: PricedReturnItem[]; refund_amount: number } {
+  const refund_amount = priceRequestedUnits(
+    requested,
+    lines,
+    (l) => l.delivered - l.inReturns,
+    'the units that can still be returned',
+  );
   const byProduct = new Map(lines.map((l) => [l.product_id, l]));
-  const items = requested.map((r) => ({ product_id: r.product_id, quantity: r.quantity, unit_price: byProduct.get(r.product_id)?.unit_price ?? 0 }));
+  const items = requested.map((r) => ({
+    product_id: r.product_id,
+    quantity: r.quantity,
+    unit_price: byProduct.get(r.product_id)?.unit_price ?? 0,
+  }));
   return { items, refund_amount };
 }

@@ -136,7 +136,11 @@ export function createAmqpPublisher(opts: AmqpPublisherOptions): EventPublisher 
       const l = active;
       active = null;
       // A half-open socket would leave close() waiting for a close-ok that never comes: shutdown must not hang.
-      if (l) await Promise.race([l.model.close().catch(() => undefined), new Promise((r) => setTimeout(r, opts.timeoutMs).unref())]);
+      if (l)
+        await Promise.race([
+          l.model.close().catch(() => undefined),
+          new Promise((r) => setTimeout(r, opts.timeoutMs).unref()),
+        ]);
     },
   };
 }

@@ -51,7 +51,8 @@ function classify(errCode: string | undefined, raw: string, maxHeaderSize: numbe
     // request line alone is over it (or never ended before it), it is the URL that is too long.
     const end = raw.indexOf('\n');
     const requestLine = end === -1 ? raw : raw.slice(0, end);
-    if (/^[A-Z]+ /.test(requestLine) && (end === -1 || requestLine.length >= maxHeaderSize)) return ['uri_too_long', 'The URL is longer than the limit.'];
+    if (/^[A-Z]+ /.test(requestLine) && (end === -1 || requestLine.length >= maxHeaderSize))
+      return ['uri_too_long', 'The URL is longer than the limit.'];
     return ['header_fields_too_large', 'The request headers are larger than the limit.'];
   }
   return ['bad_request', 'The request is not valid HTTP.'];

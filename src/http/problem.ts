@@ -37,7 +37,12 @@ export interface ProblemBody {
   [extra: string]: unknown;
 }
 
-export function problemBody(code: ErrorCode, detail: string, requestId: string, extra: Record<string, unknown> = {}): ProblemBody {
+export function problemBody(
+  code: ErrorCode,
+  detail: string,
+  requestId: string,
+  extra: Record<string, unknown> = {},
+): ProblemBody {
   const status = ERROR_STATUS[code];
   return {
     type: 'about:blank',
@@ -51,7 +56,13 @@ export function problemBody(code: ErrorCode, detail: string, requestId: string, 
 }
 
 /** Sends a problem+json response; the one way every error leaves the service. */
-export function sendProblem(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, detail: string, extra: Record<string, unknown> = {}): FastifyReply {
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  code: ErrorCode,
+  detail: string,
+  extra: Record<string, unknown> = {},
+): FastifyReply {
   const body = problemBody(code, detail, request.id, extra);
   return reply.code(body.status).type('application/problem+json').send(body);
 }

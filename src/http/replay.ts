@@ -8,7 +8,12 @@ import { sendProblem } from './problem.js';
  * (`Idempotent-Replayed: true`): its body with its status, or its refusal as problem+json with this
  * request's id. `location` names a created resource by its body, as the first answer did.
  */
-export function sendReplay(request: FastifyRequest, reply: FastifyReply, { response }: Replayed, location?: (body: { id: string }) => string): FastifyReply {
+export function sendReplay(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  { response }: Replayed,
+  location?: (body: { id: string }) => string,
+): FastifyReply {
   reply.header('idempotent-replayed', 'true');
   const { status, body } = response;
   if (status < 400) {

@@ -31,7 +31,19 @@ export function addStorableTextKeyword(ajv: Ajv): Ajv {
 
 // Keywords whose value is one subschema, a list of them, or a map of name → subschema
 // (JSON Schema 2020-12 core and validation vocabularies, plus draft-07's spellings).
-const ONE = ['additionalProperties', 'additionalItems', 'items', 'contains', 'propertyNames', 'not', 'if', 'then', 'else', 'unevaluatedItems', 'unevaluatedProperties'];
+const ONE = [
+  'additionalProperties',
+  'additionalItems',
+  'items',
+  'contains',
+  'propertyNames',
+  'not',
+  'if',
+  'then',
+  'else',
+  'unevaluatedItems',
+  'unevaluatedProperties',
+];
 const LIST = ['allOf', 'anyOf', 'oneOf', 'prefixItems', 'items'];
 const MAP = ['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas'];
 
@@ -60,7 +72,8 @@ export function withStorableText(schema: unknown): unknown {
     if (isNode(v)) out[key] = Object.fromEntries(Object.entries(v).map(([k, s]) => [k, withStorableText(s)]));
   }
   const closed = out.additionalProperties === false && !isNode(out.patternProperties);
-  const mayBeObject = out.type === undefined || out.type === 'object' || (Array.isArray(out.type) && out.type.includes('object'));
+  const mayBeObject =
+    out.type === undefined || out.type === 'object' || (Array.isArray(out.type) && out.type.includes('object'));
   if (mayBeObject && !closed && out.propertyNames === undefined) out.propertyNames = { [STORABLE_TEXT]: true };
   return out;
 }

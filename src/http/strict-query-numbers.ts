@@ -17,7 +17,12 @@ function numericKind(schema: unknown): 'integer' | 'number' | null {
   for (const key of ['anyOf', 'oneOf'] as const) {
     const alternatives = schema[key];
     if (Array.isArray(alternatives)) {
-      if (alternatives.some((a) => isNode(a) && (a.type === 'string' || (Array.isArray(a.type) && a.type.includes('string'))))) return null;
+      if (
+        alternatives.some(
+          (a) => isNode(a) && (a.type === 'string' || (Array.isArray(a.type) && a.type.includes('string'))),
+        )
+      )
+        return null;
       const kinds = alternatives.map(numericKind);
       if (kinds.includes('number')) return 'number';
       if (kinds.includes('integer')) return 'integer';
@@ -60,7 +65,10 @@ export function strictNumbers(schema: unknown, validate: ValidateFunction): Vali
             schemaPath: `#/properties/${name}/type`,
             keyword: 'type',
             params: { type: kind },
-            message: kind === 'integer' ? 'must be an integer written in decimal digits' : 'must be a number written in decimal digits',
+            message:
+              kind === 'integer'
+                ? 'must be an integer written in decimal digits'
+                : 'must be a number written in decimal digits',
           });
         }
       }

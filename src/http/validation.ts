@@ -6,11 +6,13 @@ import { addStorableTextKeyword, withStorableText } from './storable-text.js';
 import { strictNumbers } from './strict-query-numbers.js';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
-const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
+const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ??
+  addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
 
 const base: Options = { useDefaults: true, removeAdditional: false, allErrors: true, strict: false };
 
-const ajvWith = (options: Options) => addStorableTextKeyword(addFormats(new Ajv({ ...base, ...options }))).addFormat('return-url', isReturnUrl);
+const ajvWith = (options: Options) =>
+  addStorableTextKeyword(addFormats(new Ajv({ ...base, ...options }))).addFormat('return-url', isReturnUrl);
 
 /**
  * Bodies are JSON and typed: nothing is coerced ("2" is not 2) and unknown

@@ -11,7 +11,17 @@ export function createLogEmailTransport(logger: Logger): EmailTransport {
     name: 'log',
     async send(m: EmailMessage): Promise<void> {
       logger.info(
-        { email: { id: m.id, kind: m.kind, order_id: m.order_id, to: m.to, from: m.from, subject: m.subject, text: m.text } },
+        {
+          email: {
+            id: m.id,
+            kind: m.kind,
+            order_id: m.order_id,
+            to: m.to,
+            from: m.from,
+            subject: m.subject,
+            text: m.text,
+          },
+        },
         `email ${m.kind} to ${m.to} (log transport: EMAIL_URL and SMTP_URL are unset)`,
       );
     },

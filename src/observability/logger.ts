@@ -24,7 +24,9 @@ export function createJsonLogger(level: string, base: Record<string, unknown> = 
     if (lvl < threshold) return;
     const fields = obj instanceof Error ? { err: serializeError(obj) } : serializeFields(obj);
     // As pino's OpenTelemetry instrumentation does for the server's logger: the line joins its trace.
-    process.stdout.write(JSON.stringify({ level: lvl, time: Date.now(), ...base, ...traceLogFields(), ...fields, msg }) + '\n');
+    process.stdout.write(
+      JSON.stringify({ level: lvl, time: Date.now(), ...base, ...traceLogFields(), ...fields, msg }) + '\n',
+    );
   };
   return {
     debug: (o, m) => write(LEVELS.debug, o, m),

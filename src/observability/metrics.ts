@@ -13,8 +13,23 @@ export function createMetrics(): Metrics {
   collectDefaultMetrics({ register: registry });
   return {
     registry,
-    ordersCreated: new Counter({ name: 'orders_created_total', help: 'Orders created', labelNames: ['provider', 'currency'], registers: [registry] }),
-    payments: new Counter({ name: 'payments_total', help: 'Charge attempts by outcome', labelNames: ['provider', 'outcome'], registers: [registry] }),
-    refunds: new Counter({ name: 'refunds_total', help: 'Refund attempts by outcome', labelNames: ['provider', 'outcome'], registers: [registry] }),
+    ordersCreated: new Counter({
+      name: 'orders_created_total',
+      help: 'Orders created',
+      labelNames: ['provider', 'currency'],
+      registers: [registry],
+    }),
+    payments: new Counter({
+      name: 'payments_total',
+      help: 'Charge attempts by outcome',
+      labelNames: ['provider', 'outcome'],
+      registers: [registry],
+    }),
+    refunds: new Counter({
+      name: 'refunds_total',
+      help: 'Refund attempts by outcome',
+      labelNames: ['provider', 'outcome'],
+      registers: [registry],
+    }),
   };
 }

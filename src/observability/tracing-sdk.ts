@@ -1,6 +1,14 @@
 import { register } from 'node:module';
 import { FastifyOtelInstrumentation } from '@fastify/otel';
-import { context, isSpanContextValid, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import {
+  context,
+  isSpanContextValid,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Span,
+} from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AmqplibInstrumentation } from '@opentelemetry/instrumentation-amqplib';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -23,7 +31,12 @@ const queryNames = (url: string | undefined): string | undefined => {
   return query ? [...new URLSearchParams(query).keys()].map((name) => `${name}=REDACTED`).join('&') : undefined;
 };
 
-const KINDS = { internal: SpanKind.INTERNAL, client: SpanKind.CLIENT, producer: SpanKind.PRODUCER, consumer: SpanKind.CONSUMER } as const;
+const KINDS = {
+  internal: SpanKind.INTERNAL,
+  client: SpanKind.CLIENT,
+  producer: SpanKind.PRODUCER,
+  consumer: SpanKind.CONSUMER,
+} as const;
 
 /**
  * The OpenTelemetry SDK, loaded by startTracing() only when an OTLP endpoint is configured.
@@ -66,7 +79,8 @@ export async function startSdk(): Promise<RunningTracing & { tracer: Tracer }> {
         requireParentSpan: true,
         // The statements are named prepared statements (persistence/db.ts): name the span by its
         // operation, as for the embedded database, rather than by the statement's hashed name.
-        requestHook: (span, { query, connection }) => span.updateName(statementSpanName(query.text, connection.database)),
+        requestHook: (span, { query, connection }) =>
+          span.updateName(statementSpanName(query.text, connection.database)),
       }),
       new AmqplibInstrumentation(),
       new IORedisInstrumentation(),
@@ -83,27 +97,39 @@ function createTracer(): Tracer {
   // Stored and restored as W3C trace context whatever OTEL_PROPAGATORS says: it is our own format.
   const w3c = new W3CTraceContextPropagator();
   const getter = {
-    get: (c: TraceHeaders, key: string) => (key === 'traceparent' ? c.traceparent : key === 'tracestate' ? (c.tracestate ?? undefined) : undefined),
+    get: (c: TraceHeaders, key: string) =>
+      key === 'traceparent' ? c.traceparent : key === 'tracestate' ? (c.tracestate ?? undefined) : undefined,
     keys: () => ['traceparent', 'tracestate'],
   };
 
   return {
     span(name, options: SpanOptions, fn) {
       if (options.requireParent && !trace.getSpan(context.active())) return fn();
-      const parent = options.parent ? w3c.extract(ROOT_CONTEXT, options.parent, getter) : options.root ? ROOT_CONTEXT : context.active();
-      const attributes = Object.fromEntries(Object.entries(options.attributes ?? {}).filter(([, v]) => v !== undefined)) as Record<string, string | number | boolean>;
-      return tracer.startActiveSpan(name, { kind: KINDS[options.kind ?? 'internal'], attributes }, parent, async (span: Span) => {
-        try {
-          return await fn();
-        } catch (err) {
-          // The error's type only: messages can quote what the provider or the database said.
-          span.setStatus({ code: SpanStatusCode.ERROR });
-          span.setAttribute('error.type', err instanceof Error ? err.name : typeof err);
-          throw err;
-        } finally {
-          span.end();
-        }
-      });
+      const parent = options.parent
+        ? w3c.extract(ROOT_CONTEXT, options.parent, getter)
+        : options.root
+          ? ROOT_CONTEXT
+          : context.active();
+      const attributes = Object.fromEntries(
+        Object.entries(options.attributes ?? {}).filter(([, v]) => v !== undefined),
+      ) as Record<string, string | number | boolean>;
+      return tracer.startActiveSpan(
+        name,
+        { kind: KINDS[options.kind ?? 'internal'], attributes },
+        parent,
+        async (span: Span) => {
+          try {
+            return await fn();
+          } catch (err) {
+            // The error's type only: messages can quote what the provider or the database said.
+            span.setStatus({ code: SpanStatusCode.ERROR });
+            span.setAttribute('error.type', err instanceof Error ? err.name : typeof err);
+            throw err;
+          } finally {
+            span.end();
+          }
+        },
+      );
     },
     current() {
       const carrier: Record<string, string> = {};

@@ -1,4 +1,10 @@
-import { CheckoutAPI, Client, EnvironmentEnum, HttpClientException, type Config as AdyenConfig } from '@adyen/api-library';
+import {
+  CheckoutAPI,
+  Client,
+  EnvironmentEnum,
+  HttpClientException,
+  type Config as AdyenConfig,
+} from '@adyen/api-library';
 import type { IRequest } from '@adyen/api-library/lib/src/typings/requestOptions.js';
 import pRetry from 'p-retry';
 import type { Config } from '../config.js';
@@ -28,7 +34,10 @@ export function createAdyenCheckout(settings: AdyenSettings, options: ProviderOp
       connectionTimeoutMillis: timeoutMs,
       applicationName: 'order-api',
     },
-    { request: (endpoint, json, config, _apiKeyRequired, requestOptions) => send(settings.apiBase, endpoint, json, config, requestOptions, timeoutMs, maxRetries) },
+    {
+      request: (endpoint, json, config, _apiKeyRequired, requestOptions) =>
+        send(settings.apiBase, endpoint, json, config, requestOptions, timeoutMs, maxRetries),
+    },
   );
   return new CheckoutAPI(client);
 }
@@ -42,7 +51,9 @@ async function send(
   timeoutMs: number,
   retries: number,
 ): Promise<string> {
-  const target = apiBase ? rebase(endpoint, apiBase, requestOptions?.params) : withParams(endpoint, requestOptions?.params);
+  const target = apiBase
+    ? rebase(endpoint, apiBase, requestOptions?.params)
+    : withParams(endpoint, requestOptions?.params);
   const headers: Record<string, string> = {
     'Content-Type': 'application/json',
     Accept: 'application/json',
@@ -53,7 +64,12 @@ async function send(
   const method = requestOptions?.method ?? 'POST';
   return pRetry(
     async () => {
-      const res = await fetch(target, { method, headers, body: method === 'GET' ? undefined : json.toString(), signal: AbortSignal.timeout(timeoutMs) });
+      const res = await fetch(target, {
+        method,
+        headers,
+        body: method === 'GET' ? undefined : json.toString(),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       const body = await res.text();
       if (res.ok) return body;
       throw exception(res.status, body);

@@ -14,7 +14,8 @@ export async function adyenCall<T>(fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof PaymentDeclinedError || err instanceof PaymentProviderError) throw err;
     if (err instanceof HttpClientException) {
-      if (err.statusCode === 422) throw new PaymentDeclinedError(messageOf(err), `adyen_${err.errorCode ?? 'validation'}`);
+      if (err.statusCode === 422)
+        throw new PaymentDeclinedError(messageOf(err), `adyen_${err.errorCode ?? 'validation'}`);
       throw new PaymentProviderError(`adyen: ${err.statusCode} ${err.errorCode ?? ''} ${messageOf(err)}`.trim(), err);
     }
     throw new PaymentProviderError(`adyen: ${err instanceof Error ? err.message : String(err)}`, err);

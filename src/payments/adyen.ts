@@ -4,7 +4,13 @@ import { createAdyenCheckout, type AdyenSettings } from './adyen-client.js';
 import { adyenCall, declineCodeOf } from './adyen-errors.js';
 import { captureKey, chargeKey, refundKey, voidKey } from './idempotency.js';
 import type { ProviderOptions } from './options.js';
-import { PaymentDeclinedError, PaymentProviderError, type ChargeCapture, type PaymentProvider, type RetrieveResult } from './provider.js';
+import {
+  PaymentDeclinedError,
+  PaymentProviderError,
+  type ChargeCapture,
+  type PaymentProvider,
+  type RetrieveResult,
+} from './provider.js';
 
 /**
  * Adyen's Checkout API (v72) through `@adyen/api-library`. `reference` is our transaction id (and,
@@ -28,7 +34,10 @@ import { PaymentDeclinedError, PaymentProviderError, type ChargeCapture, type Pa
  */
 const KEY_LIMIT = 64;
 
-export function createAdyenProvider(settings: AdyenSettings, options: ProviderOptions & { returnUrl?: string } = {}): PaymentProvider {
+export function createAdyenProvider(
+  settings: AdyenSettings,
+  options: ProviderOptions & { returnUrl?: string } = {},
+): PaymentProvider {
   const checkout = createAdyenCheckout(settings, options);
   const merchantAccount = settings.merchantAccount;
   const amountOf = (value: number, currency: string): Types.checkout.Amount => ({ value, currency });
@@ -49,7 +58,9 @@ export function createAdyenProvider(settings: AdyenSettings, options: ProviderOp
         shopperStatement: description.slice(0, 22),
         ...(manual ? { additionalData: { manualCapture: 'true' } } : { captureDelayHours: 0 }),
       };
-      const res = await adyenCall(() => checkout.PaymentsApi.payments(request, { idempotencyKey: chargeKey(transactionId, KEY_LIMIT) }));
+      const res = await adyenCall(() =>
+        checkout.PaymentsApi.payments(request, { idempotencyKey: chargeKey(transactionId, KEY_LIMIT) }),
+      );
       const pspReference = res.pspReference;
       switch (res.resultCode) {
         case 'Authorised':
@@ -58,18 +69,30 @@ export function createAdyenProvider(settings: AdyenSettings, options: ProviderOp
         case 'Refused':
         case 'Cancelled':
         case 'Error':
-          throw new PaymentDeclinedError(res.refusalReason ?? `The payment was ${res.resultCode.toLowerCase()}.`, declineCodeOf(res.refusalReason, res.resultCode.toLowerCase()));
+          throw new PaymentDeclinedError(
+            res.refusalReason ?? `The payment was ${res.resultCode.toLowerCase()}.`,
+            declineCodeOf(res.refusalReason, res.resultCode.toLowerCase()),
+          );
         case 'RedirectShopper':
         case 'IdentifyShopper':
         case 'ChallengeShopper':
         case 'PresentToShopper':
-          if (!returnUrl || !res.action) throw new PaymentDeclinedError('The payment needs the customer (3-D Secure or a redirect).', 'authentication_required');
+          if (!returnUrl || !res.action)
+            throw new PaymentDeclinedError(
+              'The payment needs the customer (3-D Secure or a redirect).',
+              'authentication_required',
+            );
           return {
             // Adyen names the payment in the action answer; an older answer without it is named by our reference until AUTHORISATION does.
             reference: pspReference ?? transactionId,
             captured: false,
             authorizationExpiresAt: null,
-            action: { url: actionUrl(res.action), clientSecret: null, providerData: { ...res.action } as Record<string, unknown>, expiresAt: null },
+            action: {
+              url: actionUrl(res.action),
+              clientSecret: null,
+              providerData: { ...res.action } as Record<string, unknown>,
+              expiresAt: null,
+            },
           };
         default:
           // Pending, Received (and anything newer): Adyen decides later and says so in AUTHORISATION.
@@ -92,7 +115,11 @@ export function createAdyenProvider(settings: AdyenSettings, options: ProviderOp
 
     async void({ voidId, reference }) {
       await adyenCall(() =>
-        checkout.ModificationsApi.cancelAuthorisedPaymentByPspReference(reference, { merchantAccount, reference: voidId }, { idempotencyKey: voidKey(voidId, KEY_LIMIT) }),
+        checkout.ModificationsApi.cancelAuthorisedPaymentByPspReference(
+          reference,
+          { merchantAccount, reference: voidId },
+          { idempotencyKey: voidKey(voidId, KEY_LIMIT) },
+        ),
       );
       return { pending: true };
     },
@@ -120,7 +147,9 @@ export function createAdyenProvider(settings: AdyenSettings, options: ProviderOp
     async completeAction({ transactionId, capture, redirectResult }) {
       if (!redirectResult) return { status: 'processing' };
       const key = detailsKey(transactionId, redirectResult);
-      const res = await adyenCall(() => checkout.PaymentsApi.paymentsDetails({ details: { redirectResult } }, { idempotencyKey: key })).catch((err: unknown) => {
+      const res = await adyenCall(() =>
+        checkout.PaymentsApi.paymentsDetails({ details: { redirectResult } }, { idempotencyKey: key }),
+      ).catch((err: unknown) => {
         // A redirectResult Adyen refuses (forged, or another payment's) says nothing of this payment.
         if (err instanceof PaymentDeclinedError) return null;
         throw err;
@@ -139,11 +168,18 @@ export function createAdyenProvider(settings: AdyenSettings, options: ProviderOp
 }
 
 /** What a finished action says, in the shape the settle step reads. */
-function actionOutcome(resultCode: string | undefined, pspReference: string | undefined, refusalReason: string | undefined, capture: ChargeCapture): RetrieveResult {
+function actionOutcome(
+  resultCode: string | undefined,
+  pspReference: string | undefined,
+  refusalReason: string | undefined,
+  capture: ChargeCapture,
+): RetrieveResult {
   switch (resultCode) {
     case 'Authorised':
       if (!pspReference) return { status: 'processing' };
-      return capture === 'manual' ? { status: 'authorized', reference: pspReference, authorizationExpiresAt: null } : { status: 'succeeded', reference: pspReference };
+      return capture === 'manual'
+        ? { status: 'authorized', reference: pspReference, authorizationExpiresAt: null }
+        : { status: 'succeeded', reference: pspReference };
     case 'Refused':
     case 'Cancelled':
     case 'Error':
@@ -159,7 +195,10 @@ function actionUrl(action: object): string | null {
 }
 
 function detailsKey(transactionId: string, redirectResult: string): string {
-  return `details-${createHash('sha256').update(transactionId).update('\0').update(redirectResult).digest('base64url')}`.slice(0, KEY_LIMIT);
+  return `details-${createHash('sha256').update(transactionId).update('\0').update(redirectResult).digest('base64url')}`.slice(
+    0,
+    KEY_LIMIT,
+  );
 }
 
 /** The web components' `paymentMethod` object, kept as JSON in the transaction's source. */
@@ -170,8 +209,16 @@ function paymentMethodOf(source: string): Types.checkout.PaymentRequest['payment
   } catch {
     parsed = undefined;
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed) || typeof (parsed as { type?: unknown }).type !== 'string') {
-    throw new PaymentDeclinedError('The Adyen payment method must be the object Adyen’s web components give.', 'invalid_payment_method');
+  if (
+    !parsed ||
+    typeof parsed !== 'object' ||
+    Array.isArray(parsed) ||
+    typeof (parsed as { type?: unknown }).type !== 'string'
+  ) {
+    throw new PaymentDeclinedError(
+      'The Adyen payment method must be the object Adyen’s web components give.',
+      'invalid_payment_method',
+    );
   }
   return parsed as Types.checkout.PaymentRequest['paymentMethod'];
 }

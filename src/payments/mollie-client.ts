@@ -27,7 +27,9 @@ export function createMollie(settings: MollieSettings, options: ProviderOptions 
     constructor(agentOptions?: https.AgentOptions) {
       super({ ...agentOptions, ca });
     }
-    override createConnection(...args: Parameters<https.Agent['createConnection']>): ReturnType<https.Agent['createConnection']> {
+    override createConnection(
+      ...args: Parameters<https.Agent['createConnection']>
+    ): ReturnType<https.Agent['createConnection']> {
       const socket = super.createConnection(...args) as Socket | undefined;
       socket?.setTimeout(timeoutMs, () => socket.destroy(new Error(`mollie: no answer within ${timeoutMs} ms`)));
       return socket;
@@ -36,7 +38,11 @@ export function createMollie(settings: MollieSettings, options: ProviderOptions 
   const writable = https as { Agent: typeof https.Agent };
   writable.Agent = TrustingAgent;
   try {
-    return createMollieClient({ apiKey: settings.apiKey, ...(settings.apiBase ? { apiEndpoint: settings.apiBase } : {}), versionStrings: 'OrderApi/1.0' });
+    return createMollieClient({
+      apiKey: settings.apiKey,
+      ...(settings.apiBase ? { apiEndpoint: settings.apiBase } : {}),
+      versionStrings: 'OrderApi/1.0',
+    });
   } finally {
     writable.Agent = LibraryAgent;
   }
@@ -48,7 +54,9 @@ export function createMollie(settings: MollieSettings, options: ProviderOptions 
  * names is read again here, so a CA named after start-up (a test's throw-away one) counts too.
  */
 function processTrustStore(): string[] {
-  const store = (tls as { getCACertificates?: (type: 'default') => string[] }).getCACertificates?.('default') ?? [...tls.rootCertificates];
+  const store = (tls as { getCACertificates?: (type: 'default') => string[] }).getCACertificates?.('default') ?? [
+    ...tls.rootCertificates,
+  ];
   const extra = process.env.NODE_EXTRA_CA_CERTS;
   if (!extra) return store;
   try {

@@ -28,7 +28,10 @@ import {
  * `canceled` payment that had been authorized was released: voided). Refunds move `queued` →
  * `pending` → `processing` → `refunded` (pending for us until `refunded`).
  */
-export function createMollieProvider(settings: MollieSettings, options: ProviderOptions & { webhookUrl?: string } = {}): PaymentProvider {
+export function createMollieProvider(
+  settings: MollieSettings,
+  options: ProviderOptions & { webhookUrl?: string } = {},
+): PaymentProvider {
   const mollie = createMollie(settings, options);
   const amountOf = (minor: number, currency: string) => ({ currency, value: toMajorString(minor, currency) });
   const minorOf = (amount: { value: string; currency: string }) => fromMajorString(amount.value, amount.currency);
@@ -38,18 +41,24 @@ export function createMollieProvider(settings: MollieSettings, options: Provider
       return await fn();
     } catch (err) {
       if (err instanceof PaymentDeclinedError || err instanceof PaymentProviderError) throw err;
-      if (err instanceof MollieApiError) throw new PaymentProviderError(`mollie: ${err.statusCode ?? 'no status'} ${err.message}`, err);
+      if (err instanceof MollieApiError)
+        throw new PaymentProviderError(`mollie: ${err.statusCode ?? 'no status'} ${err.message}`, err);
       throw new PaymentProviderError(`mollie: ${err instanceof Error ? err.message : String(err)}`, err);
     }
   }
-  const statusOf = (err: unknown) => (err instanceof PaymentProviderError && err.cause instanceof MollieApiError ? err.cause.statusCode : undefined);
+  const statusOf = (err: unknown) =>
+    err instanceof PaymentProviderError && err.cause instanceof MollieApiError ? err.cause.statusCode : undefined;
   const getPayment = (id: string) => call(() => mollie.payments.get(id));
 
   return {
     id: 'mollie',
 
     async charge({ transactionId, amount, currency, source, description, capture, returnUrl }) {
-      if (!returnUrl) throw new PaymentDeclinedError('Every Mollie payment needs the customer; the order needs a return_url.', 'authentication_required');
+      if (!returnUrl)
+        throw new PaymentDeclinedError(
+          'Every Mollie payment needs the customer; the order needs a return_url.',
+          'authentication_required',
+        );
       const payment = await call(() =>
         mollie.payments.create({
           amount: amountOf(amount, currency),
@@ -66,7 +75,12 @@ export function createMollieProvider(settings: MollieSettings, options: Provider
         reference: payment.id,
         captured: false,
         authorizationExpiresAt: null,
-        action: { url: payment.getCheckoutUrl(), clientSecret: null, providerData: null, expiresAt: payment.expiresAt ? new Date(payment.expiresAt) : null },
+        action: {
+          url: payment.getCheckoutUrl(),
+          clientSecret: null,
+          providerData: null,
+          expiresAt: payment.expiresAt ? new Date(payment.expiresAt) : null,
+        },
       };
     },
 
@@ -80,15 +94,20 @@ export function createMollieProvider(settings: MollieSettings, options: Provider
       }
       // No id kept (a crash before it was): the latest payments, matched by our metadata. Reading only.
       const page = await call(() => mollie.payments.page({ limit: 250 }));
-      const mine = page.find((p) => (p.metadata as { transaction_id?: unknown } | null)?.transaction_id === transactionId);
+      const mine = page.find(
+        (p) => (p.metadata as { transaction_id?: unknown } | null)?.transaction_id === transactionId,
+      );
       return mine ? outcomeOf(mine) : { status: 'not_found' };
     },
 
     async cancelAction({ reference }) {
       const payment = await getPayment(reference);
-      if (payment.status === 'canceled' || payment.status === 'expired' || payment.status === 'failed') return 'cancelled';
+      if (payment.status === 'canceled' || payment.status === 'expired' || payment.status === 'failed')
+        return 'cancelled';
       if (!payment.isCancelable) return 'not_cancelled';
-      const after = await call(() => mollie.payments.cancel(reference, { idempotencyKey: `cancel-${reference}` } as never)).catch((err: unknown) => {
+      const after = await call(() =>
+        mollie.payments.cancel(reference, { idempotencyKey: `cancel-${reference}` } as never),
+      ).catch((err: unknown) => {
         if (statusOf(err) === 422) return null; // moved on meanwhile
         throw err;
       });
@@ -110,7 +129,11 @@ export function createMollieProvider(settings: MollieSettings, options: Provider
             idempotencyKey: captureKey(captureId),
           } as never),
         ).catch((err: unknown) => {
-          if (statusOf(err) === 422) throw new PaymentDeclinedError('Mollie refused the capture (more than was authorized, or no longer capturable).', 'amount_too_large');
+          if (statusOf(err) === 422)
+            throw new PaymentDeclinedError(
+              'Mollie refused the capture (more than was authorized, or no longer capturable).',
+              'amount_too_large',
+            );
           throw err;
         }));
       if (made.status === 'failed') throw new PaymentDeclinedError('Mollie failed the capture.', 'capture_failed');
@@ -120,8 +143,13 @@ export function createMollieProvider(settings: MollieSettings, options: Provider
     async void({ reference }) {
       const payment = await getPayment(reference);
       if (payment.status === 'canceled' || payment.status === 'expired') return;
-      if (payment.status === 'paid') throw new PaymentDeclinedError('The payment was captured; it cannot be released.', 'already_captured');
-      if (payment.status !== 'authorized') throw new PaymentDeclinedError(`The payment is ${payment.status}; it cannot be released.`, 'payment_not_authorized');
+      if (payment.status === 'paid')
+        throw new PaymentDeclinedError('The payment was captured; it cannot be released.', 'already_captured');
+      if (payment.status !== 'authorized')
+        throw new PaymentDeclinedError(
+          `The payment is ${payment.status}; it cannot be released.`,
+          'payment_not_authorized',
+        );
       await call(() => mollie.payments.releaseAuthorization(reference));
       const after = await getPayment(reference);
       // Mollie releases asynchronously: until it says `canceled`, the void row stays pending and is asked again.
@@ -157,7 +185,12 @@ export function createMollieProvider(settings: MollieSettings, options: Provider
     async disputes({ reference }) {
       const chargebacks = await call(() => mollie.paymentChargebacks.page({ paymentId: reference }));
       // Mollie reverses a chargeback it settles in the merchant's favour; one never reversed stays open.
-      return chargebacks.map((c): ProviderDispute => ({ reference: c.id, amount: minorOf(c.amount), currency: c.amount.currency, status: c.reversedAt ? 'won' : 'open' }));
+      return chargebacks.map((c): ProviderDispute => ({
+        reference: c.id,
+        amount: minorOf(c.amount),
+        currency: c.amount.currency,
+        status: c.reversedAt ? 'won' : 'open',
+      }));
     },
   };
 
@@ -172,7 +205,11 @@ function outcomeOf(payment: Payment): RetrieveResult {
     case 'paid':
       return { status: 'succeeded', reference: payment.id };
     case 'authorized':
-      return { status: 'authorized', reference: payment.id, authorizationExpiresAt: payment.captureBefore ? new Date(payment.captureBefore) : null };
+      return {
+        status: 'authorized',
+        reference: payment.id,
+        authorizationExpiresAt: payment.captureBefore ? new Date(payment.captureBefore) : null,
+      };
     case 'canceled':
       if (payment.authorizedAt) return { status: 'voided', reference: payment.id, expired: false };
       return { status: 'failed', declineCode: 'canceled' };
@@ -180,15 +217,20 @@ function outcomeOf(payment: Payment): RetrieveResult {
       if (payment.authorizedAt) return { status: 'voided', reference: payment.id, expired: true };
       return { status: 'failed', declineCode: 'expired' };
     case 'failed':
-      return { status: 'failed', declineCode: (payment.details as { failureReason?: string } | null)?.failureReason ?? 'failed' };
+      return {
+        status: 'failed',
+        declineCode: (payment.details as { failureReason?: string } | null)?.failureReason ?? 'failed',
+      };
     default:
       return { status: 'processing' };
   }
 }
 
 function refusedCapture(payment: Payment): PaymentDeclinedError {
-  if (payment.status === 'expired') return new PaymentDeclinedError('The authorization expired before it was captured.', 'authorization_expired');
-  if (payment.status === 'canceled') return new PaymentDeclinedError('The authorization was released.', 'authorization_voided');
+  if (payment.status === 'expired')
+    return new PaymentDeclinedError('The authorization expired before it was captured.', 'authorization_expired');
+  if (payment.status === 'canceled')
+    return new PaymentDeclinedError('The authorization was released.', 'authorization_voided');
   return new PaymentDeclinedError(`The payment is ${payment.status}; it cannot be captured.`, 'payment_not_authorized');
 }
 

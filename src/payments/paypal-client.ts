@@ -54,6 +54,7 @@ function redirectingAgent(target: URL): Agent {
   const host = target.hostname;
   const port = Number(target.port || (target.protocol === 'https:' ? 443 : 80));
   const agent = new Agent({ keepAlive: false });
-  agent.createConnection = () => (target.protocol === 'https:' ? tlsConnect({ host, port, servername: host }) : netConnect({ host, port }));
+  agent.createConnection = () =>
+    target.protocol === 'https:' ? tlsConnect({ host, port, servername: host }) : netConnect({ host, port });
   return agent;
 }

@@ -23,11 +23,17 @@ interface DisputeJson {
 const SELLER_KEEPS = new Set(['RESOLVED_SELLER_FAVOUR', 'CANCELED_BY_BUYER', 'DENIED', 'NONE']);
 
 export async function listDisputes(client: Client, captureId: string): Promise<ProviderDispute[]> {
-  const list = await getJson<{ items?: DisputeJson[] }>(client, '/v1/customer/disputes', { disputed_transaction_id: captureId, page_size: '50' });
+  const list = await getJson<{ items?: DisputeJson[] }>(client, '/v1/customer/disputes', {
+    disputed_transaction_id: captureId,
+    page_size: '50',
+  });
   const found: ProviderDispute[] = [];
   for (const item of list.items ?? []) {
     if (!item.dispute_id) continue;
-    const dispute = item.status === 'RESOLVED' ? await getJson<DisputeJson>(client, `/v1/customer/disputes/${encodeURIComponent(item.dispute_id)}`) : item;
+    const dispute =
+      item.status === 'RESOLVED'
+        ? await getJson<DisputeJson>(client, `/v1/customer/disputes/${encodeURIComponent(item.dispute_id)}`)
+        : item;
     const money = dispute.dispute_amount ?? item.dispute_amount;
     const currency = money?.currency_code ?? '';
     found.push({

@@ -31,7 +31,10 @@ interface PayPalErrorBody {
 export function issueOf(err: unknown): string | undefined {
   const cause = err instanceof PaymentProviderError ? err.cause : err;
   if (!(cause instanceof ApiError)) return undefined;
-  return (cause.result as PayPalErrorBody | undefined)?.details?.[0]?.issue ?? (cause.result as PayPalErrorBody | undefined)?.name;
+  return (
+    (cause.result as PayPalErrorBody | undefined)?.details?.[0]?.issue ??
+    (cause.result as PayPalErrorBody | undefined)?.name
+  );
 }
 
 export function statusOf(err: unknown): number | undefined {
@@ -69,7 +72,10 @@ export async function paypalCall<T>(client: Client, fn: () => Promise<T>, { decl
       const body = err.result as PayPalErrorBody | undefined;
       const issue = body?.details?.[0]?.issue;
       if (declines && err.statusCode === 422 && issue && DECLINE_ISSUES.has(issue)) {
-        throw new PaymentDeclinedError(body?.details?.[0]?.description ?? body?.message ?? 'PayPal declined the payment.', issue.toLowerCase());
+        throw new PaymentDeclinedError(
+          body?.details?.[0]?.description ?? body?.message ?? 'PayPal declined the payment.',
+          issue.toLowerCase(),
+        );
       }
       throw new PaymentProviderError(`paypal: ${err.statusCode} ${issue ?? body?.name ?? err.message}`, err);
     }

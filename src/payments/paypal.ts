@@ -59,18 +59,24 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
     id: 'paypal',
 
     async charge({ transactionId, amount, currency, source, capture: mode, returnUrl }) {
-      if (!source) return createForBuyer(transactionId, amount, currency, mode === 'manual' ? 'AUTHORIZE' : 'CAPTURE', returnUrl);
+      if (!source)
+        return createForBuyer(transactionId, amount, currency, mode === 'manual' ? 'AUTHORIZE' : 'CAPTURE', returnUrl);
       const order = await getOrder(source);
       if (!order) throw new PaymentDeclinedError('The PayPal order does not exist.', 'invalid_source');
       const intent = mode === 'manual' ? 'AUTHORIZE' : 'CAPTURE';
       if (order.intent !== intent) {
-        throw new PaymentIntentMismatchError(`The PayPal order was created with intent ${order.intent ?? 'unknown'}; this service needs intent ${intent}.`);
+        throw new PaymentIntentMismatchError(
+          `The PayPal order was created with intent ${order.intent ?? 'unknown'}; this service needs intent ${intent}.`,
+        );
       }
       assertAmount(order, amount, currency);
       // COMPLETED is tried too: if WE captured it (a retry), PayPal replays our capture for
       // this request id; if anyone else did, it answers ORDER_ALREADY_CAPTURED, a decline.
       if (order.status !== 'APPROVED' && order.status !== 'COMPLETED') {
-        throw new PaymentDeclinedError(`The PayPal order is ${order.status ?? 'in an unknown state'}, not approved.`, 'order_not_approved');
+        throw new PaymentDeclinedError(
+          `The PayPal order is ${order.status ?? 'in an unknown state'}, not approved.`,
+          'order_not_approved',
+        );
       }
       return mode === 'manual' ? authorize(source, transactionId) : captureApproved(source, transactionId);
     },
@@ -90,12 +96,16 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
       // Approved: captured (or authorized) with the request id of the transaction, so the webhook,
       // the buyer's return and the reconciler make one capture however many of them get here.
       try {
-        const done = mode === 'manual' ? await authorize(reference, transactionId) : await captureApproved(reference, transactionId);
+        const done =
+          mode === 'manual'
+            ? await authorize(reference, transactionId)
+            : await captureApproved(reference, transactionId);
         return done.captured
           ? { status: 'succeeded', reference: done.reference }
           : { status: 'authorized', reference: done.reference, authorizationExpiresAt: done.authorizationExpiresAt };
       } catch (err) {
-        if (err instanceof PaymentDeclinedError) return { status: 'failed', declineCode: err.declineCode ?? 'capture_declined' };
+        if (err instanceof PaymentDeclinedError)
+          return { status: 'failed', declineCode: err.declineCode ?? 'capture_declined' };
         throw err;
       }
     },
@@ -120,7 +130,11 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
                 prefer: 'return=representation',
                 // The invoice id tags the capture as this one of ours: PayPal refuses a second capture
                 // with it, and it is how the capture is found again once the request id is forgotten.
-                body: { amount: { currencyCode: currency, value: toMajorString(amount, currency) }, finalCapture: true, invoiceId: captureId },
+                body: {
+                  amount: { currencyCode: currency, value: toMajorString(amount, currency) },
+                  finalCapture: true,
+                  invoiceId: captureId,
+                },
               })
             ).result,
         );
@@ -137,7 +151,10 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
       if (!capture.id) throw new PaymentProviderError('paypal: capture answered without an id');
       if (capture.status === 'COMPLETED') return { reference: capture.id };
       if (capture.status === 'DECLINED' || capture.status === 'FAILED') {
-        throw new PaymentDeclinedError('PayPal declined the capture.', capture.statusDetails?.reason?.toLowerCase() ?? 'capture_declined');
+        throw new PaymentDeclinedError(
+          'PayPal declined the capture.',
+          capture.statusDetails?.reason?.toLowerCase() ?? 'capture_declined',
+        );
       }
       // PENDING: the money is on its way; asking again with the same id reports it once it lands.
       throw new PaymentProviderError(`paypal: capture ${capture.id} is ${capture.status ?? 'unknown'}`);
@@ -147,14 +164,24 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
       try {
         await paypalCall(
           client,
-          async () => (await payments.voidPayment({ authorizationId: reference, paypalRequestId: voidKey(voidId), prefer: 'return=representation' })).result,
+          async () =>
+            (
+              await payments.voidPayment({
+                authorizationId: reference,
+                paypalRequestId: voidKey(voidId),
+                prefer: 'return=representation',
+              })
+            ).result,
         );
       } catch (err) {
         if (!(err instanceof PaymentProviderError) || !isUnprocessable(err)) throw err;
         const status = authorizationStatus(await getAuthorization(reference));
         if (status === 'VOIDED' || status === 'EXPIRED') return; // released already
         const captured = status === 'CAPTURED' || status === 'PARTIALLY_CAPTURED';
-        throw new PaymentDeclinedError(err.message, captured ? 'already_captured' : (issueOf(err)?.toLowerCase() ?? 'void_refused'));
+        throw new PaymentDeclinedError(
+          err.message,
+          captured ? 'already_captured' : (issueOf(err)?.toLowerCase() ?? 'void_refused'),
+        );
       }
     },
 
@@ -163,7 +190,12 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
       return all
         .sort((a, b) => (a.createTime ?? '').localeCompare(b.createTime ?? ''))
         .map((r): ProviderRefund => {
-          const status = r.status === 'COMPLETED' ? 'succeeded' : r.status === 'CANCELLED' || r.status === 'FAILED' ? 'failed' : 'pending';
+          const status =
+            r.status === 'COMPLETED'
+              ? 'succeeded'
+              : r.status === 'CANCELLED' || r.status === 'FAILED'
+                ? 'failed'
+                : 'pending';
           const value = r.amount;
           return {
             reference: r.id!,
@@ -192,7 +224,10 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
                 captureId: reference,
                 paypalRequestId: refundKey(refundId),
                 prefer: 'return=representation',
-                body: { amount: { currencyCode: currency, value: toMajorString(amount, currency) }, customId: refundId },
+                body: {
+                  amount: { currencyCode: currency, value: toMajorString(amount, currency) },
+                  customId: refundId,
+                },
               })
             ).result,
         ));
@@ -201,7 +236,10 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
 
     async retrieve({ reference, source }) {
       if (reference) {
-        const capture = await paypalCall(client, async () => (await payments.getCapturedPayment({ captureId: reference })).result).catch((err: unknown) => {
+        const capture = await paypalCall(
+          client,
+          async () => (await payments.getCapturedPayment({ captureId: reference })).result,
+        ).catch((err: unknown) => {
           if (isNotFound(err)) return null;
           throw err;
         });
@@ -223,13 +261,29 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
   async function authorize(orderId: string, transactionId: string): Promise<ChargeResult> {
     const authorized = await paypalCall(
       client,
-      async () => (await orders.authorizeOrder({ id: orderId, paypalRequestId: chargeKey(transactionId), prefer: 'return=representation' })).result,
+      async () =>
+        (
+          await orders.authorizeOrder({
+            id: orderId,
+            paypalRequestId: chargeKey(transactionId),
+            prefer: 'return=representation',
+          })
+        ).result,
       { declines: true },
     );
     const auth = authorized.purchaseUnits?.[0]?.payments?.authorizations?.[0];
     if (!auth?.id) throw new PaymentProviderError(`paypal: order ${orderId} authorized without an authorization`);
-    if (auth.status === 'CREATED') return { reference: auth.id, captured: false, authorizationExpiresAt: auth.expirationTime ? new Date(auth.expirationTime) : null };
-    if (auth.status === 'DENIED') throw new PaymentDeclinedError('PayPal denied the authorization.', auth.statusDetails?.reason?.toLowerCase() ?? 'authorization_denied');
+    if (auth.status === 'CREATED')
+      return {
+        reference: auth.id,
+        captured: false,
+        authorizationExpiresAt: auth.expirationTime ? new Date(auth.expirationTime) : null,
+      };
+    if (auth.status === 'DENIED')
+      throw new PaymentDeclinedError(
+        'PayPal denied the authorization.',
+        auth.statusDetails?.reason?.toLowerCase() ?? 'authorization_denied',
+      );
     // PENDING: PayPal is still deciding; the reconciler asks again later.
     throw new PaymentProviderError(`paypal: authorization ${auth.id} is ${auth.status ?? 'unknown'}`);
   }
@@ -246,7 +300,11 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
     intent: 'CAPTURE' | 'AUTHORIZE',
     returnUrl: string | null | undefined,
   ): Promise<ChargeResult> {
-    if (!returnUrl) throw new PaymentDeclinedError('A PayPal payment without an approved order needs a return URL.', 'return_url_required');
+    if (!returnUrl)
+      throw new PaymentDeclinedError(
+        'A PayPal payment without an approved order needs a return URL.',
+        'return_url_required',
+      );
     const created = await paypalCall(
       client,
       async () =>
@@ -256,14 +314,21 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
             prefer: 'return=representation',
             body: {
               intent: intent === 'AUTHORIZE' ? CheckoutPaymentIntent.Authorize : CheckoutPaymentIntent.Capture,
-              purchaseUnits: [{ amount: { currencyCode: currency, value: toMajorString(amount, currency) }, customId: transactionId }],
-              paymentSource: { paypal: { experienceContext: { returnUrl, cancelUrl: returnUrl, userAction: PaypalExperienceUserAction.PayNow } } },
+              purchaseUnits: [
+                { amount: { currencyCode: currency, value: toMajorString(amount, currency) }, customId: transactionId },
+              ],
+              paymentSource: {
+                paypal: {
+                  experienceContext: { returnUrl, cancelUrl: returnUrl, userAction: PaypalExperienceUserAction.PayNow },
+                },
+              },
             },
           })
         ).result,
     );
     if (!created.id) throw new PaymentProviderError('paypal: order created without an id');
-    const link = created.links?.find((l) => l.rel === 'payer-action') ?? created.links?.find((l) => l.rel === 'approve');
+    const link =
+      created.links?.find((l) => l.rel === 'payer-action') ?? created.links?.find((l) => l.rel === 'approve');
     return {
       reference: created.id,
       captured: false,
@@ -276,24 +341,36 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
   async function captureApproved(orderId: string, transactionId: string): Promise<ChargeResult> {
     const captured = await paypalCall(
       client,
-      async () => (await orders.captureOrder({ id: orderId, paypalRequestId: chargeKey(transactionId), prefer: 'return=representation' })).result,
+      async () =>
+        (
+          await orders.captureOrder({
+            id: orderId,
+            paypalRequestId: chargeKey(transactionId),
+            prefer: 'return=representation',
+          })
+        ).result,
       { declines: true },
     );
     const capture = captureOf(captured);
     if (!capture?.id) throw new PaymentProviderError(`paypal: order ${orderId} captured without a capture`);
     if (capture.status === 'COMPLETED') return { reference: capture.id, captured: true, authorizationExpiresAt: null };
     if (capture.status === 'DECLINED' || capture.status === 'FAILED') {
-      throw new PaymentDeclinedError('PayPal declined the payment.', capture.statusDetails?.reason?.toLowerCase() ?? 'capture_declined');
+      throw new PaymentDeclinedError(
+        'PayPal declined the payment.',
+        capture.statusDetails?.reason?.toLowerCase() ?? 'capture_declined',
+      );
     }
     // PENDING (e.g. under review): the money may still arrive; the reconciler asks again later.
     throw new PaymentProviderError(`paypal: capture ${capture.id} is ${capture.status ?? 'unknown'}`);
   }
 
   async function getAuthorization(authorizationId: string): Promise<PaymentAuthorization | null> {
-    return paypalCall(client, async () => (await payments.getAuthorizedPayment({ authorizationId })).result).catch((err: unknown) => {
-      if (isNotFound(err)) return null;
-      throw err;
-    });
+    return paypalCall(client, async () => (await payments.getAuthorizedPayment({ authorizationId })).result).catch(
+      (err: unknown) => {
+        if (isNotFound(err)) return null;
+        throw err;
+      },
+    );
   }
 
   /** The capture made of an authorization, found through its order (an authorization does not list its captures). */
@@ -303,12 +380,16 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
     const order = orderId ? await getOrder(orderId) : null;
     const captures = order?.purchaseUnits?.flatMap((u) => u.payments?.captures ?? []) ?? [];
     return (
-      captures.find((c) => c.status !== 'DECLINED' && c.status !== 'FAILED' && linksUp(c.links, `/authorizations/${authorizationId}`)) ??
-      captures.find((c) => c.status === 'COMPLETED')
+      captures.find(
+        (c) =>
+          c.status !== 'DECLINED' && c.status !== 'FAILED' && linksUp(c.links, `/authorizations/${authorizationId}`),
+      ) ?? captures.find((c) => c.status === 'COMPLETED')
     );
   }
 
-  function authorizationResult(auth: PaymentAuthorization | AuthorizationWithAdditionalData): Promise<RetrieveResult> | RetrieveResult {
+  function authorizationResult(
+    auth: PaymentAuthorization | AuthorizationWithAdditionalData,
+  ): Promise<RetrieveResult> | RetrieveResult {
     const expiresAt = auth.expirationTime ? new Date(auth.expirationTime) : null;
     switch (authorizationStatus(auth)) {
       case 'CREATED':
@@ -319,7 +400,9 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
         return { status: 'voided', reference: auth.id!, expired: true };
       case 'CAPTURED':
       case 'PARTIALLY_CAPTURED':
-        return captureOfAuthorization(auth.id!).then((c): RetrieveResult => (c?.id ? captureResult(c) : { status: 'processing' }));
+        return captureOfAuthorization(auth.id!).then((c): RetrieveResult =>
+          c?.id ? captureResult(c) : { status: 'processing' },
+        );
       case 'DENIED':
         return { status: 'failed', declineCode: auth.statusDetails?.reason?.toLowerCase() ?? 'authorization_denied' };
       default:
@@ -333,7 +416,11 @@ export function createPayPalProvider(settings: PayPalSettings, options: Provider
     const orderId = capture.supplementaryData?.relatedIds?.orderId;
     if (!orderId) return [];
     const order = await paypalCall(client, async () => (await orders.getOrder({ id: orderId })).result);
-    return order.purchaseUnits?.flatMap((u) => u.payments?.refunds ?? []).filter((r) => linksUp(r.links, `/captures/${captureId}`) || !r.links?.some((l) => l.rel === 'up')) ?? [];
+    return (
+      order.purchaseUnits
+        ?.flatMap((u) => u.payments?.refunds ?? [])
+        .filter((r) => linksUp(r.links, `/captures/${captureId}`) || !r.links?.some((l) => l.rel === 'up')) ?? []
+    );
   }
 
   async function findRefund(captureId: string, refundId: string): Promise<Refund | undefined> {
@@ -377,8 +464,11 @@ function assertAmount(order: Order, amount: number, currency: string): void {
     }
   }
   if (theirs !== amount) {
-    const shown = units.map((u) => `${u.amount?.value ?? '?'} ${u.amount?.currencyCode ?? '?'}`).join(' + ') || 'nothing';
-    throw new PaymentAmountMismatchError(`The PayPal order is for ${shown}; the order total is ${toMajorString(amount, currency)} ${currency}.`);
+    const shown =
+      units.map((u) => `${u.amount?.value ?? '?'} ${u.amount?.currencyCode ?? '?'}`).join(' + ') || 'nothing';
+    throw new PaymentAmountMismatchError(
+      `The PayPal order is for ${shown}; the order total is ${toMajorString(amount, currency)} ${currency}.`,
+    );
   }
 }
 
@@ -403,6 +493,7 @@ function captureResult(capture: OrdersCapture | CapturedPayment): RetrieveResult
 function refundResult(refund: Refund): RefundResult {
   if (!refund.id) throw new PaymentProviderError('paypal: refund answered without an id');
   if (refund.status === 'COMPLETED') return { status: 'succeeded', reference: refund.id };
-  if (refund.status === 'CANCELLED' || refund.status === 'FAILED') throw new RefundFailedError(`paypal: refund ${refund.id} ${refund.status}`, refund.id);
+  if (refund.status === 'CANCELLED' || refund.status === 'FAILED')
+    throw new RefundFailedError(`paypal: refund ${refund.id} ${refund.status}`, refund.id);
   return { status: 'pending', reference: refund.id };
 }

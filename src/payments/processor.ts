@@ -24,13 +24,28 @@ type Factory = (config: Config) => Promise<PaymentProvider | null>;
 const REGISTRY: Record<ProviderId, Factory> = {
   sandbox: async (c) => (c.sandboxEnabled ? createSandboxProvider({ publicBaseUrl: c.publicBaseUrl }) : null),
   stripe: async (c) => (c.stripe ? (await import('./stripe.js')).createStripeProvider(c.stripe) : null),
-  paypal: async (c) => (c.paypal ? (await import('./paypal.js')).createPayPalProvider(c.paypal, { production: c.env === 'production' }) : null),
-  square: async (c) => (c.square ? (await import('./square.js')).createSquareProvider(c.square, { production: c.env === 'production' }) : null),
-  adyen: async (c) => (c.adyen ? (await import('./adyen.js')).createAdyenProvider(c.adyen, { returnUrl: `${c.publicBaseUrl}/` }) : null),
-  mollie: async (c) => (c.mollie ? (await import('./mollie.js')).createMollieProvider(c.mollie, { webhookUrl: `${c.publicBaseUrl}/api/webhooks/mollie` }) : null),
+  paypal: async (c) =>
+    c.paypal
+      ? (await import('./paypal.js')).createPayPalProvider(c.paypal, { production: c.env === 'production' })
+      : null,
+  square: async (c) =>
+    c.square
+      ? (await import('./square.js')).createSquareProvider(c.square, { production: c.env === 'production' })
+      : null,
+  adyen: async (c) =>
+    c.adyen ? (await import('./adyen.js')).createAdyenProvider(c.adyen, { returnUrl: `${c.publicBaseUrl}/` }) : null,
+  mollie: async (c) =>
+    c.mollie
+      ? (await import('./mollie.js')).createMollieProvider(c.mollie, {
+          webhookUrl: `${c.publicBaseUrl}/api/webhooks/mollie`,
+        })
+      : null,
 };
 
-export async function createPaymentProcessor(config: Config, overrides: Partial<Record<ProviderId, PaymentProvider>> = {}): Promise<PaymentProcessor> {
+export async function createPaymentProcessor(
+  config: Config,
+  overrides: Partial<Record<ProviderId, PaymentProvider>> = {},
+): Promise<PaymentProcessor> {
   const providers = new Map<string, PaymentProvider>();
   for (const [id, factory] of Object.entries(REGISTRY) as [ProviderId, Factory][]) {
     const p = overrides[id] ?? (await factory(config));

@@ -15,7 +15,8 @@ import type { CaptureMode, ProviderId } from '../domain/payment.js';
 export type ChargeCapture = 'immediate' | 'manual';
 
 /** What a charge under the service's capture mode asks of the provider: capture at shipment is a manual capture. */
-export const chargeCaptureFor = (mode: CaptureMode | undefined): ChargeCapture => (mode === 'shipment' ? 'manual' : 'immediate');
+export const chargeCaptureFor = (mode: CaptureMode | undefined): ChargeCapture =>
+  mode === 'shipment' ? 'manual' : 'immediate';
 
 export interface ChargeInput {
   transactionId: string;

@@ -1,4 +1,10 @@
-import { PaymentDeclinedError, PaymentProviderError, type PaymentProvider, type ProviderRefund, type RetrieveResult } from './provider.js';
+import {
+  PaymentDeclinedError,
+  PaymentProviderError,
+  type PaymentProvider,
+  type ProviderRefund,
+  type RetrieveResult,
+} from './provider.js';
 
 /**
  * The built-in provider: no network, outcomes chosen by the token (named after
@@ -73,7 +79,12 @@ function recalled(reference: string): SandboxPayment | null {
   if (known) return known;
   const base = { amount: Infinity, currency: null, captures: new Map(), refunds: new Map() };
   if (reference.startsWith(CHARGED)) return remember(reference, { ...base, state: 'captured', capturable: false });
-  if (reference.startsWith(AUTHORIZED)) return remember(reference, { ...base, state: 'authorized', capturable: !reference.startsWith(AUTHORIZED_UNCAPTURABLE) });
+  if (reference.startsWith(AUTHORIZED))
+    return remember(reference, {
+      ...base,
+      state: 'authorized',
+      capturable: !reference.startsWith(AUTHORIZED_UNCAPTURABLE),
+    });
   return null;
 }
 
@@ -86,7 +97,9 @@ function refunded(p: SandboxPayment): number {
 }
 
 /** What the sandbox's page shows: the payment while it waits for its customer, else undefined (404). */
-export function sandboxActionPage(transactionId: string): Pick<SandboxAction, 'amount' | 'currency' | 'returnUrl'> | undefined {
+export function sandboxActionPage(
+  transactionId: string,
+): Pick<SandboxAction, 'amount' | 'currency' | 'returnUrl'> | undefined {
   const a = actions.get(transactionId);
   return a?.state === 'waiting' ? a : undefined;
 }
@@ -105,7 +118,14 @@ export function authenticateSandboxAction(transactionId: string, outcome: 'compl
   }
   a.state = 'completed';
   const authorizedOnly = a.reference.startsWith(AUTHORIZED);
-  remember(a.reference, { state: authorizedOnly ? 'authorized' : 'captured', amount: a.amount, currency: a.currency, capturable: true, captures: new Map(), refunds: new Map() });
+  remember(a.reference, {
+    state: authorizedOnly ? 'authorized' : 'captured',
+    amount: a.amount,
+    currency: a.currency,
+    capturable: true,
+    captures: new Map(),
+    refunds: new Map(),
+  });
   return a.returnUrl;
 }
 
@@ -126,7 +146,11 @@ export function createSandboxProvider(options: { publicBaseUrl?: string } = {}):
 
     async charge({ transactionId, source, amount, currency, capture, returnUrl }) {
       if (source === THREE_DS) {
-        if (!returnUrl) throw new PaymentDeclinedError('The card needs 3-D Secure and no return URL was given.', 'authentication_required');
+        if (!returnUrl)
+          throw new PaymentDeclinedError(
+            'The card needs 3-D Secure and no return URL was given.',
+            'authentication_required',
+          );
         const reference = (capture === 'immediate' ? CHARGED : AUTHORIZED) + THREE_DS_MARK + transactionId;
         // Charging the same transaction again is a retry: the same waiting payment.
         if (!actions.has(transactionId)) {
@@ -137,23 +161,44 @@ export function createSandboxProvider(options: { publicBaseUrl?: string } = {}):
           reference,
           captured: false,
           authorizationExpiresAt: null,
-          action: { url: `${base}/sandbox/authenticate/${transactionId}`, clientSecret: null, providerData: null, expiresAt: null },
+          action: {
+            url: `${base}/sandbox/authenticate/${transactionId}`,
+            clientSecret: null,
+            providerData: null,
+            expiresAt: null,
+          },
         };
       }
       const decline = DECLINES[source];
       if (decline) throw new PaymentDeclinedError('Your card was declined.', decline);
       if (source === 'pm_card_providerUnavailable') throw new PaymentProviderError('sandbox: provider unavailable');
-      if (source !== 'pm_card_visa' && source !== CAPTURE_DECLINED) throw new PaymentDeclinedError('Unknown sandbox payment token.', 'invalid_source');
+      if (source !== 'pm_card_visa' && source !== CAPTURE_DECLINED)
+        throw new PaymentDeclinedError('Unknown sandbox payment token.', 'invalid_source');
       if (capture === 'immediate') {
         if (source === CAPTURE_DECLINED) throw new PaymentDeclinedError('The capture was declined.', EXPIRED);
         const reference = CHARGED + transactionId;
-        if (!payments.has(reference)) remember(reference, { state: 'captured', amount, currency, capturable: false, captures: new Map(), refunds: new Map() });
+        if (!payments.has(reference))
+          remember(reference, {
+            state: 'captured',
+            amount,
+            currency,
+            capturable: false,
+            captures: new Map(),
+            refunds: new Map(),
+          });
         return { reference, captured: true, authorizationExpiresAt: null };
       }
       const reference = authorizedReference(transactionId, source);
       // Charging the same transaction again is a retry: it finds the payment, whatever happened to it since.
       if (!payments.has(reference)) {
-        remember(reference, { state: 'authorized', amount, currency, capturable: source !== CAPTURE_DECLINED, captures: new Map(), refunds: new Map() });
+        remember(reference, {
+          state: 'authorized',
+          amount,
+          currency,
+          capturable: source !== CAPTURE_DECLINED,
+          captures: new Map(),
+          refunds: new Map(),
+        });
       }
       // The sandbox does not say when its authorizations lapse: the caller's default applies.
       return { reference, captured: false, authorizationExpiresAt: null };
@@ -172,7 +217,8 @@ export function createSandboxProvider(options: { publicBaseUrl?: string } = {}):
       if (p.state === 'voided') refuse('authorization_voided', 'The authorization was voided.');
       if (p.state === 'captured') refuse('already_captured', 'The payment was already captured.');
       if (!p.capturable) refuse(EXPIRED, 'The authorization expired.');
-      if (!Number.isSafeInteger(amount) || amount < 1 || amount > p.amount) refuse('amount_too_large', 'The capture is more than was authorized.');
+      if (!Number.isSafeInteger(amount) || amount < 1 || amount > p.amount)
+        refuse('amount_too_large', 'The capture is more than was authorized.');
       if (p.currency && p.currency !== currency) refuse('currency_mismatch', `The authorization is in ${p.currency}.`);
       Object.assign(p, { state: 'captured', amount, currency });
       const result = { reference };
@@ -183,7 +229,8 @@ export function createSandboxProvider(options: { publicBaseUrl?: string } = {}):
     async void({ reference }) {
       const p = recalled(reference);
       if (!p) throw new PaymentProviderError(`sandbox: no payment ${reference}`);
-      if (p.state === 'captured') throw new PaymentDeclinedError('The payment was already captured.', 'already_captured');
+      if (p.state === 'captured')
+        throw new PaymentDeclinedError('The payment was already captured.', 'already_captured');
       p.state = 'voided';
     },
 
@@ -196,23 +243,35 @@ export function createSandboxProvider(options: { publicBaseUrl?: string } = {}):
       if (!Number.isSafeInteger(amount) || amount < 1 || amount > p.amount - refunded(p)) {
         throw new PaymentProviderError(`sandbox: refund of ${amount} exceeds what is left of payment ${reference}`);
       }
-      const refund: ProviderRefund = { reference: `sb_re_${refundId}`, amount, currency, status: 'succeeded', refundId };
+      const refund: ProviderRefund = {
+        reference: `sb_re_${refundId}`,
+        amount,
+        currency,
+        status: 'succeeded',
+        refundId,
+      };
       p.refunds.set(refundId, refund);
       return { status: 'succeeded', reference: refund.reference };
     },
 
     async retrieve({ transactionId, reference, source, capture = 'immediate' }) {
       if (source === THREE_DS) return actionState(transactionId, reference ?? '');
-      const ref = reference ?? (capture === 'manual' ? authorizedReference(transactionId, source) : CHARGED + transactionId);
+      const ref =
+        reference ?? (capture === 'manual' ? authorizedReference(transactionId, source) : CHARGED + transactionId);
       const p = payments.get(ref);
       if (p) return stateOf(ref, p);
       if (reference) {
         const recalledPayment = recalled(reference);
         if (recalledPayment) return stateOf(reference, recalledPayment);
       }
-      if (source === 'pm_card_visa') return capture === 'manual' ? { status: 'authorized', reference: ref, authorizationExpiresAt: null } : { status: 'succeeded', reference: ref };
+      if (source === 'pm_card_visa')
+        return capture === 'manual'
+          ? { status: 'authorized', reference: ref, authorizationExpiresAt: null }
+          : { status: 'succeeded', reference: ref };
       if (source === CAPTURE_DECLINED)
-        return capture === 'manual' ? { status: 'authorized', reference: ref, authorizationExpiresAt: null } : { status: 'failed', declineCode: EXPIRED };
+        return capture === 'manual'
+          ? { status: 'authorized', reference: ref, authorizationExpiresAt: null }
+          : { status: 'failed', declineCode: EXPIRED };
       return { status: 'failed', declineCode: DECLINES[source] };
     },
 

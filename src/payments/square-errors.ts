@@ -8,7 +8,14 @@ import { PaymentDeclinedError, PaymentProviderError } from './provider.js';
  * Everything else (timeouts, 5xx, auth, our own bad request) is a provider
  * failure whose outcome the reconciler settles.
  */
-const BAD_SOURCE_CODES = new Set(['CARD_TOKEN_EXPIRED', 'CARD_TOKEN_USED', 'INVALID_CARD_DATA', 'INVALID_CARD', 'CARD_EXPIRED', 'CARD_NOT_SUPPORTED']);
+const BAD_SOURCE_CODES = new Set([
+  'CARD_TOKEN_EXPIRED',
+  'CARD_TOKEN_USED',
+  'INVALID_CARD_DATA',
+  'INVALID_CARD',
+  'CARD_EXPIRED',
+  'CARD_NOT_SUPPORTED',
+]);
 
 interface SquareErrorItem {
   category: string;
@@ -18,7 +25,9 @@ interface SquareErrorItem {
 
 function declineOf(errors: readonly SquareErrorItem[]): PaymentDeclinedError | null {
   const decline = errors.find((e) => e.category === 'PAYMENT_METHOD_ERROR' || BAD_SOURCE_CODES.has(e.code));
-  return decline ? new PaymentDeclinedError(decline.detail ?? 'Your card was declined.', decline.code.toLowerCase()) : null;
+  return decline
+    ? new PaymentDeclinedError(decline.detail ?? 'Your card was declined.', decline.code.toLowerCase())
+    : null;
 }
 
 function describe(errors: readonly SquareErrorItem[]): string {
@@ -34,7 +43,10 @@ export function throwIfErrors(errors: readonly SquareErrorItem[] | undefined): v
 /** The first Square error code of a failed call (`AMOUNT_TOO_HIGH`, `BAD_REQUEST`, …), if Square answered with one. */
 export function errorCode(err: unknown): string | undefined {
   if (!(err instanceof PaymentProviderError)) return undefined;
-  const errors = err.cause instanceof SquareError ? err.cause.errors : (err.cause as { errors?: SquareErrorItem[] } | undefined)?.errors;
+  const errors =
+    err.cause instanceof SquareError
+      ? err.cause.errors
+      : (err.cause as { errors?: SquareErrorItem[] } | undefined)?.errors;
   return Array.isArray(errors) ? errors[0]?.code : undefined;
 }
 
@@ -50,7 +62,10 @@ export async function squareCall<T>(fn: () => Promise<T>): Promise<T> {
     if (err instanceof SquareError) {
       const decline = err.statusCode !== undefined && err.statusCode < 500 ? declineOf(err.errors) : null;
       if (decline) throw decline;
-      throw new PaymentProviderError(`square: ${err.statusCode ?? 'no status'} ${describe(err.errors) || err.message}`, err);
+      throw new PaymentProviderError(
+        `square: ${err.statusCode ?? 'no status'} ${describe(err.errors) || err.message}`,
+        err,
+      );
     }
     // SquareTimeoutError, network errors.
     throw new PaymentProviderError(`square: ${err instanceof Error ? err.message : String(err)}`, err);

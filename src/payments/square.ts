@@ -47,7 +47,10 @@ export function createSquareClient(settings: SquareSettings, options: ProviderOp
 
 export function createSquareProvider(settings: SquareSettings, options: ProviderOptions = {}): PaymentProvider {
   const square = createSquareClient(settings, options);
-  const money = (amount: number, currency: string): Square.Money => ({ amount: BigInt(amount), currency: currency as Square.Currency });
+  const money = (amount: number, currency: string): Square.Money => ({
+    amount: BigInt(amount),
+    currency: currency as Square.Currency,
+  });
 
   return {
     id: 'square',
@@ -68,8 +71,10 @@ export function createSquareProvider(settings: SquareSettings, options: Provider
       throwIfErrors(res.errors); // a 200 that carries `errors` is a failure, not a payment
       const payment = res.payment;
       if (!payment?.id) throw new PaymentProviderError('square: create payment answered without a payment');
-      if (payment.status === 'COMPLETED') return { reference: payment.id, captured: true, authorizationExpiresAt: null };
-      if (payment.status === 'APPROVED' && manual) return { reference: payment.id, captured: false, authorizationExpiresAt: dateOrNull(payment.delayedUntil) };
+      if (payment.status === 'COMPLETED')
+        return { reference: payment.id, captured: true, authorizationExpiresAt: null };
+      if (payment.status === 'APPROVED' && manual)
+        return { reference: payment.id, captured: false, authorizationExpiresAt: dateOrNull(payment.delayedUntil) };
       if (payment.status === 'FAILED' || payment.status === 'CANCELED') {
         throw new PaymentDeclinedError('Your card was declined.', cardErrorCode(payment) ?? 'generic_decline');
       }
@@ -89,7 +94,8 @@ export function createSquareProvider(settings: SquareSettings, options: Provider
             });
             throwIfErrors(res.errors);
           }).catch((err: unknown) => {
-            if (errorCode(err) === 'AMOUNT_TOO_HIGH') throw new PaymentDeclinedError('The capture is more than was authorized.', 'amount_too_large');
+            if (errorCode(err) === 'AMOUNT_TOO_HIGH')
+              throw new PaymentDeclinedError('The capture is more than was authorized.', 'amount_too_large');
             throw err;
           });
         }
@@ -126,7 +132,10 @@ export function createSquareProvider(settings: SquareSettings, options: Provider
       });
       const status = (after ?? (await getPayment(reference))).status;
       if (status !== 'CANCELED')
-        throw new PaymentDeclinedError(`The payment is ${status ?? 'unknown'}; it cannot be voided.`, status === 'COMPLETED' ? 'already_captured' : 'payment_not_approved');
+        throw new PaymentDeclinedError(
+          `The payment is ${status ?? 'unknown'}; it cannot be voided.`,
+          status === 'COMPLETED' ? 'already_captured' : 'payment_not_approved',
+        );
     },
 
     async refunds({ reference }) {
@@ -146,7 +155,12 @@ export function createSquareProvider(settings: SquareSettings, options: Provider
         const page = await square.disputes.list({ locationId: settings.locationId });
         for await (const d of page) {
           if (d.disputedPayment?.paymentId !== reference || !d.id) continue;
-          found.push({ reference: d.id, amount: Number(d.amountMoney?.amount ?? 0), currency: d.amountMoney?.currency ?? '', status: disputeStatus(d.state) });
+          found.push({
+            reference: d.id,
+            amount: Number(d.amountMoney?.amount ?? 0),
+            currency: d.amountMoney?.currency ?? '',
+            status: disputeStatus(d.state),
+          });
         }
         return found;
       });
@@ -175,7 +189,9 @@ export function createSquareProvider(settings: SquareSettings, options: Provider
 
     async retrieve({ transactionId, reference, amount }) {
       if (reference) {
-        const payment = await squareCall(async () => (await square.payments.get({ paymentId: reference })).payment).catch((err: unknown) => {
+        const payment = await squareCall(
+          async () => (await square.payments.get({ paymentId: reference })).payment,
+        ).catch((err: unknown) => {
           if (isNotFound(err)) return undefined;
           throw err;
         });
@@ -185,11 +201,19 @@ export function createSquareProvider(settings: SquareSettings, options: Provider
       // Listing only reads, so asking can never charge.
       const matches = await squareCall(async () => {
         const found: Square.Payment[] = [];
-        const page = await square.payments.list({ locationId: settings.locationId, total: BigInt(amount), sortOrder: 'DESC', limit: 100 });
+        const page = await square.payments.list({
+          locationId: settings.locationId,
+          total: BigInt(amount),
+          sortOrder: 'DESC',
+          limit: 100,
+        });
         for await (const p of page) if (p.referenceId === transactionId) found.push(p);
         return found;
       });
-      const best = matches.find((p) => p.status === 'COMPLETED') ?? matches.find((p) => p.status === 'APPROVED' || p.status === 'PENDING') ?? matches[0];
+      const best =
+        matches.find((p) => p.status === 'COMPLETED') ??
+        matches.find((p) => p.status === 'APPROVED' || p.status === 'PENDING') ??
+        matches[0];
       return best ? retrieveResult(best) : { status: 'not_found' };
     },
   };
@@ -213,7 +237,8 @@ function captured(payment: Square.Payment): { reference: string } {
       ? new PaymentDeclinedError('The authorization expired before it was captured.', 'authorization_expired')
       : new PaymentDeclinedError('The authorization was voided.', 'authorization_voided');
   }
-  if (payment.status === 'FAILED') throw new PaymentDeclinedError('The payment failed.', cardErrorCode(payment) ?? 'generic_decline');
+  if (payment.status === 'FAILED')
+    throw new PaymentDeclinedError('The payment failed.', cardErrorCode(payment) ?? 'generic_decline');
   throw new PaymentProviderError(`square: payment ${payment.id} is ${payment.status ?? 'unknown'} after completing it`);
 }
 
@@ -236,11 +261,22 @@ function disputeStatus(state: Square.DisputeState | undefined): ProviderDispute[
 const OUR_REASON = /^Order refund (.+)$/;
 
 function providerRefund(r: Square.PaymentRefund): ProviderRefund {
-  const status = r.status === 'COMPLETED' ? 'succeeded' : r.status === 'REJECTED' || r.status === 'FAILED' ? 'failed' : 'pending';
-  return { reference: r.id, amount: Number(r.amountMoney.amount ?? 0), currency: r.amountMoney.currency ?? '', status, refundId: OUR_REASON.exec(r.reason ?? '')?.[1] ?? null };
+  const status =
+    r.status === 'COMPLETED' ? 'succeeded' : r.status === 'REJECTED' || r.status === 'FAILED' ? 'failed' : 'pending';
+  return {
+    reference: r.id,
+    amount: Number(r.amountMoney.amount ?? 0),
+    currency: r.amountMoney.currency ?? '',
+    status,
+    refundId: OUR_REASON.exec(r.reason ?? '')?.[1] ?? null,
+  };
 }
 
-async function findRefund(square: SquareClient, paymentId: string, reason: string): Promise<Square.PaymentRefund | undefined> {
+async function findRefund(
+  square: SquareClient,
+  paymentId: string,
+  reason: string,
+): Promise<Square.PaymentRefund | undefined> {
   return squareCall(async () => {
     const { payment } = await square.payments.get({ paymentId });
     for (const refundId of payment?.refundIds ?? []) {
@@ -259,7 +295,8 @@ function retrieveResult(payment: Square.Payment): RetrieveResult {
       return { status: 'authorized', reference: payment.id!, authorizationExpiresAt: dateOrNull(payment.delayedUntil) };
     case 'CANCELED':
       // An authorization released (by us or by its delay action); a card that failed is a failure.
-      if (payment.cardDetails?.status === 'VOIDED') return { status: 'voided', reference: payment.id!, expired: lapsed(payment) };
+      if (payment.cardDetails?.status === 'VOIDED')
+        return { status: 'voided', reference: payment.id!, expired: lapsed(payment) };
     // falls through
     case 'FAILED': {
       const declineCode = cardErrorCode(payment);

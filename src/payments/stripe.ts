@@ -60,7 +60,10 @@ export function createStripeProvider(settings: StripeSettings, options: Provider
             // (authentication_required) instead of waiting for a customer who is gone.
             ...(returnUrl
               ? { return_url: returnUrl, automatic_payment_methods: { enabled: true } }
-              : { automatic_payment_methods: { enabled: true, allow_redirects: 'never' as const }, error_on_requires_action: true }),
+              : {
+                  automatic_payment_methods: { enabled: true, allow_redirects: 'never' as const },
+                  error_on_requires_action: true,
+                }),
             description,
             metadata: { transaction_id: transactionId, customer_id: customerId },
             // The charge carries `capture_before`, when the authorization lapses.
@@ -88,7 +91,13 @@ export function createStripeProvider(settings: StripeSettings, options: Provider
 
     async cancelAction({ transactionId, reference }) {
       try {
-        await call(() => stripe.paymentIntents.cancel(reference, { cancellation_reason: 'abandoned' }, { idempotencyKey: cancelKey(transactionId) }));
+        await call(() =>
+          stripe.paymentIntents.cancel(
+            reference,
+            { cancellation_reason: 'abandoned' },
+            { idempotencyKey: cancelKey(transactionId) },
+          ),
+        );
         return 'cancelled';
       } catch (err) {
         if (stripeCode(err) !== 'payment_intent_unexpected_state') throw err;
@@ -107,29 +116,41 @@ export function createStripeProvider(settings: StripeSettings, options: Provider
             { idempotencyKey: captureKey(captureId) },
           ),
         );
-        if (intent.status !== 'succeeded') throw new PaymentProviderError(`stripe: payment intent ${intent.id} is ${intent.status} after capture`);
+        if (intent.status !== 'succeeded')
+          throw new PaymentProviderError(`stripe: payment intent ${intent.id} is ${intent.status} after capture`);
         return { reference: intent.id };
       } catch (err) {
         const code = stripeCode(err);
-        if (code === 'amount_too_large' || stripeParam(err) === 'amount_to_capture') throw new PaymentDeclinedError('The capture is more than was authorized.', 'amount_too_large');
+        if (code === 'amount_too_large' || stripeParam(err) === 'amount_to_capture')
+          throw new PaymentDeclinedError('The capture is more than was authorized.', 'amount_too_large');
         if (code !== 'payment_intent_unexpected_state') throw err;
         // Not capturable any more: captured (by this very capture, its key forgotten, when the intent
         // carries our capture id), or released.
         const intent = await call(() => stripe.paymentIntents.retrieve(reference));
         if (intent.status === 'succeeded' && intent.metadata?.capture_id === captureId) return { reference: intent.id };
-        if (intent.status === 'succeeded') throw new PaymentDeclinedError('The payment was already captured.', 'already_captured');
+        if (intent.status === 'succeeded')
+          throw new PaymentDeclinedError('The payment was already captured.', 'already_captured');
         if (intent.status === 'canceled') {
           throw expiredCancel(intent)
             ? new PaymentDeclinedError('The authorization expired before it was captured.', 'authorization_expired')
             : new PaymentDeclinedError('The authorization was voided.', 'authorization_voided');
         }
-        throw new PaymentDeclinedError(`The payment is ${intent.status}; it cannot be captured.`, 'payment_intent_unexpected_state');
+        throw new PaymentDeclinedError(
+          `The payment is ${intent.status}; it cannot be captured.`,
+          'payment_intent_unexpected_state',
+        );
       }
     },
 
     async void({ voidId, reference }) {
       try {
-        await call(() => stripe.paymentIntents.cancel(reference, { cancellation_reason: 'requested_by_customer' }, { idempotencyKey: voidKey(voidId) }));
+        await call(() =>
+          stripe.paymentIntents.cancel(
+            reference,
+            { cancellation_reason: 'requested_by_customer' },
+            { idempotencyKey: voidKey(voidId) },
+          ),
+        );
       } catch (err) {
         if (stripeCode(err) !== 'payment_intent_unexpected_state') throw err;
         const intent = await call(() => stripe.paymentIntents.retrieve(reference));
@@ -144,7 +165,8 @@ export function createStripeProvider(settings: StripeSettings, options: Provider
     async refunds({ reference }) {
       return call(async () => {
         const found: ProviderRefund[] = [];
-        for await (const r of stripe.refunds.list({ payment_intent: reference, limit: 100 })) found.push(providerRefund(r));
+        for await (const r of stripe.refunds.list({ payment_intent: reference, limit: 100 }))
+          found.push(providerRefund(r));
         return found.reverse(); // Stripe lists newest first
       });
     },
@@ -153,7 +175,12 @@ export function createStripeProvider(settings: StripeSettings, options: Provider
       return call(async () => {
         const found: ProviderDispute[] = [];
         for await (const d of stripe.disputes.list({ payment_intent: reference, limit: 100 })) {
-          found.push({ reference: d.id, amount: d.amount, currency: d.currency.toUpperCase(), status: disputeStatus(d.status) });
+          found.push({
+            reference: d.id,
+            amount: d.amount,
+            currency: d.currency.toUpperCase(),
+            status: disputeStatus(d.status),
+          });
         }
         return found.reverse();
       });
@@ -171,14 +198,19 @@ export function createStripeProvider(settings: StripeSettings, options: Provider
       const refund =
         existing ??
         (await call(() =>
-          stripe.refunds.create({ payment_intent: reference, amount, metadata: { transaction_id: transactionId, refund_id: refundId } }, { idempotencyKey: refundKey(refundId) }),
+          stripe.refunds.create(
+            { payment_intent: reference, amount, metadata: { transaction_id: transactionId, refund_id: refundId } },
+            { idempotencyKey: refundKey(refundId) },
+          ),
         ));
       return refundResult(refund);
     },
 
     async retrieve({ transactionId, reference }) {
       const intent = reference
-        ? await call(() => stripe.paymentIntents.retrieve(reference, { expand: ['latest_charge'] })).catch(notFoundAsNull)
+        ? await call(() => stripe.paymentIntents.retrieve(reference, { expand: ['latest_charge'] })).catch(
+            notFoundAsNull,
+          )
         : await findByTransaction(stripe, transactionId);
       return intent ? retrieveResult(intent) : { status: 'not_found' };
     },
@@ -191,10 +223,19 @@ export function createStripeProvider(settings: StripeSettings, options: Provider
  * a minute), so the reconciler must only ask about transactions older than that.
  */
 async function findByTransaction(stripe: Stripe, transactionId: string): Promise<Stripe.PaymentIntent | null> {
-  const result = await call(() => stripe.paymentIntents.search({ query: `metadata['transaction_id']:'${transactionId.replace(/'/g, "\\'")}'`, limit: 10 }));
-  const best = result.data.find((pi) => pi.status === 'succeeded') ?? result.data.find((pi) => pi.status === 'requires_capture') ?? result.data[0];
+  const result = await call(() =>
+    stripe.paymentIntents.search({
+      query: `metadata['transaction_id']:'${transactionId.replace(/'/g, "\\'")}'`,
+      limit: 10,
+    }),
+  );
+  const best =
+    result.data.find((pi) => pi.status === 'succeeded') ??
+    result.data.find((pi) => pi.status === 'requires_capture') ??
+    result.data[0];
   // Search results never expand: fetch the charge for its `capture_before`.
-  if (best?.status === 'requires_capture') return call(() => stripe.paymentIntents.retrieve(best.id, { expand: ['latest_charge'] }));
+  if (best?.status === 'requires_capture')
+    return call(() => stripe.paymentIntents.retrieve(best.id, { expand: ['latest_charge'] }));
   return best ?? null;
 }
 
@@ -219,7 +260,8 @@ function awaitingCustomer(intent: Stripe.PaymentIntent): ChargeResult {
     action: {
       url: next?.redirect_to_url?.url ?? null,
       clientSecret: intent.client_secret,
-      providerData: next && next.type !== 'redirect_to_url' ? { next_action: next as unknown as Record<string, unknown> } : null,
+      providerData:
+        next && next.type !== 'redirect_to_url' ? { next_action: next as unknown as Record<string, unknown> } : null,
       expiresAt: null,
     },
   };
@@ -238,16 +280,27 @@ function disputeStatus(status: Stripe.Dispute.Status): ProviderDispute['status']
 }
 
 function providerRefund(r: Stripe.Refund): ProviderRefund {
-  const status = r.status === 'succeeded' ? 'succeeded' : r.status === 'failed' || r.status === 'canceled' ? 'failed' : 'pending';
-  return { reference: r.id, amount: r.amount, currency: r.currency.toUpperCase(), status, refundId: r.metadata?.refund_id ?? null };
+  const status =
+    r.status === 'succeeded' ? 'succeeded' : r.status === 'failed' || r.status === 'canceled' ? 'failed' : 'pending';
+  return {
+    reference: r.id,
+    amount: r.amount,
+    currency: r.currency.toUpperCase(),
+    status,
+    refundId: r.metadata?.refund_id ?? null,
+  };
 }
 
 function stripeCode(err: unknown): string | undefined {
-  return err instanceof PaymentProviderError && err.cause instanceof Stripe.errors.StripeError ? err.cause.code : undefined;
+  return err instanceof PaymentProviderError && err.cause instanceof Stripe.errors.StripeError
+    ? err.cause.code
+    : undefined;
 }
 
 function stripeParam(err: unknown): string | undefined {
-  return err instanceof PaymentProviderError && err.cause instanceof Stripe.errors.StripeError ? err.cause.param : undefined;
+  return err instanceof PaymentProviderError && err.cause instanceof Stripe.errors.StripeError
+    ? err.cause.param
+    : undefined;
 }
 
 function retrieveResult(intent: Stripe.PaymentIntent): RetrieveResult {
@@ -260,7 +313,8 @@ function retrieveResult(intent: Stripe.PaymentIntent): RetrieveResult {
     }
     case 'canceled':
       // An authorization we released, or one that lapsed; a charge that never succeeded is a failure.
-      if (intent.capture_method === 'manual' && !intent.last_payment_error) return { status: 'voided', reference: intent.id, expired: expiredCancel(intent) };
+      if (intent.capture_method === 'manual' && !intent.last_payment_error)
+        return { status: 'voided', reference: intent.id, expired: expiredCancel(intent) };
     // falls through
     case 'requires_payment_method': {
       const declineCode = intent.last_payment_error?.decline_code ?? intent.last_payment_error?.code;
@@ -274,13 +328,20 @@ function retrieveResult(intent: Stripe.PaymentIntent): RetrieveResult {
 function refundResult(refund: Stripe.Refund): RefundResult {
   if (refund.status === 'succeeded') return { status: 'succeeded', reference: refund.id };
   if (refund.status === 'failed' || refund.status === 'canceled') {
-    throw new RefundFailedError(`stripe: refund ${refund.id} ${refund.status} (${refund.failure_reason ?? 'no reason'})`, refund.id);
+    throw new RefundFailedError(
+      `stripe: refund ${refund.id} ${refund.status} (${refund.failure_reason ?? 'no reason'})`,
+      refund.id,
+    );
   }
   return { status: 'pending', reference: refund.id };
 }
 
 function notFoundAsNull(err: unknown): null {
-  if (err instanceof PaymentProviderError && err.cause instanceof Stripe.errors.StripeInvalidRequestError && err.cause.code === 'resource_missing') {
+  if (
+    err instanceof PaymentProviderError &&
+    err.cause instanceof Stripe.errors.StripeInvalidRequestError &&
+    err.cause.code === 'resource_missing'
+  ) {
     return null;
   }
   throw err;
@@ -295,7 +356,11 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
       throw new PaymentDeclinedError(err.message, err.decline_code ?? err.code);
     }
     // A PaymentMethod id that does not exist is the customer's bad token, not an outage.
-    if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'resource_missing' && err.param === 'payment_method') {
+    if (
+      err instanceof Stripe.errors.StripeInvalidRequestError &&
+      err.code === 'resource_missing' &&
+      err.param === 'payment_method'
+    ) {
       throw new PaymentDeclinedError('The payment method does not exist.', 'invalid_source');
     }
     const message = err instanceof Error ? err.message : String(err);

@@ -2,7 +2,17 @@ import { tracingActive, withSpan } from '../observability/tracing.js';
 import type { PaymentProvider } from './provider.js';
 
 /** The calls that go to the provider (all async); anything else a provider has passes through. */
-const CALLS = new Set<string>(['charge', 'capture', 'void', 'refund', 'retrieve', 'refunds', 'disputes', 'completeAction', 'cancelAction'] satisfies (keyof PaymentProvider)[]);
+const CALLS = new Set<string>([
+  'charge',
+  'capture',
+  'void',
+  'refund',
+  'retrieve',
+  'refunds',
+  'disputes',
+  'completeAction',
+  'cancelAction',
+] satisfies (keyof PaymentProvider)[]);
 
 /**
  * Each call to a provider in a client span named for the provider and the operation

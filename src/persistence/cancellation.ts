@@ -30,7 +30,9 @@ export interface Cancellation {
  */
 export async function recordCancellation(trx: Db, c: Cancellation): Promise<Movement | undefined> {
   const o = c.order;
-  const messages = sql.join(c.messages.map((m) => sql`(${m.id}::uuid, ${m.kind}::text, ${m.topic}::text, ${m.payload}::jsonb)`));
+  const messages = sql.join(
+    c.messages.map((m) => sql`(${m.id}::uuid, ${m.kind}::text, ${m.topic}::text, ${m.payload}::jsonb)`),
+  );
   const trace = traceColumns();
   const queued =
     c.messages.length > 0

@@ -1,4 +1,13 @@
-import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type Compilable, type QueryResult, type RawBuilder } from 'kysely';
+import {
+  DummyDriver,
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type Compilable,
+  type QueryResult,
+  type RawBuilder,
+} from 'kysely';
 import type { Database, Db } from './tables.js';
 
 /**
@@ -31,7 +40,9 @@ export const slot = (name: string): string => MARK + name;
 export function compileOnce<R>(build: (db: Kysely<Database>) => Compilable<R> | RawBuilder<R>): Runner<R> {
   const query = build(cold);
   const compiled = isRaw(query) ? query.compile(cold) : query.compile();
-  const names = compiled.parameters.map((v) => (typeof v === 'string' && v.startsWith(MARK) ? v.slice(MARK.length) : null));
+  const names = compiled.parameters.map((v) =>
+    typeof v === 'string' && v.startsWith(MARK) ? v.slice(MARK.length) : null,
+  );
   return (db, values) =>
     db.executeQuery<R>({
       ...compiled,
@@ -48,7 +59,9 @@ export function compileOnce<R>(build: (db: Kysely<Database>) => Compilable<R> | 
  * `compileOnce` for statements whose text depends on a small, bounded shape (how many items, whether
  * there is an Idempotency-Key): each shape is built and compiled the first time it is needed.
  */
-export function compileByShape<S extends string, R>(build: (db: Kysely<Database>, shape: S) => Compilable<R> | RawBuilder<R>): (shape: S) => Runner<R> {
+export function compileByShape<S extends string, R>(
+  build: (db: Kysely<Database>, shape: S) => Compilable<R> | RawBuilder<R>,
+): (shape: S) => Runner<R> {
   const runners = new Map<S, Runner<R>>();
   return (shape) => {
     let run = runners.get(shape);

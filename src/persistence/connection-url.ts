@@ -36,7 +36,12 @@ export function parseConnectionUrl(url: string): ParsedConnectionUrl {
     throw new Error(`target_session_attrs=${tsa} is not one of ${TARGET_SESSION_ATTRS.join(', ')}`);
   }
   // node-postgres must not see it (it is the pool's business); everything else is kept verbatim.
-  const search = !params.has('target_session_attrs') && query !== undefined ? `?${query}` : params.size > 1 ? `?${without(params, 'target_session_attrs')}` : '';
+  const search =
+    !params.has('target_session_attrs') && query !== undefined
+      ? `?${query}`
+      : params.size > 1
+        ? `?${without(params, 'target_session_attrs')}`
+        : '';
 
   const entries = hostlist.split(',');
   const hosts = entries.map((entry) => {
@@ -53,7 +58,8 @@ function splitHostPort(entry: string): { host: string; port: string } {
   const v6 = /^(\[[^\]]*\])(?::(.*))?$/.exec(entry);
   const [host, port] = v6 ? [v6[1]!, v6[2]] : splitOnce(entry, ':');
   const p = port === undefined || port === '' ? DEFAULT_PORT : port;
-  if (!/^\d{1,5}$/.test(p) || Number(p) < 1 || Number(p) > 65_535) throw new Error(`port ${JSON.stringify(p)} of host ${JSON.stringify(host)} is not a port number`);
+  if (!/^\d{1,5}$/.test(p) || Number(p) < 1 || Number(p) > 65_535)
+    throw new Error(`port ${JSON.stringify(p)} of host ${JSON.stringify(host)} is not a port number`);
   return { host, port: p };
 }
 

@@ -50,7 +50,12 @@ const preparedCount = new WeakMap<pg.Client, number>();
 const plainQuery = pg.Client.prototype.query;
 
 class PreparingClient extends pg.Client {}
-PreparingClient.prototype.query = function query(this: pg.Client, config: unknown, values?: unknown, callback?: unknown) {
+PreparingClient.prototype.query = function query(
+  this: pg.Client,
+  config: unknown,
+  values?: unknown,
+  callback?: unknown,
+) {
   if (typeof config === 'string' && Array.isArray(values) && values.length > 0 && callback === undefined) {
     let name = statementNames.get(config);
     if (name === undefined && statementNames.size < 10 * MAX_PREPARED) {
@@ -59,7 +64,8 @@ PreparingClient.prototype.query = function query(this: pg.Client, config: unknow
     }
     const count = preparedCount.get(this) ?? 0;
     if (name !== undefined && count < MAX_PREPARED) {
-      const parsed = (this as unknown as { connection: { parsedStatements: Record<string, string> } }).connection.parsedStatements;
+      const parsed = (this as unknown as { connection: { parsedStatements: Record<string, string> } }).connection
+        .parsedStatements;
       if (parsed[name] === undefined) preparedCount.set(this, count + 1);
       return (plainQuery as (q: pg.QueryConfig) => unknown).call(this, { name, text: config, values });
     }
@@ -91,14 +97,19 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
       return pool;
     };
     // One host and no session requirement: node-postgres's pool as it is, nothing in between.
-    const pool = hosts.length === 1 && targetSessionAttrs === 'any' ? createPool(hosts[0]!.url) : new FailoverPool({ hosts, targetSessionAttrs, createPool });
+    const pool =
+      hosts.length === 1 && targetSessionAttrs === 'any'
+        ? createPool(hosts[0]!.url)
+        : new FailoverPool({ hosts, targetSessionAttrs, createPool });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool as never }) });
     return { db, embedded: false, close: () => db.destroy() };
   }
   const pglite = config.pglite ?? (await openPglite(config.url));
   await pglite.waitReady;
   const dialectConfig = { pglite, ...embeddedStatementTracing() };
-  const db = new Kysely<Database>({ dialect: config.pglite ? new LentPGliteDialect(dialectConfig) : new PGliteDialect(dialectConfig) });
+  const db = new Kysely<Database>({
+    dialect: config.pglite ? new LentPGliteDialect(dialectConfig) : new PGliteDialect(dialectConfig),
+  });
   const checkpoints = startEmbeddedCheckpoints(db);
   return {
     db,

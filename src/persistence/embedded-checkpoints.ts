@@ -20,7 +20,10 @@ const DEFAULT_CHECKPOINTS: CheckpointPolicy = { everyMs: 10_000, walBytes: 16 * 
  * Kysely handle, so it waits its turn on the single connection like any query, it checkpoints when
  * enough WAL was written or enough time passed; PostgreSQL then keeps a couple of segments only.
  */
-export function startEmbeddedCheckpoints(db: Kysely<Database>, policy: CheckpointPolicy = DEFAULT_CHECKPOINTS): { stop: () => Promise<void> } {
+export function startEmbeddedCheckpoints(
+  db: Kysely<Database>,
+  policy: CheckpointPolicy = DEFAULT_CHECKPOINTS,
+): { stop: () => Promise<void> } {
   let lastLsn: string | null = null;
   let lastAt = Date.now();
   let running: Promise<void> = Promise.resolve();
@@ -28,7 +31,9 @@ export function startEmbeddedCheckpoints(db: Kysely<Database>, policy: Checkpoin
 
   const tick = async () => {
     const { rows } = await sql<{ lsn: string; written: string | null }>`
-      select pg_current_wal_lsn()::text as lsn, pg_wal_lsn_diff(pg_current_wal_lsn(), ${lastLsn ?? '0/0'}::pg_lsn)::text as written`.execute(db);
+      select pg_current_wal_lsn()::text as lsn, pg_wal_lsn_diff(pg_current_wal_lsn(), ${lastLsn ?? '0/0'}::pg_lsn)::text as written`.execute(
+      db,
+    );
     const { lsn, written } = rows[0]!;
     if (lastLsn === null) {
       lastLsn = lsn;

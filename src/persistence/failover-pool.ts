@@ -48,7 +48,11 @@ const ACCEPTS: Record<TargetSessionAttrs, (r: Role) => boolean> = {
 /** Errors after which this host may no longer be the one to use: the server went away, or went read-only. */
 function isHostLost(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown };
-  if (typeof e?.code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|57P01|57P02|57P03|08\w{3}|25006)$/.test(e.code)) return true;
+  if (
+    typeof e?.code === 'string' &&
+    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|57P01|57P02|57P03|08\w{3}|25006)$/.test(e.code)
+  )
+    return true;
   return typeof e?.message === 'string' && /Connection terminated|Query read timeout|connection error/i.test(e.message);
 }
 
@@ -91,7 +95,10 @@ export class FailoverPool {
 
   private async discover(): Promise<number> {
     const reasons: string[] = [];
-    const passes = this.opts.targetSessionAttrs === 'prefer-standby' ? [ACCEPTS.standby, ACCEPTS.any] : [ACCEPTS[this.opts.targetSessionAttrs]];
+    const passes =
+      this.opts.targetSessionAttrs === 'prefer-standby'
+        ? [ACCEPTS.standby, ACCEPTS.any]
+        : [ACCEPTS[this.opts.targetSessionAttrs]];
     for (const accepts of passes) {
       for (let i = 0; i < this.pools.length; i++) {
         try {
@@ -148,6 +155,8 @@ export class FailoverPool {
 }
 
 async function roleOf(client: pg.PoolClient): Promise<Role> {
-  const { rows } = await client.query<{ recovery: boolean; read_only: string }>("select pg_is_in_recovery() as recovery, current_setting('transaction_read_only') as read_only");
+  const { rows } = await client.query<{ recovery: boolean; read_only: string }>(
+    "select pg_is_in_recovery() as recovery, current_setting('transaction_read_only') as read_only",
+  );
   return { recovery: rows[0]!.recovery, readOnly: rows[0]!.read_only === 'on' };
 }

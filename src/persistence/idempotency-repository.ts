@@ -22,7 +22,12 @@ export type HeldKey =
   | { state: 'completed'; response: StoredResponse };
 
 /** The unexpired key (user, key) as seen by a request with this body's fingerprint; undefined when free. */
-export async function inspectKey(db: Db, userId: string, key: string, fingerprint: string): Promise<HeldKey | undefined> {
+export async function inspectKey(
+  db: Db,
+  userId: string,
+  key: string,
+  fingerprint: string,
+): Promise<HeldKey | undefined> {
   const row = await db
     .selectFrom('idempotency_keys')
     .select(['fingerprint', 'state', 'response_status', 'response_body'])
@@ -66,7 +71,12 @@ export async function completeKey(trx: Db, userId: string, key: string, response
 
 /** Frees a key whose request ended without an outcome worth replaying (e.g. a provider outage). */
 export async function releaseKey(db: Db, userId: string, key: string): Promise<void> {
-  await db.deleteFrom('idempotency_keys').where('user_id', '=', userId).where('key', '=', key).where('state', '=', 'in_progress').execute();
+  await db
+    .deleteFrom('idempotency_keys')
+    .where('user_id', '=', userId)
+    .where('key', '=', key)
+    .where('state', '=', 'in_progress')
+    .execute();
 }
 
 export async function deleteExpiredKeys(db: Db): Promise<number> {

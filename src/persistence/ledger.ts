@@ -1,5 +1,12 @@
 import { sql, type RawBuilder } from 'kysely';
-import { assertEntryMove, type LedgerEntry, type LedgerKind, type LedgerStatus, type LedgerSums, type ProviderId } from '../domain/payment.js';
+import {
+  assertEntryMove,
+  type LedgerEntry,
+  type LedgerKind,
+  type LedgerStatus,
+  type LedgerSums,
+  type ProviderId,
+} from '../domain/payment.js';
 import { ledgerSums, toLedgerSums } from './order-repository.js';
 import { toAmount, toIso } from './rows.js';
 import { fromNow } from './sql-fragments.js';
@@ -118,7 +125,9 @@ export async function recordLearnedMovement(trx: Db, m: NewMovement): Promise<'r
     const row = await trx
       .insertInto('payment_ledger')
       .values(ledgerRow(m, sql<Date>`'infinity'::timestamptz`))
-      .onConflict((oc) => oc.columns(['kind', 'provider_reference']).where('provider_reference', 'is not', null).doNothing())
+      .onConflict((oc) =>
+        oc.columns(['kind', 'provider_reference']).where('provider_reference', 'is not', null).doNothing(),
+      )
       .returning('id')
       .executeTakeFirst();
     await sql`release savepoint learned_movement`.execute(trx);
@@ -150,7 +159,9 @@ export async function settleMovement(
       status: to,
       updated_at: now,
       last_error: null,
-      ...(fields.providerReference && { provider_reference: sql<string>`coalesce(provider_reference, ${fields.providerReference}::text)` }),
+      ...(fields.providerReference && {
+        provider_reference: sql<string>`coalesce(provider_reference, ${fields.providerReference}::text)`,
+      }),
       ...(fields.expiresAt !== undefined && { expires_at: fields.expiresAt }),
     })
     .where('id', '=', id)
@@ -172,7 +183,10 @@ const movementQuery = (db: Db) =>
     .selectFrom('payment_ledger as l')
     .innerJoin('payment_transactions as t', 't.id', 'l.transaction_id')
     .selectAll('l')
-    .select(['t.provider', sql<string | null>`coalesce(${paymentReference(sql`l`)}, t.provider_reference)`.as('payment_reference')]);
+    .select([
+      't.provider',
+      sql<string | null>`coalesce(${paymentReference(sql`l`)}, t.provider_reference)`.as('payment_reference'),
+    ]);
 
 export type MovementRow = LedgerRow & { provider: string; payment_reference: string | null };
 
@@ -198,8 +212,15 @@ export async function lockMovement(trx: Db, id: string): Promise<Movement | unde
   return row && toMovement(row as MovementRow);
 }
 
-export async function findMovementByReference(db: Db, kind: LedgerKind, reference: string): Promise<Movement | undefined> {
-  const row = await movementQuery(db).where('l.kind', '=', kind).where('l.provider_reference', '=', reference).executeTakeFirst();
+export async function findMovementByReference(
+  db: Db,
+  kind: LedgerKind,
+  reference: string,
+): Promise<Movement | undefined> {
+  const row = await movementQuery(db)
+    .where('l.kind', '=', kind)
+    .where('l.provider_reference', '=', reference)
+    .executeTakeFirst();
   return row && toMovement(row as MovementRow);
 }
 
@@ -210,7 +231,11 @@ export async function pendingMovements(db: Db, transactionId: string, kind: Ledg
 
 /** The payment's movements of a kind, oldest first. */
 export async function movementsOf(db: Db, transactionId: string, kind: LedgerKind): Promise<Movement[]> {
-  const rows = await movementQuery(db).where('l.transaction_id', '=', transactionId).where('l.kind', '=', kind).orderBy('l.seq').execute();
+  const rows = await movementQuery(db)
+    .where('l.transaction_id', '=', transactionId)
+    .where('l.kind', '=', kind)
+    .orderBy('l.seq')
+    .execute();
   return rows.map((r) => toMovement(r as MovementRow));
 }
 
@@ -269,7 +294,12 @@ export async function claimDueMovements(trx: Db, limit: number, leaseMs: number)
 
 /** The order's ledger, oldest first. */
 export async function listLedger(db: Db, transactionId: string): Promise<LedgerEntry[]> {
-  const rows = await db.selectFrom('payment_ledger').selectAll().where('transaction_id', '=', transactionId).orderBy('seq').execute();
+  const rows = await db
+    .selectFrom('payment_ledger')
+    .selectAll()
+    .where('transaction_id', '=', transactionId)
+    .orderBy('seq')
+    .execute();
   return rows.map(toEntry);
 }
 

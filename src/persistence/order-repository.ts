@@ -1,8 +1,21 @@
 import { sql, type ExpressionBuilder, type RawBuilder } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
-import { currentTotal, type Order, type OrderItem, type ShippingAddress, type StatusChange, type Tracking } from '../domain/order.js';
+import {
+  currentTotal,
+  type Order,
+  type OrderItem,
+  type ShippingAddress,
+  type StatusChange,
+  type Tracking,
+} from '../domain/order.js';
 import type { OrderStatus } from '../domain/order-status.js';
-import { derivePayment, type LedgerSums, type NextAction, type ProviderId, type TransactionStatus } from '../domain/payment.js';
+import {
+  derivePayment,
+  type LedgerSums,
+  type NextAction,
+  type ProviderId,
+  type TransactionStatus,
+} from '../domain/payment.js';
 import { compileByShape, compileOnce, slot } from './compiled.js';
 import { toAmount, toIso } from './rows.js';
 import type { Database, Db } from './tables.js';
@@ -26,7 +39,9 @@ export const ledgerSums = (db: Db, transactionId: RawBuilder<unknown> | string) 
       total(sql`l.kind = 'capture' and l.status = 'pending'`).as('pending_captures'),
       total(sql`l.kind = 'void' and l.status = 'pending'`).as('pending_voids'),
       total(sql`l.kind = 'refund' and l.status = 'pending'`).as('pending_refunds'),
-      sql<Date | null>`max(l.expires_at) filter (where l.kind = 'authorization' and l.status = 'succeeded')`.as('authorization_expires_at'),
+      sql<Date | null>`max(l.expires_at) filter (where l.kind = 'authorization' and l.status = 'succeeded')`.as(
+        'authorization_expires_at',
+      ),
     ]);
 };
 
@@ -88,7 +103,15 @@ export function orderQuery(db: Db) {
         jsonArrayFrom(
           eb
             .selectFrom('order_items as i')
-            .select(['i.product_id', 'i.name', 'i.quantity', 'i.unit_price', 'i.line_total', 'i.quantity_cancelled', 'i.quantity_returned'])
+            .select([
+              'i.product_id',
+              'i.name',
+              'i.quantity',
+              'i.unit_price',
+              'i.line_total',
+              'i.quantity_cancelled',
+              'i.quantity_returned',
+            ])
             .whereRef('i.order_id', '=', 'o.id')
             .orderBy('i.position'),
         ).as('items'),
@@ -169,7 +192,11 @@ export interface OrderPosition {
 }
 
 /** Newest first, strictly after `after` in that order: a keyset page, as cheap deep as shallow. */
-export async function listOrders(db: Db, userId: string, opts: { limit: number; after: OrderPosition | null; status?: OrderStatus }): Promise<Order[]> {
+export async function listOrders(
+  db: Db,
+  userId: string,
+  opts: { limit: number; after: OrderPosition | null; status?: OrderStatus },
+): Promise<Order[]> {
   if (opts.limit > MAX_PAGE_ROWS) throw new RangeError(`a page holds at most ${MAX_PAGE_ROWS} rows`);
   const { rows } = await pageQuery(!!opts.status, !!opts.after)(db, {
     user_id: userId,
@@ -197,7 +224,8 @@ const pageQueries = compileByShape((db, shape) => {
   const [byStatus, after] = shape.split(':');
   let page = orderQuery(db).where('o.user_id', '=', slot('user_id'));
   if (byStatus === 'true') page = page.where('o.status', '=', slot('status'));
-  if (after === 'true') page = page.where(sql<boolean>`(o.created_at, o.id) < (${slot('created_at')}::timestamptz, ${slot('id')}::uuid)`);
+  if (after === 'true')
+    page = page.where(sql<boolean>`(o.created_at, o.id) < (${slot('created_at')}::timestamptz, ${slot('id')}::uuid)`);
   const bounded = page.orderBy('o.created_at', 'desc').orderBy('o.id', 'desc').limit(sql.lit(MAX_PAGE_ROWS));
   return db
     .selectFrom(bounded.as('p'))
@@ -207,12 +235,24 @@ const pageQueries = compileByShape((db, shape) => {
     .limit(slot('limit') as unknown as number);
 });
 
-export async function appendHistory(trx: Db, orderId: string, change: Pick<StatusChange, 'to' | 'at' | 'actor' | 'note'>): Promise<void> {
-  await trx.insertInto('order_status_history').values({ order_id: orderId, status: change.to, actor: change.actor, note: change.note, at: change.at }).execute();
+export async function appendHistory(
+  trx: Db,
+  orderId: string,
+  change: Pick<StatusChange, 'to' | 'at' | 'actor' | 'note'>,
+): Promise<void> {
+  await trx
+    .insertInto('order_status_history')
+    .values({ order_id: orderId, status: change.to, actor: change.actor, note: change.note, at: change.at })
+    .execute();
 }
 
 export async function listHistory(db: Db, orderId: string) {
-  const rows = await db.selectFrom('order_status_history').select(['status', 'at', 'actor', 'note']).where('order_id', '=', orderId).orderBy('id').execute();
+  const rows = await db
+    .selectFrom('order_status_history')
+    .select(['status', 'at', 'actor', 'note'])
+    .where('order_id', '=', orderId)
+    .orderBy('id')
+    .execute();
   return rows.map((r) => ({ status: r.status as OrderStatus, at: toIso(r.at), actor: r.actor, note: r.note }));
 }
 

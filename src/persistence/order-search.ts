@@ -6,7 +6,11 @@ import type { Database, Db } from './tables.js';
 
 /** One way of matching: each is a condition an index answers in page order (006-admin-search-indexes). */
 export type Match =
-  { kind: 'status'; value: string } | { kind: 'user'; value: string } | { kind: 'email'; value: string } | { kind: 'id'; value: string } | { kind: 'id_prefix'; value: string };
+  | { kind: 'status'; value: string }
+  | { kind: 'user'; value: string }
+  | { kind: 'email'; value: string }
+  | { kind: 'id'; value: string }
+  | { kind: 'id_prefix'; value: string };
 
 export interface OrderSearch {
   /** Every one must hold. */
@@ -36,7 +40,8 @@ function conditionOf(m: Match, name: string): RawBuilder<boolean> {
   }
 }
 
-const shapeOf = (s: OrderSearch) => [s.all.map((m) => m.kind).join(','), s.any.map((m) => m.kind).join(','), !!s.from, !!s.to, !!s.after].join('|');
+const shapeOf = (s: OrderSearch) =>
+  [s.all.map((m) => m.kind).join(','), s.any.map((m) => m.kind).join(','), !!s.from, !!s.to, !!s.after].join('|');
 
 /**
  * The ids of one branch: the filters, the keyset position, the page order and the constant cut
@@ -47,7 +52,8 @@ function branch(db: Kysely<Database>, all: Match[], one: Match | null, from: boo
   if (one) conditions.push(conditionOf(one, `any:${one.kind}`));
   if (from) conditions.push(sql<boolean>`o.created_at >= ${slot('from')}::timestamptz`);
   if (to) conditions.push(sql<boolean>`o.created_at < ${slot('to')}::timestamptz`);
-  if (after) conditions.push(sql<boolean>`(o.created_at, o.id) < (${slot('created_at')}::timestamptz, ${slot('id')}::uuid)`);
+  if (after)
+    conditions.push(sql<boolean>`(o.created_at, o.id) < (${slot('created_at')}::timestamptz, ${slot('id')}::uuid)`);
   let q = db.selectFrom('orders as o').select(['o.id', 'o.created_at']);
   for (const c of conditions) q = q.where(c);
   return q.orderBy('o.created_at', 'desc').orderBy('o.id', 'desc').limit(sql.lit(MAX_PAGE_ROWS));
@@ -82,7 +88,13 @@ const searchQuery = compileByShape((db, shape: string) => {
 /** Every customer's orders matching the search, newest first, strictly after `after`. */
 export async function searchOrders(db: Db, s: OrderSearch): Promise<Order[]> {
   if (s.limit > MAX_PAGE_ROWS) throw new RangeError(`a page holds at most ${MAX_PAGE_ROWS} rows`);
-  const values: Record<string, unknown> = { limit: s.limit, from: s.from, to: s.to, created_at: s.after?.created_at, id: s.after?.id };
+  const values: Record<string, unknown> = {
+    limit: s.limit,
+    from: s.from,
+    to: s.to,
+    created_at: s.after?.created_at,
+    id: s.after?.id,
+  };
   s.all.forEach((m, i) => (values[`all${i}`] = m.value));
   s.any.forEach((m) => (values[`any:${m.kind}`] = m.value));
   const { rows } = await searchQuery(shapeOf(s))(db, values);

@@ -11,7 +11,10 @@ export type ListedOutboxRow = OutboxRow & { cursor_ts: string };
  * millisecond and a cursor built from it would skip rows created within the
  * same millisecond.
  */
-export async function listOutboxRows(db: Db, q: { status?: OutboxStatus; limit: number; after: { ts: string; id: string } | null }): Promise<ListedOutboxRow[]> {
+export async function listOutboxRows(
+  db: Db,
+  q: { status?: OutboxStatus; limit: number; after: { ts: string; id: string } | null },
+): Promise<ListedOutboxRow[]> {
   let query = db
     .selectFrom('outbox')
     .selectAll()

@@ -28,7 +28,12 @@ export interface ClaimedRow {
  * Counting the attempt here means a message that crashes the relay every time
  * still reaches the dead state instead of looping forever.
  */
-export async function claimDue(db: Kysely<Database>, kinds: readonly OutboxKind[], limit: number, leaseMs: number): Promise<ClaimedRow[]> {
+export async function claimDue(
+  db: Kysely<Database>,
+  kinds: readonly OutboxKind[],
+  limit: number,
+  leaseMs: number,
+): Promise<ClaimedRow[]> {
   if (kinds.length === 0) return [];
   const { rows } = await sql<ClaimedRow>`
     with due as materialized (
@@ -65,7 +70,12 @@ export async function markDelivered(db: Kysely<Database>, row: Pick<ClaimedRow, 
   return r.numUpdatedRows > 0n;
 }
 
-export async function markFailed(db: Kysely<Database>, row: Pick<ClaimedRow, 'id' | 'attempts'>, error: string, outcome: { dead: boolean; retryInMs: number }): Promise<boolean> {
+export async function markFailed(
+  db: Kysely<Database>,
+  row: Pick<ClaimedRow, 'id' | 'attempts'>,
+  error: string,
+  outcome: { dead: boolean; retryInMs: number },
+): Promise<boolean> {
   const r = await db
     .updateTable('outbox')
     .set({

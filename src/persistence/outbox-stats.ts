@@ -12,7 +12,12 @@ export interface OutboxDepth {
 
 /** One statement for all three figures, so one scrape costs one round trip. */
 export async function readOutboxDepth(db: Db): Promise<OutboxDepth> {
-  const { rows } = await sql<{ kind: string; pending: string | number; dead: string | number; oldest: string | number | null }>`
+  const { rows } = await sql<{
+    kind: string;
+    pending: string | number;
+    dead: string | number;
+    oldest: string | number | null;
+  }>`
     select kind,
            count(*) filter (where status = 'pending') as pending,
            count(*) filter (where status = 'dead') as dead,
@@ -20,7 +25,11 @@ export async function readOutboxDepth(db: Db): Promise<OutboxDepth> {
       from outbox
      where status in ('pending', 'dead')
      group by kind`.execute(db);
-  const s: OutboxDepth = { pending: { email: 0, event: 0 }, dead: { email: 0, event: 0 }, oldestPendingAge: { email: 0, event: 0 } };
+  const s: OutboxDepth = {
+    pending: { email: 0, event: 0 },
+    dead: { email: 0, event: 0 },
+    oldestPendingAge: { email: 0, event: 0 },
+  };
   for (const r of rows) {
     if (r.kind !== 'email' && r.kind !== 'event') continue;
     s.pending[r.kind] = Number(r.pending);

@@ -1,4 +1,11 @@
-import { emailMessage, eventMessage, type EmailExtra, type EmailKind, type EventType, type OutboxMessage } from '../domain/messages.js';
+import {
+  emailMessage,
+  eventMessage,
+  type EmailExtra,
+  type EmailKind,
+  type EventType,
+  type OutboxMessage,
+} from '../domain/messages.js';
 import type { Order } from '../domain/order.js';
 import { currentTraceHeaders } from '../observability/tracing.js';
 import type { Db } from './tables.js';
@@ -33,7 +40,13 @@ export async function enqueueEmail(trx: Db, kind: EmailKind, order: Order, extra
   return message?.id ?? null;
 }
 
-export async function enqueueEvent(trx: Db, type: EventType, order: Order, occurredAt: Date, extra: Record<string, unknown> = {}): Promise<string> {
+export async function enqueueEvent(
+  trx: Db,
+  type: EventType,
+  order: Order,
+  occurredAt: Date,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
   const message = eventMessage(type, order, occurredAt, extra);
   await enqueueAll(trx, [message]);
   return message.id;

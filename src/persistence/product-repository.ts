@@ -25,7 +25,16 @@ export async function upsertProduct(db: Db, p: CatalogProduct, now: Date): Promi
   const row = await db
     .insertInto('products')
     .values({ ...p, created_at: now, updated_at: now } as never)
-    .onConflict((oc) => oc.column('id').doUpdateSet({ name: p.name, price: p.price, currency: p.currency, active: p.active, stock: p.stock, updated_at: now }))
+    .onConflict((oc) =>
+      oc.column('id').doUpdateSet({
+        name: p.name,
+        price: p.price,
+        currency: p.currency,
+        active: p.active,
+        stock: p.stock,
+        updated_at: now,
+      }),
+    )
     .returningAll()
     .executeTakeFirstOrThrow();
   return toProduct(row);

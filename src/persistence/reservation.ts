@@ -27,7 +27,11 @@ export type Reservation =
  */
 export async function reserveOrder(
   db: Db,
-  r: { stocked: readonly { product_id: string; quantity: number }[]; key: KeyClaim | null; transaction: NewTransaction },
+  r: {
+    stocked: readonly { product_id: string; quantity: number }[];
+    key: KeyClaim | null;
+    transaction: NewTransaction;
+  },
 ): Promise<Reservation> {
   const t = r.transaction;
   const values: Record<string, unknown> = {
@@ -41,7 +45,12 @@ export async function reserveOrder(
     draft: JSON.stringify(t.draft),
     reconcile_after_ms: Math.round(t.reconcileAfterMs),
     now: t.now,
-    ...(r.key && { key_user: r.key.userId, key: r.key.key, fingerprint: r.key.fingerprint, key_expires: r.key.expiresAt }),
+    ...(r.key && {
+      key_user: r.key.userId,
+      key: r.key.key,
+      fingerprint: r.key.fingerprint,
+      key_expires: r.key.expiresAt,
+    }),
   };
   r.stocked.forEach((item, i) => {
     values[`id${i}`] = item.product_id;
@@ -58,7 +67,8 @@ const statement = compileByShape<string, { go: boolean; short: string[] }>((_db,
   const [count, withKey, capture] = shape.split(':');
   // The charge's own movements, before the charge: it authorizes, and in immediate mode captures too.
   // Their outcome is the charge's, settled with it, so they are never due on their own (infinity).
-  const kinds = capture === 'immediate' ? sql`(values ('authorization'), ('capture'))` : sql`(values ('authorization'))`;
+  const kinds =
+    capture === 'immediate' ? sql`(values ('authorization'), ('capture'))` : sql`(values ('authorization'))`;
   const n = Number(count);
   const slots = (name: string) => Array.from({ length: n }, (_, i) => slot(`${name}${i}`));
   const go = withKey === 'key' ? sql`exists (select 1 from claim)` : sql`not exists (select 1 from short)`;

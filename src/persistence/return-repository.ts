@@ -11,7 +11,13 @@ function returnQuery(db: Db) {
     .selectFrom('returns as r')
     .select(['r.id', 'r.order_id', 'r.status', 'r.refund_amount', 'r.reason', 'r.note', 'r.created_at', 'r.updated_at'])
     .select((eb) =>
-      jsonArrayFrom(eb.selectFrom('return_items as i').select(['i.product_id', 'i.quantity']).whereRef('i.return_id', '=', 'r.id').orderBy('i.position')).as('items'),
+      jsonArrayFrom(
+        eb
+          .selectFrom('return_items as i')
+          .select(['i.product_id', 'i.quantity'])
+          .whereRef('i.return_id', '=', 'r.id')
+          .orderBy('i.position'),
+      ).as('items'),
     );
 }
 
@@ -31,7 +37,11 @@ const toReturn = (r: ReturnQueryRow): Return => ({
 
 /** An order's returns, oldest first. */
 export async function listReturns(db: Db, orderId: string): Promise<Return[]> {
-  const rows = await returnQuery(db).where('r.order_id', '=', orderId).orderBy('r.created_at').orderBy('r.id').execute();
+  const rows = await returnQuery(db)
+    .where('r.order_id', '=', orderId)
+    .orderBy('r.created_at')
+    .orderBy('r.id')
+    .execute();
   return rows.map(toReturn);
 }
 
@@ -80,10 +90,20 @@ export async function returnableLines(trx: Db, orderId: string): Promise<Returna
     .where('oi.order_id', '=', orderId)
     .orderBy('oi.position')
     .execute();
-  return rows.map((r) => ({ product_id: r.product_id, unit_price: toAmount(r.unit_price), delivered: Number(r.delivered), inReturns: Number(r.in_returns ?? 0) }));
+  return rows.map((r) => ({
+    product_id: r.product_id,
+    unit_price: toAmount(r.unit_price),
+    delivered: Number(r.delivered),
+    inReturns: Number(r.in_returns ?? 0),
+  }));
 }
 
-export async function insertReturn(trx: Db, r: Return, items: readonly PricedReturnItem[], requestedBy: string): Promise<void> {
+export async function insertReturn(
+  trx: Db,
+  r: Return,
+  items: readonly PricedReturnItem[],
+  requestedBy: string,
+): Promise<void> {
   await trx
     .with('r', (db) =>
       db.insertInto('returns').values({
@@ -101,17 +121,39 @@ export async function insertReturn(trx: Db, r: Return, items: readonly PricedRet
       }),
     )
     .insertInto('return_items')
-    .values(items.map((i, position) => ({ return_id: r.id, position, product_id: i.product_id, quantity: i.quantity, unit_price: i.unit_price })))
+    .values(
+      items.map((i, position) => ({
+        return_id: r.id,
+        position,
+        product_id: i.product_id,
+        quantity: i.quantity,
+        unit_price: i.unit_price,
+      })),
+    )
     .execute();
 }
 
 /** A return's new status, note and who decided it. */
-export async function saveReturnDecision(trx: Db, r: Return, decidedBy: string, restock: boolean | null): Promise<void> {
-  await trx.updateTable('returns').set({ status: r.status, note: r.note, decided_by: decidedBy, restock, updated_at: r.updated_at }).where('id', '=', r.id).execute();
+export async function saveReturnDecision(
+  trx: Db,
+  r: Return,
+  decidedBy: string,
+  restock: boolean | null,
+): Promise<void> {
+  await trx
+    .updateTable('returns')
+    .set({ status: r.status, note: r.note, decided_by: decidedBy, restock, updated_at: r.updated_at })
+    .where('id', '=', r.id)
+    .execute();
 }
 
 /** The received units count as returned on the order, and (when restocked) go back on the shelf. */
-export async function recordReturnedUnits(trx: Db, orderId: string, items: readonly ReturnItem[], restock: boolean): Promise<void> {
+export async function recordReturnedUnits(
+  trx: Db,
+  orderId: string,
+  items: readonly ReturnItem[],
+  restock: boolean,
+): Promise<void> {
   if (items.length === 0) return;
   await sql`
     update order_items oi set quantity_returned = oi.quantity_returned + w.quantity

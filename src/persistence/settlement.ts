@@ -62,7 +62,11 @@ export async function settleNewOrder(db: Db, s: NewOrderSettlement): Promise<boo
     history_note: s.first.note,
     history_at: s.first.at,
     ...(s.key && { key_user: s.key.userId, key: s.key.key, answer: JSON.stringify(o) }),
-    ...(s.awaiting && { next_action: JSON.stringify(s.awaiting.nextAction), action_expires_at: s.awaiting.expiresAt, ask_at: s.awaiting.askAt }),
+    ...(s.awaiting && {
+      next_action: JSON.stringify(s.awaiting.nextAction),
+      action_expires_at: s.awaiting.expiresAt,
+      ask_at: s.awaiting.askAt,
+    }),
   };
   o.items.forEach((item, i) => {
     Object.assign(values, {
@@ -74,11 +78,18 @@ export async function settleNewOrder(db: Db, s: NewOrderSettlement): Promise<boo
     });
   });
   s.messages.forEach((m, i) => {
-    Object.assign(values, { [`message${i}`]: m.id, [`kind${i}`]: m.kind, [`topic${i}`]: m.topic, [`payload${i}`]: m.payload });
+    Object.assign(values, {
+      [`message${i}`]: m.id,
+      [`kind${i}`]: m.kind,
+      [`topic${i}`]: m.topic,
+      [`payload${i}`]: m.payload,
+    });
   });
   if (s.messages.length > 0) Object.assign(values, traceColumns());
   try {
-    const { rows } = await statement(`${o.items.length}:${s.messages.length}:${s.key ? 'key' : 'nokey'}:${s.awaiting ? 'awaiting' : 'paid'}`)(db, values);
+    const { rows } = await statement(
+      `${o.items.length}:${s.messages.length}:${s.key ? 'key' : 'nokey'}:${s.awaiting ? 'awaiting' : 'paid'}`,
+    )(db, values);
     return (rows[0]?.settled ?? 0) > 0;
   } catch (err) {
     // Another transaction took this reference at the same moment (the unique index waited for it
@@ -92,7 +103,8 @@ export async function settleNewOrder(db: Db, s: NewOrderSettlement): Promise<boo
 const statement = compileByShape<string, { settled: number }>((_db, shape) => {
   const [items, messages, withKey, payment] = shape.split(':');
   const awaiting = payment === 'awaiting';
-  const each = (count: string | undefined, row: (i: number) => RawBuilder<unknown>) => sql.join(Array.from({ length: Number(count) }, (_, i) => row(i)));
+  const each = (count: string | undefined, row: (i: number) => RawBuilder<unknown>) =>
+    sql.join(Array.from({ length: Number(count) }, (_, i) => row(i)));
   const lines = each(
     items,
     (i) =>

@@ -14,4 +14,5 @@ export const qtyArray = (qty: readonly unknown[]) => sql`ARRAY[${sql.join(qty.ma
  * Every schedule (reconciler, outbox) is compared with the database's now(), so it is also counted
  * from it: instances whose clocks disagree with the database or each other cannot make work look due.
  */
-export const fromNow = (ms: number | string) => sql<Date>`now() + ${typeof ms === 'number' ? Math.round(ms) : ms}::int * interval '1 millisecond'`;
+export const fromNow = (ms: number | string) =>
+  sql<Date>`now() + ${typeof ms === 'number' ? Math.round(ms) : ms}::int * interval '1 millisecond'`;

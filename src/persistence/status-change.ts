@@ -31,5 +31,7 @@ export async function recordStatusChange(trx: Db, c: RecordedChange): Promise<vo
       where id = ${o.id}::uuid
     )${queued}
     insert into order_status_history (order_id, status, actor, note, at)
-    values (${o.id}::uuid, ${c.change.to}::text, ${c.change.actor}::text, ${c.change.note}::text, ${c.change.at}::timestamptz)`.execute(trx);
+    values (${o.id}::uuid, ${c.change.to}::text, ${c.change.actor}::text, ${c.change.note}::text, ${c.change.at}::timestamptz)`.execute(
+    trx,
+  );
 }

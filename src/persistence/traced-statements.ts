@@ -15,8 +15,14 @@ export function embeddedStatementTracing(): { onCreateConnection?: (connection: 
     onCreateConnection: async (connection) => {
       const execute = connection.executeQuery.bind(connection);
       connection.executeQuery = (query) =>
-        withSpan(statementSpanName(query.sql, undefined), { kind: 'client', requireParent: true, attributes: { 'db.system.name': 'postgresql', 'db.query.text': query.sql } }, () =>
-          execute(query),
+        withSpan(
+          statementSpanName(query.sql, undefined),
+          {
+            kind: 'client',
+            requireParent: true,
+            attributes: { 'db.system.name': 'postgresql', 'db.query.text': query.sql },
+          },
+          () => execute(query),
         );
     },
   };

@@ -75,12 +75,26 @@ export async function findTransaction(db: Db, id: string): Promise<PaymentTransa
 }
 
 export async function lockTransaction(trx: Db, id: string): Promise<PaymentTransaction | undefined> {
-  const row = await trx.selectFrom('payment_transactions').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+  const row = await trx
+    .selectFrom('payment_transactions')
+    .selectAll()
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
   return row && toTransaction(row);
 }
 
-export async function findTransactionByReference(db: Db, provider: string, reference: string): Promise<PaymentTransaction | undefined> {
-  const row = await db.selectFrom('payment_transactions').selectAll().where('provider', '=', provider).where('provider_reference', '=', reference).executeTakeFirst();
+export async function findTransactionByReference(
+  db: Db,
+  provider: string,
+  reference: string,
+): Promise<PaymentTransaction | undefined> {
+  const row = await db
+    .selectFrom('payment_transactions')
+    .selectAll()
+    .where('provider', '=', provider)
+    .where('provider_reference', '=', reference)
+    .executeTakeFirst();
   return row && toTransaction(row);
 }
 
@@ -138,7 +152,12 @@ export async function scheduleRetry(trx: Db, id: string, delayMs: number, reason
   await trx
     .updateTable('payment_transactions')
     // The pass is over: nobody holds the charge until its next one (or a retry that takes it over).
-    .set({ next_attempt_at: fromNow(delayMs), leased_until: sql<Date>`now()`, attempts: sql`attempts + 1`, failure_reason: reason })
+    .set({
+      next_attempt_at: fromNow(delayMs),
+      leased_until: sql<Date>`now()`,
+      attempts: sql`attempts + 1`,
+      failure_reason: reason,
+    })
     .where('id', '=', id)
     .execute();
 }
@@ -180,7 +199,11 @@ export async function claimUnsettled(trx: Db, limit: number, leaseMs: number): P
  * and reconciler passes exactly one gets it. The taker holds it for `holdMs`, as a fresh request
  * would, and `attempts` moves on so a reconciler pass that outlived its lease can tell.
  */
-export async function takeOverStranded(db: Db, key: { userId: string; key: string; fingerprint: string }, holdMs: number): Promise<PaymentTransaction | undefined> {
+export async function takeOverStranded(
+  db: Db,
+  key: { userId: string; key: string; fingerprint: string },
+  holdMs: number,
+): Promise<PaymentTransaction | undefined> {
   const { rows } = await sql<TransactionRow>`
     update payment_transactions t
     set leased_until = ${fromNow(holdMs)}, next_attempt_at = ${fromNow(holdMs)}, attempts = t.attempts + 1

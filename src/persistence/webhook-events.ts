@@ -12,6 +12,11 @@ export async function recordWebhookEvent(trx: Db, provider: string, eventId: str
 }
 
 export async function isWebhookEventRecorded(db: Db, provider: string, eventId: string): Promise<boolean> {
-  const row = await db.selectFrom('webhook_events').select('event_id').where('provider', '=', provider).where('event_id', '=', eventId).executeTakeFirst();
+  const row = await db
+    .selectFrom('webhook_events')
+    .select('event_id')
+    .where('provider', '=', provider)
+    .where('event_id', '=', eventId)
+    .executeTakeFirst();
   return row !== undefined;
 }

@@ -17,7 +17,10 @@ export interface HousekeepingOptions {
  * deleteDeliveredBefore): they wait for an operator. Each task fails on its
  * own: a failing one is logged and does not keep the other from running.
  */
-export function startHousekeeping(deps: Pick<Deps, 'db' | 'logger'>, opts: HousekeepingOptions): { stop: () => Promise<void> } {
+export function startHousekeeping(
+  deps: Pick<Deps, 'db' | 'logger'>,
+  opts: HousekeepingOptions,
+): { stop: () => Promise<void> } {
   let stopped = false;
   let inFlight: Promise<void> | null = null;
 
@@ -36,7 +39,10 @@ export function startHousekeeping(deps: Pick<Deps, 'db' | 'logger'>, opts: House
         shouldContinue: () => !stopped,
       });
       if (deleted > 0) {
-        deps.logger.info({ deleted, batches, retention_hours: opts.outboxRetentionHours }, 'delivered outbox messages removed');
+        deps.logger.info(
+          { deleted, batches, retention_hours: opts.outboxRetentionHours },
+          'delivered outbox messages removed',
+        );
       }
     } catch (err) {
       deps.logger.warn({ err }, 'housekeeping failed: outbox retention');

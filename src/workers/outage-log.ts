@@ -10,7 +10,11 @@ export interface OutageLog {
   succeeded(): void;
 }
 
-export function createOutageLog(logger: Pick<Logger, 'error' | 'info'>, what: string, opts: { remindEveryMs?: number; now?: () => number } = {}): OutageLog {
+export function createOutageLog(
+  logger: Pick<Logger, 'error' | 'info'>,
+  what: string,
+  opts: { remindEveryMs?: number; now?: () => number } = {},
+): OutageLog {
   const remindEveryMs = opts.remindEveryMs ?? 60_000;
   const now = opts.now ?? Date.now;
   let since: number | null = null;
@@ -22,7 +26,10 @@ export function createOutageLog(logger: Pick<Logger, 'error' | 'info'>, what: st
       const t = now();
       if (since === null) {
         since = lastLogged = t;
-        logger.error({ err }, `${what} failed; retrying, and logging again when it works or every ${Math.round(remindEveryMs / 1000)} s`);
+        logger.error(
+          { err },
+          `${what} failed; retrying, and logging again when it works or every ${Math.round(remindEveryMs / 1000)} s`,
+        );
       } else if (t - lastLogged >= remindEveryMs) {
         lastLogged = t;
         logger.error({ err, failures, failing_for_ms: t - since }, `${what} still failing`);

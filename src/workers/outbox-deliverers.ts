@@ -22,7 +22,9 @@ export interface Deliverers {
   close(): Promise<void>;
 }
 
-export type DelivererConfig = Pick<Config, 'email' | 'amqpUrl'> & { workers: { outbox: { deliveryTimeoutMs: number } } };
+export type DelivererConfig = Pick<Config, 'email' | 'amqpUrl'> & {
+  workers: { outbox: { deliveryTimeoutMs: number } };
+};
 
 /** EMAIL_URL → HTTP, SMTP_URL → SMTP, neither → the log (config.ts forbids both). */
 function createEmailTransport(config: DelivererConfig, logger: Logger): EmailTransport {
@@ -34,13 +36,32 @@ function createEmailTransport(config: DelivererConfig, logger: Logger): EmailTra
 
 export function createDeliverers(config: DelivererConfig, logger: Logger, connectionName?: string): Deliverers {
   const transport = createEmailTransport(config, logger);
-  const publisher = config.amqpUrl ? createAmqpPublisher({ url: config.amqpUrl, logger, timeoutMs: config.workers.outbox.deliveryTimeoutMs, connectionName }) : null;
+  const publisher = config.amqpUrl
+    ? createAmqpPublisher({
+        url: config.amqpUrl,
+        logger,
+        timeoutMs: config.workers.outbox.deliveryTimeoutMs,
+        connectionName,
+      })
+    : null;
 
   const email: Deliver = async (row, signal) => {
     const payload = readEmailPayload(row);
-    await transport.send({ id: row.id, from: config.email.from, to: payload.to, order_id: payload.order_id, kind: payload.kind, ...render(payload) }, signal);
+    await transport.send(
+      {
+        id: row.id,
+        from: config.email.from,
+        to: payload.to,
+        order_id: payload.order_id,
+        kind: payload.kind,
+        ...render(payload),
+      },
+      signal,
+    );
   };
-  const event: Deliver | undefined = publisher ? (row, signal) => publisher.publish(readEventPayload(row), signal) : undefined;
+  const event: Deliver | undefined = publisher
+    ? (row, signal) => publisher.publish(readEventPayload(row), signal)
+    : undefined;
 
   return {
     byKind: event ? { email, event } : { email },
@@ -63,11 +84,20 @@ function render(payload: EmailPayload): ReturnType<typeof renderEmail> {
 function readEmailPayload(row: ClaimedRow): EmailPayload {
   const p = row.payload as Partial<EmailPayload> | null;
   if (!p || typeof p !== 'object') throw new PermanentDeliveryError('email payload is not an object');
-  if (typeof p.kind !== 'string' || !isEmailKind(p.kind)) throw new PermanentDeliveryError(`unknown email kind ${String(p.kind)}`);
-  if (typeof p.to !== 'string' || !p.to.includes('@')) throw new PermanentDeliveryError('email payload has no recipient');
+  if (typeof p.kind !== 'string' || !isEmailKind(p.kind))
+    throw new PermanentDeliveryError(`unknown email kind ${String(p.kind)}`);
+  if (typeof p.to !== 'string' || !p.to.includes('@'))
+    throw new PermanentDeliveryError('email payload has no recipient');
   if (!p.order || typeof p.order !== 'object') throw new PermanentDeliveryError('email payload has no order');
   const extra = p.extra && typeof p.extra === 'object' ? { extra: p.extra } : {};
-  return { id: row.id, kind: p.kind, to: p.to, order_id: p.order_id ?? (p.order as Order).id, order: p.order as Order, ...extra };
+  return {
+    id: row.id,
+    kind: p.kind,
+    to: p.to,
+    order_id: p.order_id ?? (p.order as Order).id,
+    order: p.order as Order,
+    ...extra,
+  };
 }
 
 function readEventPayload(row: ClaimedRow): EventPayload {

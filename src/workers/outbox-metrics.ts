@@ -43,7 +43,11 @@ export function registerOutboxMetrics(registry: Registry, deps: { db: Kysely<Dat
     });
   };
   gauge('outbox_pending_messages', 'Outbox messages waiting for delivery (the outbox depth).', (s) => s.pending);
-  gauge('outbox_oldest_pending_age_seconds', 'Age of the oldest message waiting for delivery; 0 when none waits.', (s) => s.oldestPendingAge);
+  gauge(
+    'outbox_oldest_pending_age_seconds',
+    'Age of the oldest message waiting for delivery; 0 when none waits.',
+    (s) => s.oldestPendingAge,
+  );
   gauge('outbox_dead_messages', 'Outbox messages that ran out of attempts and wait for an admin retry.', (s) => s.dead);
 
   const counter = (name: string, help: string): Counter<'kind'> => {

@@ -73,13 +73,18 @@ export function createOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
       'outbox.kind': row.kind,
       'outbox.attempt': row.attempts,
     };
-    return withSpan(`outbox deliver ${row.kind}`, { kind: 'producer', parent, root: !parent, attributes }, () => deliverAndMark(row, d));
+    return withSpan(`outbox deliver ${row.kind}`, { kind: 'producer', parent, root: !parent, attributes }, () =>
+      deliverAndMark(row, d),
+    );
   }
 
   async function deliverAndMark(row: ClaimedRow, d: Deliverers): Promise<void> {
     const deliver = d.byKind[row.kind];
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new Error(`delivery timed out after ${opts.deliveryTimeoutMs} ms`)), opts.deliveryTimeoutMs);
+    const timer = setTimeout(
+      () => controller.abort(new Error(`delivery timed out after ${opts.deliveryTimeoutMs} ms`)),
+      opts.deliveryTimeoutMs,
+    );
     let failure: unknown = null;
     try {
       if (!deliver) throw new Error(`no transport for ${row.kind} messages`);
@@ -102,13 +107,19 @@ export function createOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
   async function onDelivered(row: ClaimedRow): Promise<void> {
     const marked = await markDelivered(db, row);
     metrics?.delivered(row.kind);
-    if (!marked) logger.warn({ outbox_id: row.id }, 'outbox relay: delivered after losing its lease (possible duplicate)');
-    logger.debug({ outbox_id: row.id, kind: row.kind, topic: row.topic, attempts: row.attempts }, 'outbox message delivered');
+    if (!marked)
+      logger.warn({ outbox_id: row.id }, 'outbox relay: delivered after losing its lease (possible duplicate)');
+    logger.debug(
+      { outbox_id: row.id, kind: row.kind, topic: row.topic, attempts: row.attempts },
+      'outbox message delivered',
+    );
   }
 
   async function onFailed(row: ClaimedRow, err: unknown): Promise<void> {
     const dead = err instanceof PermanentDeliveryError || row.attempts >= opts.maxAttempts;
-    const retryInMs = dead ? 0 : backoffDelayMs(row.attempts, { baseMs: opts.backoffBaseMs, maxMs: opts.backoffMaxMs }, random);
+    const retryInMs = dead
+      ? 0
+      : backoffDelayMs(row.attempts, { baseMs: opts.backoffBaseMs, maxMs: opts.backoffMaxMs }, random);
     await markFailed(db, row, describeError(err), { dead, retryInMs });
     metrics?.failed(row.kind);
     if (dead) metrics?.deadLettered(row.kind);
@@ -166,7 +177,10 @@ export function createOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
       if (loop) return;
       stopping = false;
       loop = poll();
-      logger.info({ relay: deps.name, email_transport: getDeliverers().emailTransport, events: !!getDeliverers().byKind.event }, 'outbox relay started');
+      logger.info(
+        { relay: deps.name, email_transport: getDeliverers().emailTransport, events: !!getDeliverers().byKind.event },
+        'outbox relay started',
+      );
     },
     async stop() {
       stopping = true;

@@ -14,7 +14,9 @@ async function main(): Promise<void> {
   const logger = createJsonLogger(config.logLevel, { name: 'outbox-relay' });
   if (!/^postgres(ql)?:\/\//.test(config.database.url)) {
     // Embedded PGlite lives inside one process: the server's. It runs its own relay already.
-    console.error('npm run relay needs DATABASE_URL=postgres://…; with the embedded database the server runs the relay itself.');
+    console.error(
+      'npm run relay needs DATABASE_URL=postgres://…; with the embedded database the server runs the relay itself.',
+    );
     process.exit(1);
   }
 
@@ -25,7 +27,13 @@ async function main(): Promise<void> {
   const { startWorkers } = await import('./start-workers.js');
   const database = await createDb(config.database);
   await migrateToLatest(database.db as never);
-  const relay = startWorkers({ jobs: 'relay', db: database.db, config, logger, name: `outbox-relay@${hostname()}:${process.pid}` });
+  const relay = startWorkers({
+    jobs: 'relay',
+    db: database.db,
+    config,
+    logger,
+    name: `outbox-relay@${hostname()}:${process.pid}`,
+  });
 
   closeWithGrace({ delay: config.workers.outbox.deliveryTimeoutMs * 2 + 5_000 }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'fatal error, stopping the relay');

@@ -30,7 +30,16 @@ describe('cancelOrder and the reconciler, without HTTP', () => {
 
   async function paidOrder(buyer: Actor, price = 1500, quantity = 2): Promise<{ sku: string; order: Order }> {
     const sku = await product(t.app.deps, price, 5);
-    const result = await placeOrder(t.app.deps, buyer, { items: [{ product_id: sku, quantity }], currency: 'USD', payment: { provider: 'stripe', source: 'pm_card_visa' } }, null);
+    const result = await placeOrder(
+      t.app.deps,
+      buyer,
+      {
+        items: [{ product_id: sku, quantity }],
+        currency: 'USD',
+        payment: { provider: 'stripe', source: 'pm_card_visa' },
+      },
+      null,
+    );
     if (result.kind !== 'created') throw new Error('expected an order');
     return { sku, order: result.order };
   }
@@ -59,7 +68,9 @@ describe('cancelOrder and the reconciler, without HTTP', () => {
     const buyer = customer();
     const { sku, order } = await paidOrder(buyer);
     expect((await refusal(cancelOrder(t.app.deps, customer(), order.id, null))).code).toBe('forbidden');
-    expect((await refusal(cancelOrder(t.app.deps, buyer, '00000000-0000-4000-8000-000000000000', null))).code).toBe('order_not_found');
+    expect((await refusal(cancelOrder(t.app.deps, buyer, '00000000-0000-4000-8000-000000000000', null))).code).toBe(
+      'order_not_found',
+    );
     expect((await ordersOf(t, buyer.sub))[0]!.status).toBe('pending');
     expect(await stockOf(t, sku)).toBe(3);
     expect(emu.stripe.refundsFor((await transaction(t, order.payment.transaction_id)).provider_reference!)).toEqual([]);
@@ -78,7 +89,10 @@ describe('cancelOrder and the reconciler, without HTTP', () => {
 
     p.emulator.resetFaults();
     await reconcileNow(t, order.payment.transaction_id);
-    expect(await transaction(t, order.payment.transaction_id)).toMatchObject({ status: 'refunded', amount_refunded: 1000 });
+    expect(await transaction(t, order.payment.transaction_id)).toMatchObject({
+      status: 'refunded',
+      amount_refunded: 1000,
+    });
     expect(p.refunds(reference)).toEqual([1000]);
     await reconcileNow(t, order.payment.transaction_id);
     expect(p.refunds(reference)).toEqual([1000]);

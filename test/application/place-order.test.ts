@@ -3,7 +3,15 @@ import { placeOrder, type PlaceOrderInput } from '../../src/application/place-or
 import { startEmulators, type Emulators } from '../emulators/index.js';
 import type { TestApp } from '../helpers/app.js';
 import { uid } from '../helpers/http.js';
-import { ageTransaction, FAST, providerView, reconcileNow, startPaymentsApp, transaction, transactionsOf } from '../helpers/payments.js';
+import {
+  ageTransaction,
+  FAST,
+  providerView,
+  reconcileNow,
+  startPaymentsApp,
+  transaction,
+  transactionsOf,
+} from '../helpers/payments.js';
 import { customer, messagesFor, ordersOf, product, refusal, stockOf } from './support.js';
 
 /**
@@ -38,7 +46,12 @@ describe('placeOrder and the reconciler, without HTTP', () => {
     const result = await placeOrder(t.app.deps, buyer, input(sku, 'stripe', 'pm_card_visa', 2), null);
     expect(result.kind).toBe('created');
     const order = result.kind === 'created' ? result.order : undefined;
-    expect(order).toMatchObject({ user_id: buyer.sub, status: 'pending', total: 2500, payment: { status: 'succeeded', amount: 2500 } });
+    expect(order).toMatchObject({
+      user_id: buyer.sub,
+      status: 'pending',
+      total: 2500,
+      payment: { status: 'succeeded', amount: 2500 },
+    });
     expect(await ordersOf(t, buyer.sub)).toHaveLength(1);
     expect(await stockOf(t, sku)).toBe(3);
     expect(emu.stripe.chargesFor(order!.payment.transaction_id)).toBe(1);
@@ -48,7 +61,9 @@ describe('placeOrder and the reconciler, without HTTP', () => {
   it('declined: payment_declined with the provider code; no order, stock back, the failed transaction kept, nothing charged', async () => {
     const buyer = customer();
     const sku = await product(t.app.deps, 900, 5);
-    const err = await refusal(placeOrder(t.app.deps, buyer, input(sku, 'stripe', 'pm_card_chargeDeclinedInsufficientFunds'), null));
+    const err = await refusal(
+      placeOrder(t.app.deps, buyer, input(sku, 'stripe', 'pm_card_chargeDeclinedInsufficientFunds'), null),
+    );
     expect(err.code).toBe('payment_declined');
     expect(err.extra.decline_code).toBe('insufficient_funds');
     expect(await ordersOf(t, buyer.sub)).toEqual([]);
@@ -68,7 +83,9 @@ describe('placeOrder and the reconciler, without HTTP', () => {
     expect([...emu.paypal.captures.values()].filter((c) => c.orderId === approval)).toEqual([]);
     expect(await ordersOf(t, buyer.sub)).toEqual([]);
     expect(await stockOf(t, sku)).toBe(2);
-    expect((await transactionsOf(t, buyer.sub)).map((x) => [x.status, x.decline_code])).toEqual([['failed', 'payment_amount_mismatch']]);
+    expect((await transactionsOf(t, buyer.sub)).map((x) => [x.status, x.decline_code])).toEqual([
+      ['failed', 'payment_amount_mismatch'],
+    ]);
   });
 
   it('unknown outcome, nothing taken: the provider never answers → payment_provider_error; after the grace period the reconciler records the failure, refunds nothing', async () => {
@@ -130,7 +147,9 @@ describe('placeOrder and the reconciler, without HTTP', () => {
     const p = providerView(emu, 'paypal');
     const approval = p.source(1900);
     p.emulator.hangNext(p.attemptsOnTimeout, p.chargePath);
-    expect((await refusal(placeOrder(t.app.deps, buyer, input(sku, 'paypal', approval), null))).code).toBe('payment_provider_error');
+    expect((await refusal(placeOrder(t.app.deps, buyer, input(sku, 'paypal', approval), null))).code).toBe(
+      'payment_provider_error',
+    );
     const retry = await placeOrder(t.app.deps, buyer, input(sku, 'paypal', approval), null);
     expect(retry.kind).toBe('created');
     const order = retry.kind === 'created' ? retry.order : undefined;

@@ -31,7 +31,11 @@ export async function ordersOf(t: TestApp, userId: string) {
 export async function messagesFor(t: TestApp, orderId: string): Promise<string[]> {
   const rows = await t.db.selectFrom('outbox').select(['topic', 'payload']).execute();
   return rows
-    .filter((r) => (typeof r.payload === 'string' ? JSON.parse(r.payload) : (r.payload as { order_id?: string })).order_id === orderId)
+    .filter(
+      (r) =>
+        (typeof r.payload === 'string' ? JSON.parse(r.payload) : (r.payload as { order_id?: string })).order_id ===
+        orderId,
+    )
     .map((r) => r.topic)
     .sort();
 }

@@ -3,7 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AMQP_URL } from '../outbox/support/amqp.js';
 import { waitFor } from '../outbox/support/fixtures.js';
 import { startService, tokenFor, uid, type Json, type Service } from '../e2e/support/service.js';
-import { brokerAccepts, declareDurableQueue, deleteQueue, drainQueue, ensureBrokerUp, startBroker, stopBroker } from './support/broker.js';
+import {
+  brokerAccepts,
+  declareDurableQueue,
+  deleteQueue,
+  drainQueue,
+  ensureBrokerUp,
+  startBroker,
+  stopBroker,
+} from './support/broker.js';
 
 /**
  * Messages to other services (API.md), end to end: the machine's RabbitMQ is stopped and started again in
@@ -41,7 +49,8 @@ describe('broker stopped and restarted during a burst of orders (real service)',
     const ids: string[] = [];
     const duringOutage: string[] = [];
     // Set by the outage task below while the burst runs (an object: TypeScript would narrow a plain `let`).
-    const state: { phase: 'before' | 'stopping' | 'down' | 'starting' | 'after'; failed: boolean; burstOver: boolean } = { phase: 'before', failed: false, burstOver: false };
+    const state: { phase: 'before' | 'stopping' | 'down' | 'starting' | 'after'; failed: boolean; burstOver: boolean } =
+      { phase: 'before', failed: false, burstOver: false };
     let readyWhileDown: number | null = null;
     let refusedWhileDown: boolean | null = null;
 
@@ -69,7 +78,11 @@ describe('broker stopped and restarted during a burst of orders (real service)',
       while ((state.phase !== 'after' || afterRestart < 15) && !state.failed && ids.length < 1_000) {
         const res = await svc.call('POST', '/api/orders', {
           token,
-          body: { items: [{ product_id: 'sku_mug', quantity: 1 }], currency: 'USD', payment: { provider: 'sandbox', source: 'pm_card_visa' } },
+          body: {
+            items: [{ product_id: 'sku_mug', quantity: 1 }],
+            currency: 'USD',
+            payment: { provider: 'sandbox', source: 'pm_card_visa' },
+          },
         });
         expect(res.status, JSON.stringify(res.body)).toBe(201);
         ids.push(res.body.id);
@@ -86,8 +99,14 @@ describe('broker stopped and restarted during a burst of orders (real service)',
     expect(duringOutage.length).toBeGreaterThanOrEqual(20);
 
     // Every event leaves the outbox once the relay has reconnected: delivered, none pending, none dead.
-    await waitFor(async () => (await svc.outbox('pending')).filter((i: Json) => i.kind === 'event').length === 0, 'no event pending', 60_000).catch(async (err: Error) => {
-      throw new Error(`${err.message}: ${JSON.stringify((await svc.outbox('pending')).slice(0, 3))}\n${svc.server.output().slice(-3000)}`);
+    await waitFor(
+      async () => (await svc.outbox('pending')).filter((i: Json) => i.kind === 'event').length === 0,
+      'no event pending',
+      60_000,
+    ).catch(async (err: Error) => {
+      throw new Error(
+        `${err.message}: ${JSON.stringify((await svc.outbox('pending')).slice(0, 3))}\n${svc.server.output().slice(-3000)}`,
+      );
     });
     expect(await svc.outbox('dead')).toEqual([]);
     const deliveredEvents = (await svc.outbox('delivered')).filter((i: Json) => i.kind === 'event');
@@ -111,7 +130,9 @@ describe('broker stopped and restarted during a burst of orders (real service)',
       'every order.created in the queue',
       30_000,
     ).catch((err: Error) => {
-      throw new Error(`${err.message}: missing ${ids.filter((id) => !got.has(id)).length} of ${ids.length} (received ${received})`);
+      throw new Error(
+        `${err.message}: missing ${ids.filter((id) => !got.has(id)).length} of ${ids.length} (received ${received})`,
+      );
     });
     expect(ids.filter((id) => !got.has(id))).toEqual([]);
     expect(new Set(deliveredEvents.map((i: Json) => i.id))).toEqual(new Set([...got.values()].map((b) => b.id)));

@@ -3,8 +3,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueEvent } from '../../src/persistence/outbox.js';
 import { createOutboxRelay } from '../../src/workers/outbox-relay.js';
 import { AMQP_URL } from '../outbox/support/amqp.js';
-import { countByStatus, makeOrder, openTestDb, quietLogger, testConfig, waitFor, type TestDb } from '../outbox/support/fixtures.js';
-import { declareDurableQueue, deleteQueue, drainQueue, ensureBrokerUp, startBroker, stopBroker } from './support/broker.js';
+import {
+  countByStatus,
+  makeOrder,
+  openTestDb,
+  quietLogger,
+  testConfig,
+  waitFor,
+  type TestDb,
+} from '../outbox/support/fixtures.js';
+import {
+  declareDurableQueue,
+  deleteQueue,
+  drainQueue,
+  ensureBrokerUp,
+  startBroker,
+  stopBroker,
+} from './support/broker.js';
 
 /**
  * The relay on its own (no HTTP), with the machine's RabbitMQ stopped and
@@ -32,7 +47,11 @@ describe('broker stopped and restarted during a burst (relay alone)', () => {
   }, 150_000);
 
   it('every event committed during the outage arrives after the broker is back', async () => {
-    const relay = createOutboxRelay({ db: t.db, config: testConfig({ AMQP_URL, OUTBOX_BACKOFF_MAX_MS: '500', OUTBOX_MAX_ATTEMPTS: '1000' }), logger: quietLogger });
+    const relay = createOutboxRelay({
+      db: t.db,
+      config: testConfig({ AMQP_URL, OUTBOX_BACKOFF_MAX_MS: '500', OUTBOX_MAX_ATTEMPTS: '1000' }),
+      logger: quietLogger,
+    });
     relay.start();
     const ids: string[] = [];
     try {
@@ -42,7 +61,11 @@ describe('broker stopped and restarted during a burst (relay alone)', () => {
         if (i === 30) await stopBroker();
         if (i === 90) await startBroker();
       }
-      await waitFor(async () => (await countByStatus(t.db, 'event')).delivered === ids.length, 'every event delivered', 60_000).catch(async (err) => {
+      await waitFor(
+        async () => (await countByStatus(t.db, 'event')).delivered === ids.length,
+        'every event delivered',
+        60_000,
+      ).catch(async (err) => {
         throw new Error(`${(err as Error).message}: ${JSON.stringify(await countByStatus(t.db, 'event'))}`);
       });
     } finally {

@@ -18,9 +18,19 @@ describe('soak: mixed traffic under faults, then the independent audit', () => {
 
   it('loses nothing, doubles nothing, and leaves nothing stuck', async () => {
     const lines: string[] = [];
-    const report = await runSoak({ durationMs: 60_000, seed: 7, instances: 2, workers: 6, faults: 'short', outDir: out, log: (l) => lines.push(l) });
+    const report = await runSoak({
+      durationMs: 60_000,
+      seed: 7,
+      instances: 2,
+      workers: 6,
+      faults: 'short',
+      outDir: out,
+      log: (l) => lines.push(l),
+    });
     console.info(lines.join('\n'));
-    const created = report.requests.filter((r) => r.kind === 'create' && r.outcome === '201').reduce((s, r) => s + r.count, 0);
+    const created = report.requests
+      .filter((r) => r.kind === 'create' && r.outcome === '201')
+      .reduce((s, r) => s + r.count, 0);
     expect(created, 'the soak placed orders').toBeGreaterThan(20);
     expect(report.faults.map((f) => f.detail).filter((d) => d.startsWith('FAILED'))).toEqual([]);
     expect(report.audit.filter((a) => a.count > 0)).toEqual([]);

@@ -3,7 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../outbox/support/fixtures.js';
 import { startHttpSink, type HttpSink } from '../outbox/support/http-sink.js';
 import { startEmailGate, type EmailGate } from './support/email-gate.js';
-import { adminToken, startService, tokenFor, uid, type ApiResponse, type Json, type Service } from './support/service.js';
+import {
+  adminToken,
+  startService,
+  tokenFor,
+  uid,
+  type ApiResponse,
+  type Json,
+  type Service,
+} from './support/service.js';
 
 /**
  * Email service down for good (API.md, "Messages to other services"), end to end: the confirmation goes dead
@@ -20,7 +28,12 @@ describe('dead emails, seen and retried through the admin routes of the real ser
   beforeAll(async () => {
     sink = await startHttpSink();
     gate = await startEmailGate(sink, 'down'); // connection refused from the start
-    svc = await startService({ EMAIL_URL: gate.url, OUTBOX_MAX_ATTEMPTS: '3', OUTBOX_BACKOFF_BASE_MS: '20', OUTBOX_BACKOFF_MAX_MS: '50' });
+    svc = await startService({
+      EMAIL_URL: gate.url,
+      OUTBOX_MAX_ATTEMPTS: '3',
+      OUTBOX_BACKOFF_BASE_MS: '20',
+      OUTBOX_BACKOFF_MAX_MS: '50',
+    });
     admin = await adminToken();
   });
   afterAll(async () => {
@@ -41,14 +54,22 @@ describe('dead emails, seen and retried through the admin routes of the real ser
     expect(ready.status).toBe(200); // the email service being down is not the service being unready
     const order = (await svc.createOrder(token)).body;
 
-    await waitFor(async () => (await svc.outbox('dead')).length > 0, 'the confirmation to be dead', 20_000).catch((err: Error) => {
-      throw new Error(`${err.message}\n${svc.server.output().slice(-3000)}`);
-    });
+    await waitFor(async () => (await svc.outbox('dead')).length > 0, 'the confirmation to be dead', 20_000).catch(
+      (err: Error) => {
+        throw new Error(`${err.message}\n${svc.server.output().slice(-3000)}`);
+      },
+    );
     const dead = (await svc.call('GET', '/api/admin/outbox?status=dead', { token: admin })).body;
     expect(dead.next_cursor).toBeNull();
     expect(dead.items).toHaveLength(1);
     const item = dead.items[0];
-    expect(item).toMatchObject({ kind: 'email', topic: 'order_confirmation', status: 'dead', attempts: 3, delivered_at: null });
+    expect(item).toMatchObject({
+      kind: 'email',
+      topic: 'order_confirmation',
+      status: 'dead',
+      attempts: 3,
+      delivered_at: null,
+    });
     expect(item.last_error).toMatch(/ECONNREFUSED|fetch failed/);
     expect(sink.requests).toEqual([]);
 
@@ -67,7 +88,11 @@ describe('dead emails, seen and retried through the admin routes of the real ser
     expect(retried.body).toMatchObject({ id: item.id, status: 'pending', attempts: 0, topic: 'order_confirmation' });
 
     await waitFor(() => sink.accepted.includes(item.id), 'the retried confirmation', 20_000);
-    await waitFor(async () => (await svc.outbox('delivered')).some((i: Json) => i.id === item.id), 'the retried message to be delivered', 10_000);
+    await waitFor(
+      async () => (await svc.outbox('delivered')).some((i: Json) => i.id === item.id),
+      'the retried message to be delivered',
+      10_000,
+    );
     await new Promise((r) => setTimeout(r, 200));
     const posts = sink.requests.filter((r) => r.body.id === item.id);
     expect(posts).toHaveLength(1);
@@ -76,7 +101,11 @@ describe('dead emails, seen and retried through the admin routes of the real ser
     expect((await svc.outbox('dead')).filter((i: Json) => i.id === item.id)).toEqual([]);
 
     // Retrying what was delivered is not a retry.
-    expectProblem(await svc.call('POST', `/api/admin/outbox/${item.id}/retry`, { token: admin }), 409, 'invalid_transition');
+    expectProblem(
+      await svc.call('POST', `/api/admin/outbox/${item.id}/retry`, { token: admin }),
+      409,
+      'invalid_transition',
+    );
   });
 
   it('admin routes: no token 401, not an admin 403, unknown id 404 not_found, all problem+json', async () => {

@@ -41,7 +41,11 @@ describe('emails from the real service over HTTP', () => {
   };
   const settled = async (): Promise<void> => {
     // Events stay pending here (no AMQP_URL): only emails count.
-    await waitFor(async () => (await svc.outbox('pending')).every((i: Json) => i.kind !== 'email'), 'no email pending', 20_000);
+    await waitFor(
+      async () => (await svc.outbox('pending')).every((i: Json) => i.kind !== 'email'),
+      'no email pending',
+      20_000,
+    );
   };
 
   it('confirmation, cancellation (with the refund), shipped (with the tracking number) and delivered: each POSTed once, contract body, Idempotency-Key = id', async () => {
@@ -128,18 +132,27 @@ describe('emails from the real service over HTTP', () => {
     expect(heldIds.filter((id) => requestsFor(id).length > 0)).toEqual([]);
     const upMedian = median(up);
     const hangMedian = median(hanging);
-    expect(hangMedian, `median create: ${hangMedian.toFixed(1)} ms hanging vs ${upMedian.toFixed(1)} ms up`).toBeLessThan(3 * upMedian + 50);
+    expect(
+      hangMedian,
+      `median create: ${hangMedian.toFixed(1)} ms hanging vs ${upMedian.toFixed(1)} ms up`,
+    ).toBeLessThan(3 * upMedian + 50);
 
     // Long enough for the relay to have tried (and timed out on) every held email at least once.
     await new Promise((res) => setTimeout(res, 1_000));
     expect(heldIds.filter((id) => requestsFor(id).length > 0)).toEqual([]);
     await gate.set('up');
-    await waitFor(() => heldIds.every((id) => requestsFor(id).some((r) => r.status === 202)), 'every held email after the service came back', 20_000);
+    await waitFor(
+      () => heldIds.every((id) => requestsFor(id).some((r) => r.status === 202)),
+      'every held email after the service came back',
+      20_000,
+    );
     await settled();
     for (const id of [...ids, ...heldIds]) {
       expect(requestsFor(id).map((r) => [r.body.kind, r.status])).toEqual([['order_confirmation', 202]]);
     }
-    const held = (await svc.outbox('delivered')).filter((i: Json) => heldIds.some((id) => requestsFor(id)[0]?.body.id === i.id));
+    const held = (await svc.outbox('delivered')).filter((i: Json) =>
+      heldIds.some((id) => requestsFor(id)[0]?.body.id === i.id),
+    );
     expect(held).toHaveLength(10);
     // Each held one failed at least once on the hanging service before it was delivered: by the
     // delivery timeout, or for the batch in flight when the gate reopened, by the dropped connection.

@@ -32,11 +32,19 @@ describe('emails from the real service over SMTP', () => {
     });
     await svc.cancel(token, order.id, 'wrong size');
     await waitFor(() => mailsFor(order.id).length >= 2, 'the cancellation', 20_000);
-    await waitFor(async () => (await svc.outbox('pending')).every((i: Json) => i.kind !== 'email'), 'no email pending', 20_000);
+    await waitFor(
+      async () => (await svc.outbox('pending')).every((i: Json) => i.kind !== 'email'),
+      'no email pending',
+      20_000,
+    );
     await new Promise((r) => setTimeout(r, 200)); // a duplicate would show now
 
     const mails = mailsFor(order.id);
-    expect(mails.map((m) => m.headers['x-email-kind']).sort()).toEqual(['order_cancelled', 'order_confirmation', 'refund_issued']);
+    expect(mails.map((m) => m.headers['x-email-kind']).sort()).toEqual([
+      'order_cancelled',
+      'order_confirmation',
+      'refund_issued',
+    ]);
     const emailItems = (await svc.outbox('delivered')).filter((i: Json) => i.kind === 'email');
     for (const m of mails) {
       expect(m.to).toEqual([`${user}@example.com`]);
@@ -45,7 +53,10 @@ describe('emails from the real service over SMTP', () => {
       const id = /^<([0-9a-f-]{36})@shop\.example>$/.exec(m.headers['message-id'] ?? '')?.[1];
       expect(id, m.headers['message-id']).toBeDefined();
       // The Message-ID carries the outbox id: the admin listing has it, delivered, with its kind.
-      expect(emailItems.find((i: Json) => i.id === id)).toMatchObject({ status: 'delivered', topic: m.headers['x-email-kind'] });
+      expect(emailItems.find((i: Json) => i.id === id)).toMatchObject({
+        status: 'delivered',
+        topic: m.headers['x-email-kind'],
+      });
       expect(m.text.length).toBeGreaterThan(0);
       expect(m.html).toMatch(/<html/i);
     }

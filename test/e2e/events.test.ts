@@ -25,7 +25,9 @@ describe('events from the real service on RabbitMQ', () => {
   });
 
   const messagesFor = (orderId: string): ConsumeMessage[] =>
-    consumer.messages.filter((m) => (JSON.parse(m.content.toString('utf8')) as { order_id?: string }).order_id === orderId);
+    consumer.messages.filter(
+      (m) => (JSON.parse(m.content.toString('utf8')) as { order_id?: string }).order_id === orderId,
+    );
   const body = (m: ConsumeMessage): Json => JSON.parse(m.content.toString('utf8'));
   const byType = (orderId: string, type: string): Json[] =>
     messagesFor(orderId)
@@ -62,16 +64,18 @@ describe('events from the real service on RabbitMQ', () => {
     const bCancelled = await svc.getOrder(token, b.id);
     expect(bCancelled).toMatchObject({ status: 'cancelled', payment: { status: 'refunded' } });
 
-    await waitFor(() => messagesFor(a.id).length >= 3 && messagesFor(b.id).length >= 3, 'the six events', 20_000).catch((err: Error) => {
-      throw new Error(
-        `${err.message}: got ${JSON.stringify(
-          consumer.messages
-            .map(body)
-            .filter((m) => [a.id, b.id].includes(m.order_id))
-            .map((m) => [m.order_id, m.type]),
-        )}\n${svc.server.output().slice(-3000)}`,
-      );
-    });
+    await waitFor(() => messagesFor(a.id).length >= 3 && messagesFor(b.id).length >= 3, 'the six events', 20_000).catch(
+      (err: Error) => {
+        throw new Error(
+          `${err.message}: got ${JSON.stringify(
+            consumer.messages
+              .map(body)
+              .filter((m) => [a.id, b.id].includes(m.order_id))
+              .map((m) => [m.order_id, m.type]),
+          )}\n${svc.server.output().slice(-3000)}`,
+        );
+      },
+    );
     // A little longer: a duplicate would show up now, and there must be none in the normal case.
     await new Promise((r) => setTimeout(r, 300));
     expect(
@@ -127,7 +131,11 @@ describe('events from the real service on RabbitMQ', () => {
     // order.cancelled: the order at the cancellation's commit: cancelled, its refund on its way
     // (`refund_pending`); payment.refunded follows once the provider confirmed it.
     const [cancelledEvent] = byType(b.id, 'order.cancelled');
-    expect(cancelledEvent.data).toEqual({ ...bCancelled, payment: { ...bCancelled.payment, status: 'refund_pending', amount_refunded: 0 }, reason: 'changed my mind' });
+    expect(cancelledEvent.data).toEqual({
+      ...bCancelled,
+      payment: { ...bCancelled.payment, status: 'refund_pending', amount_refunded: 0 },
+      reason: 'changed my mind',
+    });
     within(cancelledEvent, cancelled);
     const [refunded] = byType(b.id, 'payment.refunded');
     expect(refunded.data).toEqual({ ...bCancelled, refund: { id: expect.any(String), amount: 5248, currency: 'USD' } });

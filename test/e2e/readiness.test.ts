@@ -20,7 +20,11 @@ describe('the real service with the broker and the email service down', () => {
     sink = await startHttpSink();
     gate = await startEmailGate(sink, 'hang');
     const nobody = await freePort(); // nothing listens there: connection refused
-    svc = await startService({ AMQP_URL: `amqp://guest:guest@127.0.0.1:${nobody}`, EMAIL_URL: gate.url, OUTBOX_DELIVERY_TIMEOUT_MS: '300' });
+    svc = await startService({
+      AMQP_URL: `amqp://guest:guest@127.0.0.1:${nobody}`,
+      EMAIL_URL: gate.url,
+      OUTBOX_DELIVERY_TIMEOUT_MS: '300',
+    });
   });
   afterAll(async () => {
     await svc?.stop();
@@ -40,7 +44,11 @@ describe('the real service with the broker and the email service down', () => {
       expect(ready.status).toBe(200);
     }
     // Both kinds were tried and failed, and wait for the next attempt: pending, not lost, not dead.
-    await waitFor(async () => (await svc.outbox('pending')).filter((i: Json) => i.last_error !== null).length >= 6, 'failed attempts on both kinds', 20_000).catch((err: Error) => {
+    await waitFor(
+      async () => (await svc.outbox('pending')).filter((i: Json) => i.last_error !== null).length >= 6,
+      'failed attempts on both kinds',
+      20_000,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}\n${svc.server.output().slice(-3000)}`);
     });
     const pending = await svc.outbox('pending');
@@ -48,8 +56,10 @@ describe('the real service with the broker and the email service down', () => {
     const emails = pending.filter((i: Json) => i.kind === 'email');
     expect(events).toHaveLength(3);
     expect(emails).toHaveLength(3);
-    for (const e of events) expect(e).toMatchObject({ topic: 'order.created', last_error: expect.stringMatching(/ECONNREFUSED/) });
-    for (const e of emails) expect(e).toMatchObject({ topic: 'order_confirmation', last_error: expect.stringMatching(/timed out|abort/i) });
+    for (const e of events)
+      expect(e).toMatchObject({ topic: 'order.created', last_error: expect.stringMatching(/ECONNREFUSED/) });
+    for (const e of emails)
+      expect(e).toMatchObject({ topic: 'order_confirmation', last_error: expect.stringMatching(/timed out|abort/i) });
     expect(await svc.outbox('dead')).toEqual([]);
     expect(gate.hung).toBeGreaterThan(0);
 

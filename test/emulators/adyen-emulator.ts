@@ -68,7 +68,14 @@ export class AdyenEmulator extends HttpEmulator {
   }
 
   settings(): AdyenSettings {
-    return { apiKey: this.apiKey, merchantAccount: this.merchantAccount, hmacKey: this.hmacKey, environment: 'TEST', liveUrlPrefix: null, apiBase: this.url };
+    return {
+      apiKey: this.apiKey,
+      merchantAccount: this.merchantAccount,
+      hmacKey: this.hmacKey,
+      environment: 'TEST',
+      liveUrlPrefix: null,
+      apiBase: this.url,
+    };
   }
 
   forgetIdempotencyKeys(): void {
@@ -94,7 +101,10 @@ export class AdyenEmulator extends HttpEmulator {
   /** Any items, signed as Adyen signs them (a test may alter one afterwards to forge it). */
   batch(items: NotificationItem[]): { body: string; headers: Record<string, string> } {
     const signed = items.map((item) => ({ NotificationRequestItem: this.sign(item) }));
-    return { body: JSON.stringify({ live: 'false', notificationItems: signed }), headers: { 'content-type': 'application/json' } };
+    return {
+      body: JSON.stringify({ live: 'false', notificationItems: signed }),
+      headers: { 'content-type': 'application/json' },
+    };
   }
 
   sign(item: NotificationItem): NotificationItem {
@@ -116,19 +126,43 @@ export class AdyenEmulator extends HttpEmulator {
   dashboardRefund(pspReference: string, value: number): NotificationItem {
     const p = this.payments.get(pspReference)!;
     p.refunded += value;
-    return this.notify(this.item(p, 'REFUND', { pspReference: psp(), originalReference: p.pspReference, amount: { value, currency: p.amount.currency } }));
+    return this.notify(
+      this.item(p, 'REFUND', {
+        pspReference: psp(),
+        originalReference: p.pspReference,
+        amount: { value, currency: p.amount.currency },
+      }),
+    );
   }
 
   openDispute(pspReference: string, value: number): NotificationItem {
     const p = this.payments.get(pspReference)!;
     const disputePsp = psp();
     const amount = { value, currency: p.amount.currency };
-    this.notify(this.item(p, 'NOTIFICATION_OF_CHARGEBACK', { pspReference: disputePsp, originalReference: p.pspReference, amount, reason: 'Fraudulent transaction' }));
-    return this.notify(this.item(p, 'CHARGEBACK', { pspReference: disputePsp, originalReference: p.pspReference, amount, reason: 'Fraudulent transaction' }));
+    this.notify(
+      this.item(p, 'NOTIFICATION_OF_CHARGEBACK', {
+        pspReference: disputePsp,
+        originalReference: p.pspReference,
+        amount,
+        reason: 'Fraudulent transaction',
+      }),
+    );
+    return this.notify(
+      this.item(p, 'CHARGEBACK', {
+        pspReference: disputePsp,
+        originalReference: p.pspReference,
+        amount,
+        reason: 'Fraudulent transaction',
+      }),
+    );
   }
 
   settleDispute(dispute: NotificationItem, outcome: 'won' | 'lost'): NotificationItem {
-    return this.notify({ ...dispute, eventCode: outcome === 'won' ? 'CHARGEBACK_REVERSED' : 'SECOND_CHARGEBACK', eventDate: new Date().toISOString() });
+    return this.notify({
+      ...dispute,
+      eventCode: outcome === 'won' ? 'CHARGEBACK_REVERSED' : 'SECOND_CHARGEBACK',
+      eventDate: new Date().toISOString(),
+    });
   }
 
   capturedAmount(pspReference: string): number {
@@ -137,15 +171,20 @@ export class AdyenEmulator extends HttpEmulator {
 
   /** Payments Adyen authorised for our transaction (refused ones took nothing). */
   chargesFor(merchantReference: string): number {
-    return [...this.payments.values()].filter((p) => p.merchantReference === merchantReference && p.state !== 'refused' && p.state !== 'action').length;
+    return [...this.payments.values()].filter(
+      (p) => p.merchantReference === merchantReference && p.state !== 'refused' && p.state !== 'action',
+    ).length;
   }
 
   refundsOf(pspReference: string): NotificationItem[] {
-    return [...this.notifications, ...this.heldRefunds].filter((n) => n.eventCode === 'REFUND' && n.originalReference === pspReference);
+    return [...this.notifications, ...this.heldRefunds].filter(
+      (n) => n.eventCode === 'REFUND' && n.originalReference === pspReference,
+    );
   }
 
   private route(req: RecordedRequest, url: URL): Reply {
-    if (req.headers['x-api-key'] !== this.apiKey) return serviceError(401, '000', 'HTTP Status Response - Unauthorized', 'security');
+    if (req.headers['x-api-key'] !== this.apiKey)
+      return serviceError(401, '000', 'HTTP Status Response - Unauthorized', 'security');
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(req.body || '{}') as Record<string, unknown>;
@@ -156,7 +195,10 @@ export class AdyenEmulator extends HttpEmulator {
     const idem = typeof key === 'string' ? key : undefined;
     if (idem) {
       const seen = this.stored.get(idem);
-      if (seen) return seen.fingerprint === fingerprint([url.pathname, body]) ? seen.reply : serviceError(422, '704', 'request already processed or in progress', 'validation');
+      if (seen)
+        return seen.fingerprint === fingerprint([url.pathname, body])
+          ? seen.reply
+          : serviceError(422, '704', 'request already processed or in progress', 'validation');
     }
     const reply = this.dispatch(req.method, url.pathname, body);
     if (idem && reply.status < 500) this.stored.set(idem, { fingerprint: fingerprint([url.pathname, body]), reply });
@@ -165,7 +207,8 @@ export class AdyenEmulator extends HttpEmulator {
 
   private dispatch(method: string, path: string, body: Record<string, unknown>): Reply {
     if (method !== 'POST') return serviceError(405, '000', 'Method not allowed', 'validation');
-    if (path !== '/v72/payments/details' && body.merchantAccount !== this.merchantAccount) return serviceError(403, '901', 'Invalid Merchant Account', 'security');
+    if (path !== '/v72/payments/details' && body.merchantAccount !== this.merchantAccount)
+      return serviceError(403, '901', 'Invalid Merchant Account', 'security');
     if (path === '/v72/payments') return this.pay(body);
     if (path === '/v72/payments/details') return this.details(body);
     const m = /^\/v72\/payments\/([^/]+)\/(captures|cancels|refunds)$/.exec(path);
@@ -194,8 +237,18 @@ export class AdyenEmulator extends HttpEmulator {
     const method = (body.paymentMethod ?? {}) as { type?: string; encryptedCardNumber?: string };
     const reference = String(body.reference);
     const manual = (body.additionalData as Record<string, string> | undefined)?.manualCapture === 'true';
-    if (!method.type) return serviceError(422, '14_030', "Required field 'paymentMethod.type' is not provided", 'validation');
-    const p: Payment = { pspReference: psp(), merchantReference: reference, amount, paymentMethod: method.type, state: 'authorised', manual, captured: 0, refunded: 0 };
+    if (!method.type)
+      return serviceError(422, '14_030', "Required field 'paymentMethod.type' is not provided", 'validation');
+    const p: Payment = {
+      pspReference: psp(),
+      merchantReference: reference,
+      amount,
+      paymentMethod: method.type,
+      state: 'authorised',
+      manual,
+      captured: 0,
+      refunded: 0,
+    };
     this.payments.set(p.pspReference, p);
     const refusal = REFUSALS[method.encryptedCardNumber ?? ''];
     if (refusal) {
@@ -203,14 +256,25 @@ export class AdyenEmulator extends HttpEmulator {
       this.notify(this.item(p, 'AUTHORISATION', { success: 'false', reason: refusal.reason }));
       return {
         status: 200,
-        body: { pspReference: p.pspReference, resultCode: 'Refused', refusalReason: refusal.reason, refusalReasonCode: refusal.code, merchantReference: reference },
+        body: {
+          pspReference: p.pspReference,
+          resultCode: 'Refused',
+          refusalReason: refusal.reason,
+          refusalReasonCode: refusal.code,
+          merchantReference: reference,
+        },
       };
     }
     if (method.type === 'ideal' || method.encryptedCardNumber === 'test_3ds2') {
       p.state = 'action';
       const action =
         method.type === 'ideal'
-          ? { type: 'redirect', paymentMethodType: 'ideal', method: 'GET', url: `${this.url}/hpp/redirect/${p.pspReference}` }
+          ? {
+              type: 'redirect',
+              paymentMethodType: 'ideal',
+              method: 'GET',
+              url: `${this.url}/hpp/redirect/${p.pspReference}`,
+            }
           : {
               type: 'threeDS2',
               subtype: 'challenge',
@@ -220,12 +284,20 @@ export class AdyenEmulator extends HttpEmulator {
             };
       return {
         status: 200,
-        body: { pspReference: p.pspReference, resultCode: method.type === 'ideal' ? 'RedirectShopper' : 'ChallengeShopper', action, merchantReference: reference },
+        body: {
+          pspReference: p.pspReference,
+          resultCode: method.type === 'ideal' ? 'RedirectShopper' : 'ChallengeShopper',
+          action,
+          merchantReference: reference,
+        },
       };
     }
     if (!manual) p.captured = amount.value;
     this.notify(this.item(p, 'AUTHORISATION', {}));
-    return { status: 200, body: { pspReference: p.pspReference, resultCode: 'Authorised', merchantReference: reference, amount } };
+    return {
+      status: 200,
+      body: { pspReference: p.pspReference, resultCode: 'Authorised', merchantReference: reference, amount },
+    };
   }
 
   /**
@@ -257,7 +329,11 @@ export class AdyenEmulator extends HttpEmulator {
     const p = psp ? this.payments.get(psp) : undefined;
     if (!p) return serviceError(422, '101', 'Invalid redirectResult', 'validation');
     const base = { pspReference: p.pspReference, merchantReference: p.merchantReference, amount: p.amount };
-    if (p.state === 'refused') return { status: 200, body: { ...base, resultCode: 'Refused', refusalReason: 'Refused', refusalReasonCode: '2' } };
+    if (p.state === 'refused')
+      return {
+        status: 200,
+        body: { ...base, resultCode: 'Refused', refusalReason: 'Refused', refusalReasonCode: '2' },
+      };
     if (p.state === 'action') return { status: 200, body: { ...base, resultCode: 'Pending' } };
     return { status: 200, body: { ...base, resultCode: 'Authorised' } };
   }
@@ -281,7 +357,8 @@ export class AdyenEmulator extends HttpEmulator {
 
   private cancelled(p: Payment, pspReference: string, reference: string): NotificationItem {
     const base = { pspReference, originalReference: p.pspReference, merchantReference: reference };
-    if (p.captured > 0) return this.item(p, 'CANCELLATION', { ...base, success: 'false', reason: 'Payment already captured' });
+    if (p.captured > 0)
+      return this.item(p, 'CANCELLATION', { ...base, success: 'false', reason: 'Payment already captured' });
     if (p.state === 'authorised') p.state = 'cancelled';
     return this.item(p, 'CANCELLATION', base);
   }
@@ -289,7 +366,9 @@ export class AdyenEmulator extends HttpEmulator {
   private refund(p: Payment, pspReference: string, reference: string, amount: Payment['amount']): void {
     const base = { pspReference, originalReference: p.pspReference, merchantReference: reference, amount };
     if (amount.value > p.captured - p.refunded) {
-      this.notify(this.item(p, 'REFUND', { ...base, success: 'false', reason: 'Insufficient in-process balance on payment' }));
+      this.notify(
+        this.item(p, 'REFUND', { ...base, success: 'false', reason: 'Insufficient in-process balance on payment' }),
+      );
       return;
     }
     if (this.refundStatus === 'failed') {

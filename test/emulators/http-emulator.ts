@@ -121,7 +121,8 @@ export class HttpEmulator {
   }
 
   private takeFault(target: string): Fault | undefined {
-    if (this.outage && Date.now() < this.outage.until) return { kind: this.outage.kind, status: this.outage.status, match: undefined };
+    if (this.outage && Date.now() < this.outage.until)
+      return { kind: this.outage.kind, status: this.outage.status, match: undefined };
     const i = this.faults.findIndex((f) => !f.match || f.match.test(target));
     return i === -1 ? undefined : this.faults.splice(i, 1)[0];
   }
@@ -142,7 +143,9 @@ export class HttpEmulator {
     }
     if (method === 'POST' && (name === 'outage' || name === 'faults') && input.kind && kinds.includes(input.kind)) {
       if (name === 'outage') this.startOutage(input.kind, input.ms ?? 1000, input.status);
-      else for (let i = 0; i < (input.n ?? 1); i++) this.faults.push({ kind: input.kind, status: input.status ?? 500, match: undefined });
+      else
+        for (let i = 0; i < (input.n ?? 1); i++)
+          this.faults.push({ kind: input.kind, status: input.status ?? 500, match: undefined });
       return { status: 204, body: '' };
     }
     return { status: 404, body: { error: `no control endpoint ${method} ${name}` } };
@@ -154,12 +157,20 @@ export class HttpEmulator {
     const url = new URL(req.url ?? '/', 'http://emulator');
     if (url.pathname.startsWith(CONTROL)) {
       try {
-        return send(res, this.control(req.method ?? 'GET', url.pathname.slice(CONTROL.length), Buffer.concat(chunks).toString('utf8')));
+        return send(
+          res,
+          this.control(req.method ?? 'GET', url.pathname.slice(CONTROL.length), Buffer.concat(chunks).toString('utf8')),
+        );
       } catch (err) {
         return send(res, { status: 400, body: { error: String(err) } });
       }
     }
-    const recorded: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+    const recorded: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      headers: req.headers,
+      body: Buffer.concat(chunks).toString('utf8'),
+    };
     this.requests.push(recorded);
 
     const fault = this.takeFault(`${recorded.method} ${url.pathname}`);
@@ -177,7 +188,10 @@ export class HttpEmulator {
 }
 
 function send(res: ServerResponse, reply: Reply): void {
-  const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v));
+  const text =
+    typeof reply.body === 'string'
+      ? reply.body
+      : JSON.stringify(reply.body, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v));
   res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
   res.end(text);
 }
@@ -185,7 +199,9 @@ function send(res: ServerResponse, reply: Reply): void {
 /** Stable JSON of a request's parameters, to tell "same request again" from "same key, other request". */
 export function fingerprint(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
   );
 }
 

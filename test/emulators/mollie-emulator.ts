@@ -105,7 +105,9 @@ export class MollieEmulator extends HttpEmulator {
   }
 
   paymentOf(transactionId: string): MolliePayment | undefined {
-    return [...this.payments.values()].find((p) => (p.metadata as { transaction_id?: string } | null)?.transaction_id === transactionId);
+    return [...this.payments.values()].find(
+      (p) => (p.metadata as { transaction_id?: string } | null)?.transaction_id === transactionId,
+    );
   }
 
   /** The customer at Mollie's checkout: the payment moves as the bank or card scheme decided. */
@@ -129,7 +131,10 @@ export class MollieEmulator extends HttpEmulator {
 
   /** The body Mollie posts to the webhookUrl: only the id. */
   webhook(id: string): { body: string; headers: Record<string, string> } {
-    return { body: new URLSearchParams({ id }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+    return {
+      body: new URLSearchParams({ id }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    };
   }
 
   expireAuthorization(id: string): void {
@@ -152,12 +157,19 @@ export class MollieEmulator extends HttpEmulator {
   }
 
   settleRefunds(): void {
-    for (const r of this.refunds) if (r.status === 'pending' || r.status === 'queued' || r.status === 'processing') r.status = 'refunded';
+    for (const r of this.refunds)
+      if (r.status === 'pending' || r.status === 'queued' || r.status === 'processing') r.status = 'refunded';
   }
 
   dashboardRefund(id: string, minor: number): MollieRefund {
     const p = this.payments.get(id)!;
-    return this.addRefund(p, this.amount(minor, p.amount.currency), 'Refunded in the Mollie Dashboard', null, 'refunded');
+    return this.addRefund(
+      p,
+      this.amount(minor, p.amount.currency),
+      'Refunded in the Mollie Dashboard',
+      null,
+      'refunded',
+    );
   }
 
   openDispute(id: string, minor: number): MollieChargeback {
@@ -187,7 +199,8 @@ export class MollieEmulator extends HttpEmulator {
   }
 
   private route(req: RecordedRequest, url: URL): Reply {
-    if (req.headers.authorization !== `Bearer ${this.apiKey}`) return problem(401, 'Unauthorized Request', 'Missing authentication, or failed to authenticate');
+    if (req.headers.authorization !== `Bearer ${this.apiKey}`)
+      return problem(401, 'Unauthorized Request', 'Missing authentication, or failed to authenticate');
     let body: Record<string, unknown> = {};
     try {
       if (req.body) body = JSON.parse(req.body) as Record<string, unknown>;
@@ -198,7 +211,10 @@ export class MollieEmulator extends HttpEmulator {
     if (typeof key === 'string' && (req.method === 'POST' || req.method === 'DELETE')) {
       const seen = this.stored.get(key);
       const print = fingerprint([req.method, url.pathname, body]);
-      if (seen) return seen.fingerprint === print ? seen.reply : problem(422, 'Unprocessable Entity', 'The idempotency key was used for another request');
+      if (seen)
+        return seen.fingerprint === print
+          ? seen.reply
+          : problem(422, 'Unprocessable Entity', 'The idempotency key was used for another request');
       const reply = this.dispatch(req.method, url, body);
       if (reply.status < 500) this.stored.set(key, { fingerprint: print, reply });
       return reply;
@@ -209,7 +225,8 @@ export class MollieEmulator extends HttpEmulator {
   private dispatch(method: string, url: URL, body: Record<string, unknown>): Reply {
     const path = url.pathname.replace(/^\/v2/, '');
     if (path === '/payments' && method === 'POST') return this.create(body);
-    if (path === '/payments' && method === 'GET') return this.list('payments', [...this.payments.values()].reverse(), url);
+    if (path === '/payments' && method === 'GET')
+      return this.list('payments', [...this.payments.values()].reverse(), url);
     const m = /^\/payments\/(tr_[A-Za-z0-9]+)(?:\/([a-z-]+))?$/.exec(path);
     const p = m ? this.payments.get(m[1]!) : undefined;
     if (!m || !p) return problem(404, 'Not Found', 'No payment exists with token ' + (m?.[1] ?? path));
@@ -222,11 +239,13 @@ export class MollieEmulator extends HttpEmulator {
       return ok(p);
     }
     if (sub === 'release-authorization' && method === 'POST') {
-      if (p.status !== 'authorized') return problem(422, 'Unprocessable Entity', 'The payment authorization cannot be released');
+      if (p.status !== 'authorized')
+        return problem(422, 'Unprocessable Entity', 'The payment authorization cannot be released');
       p.status = 'canceled';
       return { status: 202, body: '' };
     }
-    if (sub === 'refunds') return method === 'POST' ? this.refund(p, body) : this.list('refunds', this.refundsOf(p.id), url);
+    if (sub === 'refunds')
+      return method === 'POST' ? this.refund(p, body) : this.list('refunds', this.refundsOf(p.id), url);
     if (sub === 'captures')
       return method === 'POST'
         ? this.capture(p, body)
@@ -246,17 +265,25 @@ export class MollieEmulator extends HttpEmulator {
 
   private parseAmount(value: unknown): { amount: Amount; minor: number } | Reply {
     const a = value as Partial<Amount> | undefined;
-    if (!a || typeof a.currency !== 'string' || typeof a.value !== 'string') return problem(422, 'Unprocessable Entity', 'The amount is required', 'amount');
+    if (!a || typeof a.currency !== 'string' || typeof a.value !== 'string')
+      return problem(422, 'Unprocessable Entity', 'The amount is required', 'amount');
     const exponent = a.currency === 'JPY' ? 0 : a.currency === 'KWD' ? 3 : 2;
     const shape = exponent === 0 ? /^\d+$/ : new RegExp(`^\\d+\\.\\d{${exponent}}$`);
-    if (!shape.test(a.value)) return problem(422, 'Unprocessable Entity', `The amount contains an invalid value for ${a.currency}`, 'amount.value');
+    if (!shape.test(a.value))
+      return problem(
+        422,
+        'Unprocessable Entity',
+        `The amount contains an invalid value for ${a.currency}`,
+        'amount.value',
+      );
     return { amount: { currency: a.currency, value: a.value }, minor: fromMajorString(a.value, a.currency) };
   }
 
   private create(body: Record<string, unknown>): Reply {
     const parsed = this.parseAmount(body.amount);
     if ('status' in parsed) return parsed;
-    if (typeof body.redirectUrl !== 'string') return problem(422, 'Unprocessable Entity', 'The redirect URL is required', 'redirectUrl');
+    if (typeof body.redirectUrl !== 'string')
+      return problem(422, 'Unprocessable Entity', 'The redirect URL is required', 'redirectUrl');
     const id = `tr_${token()}`;
     const method = typeof body.method === 'string' ? body.method : null;
     const zero = { currency: parsed.amount.currency, value: this.amount(0, parsed.amount.currency).value };
@@ -296,20 +323,46 @@ export class MollieEmulator extends HttpEmulator {
     const refunded = this.refundsOf(p.id)
       .filter((r) => r.status !== 'failed' && r.status !== 'canceled')
       .reduce((n, r) => n + fromMajorString(r.amount.value, r.amount.currency), 0);
-    if (p.status !== 'paid' || parsed.minor > captured - refunded) return problem(422, 'Unprocessable Entity', 'The refund amount is higher than the remaining amount', 'amount');
-    const status = this.refundStatus === 'succeeded' ? 'refunded' : this.refundStatus === 'failed' ? 'failed' : 'pending';
-    return { status: 201, body: this.addRefund(p, parsed.amount, String(body.description ?? ''), body.metadata ?? null, status), headers: HAL };
+    if (p.status !== 'paid' || parsed.minor > captured - refunded)
+      return problem(422, 'Unprocessable Entity', 'The refund amount is higher than the remaining amount', 'amount');
+    const status =
+      this.refundStatus === 'succeeded' ? 'refunded' : this.refundStatus === 'failed' ? 'failed' : 'pending';
+    return {
+      status: 201,
+      body: this.addRefund(p, parsed.amount, String(body.description ?? ''), body.metadata ?? null, status),
+      headers: HAL,
+    };
   }
 
-  private addRefund(p: MolliePayment, amount: Amount, description: string, metadata: unknown, status: MollieRefund['status']): MollieRefund {
-    const r: MollieRefund = { resource: 'refund', id: `re_${token()}`, amount, status, createdAt: new Date().toISOString(), description, metadata, paymentId: p.id, _links: {} };
+  private addRefund(
+    p: MolliePayment,
+    amount: Amount,
+    description: string,
+    metadata: unknown,
+    status: MollieRefund['status'],
+  ): MollieRefund {
+    const r: MollieRefund = {
+      resource: 'refund',
+      id: `re_${token()}`,
+      amount,
+      status,
+      createdAt: new Date().toISOString(),
+      description,
+      metadata,
+      paymentId: p.id,
+      _links: {},
+    };
     this.refunds.push(r);
     return r;
   }
 
   private capture(p: MolliePayment, body: Record<string, unknown>): Reply {
-    if (p.status !== 'authorized') return problem(422, 'Unprocessable Entity', `The payment is ${p.status} and cannot be captured`);
-    const parsed = body.amount === undefined ? { amount: p.amount, minor: fromMajorString(p.amount.value, p.amount.currency) } : this.parseAmount(body.amount);
+    if (p.status !== 'authorized')
+      return problem(422, 'Unprocessable Entity', `The payment is ${p.status} and cannot be captured`);
+    const parsed =
+      body.amount === undefined
+        ? { amount: p.amount, minor: fromMajorString(p.amount.value, p.amount.currency) }
+        : this.parseAmount(body.amount);
     if ('status' in parsed) return parsed;
     if (parsed.minor > fromMajorString(p.amount.value, p.amount.currency))
       return problem(422, 'Unprocessable Entity', 'The capture amount is higher than the authorized amount', 'amount');
@@ -336,7 +389,11 @@ export class MollieEmulator extends HttpEmulator {
     const page = items.slice(0, limit);
     return {
       status: 200,
-      body: { count: page.length, _embedded: { [name]: page }, _links: { self: { href: url.href, type: 'application/hal+json' }, previous: null, next: null } },
+      body: {
+        count: page.length,
+        _embedded: { [name]: page },
+        _links: { self: { href: url.href, type: 'application/hal+json' }, previous: null, next: null },
+      },
       headers: HAL,
     };
   }
@@ -351,7 +408,13 @@ function ok(body: unknown): Reply {
 function problem(status: number, title: string, detail: string, field?: string): Reply {
   return {
     status,
-    body: { status, title, detail, ...(field ? { field } : {}), _links: { documentation: { href: 'https://docs.mollie.com/overview/handling-errors', type: 'text/html' } } },
+    body: {
+      status,
+      title,
+      detail,
+      ...(field ? { field } : {}),
+      _links: { documentation: { href: 'https://docs.mollie.com/overview/handling-errors', type: 'text/html' } },
+    },
     headers: HAL,
   };
 }

@@ -82,7 +82,11 @@ interface POrder {
   /** Orders created through the API (the service's own): where the buyer approves it. */
   links?: Link[];
   payment_source?: { paypal: { experience_context?: { return_url?: string; cancel_url?: string } } };
-  purchase_units: { reference_id: string; amount: Amount; payments?: { authorizations?: Authorization[]; captures: Capture[]; refunds?: PRefund[] } }[];
+  purchase_units: {
+    reference_id: string;
+    amount: Amount;
+    payments?: { authorizations?: Authorization[]; captures: Capture[]; refunds?: PRefund[] };
+  }[];
 }
 
 const API = 'https://api-m.sandbox.paypal.com';
@@ -114,10 +118,17 @@ export class PayPalEmulator extends HttpEmulator {
   }
 
   /** An order the buyer approved for `amount` minor units of `currency` (or a raw `value`, to test mismatches). */
-  approvedOrder(amount: number, currency: string, opts: { decline?: boolean; value?: string; status?: string; units?: number; intent?: POrder['intent'] } = {}): string {
+  approvedOrder(
+    amount: number,
+    currency: string,
+    opts: { decline?: boolean; value?: string; status?: string; units?: number; intent?: POrder['intent'] } = {},
+  ): string {
     const id = this.newId('ORDER').toUpperCase();
     const value = opts.value ?? toMajorString(amount, currency);
-    const unit = (i: number) => ({ reference_id: i === 0 ? 'default' : `unit-${i}`, amount: { currency_code: currency, value } });
+    const unit = (i: number) => ({
+      reference_id: i === 0 ? 'default' : `unit-${i}`,
+      amount: { currency_code: currency, value },
+    });
     this.orders.set(id, {
       id,
       intent: opts.intent ?? 'CAPTURE',
@@ -145,7 +156,9 @@ export class PayPalEmulator extends HttpEmulator {
   /** Pending refunds complete, in the order's copy too (both are the same objects' data). */
   settleRefunds(): void {
     for (const r of this.refunds.values()) if (r.status === 'PENDING') r.status = 'COMPLETED';
-    for (const o of this.orders.values()) for (const u of o.purchase_units) for (const r of u.payments?.refunds ?? []) if (r.status === 'PENDING') r.status = 'COMPLETED';
+    for (const o of this.orders.values())
+      for (const u of o.purchase_units)
+        for (const r of u.payments?.refunds ?? []) if (r.status === 'PENDING') r.status = 'COMPLETED';
   }
 
   /** Captures made under our PayPal-Request-Id for a transaction. */
@@ -169,14 +182,23 @@ export class PayPalEmulator extends HttpEmulator {
   expireAuthorization(authorizationId: string): void {
     const auth = this.authorizations.get(authorizationId);
     if (auth?.status !== 'CREATED') throw new Error(`${authorizationId} is not awaiting capture`);
-    Object.assign(auth, { status: 'EXPIRED', expiration_time: new Date(Date.now() - 1000).toISOString(), update_time: new Date().toISOString() });
+    Object.assign(auth, {
+      status: 'EXPIRED',
+      expiration_time: new Date(Date.now() - 1000).toISOString(),
+      update_time: new Date().toISOString(),
+    });
   }
 
   /** A refund made in PayPal's web interface: no custom_id of ours. Returns the `PAYMENT.CAPTURE.REFUNDED` PayPal sends. */
   dashboardRefund(captureId: string, amount: number): { refund: PRefund; delivery: Delivery } {
     const found = this.captures.get(captureId);
     if (!found) throw new Error(`no capture ${captureId}`);
-    const reply = this.refund(captureId, { amount: { currency_code: found.capture.amount.currency_code, value: toMajorString(amount, found.capture.amount.currency_code) } });
+    const reply = this.refund(captureId, {
+      amount: {
+        currency_code: found.capture.amount.currency_code,
+        value: toMajorString(amount, found.capture.amount.currency_code),
+      },
+    });
     if (reply.status !== 201) throw new Error(JSON.stringify(reply.body));
     const refund = reply.body as PRefund;
     return { refund, delivery: this.webhook('PAYMENT.CAPTURE.REFUNDED', refund) };
@@ -196,7 +218,10 @@ export class PayPalEmulator extends HttpEmulator {
       reason: 'MERCHANDISE_OR_SERVICE_NOT_RECEIVED',
       status: 'OPEN',
       dispute_state: 'REQUIRED_ACTION',
-      dispute_amount: { currency_code: currency, value: amount === undefined ? found.capture.amount.value : toMajorString(amount, currency) },
+      dispute_amount: {
+        currency_code: currency,
+        value: amount === undefined ? found.capture.amount.value : toMajorString(amount, currency),
+      },
       disputed_transactions: [{ seller_transaction_id: captureId }],
       links: [{ href: `${API}/v1/customer/disputes/${id}`, rel: 'self', method: 'GET' }],
     };
@@ -208,12 +233,19 @@ export class PayPalEmulator extends HttpEmulator {
   settleDispute(disputeId: string, outcome: string): Delivery {
     const dispute = this.disputes.get(disputeId);
     if (!dispute) throw new Error(`no dispute ${disputeId}`);
-    Object.assign(dispute, { status: 'RESOLVED', dispute_state: 'RESOLVED', dispute_outcome: { outcome_code: outcome }, update_time: new Date().toISOString() });
+    Object.assign(dispute, {
+      status: 'RESOLVED',
+      dispute_state: 'RESOLVED',
+      dispute_outcome: { outcome_code: outcome },
+      update_time: new Date().toISOString(),
+    });
     return this.webhook('CUSTOMER.DISPUTE.RESOLVED', dispute);
   }
 
   private capturesOf(authorizationId: string): Capture[] {
-    return [...this.captures.values()].map((c) => c.capture).filter((c) => c.supplementary_data.related_ids.authorization_id === authorizationId && c.status !== 'DECLINED');
+    return [...this.captures.values()]
+      .map((c) => c.capture)
+      .filter((c) => c.supplementary_data.related_ids.authorization_id === authorizationId && c.status !== 'DECLINED');
   }
 
   /**
@@ -228,7 +260,12 @@ export class PayPalEmulator extends HttpEmulator {
         this.refundsFor(id).map((r) => ({
           id: r.id,
           amount: minor(r.amount),
-          status: r.status === 'COMPLETED' ? ('succeeded' as const) : r.status === 'PENDING' ? ('pending' as const) : ('failed' as const),
+          status:
+            r.status === 'COMPLETED'
+              ? ('succeeded' as const)
+              : r.status === 'PENDING'
+                ? ('pending' as const)
+                : ('failed' as const),
           ledgerId: r.custom_id ?? null,
         })),
       );
@@ -296,7 +333,11 @@ export class PayPalEmulator extends HttpEmulator {
   private route(req: RecordedRequest, url: URL): Reply {
     if (req.method === 'POST' && req.path === '/v1/oauth2/token') return this.token(req);
     const auth = req.headers.authorization?.replace(/^Bearer /, '');
-    if (!auth || !this.tokens.has(auth)) return { status: 401, body: { error: 'invalid_token', error_description: 'Token signature verification failed' } };
+    if (!auth || !this.tokens.has(auth))
+      return {
+        status: 401,
+        body: { error: 'invalid_token', error_description: 'Token signature verification failed' },
+      };
     const body = req.body ? (JSON.parse(req.body) as Json) : {};
     let m: RegExpExecArray | null;
     if (req.method === 'GET' && (m = /^\/v2\/checkout\/orders\/([^/]+)$/.exec(req.path))) {
@@ -328,11 +369,16 @@ export class PayPalEmulator extends HttpEmulator {
     if (replay) return replay;
     let reply: Reply | undefined;
     if (req.method === 'POST' && req.path === '/v2/checkout/orders') reply = this.createOrder(body);
-    if (req.method === 'POST' && (m = /^\/v2\/checkout\/orders\/([^/]+)\/capture$/.exec(req.path))) reply = this.capture(m[1]!, requestId);
-    if (req.method === 'POST' && (m = /^\/v2\/checkout\/orders\/([^/]+)\/authorize$/.exec(req.path))) reply = this.authorize(m[1]!, requestId);
-    if (req.method === 'POST' && (m = /^\/v2\/payments\/authorizations\/([^/]+)\/capture$/.exec(req.path))) reply = this.captureAuthorization(m[1]!, body, requestId);
-    if (req.method === 'POST' && (m = /^\/v2\/payments\/authorizations\/([^/]+)\/void$/.exec(req.path))) reply = this.voidAuthorization(m[1]!);
-    if (req.method === 'POST' && (m = /^\/v2\/payments\/captures\/([^/]+)\/refund$/.exec(req.path))) reply = this.refund(m[1]!, body);
+    if (req.method === 'POST' && (m = /^\/v2\/checkout\/orders\/([^/]+)\/capture$/.exec(req.path)))
+      reply = this.capture(m[1]!, requestId);
+    if (req.method === 'POST' && (m = /^\/v2\/checkout\/orders\/([^/]+)\/authorize$/.exec(req.path)))
+      reply = this.authorize(m[1]!, requestId);
+    if (req.method === 'POST' && (m = /^\/v2\/payments\/authorizations\/([^/]+)\/capture$/.exec(req.path)))
+      reply = this.captureAuthorization(m[1]!, body, requestId);
+    if (req.method === 'POST' && (m = /^\/v2\/payments\/authorizations\/([^/]+)\/void$/.exec(req.path)))
+      reply = this.voidAuthorization(m[1]!);
+    if (req.method === 'POST' && (m = /^\/v2\/payments\/captures\/([^/]+)\/refund$/.exec(req.path)))
+      reply = this.refund(m[1]!, body);
     if (!reply) return { status: 404, body: { name: 'NOT_FOUND', message: `no route ${req.method} ${req.path}` } };
     if (requestId && reply.status < 300) this.stored.set(`${req.path} ${requestId}`, reply);
     return reply;
@@ -364,10 +410,19 @@ export class PayPalEmulator extends HttpEmulator {
     const amount = units?.[0]?.amount;
     const context = (body.payment_source as POrder['payment_source'] | undefined)?.paypal?.experience_context;
     if ((intent !== 'CAPTURE' && intent !== 'AUTHORIZE') || !amount?.currency_code || !amount.value) {
-      return { status: 400, body: { name: 'INVALID_REQUEST', message: 'Request is not well-formed, syntactically incorrect, or violates schema.' } };
+      return {
+        status: 400,
+        body: {
+          name: 'INVALID_REQUEST',
+          message: 'Request is not well-formed, syntactically incorrect, or violates schema.',
+        },
+      };
     }
     if (!context?.return_url || !context.cancel_url) {
-      return unprocessable('MISSING_REQUIRED_PARAMETER', 'A required field / parameter is missing: payment_source/paypal/experience_context/return_url.');
+      return unprocessable(
+        'MISSING_REQUIRED_PARAMETER',
+        'A required field / parameter is missing: payment_source/paypal/experience_context/return_url.',
+      );
     }
     const id = this.newId('ORDER').toUpperCase();
     const order: POrder = {
@@ -375,7 +430,9 @@ export class PayPalEmulator extends HttpEmulator {
       intent,
       status: 'PAYER_ACTION_REQUIRED',
       create_time: new Date().toISOString(),
-      purchase_units: [{ reference_id: 'default', amount: { currency_code: amount.currency_code, value: amount.value } }],
+      purchase_units: [
+        { reference_id: 'default', amount: { currency_code: amount.currency_code, value: amount.value } },
+      ],
       payment_source: { paypal: { experience_context: context } },
       links: [
         { href: `${API}/v2/checkout/orders/${id}`, rel: 'self', method: 'GET' },
@@ -389,10 +446,19 @@ export class PayPalEmulator extends HttpEmulator {
   private capture(orderId: string, requestId: string | undefined): Reply {
     const order = this.orders.get(orderId);
     if (!order) return notFound(orderId);
-    if (order.intent !== 'CAPTURE') return unprocessable('ACTION_DOES_NOT_MATCH_INTENT', 'Order was created with an intent to AUTHORIZE; please use the authorize call.');
+    if (order.intent !== 'CAPTURE')
+      return unprocessable(
+        'ACTION_DOES_NOT_MATCH_INTENT',
+        'Order was created with an intent to AUTHORIZE; please use the authorize call.',
+      );
     if (order.status === 'COMPLETED') return unprocessable('ORDER_ALREADY_CAPTURED', 'Order already captured.');
-    if (order.status !== 'APPROVED') return unprocessable('ORDER_NOT_APPROVED', 'Payer has not yet approved the Order for payment.');
-    if (this.declined.has(orderId)) return unprocessable('INSTRUMENT_DECLINED', 'The instrument presented was either declined by the processor or bank.');
+    if (order.status !== 'APPROVED')
+      return unprocessable('ORDER_NOT_APPROVED', 'Payer has not yet approved the Order for payment.');
+    if (this.declined.has(orderId))
+      return unprocessable(
+        'INSTRUMENT_DECLINED',
+        'The instrument presented was either declined by the processor or bank.',
+      );
     const at = new Date().toISOString();
     const unit = order.purchase_units[0]!;
     const id = this.newId('CAP').toUpperCase();
@@ -418,10 +484,19 @@ export class PayPalEmulator extends HttpEmulator {
   private authorize(orderId: string, requestId: string | undefined): Reply {
     const order = this.orders.get(orderId);
     if (!order) return notFound(orderId);
-    if (order.intent !== 'AUTHORIZE') return unprocessable('ACTION_DOES_NOT_MATCH_INTENT', 'Order was created with an intent to CAPTURE; please use the capture call.');
+    if (order.intent !== 'AUTHORIZE')
+      return unprocessable(
+        'ACTION_DOES_NOT_MATCH_INTENT',
+        'Order was created with an intent to CAPTURE; please use the capture call.',
+      );
     if (order.status === 'COMPLETED') return unprocessable('ORDER_ALREADY_AUTHORIZED', 'Order already authorized.');
-    if (order.status !== 'APPROVED') return unprocessable('ORDER_NOT_APPROVED', 'Payer has not yet approved the Order for payment.');
-    if (this.declined.has(orderId)) return unprocessable('INSTRUMENT_DECLINED', 'The instrument presented was either declined by the processor or bank.');
+    if (order.status !== 'APPROVED')
+      return unprocessable('ORDER_NOT_APPROVED', 'Payer has not yet approved the Order for payment.');
+    if (this.declined.has(orderId))
+      return unprocessable(
+        'INSTRUMENT_DECLINED',
+        'The instrument presented was either declined by the processor or bank.',
+      );
     const at = new Date().toISOString();
     const unit = order.purchase_units[0]!;
     const id = this.newId('AUTH').toUpperCase();
@@ -449,13 +524,20 @@ export class PayPalEmulator extends HttpEmulator {
   private captureAuthorization(authorizationId: string, body: Json, requestId: string | undefined): Reply {
     const auth = this.authorizations.get(authorizationId);
     if (!auth) return notFound(authorizationId);
-    if (auth.status === 'VOIDED') return unprocessable('AUTHORIZATION_VOIDED', 'A voided authorization cannot be captured or reauthorized.');
-    if (auth.status === 'EXPIRED') return unprocessable('AUTHORIZATION_EXPIRED', 'An expired authorization cannot be captured.');
-    if (auth.status === 'CAPTURED') return unprocessable('AUTHORIZATION_ALREADY_CAPTURED', 'Authorization has been previously captured and hence cannot be captured again.');
+    if (auth.status === 'VOIDED')
+      return unprocessable('AUTHORIZATION_VOIDED', 'A voided authorization cannot be captured or reauthorized.');
+    if (auth.status === 'EXPIRED')
+      return unprocessable('AUTHORIZATION_EXPIRED', 'An expired authorization cannot be captured.');
+    if (auth.status === 'CAPTURED')
+      return unprocessable(
+        'AUTHORIZATION_ALREADY_CAPTURED',
+        'Authorization has been previously captured and hence cannot be captured again.',
+      );
     const currency = auth.amount.currency_code;
     const left = fromMajorString(auth.amount.value, currency) - this.capturedAmount(authorizationId);
     const asked = body.amount as Amount | undefined;
-    if (asked && asked.currency_code !== currency) return unprocessable('CURRENCY_MISMATCH', 'Currency of capture must be the same as currency of authorization.');
+    if (asked && asked.currency_code !== currency)
+      return unprocessable('CURRENCY_MISMATCH', 'Currency of capture must be the same as currency of authorization.');
     let amount: number;
     try {
       amount = asked ? fromMajorString(asked.value, currency) : left;
@@ -463,7 +545,8 @@ export class PayPalEmulator extends HttpEmulator {
       return unprocessable('DECIMAL_PRECISION', 'The value of the field should not be more than two decimal places.');
     }
     // PayPal lets some merchants capture up to 115%; this account, like most, may not exceed what was authorized.
-    if (amount < 1 || amount > left) return unprocessable('MAX_CAPTURE_AMOUNT_EXCEEDED', 'Capture amount exceeds allowable limit.');
+    if (amount < 1 || amount > left)
+      return unprocessable('MAX_CAPTURE_AMOUNT_EXCEEDED', 'Capture amount exceeds allowable limit.');
     const invoiceId = typeof body.invoice_id === 'string' ? body.invoice_id : undefined;
     if (invoiceId && [...this.captures.values()].some((c) => c.capture.invoice_id === invoiceId))
       return unprocessable('DUPLICATE_INVOICE_ID', 'Requested invoice number has been previously captured.');
@@ -495,10 +578,18 @@ export class PayPalEmulator extends HttpEmulator {
   private voidAuthorization(authorizationId: string): Reply {
     const auth = this.authorizations.get(authorizationId);
     if (!auth) return notFound(authorizationId);
-    if (auth.status === 'VOIDED') return unprocessable('PREVIOUSLY_VOIDED', 'Authorization has been previously voided and hence cannot be voided again.');
+    if (auth.status === 'VOIDED')
+      return unprocessable(
+        'PREVIOUSLY_VOIDED',
+        'Authorization has been previously voided and hence cannot be voided again.',
+      );
     if (auth.status === 'CAPTURED' || auth.status === 'PARTIALLY_CAPTURED')
-      return unprocessable('PREVIOUSLY_CAPTURED', 'Authorization has been previously captured and hence cannot be voided.');
-    if (auth.status === 'EXPIRED') return unprocessable('AUTHORIZATION_EXPIRED', 'An expired authorization cannot be voided.');
+      return unprocessable(
+        'PREVIOUSLY_CAPTURED',
+        'Authorization has been previously captured and hence cannot be voided.',
+      );
+    if (auth.status === 'EXPIRED')
+      return unprocessable('AUTHORIZATION_EXPIRED', 'An expired authorization cannot be voided.');
     Object.assign(auth, { status: 'VOIDED', update_time: new Date().toISOString() });
     return { status: 200, body: structuredClone(auth) };
   }
@@ -513,11 +604,16 @@ export class PayPalEmulator extends HttpEmulator {
       .reduce((s, r) => s + fromMajorString(r.amount.value, currency), 0);
     const total = fromMajorString(capture.amount.value, currency);
     const asked = body.amount as Amount | undefined;
-    if (asked && asked.currency_code !== currency) return unprocessable('REFUND_CURRENCY_MISMATCH', 'Refund currency must match the capture currency.');
+    if (asked && asked.currency_code !== currency)
+      return unprocessable('REFUND_CURRENCY_MISMATCH', 'Refund currency must match the capture currency.');
     const amount = asked ? fromMajorString(asked.value, currency) : total - refunded;
-    if (refunded >= total) return unprocessable('CAPTURE_FULLY_REFUNDED', 'The capture has already been fully refunded.');
+    if (refunded >= total)
+      return unprocessable('CAPTURE_FULLY_REFUNDED', 'The capture has already been fully refunded.');
     if (amount > total - refunded)
-      return unprocessable('REFUND_AMOUNT_EXCEEDED', 'The refund amount must be less than or equal to the capture amount that has not yet been refunded.');
+      return unprocessable(
+        'REFUND_AMOUNT_EXCEEDED',
+        'The refund amount must be less than or equal to the capture amount that has not yet been refunded.',
+      );
     const refund = {
       id: this.newId('REF').toUpperCase(),
       status: this.refundStatus,
@@ -539,7 +635,8 @@ export class PayPalEmulator extends HttpEmulator {
     const ok =
       body.webhook_id === this.webhookId &&
       typeof body.transmission_sig === 'string' &&
-      body.transmission_sig === this.sign(String(body.transmission_id), String(body.transmission_time), this.webhookId, body.webhook_event);
+      body.transmission_sig ===
+        this.sign(String(body.transmission_id), String(body.transmission_time), this.webhookId, body.webhook_event);
     return { status: 200, body: { verification_status: ok ? 'SUCCESS' : 'FAILURE' } };
   }
 }
@@ -557,5 +654,13 @@ function notFound(id: string): Reply {
 }
 
 function unprocessable(issue: string, description: string): Reply {
-  return { status: 422, body: { name: 'UNPROCESSABLE_ENTITY', message: 'The requested action could not be performed.', debug_id: 'emu', details: [{ issue, description }] } };
+  return {
+    status: 422,
+    body: {
+      name: 'UNPROCESSABLE_ENTITY',
+      message: 'The requested action could not be performed.',
+      debug_id: 'emu',
+      details: [{ issue, description }],
+    },
+  };
 }

@@ -1,6 +1,13 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { SquareSettings } from '../../src/payments/square.js';
-import { fingerprint, HttpEmulator, idFactory, type ProviderPayment, type RecordedRequest, type Reply } from './http-emulator.js';
+import {
+  fingerprint,
+  HttpEmulator,
+  idFactory,
+  type ProviderPayment,
+  type RecordedRequest,
+  type Reply,
+} from './http-emulator.js';
 
 /**
  * Square's v2 Payments and Refunds APIs as the SDK sees them: snake_case JSON,
@@ -74,8 +81,16 @@ interface SquareErr {
 }
 
 const DECLINES: Record<string, SquareErr> = {
-  'cnon:card-nonce-declined': { category: 'PAYMENT_METHOD_ERROR', code: 'GENERIC_DECLINE', detail: 'Authorization error: GENERIC_DECLINE' },
-  'cnon:card-nonce-rejected-cvv': { category: 'PAYMENT_METHOD_ERROR', code: 'CVV_FAILURE', detail: 'Authorization error: CVV_FAILURE' },
+  'cnon:card-nonce-declined': {
+    category: 'PAYMENT_METHOD_ERROR',
+    code: 'GENERIC_DECLINE',
+    detail: 'Authorization error: GENERIC_DECLINE',
+  },
+  'cnon:card-nonce-rejected-cvv': {
+    category: 'PAYMENT_METHOD_ERROR',
+    code: 'CVV_FAILURE',
+    detail: 'Authorization error: CVV_FAILURE',
+  },
   'cnon:card-nonce-rejected-postalcode': { category: 'PAYMENT_METHOD_ERROR', code: 'ADDRESS_VERIFICATION_FAILURE' },
   'cnon:card-nonce-rejected-expiration': { category: 'PAYMENT_METHOD_ERROR', code: 'INVALID_EXPIRATION' },
 };
@@ -101,7 +116,13 @@ export class SquareEmulator extends HttpEmulator {
   }
 
   settings(): SquareSettings {
-    return { accessToken: this.accessToken, locationId: this.locationId, apiBase: this.url, webhookSignatureKey: this.webhookSignatureKey, webhookUrl: this.webhookUrl };
+    return {
+      accessToken: this.accessToken,
+      locationId: this.locationId,
+      apiBase: this.url,
+      webhookSignatureKey: this.webhookSignatureKey,
+      webhookUrl: this.webhookUrl,
+    };
   }
 
   /** Square does not publish how long it keeps keys: after this, a repeated request is executed anew. */
@@ -123,7 +144,8 @@ export class SquareEmulator extends HttpEmulator {
   }
 
   chargesFor(transactionId: string): number {
-    return [...this.payments.values()].filter((p) => p.reference_id === transactionId && p.status === 'COMPLETED').length;
+    return [...this.payments.values()].filter((p) => p.reference_id === transactionId && p.status === 'COMPLETED')
+      .length;
   }
 
   refundsFor(paymentId: string): Refund[] {
@@ -140,11 +162,20 @@ export class SquareEmulator extends HttpEmulator {
     const p = this.payments.get(paymentId);
     if (p?.status !== 'APPROVED') throw new Error(`${paymentId} is not awaiting capture`);
     const at = new Date().toISOString();
-    Object.assign(p, { status: 'CANCELED', card_details: { status: 'VOIDED' }, delayed_until: new Date(Date.now() - 1000).toISOString(), updated_at: at });
+    Object.assign(p, {
+      status: 'CANCELED',
+      card_details: { status: 'VOIDED' },
+      delayed_until: new Date(Date.now() - 1000).toISOString(),
+      updated_at: at,
+    });
   }
 
   /** A refund made in the Square Dashboard: returns the webhooks Square sends (`refund.created`, `payment.updated`). */
-  dashboardRefund(paymentId: string, amount: number, status = 'COMPLETED'): { refund: Refund; refundCreated: Delivery; paymentUpdated: Delivery } {
+  dashboardRefund(
+    paymentId: string,
+    amount: number,
+    status = 'COMPLETED',
+  ): { refund: Refund; refundCreated: Delivery; paymentUpdated: Delivery } {
     const p = this.payments.get(paymentId);
     if (!p || p.status !== 'COMPLETED') throw new Error(`${paymentId} is not completed`);
     // The dashboard refuses more than is left, as the API does.
@@ -155,7 +186,11 @@ export class SquareEmulator extends HttpEmulator {
         .reduce((s, r) => s + r.amount_money.amount, 0);
     if (amount > left) throw new Error('more than is left to refund');
     const refund = this.addRefund(p, { amount, currency: p.total_money.currency }, status, 'Requested by customer');
-    return { refund, refundCreated: this.webhook('refund.created', { refund }), paymentUpdated: this.webhook('payment.updated', { payment: p }) };
+    return {
+      refund,
+      refundCreated: this.webhook('refund.created', { refund }),
+      paymentUpdated: this.webhook('payment.updated', { payment: p }),
+    };
   }
 
   /** A refund changes state at Square (a pending one completes or fails): returns its `refund.updated`. */
@@ -221,7 +256,13 @@ export class SquareEmulator extends HttpEmulator {
   webhook(type: string, object: Record<string, unknown>, key = this.webhookSignatureKey): Delivery {
     const id = randomUUID();
     const [kind] = type.split('.');
-    const body = JSON.stringify({ merchant_id: 'M-EMULATOR', type, event_id: id, created_at: new Date().toISOString(), data: { type: kind, id: randomUUID(), object } });
+    const body = JSON.stringify({
+      merchant_id: 'M-EMULATOR',
+      type,
+      event_id: id,
+      created_at: new Date().toISOString(),
+      data: { type: kind, id: randomUUID(), object },
+    });
     const signature = createHmac('sha256', key)
       .update(this.webhookUrl + body)
       .digest('base64');
@@ -229,9 +270,11 @@ export class SquareEmulator extends HttpEmulator {
   }
 
   private route(req: RecordedRequest, url: URL): Reply {
-    if (req.headers.authorization !== `Bearer ${this.accessToken}`) return fail(401, 'AUTHENTICATION_ERROR', 'UNAUTHORIZED');
+    if (req.headers.authorization !== `Bearer ${this.accessToken}`)
+      return fail(401, 'AUTHENTICATION_ERROR', 'UNAUTHORIZED');
     const body = req.body ? (JSON.parse(req.body) as Record<string, unknown>) : {};
-    if (req.method === 'POST' && (req.path === '/v2/payments' || req.path === '/v2/refunds')) return this.idempotent(req.path, body);
+    if (req.method === 'POST' && (req.path === '/v2/payments' || req.path === '/v2/refunds'))
+      return this.idempotent(req.path, body);
     const one = /^\/v2\/(payments|refunds)\/([^/]+)$/.exec(req.path);
     if (req.method === 'GET' && one) {
       const found = one[1] === 'payments' ? this.payments.get(one[2]!) : this.refunds.get(one[2]!);
@@ -242,7 +285,8 @@ export class SquareEmulator extends HttpEmulator {
     if (req.method === 'GET' && req.path === '/v2/disputes') return this.listDisputes(url);
     const action = /^\/v2\/payments\/([^/]+)(?:\/(complete|cancel))?$/.exec(req.path);
     const payment = action && this.payments.get(action[1]!);
-    if (action && !payment && req.method !== 'GET') return fail(404, 'INVALID_REQUEST_ERROR', 'NOT_FOUND', `Could not find payment ${action[1]}`);
+    if (action && !payment && req.method !== 'GET')
+      return fail(404, 'INVALID_REQUEST_ERROR', 'NOT_FOUND', `Could not find payment ${action[1]}`);
     if (payment && req.method === 'PUT' && !action![2]) return this.update(payment, body);
     if (payment && req.method === 'POST' && action![2] === 'complete') return this.complete(payment, body);
     if (payment && req.method === 'POST' && action![2] === 'cancel') return this.cancel(payment);
@@ -251,27 +295,40 @@ export class SquareEmulator extends HttpEmulator {
 
   private idempotent(path: string, body: Record<string, unknown>): Reply {
     const key = body.idempotency_key;
-    if (typeof key !== 'string' || key.length < 1 || key.length > 45) return fail(400, 'INVALID_REQUEST_ERROR', 'INVALID_VALUE', 'idempotency_key', 'idempotency_key');
+    if (typeof key !== 'string' || key.length < 1 || key.length > 45)
+      return fail(400, 'INVALID_REQUEST_ERROR', 'INVALID_VALUE', 'idempotency_key', 'idempotency_key');
     const money = body.amount_money as Money | undefined;
     if (!money || !Number.isSafeInteger(money.amount) || money.amount < 1)
-      return fail(400, 'INVALID_REQUEST_ERROR', 'INVALID_VALUE', 'amount_money.amount must be an integer', 'amount_money.amount');
+      return fail(
+        400,
+        'INVALID_REQUEST_ERROR',
+        'INVALID_VALUE',
+        'amount_money.amount must be an integer',
+        'amount_money.amount',
+      );
     const print = fingerprint({ path, body });
     const previous = this.stored.get(`${path} ${key}`);
     if (previous && previous.fingerprint !== print) return fail(400, 'INVALID_REQUEST_ERROR', 'IDEMPOTENCY_KEY_REUSED');
     if (previous) return previous.reply;
     if (this.errorsIn200 > 0) {
       this.errorsIn200--;
-      return { status: 200, body: { errors: [{ category: 'API_ERROR', code: 'INTERNAL_SERVER_ERROR', detail: 'injected' }] } };
+      return {
+        status: 200,
+        body: { errors: [{ category: 'API_ERROR', code: 'INTERNAL_SERVER_ERROR', detail: 'injected' }] },
+      };
     }
     const reply = path === '/v2/payments' ? this.createPayment(body, money) : this.createRefund(body, money);
-    if (reply.status === 200 || (reply.body as { payment?: unknown }).payment) this.stored.set(`${path} ${key}`, { fingerprint: print, reply });
+    if (reply.status === 200 || (reply.body as { payment?: unknown }).payment)
+      this.stored.set(`${path} ${key}`, { fingerprint: print, reply });
     return reply;
   }
 
   private createPayment(body: Record<string, unknown>, money: Money): Reply {
     const source = String(body.source_id ?? '');
-    if (source === 'cnon:card-nonce-already-used') return fail(400, 'INVALID_REQUEST_ERROR', 'CARD_TOKEN_USED', 'Card nonce already used', 'source_id');
-    if (typeof body.reference_id === 'string' && body.reference_id.length > 40) return fail(400, 'INVALID_REQUEST_ERROR', 'VALUE_TOO_LONG', 'reference_id', 'reference_id');
+    if (source === 'cnon:card-nonce-already-used')
+      return fail(400, 'INVALID_REQUEST_ERROR', 'CARD_TOKEN_USED', 'Card nonce already used', 'source_id');
+    if (typeof body.reference_id === 'string' && body.reference_id.length > 40)
+      return fail(400, 'INVALID_REQUEST_ERROR', 'VALUE_TOO_LONG', 'reference_id', 'reference_id');
     const decline = this.declines.get(source);
     const delayed = body.autocomplete === false && !decline;
     const at = new Date().toISOString();
@@ -288,7 +345,11 @@ export class SquareEmulator extends HttpEmulator {
       refund_ids: [],
       created_at: at,
       updated_at: at,
-      ...(delayed && { delay_duration: 'P7D', delay_action: 'CANCEL', delayed_until: new Date(Date.now() + 7 * 24 * 3600_000).toISOString() }),
+      ...(delayed && {
+        delay_duration: 'P7D',
+        delay_action: 'CANCEL',
+        delayed_until: new Date(Date.now() + 7 * 24 * 3600_000).toISOString(),
+      }),
       ...(typeof body.reference_id === 'string' && { reference_id: body.reference_id }),
       ...(typeof body.note === 'string' && { note: body.note }),
     };
@@ -303,9 +364,19 @@ export class SquareEmulator extends HttpEmulator {
       .filter((r) => r.status !== 'FAILED' && r.status !== 'REJECTED')
       .reduce((s, r) => s + r.amount_money.amount, 0);
     if (payment.status !== 'COMPLETED' || money.amount > payment.total_money.amount - refunded) {
-      return fail(400, 'INVALID_REQUEST_ERROR', 'REFUND_AMOUNT_INVALID', 'The requested refund amount exceeds the amount available to refund.');
+      return fail(
+        400,
+        'INVALID_REQUEST_ERROR',
+        'REFUND_AMOUNT_INVALID',
+        'The requested refund amount exceeds the amount available to refund.',
+      );
     }
-    const refund = this.addRefund(payment, money, this.refundStatus, typeof body.reason === 'string' ? body.reason : undefined);
+    const refund = this.addRefund(
+      payment,
+      money,
+      this.refundStatus,
+      typeof body.reason === 'string' ? body.reason : undefined,
+    );
     refundKeys.set(refund, String(body.idempotency_key));
     return { status: 200, body: { refund } };
   }
@@ -332,20 +403,42 @@ export class SquareEmulator extends HttpEmulator {
   /** UpdatePayment: only an APPROVED payment, only its amount, never above what the card approved. */
   private update(payment: Payment, body: Record<string, unknown>): Reply {
     const key = body.idempotency_key;
-    if (typeof key !== 'string' || key.length < 1 || key.length > 45) return fail(400, 'INVALID_REQUEST_ERROR', 'INVALID_VALUE', 'idempotency_key', 'idempotency_key');
+    if (typeof key !== 'string' || key.length < 1 || key.length > 45)
+      return fail(400, 'INVALID_REQUEST_ERROR', 'INVALID_VALUE', 'idempotency_key', 'idempotency_key');
     const print = fingerprint({ path: payment.id, body });
     const previous = this.stored.get(`update ${key}`);
     if (previous && previous.fingerprint !== print) return fail(400, 'INVALID_REQUEST_ERROR', 'IDEMPOTENCY_KEY_REUSED');
     if (previous) return previous.reply;
     if (payment.status !== 'APPROVED')
-      return fail(400, 'INVALID_REQUEST_ERROR', 'BAD_REQUEST', `Payment ${payment.id} is ${payment.status}; only an APPROVED payment can be updated.`);
+      return fail(
+        400,
+        'INVALID_REQUEST_ERROR',
+        'BAD_REQUEST',
+        `Payment ${payment.id} is ${payment.status}; only an APPROVED payment can be updated.`,
+      );
     const money = (body.payment as { amount_money?: Money } | undefined)?.amount_money;
-    if (!money || !Number.isSafeInteger(money.amount) || money.amount < 1 || money.currency !== payment.approved_money.currency) {
+    if (
+      !money ||
+      !Number.isSafeInteger(money.amount) ||
+      money.amount < 1 ||
+      money.currency !== payment.approved_money.currency
+    ) {
       return fail(400, 'INVALID_REQUEST_ERROR', 'INVALID_VALUE', 'payment.amount_money', 'payment.amount_money');
     }
     if (money.amount > payment.approved_money.amount)
-      return fail(400, 'INVALID_REQUEST_ERROR', 'AMOUNT_TOO_HIGH', 'The amount exceeds the approved amount.', 'payment.amount_money');
-    Object.assign(payment, { amount_money: money, total_money: money, version_token: this.newId('v'), updated_at: new Date().toISOString() });
+      return fail(
+        400,
+        'INVALID_REQUEST_ERROR',
+        'AMOUNT_TOO_HIGH',
+        'The amount exceeds the approved amount.',
+        'payment.amount_money',
+      );
+    Object.assign(payment, {
+      amount_money: money,
+      total_money: money,
+      version_token: this.newId('v'),
+      updated_at: new Date().toISOString(),
+    });
     const reply = { status: 200, body: { payment: structuredClone(payment) } };
     this.stored.set(`update ${key}`, { fingerprint: print, reply });
     return reply;
@@ -353,23 +446,46 @@ export class SquareEmulator extends HttpEmulator {
 
   private complete(payment: Payment, body: Record<string, unknown>): Reply {
     if (payment.status !== 'APPROVED')
-      return fail(400, 'INVALID_REQUEST_ERROR', 'BAD_REQUEST', `Payment ${payment.id} is ${payment.status}; only an APPROVED payment can be completed.`);
-    if (typeof body.version_token === 'string' && body.version_token !== payment.version_token) return fail(400, 'INVALID_REQUEST_ERROR', 'VERSION_MISMATCH');
-    Object.assign(payment, { status: 'COMPLETED', card_details: { status: 'CAPTURED' }, updated_at: new Date().toISOString() });
+      return fail(
+        400,
+        'INVALID_REQUEST_ERROR',
+        'BAD_REQUEST',
+        `Payment ${payment.id} is ${payment.status}; only an APPROVED payment can be completed.`,
+      );
+    if (typeof body.version_token === 'string' && body.version_token !== payment.version_token)
+      return fail(400, 'INVALID_REQUEST_ERROR', 'VERSION_MISMATCH');
+    Object.assign(payment, {
+      status: 'COMPLETED',
+      card_details: { status: 'CAPTURED' },
+      updated_at: new Date().toISOString(),
+    });
     delete payment.delayed_until;
     return { status: 200, body: { payment: structuredClone(payment) } };
   }
 
   private cancel(payment: Payment): Reply {
     if (payment.status !== 'APPROVED')
-      return fail(400, 'INVALID_REQUEST_ERROR', 'BAD_REQUEST', `Payment ${payment.id} is ${payment.status}; only an APPROVED payment can be canceled.`);
-    Object.assign(payment, { status: 'CANCELED', card_details: { status: 'VOIDED' }, updated_at: new Date().toISOString() });
+      return fail(
+        400,
+        'INVALID_REQUEST_ERROR',
+        'BAD_REQUEST',
+        `Payment ${payment.id} is ${payment.status}; only an APPROVED payment can be canceled.`,
+      );
+    Object.assign(payment, {
+      status: 'CANCELED',
+      card_details: { status: 'VOIDED' },
+      updated_at: new Date().toISOString(),
+    });
     return { status: 200, body: { payment: structuredClone(payment) } };
   }
 
   private listDisputes(url: URL): Reply {
     const q = url.searchParams;
-    const all = [...this.disputes.values()].filter((d) => (!q.get('location_id') || d.location_id === q.get('location_id')) && (!q.get('states') || d.state === q.get('states')));
+    const all = [...this.disputes.values()].filter(
+      (d) =>
+        (!q.get('location_id') || d.location_id === q.get('location_id')) &&
+        (!q.get('states') || d.state === q.get('states')),
+    );
     const start = Number(q.get('cursor') ?? 0);
     const next = start + this.pageSize < all.length ? String(start + this.pageSize) : undefined;
     return { status: 200, body: { disputes: all.slice(start, start + this.pageSize), ...(next && { cursor: next }) } };
@@ -379,7 +495,11 @@ export class SquareEmulator extends HttpEmulator {
     const q = url.searchParams;
     const total = q.get('total');
     const all = [...this.payments.values()]
-      .filter((p) => (!q.get('location_id') || p.location_id === q.get('location_id')) && (total === null || p.total_money.amount === Number(total)))
+      .filter(
+        (p) =>
+          (!q.get('location_id') || p.location_id === q.get('location_id')) &&
+          (total === null || p.total_money.amount === Number(total)),
+      )
       .sort((a, b) => (q.get('sort_order') === 'ASC' ? 1 : -1) * a.created_at.localeCompare(b.created_at));
     const start = Number(q.get('cursor') ?? 0);
     const size = Math.min(Number(q.get('limit') ?? 100), this.pageSize);

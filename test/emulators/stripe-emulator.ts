@@ -1,6 +1,13 @@
 import Stripe from 'stripe';
 import { obj, parseForm, str, type FormObject } from './form.js';
-import { fingerprint, HttpEmulator, idFactory, type ProviderPayment, type RecordedRequest, type Reply } from './http-emulator.js';
+import {
+  fingerprint,
+  HttpEmulator,
+  idFactory,
+  type ProviderPayment,
+  type RecordedRequest,
+  type Reply,
+} from './http-emulator.js';
 
 /**
  * Stripe's v1 API as the SDK sees it: form-encoded requests, JSON answers,
@@ -160,7 +167,10 @@ export class StripeEmulator extends HttpEmulator {
       amount_received: manual ? 0 : pi.amount,
       latest_charge: charge.id,
     });
-    return this.webhook(manual ? 'payment_intent.amount_capturable_updated' : 'payment_intent.succeeded', structuredClone(pi));
+    return this.webhook(
+      manual ? 'payment_intent.amount_capturable_updated' : 'payment_intent.succeeded',
+      structuredClone(pi),
+    );
   }
 
   /** The `payment_intent.canceled` webhook for an intent, as Stripe sends it after a cancel. */
@@ -172,7 +182,9 @@ export class StripeEmulator extends HttpEmulator {
 
   /** Succeeded charges made for one of our transactions (the number that must never exceed 1). */
   chargesFor(transactionId: string): number {
-    return [...this.intents.values()].filter((pi) => pi.metadata.transaction_id === transactionId && pi.status === 'succeeded').length;
+    return [...this.intents.values()].filter(
+      (pi) => pi.metadata.transaction_id === transactionId && pi.status === 'succeeded',
+    ).length;
   }
 
   refundsFor(paymentIntent: string): Refund[] {
@@ -188,19 +200,32 @@ export class StripeEmulator extends HttpEmulator {
   expireAuthorization(paymentIntent: string): void {
     const pi = this.intents.get(paymentIntent);
     if (pi?.status !== 'requires_capture') throw new Error(`${paymentIntent} is not awaiting capture`);
-    Object.assign(pi, { status: 'canceled', cancellation_reason: 'automatic', canceled_at: now(), amount_capturable: 0 });
+    Object.assign(pi, {
+      status: 'canceled',
+      cancellation_reason: 'automatic',
+      canceled_at: now(),
+      amount_capturable: 0,
+    });
   }
 
   /**
    * A refund made in Stripe's dashboard, not through the API: no metadata of ours. Returns the
    * webhooks Stripe sends for it (`charge.refunded` with the charge, `refund.created` with the refund).
    */
-  dashboardRefund(paymentIntent: string, amount: number, status: Refund['status'] = 'succeeded'): { refund: Refund; chargeRefunded: Delivery; refundCreated: Delivery } {
+  dashboardRefund(
+    paymentIntent: string,
+    amount: number,
+    status: Refund['status'] = 'succeeded',
+  ): { refund: Refund; chargeRefunded: Delivery; refundCreated: Delivery } {
     const pi = this.intents.get(paymentIntent);
     if (!pi || pi.status !== 'succeeded') throw new Error(`${paymentIntent} has no captured charge`);
     if (amount > pi.amount_received - this.refundedOf(pi.id)) throw new Error('more than is left to refund');
     const refund = this.addRefund(pi, amount, {}, status);
-    return { refund, chargeRefunded: this.webhook('charge.refunded', this.charges.get(pi.latest_charge!)), refundCreated: this.webhook('refund.created', refund) };
+    return {
+      refund,
+      chargeRefunded: this.webhook('charge.refunded', this.charges.get(pi.latest_charge!)),
+      refundCreated: this.webhook('refund.created', refund),
+    };
   }
 
   /** A refund changes state at Stripe (a pending one settles or fails); returns its `refund.updated` (or `refund.failed`). */
@@ -242,8 +267,23 @@ export class StripeEmulator extends HttpEmulator {
   /** A webhook delivery as Stripe sends it: the raw body and its `stripe-signature` header. */
   webhook(type: string, object: unknown, secret = this.webhookSecret): Delivery {
     const id = this.newId('evt_');
-    const body = JSON.stringify({ id, object: 'event', type, api_version: '2026-10-28.endive', created: now(), livemode: false, data: { object } });
-    return { id, body, headers: { 'content-type': 'application/json', 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload: body, secret }) } };
+    const body = JSON.stringify({
+      id,
+      object: 'event',
+      type,
+      api_version: '2026-10-28.endive',
+      created: now(),
+      livemode: false,
+      data: { object },
+    });
+    return {
+      id,
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload: body, secret }),
+      },
+    };
   }
 
   protected override records(): ProviderPayment[] {
@@ -254,7 +294,10 @@ export class StripeEmulator extends HttpEmulator {
       held: pi.amount_capturable,
       captured: pi.amount_received,
       // A manual intent's capture carries the ledger row it was made for; an automatic one is the charge.
-      captures: pi.amount_received > 0 ? [{ id: pi.latest_charge ?? pi.id, amount: pi.amount_received, ledgerId: pi.metadata.capture_id ?? null }] : [],
+      captures:
+        pi.amount_received > 0
+          ? [{ id: pi.latest_charge ?? pi.id, amount: pi.amount_received, ledgerId: pi.metadata.capture_id ?? null }]
+          : [],
       refunds: this.refundsFor(pi.id).map((r) => ({
         id: r.id,
         amount: r.amount,
@@ -307,21 +350,29 @@ export class StripeEmulator extends HttpEmulator {
   private get(path: string, url: URL): Reply {
     if (path === '/v1/payment_intents/search') {
       const m = /metadata\['([^']+)'\]:'((?:[^'\\]|\\.)*)'/.exec(url.searchParams.get('query') ?? '');
-      const data = m ? [...this.intents.values()].filter((pi) => pi.metadata[m[1]!] === m[2]!.replace(/\\'/g, "'")) : [];
+      const data = m
+        ? [...this.intents.values()].filter((pi) => pi.metadata[m[1]!] === m[2]!.replace(/\\'/g, "'"))
+        : [];
       return { status: 200, body: { object: 'search_result', data, has_more: false, next_page: null, url: path } };
     }
     const intent = /^\/v1\/payment_intents\/([^/]+)$/.exec(path);
     if (intent) {
       const pi = this.intents.get(intent[1]!);
-      return pi ? { status: 200, body: this.render(pi, parseForm(url.search.slice(1))) } : missing('payment_intent', intent[1]!);
+      return pi
+        ? { status: 200, body: this.render(pi, parseForm(url.search.slice(1))) }
+        : missing('payment_intent', intent[1]!);
     }
     // Lists are newest first, as Stripe's are.
     if (path === '/v1/refunds') {
-      const data = [...this.refunds.values()].filter((r) => r.payment_intent === url.searchParams.get('payment_intent')).reverse();
+      const data = [...this.refunds.values()]
+        .filter((r) => r.payment_intent === url.searchParams.get('payment_intent'))
+        .reverse();
       return { status: 200, body: { object: 'list', data, has_more: false, url: path } };
     }
     if (path === '/v1/disputes') {
-      const data = [...this.disputes.values()].filter((d) => d.payment_intent === url.searchParams.get('payment_intent')).reverse();
+      const data = [...this.disputes.values()]
+        .filter((d) => d.payment_intent === url.searchParams.get('payment_intent'))
+        .reverse();
       return { status: 200, body: { object: 'list', data, has_more: false, url: path } };
     }
     return error(404, 'invalid_request_error', { message: `Unrecognized request URL (GET: ${path})` });
@@ -333,8 +384,13 @@ export class StripeEmulator extends HttpEmulator {
     const pm = str(form, 'payment_method');
     const manual = str(form, 'capture_method') === 'manual';
     const returnUrl = str(form, 'return_url');
-    if (!Number.isSafeInteger(amount) || amount < 1 || !currency) return error(400, 'invalid_request_error', { message: 'Missing amount or currency.', param: 'amount' });
-    if (str(form, 'confirm') !== 'true') return error(400, 'invalid_request_error', { message: 'This emulator only creates confirmed intents.', param: 'confirm' });
+    if (!Number.isSafeInteger(amount) || amount < 1 || !currency)
+      return error(400, 'invalid_request_error', { message: 'Missing amount or currency.', param: 'amount' });
+    if (str(form, 'confirm') !== 'true')
+      return error(400, 'invalid_request_error', {
+        message: 'This emulator only creates confirmed intents.',
+        param: 'confirm',
+      });
     // Stripe's own rule: redirect-based methods need somewhere to send the customer back.
     if (obj(form, 'automatic_payment_methods').allow_redirects !== 'never' && !returnUrl) {
       return error(400, 'invalid_request_error', {
@@ -344,35 +400,71 @@ export class StripeEmulator extends HttpEmulator {
       });
     }
     if (returnUrl && str(form, 'error_on_requires_action') === 'true') {
-      return error(400, 'invalid_request_error', { message: 'You cannot set error_on_requires_action with a return_url.', param: 'error_on_requires_action' });
+      return error(400, 'invalid_request_error', {
+        message: 'You cannot set error_on_requires_action with a return_url.',
+        param: 'error_on_requires_action',
+      });
     }
     if (!pm?.startsWith('pm_')) return missing('payment_method', pm ?? '', 'payment_method');
     const needsCustomer = this.authenticationRequired.has(pm);
     if (needsCustomer && !returnUrl) {
       // error_on_requires_action: the card cannot be charged without the customer.
-      const pi = this.newIntent(form, { amount, currency, pm, manual, status: 'requires_payment_method', chargeId: null });
+      const pi = this.newIntent(form, {
+        amount,
+        currency,
+        pm,
+        manual,
+        status: 'requires_payment_method',
+        chargeId: null,
+      });
       pi.last_payment_error = {
         type: 'card_error',
         code: 'authentication_required',
         decline_code: 'authentication_required',
         message: 'Your card was declined. This transaction requires authentication.',
       };
-      return error(402, 'card_error', { code: 'authentication_required', decline_code: 'authentication_required', message: pi.last_payment_error.message, payment_intent: pi });
+      return error(402, 'card_error', {
+        code: 'authentication_required',
+        decline_code: 'authentication_required',
+        message: pi.last_payment_error.message,
+        payment_intent: pi,
+      });
     }
     if (needsCustomer) {
       const pi = this.newIntent(form, { amount, currency, pm, manual, status: 'requires_action', chargeId: null });
-      pi.next_action = { type: 'redirect_to_url', redirect_to_url: { url: `${this.url}/3ds/${pi.id}`, return_url: returnUrl! } };
+      pi.next_action = {
+        type: 'redirect_to_url',
+        redirect_to_url: { url: `${this.url}/3ds/${pi.id}`, return_url: returnUrl! },
+      };
       return { status: 200, body: this.render(pi, form) };
     }
     const decline = this.declines.get(pm);
     const charge = this.newCharge(amount, currency, manual, !!decline);
-    const pi = this.newIntent(form, { amount, currency, pm, manual, status: decline ? 'requires_payment_method' : manual ? 'requires_capture' : 'succeeded', chargeId: charge.id });
-    Object.assign(pi, { amount_capturable: decline || !manual ? 0 : amount, amount_received: decline || manual ? 0 : amount });
-    pi.last_payment_error = decline ? { type: 'card_error', code: 'card_declined', decline_code: decline, message: 'Your card was declined.' } : null;
+    const pi = this.newIntent(form, {
+      amount,
+      currency,
+      pm,
+      manual,
+      status: decline ? 'requires_payment_method' : manual ? 'requires_capture' : 'succeeded',
+      chargeId: charge.id,
+    });
+    Object.assign(pi, {
+      amount_capturable: decline || !manual ? 0 : amount,
+      amount_received: decline || manual ? 0 : amount,
+    });
+    pi.last_payment_error = decline
+      ? { type: 'card_error', code: 'card_declined', decline_code: decline, message: 'Your card was declined.' }
+      : null;
     charge.payment_intent = pi.id;
     this.charges.set(charge.id, charge);
     if (!decline) return { status: 200, body: this.render(pi, form) };
-    return error(402, 'card_error', { code: 'card_declined', decline_code: decline, message: 'Your card was declined.', charge: pi.latest_charge, payment_intent: pi });
+    return error(402, 'card_error', {
+      code: 'card_declined',
+      decline_code: decline,
+      message: 'Your card was declined.',
+      charge: pi.latest_charge,
+      payment_intent: pi,
+    });
   }
 
   private newCharge(amount: number, currency: string, manual: boolean, declined: boolean): Charge {
@@ -388,12 +480,18 @@ export class StripeEmulator extends HttpEmulator {
       currency,
       payment_intent: '',
       status: declined ? 'failed' : 'succeeded',
-      payment_method_details: { type: 'card', card: manual && !declined ? { capture_before: created + CAPTURE_WINDOW_S } : {} },
+      payment_method_details: {
+        type: 'card',
+        card: manual && !declined ? { capture_before: created + CAPTURE_WINDOW_S } : {},
+      },
       created,
     };
   }
 
-  private newIntent(form: FormObject, p: { amount: number; currency: string; pm: string; manual: boolean; status: string; chargeId: string | null }): PaymentIntent {
+  private newIntent(
+    form: FormObject,
+    p: { amount: number; currency: string; pm: string; manual: boolean; status: string; chargeId: string | null },
+  ): PaymentIntent {
     const id = this.newId('pi_');
     const pi: PaymentIntent = {
       id,
@@ -437,7 +535,12 @@ export class StripeEmulator extends HttpEmulator {
         message: `The amount to capture must be at most the amount capturable (${pi.amount_capturable}).`,
       });
     }
-    Object.assign(pi, { status: 'succeeded', amount_received: amount, amount_capturable: 0, metadata: { ...pi.metadata, ...(obj(form, 'metadata') as Record<string, string>) } });
+    Object.assign(pi, {
+      status: 'succeeded',
+      amount_received: amount,
+      amount_capturable: 0,
+      metadata: { ...pi.metadata, ...(obj(form, 'metadata') as Record<string, string>) },
+    });
     Object.assign(this.charges.get(pi.latest_charge!)!, { captured: true, amount_captured: amount });
     return { status: 200, body: this.render(pi, form) };
   }
@@ -450,15 +553,26 @@ export class StripeEmulator extends HttpEmulator {
         payment_intent: pi,
       });
     }
-    Object.assign(pi, { status: 'canceled', cancellation_reason: str(form, 'cancellation_reason') ?? null, canceled_at: now(), amount_capturable: 0, next_action: null });
+    Object.assign(pi, {
+      status: 'canceled',
+      cancellation_reason: str(form, 'cancellation_reason') ?? null,
+      canceled_at: now(),
+      amount_capturable: 0,
+      next_action: null,
+    });
     return { status: 200, body: this.render(pi, form) };
   }
 
   /** The intent as the API shows it: `latest_charge` an id unless the request expanded it. */
-  private render(pi: PaymentIntent, form: FormObject): PaymentIntent | (Omit<PaymentIntent, 'latest_charge'> & { latest_charge: Charge }) {
+  private render(
+    pi: PaymentIntent,
+    form: FormObject,
+  ): PaymentIntent | (Omit<PaymentIntent, 'latest_charge'> & { latest_charge: Charge }) {
     const expanded = Object.values(obj(form, 'expand')).includes('latest_charge');
     const charge = pi.latest_charge ? this.charges.get(pi.latest_charge) : undefined;
-    return expanded && charge ? { ...structuredClone(pi), latest_charge: structuredClone(charge) } : structuredClone(pi);
+    return expanded && charge
+      ? { ...structuredClone(pi), latest_charge: structuredClone(charge) }
+      : structuredClone(pi);
   }
 
   private refundedOf(piId: string): number {
@@ -471,17 +585,36 @@ export class StripeEmulator extends HttpEmulator {
     const piId = str(form, 'payment_intent') ?? '';
     const pi = this.intents.get(piId);
     if (!pi) return missing('payment_intent', piId, 'payment_intent');
-    if (pi.status !== 'succeeded') return error(400, 'invalid_request_error', { code: 'charge_not_refundable', message: 'This PaymentIntent has no successful charge.' });
+    if (pi.status !== 'succeeded')
+      return error(400, 'invalid_request_error', {
+        code: 'charge_not_refundable',
+        message: 'This PaymentIntent has no successful charge.',
+      });
     const refunded = this.refundedOf(piId);
     const amount = str(form, 'amount') === undefined ? pi.amount_received - refunded : Number(str(form, 'amount'));
     if (refunded >= pi.amount_received)
-      return error(400, 'invalid_request_error', { code: 'charge_already_refunded', message: `Charge ${pi.latest_charge} has already been refunded.` });
+      return error(400, 'invalid_request_error', {
+        code: 'charge_already_refunded',
+        message: `Charge ${pi.latest_charge} has already been refunded.`,
+      });
     if (amount > pi.amount_received - refunded)
-      return error(400, 'invalid_request_error', { code: 'amount_too_large', message: 'Refund amount is greater than unrefunded amount on charge.', param: 'amount' });
-    return { status: 200, body: this.addRefund(pi, amount, obj(form, 'metadata') as Record<string, string>, this.refundStatus) };
+      return error(400, 'invalid_request_error', {
+        code: 'amount_too_large',
+        message: 'Refund amount is greater than unrefunded amount on charge.',
+        param: 'amount',
+      });
+    return {
+      status: 200,
+      body: this.addRefund(pi, amount, obj(form, 'metadata') as Record<string, string>, this.refundStatus),
+    };
   }
 
-  private addRefund(pi: PaymentIntent, amount: number, metadata: Record<string, string>, status: Refund['status']): Refund {
+  private addRefund(
+    pi: PaymentIntent,
+    amount: number,
+    metadata: Record<string, string>,
+    status: Refund['status'],
+  ): Refund {
     const refund: Refund = {
       id: this.newId('re_'),
       object: 'refund',
@@ -517,5 +650,9 @@ function error(status: number, type: string, fields: Record<string, unknown>): R
 
 /** A missing object is a 404 on its own URL, a 400 when named by a request parameter (as Stripe answers). */
 function missing(kind: string, id: string, param?: string): Reply {
-  return error(param ? 400 : 404, 'invalid_request_error', { code: 'resource_missing', message: `No such ${kind}: '${id}'`, ...(param && { param }) });
+  return error(param ? 400 : 404, 'invalid_request_error', {
+    code: 'resource_missing',
+    message: `No such ${kind}: '${id}'`,
+    ...(param && { param }),
+  });
 }

@@ -25,7 +25,9 @@ export function throwAwayTls(): ThrowAwayTls {
     try {
       execFileSync('openssl', args, { stdio: 'pipe' });
     } catch (err) {
-      throw new Error(`openssl ${args[0]} failed (the HTTPS emulators need the openssl CLI; Debian: apt-get install openssl): ${String(err)}`);
+      throw new Error(
+        `openssl ${args[0]} failed (the HTTPS emulators need the openssl CLI; Debian: apt-get install openssl): ${String(err)}`,
+      );
     }
   };
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
@@ -47,7 +49,10 @@ export function throwAwayTls(): ThrowAwayTls {
     'keyUsage=critical,keyCertSign,cRLSign',
   );
   openssl('req', ...ec, '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=localhost');
-  writeFileSync(file('server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+  writeFileSync(
+    file('server.ext'),
+    'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n',
+  );
   openssl(
     'x509',
     '-req',
@@ -65,7 +70,11 @@ export function throwAwayTls(): ThrowAwayTls {
     '-extfile',
     file('server.ext'),
   );
-  made = { caFile: file('ca.pem'), key: readFileSync(file('server.key'), 'utf8'), cert: readFileSync(file('server.pem'), 'utf8') };
+  made = {
+    caFile: file('ca.pem'),
+    key: readFileSync(file('server.key'), 'utf8'),
+    cert: readFileSync(file('server.pem'), 'utf8'),
+  };
   return made;
 }
 

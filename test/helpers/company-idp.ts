@@ -42,7 +42,15 @@ export async function startCompanyIdp(): Promise<CompanyIdp> {
 
   const make = (keys: JWK[]) =>
     new Provider(issuer, {
-      clients: [{ client_id: 'orders-tests', client_secret: 'a-secret-of-the-tests', grant_types: ['client_credentials'], response_types: [], redirect_uris: [] }],
+      clients: [
+        {
+          client_id: 'orders-tests',
+          client_secret: 'a-secret-of-the-tests',
+          grant_types: ['client_credentials'],
+          response_types: [],
+          redirect_uris: [],
+        },
+      ],
       jwks: { keys: keys as never },
       features: {
         clientCredentials: { enabled: true },
@@ -50,7 +58,13 @@ export async function startCompanyIdp(): Promise<CompanyIdp> {
         resourceIndicators: {
           enabled: true,
           defaultResource: () => COMPANY_AUDIENCE,
-          getResourceServerInfo: () => ({ scope: 'orders', audience: COMPANY_AUDIENCE, accessTokenTTL: 300, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } }),
+          getResourceServerInfo: () => ({
+            scope: 'orders',
+            audience: COMPANY_AUDIENCE,
+            accessTokenTTL: 300,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          }),
         },
       },
       extraTokenClaims: () => pending,
@@ -64,7 +78,10 @@ export async function startCompanyIdp(): Promise<CompanyIdp> {
       pending = claims;
       const res = await fetch(`${issuer}/token`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('orders-tests:a-secret-of-the-tests').toString('base64')}` },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from('orders-tests:a-secret-of-the-tests').toString('base64')}`,
+        },
         body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'orders', resource: COMPANY_AUDIENCE }),
       });
       const body = (await res.json()) as { access_token?: string };

@@ -24,15 +24,30 @@ export interface CrashHarness {
   start(env?: Record<string, string>): Promise<ServerProcess>;
   sign(sub: string, claims?: Record<string, unknown>): Promise<string>;
   /** A request to the process started last, as `token`'s holder; a body is sent as JSON. */
-  call(method: string, path: string, token: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  call(
+    method: string,
+    path: string,
+    token: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<Response>;
   /** Puts a product on sale (as `admin`) and orders `quantity` of it (as `token`), paid from `payment`: the order created. */
-  orderProduct(admin: string, token: string, product: Product, quantity: number, payment: { provider: string; source: string }): Promise<CreatedOrder>;
+  orderProduct(
+    admin: string,
+    token: string,
+    product: Product,
+    quantity: number,
+    payment: { provider: string; source: string },
+  ): Promise<CreatedOrder>;
   /**
    * The first run of a crash after a charge: `sku_crash` (700, 3 in stock) on sale, then `buyer`'s
    * order of 2 paid from `payment` under an Idempotency-Key, sent to a process whose fault point kills
    * it once the provider charged. Returns the buyer's token and the client's retry of that request.
    */
-  crashAfterCharge(buyer: string, payment: { provider: string; source: string }): Promise<{ token: string; retry: () => Promise<Response> }>;
+  crashAfterCharge(
+    buyer: string,
+    payment: { provider: string; source: string },
+  ): Promise<{ token: string; retry: () => Promise<Response> }>;
   /** The request's fault point kills the process: no answer, and the process died of SIGKILL. */
   expectCrash(request: Promise<Response>): Promise<void>;
   /** Polls `probe` every 100 ms until it returns something; fails after 15 s with the process's output. */
@@ -71,7 +86,9 @@ export function useCrashHarness(options: { emulators?: boolean; env?: Record<str
   beforeAll(async () => {
     if (options.emulators) emu = await startEmulators();
     schema = await freshPgSchema();
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: schema.url, max: 2 }) }) });
+    db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: schema.url, max: 2 }) }),
+    });
   });
   afterAll(async () => {
     await server?.stop('SIGKILL');
@@ -81,7 +98,8 @@ export function useCrashHarness(options: { emulators?: boolean; env?: Record<str
   });
 
   const started = <T>(value: T | undefined, what: string): T => {
-    if (value === undefined) throw new Error(`crash harness: no ${what} (inside a test, and with { emulators: true } for the emulators)`);
+    if (value === undefined)
+      throw new Error(`crash harness: no ${what} (inside a test, and with { emulators: true } for the emulators)`);
     return value;
   };
   const h: CrashHarness = {
@@ -96,10 +114,17 @@ export function useCrashHarness(options: { emulators?: boolean; env?: Record<str
     },
     async start(env = {}) {
       await server?.stop('SIGKILL');
-      server = await startServerProcess({ ...emu?.env, ...options.env, DATABASE_URL: started(schema, 'schema').url, JWT_SECRET: TEST_SECRET, ...env });
+      server = await startServerProcess({
+        ...emu?.env,
+        ...options.env,
+        DATABASE_URL: started(schema, 'schema').url,
+        JWT_SECRET: TEST_SECRET,
+        ...env,
+      });
       return server;
     },
-    sign: (sub, claims = {}) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('10m').sign(key),
+    sign: (sub, claims = {}) =>
+      new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('10m').sign(key),
     call: (method, path, token, body, headers = {}) =>
       fetch(`${h.server.url}${path}`, {
         method,
@@ -107,8 +132,14 @@ export function useCrashHarness(options: { emulators?: boolean; env?: Record<str
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       }),
     async orderProduct(admin, token, { id, ...product }, quantity, payment) {
-      expect((await h.call('PUT', `/api/products/${id}`, admin, { ...product, currency: 'USD', active: true })).status).toBe(200);
-      const created = await h.call('POST', '/api/orders', token, { items: [{ product_id: id, quantity }], currency: 'USD', payment });
+      expect(
+        (await h.call('PUT', `/api/products/${id}`, admin, { ...product, currency: 'USD', active: true })).status,
+      ).toBe(200);
+      const created = await h.call('POST', '/api/orders', token, {
+        items: [{ product_id: id, quantity }],
+        currency: 'USD',
+        payment,
+      });
       expect(created.status).toBe(201);
       return (await created.json()) as CreatedOrder;
     },
@@ -118,7 +149,17 @@ export function useCrashHarness(options: { emulators?: boolean; env?: Record<str
       const body = { items: [{ product_id: 'sku_crash', quantity: 2 }], currency: 'USD', payment };
       const retry = () => h.call('POST', '/api/orders', token, body, { 'idempotency-key': 'crash-key-1' });
       await h.start({ ...BEFORE_CRASH, ORDER_API_FAULT: 'crash-after-charge' });
-      expect((await h.call('PUT', '/api/products/sku_crash', admin, { name: 'Crash', price: 700, currency: 'USD', active: true, stock: 3 })).status).toBe(200);
+      expect(
+        (
+          await h.call('PUT', '/api/products/sku_crash', admin, {
+            name: 'Crash',
+            price: 700,
+            currency: 'USD',
+            active: true,
+            stock: 3,
+          })
+        ).status,
+      ).toBe(200);
       await h.expectCrash(retry());
       return { token, retry };
     },

@@ -21,7 +21,12 @@ export async function snapshotTables(db: Kysely<any>): Promise<Snapshot> {
       coalesce(sum(hashtextextended((to_jsonb(t) - 'updated_at')::text, 0)), 0)::text as content
       from ${sql.table(name)} t`,
   );
-  const { rows } = await sql<{ name: string; rows: number; hash: string; content: string }>`${sql.join(parts, sql` union all `)}`.execute(db);
+  const { rows } = await sql<{
+    name: string;
+    rows: number;
+    hash: string;
+    content: string;
+  }>`${sql.join(parts, sql` union all `)}`.execute(db);
   return Object.fromEntries(rows.map((r) => [r.name, { rows: Number(r.rows), hash: r.hash, content: r.content }]));
 }
 
@@ -32,7 +37,9 @@ function tablesOf(db: Kysely<any>): Promise<string[]> {
   let found = cache.get(db);
   if (!found) {
     // The PostgreSQL tests share a server, one schema per file: only this file's schema counts.
-    found = sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE' order by 1`
+    found = sql<{
+      name: string;
+    }>`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE' order by 1`
       .execute(db)
       .then((r) => r.rows.map((row) => row.name));
     cache.set(db, found);

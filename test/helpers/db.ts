@@ -10,7 +10,8 @@ import { failedMarker } from './pglite-template.setup.js';
  * The real PostgreSQL server the integration tests use. It is never optional:
  * if it cannot be reached the suite fails (CI starts it first).
  */
-export const PG_URL = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const PG_URL =
+  process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /**
  * A fresh schema on the real server for one test file, so files run in
@@ -56,7 +57,8 @@ function selectDatabases(names: string | undefined): readonly DatabaseKind[] {
   if (!names) return ALL_DATABASES;
   const chosen = names.split(',').map((n) => n.trim());
   const unknown = chosen.filter((n) => !(ALL_DATABASES as readonly string[]).includes(n));
-  if (unknown.length) throw new Error(`TEST_DATABASES: unknown ${unknown.join(', ')} (known: ${ALL_DATABASES.join(', ')})`);
+  if (unknown.length)
+    throw new Error(`TEST_DATABASES: unknown ${unknown.join(', ')} (known: ${ALL_DATABASES.join(', ')})`);
   return ALL_DATABASES.filter((kind) => chosen.includes(kind));
 }
 
@@ -68,7 +70,9 @@ function selectDatabases(names: string | undefined): readonly DatabaseKind[] {
  * lives as long as the worker's modules: across files in the pglite project (`isolate: false`),
  * one file otherwise.
  */
-export async function databaseUrlFor(kind: DatabaseKind): Promise<{ url: string; drop: () => Promise<void>; pglite?: PGlite }> {
+export async function databaseUrlFor(
+  kind: DatabaseKind,
+): Promise<{ url: string; drop: () => Promise<void>; pglite?: PGlite }> {
   if (kind === 'postgres') return freshPgSchema();
   const pglite = idle.pop() ?? (await openPglite());
   return { url: 'memory://', pglite, drop: () => giveBack(pglite) };

@@ -60,7 +60,11 @@ export async function paidOrderThrough(t: TestApp, emu: Emulators, id: RealProvi
   const productId = uid('sku');
   await putProduct(t, productId, { price, stock: 5 });
   const token = await t.token(uid('buyer'));
-  const res = await createOrder(t, token, paymentBody(id, providerView(emu, id).source(price), [{ product_id: productId, quantity: 1 }]));
+  const res = await createOrder(
+    t,
+    token,
+    paymentBody(id, providerView(emu, id).source(price), [{ product_id: productId, quantity: 1 }]),
+  );
   expect(res.statusCode, res.body).toBe(201);
   return { token, order: res.json() };
 }
@@ -69,7 +73,8 @@ export async function paidOrderThrough(t: TestApp, emu: Emulators, id: RealProvi
 function standIn<T extends object>(current: () => T | undefined, what: string): T {
   const target = () => {
     const value = current();
-    if (!value) throw new Error(`the describe's ${what} is not started: read it inside a test or a hook after its beforeAll`);
+    if (!value)
+      throw new Error(`the describe's ${what} is not started: read it inside a test or a hook after its beforeAll`);
     return value;
   };
   return new Proxy({} as T, {

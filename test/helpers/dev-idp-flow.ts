@@ -16,7 +16,10 @@ export interface AppUnderTest {
 export function devIdpAgent(t: AppUnderTest) {
   const jar = new Map<string, string>();
   const origin = new URL(t.config.publicBaseUrl).origin;
-  const request = async (url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) => {
+  const request = async (
+    url: string,
+    init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  ) => {
     const u = new URL(url, origin);
     if (u.origin !== origin) throw new Error(`the flow left the service: ${url}`);
     const res = await t.app.inject({
@@ -41,7 +44,10 @@ export function devIdpAgent(t: AppUnderTest) {
       headers: Object.fromEntries(new Headers(options.headers)),
       body: options.body == null ? undefined : String(options.body),
     });
-    return new Response(res.statusCode === 204 ? null : res.rawPayload, { status: res.statusCode, headers: res.headers as Record<string, string> });
+    return new Response(res.statusCode === 204 ? null : res.rawPayload, {
+      status: res.statusCode,
+      headers: res.headers as Record<string, string>,
+    });
   };
   const opts = { [oauth.allowInsecureRequests]: true, [oauth.customFetch]: customFetch };
   return { request, opts };
@@ -60,35 +66,74 @@ export interface DevSignIn {
 }
 
 /** Authorization request (PKCE S256), the sign-in form, and back to the console with a code. */
-export async function authorizeAtDevIdp(t: AppUnderTest, user: { username: string; admin: boolean }): Promise<DevSignIn> {
+export async function authorizeAtDevIdp(
+  t: AppUnderTest,
+  user: { username: string; admin: boolean },
+): Promise<DevSignIn> {
   const settings = t.config.consoleOidc!;
   const { request, opts } = devIdpAgent(t);
   const issuer = new URL(settings.issuer);
-  const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...opts }));
+  const as = await oauth.processDiscoveryResponse(
+    issuer,
+    await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...opts }),
+  );
   const client: oauth.Client = { client_id: settings.clientId };
-  const [state, nonce, verifier] = [oauth.generateRandomState(), oauth.generateRandomNonce(), oauth.generateRandomCodeVerifier()];
+  const [state, nonce, verifier] = [
+    oauth.generateRandomState(),
+    oauth.generateRandomNonce(),
+    oauth.generateRandomCodeVerifier(),
+  ];
   const authorize = new URL(as.authorization_endpoint!);
-  const params = { client_id: client.client_id, redirect_uri: settings.redirectUri, response_type: 'code', scope: settings.scopes, state, nonce };
-  for (const [k, v] of Object.entries({ ...params, code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }))
+  const params = {
+    client_id: client.client_id,
+    redirect_uri: settings.redirectUri,
+    response_type: 'code',
+    scope: settings.scopes,
+    state,
+    nonce,
+  };
+  for (const [k, v] of Object.entries({
+    ...params,
+    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  }))
     authorize.searchParams.set(k, v);
 
   let res = await request(authorize.href);
   const form = await request(String(res.headers.location));
   const action = /<form method="post" action="([^"]+)"/.exec(form.body)?.[1];
-  if (form.statusCode !== 200 || !action) throw new Error(`no sign-in form: ${form.statusCode} ${form.body.slice(0, 200)}`);
+  if (form.statusCode !== 200 || !action)
+    throw new Error(`no sign-in form: ${form.statusCode} ${form.body.slice(0, 200)}`);
   const body = new URLSearchParams({ username: user.username, ...(user.admin ? { admin: 'yes' } : {}) }).toString();
-  res = await request(action.replace(/&amp;/g, '&'), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
-  for (let hops = 0; hops < 5 && !String(res.headers.location ?? '').startsWith(settings.redirectUri); hops++) res = await request(String(res.headers.location));
+  res = await request(action.replace(/&amp;/g, '&'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body,
+  });
+  for (let hops = 0; hops < 5 && !String(res.headers.location ?? '').startsWith(settings.redirectUri); hops++)
+    res = await request(String(res.headers.location));
   const location = String(res.headers.location ?? '');
-  if (!location.startsWith(settings.redirectUri)) throw new Error(`not sent back to the console: ${res.statusCode} ${location} ${res.body.slice(0, 200)}`);
+  if (!location.startsWith(settings.redirectUri))
+    throw new Error(`not sent back to the console: ${res.statusCode} ${location} ${res.body.slice(0, 200)}`);
   return { as, client, redirectUri: settings.redirectUri, callback: new URL(location), state, nonce, verifier, opts };
 }
 
 /** The code exchanged (the verifier and nonce checked): the console's tokens. */
 export async function redeem(s: DevSignIn, verifier = s.verifier) {
   const params = oauth.validateAuthResponse(s.as, s.client, s.callback, s.state);
-  const response = await oauth.authorizationCodeGrantRequest(s.as, s.client, oauth.None(), params, s.redirectUri, verifier, s.opts);
-  return oauth.processAuthorizationCodeResponse(s.as, s.client, response, { expectedNonce: s.nonce, requireIdToken: true });
+  const response = await oauth.authorizationCodeGrantRequest(
+    s.as,
+    s.client,
+    oauth.None(),
+    params,
+    s.redirectUri,
+    verifier,
+    s.opts,
+  );
+  return oauth.processAuthorizationCodeResponse(s.as, s.client, response, {
+    expectedNonce: s.nonce,
+    requireIdToken: true,
+  });
 }
 
 export async function signInAtDevIdp(t: AppUnderTest, user: { username: string; admin: boolean }) {

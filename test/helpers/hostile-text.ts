@@ -55,11 +55,18 @@ export const hostileText: fc.Arbitrary<string> = fc.oneof(
   { arbitrary: fc.constantFrom(...HOSTILE_TEXT), weight: 4 },
   { arbitrary: fc.string({ unit: codeUnit, maxLength: 40 }), weight: 2 },
   { arbitrary: fc.string({ unit: 'grapheme', maxLength: 20 }), weight: 1 },
-  { arbitrary: fc.tuple(fc.string({ maxLength: 8 }), fc.constantFrom(...HOSTILE_TEXT), fc.string({ maxLength: 8 })).map(([a, b, c]) => a + b + c), weight: 1 },
+  {
+    arbitrary: fc
+      .tuple(fc.string({ maxLength: 8 }), fc.constantFrom(...HOSTILE_TEXT), fc.string({ maxLength: 8 }))
+      .map(([a, b, c]) => a + b + c),
+    weight: 1,
+  },
 );
 
 /** How the hostile text meets the field's valid value: instead of it, or glued to either end. */
-export const placement = fc.constantFrom('replace', 'append', 'prepend') as fc.Arbitrary<'replace' | 'append' | 'prepend'>;
+export const placement = fc.constantFrom('replace', 'append', 'prepend') as fc.Arbitrary<
+  'replace' | 'append' | 'prepend'
+>;
 
 export function place(valid: unknown, text: string, how: 'replace' | 'append' | 'prepend'): string {
   if (how === 'replace' || typeof valid !== 'string') return text;
@@ -80,7 +87,9 @@ export function encodeUrlText(s: string): string {
       out += encodeURIComponent(s[i]! + s[i + 1]!);
       i++;
     } else if (c >= 0xd800 && c <= 0xdfff) {
-      out += [0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
+      out += [0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)]
+        .map((b) => `%${b.toString(16).toUpperCase()}`)
+        .join('');
     } else {
       out += encodeURIComponent(s[i]!);
     }

@@ -29,7 +29,13 @@ export function expectProblem(res: InjectResponse, status: number, code: string)
   expect({ status: res.statusCode, body: res.body }).toMatchObject({ status });
   expect(String(res.headers['content-type'])).toMatch(/^application\/problem\+json/);
   const body = res.json();
-  expect(body).toMatchObject({ type: expect.any(String), title: expect.any(String), status, detail: expect.any(String), code });
+  expect(body).toMatchObject({
+    type: expect.any(String),
+    title: expect.any(String),
+    status,
+    detail: expect.any(String),
+    code,
+  });
   expect(body.request_id).toBeTypeOf('string');
   expect(body.request_id).toBe(res.headers['x-request-id']);
   return body;
@@ -45,7 +51,13 @@ export function expectValidation(res: InjectResponse, ...paths: string[]) {
   return body;
 }
 
-export async function createOrder(t: TestApp, token: string, payload: unknown, headers: Record<string, string> = {}, url = '/api/orders/create'): Promise<InjectResponse> {
+export async function createOrder(
+  t: TestApp,
+  token: string,
+  payload: unknown,
+  headers: Record<string, string> = {},
+  url = '/api/orders/create',
+): Promise<InjectResponse> {
   return t.app.inject({ method: 'POST', url, headers: { ...bearer(token), ...headers }, payload: payload as object });
 }
 
@@ -54,7 +66,11 @@ export async function getJson(t: TestApp, token: string, url: string): Promise<I
 }
 
 /** A fresh product (unique id) and a placed order for `sub` on it; returns both. */
-export async function placedOrder(t: TestApp, sub: string, opts: { price?: number; stock?: number | null; quantity?: number } = {}) {
+export async function placedOrder(
+  t: TestApp,
+  sub: string,
+  opts: { price?: number; stock?: number | null; quantity?: number } = {},
+) {
   const productId = uid('sku');
   await putProduct(t, productId, { price: opts.price ?? 1000, stock: opts.stock === undefined ? 10 : opts.stock });
   const token = await t.token(sub);
@@ -99,21 +115,30 @@ export async function startApp(
   const inject = t.app.inject.bind(t.app) as (o: unknown) => Promise<InjectResponse>;
   (t.app as unknown as { inject: unknown }).inject = async (o: { method?: string; url?: string }) => {
     const res = await inject(o);
-    if (res.statusCode >= 500 && res.statusCode !== 502 && res.statusCode !== 503) bugs.push(`${o.method ?? 'GET'} ${o.url} → ${res.statusCode} ${res.body.slice(0, 300)}`);
+    if (res.statusCode >= 500 && res.statusCode !== 502 && res.statusCode !== 503)
+      bugs.push(`${o.method ?? 'GET'} ${o.url} → ${res.statusCode} ${res.body.slice(0, 300)}`);
     return res;
   };
   return {
     ...t,
     close: async () => {
       await t.close();
-      if (bugs.length > 0 && !opts.allowInternalErrors) throw new Error(`the app answered with a 5xx bug:\n${bugs.join('\n')}`);
+      if (bugs.length > 0 && !opts.allowInternalErrors)
+        throw new Error(`the app answered with a 5xx bug:\n${bugs.join('\n')}`);
     },
   };
 }
 
 /** The configuration variantApp builds an app with. */
 export function variantConfig(env: Record<string, string>) {
-  return loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, DATABASE_URL: 'memory://', DATA_DIR: '/tmp/order-api-test', ...NO_RATE_LIMIT, ...env });
+  return loadConfig({
+    NODE_ENV: 'test',
+    JWT_SECRET: TEST_SECRET,
+    DATABASE_URL: 'memory://',
+    DATA_DIR: '/tmp/order-api-test',
+    ...NO_RATE_LIMIT,
+    ...env,
+  });
 }
 
 /**
@@ -121,7 +146,11 @@ export function variantConfig(env: Record<string, string>) {
  * or options (JWKS, issuer, fault injection). Starting an embedded database
  * costs seconds; a second app on it costs milliseconds. Close it yourself.
  */
-export async function variantApp(base: TestApp, env: Record<string, string>, app: Partial<Omit<AppOptions, 'config' | 'db'>> = {}): Promise<OrderApp> {
+export async function variantApp(
+  base: TestApp,
+  env: Record<string, string>,
+  app: Partial<Omit<AppOptions, 'config' | 'db'>> = {},
+): Promise<OrderApp> {
   const built = await buildApp({ config: variantConfig(env), db: base.db, logger: false, ...app });
   await built.ready();
   return built;

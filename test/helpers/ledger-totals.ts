@@ -5,7 +5,17 @@ import type { Database } from '../../src/persistence/tables.js';
 export async function ledgerTotals(db: Kysely<Database>, transactionId: string) {
   const r = await db
     .selectFrom('payment_totals')
-    .select(['authorized', 'captured', 'refunded', 'voided', 'pending_authorizations', 'pending_captures', 'pending_voids', 'pending_refunds', 'authorization_expires_at'])
+    .select([
+      'authorized',
+      'captured',
+      'refunded',
+      'voided',
+      'pending_authorizations',
+      'pending_captures',
+      'pending_voids',
+      'pending_refunds',
+      'authorization_expires_at',
+    ])
     .where('transaction_id', '=', transactionId)
     .executeTakeFirstOrThrow();
   return {
@@ -17,6 +27,7 @@ export async function ledgerTotals(db: Kysely<Database>, transactionId: string) 
     pendingCaptures: Number(r.pending_captures),
     pendingVoids: Number(r.pending_voids),
     pendingRefunds: Number(r.pending_refunds),
-    authorizationExpiresAt: r.authorization_expires_at === null ? null : new Date(r.authorization_expires_at).toISOString(),
+    authorizationExpiresAt:
+      r.authorization_expires_at === null ? null : new Date(r.authorization_expires_at).toISOString(),
   };
 }

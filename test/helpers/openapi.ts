@@ -3,7 +3,8 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
-const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
+const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ??
+  addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
 
 type Schema = Record<string, unknown>;
 const isNode = (v: unknown): v is Schema => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -48,13 +49,24 @@ export function operationsOf(doc: Record<string, unknown>): Operation[] {
       const op = deref(raw);
       const parameters = [...shared, ...((op.parameters as unknown[] | undefined) ?? [])].map((p) => {
         const param = deref(p);
-        return { name: String(param.name), in: param.in as Parameter['in'], required: param.required === true, schema: resolveAll(deref(param.schema ?? {}), deref) };
+        return {
+          name: String(param.name),
+          in: param.in as Parameter['in'],
+          required: param.required === true,
+          schema: resolveAll(deref(param.schema ?? {}), deref),
+        };
       });
       const content = deref(deref(op.requestBody).content);
       const json = content['application/json'];
       const body = json ? resolveAll(deref(deref(json).schema ?? {}), deref) : undefined;
       const security = op.security ?? (globalSecurity ? doc.security : undefined);
-      ops.push({ method: method.toUpperCase(), path, parameters, body, secured: Array.isArray(security) && security.length > 0 });
+      ops.push({
+        method: method.toUpperCase(),
+        path,
+        parameters,
+        body,
+        secured: Array.isArray(security) && security.length > 0,
+      });
     }
   }
   return ops;
@@ -67,7 +79,8 @@ function resolveAll(schema: Schema, deref: (v: unknown) => Schema, depth = 0): S
   const out: Schema = {};
   for (const [k, v] of Object.entries(node)) {
     if (Array.isArray(v)) out[k] = v.map((x) => (isNode(x) ? resolveAll(x, deref, depth + 1) : x));
-    else if (isNode(v) && k !== 'examples' && k !== 'default' && k !== 'const') out[k] = resolveAll(v, deref, depth + 1);
+    else if (isNode(v) && k !== 'examples' && k !== 'default' && k !== 'const')
+      out[k] = resolveAll(v, deref, depth + 1);
     else out[k] = v;
   }
   return out;
@@ -89,7 +102,20 @@ const fits = (schema: Schema, value: unknown): boolean => {
  */
 export type Hints = Record<string, unknown>;
 
-const STRING_CANDIDATES = ['USD', 'US', 'sandbox', 'pm_card_visa', 'x', 'abc', 'ABC', 'A', 'a1', 'sku_1', '1', 'a@example.com'];
+const STRING_CANDIDATES = [
+  'USD',
+  'US',
+  'sandbox',
+  'pm_card_visa',
+  'x',
+  'abc',
+  'ABC',
+  'A',
+  'a1',
+  'sku_1',
+  '1',
+  'a@example.com',
+];
 
 /**
  * A value the schema accepts (as far as a generic generator can tell): every property present, the
@@ -120,7 +146,12 @@ export function sampleOf(schema: Schema, hints: Hints, name = ''): unknown {
     }
     case 'integer':
     case 'number': {
-      const min = typeof schema.minimum === 'number' ? schema.minimum : typeof schema.exclusiveMinimum === 'number' ? schema.exclusiveMinimum + 1 : 1;
+      const min =
+        typeof schema.minimum === 'number'
+          ? schema.minimum
+          : typeof schema.exclusiveMinimum === 'number'
+            ? schema.exclusiveMinimum + 1
+            : 1;
       const max = typeof schema.maximum === 'number' ? schema.maximum : Number.MAX_SAFE_INTEGER;
       return Math.min(Math.max(1, Math.ceil(min)), max);
     }
@@ -175,4 +206,5 @@ export function setAt(value: unknown, pointer: Pointer, replace: (old: unknown) 
   return copy;
 }
 
-export const pointerText = (p: Pointer) => `/${p.map((s) => String(s).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
+export const pointerText = (p: Pointer) =>
+  `/${p.map((s) => String(s).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;

@@ -39,7 +39,10 @@ export interface OtlpReceiver {
 export const SPAN_KIND = { internal: 1, server: 2, client: 3, producer: 4, consumer: 5 } as const;
 
 interface Otlp {
-  resourceSpans?: { resource?: { attributes?: KeyValue[] }; scopeSpans?: { scope?: { name?: string }; spans?: OtlpSpan[] }[] }[];
+  resourceSpans?: {
+    resource?: { attributes?: KeyValue[] };
+    scopeSpans?: { scope?: { name?: string }; spans?: OtlpSpan[] }[];
+  }[];
 }
 interface KeyValue {
   key: string;
@@ -65,9 +68,20 @@ interface OtlpSpan {
 }
 
 type ProtoRoot = {
-  opentelemetry: { proto: { collector: { trace: { v1: { ExportTraceServiceRequest: { decode(b: Uint8Array): unknown; toObject(m: unknown, o: object): unknown } } } } } };
+  opentelemetry: {
+    proto: {
+      collector: {
+        trace: {
+          v1: {
+            ExportTraceServiceRequest: { decode(b: Uint8Array): unknown; toObject(m: unknown, o: object): unknown };
+          };
+        };
+      };
+    };
+  };
 };
-const ExportTraceServiceRequest = (root as unknown as ProtoRoot).opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+const ExportTraceServiceRequest = (root as unknown as ProtoRoot).opentelemetry.proto.collector.trace.v1
+  .ExportTraceServiceRequest;
 
 /** Protobuf bytes come back as arrays of numbers (toObject's `bytes: Array`), JSON's ids as hex already. */
 const hex = (v: unknown): string => (Array.isArray(v) ? Buffer.from(v as number[]).toString('hex') : String(v ?? ''));
@@ -82,7 +96,8 @@ function value(v: AnyValue | undefined): unknown {
   return undefined;
 }
 
-const attributes = (kvs: KeyValue[] | undefined): Record<string, unknown> => Object.fromEntries((kvs ?? []).map((kv) => [kv.key, value(kv.value)]));
+const attributes = (kvs: KeyValue[] | undefined): Record<string, unknown> =>
+  Object.fromEntries((kvs ?? []).map((kv) => [kv.key, value(kv.value)]));
 
 function flatten(body: Otlp): ReceivedSpan[] {
   const out: ReceivedSpan[] = [];
@@ -113,7 +128,13 @@ function decode(contentType: string, raw: Buffer): Otlp {
   if (contentType.startsWith('application/json')) return JSON.parse(raw.toString('utf8')) as Otlp;
   if (contentType.startsWith('application/x-protobuf')) {
     const message = ExportTraceServiceRequest.decode(raw);
-    return ExportTraceServiceRequest.toObject(message, { longs: String, enums: Number, bytes: Array, defaults: false, oneofs: false }) as Otlp;
+    return ExportTraceServiceRequest.toObject(message, {
+      longs: String,
+      enums: Number,
+      bytes: Array,
+      defaults: false,
+      oneofs: false,
+    }) as Otlp;
   }
   throw new Error(`unexpected Content-Type ${contentType}`);
 }
@@ -129,7 +150,9 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         receiver.spans.push(...flatten(decode(contentType, Buffer.concat(chunks))));
         receiver.contentTypes.push(contentType);
         // An empty ExportTraceServiceResponse: zero bytes in protobuf, {} in JSON.
-        res.writeHead(200, { 'content-type': contentType.startsWith('application/json') ? 'application/json' : 'application/x-protobuf' });
+        res.writeHead(200, {
+          'content-type': contentType.startsWith('application/json') ? 'application/json' : 'application/x-protobuf',
+        });
         res.end(contentType.startsWith('application/json') ? '{}' : undefined);
       } catch (err) {
         res.writeHead(400).end(String(err));

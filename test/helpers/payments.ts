@@ -91,9 +91,13 @@ export function providerView(emu: Emulators, id: RealProvider): ProviderView {
         refundPath: /^POST \/v2\/payments\/captures\/[^/]+\/refund$/,
         attemptsOnTimeout: 2,
         source: (total, currency = 'USD') => emu.paypal.approvedOrder(total, currency),
-        declined: (total) => ({ source: emu.paypal.approvedOrder(total, 'USD', { decline: true }), declineCode: 'instrument_declined' }),
+        declined: (total) => ({
+          source: emu.paypal.approvedOrder(total, 'USD', { decline: true }),
+          declineCode: 'instrument_declined',
+        }),
         charges: (tx) => emu.paypal.capturesFor(tx),
-        refunds: (ref) => emu.paypal.refundsFor(ref).map((r) => fromMajorString(r.amount.value, r.amount.currency_code)),
+        refunds: (ref) =>
+          emu.paypal.refundsFor(ref).map((r) => fromMajorString(r.amount.value, r.amount.currency_code)),
         refundStatus: (s) => (emu.paypal.refundStatus = UPPER[s]),
         settleRefunds: () => emu.paypal.settleRefunds(),
       };
@@ -105,7 +109,11 @@ export function providerView(emu: Emulators, id: RealProvider): ProviderView {
  * providers are built by the service's own registry from the environment; with
  * `sdk` they are the same providers with those SDK options (short timeouts).
  */
-export async function startPaymentsApp(kind: DatabaseKind, emu: Emulators, opts: { sdk?: ProviderOptions; env?: Record<string, string> } = {}): Promise<TestApp> {
+export async function startPaymentsApp(
+  kind: DatabaseKind,
+  emu: Emulators,
+  opts: { sdk?: ProviderOptions; env?: Record<string, string> } = {},
+): Promise<TestApp> {
   const env = { ...emu.env, ...opts.env };
   if (!opts.sdk) return startApp(kind, env);
   const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, ...env });
@@ -114,12 +122,20 @@ export async function startPaymentsApp(kind: DatabaseKind, emu: Emulators, opts:
     square: createSquareProvider(config.square!, opts.sdk),
     paypal: createPayPalProvider(config.paypal!, opts.sdk),
     adyen: createAdyenProvider(config.adyen!, opts.sdk),
-    mollie: createMollieProvider(config.mollie!, { ...opts.sdk, webhookUrl: `${config.publicBaseUrl}/api/webhooks/mollie` }),
+    mollie: createMollieProvider(config.mollie!, {
+      ...opts.sdk,
+      webhookUrl: `${config.publicBaseUrl}/api/webhooks/mollie`,
+    }),
   });
   return startApp(kind, env, { payments });
 }
 
-export function paymentBody(provider: RealProvider, source: string, items: { product_id: string; quantity: number }[], extra: Record<string, unknown> = {}) {
+export function paymentBody(
+  provider: RealProvider,
+  source: string,
+  items: { product_id: string; quantity: number }[],
+  extra: Record<string, unknown> = {},
+) {
   return { items, currency: 'USD', payment: { provider, source }, ...extra };
 }
 
@@ -128,17 +144,31 @@ export function paymentBody(provider: RealProvider, source: string, items: { pro
  * `amount_refunded` as its ledger says (the payment's status; the charge's own is `charge_status`).
  */
 export async function transactionsOf(t: TestApp, userId: string) {
-  const rows = await t.db.selectFrom('payment_transactions').selectAll().where('customer_id', '=', userId).orderBy('created_at').execute();
+  const rows = await t.db
+    .selectFrom('payment_transactions')
+    .selectAll()
+    .where('customer_id', '=', userId)
+    .orderBy('created_at')
+    .execute();
   return Promise.all(rows.map((r) => withLedger(t, r)));
 }
 
 export async function transaction(t: TestApp, id: string) {
-  return withLedger(t, await t.db.selectFrom('payment_transactions').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+  return withLedger(
+    t,
+    await t.db.selectFrom('payment_transactions').selectAll().where('id', '=', id).executeTakeFirstOrThrow(),
+  );
 }
 
 async function withLedger(t: TestApp, r: TransactionRow) {
   const payment = derivePayment(await readLedgerSums(t.db, r.id), r.status as TransactionStatus);
-  return { ...r, charge_status: r.status, status: payment.status, amount: Number(r.amount), amount_refunded: payment.amount_refunded };
+  return {
+    ...r,
+    charge_status: r.status,
+    status: payment.status,
+    amount: Number(r.amount),
+    amount_refunded: payment.amount_refunded,
+  };
 }
 
 /**
@@ -169,12 +199,17 @@ export async function reconcileNow(t: TestApp, ...transactionIds: string[]): Pro
 export async function lapseLease(t: TestApp, id: string): Promise<void> {
   await t.db
     .updateTable('payment_transactions')
-    .set({ leased_until: sql<Date>`now() - interval '1 second'`, next_attempt_at: sql<Date>`now() - interval '1 second'` })
+    .set({
+      leased_until: sql<Date>`now() - interval '1 second'`,
+      next_attempt_at: sql<Date>`now() - interval '1 second'`,
+    })
     .where('id', '=', id)
     .execute();
 }
 
 /** Makes a transaction look `minutes` old (created_at is immutable to the app, so raw SQL). */
 export async function ageTransaction(t: TestApp, id: string, minutes: number): Promise<void> {
-  await sql`update payment_transactions set created_at = now() - make_interval(mins => ${minutes}) where id = ${id}`.execute(t.db);
+  await sql`update payment_transactions set created_at = now() - make_interval(mins => ${minutes}) where id = ${id}`.execute(
+    t.db,
+  );
 }

@@ -35,7 +35,9 @@ await pglite.close();
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const root = project.config.root;
-  const { version } = JSON.parse(await readFile(join(root, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string };
+  const { version } = JSON.parse(
+    await readFile(join(root, 'node_modules/@electric-sql/pglite/package.json'), 'utf8'),
+  ) as { version: string };
   const path = join(root, 'node_modules/.cache/order-api', `pglite-template-${version}.tar`);
   project.provide('pgliteTemplate', path);
   if (existsSync(path)) return async () => undefined;
@@ -46,7 +48,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const making = promisify(execFile)(process.execPath, ['--input-type=module', '-e', DUMP, partial], { cwd: root })
     .then(() => rename(partial, path))
     // Said where the waiting files will read it, rather than leaving them to time out.
-    .catch((err: unknown) => writeFile(failedMarker(path), `making the PGlite dump failed: ${err instanceof Error ? err.message : String(err)}`));
+    .catch((err: unknown) =>
+      writeFile(
+        failedMarker(path),
+        `making the PGlite dump failed: ${err instanceof Error ? err.message : String(err)}`,
+      ),
+    );
   return async () => {
     await making;
   };

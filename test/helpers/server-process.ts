@@ -23,7 +23,11 @@ export interface ServerProcess {
 }
 
 /** Runs the real service (`tsx src/server.ts`) as a child process and waits until /healthz answers; `nodeArgs` go before the script. */
-export async function startServerProcess(env: Record<string, string>, timeoutMs = 30_000, nodeArgs: string[] = []): Promise<ServerProcess> {
+export async function startServerProcess(
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+  nodeArgs: string[] = [],
+): Promise<ServerProcess> {
   const port = await freePort();
   // Services come only from `env`: an inherited REDIS_URL would share rate-limit counters between tests.
   const { DATABASE_URL: _d, REDIS_URL: _r, AMQP_URL: _a, EMAIL_URL: _e, SMTP_URL: _s, ...inherited } = process.env;
@@ -34,7 +38,10 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
   let out = '';
   child.stdout?.on('data', (d) => (out += d));
   child.stderr?.on('data', (d) => (out += d));
-  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const exited = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {

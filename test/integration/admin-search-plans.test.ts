@@ -32,7 +32,8 @@ describe('admin search plans on postgres', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await createTestApp('postgres');
-    const q = (text: string) => t.db.executeQuery({ sql: text, parameters: [], query: { kind: 'RawNode' } } as unknown as CompiledQuery);
+    const q = (text: string) =>
+      t.db.executeQuery({ sql: text, parameters: [], query: { kind: 'RawNode' } } as unknown as CompiledQuery);
     // Order g: created T0 − g ms; every other order is the busy customer's; statuses in turn; ids g (so 8-hex prefixes exist).
     await q(`insert into payment_transactions (id, order_id, customer_id, provider, status, amount, currency, source, order_draft)
       select lpad(to_hex((1::bigint << 40) | g), 32, '0')::uuid, lpad(to_hex(g), 32, '0')::uuid, 'u', 'sandbox', 'succeeded', 100, 'USD', 'pm', '{}'
@@ -57,7 +58,10 @@ describe('admin search plans on postgres', () => {
     const capture = { executeQuery: async (c: CompiledQuery) => ((captured = c), { rows: [] }) };
     await searchOrders(capture as never, s);
     if (!captured) throw new Error('no statement');
-    const res = await t.db.executeQuery<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>({ ...captured, sql: `explain (analyze, format json) ${captured.sql}` });
+    const res = await t.db.executeQuery<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>({
+      ...captured,
+      sql: `explain (analyze, format json) ${captured.sql}`,
+    });
     return res.rows[0]!['QUERY PLAN'][0].Plan;
   }
   const nodes = (p: PlanNode): PlanNode[] => [p, ...(p.Plans ?? []).flatMap(nodes)];
@@ -98,10 +102,13 @@ describe('admin search plans on postgres', () => {
         // Two filters together: the planner may scan one's index and filter by the other, reading more
         // rows the less often both hold, but no more deep than first.
         const readings = Math.max(1, shapes[name]!.any.length) * (shapes[name]!.all.length > 1 ? 5 : 1);
-        expect(read, `${name}, ${after ? 'deep' : 'first'} page: rows read`).toBeLessThanOrEqual(readings * MAX_PAGE_ROWS + 21 + 30);
+        expect(read, `${name}, ${after ? 'deep' : 'first'} page: rows read`).toBeLessThanOrEqual(
+          readings * MAX_PAGE_ROWS + 21 + 30,
+        );
         reads.push(read);
       }
-      if (shapes[name]!.all.length <= 1) expect(reads[1]!, `${name}: rows read deep vs first`).toBeLessThanOrEqual(reads[0]! * 1.5 + 30);
+      if (shapes[name]!.all.length <= 1)
+        expect(reads[1]!, `${name}: rows read deep vs first`).toBeLessThanOrEqual(reads[0]! * 1.5 + 30);
     },
     30_000,
   );

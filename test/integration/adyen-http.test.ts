@@ -12,14 +12,21 @@ import { reconcileNow } from '../helpers/payments.js';
  * at the emulator) and Adyen's notifications, signed by the emulator as Adyen signs them and posted
  * to /api/webhooks/adyen. Immediate mode here; capture at shipment in adyen-shipment.test.ts.
  */
-const CARD = { type: 'scheme', encryptedCardNumber: 'test_4111111111111111', encryptedExpiryMonth: 'test_03', encryptedExpiryYear: 'test_2030', encryptedSecurityCode: 'test_737' };
+const CARD = {
+  type: 'scheme',
+  encryptedCardNumber: 'test_4111111111111111',
+  encryptedExpiryMonth: 'test_03',
+  encryptedExpiryYear: 'test_2030',
+  encryptedSecurityCode: 'test_737',
+};
 const REFUSED = { ...CARD, encryptedCardNumber: 'test_refused' };
 const CARD_3DS = { ...CARD, encryptedCardNumber: 'test_3ds2' };
 
 describe.each(DATABASES)('adyen through HTTP on %s', (kind) => {
   const { t, emu } = describePaymentsApp(kind, { resetAfterEach: true });
 
-  const post = (d: { body: string; headers: Record<string, string> }) => t.app.inject({ method: 'POST', url: '/api/webhooks/adyen', headers: d.headers, payload: d.body });
+  const post = (d: { body: string; headers: Record<string, string> }) =>
+    t.app.inject({ method: 'POST', url: '/api/webhooks/adyen', headers: d.headers, payload: d.body });
   /** Adyen posts what it has to tell: the service must answer `[accepted]`. */
   const deliverAll = async () => {
     const d = emu.adyen.delivery();
@@ -30,7 +37,9 @@ describe.each(DATABASES)('adyen through HTTP on %s', (kind) => {
   };
   const read = async (token: string, path: string) => (await getJson(t, token, path)).json();
   const ledger = async (orderId: string) =>
-    (await read(await t.adminToken(), `/api/orders/${orderId}/payments`)).items.map((e: { kind: string; status: string; amount: number }) => [e.kind, e.status, e.amount]);
+    (await read(await t.adminToken(), `/api/orders/${orderId}/payments`)).items.map(
+      (e: { kind: string; status: string; amount: number }) => [e.kind, e.status, e.amount],
+    );
   const events = (orderId: string, topic: string) =>
     t.db
       .selectFrom('outbox')
@@ -43,7 +52,11 @@ describe.each(DATABASES)('adyen through HTTP on %s', (kind) => {
     const sku = uid('sku');
     await putProduct(t, sku, { price, stock: 5, currency: 'EUR' });
     const token = await t.token(uid('buyer'));
-    const res = await createOrder(t, token, { items: [{ product_id: sku, quantity: 1 }], currency: 'EUR', payment: { provider: 'adyen', source } });
+    const res = await createOrder(t, token, {
+      items: [{ product_id: sku, quantity: 1 }],
+      currency: 'EUR',
+      payment: { provider: 'adyen', source },
+    });
     return { sku, token, res };
   }
 
@@ -51,11 +64,19 @@ describe.each(DATABASES)('adyen through HTTP on %s', (kind) => {
     const { res } = await order();
     expect(res.statusCode, res.body).toBe(201);
     const placed = res.json();
-    expect(placed).toMatchObject({ status: 'pending', payment: { provider: 'adyen', status: 'succeeded', amount_captured: 2500 } });
+    expect(placed).toMatchObject({
+      status: 'pending',
+      payment: { provider: 'adyen', status: 'succeeded', amount_captured: 2500 },
+    });
     const payment = emu.adyen.payments.get(placed.payment.provider_reference)!;
     expect(payment.merchantReference).toBe(placed.payment.transaction_id);
     const call = emu.adyen.requests.find((r) => r.path === '/v72/payments')!;
-    expect(JSON.parse(call.body)).toMatchObject({ captureDelayHours: 0, reference: placed.payment.transaction_id, paymentMethod: CARD, amount: { value: 2500, currency: 'EUR' } });
+    expect(JSON.parse(call.body)).toMatchObject({
+      captureDelayHours: 0,
+      reference: placed.payment.transaction_id,
+      paymentMethod: CARD,
+      amount: { value: 2500, currency: 'EUR' },
+    });
     expect(call.headers['idempotency-key']).toBe(`charge-${placed.payment.transaction_id}`);
     // Its AUTHORISATION notification, twice, changes nothing.
     const d = emu.adyen.delivery()!;
@@ -84,7 +105,11 @@ describe.each(DATABASES)('adyen through HTTP on %s', (kind) => {
     const sku = uid('sku');
     await putProduct(t, sku, { price: 100, stock: 5, currency: 'EUR' });
     const token = await t.token(uid('buyer'));
-    const body = (provider: string, source: unknown) => ({ items: [{ product_id: sku, quantity: 1 }], currency: 'EUR', payment: { provider, source } });
+    const body = (provider: string, source: unknown) => ({
+      items: [{ product_id: sku, quantity: 1 }],
+      currency: 'EUR',
+      payment: { provider, source },
+    });
     expectValidation(await createOrder(t, token, body('adyen', 'pm_card_visa')), '/payment/source');
     expectValidation(await createOrder(t, token, body('stripe', CARD)), '/payment/source');
     expectProblem(await createOrder(t, token, body('adyen', { encryptedCardNumber: 'x' })), 422, 'validation_error');
@@ -106,13 +131,19 @@ describe.each(DATABASES)('adyen through HTTP on %s', (kind) => {
     expect(refund.json()).toMatchObject({ kind: 'refund', status: 'pending', amount: 1000 });
     const call = emu.adyen.requests.find((r) => r.path.endsWith('/refunds'))!;
     expect(call.headers['idempotency-key']).toBe(`refund-${refund.json().id}`);
-    expect(JSON.parse(call.body)).toMatchObject({ reference: refund.json().id, amount: { value: 1000, currency: 'EUR' } });
+    expect(JSON.parse(call.body)).toMatchObject({
+      reference: refund.json().id,
+      amount: { value: 1000, currency: 'EUR' },
+    });
     expect((await read(token, `/api/orders/${placed.id}`)).payment.status).toBe('refund_pending');
 
     const d = emu.adyen.delivery()!;
     await post(d);
     await post(d); // delivered again: counted once
-    expect((await read(token, `/api/orders/${placed.id}`)).payment).toMatchObject({ status: 'partially_refunded', amount_refunded: 1000 });
+    expect((await read(token, `/api/orders/${placed.id}`)).payment).toMatchObject({
+      status: 'partially_refunded',
+      amount_refunded: 1000,
+    });
     expect(await events(placed.id, 'payment.refunded')).toHaveLength(1);
   });
 
@@ -121,10 +152,18 @@ describe.each(DATABASES)('adyen through HTTP on %s', (kind) => {
     const placed = res.json();
     await deliverAll();
     emu.adyen.refundStatus = 'failed';
-    const refund = await t.app.inject({ method: 'POST', url: `/api/orders/${placed.id}/refunds`, headers: bearer(await t.adminToken()), payload: { amount: 2500 } });
+    const refund = await t.app.inject({
+      method: 'POST',
+      url: `/api/orders/${placed.id}/refunds`,
+      headers: bearer(await t.adminToken()),
+      payload: { amount: 2500 },
+    });
     expect(refund.statusCode, refund.body).toBe(201);
     await deliverAll();
-    expect((await read(token, `/api/orders/${placed.id}`)).payment).toMatchObject({ status: 'refund_pending', amount_refunded: 0 });
+    expect((await read(token, `/api/orders/${placed.id}`)).payment).toMatchObject({
+      status: 'refund_pending',
+      amount_refunded: 0,
+    });
     expect(await events(placed.id, 'payment.refunded')).toHaveLength(0);
   });
 
@@ -133,9 +172,16 @@ describe.each(DATABASES)('adyen through HTTP on %s', (kind) => {
     const placed = res.json();
     await deliverAll();
     emu.adyen.refundStatus = 'pending';
-    const refund = await t.app.inject({ method: 'POST', url: `/api/orders/${placed.id}/refunds`, headers: bearer(await t.adminToken()), payload: { amount: 500 } });
+    const refund = await t.app.inject({
+      method: 'POST',
+      url: `/api/orders/${placed.id}/refunds`,
+      headers: bearer(await t.adminToken()),
+      payload: { amount: 500 },
+    });
     await reconcileNow(t, placed.payment.transaction_id);
-    const calls = emu.adyen.requests.filter((r) => r.path === `/v72/payments/${placed.payment.provider_reference}/refunds`);
+    const calls = emu.adyen.requests.filter(
+      (r) => r.path === `/v72/payments/${placed.payment.provider_reference}/refunds`,
+    );
     expect(calls.length).toBeGreaterThanOrEqual(2);
     expect(new Set(calls.map((c) => c.headers['idempotency-key']))).toEqual(new Set([`refund-${refund.json().id}`]));
     expect(emu.adyen.refundsOf(placed.payment.provider_reference)).toHaveLength(1);
@@ -154,13 +200,23 @@ describe.each(DATABASES)('adyen through HTTP on %s', (kind) => {
     const entries = (await read(token, `/api/orders/${placed.id}/payments`)).items;
     expect(entries.filter((e: { actor: string }) => e.actor === 'provider:adyen')).toEqual([
       expect.objectContaining({ kind: 'refund', status: 'succeeded', amount: 1000 }),
-      expect.objectContaining({ kind: 'dispute', status: 'open', amount: 2000, provider_reference: dispute.pspReference }),
+      expect.objectContaining({
+        kind: 'dispute',
+        status: 'open',
+        amount: 2000,
+        provider_reference: dispute.pspReference,
+      }),
     ]);
     emu.adyen.settleDispute(dispute, 'won');
     await deliverAll();
-    const disputes = (await read(token, `/api/orders/${placed.id}/payments`)).items.filter((e: { kind: string }) => e.kind === 'dispute');
+    const disputes = (await read(token, `/api/orders/${placed.id}/payments`)).items.filter(
+      (e: { kind: string }) => e.kind === 'dispute',
+    );
     expect(disputes.map((d: { status: string }) => d.status)).toEqual(['won']);
-    expect((await read(token, `/api/orders/${placed.id}`)).payment).toMatchObject({ status: 'partially_refunded', amount_refunded: 1000 });
+    expect((await read(token, `/api/orders/${placed.id}`)).payment).toMatchObject({
+      status: 'partially_refunded',
+      amount_refunded: 1000,
+    });
   });
 
   it('a forged item refuses the whole batch: 400 invalid_signature, nothing in it applied', async () => {
@@ -170,12 +226,30 @@ describe.each(DATABASES)('adyen through HTTP on %s', (kind) => {
     const refund = emu.adyen.dashboardRefund(placed.payment.provider_reference, 1000);
     const forged: NotificationItem = { ...emu.adyen.sign(refund), amount: { value: 3000, currency: 'EUR' } };
     emu.adyen.delivery(); // the genuine one is not posted
-    const batch = JSON.stringify({ live: 'false', notificationItems: [{ NotificationRequestItem: emu.adyen.sign(refund) }, { NotificationRequestItem: forged }] });
-    expectProblem(await post({ body: batch, headers: { 'content-type': 'application/json' } }), 400, 'invalid_signature');
+    const batch = JSON.stringify({
+      live: 'false',
+      notificationItems: [{ NotificationRequestItem: emu.adyen.sign(refund) }, { NotificationRequestItem: forged }],
+    });
+    expectProblem(
+      await post({ body: batch, headers: { 'content-type': 'application/json' } }),
+      400,
+      'invalid_signature',
+    );
     const unsigned = JSON.stringify({ live: 'false', notificationItems: [{ NotificationRequestItem: refund }] });
-    expectProblem(await post({ body: unsigned, headers: { 'content-type': 'application/json' } }), 400, 'invalid_signature');
-    expectProblem(await post({ body: '{"live":"false"}', headers: { 'content-type': 'application/json' } }), 400, 'invalid_signature');
-    expect((await read(token, `/api/orders/${placed.id}`)).payment).toMatchObject({ status: 'succeeded', amount_refunded: 0 });
+    expectProblem(
+      await post({ body: unsigned, headers: { 'content-type': 'application/json' } }),
+      400,
+      'invalid_signature',
+    );
+    expectProblem(
+      await post({ body: '{"live":"false"}', headers: { 'content-type': 'application/json' } }),
+      400,
+      'invalid_signature',
+    );
+    expect((await read(token, `/api/orders/${placed.id}`)).payment).toMatchObject({
+      status: 'succeeded',
+      amount_refunded: 0,
+    });
     // The genuine batch, delivered again by Adyen, is applied.
     expect((await post(emu.adyen.batch([refund]))).body).toBe('[accepted]');
     expect((await read(token, `/api/orders/${placed.id}`)).payment).toMatchObject({ amount_refunded: 1000 });
@@ -185,12 +259,20 @@ describe.each(DATABASES)('adyen through HTTP on %s', (kind) => {
     const { sku, token, res } = await order();
     const placed = res.json();
     await deliverAll();
-    const cancel = await t.app.inject({ method: 'POST', url: `/api/orders/${placed.id}/cancel`, headers: bearer(token), payload: {} });
+    const cancel = await t.app.inject({
+      method: 'POST',
+      url: `/api/orders/${placed.id}/cancel`,
+      headers: bearer(token),
+      payload: {},
+    });
     expect(cancel.statusCode, cancel.body).toBe(200);
     expect(cancel.json().order).toMatchObject({ status: 'cancelled', payment: { status: 'refund_pending' } });
     expect(await stockOf(t, sku)).toBe(5);
     await deliverAll();
-    expect((await read(token, `/api/orders/${placed.id}`)).payment).toMatchObject({ status: 'refunded', amount_refunded: 2500 });
+    expect((await read(token, `/api/orders/${placed.id}`)).payment).toMatchObject({
+      status: 'refunded',
+      amount_refunded: 2500,
+    });
   });
 
   it('a notification for a payment the service never made: [accepted], nothing recorded', async () => {
@@ -214,12 +296,21 @@ describe.each(DATABASES)('adyen through HTTP on %s', (kind) => {
       const sku = uid('sku');
       await putProduct(t, sku, { price: 1800, stock: 5, currency: 'EUR' });
       const token = await t.token(uid('buyer'));
-      const res = await createOrder(t, token, { items: [{ product_id: sku, quantity: 1 }], currency: 'EUR', payment: { provider: 'adyen', source, return_url: RETURN } });
+      const res = await createOrder(t, token, {
+        items: [{ product_id: sku, quantity: 1 }],
+        currency: 'EUR',
+        payment: { provider: 'adyen', source, return_url: RETURN },
+      });
       expect(res.statusCode, res.body).toBe(201);
       return { sku, token, order: res.json() };
     }
     const confirm = (token: string, orderId: string, redirectResult?: string) =>
-      t.app.inject({ method: 'POST', url: `/api/orders/${orderId}/payment/confirm`, headers: bearer(token), payload: redirectResult ? { redirect_result: redirectResult } : {} });
+      t.app.inject({
+        method: 'POST',
+        url: `/api/orders/${orderId}/payment/confirm`,
+        headers: bearer(token),
+        payload: redirectResult ? { redirect_result: redirectResult } : {},
+      });
 
     it('iDEAL: awaiting_payment with the redirect; back with redirectResult, /payments/details places it; the AUTHORISATION after it changes nothing', async () => {
       const { token, order } = await awaiting({ type: 'ideal', issuer: '1121' });
@@ -230,12 +321,18 @@ describe.each(DATABASES)('adyen through HTTP on %s', (kind) => {
         url: `${emu.adyen.url}/hpp/redirect/${psp}`,
         provider_data: { type: 'redirect', paymentMethodType: 'ideal' },
       });
-      expect(JSON.parse(emu.adyen.requests.find((r) => r.path === '/v72/payments')!.body)).toMatchObject({ returnUrl: RETURN, paymentMethod: { type: 'ideal' } });
+      expect(JSON.parse(emu.adyen.requests.find((r) => r.path === '/v72/payments')!.body)).toMatchObject({
+        returnUrl: RETURN,
+        paymentMethod: { type: 'ideal' },
+      });
 
       const redirectResult = emu.adyen.completeShopper(psp, 'authorised');
       const back = await confirm(token, order.id, redirectResult);
       expect(back.statusCode, back.body).toBe(200);
-      expect(back.json()).toMatchObject({ status: 'pending', payment: { status: 'succeeded', amount_captured: 1800, next_action: null } });
+      expect(back.json()).toMatchObject({
+        status: 'pending',
+        payment: { status: 'succeeded', amount_captured: 1800, next_action: null },
+      });
       expect((await confirm(token, order.id, redirectResult)).json().status).toBe('pending');
       await deliverAll();
       expect(await events(order.id, 'order.created')).toHaveLength(1);
@@ -244,10 +341,16 @@ describe.each(DATABASES)('adyen through HTTP on %s', (kind) => {
 
     it('3-D Secure 2: the action object for the web components; the AUTHORISATION notification alone places the order', async () => {
       const { token, order } = await awaiting(CARD_3DS);
-      expect(order.payment.next_action).toMatchObject({ url: null, provider_data: { type: 'threeDS2', subtype: 'challenge', token: expect.any(String) } });
+      expect(order.payment.next_action).toMatchObject({
+        url: null,
+        provider_data: { type: 'threeDS2', subtype: 'challenge', token: expect.any(String) },
+      });
       emu.adyen.completeShopper(order.payment.provider_reference, 'authorised');
       await deliverAll();
-      expect(await read(token, `/api/orders/${order.id}`)).toMatchObject({ status: 'pending', payment: { status: 'succeeded' } });
+      expect(await read(token, `/api/orders/${order.id}`)).toMatchObject({
+        status: 'pending',
+        payment: { status: 'succeeded' },
+      });
       expect(await events(order.id, 'order.created')).toHaveLength(1);
     });
 
@@ -257,7 +360,10 @@ describe.each(DATABASES)('adyen through HTTP on %s', (kind) => {
       expect(forged.statusCode, forged.body).toBe(200);
       expect(forged.json().status).toBe('awaiting_payment');
       const redirectResult = emu.adyen.completeShopper(order.payment.provider_reference, 'refused');
-      expect((await confirm(token, order.id, redirectResult)).json()).toMatchObject({ status: 'cancelled', payment: { status: 'failed' } });
+      expect((await confirm(token, order.id, redirectResult)).json()).toMatchObject({
+        status: 'cancelled',
+        payment: { status: 'failed' },
+      });
       expect(await stockOf(t, sku)).toBe(5);
       await deliverAll();
       expect(await events(order.id, 'order.created')).toHaveLength(0);

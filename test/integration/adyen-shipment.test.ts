@@ -16,13 +16,19 @@ const CARD = { type: 'scheme', encryptedCardNumber: 'test_4111111111111111' };
 describe.each(DATABASES)('adyen capture at shipment on %s', (kind) => {
   const { t, emu } = describePaymentsApp(kind, { env: { PAYMENT_CAPTURE: 'shipment' } });
 
-  const post = (d: { body: string; headers: Record<string, string> }) => t.app.inject({ method: 'POST', url: '/api/webhooks/adyen', headers: d.headers, payload: d.body });
+  const post = (d: { body: string; headers: Record<string, string> }) =>
+    t.app.inject({ method: 'POST', url: '/api/webhooks/adyen', headers: d.headers, payload: d.body });
   const deliverAll = async () => {
     const d = emu.adyen.delivery();
     if (d) expect((await post(d)).body).toBe('[accepted]');
   };
   const advance = async (orderId: string, status: string) =>
-    t.app.inject({ method: 'POST', url: `/api/orders/${orderId}/status`, headers: bearer(await t.adminToken()), payload: { status } });
+    t.app.inject({
+      method: 'POST',
+      url: `/api/orders/${orderId}/status`,
+      headers: bearer(await t.adminToken()),
+      payload: { status },
+    });
   const read = async (orderId: string) => (await getJson(t, await t.adminToken(), `/api/orders/${orderId}`)).json();
   const ledger = async (orderId: string) =>
     (await getJson(t, await t.adminToken(), `/api/orders/${orderId}/payments`))
@@ -33,7 +39,11 @@ describe.each(DATABASES)('adyen capture at shipment on %s', (kind) => {
     const sku = uid('sku');
     await putProduct(t, sku, { price: 1500, stock: 5, currency: 'EUR' });
     const token = await t.token(uid('buyer'));
-    const res = await createOrder(t, token, { items: [{ product_id: sku, quantity }], currency: 'EUR', payment: { provider: 'adyen', source: CARD } });
+    const res = await createOrder(t, token, {
+      items: [{ product_id: sku, quantity }],
+      currency: 'EUR',
+      payment: { provider: 'adyen', source: CARD },
+    });
     expect(res.statusCode, res.body).toBe(201);
     await deliverAll();
     return { token, order: res.json() };
@@ -42,7 +52,9 @@ describe.each(DATABASES)('adyen capture at shipment on %s', (kind) => {
   it('authorized with manual capture; shipped only once the CAPTURE notification confirms the capture', async () => {
     const { order } = await authorized();
     expect(order.payment).toMatchObject({ status: 'authorized', amount_authorized: 3000, amount_captured: 0 });
-    const call = emu.adyen.requests.find((r) => r.path === '/v72/payments' && JSON.parse(r.body).reference === order.payment.transaction_id)!;
+    const call = emu.adyen.requests.find(
+      (r) => r.path === '/v72/payments' && JSON.parse(r.body).reference === order.payment.transaction_id,
+    )!;
     expect(JSON.parse(call.body)).toMatchObject({ additionalData: { manualCapture: 'true' } });
     expect(JSON.parse(call.body).captureDelayHours).toBeUndefined();
     expect((await advance(order.id, 'processing')).statusCode).toBe(200);
@@ -56,14 +68,24 @@ describe.each(DATABASES)('adyen capture at shipment on %s', (kind) => {
     ]);
     // Asked to ship again meanwhile: the same capture, never a second.
     expect((await advance(order.id, 'shipped')).statusCode).toBe(200);
-    const captures = emu.adyen.requests.filter((r) => r.path === `/v72/payments/${order.payment.provider_reference}/captures`);
+    const captures = emu.adyen.requests.filter(
+      (r) => r.path === `/v72/payments/${order.payment.provider_reference}/captures`,
+    );
     expect(new Set(captures.map((c) => c.headers['idempotency-key'])).size).toBe(1);
 
     await deliverAll();
-    expect(await read(order.id)).toMatchObject({ status: 'shipped', payment: { status: 'succeeded', amount_captured: 3000 } });
+    expect(await read(order.id)).toMatchObject({
+      status: 'shipped',
+      payment: { status: 'succeeded', amount_captured: 3000 },
+    });
     expect(emu.adyen.capturedAmount(order.payment.provider_reference)).toBe(3000);
     // A refund after it is made against the payment's pspReference.
-    const refund = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/refunds`, headers: bearer(await t.adminToken()), payload: { amount: 1000 } });
+    const refund = await t.app.inject({
+      method: 'POST',
+      url: `/api/orders/${order.id}/refunds`,
+      headers: bearer(await t.adminToken()),
+      payload: { amount: 1000 },
+    });
     expect(refund.statusCode, refund.body).toBe(201);
     await deliverAll();
     expect((await read(order.id)).payment).toMatchObject({ status: 'partially_refunded', amount_refunded: 1000 });
@@ -99,11 +121,19 @@ describe.each(DATABASES)('adyen capture at shipment on %s', (kind) => {
 
   it('a cancel before shipment voids: the CANCELLATION notification settles it, nothing captured', async () => {
     const { token, order } = await authorized();
-    const cancel = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token), payload: {} });
+    const cancel = await t.app.inject({
+      method: 'POST',
+      url: `/api/orders/${order.id}/cancel`,
+      headers: bearer(token),
+      payload: {},
+    });
     expect(cancel.statusCode, cancel.body).toBe(200);
     expect(await ledger(order.id)).toContainEqual(['void', 'pending', 3000]);
     await deliverAll();
-    expect(await read(order.id)).toMatchObject({ status: 'cancelled', payment: { status: 'voided', amount_captured: 0 } });
+    expect(await read(order.id)).toMatchObject({
+      status: 'cancelled',
+      payment: { status: 'voided', amount_captured: 0 },
+    });
     // The reconciler has nothing left to ask.
     await reconcileNow(t, order.payment.transaction_id);
     expect(emu.adyen.requests.filter((r) => r.path.endsWith('/cancels'))).toHaveLength(1);

@@ -37,7 +37,9 @@ describe('payments the customer completes, racing across two instances on Postgr
   });
 
   const topicsOf = async (orderId: string) =>
-    (await a.db.selectFrom('outbox').select(['topic', 'payload']).execute()).filter((r) => (r.payload as AnyJson).order_id === orderId).map((r) => r.topic);
+    (await a.db.selectFrom('outbox').select(['topic', 'payload']).execute())
+      .filter((r) => (r.payload as AnyJson).order_id === orderId)
+      .map((r) => r.topic);
 
   async function awaiting(app: OrderApp, payment: Record<string, unknown>, price = 1200) {
     const productId = uid('sku');
@@ -57,9 +59,12 @@ describe('payments the customer completes, racing across two instances on Postgr
     const { token, order } = await awaiting(a.app, { provider: 'paypal', return_url: 'https://shop.example/back' });
     const hook = emu.paypal.approve(order.payment.provider_reference);
     const apps = [a.app, b];
-    const deliver = (app: OrderApp) => app.inject({ method: 'POST', url: '/api/webhooks/paypal', headers: hook.headers, payload: hook.body });
+    const deliver = (app: OrderApp) =>
+      app.inject({ method: 'POST', url: '/api/webhooks/paypal', headers: hook.headers, payload: hook.body });
     const answers = await Promise.all([
-      ...Array.from({ length: 40 }, (_, i) => apps[i % 2]!.inject({ method: 'POST', url: `/api/orders/${order.id}/payment/confirm`, headers: bearer(token) })),
+      ...Array.from({ length: 40 }, (_, i) =>
+        apps[i % 2]!.inject({ method: 'POST', url: `/api/orders/${order.id}/payment/confirm`, headers: bearer(token) }),
+      ),
       deliver(a.app),
       deliver(b),
       deliver(a.app),
@@ -69,19 +74,34 @@ describe('payments the customer completes, racing across two instances on Postgr
     ]);
     for (const r of answers) if (r) expect(r.statusCode, r.body).toBe(200);
     expect(emu.paypal.capturesFor(order.payment.transaction_id)).toBe(1);
-    const placed = (await a.app.inject({ method: 'GET', url: `/api/orders/${order.id}`, headers: bearer(token) })).json();
+    const placed = (
+      await a.app.inject({ method: 'GET', url: `/api/orders/${order.id}`, headers: bearer(token) })
+    ).json();
     expect(placed).toMatchObject({ status: 'pending', payment: { status: 'succeeded', amount_captured: 1200 } });
     expect((await topicsOf(order.id)).sort()).toEqual(['order.created', 'order_confirmation']);
-    const history = (await a.app.inject({ method: 'GET', url: `/api/orders/${order.id}/history`, headers: bearer(token) })).json().items as AnyJson[];
+    const history = (
+      await a.app.inject({ method: 'GET', url: `/api/orders/${order.id}/history`, headers: bearer(token) })
+    ).json().items as AnyJson[];
     expect(history.map((h) => h.status)).toEqual(['awaiting_payment', 'pending']);
   });
 
   it('Stripe: 30 returns and the succeeded webhook twice to each instance: placed once, one charge', async () => {
-    const { token, order } = await awaiting(b, { provider: 'stripe', source: 'pm_card_threeDSecureRequired', return_url: 'https://shop.example/back' });
+    const { token, order } = await awaiting(b, {
+      provider: 'stripe',
+      source: 'pm_card_threeDSecureRequired',
+      return_url: 'https://shop.example/back',
+    });
     const hook = emu.stripe.authenticate(order.payment.provider_reference, 'complete');
-    const deliver = (app: OrderApp) => app.inject({ method: 'POST', url: '/api/webhooks/stripe', headers: hook.headers, payload: hook.body });
+    const deliver = (app: OrderApp) =>
+      app.inject({ method: 'POST', url: '/api/webhooks/stripe', headers: hook.headers, payload: hook.body });
     const answers = await Promise.all([
-      ...Array.from({ length: 30 }, (_, i) => (i % 2 ? a.app : b).inject({ method: 'POST', url: `/api/orders/${order.id}/payment/confirm`, headers: bearer(token) })),
+      ...Array.from({ length: 30 }, (_, i) =>
+        (i % 2 ? a.app : b).inject({
+          method: 'POST',
+          url: `/api/orders/${order.id}/payment/confirm`,
+          headers: bearer(token),
+        }),
+      ),
       deliver(a.app),
       deliver(b),
       deliver(b),
@@ -96,34 +116,53 @@ describe('payments the customer completes, racing across two instances on Postgr
     // The sandbox without its cancel: a payment the expiry cannot stop, as with some redirect methods.
     const { cancelAction: _none, ...uncancellable } = createSandboxProvider();
     const env = { ...emu.env, PAYMENT_ACTION_TIMEOUT_SECONDS: '1', RECONCILE_AFTER_MS: '0' };
-    const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, DATABASE_URL: a.config.database.url, ...env });
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      JWT_SECRET: TEST_SECRET,
+      DATABASE_URL: a.config.database.url,
+      ...env,
+    });
     const payments = await createPaymentProcessor(config, { sandbox: uncancellable });
     const quickA = await buildApp({ config, db: a.db, logger: false, payments });
     const quickB = await buildApp({ config, db: second.db, logger: false, payments });
     try {
       const outcomes: string[] = [];
       for (let round = 0; round < 6; round++) {
-        const { token, order } = await awaiting(quickA, { provider: 'sandbox', source: 'pm_card_threeDSecureRequired', return_url: 'https://shop.example/back' });
+        const { token, order } = await awaiting(quickA, {
+          provider: 'sandbox',
+          source: 'pm_card_threeDSecureRequired',
+          return_url: 'https://shop.example/back',
+        });
         // Just past the expiry, the customer completes on the page while both reconcilers sweep.
         await new Promise((r) => setTimeout(r, 1050));
         const page = new URL(order.payment.next_action.url).pathname;
         const lag = (round % 3) * 40; // the customer a little before, with, or after the sweep
         await Promise.all([
           new Promise((r) => setTimeout(r, lag)).then(() =>
-            (round % 2 ? quickA : quickB).inject({ method: 'POST', url: page, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'outcome=complete' }),
+            (round % 2 ? quickA : quickB).inject({
+              method: 'POST',
+              url: page,
+              headers: { 'content-type': 'application/x-www-form-urlencoded' },
+              payload: 'outcome=complete',
+            }),
           ),
           reconcilePayments(quickA.deps),
           reconcilePayments(quickB.deps),
         ]);
         await reconcilePayments(quickA.deps);
-        const end = (await quickA.inject({ method: 'GET', url: `/api/orders/${order.id}`, headers: bearer(token) })).json();
+        const end = (
+          await quickA.inject({ method: 'GET', url: `/api/orders/${order.id}`, headers: bearer(token) })
+        ).json();
         const topics = await topicsOf(order.id);
         if (end.status === 'pending') {
           expect(end.payment).toMatchObject({ status: 'succeeded', amount_captured: 1200, amount_refunded: 0 });
           expect(topics.sort()).toEqual(['order.created', 'order_confirmation']);
           outcomes.push('placed');
         } else {
-          expect(end).toMatchObject({ status: 'cancelled', payment: { status: 'refunded', amount_captured: 1200, amount_refunded: 1200 } });
+          expect(end).toMatchObject({
+            status: 'cancelled',
+            payment: { status: 'refunded', amount_captured: 1200, amount_refunded: 1200 },
+          });
           expect(topics).not.toContain('order.created');
           expect(topics.filter((x) => x === 'payment.refunded')).toHaveLength(1);
           outcomes.push('refunded');

@@ -23,9 +23,18 @@ describe.each(DATABASES)('capture at shipment with the providers on %s', (kind) 
   });
 
   const source = (id: RealProvider, amount: number) =>
-    id === 'stripe' ? 'pm_card_visa' : id === 'square' ? 'cnon:card-nonce-ok' : emu.paypal.approvedOrder(amount, 'USD', { intent: 'AUTHORIZE' });
+    id === 'stripe'
+      ? 'pm_card_visa'
+      : id === 'square'
+        ? 'cnon:card-nonce-ok'
+        : emu.paypal.approvedOrder(amount, 'USD', { intent: 'AUTHORIZE' });
   const advance = async (orderId: string, status: string) =>
-    t.app.inject({ method: 'POST', url: `/api/orders/${orderId}/status`, headers: bearer(await t.adminToken()), payload: { status } });
+    t.app.inject({
+      method: 'POST',
+      url: `/api/orders/${orderId}/status`,
+      headers: bearer(await t.adminToken()),
+      payload: { status },
+    });
   async function authorized(id: RealProvider) {
     const sku = uid('sku');
     await putProduct(t, sku, { price: 1500, stock: 5 });
@@ -35,7 +44,9 @@ describe.each(DATABASES)('capture at shipment with the providers on %s', (kind) 
     return { token, order: res.json() };
   }
   const kinds = async (orderId: string) =>
-    (await getJson(t, await t.adminToken(), `/api/orders/${orderId}/payments`)).json().items.map((e: { kind: string; status: string }) => [e.kind, e.status]);
+    (await getJson(t, await t.adminToken(), `/api/orders/${orderId}/payments`))
+      .json()
+      .items.map((e: { kind: string; status: string }) => [e.kind, e.status]);
 
   it.each(REAL_PROVIDERS)('%s: authorized at creation, captured once when shipped', async (id) => {
     const { order } = await authorized(id);
@@ -44,7 +55,10 @@ describe.each(DATABASES)('capture at shipment with the providers on %s', (kind) 
     expect((await advance(order.id, 'processing')).statusCode).toBe(200);
     const shipped = await advance(order.id, 'shipped');
     expect(shipped.statusCode, shipped.body).toBe(200);
-    expect(shipped.json()).toMatchObject({ status: 'shipped', payment: { status: 'succeeded', amount_captured: 3000 } });
+    expect(shipped.json()).toMatchObject({
+      status: 'shipped',
+      payment: { status: 'succeeded', amount_captured: 3000 },
+    });
     expect(await kinds(order.id)).toEqual([
       ['authorization', 'succeeded'],
       ['capture', 'succeeded'],
@@ -55,7 +69,13 @@ describe.each(DATABASES)('capture at shipment with the providers on %s', (kind) 
     const sku = uid('sku');
     await putProduct(t, sku, { price: 1500, stock: 5 });
     const token = await t.token(uid('buyer'));
-    const res = await createOrder(t, token, paymentBody('paypal', emu.paypal.approvedOrder(1500, 'USD', { intent: 'CAPTURE' }), [{ product_id: sku, quantity: 1 }]));
+    const res = await createOrder(
+      t,
+      token,
+      paymentBody('paypal', emu.paypal.approvedOrder(1500, 'USD', { intent: 'CAPTURE' }), [
+        { product_id: sku, quantity: 1 },
+      ]),
+    );
     expect(res.statusCode, res.body).toBe(422);
     expect(res.json().code).toBe('payment_intent_mismatch');
     expect((await getJson(t, await t.adminToken(), `/api/products/${sku}`)).json().stock).toBe(5);
@@ -63,7 +83,12 @@ describe.each(DATABASES)('capture at shipment with the providers on %s', (kind) 
 
   it.each(REAL_PROVIDERS)('%s: a cancel before shipment voids the authorization', async (id) => {
     const { order, token } = await authorized(id);
-    const res = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token), payload: {} });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/orders/${order.id}/cancel`,
+      headers: bearer(token),
+      payload: {},
+    });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json().order.payment).toMatchObject({ status: 'voided', amount_captured: 0, amount_refunded: 0 });
     expect(await kinds(order.id)).toEqual([

@@ -18,17 +18,29 @@ describe('concurrency on PostgreSQL', () => {
     await t?.close();
   });
 
-  async function call(method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}) {
+  async function call(
+    method: string,
+    path: string,
+    token: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) {
     const res = await fetch(`${base}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
     return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
   }
-  const tally = (statuses: number[]) => statuses.reduce<Record<number, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {});
-  const stock = async (id: string) => (await t.db.selectFrom('products').select('stock').where('id', '=', id).executeTakeFirstOrThrow()).stock;
+  const tally = (statuses: number[]) =>
+    statuses.reduce<Record<number, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {});
+  const stock = async (id: string) =>
+    (await t.db.selectFrom('products').select('stock').where('id', '=', id).executeTakeFirstOrThrow()).stock;
   const ordersOf = async (productId: string) =>
     Number(
       (
@@ -44,7 +56,9 @@ describe('concurrency on PostgreSQL', () => {
     const sku = uid('scarce');
     await putProduct(t, sku, { price: 999, stock: 5 });
     const results = await Promise.all(
-      Array.from({ length: 20 }, async (_, i) => call('POST', '/api/orders', await t.token(`racer${i}`), orderBody([{ product_id: sku, quantity: 1 }]))),
+      Array.from({ length: 20 }, async (_, i) =>
+        call('POST', '/api/orders', await t.token(`racer${i}`), orderBody([{ product_id: sku, quantity: 1 }])),
+      ),
     );
     expect(tally(results.map((r) => r.status))).toEqual({ 201: 5, 409: 15 });
     for (const r of results.filter((x) => x.status === 409)) expect(r.body.code).toBe('out_of_stock');
@@ -59,14 +73,21 @@ describe('concurrency on PostgreSQL', () => {
     const created = await call('POST', '/api/orders', owner, orderBody([{ product_id: sku, quantity: 3 }]));
     expect(created.status).toBe(201);
     const id: string = created.body.id;
-    const results = await Promise.all(Array.from({ length: 10 }, () => call('POST', `/api/orders/${id}/cancel`, owner)));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => call('POST', `/api/orders/${id}/cancel`, owner)),
+    );
     expect(tally(results.map((r) => r.status))).toEqual({ 200: 1, 409: 9 });
     for (const r of results.filter((x) => x.status === 409)) expect(r.body.code).toBe('order_not_cancellable');
     expect(results.find((r) => r.status === 200)!.body.order.payment.status).toBe('refunded');
 
     const tx = await t.db.selectFrom('payment_transactions').select(['id']).where('order_id', '=', id).execute();
     expect(tx).toHaveLength(1);
-    const refunds = await t.db.selectFrom('payment_ledger').select(['status', 'amount']).where('transaction_id', '=', tx[0]!.id).where('kind', '=', 'refund').execute();
+    const refunds = await t.db
+      .selectFrom('payment_ledger')
+      .select(['status', 'amount'])
+      .where('transaction_id', '=', tx[0]!.id)
+      .where('kind', '=', 'refund')
+      .execute();
     expect(refunds.map((r) => [r.status, Number(r.amount)])).toEqual([['succeeded', 4500]]);
     const refundEvents = await t.db
       .selectFrom('outbox')
@@ -94,7 +115,9 @@ describe('concurrency on PostgreSQL', () => {
     const token = await t.token(user);
     const key = uid('key');
     const body = orderBody([{ product_id: sku, quantity: 2 }]);
-    const results = await Promise.all(Array.from({ length: 10 }, () => call('POST', '/api/orders', token, body, { 'idempotency-key': key })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => call('POST', '/api/orders', token, body, { 'idempotency-key': key })),
+    );
     const statuses = tally(results.map((r) => r.status));
     expect(statuses[201]).toBeGreaterThanOrEqual(1);
     expect((statuses[201] ?? 0) + (statuses[409] ?? 0)).toBe(10);
@@ -105,7 +128,11 @@ describe('concurrency on PostgreSQL', () => {
 
     const orders = await t.db.selectFrom('orders').select('id').where('user_id', '=', user).execute();
     expect(orders).toEqual([{ id: created[0]!.body.id }]);
-    const charges = await t.db.selectFrom('payment_transactions').select('status').where('customer_id', '=', user).execute();
+    const charges = await t.db
+      .selectFrom('payment_transactions')
+      .select('status')
+      .where('customer_id', '=', user)
+      .execute();
     expect(charges).toEqual([{ status: 'succeeded' }]);
     expect(await stock(sku)).toBe(98);
     // once settled, a retry replays the order
@@ -172,7 +199,10 @@ describe('concurrency on PostgreSQL', () => {
     const admin = await t.adminToken();
     const created = await call('POST', '/api/orders', owner, orderBody([{ product_id: sku, quantity: 1 }]));
     const id: string = created.body.id;
-    const [cancel, move] = await Promise.all([call('POST', `/api/orders/${id}/cancel`, owner), call('POST', `/api/orders/${id}/status`, admin, { status: 'processing' })]);
+    const [cancel, move] = await Promise.all([
+      call('POST', `/api/orders/${id}/cancel`, owner),
+      call('POST', `/api/orders/${id}/status`, admin, { status: 'processing' }),
+    ]);
     expect([cancel.status, move.status].sort()).toEqual([200, 409]);
     const final = await call('GET', `/api/orders/${id}`, owner);
     expect(final.body.status).toBe(cancel.status === 200 ? 'cancelled' : 'processing');

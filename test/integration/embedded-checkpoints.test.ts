@@ -8,7 +8,9 @@ import { databaseUrlFor } from '../helpers/db.js';
 const MB = 1024 * 1024;
 
 async function walBytes(db: Kysely<Database>): Promise<number> {
-  const { rows } = await sql<{ bytes: string }>`select coalesce(sum(size), 0)::text as bytes from pg_ls_waldir()`.execute(db);
+  const { rows } = await sql<{
+    bytes: string;
+  }>`select coalesce(sum(size), 0)::text as bytes from pg_ls_waldir()`.execute(db);
   return Number(rows[0]!.bytes);
 }
 
@@ -16,7 +18,9 @@ async function walBytes(db: Kysely<Database>): Promise<number> {
 async function writeWal(db: Kysely<Database>, mb: number) {
   await sql`create table if not exists churn (id int primary key, v text)`.execute(db);
   for (let i = 0; i < mb / 4; i++) {
-    await sql`insert into churn select g, repeat('x', 400) from generate_series(1, 8000) g on conflict (id) do update set v = excluded.v || ${String(i)}`.execute(db);
+    await sql`insert into churn select g, repeat('x', 400) from generate_series(1, 8000) g on conflict (id) do update set v = excluded.v || ${String(i)}`.execute(
+      db,
+    );
   }
 }
 
@@ -52,7 +56,10 @@ describe('the embedded database keeps its WAL bounded (PGlite has no checkpointe
       const settled = await walBytes(bare.db);
       for (let i = 0; i < 4; i++) await round();
       const after = await walBytes(bare.db);
-      expect(after, `WAL ${settled / MB} → ${after / MB} MB over 32 MB more writes, with checkpoints`).toBeLessThanOrEqual(settled);
+      expect(
+        after,
+        `WAL ${settled / MB} → ${after / MB} MB over 32 MB more writes, with checkpoints`,
+      ).toBeLessThanOrEqual(settled);
     } finally {
       await fast.stop();
     }

@@ -22,7 +22,11 @@ describe.each(DATABASES)('admin order search on %s', (kind) => {
     await putProduct(t, sku, { price: 250, stock: null });
     const place = async (sub: string, when: string, extra: Record<string, unknown> = {}) => {
       at(when);
-      const res = await createOrder(t, await t.token(sub), orderBody([{ product_id: sku, quantity: 1 }], 'pm_card_visa', extra));
+      const res = await createOrder(
+        t,
+        await t.token(sub),
+        orderBody([{ product_id: sku, quantity: 1 }], 'pm_card_visa', extra),
+      );
       expect(res.statusCode, res.body).toBe(201);
       return res.json().id as string;
     };
@@ -32,7 +36,12 @@ describe.each(DATABASES)('admin order search on %s', (kind) => {
       await place(alice, '2031-03-01T12:00:00.000Z', { email }),
     ];
     b = [await place(bob, '2031-03-01T13:00:00.000Z'), await place(bob, '2031-03-01T14:00:00.000Z')];
-    const moved = await t.app.inject({ method: 'POST', url: `/api/orders/${b[1]}/status`, headers: bearer(admin), payload: { status: 'processing' } });
+    const moved = await t.app.inject({
+      method: 'POST',
+      url: `/api/orders/${b[1]}/status`,
+      headers: bearer(admin),
+      payload: { status: 'processing' },
+    });
     expect(moved.statusCode, moved.body).toBe(200);
   });
   afterAll(async () => {
@@ -83,7 +92,9 @@ describe.each(DATABASES)('admin order search on %s', (kind) => {
 
   it('filters by creation time: created_from inclusive, created_to exclusive, any RFC 3339 offset', async () => {
     expect(await ids('created_from=2031-03-01T11:00:00.000Z&created_to=2031-03-01T13:00:00Z')).toEqual([a[2], a[1]]);
-    expect(await ids(`created_from=${encodeURIComponent('2031-03-01T12:00:00+01:00')}&created_to=2031-03-01T12:00:00Z`)).toEqual([a[1]]);
+    expect(
+      await ids(`created_from=${encodeURIComponent('2031-03-01T12:00:00+01:00')}&created_to=2031-03-01T12:00:00Z`),
+    ).toEqual([a[1]]);
     expect(await ids('created_from=2031-03-01T14:00:00.000Z')).toEqual([b[1]]);
     expect(await ids('created_from=2031-03-01T11:00:00Z&created_to=2031-03-01T11:00:00Z')).toEqual([]);
   });
@@ -126,7 +137,9 @@ describe.each(DATABASES)('admin order search on %s', (kind) => {
     expect(seen).toEqual([...a].reverse());
     // A q read two ways (an email, and a user id) pages as one list too.
     const first = (await search(`q=${encodeURIComponent(email)}&limit=2`)).json();
-    const second = (await search(`q=${encodeURIComponent(email)}&limit=2&cursor=${encodeURIComponent(first.next_cursor)}`)).json();
+    const second = (
+      await search(`q=${encodeURIComponent(email)}&limit=2&cursor=${encodeURIComponent(first.next_cursor)}`)
+    ).json();
     expect([...first.items, ...second.items].map((o: { id: string }) => o.id)).toEqual([...a].reverse());
     expect(second.next_cursor).toBeNull();
   });
@@ -136,7 +149,10 @@ describe.each(DATABASES)('admin order search on %s', (kind) => {
       expectValidation(await search(`created_from=${encodeURIComponent(bad)}`), '/querystring/created_from');
       expectValidation(await search(`created_to=${encodeURIComponent(bad)}`), '/querystring/created_to');
     }
-    const body = expectValidation(await search('created_from=2031-03-02T00:00:00Z&created_to=2031-03-01T00:00:00Z'), '/querystring/created_from');
+    const body = expectValidation(
+      await search('created_from=2031-03-02T00:00:00Z&created_to=2031-03-01T00:00:00Z'),
+      '/querystring/created_from',
+    );
     expect(body.detail).toMatch(/after/);
     expectProblem(await search('sort=asc'), 422, 'validation_error');
     expectProblem(await search('status=lost'), 422, 'validation_error');

@@ -36,7 +36,12 @@ describe.each(DATABASES)('authentication on %s', (kind) => {
   });
 
   describe('HS256 (JWT_SECRET)', () => {
-    const call = (authorization?: string) => t.app.inject({ method: 'GET', url: '/api/orders', headers: authorization === undefined ? {} : { authorization } });
+    const call = (authorization?: string) =>
+      t.app.inject({
+        method: 'GET',
+        url: '/api/orders',
+        headers: authorization === undefined ? {} : { authorization },
+      });
 
     it('a valid token → 200', async () => {
       const res = await call(`Bearer ${await t.token(uid('u'))}`);
@@ -52,18 +57,34 @@ describe.each(DATABASES)('authentication on %s', (kind) => {
 
     it('20 s past exp is inside the 30 s tolerance → 200; so is nbf 20 s ahead', async () => {
       expect((await call(`Bearer ${await hs256({ sub: uid('u'), exp: now() - 20 })}`)).statusCode).toBe(200);
-      expect((await call(`Bearer ${await hs256({ sub: uid('u'), nbf: now() + 20, exp: now() + 600 })}`)).statusCode).toBe(200);
+      expect(
+        (await call(`Bearer ${await hs256({ sub: uid('u'), nbf: now() + 20, exp: now() + 600 })}`)).statusCode,
+      ).toBe(200);
     });
 
     const rejected: [string, () => Promise<string>][] = [
-      ['a bad signature', async () => `Bearer ${await hs256({ sub: 'alice', exp: now() + 600 }, new TextEncoder().encode('another-secret-another-secret-0123456789'))}`],
+      [
+        'a bad signature',
+        async () =>
+          `Bearer ${await hs256({ sub: 'alice', exp: now() + 600 }, new TextEncoder().encode('another-secret-another-secret-0123456789'))}`,
+      ],
       ['expired beyond the tolerance (60 s)', async () => `Bearer ${await hs256({ sub: 'alice', exp: now() - 60 })}`],
-      ['nbf beyond the tolerance (60 s ahead)', async () => `Bearer ${await hs256({ sub: 'alice', nbf: now() + 60, exp: now() + 600 })}`],
+      [
+        'nbf beyond the tolerance (60 s ahead)',
+        async () => `Bearer ${await hs256({ sub: 'alice', nbf: now() + 60, exp: now() + 600 })}`,
+      ],
       ['no sub', async () => `Bearer ${await hs256({ email: 'a@example.com', exp: now() + 600 })}`],
       ['an empty sub', async () => `Bearer ${await hs256({ sub: '', exp: now() + 600 })}`],
       ['a numeric sub', async () => `Bearer ${await hs256({ sub: 42, exp: now() + 600 })}`],
-      ['alg none', async () => `Bearer ${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'admin', roles: ['admin'], exp: now() + 600 })}.`],
-      ['alg none without the trailing dot', async () => `Bearer ${b64({ alg: 'none' })}.${b64({ sub: 'admin', exp: now() + 600 })}`],
+      [
+        'alg none',
+        async () =>
+          `Bearer ${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'admin', roles: ['admin'], exp: now() + 600 })}.`,
+      ],
+      [
+        'alg none without the trailing dot',
+        async () => `Bearer ${b64({ alg: 'none' })}.${b64({ sub: 'admin', exp: now() + 600 })}`,
+      ],
       [
         'RS256 while HS256 is configured',
         async () => {
@@ -71,7 +92,11 @@ describe.each(DATABASES)('authentication on %s', (kind) => {
           return `Bearer ${await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'RS256' }).setExpirationTime('5m').sign(privateKey)}`;
         },
       ],
-      ['HS512 with the right secret', async () => `Bearer ${await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'HS512' }).setExpirationTime('5m').sign(secret)}`],
+      [
+        'HS512 with the right secret',
+        async () =>
+          `Bearer ${await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'HS512' }).setExpirationTime('5m').sign(secret)}`,
+      ],
       [
         'a tampered payload',
         async () => {
@@ -98,7 +123,14 @@ describe.each(DATABASES)('authentication on %s', (kind) => {
         ['POST', '/api/orders'],
         ['POST', `/api/orders/${crypto.randomUUID()}/status`],
       ] as const) {
-        expectRejected(await t.app.inject({ method, url, headers: { authorization: bad }, payload: method === 'GET' ? undefined : {} }));
+        expectRejected(
+          await t.app.inject({
+            method,
+            url,
+            headers: { authorization: bad },
+            payload: method === 'GET' ? undefined : {},
+          }),
+        );
       }
     });
   });
@@ -112,7 +144,11 @@ describe.each(DATABASES)('authentication on %s', (kind) => {
       await app?.close();
     });
     const call = async (claims: Record<string, unknown>) =>
-      app.inject({ method: 'GET', url: '/api/orders', headers: { authorization: `Bearer ${await hs256({ sub: uid('u'), exp: now() + 600, ...claims })}` } });
+      app.inject({
+        method: 'GET',
+        url: '/api/orders',
+        headers: { authorization: `Bearer ${await hs256({ sub: uid('u'), exp: now() + 600, ...claims })}` },
+      });
 
     it('the right issuer and audience → 200 (audience may be an array)', async () => {
       expect((await call({ iss: 'https://idp.example.com/', aud: 'orders-api' })).statusCode).toBe(200);
@@ -143,9 +179,14 @@ describe.each(DATABASES)('authentication on %s', (kind) => {
     }
     const sign = (kid: string, claims: Record<string, unknown> = {}) => {
       const s = signers.get(kid)!;
-      return new SignJWT({ sub: uid('u'), ...claims }).setProtectedHeader({ alg: s.alg, kid }).setIssuedAt().setExpirationTime('5m').sign(s.key);
+      return new SignJWT({ sub: uid('u'), ...claims })
+        .setProtectedHeader({ alg: s.alg, kid })
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(s.key);
     };
-    const call = (token: string) => app.inject({ method: 'GET', url: '/api/orders', headers: { authorization: `Bearer ${token}` } });
+    const call = (token: string) =>
+      app.inject({ method: 'GET', url: '/api/orders', headers: { authorization: `Bearer ${token}` } });
 
     beforeAll(async () => {
       keys = [await addKey('rsa-1', 'RS256'), await addKey('ec-1', 'ES256'), await addKey('ed-1', 'EdDSA')];
@@ -176,7 +217,10 @@ describe.each(DATABASES)('authentication on %s', (kind) => {
       await addKey('rsa-x', 'RS256'); // a key pair whose public half is never published
       expectRejected(await call(await sign('rsa-x')));
       const impostor = signers.get('rsa-x')!;
-      const sameKid = await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'RS256', kid: 'rsa-1' }).setExpirationTime('5m').sign(impostor.key);
+      const sameKid = await new SignJWT({ sub: 'alice' })
+        .setProtectedHeader({ alg: 'RS256', kid: 'rsa-1' })
+        .setExpirationTime('5m')
+        .sign(impostor.key);
       expectRejected(await call(sameKid)); // a published kid, but not its key
     });
 
@@ -210,8 +254,15 @@ describe.each(DATABASES)('authentication on %s', (kind) => {
 
     it('is our outage (503 service_unavailable), not the caller’s bad token', async () => {
       const { privateKey } = await generateKeyPair('ES256');
-      const token = await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'ES256', kid: 'k' }).setExpirationTime('5m').sign(privateKey);
-      const res = await app.inject({ method: 'GET', url: '/api/orders', headers: { authorization: `Bearer ${token}` } });
+      const token = await new SignJWT({ sub: 'alice' })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k' })
+        .setExpirationTime('5m')
+        .sign(privateKey);
+      const res = await app.inject({
+        method: 'GET',
+        url: '/api/orders',
+        headers: { authorization: `Bearer ${token}` },
+      });
       expectProblem(res, 503, 'service_unavailable');
     });
   });

@@ -2,7 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
-import { bearer, expectProblem, expectValidation, getJson, placedOrder, startApp, stockOf, uid } from '../helpers/http.js';
+import {
+  bearer,
+  expectProblem,
+  expectValidation,
+  getJson,
+  placedOrder,
+  startApp,
+  stockOf,
+  uid,
+} from '../helpers/http.js';
 
 describe.each(DATABASES)('POST /api/orders/{id}/cancel on %s', (kind) => {
   let t: TestApp;
@@ -14,9 +23,21 @@ describe.each(DATABASES)('POST /api/orders/{id}/cancel on %s', (kind) => {
   });
 
   const cancel = (token: string, id: string, payload?: unknown, headers: Record<string, string> = {}) =>
-    t.app.inject({ method: 'POST', url: `/api/orders/${id}/cancel`, headers: { ...bearer(token), ...headers }, ...(payload === undefined ? {} : { payload: payload as object }) });
+    t.app.inject({
+      method: 'POST',
+      url: `/api/orders/${id}/cancel`,
+      headers: { ...bearer(token), ...headers },
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
   const advance = (id: string, status: string, extra: Record<string, unknown> = {}) =>
-    t.adminToken().then((admin) => t.app.inject({ method: 'POST', url: `/api/orders/${id}/status`, headers: bearer(admin), payload: { status, ...extra } }));
+    t.adminToken().then((admin) =>
+      t.app.inject({
+        method: 'POST',
+        url: `/api/orders/${id}/status`,
+        headers: bearer(admin),
+        payload: { status, ...extra },
+      }),
+    );
 
   it('the owner cancels a pending order: 200, refunded, stock returned, and GET agrees', async () => {
     const { order, token, productId } = await placedOrder(t, uid('owner'), { stock: 5, quantity: 2, price: 1500 });
@@ -39,7 +60,12 @@ describe.each(DATABASES)('POST /api/orders/{id}/cancel on %s', (kind) => {
     expect(await stockOf(t, productId)).toBe(5);
     const after = await getJson(t, token, `/api/orders/${order.id}`);
     expect(after.json()).toMatchObject({ status: 'cancelled', payment: { status: 'refunded', amount: 3000 } });
-    const ledger = await t.db.selectFrom('payment_ledger').select(['kind', 'status', 'amount']).where('transaction_id', '=', order.payment.transaction_id).orderBy('seq').execute();
+    const ledger = await t.db
+      .selectFrom('payment_ledger')
+      .select(['kind', 'status', 'amount'])
+      .where('transaction_id', '=', order.payment.transaction_id)
+      .orderBy('seq')
+      .execute();
     expect(ledger.map((e) => [e.kind, e.status, Number(e.amount)])).toEqual([
       ['authorization', 'succeeded', 3000],
       ['capture', 'succeeded', 3000],
@@ -66,13 +92,22 @@ describe.each(DATABASES)('POST /api/orders/{id}/cancel on %s', (kind) => {
     const a = await placedOrder(t, uid('owner'));
     expect((await cancel(a.token, a.order.id, {})).statusCode).toBe(200);
     const b = await placedOrder(t, uid('owner'));
-    const res = await t.app.inject({ method: 'POST', url: `/api/orders/${b.order.id}/cancel`, headers: bearer(b.token) });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/orders/${b.order.id}/cancel`,
+      headers: bearer(b.token),
+    });
     expect(res.statusCode, res.body).toBe(200);
   });
 
   it('with Content-Type: application/json and an empty body (clients that always send the header)', async () => {
     const { order, token } = await placedOrder(t, uid('owner'));
-    const res = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: { ...bearer(token), 'content-type': 'application/json' }, payload: '' });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/orders/${order.id}/cancel`,
+      headers: { ...bearer(token), 'content-type': 'application/json' },
+      payload: '',
+    });
     expect(res.statusCode, res.body).toBe(200);
   });
 
@@ -101,17 +136,20 @@ describe.each(DATABASES)('POST /api/orders/{id}/cancel on %s', (kind) => {
     expect(history.at(-1)).toMatchObject({ status: 'cancelled', actor: 'admin', note: 'fraud' });
   });
 
-  it.each(['processing', 'shipped', 'delivered'])('an order that is %s → 409 order_not_cancellable, no refund', async (target) => {
-    const { order, token, productId } = await placedOrder(t, uid('owner'), { stock: 5 });
-    for (const s of ['processing', 'shipped', 'delivered']) {
-      expect((await advance(order.id, s)).statusCode).toBe(200);
-      if (s === target) break;
-    }
-    expectProblem(await cancel(token, order.id), 409, 'order_not_cancellable');
-    const after = (await getJson(t, token, `/api/orders/${order.id}`)).json();
-    expect(after).toMatchObject({ status: target, payment: { status: 'succeeded' } });
-    expect(await stockOf(t, productId)).toBe(4);
-  });
+  it.each(['processing', 'shipped', 'delivered'])(
+    'an order that is %s → 409 order_not_cancellable, no refund',
+    async (target) => {
+      const { order, token, productId } = await placedOrder(t, uid('owner'), { stock: 5 });
+      for (const s of ['processing', 'shipped', 'delivered']) {
+        expect((await advance(order.id, s)).statusCode).toBe(200);
+        if (s === target) break;
+      }
+      expectProblem(await cancel(token, order.id), 409, 'order_not_cancellable');
+      const after = (await getJson(t, token, `/api/orders/${order.id}`)).json();
+      expect(after).toMatchObject({ status: target, payment: { status: 'succeeded' } });
+      expect(await stockOf(t, productId)).toBe(4);
+    },
+  );
 
   it.each([
     ['an unknown order', randomUUID()],

@@ -35,7 +35,11 @@ describe.each(DATABASES)('capture at shipment on %s', (kind) => {
       },
     };
     const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, ...SHIPMENT });
-    t = await startApp(kind, { ...SHIPMENT, AUTHORIZATION_WARN_HOURS: '24' }, { payments: await createPaymentProcessor(config, { sandbox: flaky }) });
+    t = await startApp(
+      kind,
+      { ...SHIPMENT, AUTHORIZATION_WARN_HOURS: '24' },
+      { payments: await createPaymentProcessor(config, { sandbox: flaky }) },
+    );
   });
   afterAll(async () => {
     await t?.close();
@@ -43,9 +47,19 @@ describe.each(DATABASES)('capture at shipment on %s', (kind) => {
 
   const admin = () => t.adminToken();
   const advance = async (id: string, status: string, extra: Record<string, unknown> = {}) =>
-    t.app.inject({ method: 'POST', url: `/api/orders/${id}/status`, headers: bearer(await admin()), payload: { status, ...extra } });
+    t.app.inject({
+      method: 'POST',
+      url: `/api/orders/${id}/status`,
+      headers: bearer(await admin()),
+      payload: { status, ...extra },
+    });
   const ledger = async (id: string) =>
-    (await getJson(t, await admin(), `/api/orders/${id}/payments`)).json().items as { kind: string; status: string; amount: number; id: string }[];
+    (await getJson(t, await admin(), `/api/orders/${id}/payments`)).json().items as {
+      kind: string;
+      status: string;
+      amount: number;
+      id: string;
+    }[];
   const events = (orderId: string, type: string) =>
     t.db
       .selectFrom('outbox')
@@ -65,11 +79,19 @@ describe.each(DATABASES)('capture at shipment on %s', (kind) => {
   it('creation only authorizes: payment authorized, nothing captured, an expiry 7 days out', async () => {
     const before = Date.now();
     const { order } = await authorized();
-    expect(order.payment).toMatchObject({ status: 'authorized', amount: 2400, amount_authorized: 2400, amount_captured: 0, amount_refunded: 0 });
+    expect(order.payment).toMatchObject({
+      status: 'authorized',
+      amount: 2400,
+      amount_authorized: 2400,
+      amount_captured: 0,
+      amount_refunded: 0,
+    });
     const expires = Date.parse(order.payment.authorization_expires_at);
     expect(expires).toBeGreaterThanOrEqual(before + 7 * DAY - 1000);
     expect(expires).toBeLessThanOrEqual(Date.now() + 7 * DAY + 1000);
-    expect((await ledger(order.id)).map((e) => [e.kind, e.status, e.amount])).toEqual([['authorization', 'succeeded', 2400]]);
+    expect((await ledger(order.id)).map((e) => [e.kind, e.status, e.amount])).toEqual([
+      ['authorization', 'succeeded', 2400],
+    ]);
     expect((await getJson(t, await admin(), `/api/orders/${order.id}`)).json().payment).toEqual(order.payment);
   });
 
@@ -79,7 +101,12 @@ describe.each(DATABASES)('capture at shipment on %s', (kind) => {
     const shipped = await advance(order.id, 'shipped', { tracking: { carrier: 'UPS', number: '1Z' }, note: 'out' });
     expect(shipped.statusCode, shipped.body).toBe(200);
     expect(shipped.json()).toMatchObject({ status: 'shipped', tracking: { carrier: 'UPS', number: '1Z' } });
-    expect(shipped.json().payment).toMatchObject({ status: 'succeeded', amount_authorized: 2400, amount_captured: 2400, authorization_expires_at: null });
+    expect(shipped.json().payment).toMatchObject({
+      status: 'succeeded',
+      amount_authorized: 2400,
+      amount_captured: 2400,
+      authorization_expires_at: null,
+    });
     expect((await ledger(order.id)).map((e) => [e.kind, e.status, e.amount])).toEqual([
       ['authorization', 'succeeded', 2400],
       ['capture', 'succeeded', 2400],
@@ -96,9 +123,20 @@ describe.each(DATABASES)('capture at shipment on %s', (kind) => {
 
   it('a cancel before capture voids the authorization: voided, no refund, payment.voided once', async () => {
     const { order, token, sku } = await authorized();
-    const res = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token), payload: {} });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/orders/${order.id}/cancel`,
+      headers: bearer(token),
+      payload: {},
+    });
     expect(res.statusCode, res.body).toBe(200);
-    expect(res.json().order.payment).toMatchObject({ status: 'voided', amount_authorized: 2400, amount_captured: 0, amount_refunded: 0, authorization_expires_at: null });
+    expect(res.json().order.payment).toMatchObject({
+      status: 'voided',
+      amount_authorized: 2400,
+      amount_captured: 0,
+      amount_refunded: 0,
+      authorization_expires_at: null,
+    });
     expect((await ledger(order.id)).map((e) => [e.kind, e.status, e.amount])).toEqual([
       ['authorization', 'succeeded', 2400],
       ['void', 'succeeded', 2400],
@@ -118,8 +156,14 @@ describe.each(DATABASES)('capture at shipment on %s', (kind) => {
     const now = (await getJson(t, await admin(), `/api/orders/${order.id}`)).json();
     expect(now).toMatchObject({ status: 'processing', payment: { status: 'authorized', amount_captured: 0 } });
     const history = (await getJson(t, await admin(), `/api/orders/${order.id}/history`)).json().items;
-    expect(history.at(-1)).toMatchObject({ status: 'processing', actor: 'admin', note: expect.stringContaining('authorization_expired') });
-    expect(expectProblem(await advance(order.id, 'shipped'), 402, 'payment_declined').decline_code).toBe('authorization_expired');
+    expect(history.at(-1)).toMatchObject({
+      status: 'processing',
+      actor: 'admin',
+      note: expect.stringContaining('authorization_expired'),
+    });
+    expect(expectProblem(await advance(order.id, 'shipped'), 402, 'payment_declined').decline_code).toBe(
+      'authorization_expired',
+    );
     expect((await ledger(order.id)).map((e) => [e.kind, e.status])).toEqual([
       ['authorization', 'succeeded'],
       ['capture', 'failed'],

@@ -21,7 +21,12 @@ describe.each(DATABASES)('errors and request ids on %s', (kind) => {
   });
 
   const post = (url: string, payload: string | Buffer, headers: Record<string, string> = {}) =>
-    t.app.inject({ method: 'POST', url, headers: { ...bearer(token), 'content-type': 'application/json', ...headers }, payload });
+    t.app.inject({
+      method: 'POST',
+      url,
+      headers: { ...bearer(token), 'content-type': 'application/json', ...headers },
+      payload,
+    });
 
   describe('malformed requests', () => {
     it.each([
@@ -53,7 +58,9 @@ describe.each(DATABASES)('errors and request ids on %s', (kind) => {
     );
 
     it('application/json with a charset is fine', async () => {
-      const res = await post('/api/orders', JSON.stringify(orderBody([{ product_id: sku, quantity: 1 }])), { 'content-type': 'application/json; charset=utf-8' });
+      const res = await post('/api/orders', JSON.stringify(orderBody([{ product_id: sku, quantity: 1 }])), {
+        'content-type': 'application/json; charset=utf-8',
+      });
       expect(res.statusCode, res.body).toBe(201);
     });
 
@@ -125,7 +132,8 @@ describe.each(DATABASES)('errors and request ids on %s', (kind) => {
         method: 'PUT',
         url: `/api/products/${uid('p')}`,
         headers: { ...bearer(await t.adminToken()), 'content-type': 'application/json' },
-        payload: '{"name": "x", "price": 1, "currency": "USD", "active": true, "stock": null, "__proto__": {"price": 0}}',
+        payload:
+          '{"name": "x", "price": 1, "currency": "USD", "active": true, "stock": null, "__proto__": {"price": 0}}',
       });
       expect(res.statusCode).toBeGreaterThanOrEqual(400);
       expect(res.statusCode).toBeLessThan(500);
@@ -134,10 +142,18 @@ describe.each(DATABASES)('errors and request ids on %s', (kind) => {
 
   describe('X-Request-Id', () => {
     it('is echoed when sent, on success and on errors, and is the problem’s request_id', async () => {
-      const ok = await t.app.inject({ method: 'GET', url: '/api/orders', headers: { ...bearer(token), 'x-request-id': 'trace-abc.123:x_y' } });
+      const ok = await t.app.inject({
+        method: 'GET',
+        url: '/api/orders',
+        headers: { ...bearer(token), 'x-request-id': 'trace-abc.123:x_y' },
+      });
       expect(ok.statusCode).toBe(200);
       expect(ok.headers['x-request-id']).toBe('trace-abc.123:x_y');
-      const bad = await t.app.inject({ method: 'GET', url: '/api/orders/nope', headers: { ...bearer(token), 'x-request-id': 'req-42' } });
+      const bad = await t.app.inject({
+        method: 'GET',
+        url: '/api/orders/nope',
+        headers: { ...bearer(token), 'x-request-id': 'req-42' },
+      });
       expect(bad.headers['x-request-id']).toBe('req-42');
       expect(expectProblem(bad, 404, 'order_not_found').request_id).toBe('req-42');
       const unauth = await t.app.inject({ method: 'GET', url: '/api/orders', headers: { 'x-request-id': 'req-43' } });
@@ -159,7 +175,11 @@ describe.each(DATABASES)('errors and request ids on %s', (kind) => {
       ['non-ASCII', 'réq-1'],
       ['an empty value', ''],
     ])('a hostile one (%s) is replaced by a generated one', async (_what, sent) => {
-      const res = await t.app.inject({ method: 'GET', url: '/api/orders/nope', headers: { ...bearer(token), 'x-request-id': sent } });
+      const res = await t.app.inject({
+        method: 'GET',
+        url: '/api/orders/nope',
+        headers: { ...bearer(token), 'x-request-id': sent },
+      });
       expect(res.headers['x-request-id']).toMatch(UUID);
       expect(res.json().request_id).toBe(res.headers['x-request-id']);
     });

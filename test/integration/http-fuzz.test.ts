@@ -8,7 +8,16 @@ import { DATABASES } from '../helpers/db.js';
 import { changedTables, snapshotTables, type Snapshot } from '../helpers/db-snapshot.js';
 import { headerSafe, hostileText, place, placement, RAW_URL_TEXT, encodeUrlText } from '../helpers/hostile-text.js';
 import { bearer, createOrder, startApp, uid, type InjectResponse } from '../helpers/http.js';
-import { operationsOf, pointerText, sampleOf, setAt, stringLeaves, type Hints, type Operation, type Pointer } from '../helpers/openapi.js';
+import {
+  operationsOf,
+  pointerText,
+  sampleOf,
+  setAt,
+  stringLeaves,
+  type Hints,
+  type Operation,
+  type Pointer,
+} from '../helpers/openapi.js';
 
 /**
  * Property-based: every operation the service's own /openapi.json lists (so a route added later is
@@ -32,7 +41,8 @@ type Target =
   | { where: 'path' | 'query' | 'header'; name: string }
   | { where: 'claim'; name: 'sub' | 'email' | 'roles' };
 
-const describeTarget = (t: Target) => (t.where === 'body' ? `body ${pointerText(t.pointer)}` : 'name' in t ? `${t.where} ${t.name}` : t.where);
+const describeTarget = (t: Target) =>
+  t.where === 'body' ? `body ${pointerText(t.pointer)}` : 'name' in t ? `${t.where} ${t.name}` : t.where;
 
 const isEmailAddress = compileCheck(EmailAddress);
 
@@ -40,7 +50,13 @@ const isEmailAddress = compileCheck(EmailAddress);
 function expectContractProblem(res: InjectResponse) {
   expect(String(res.headers['content-type'])).toMatch(/^application\/problem\+json/);
   const body = res.json();
-  expect(body).toMatchObject({ type: expect.any(String), title: expect.any(String), status: res.statusCode, detail: expect.any(String), code: expect.any(String) });
+  expect(body).toMatchObject({
+    type: expect.any(String),
+    title: expect.any(String),
+    status: res.statusCode,
+    detail: expect.any(String),
+    code: expect.any(String),
+  });
   expect(ERROR_STATUS[body.code as keyof typeof ERROR_STATUS], `code ${body.code}`).toBe(res.statusCode);
   expect(body.request_id).toBe(res.headers['x-request-id']);
   if (body.code === 'validation_error') {
@@ -91,7 +107,12 @@ describe.each(DATABASES)('fuzzing every route of /openapi.json on %s', (kind) =>
     let returnId: string | undefined;
     if (stage === 'delivered') {
       for (const status of ['processing', 'shipped', 'delivered']) {
-        const moved = await t.app.inject({ method: 'POST', url: `/api/orders/${orderId}/status`, headers: bearer(await t.adminToken()), payload: { status } });
+        const moved = await t.app.inject({
+          method: 'POST',
+          url: `/api/orders/${orderId}/status`,
+          headers: bearer(await t.adminToken()),
+          payload: { status },
+        });
         expect(moved.statusCode, moved.body).toBe(200);
       }
       if (ops.some((op) => op.method === 'POST' && op.path === '/api/orders/{order_id}/returns')) {
@@ -165,7 +186,8 @@ describe.each(DATABASES)('fuzzing every route of /openapi.json on %s', (kind) =>
     const h = await fixture(stage);
     let body = op.body ? sampleOf(op.body, h) : undefined;
     let payload: string | undefined = body === undefined ? undefined : JSON.stringify(body);
-    const aimsAt = (p: { in: string; name: string }) => target !== null && 'name' in target && target.where === p.in && target.name === p.name;
+    const aimsAt = (p: { in: string; name: string }) =>
+      target !== null && 'name' in target && target.where === p.in && target.name === p.name;
     const params = op.parameters.filter((p) => p.in !== 'cookie' && (p.in === 'path' || p.required || aimsAt(p)));
     const urlPart = (value: string) => encodeUrlText(value) + (raw ?? '');
     let url = op.path;
@@ -176,21 +198,29 @@ describe.each(DATABASES)('fuzzing every route of /openapi.json on %s', (kind) =>
       const hit = aimsAt(p);
       const value = hit ? place(String(valid), text, how) : String(valid);
       if (p.in === 'path') url = url.replace(`{${p.name}}`, hit ? urlPart(value) : encodeURIComponent(value));
-      else if (p.in === 'query') query.push(`${encodeURIComponent(p.name)}=${hit ? urlPart(value) : encodeURIComponent(value)}`);
+      else if (p.in === 'query')
+        query.push(`${encodeURIComponent(p.name)}=${hit ? urlPart(value) : encodeURIComponent(value)}`);
       else headers[p.name] = hit ? headerSafe(value) : value;
     }
     if (query.length) url += `?${query.join('&')}`;
-    if (target?.where === 'body') payload = JSON.stringify((body = setAt(body, target.pointer, (old) => place(old, text, how))));
+    if (target?.where === 'body')
+      payload = JSON.stringify((body = setAt(body, target.pointer, (old) => place(old, text, how))));
     if (target?.where === 'bodyKey') payload = JSON.stringify({ ...(body as object), [text]: 'x' });
     if (target?.where === 'rawBody') payload = text;
 
-    const sub = target?.where === 'claim' && target.name === 'sub' ? place(asAdmin ? 'admin' : owner, text, how) : asAdmin ? 'admin' : owner;
+    const sub =
+      target?.where === 'claim' && target.name === 'sub'
+        ? place(asAdmin ? 'admin' : owner, text, how)
+        : asAdmin
+          ? 'admin'
+          : owner;
     const claims: Record<string, unknown> = { roles: asAdmin ? ['admin'] : [] };
     if (target?.where === 'claim' && target.name === 'roles') claims.roles = [...(claims.roles as string[]), text];
     if (target?.where === 'claim' && target.name === 'email') {
       claims.email = place('fuzz@example.com', text, how);
       // Without a body email the claim is the order's recipient: let it be the one that counts.
-      if (body && typeof body === 'object' && 'email' in body) payload = JSON.stringify((body = { ...(body as object), email: undefined }));
+      if (body && typeof body === 'object' && 'email' in body)
+        payload = JSON.stringify((body = { ...(body as object), email: undefined }));
     }
     if (payload !== undefined) headers['content-type'] = 'application/json';
     headers.authorization = `Bearer ${await t.token(sub, claims)}`;
@@ -207,12 +237,19 @@ describe.each(DATABASES)('fuzzing every route of /openapi.json on %s', (kind) =>
       expectContractProblem(res);
       const declined = res.statusCode === 402;
       current = await snapshotTables(t.db);
-      const changed = changedTables(before, current, { contentOnly: declined }).filter((name) => !(declined && MAY_CHANGE_ON_DECLINE.test(name)));
+      const changed = changedTables(before, current, { contentOnly: declined }).filter(
+        (name) => !(declined && MAY_CHANGE_ON_DECLINE.test(name)),
+      );
       expect(changed, `a refused request changed the database: ${context}`).toEqual([]);
     } else if (op.method !== 'GET') {
       fixtures[stage] = undefined;
     }
-    if (res.statusCode === 201 && target?.where === 'claim' && target.name === 'email' && res.json().email !== undefined) {
+    if (
+      res.statusCode === 201 &&
+      target?.where === 'claim' &&
+      target.name === 'email' &&
+      res.json().email !== undefined
+    ) {
       // The claim is taken only when it is an address; anything else leaves the order without one.
       const email = res.json().email;
       expect(email === null || (email === claims.email && isEmailAddress(email)), context).toBe(true);
@@ -224,13 +261,22 @@ describe.each(DATABASES)('fuzzing every route of /openapi.json on %s', (kind) =>
     expect(doc.info.description).toMatch(/U\+0000 \(NUL\) or an unpaired UTF-16 surrogate/);
     expect(doc.info.description).toMatch(/decimal digits only/);
     expect(doc.components.securitySchemes.bearerAuth.description).toMatch(/JWT_REQUIRE_EXP=false/);
-    expect(doc.components.securitySchemes.bearerAuth.description).toMatch(/`email` claim that is not an email address\s+is ignored/);
-    expect(doc.paths['/api/orders'].get.parameters.find((p: { name: string }) => p.name === 'limit').description).toMatch(/`0x10`/);
+    expect(doc.components.securitySchemes.bearerAuth.description).toMatch(
+      /`email` claim that is not an email address\s+is ignored/,
+    );
+    expect(
+      doc.paths['/api/orders'].get.parameters.find((p: { name: string }) => p.name === 'limit').description,
+    ).toMatch(/`0x10`/);
   });
 
   it('the document lists the routes, each of them reachable with a valid request', async () => {
     const listed = ops.map((op) => `${op.method} ${op.path}`);
-    for (const route of ['POST /api/orders/create', 'GET /api/orders/{order_id}', 'POST /api/orders/{order_id}/cancel', 'PUT /api/products/{product_id}']) {
+    for (const route of [
+      'POST /api/orders/create',
+      'GET /api/orders/{order_id}',
+      'POST /api/orders/{order_id}/cancel',
+      'PUT /api/products/{product_id}',
+    ]) {
       expect(listed).toContain(route);
     }
     // The generator's valid request really is valid for the core routes: otherwise the hostile

@@ -2,11 +2,29 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_SECRET, orderBody, putProduct, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
-import { bearer, expectProblem, expectValidation, getJson, orderCount, startApp, stockOf, uid, variantApp } from '../helpers/http.js';
+import {
+  bearer,
+  expectProblem,
+  expectValidation,
+  getJson,
+  orderCount,
+  startApp,
+  stockOf,
+  uid,
+  variantApp,
+} from '../helpers/http.js';
 
 /** Counts of every table a refused request must leave alone. */
 async function rows(t: TestApp) {
-  const tables = ['orders', 'order_items', 'payment_transactions', 'order_status_history', 'idempotency_keys', 'outbox', 'products'] as const;
+  const tables = [
+    'orders',
+    'order_items',
+    'payment_transactions',
+    'order_status_history',
+    'idempotency_keys',
+    'outbox',
+    'products',
+  ] as const;
   const counts: Record<string, number> = {};
   for (const table of tables) {
     counts[table] = Number(
@@ -37,20 +55,34 @@ describe.each(DATABASES)('hostile text on %s', (kind) => {
   });
 
   const post = async (payload: string, token?: string) =>
-    t.app.inject({ method: 'POST', url: '/api/orders', headers: { ...bearer(token ?? (await t.token(uid('u')))), 'content-type': 'application/json' }, payload });
+    t.app.inject({
+      method: 'POST',
+      url: '/api/orders',
+      headers: { ...bearer(token ?? (await t.token(uid('u')))), 'content-type': 'application/json' },
+      payload,
+    });
 
   it.each([
-    ['a NUL in payment.source', '/payment/source', orderBody([{ product_id: sku, quantity: 1 }], 'MARK'), '"pm_card_visa\\u0000"'],
+    [
+      'a NUL in payment.source',
+      '/payment/source',
+      orderBody([{ product_id: sku, quantity: 1 }], 'MARK'),
+      '"pm_card_visa\\u0000"',
+    ],
     [
       'a lone high surrogate in shipping_address.name',
       '/shipping_address/name',
-      orderBody([{ product_id: sku, quantity: 1 }], 'pm_card_visa', { shipping_address: { name: 'MARK', line1: '1 Main St', city: 'X', postal_code: '1', country: 'US' } }),
+      orderBody([{ product_id: sku, quantity: 1 }], 'pm_card_visa', {
+        shipping_address: { name: 'MARK', line1: '1 Main St', city: 'X', postal_code: '1', country: 'US' },
+      }),
       '"A\\ud800"',
     ],
     [
       'a lone low surrogate in shipping_address.city',
       '/shipping_address/city',
-      orderBody([{ product_id: sku, quantity: 1 }], 'pm_card_visa', { shipping_address: { name: 'A', line1: '1 Main St', city: 'MARK', postal_code: '1', country: 'US' } }),
+      orderBody([{ product_id: sku, quantity: 1 }], 'pm_card_visa', {
+        shipping_address: { name: 'A', line1: '1 Main St', city: 'MARK', postal_code: '1', country: 'US' },
+      }),
       '"\\udc00x"',
     ],
   ])('%s → 422 naming %s; no order, no stock taken, no transaction, no message', async (_what, path, body, escaped) => {
@@ -66,7 +98,11 @@ describe.each(DATABASES)('hostile text on %s', (kind) => {
   it('RTL marks, combining marks and astral characters are text: stored and returned exactly', async () => {
     const name = 'A\u200Flice \u05E9\u05DC\u05D5\u05DD e\u0301 \u{1F600}';
     const res = await post(
-      JSON.stringify(orderBody([{ product_id: sku, quantity: 1 }], 'pm_card_visa', { shipping_address: { name, line1: '1', city: 'X', postal_code: '1', country: 'US' } })),
+      JSON.stringify(
+        orderBody([{ product_id: sku, quantity: 1 }], 'pm_card_visa', {
+          shipping_address: { name, line1: '1', city: 'X', postal_code: '1', country: 'US' },
+        }),
+      ),
     );
     expect(res.statusCode, res.body).toBe(201);
     expect(res.json().shipping_address.name).toBe(name);
@@ -101,13 +137,17 @@ describe.each(DATABASES)('hostile text on %s', (kind) => {
       expect(res.statusCode, res.body).toBe(201);
       expect(res.json().email).toBeNull();
     }
-    const res = await post(JSON.stringify(orderBody([{ product_id: sku, quantity: 1 }], 'pm_card_visa', { email: 'bob@example.com' })), await t.token(uid('u'), { email: 'nope' }));
+    const res = await post(
+      JSON.stringify(orderBody([{ product_id: sku, quantity: 1 }], 'pm_card_visa', { email: 'bob@example.com' })),
+      await t.token(uid('u'), { email: 'nope' }),
+    );
     expect(res.json().email).toBe('bob@example.com');
   });
 
   it('query integers are decimal digits only: limit=0x10, 1e1, 16.0, " 16" → 422 /querystring/limit; limit=16 → 200', async () => {
     const token = await t.token(uid('u'));
-    for (const limit of ['0x10', '1e1', '16.0', '%2016', '']) expectValidation(await getJson(t, token, `/api/orders?limit=${limit}`), '/querystring/limit');
+    for (const limit of ['0x10', '1e1', '16.0', '%2016', ''])
+      expectValidation(await getJson(t, token, `/api/orders?limit=${limit}`), '/querystring/limit');
     expect((await getJson(t, token, '/api/orders?limit=16')).statusCode).toBe(200);
     expectValidation(await getJson(t, token, '/api/products?limit=0x2'), '/querystring/limit');
   });
@@ -126,7 +166,11 @@ describe.each(DATABASES)('hostile text on %s', (kind) => {
   });
 
   it('a token without exp → 401 by default; accepted with JWT_REQUIRE_EXP=false', async () => {
-    const noExp = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(uid('u')).setIssuedAt().sign(new TextEncoder().encode(TEST_SECRET));
+    const noExp = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(uid('u'))
+      .setIssuedAt()
+      .sign(new TextEncoder().encode(TEST_SECRET));
     expectProblem(await getJson(t, noExp, '/api/orders'), 401, 'invalid_token');
     const lax = await variantApp(t, { JWT_REQUIRE_EXP: 'false' });
     try {

@@ -76,7 +76,11 @@ describe.each(DATABASES)('Idempotency-Key on %s', (kind) => {
     const user = uid('u');
     const token = await t.token(user);
     const key = uid('key');
-    const a = JSON.stringify({ items: [{ product_id: p, quantity: 1 }], currency: 'USD', payment: { provider: 'sandbox', source: 'pm_card_visa' } });
+    const a = JSON.stringify({
+      items: [{ product_id: p, quantity: 1 }],
+      currency: 'USD',
+      payment: { provider: 'sandbox', source: 'pm_card_visa' },
+    });
     const b = `{ "payment": {"source":"pm_card_visa","provider":"sandbox"},\n "currency":"USD", "items":[{"quantity":1,"product_id":"${p}"}] }`;
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': key };
     const first = await t.app.inject({ method: 'POST', url: '/api/orders', headers, payload: a });
@@ -93,7 +97,9 @@ describe.each(DATABASES)('Idempotency-Key on %s', (kind) => {
     const user = uid('u');
     const token = await t.token(user);
     const key = uid('key');
-    expect((await createOrder(t, token, orderBody([{ product_id: p, quantity: 1 }]), { 'idempotency-key': key })).statusCode).toBe(201);
+    expect(
+      (await createOrder(t, token, orderBody([{ product_id: p, quantity: 1 }]), { 'idempotency-key': key })).statusCode,
+    ).toBe(201);
     const res = await createOrder(t, token, orderBody([{ product_id: p, quantity: 3 }]), { 'idempotency-key': key });
     expectProblem(res, 422, 'idempotency_key_reused');
     expect(await orderCount(t, user)).toBe(1);
@@ -105,14 +111,20 @@ describe.each(DATABASES)('Idempotency-Key on %s', (kind) => {
     const p = await product(null);
     const key = uid('shared');
     const [u1, u2] = [uid('u1'), uid('u2')];
-    const r1 = await createOrder(t, await t.token(u1), orderBody([{ product_id: p, quantity: 1 }]), { 'idempotency-key': key });
-    const r2 = await createOrder(t, await t.token(u2), orderBody([{ product_id: p, quantity: 1 }]), { 'idempotency-key': key });
+    const r1 = await createOrder(t, await t.token(u1), orderBody([{ product_id: p, quantity: 1 }]), {
+      'idempotency-key': key,
+    });
+    const r2 = await createOrder(t, await t.token(u2), orderBody([{ product_id: p, quantity: 1 }]), {
+      'idempotency-key': key,
+    });
     expect([r1.statusCode, r2.statusCode]).toEqual([201, 201]);
     expect(r2.headers['idempotent-replayed']).toBeUndefined();
     expect(r1.json().id).not.toBe(r2.json().id);
     expect(r2.json().user_id).toBe(u2);
     // and a different body from the second user is not a "reuse" of the first user's key
-    const r3 = await createOrder(t, await t.token(uid('u3')), orderBody([{ product_id: p, quantity: 5 }]), { 'idempotency-key': key });
+    const r3 = await createOrder(t, await t.token(uid('u3')), orderBody([{ product_id: p, quantity: 5 }]), {
+      'idempotency-key': key,
+    });
     expect(r3.statusCode).toBe(201);
   });
 
@@ -139,11 +151,18 @@ describe.each(DATABASES)('Idempotency-Key on %s', (kind) => {
     const token = await t.token(user);
     const key = uid('key');
     expectProblem(
-      await createOrder(t, token, orderBody([{ product_id: p, quantity: 1 }], 'pm_card_providerUnavailable'), { 'idempotency-key': key }),
+      await createOrder(t, token, orderBody([{ product_id: p, quantity: 1 }], 'pm_card_providerUnavailable'), {
+        'idempotency-key': key,
+      }),
       502,
       'payment_provider_error',
     );
-    const retry = await createOrder(t, token, orderBody([{ product_id: p, quantity: 1 }], 'pm_card_providerUnavailable'), { 'idempotency-key': key });
+    const retry = await createOrder(
+      t,
+      token,
+      orderBody([{ product_id: p, quantity: 1 }], 'pm_card_providerUnavailable'),
+      { 'idempotency-key': key },
+    );
     expectProblem(retry, 502, 'payment_provider_error');
     expect(retry.headers['idempotent-replayed']).toBeUndefined();
     expect(await stockOf(t, p)).toBe(3);
@@ -154,8 +173,16 @@ describe.each(DATABASES)('Idempotency-Key on %s', (kind) => {
     const user = uid('u');
     const token = await t.token(user);
     const key = uid('key');
-    expectProblem(await createOrder(t, token, orderBody([{ product_id: p, quantity: 1, unit_price: 1 }]), { 'idempotency-key': key }), 409, 'price_changed');
-    const fixed = await createOrder(t, token, orderBody([{ product_id: p, quantity: 1, unit_price: 1250 }]), { 'idempotency-key': key });
+    expectProblem(
+      await createOrder(t, token, orderBody([{ product_id: p, quantity: 1, unit_price: 1 }]), {
+        'idempotency-key': key,
+      }),
+      409,
+      'price_changed',
+    );
+    const fixed = await createOrder(t, token, orderBody([{ product_id: p, quantity: 1, unit_price: 1250 }]), {
+      'idempotency-key': key,
+    });
     expect(fixed.statusCode, fixed.body).toBe(201);
   });
 
@@ -165,7 +192,9 @@ describe.each(DATABASES)('Idempotency-Key on %s', (kind) => {
     ['non-ASCII', 'clé-1'],
   ])('a key with %s → 422 validation_error, no order', async (_what, key) => {
     const user = uid('u');
-    const res = await createOrder(t, await t.token(user), orderBody([{ product_id: await product(), quantity: 1 }]), { 'idempotency-key': key });
+    const res = await createOrder(t, await t.token(user), orderBody([{ product_id: await product(), quantity: 1 }]), {
+      'idempotency-key': key,
+    });
     expectValidation(res);
     expect(JSON.stringify(res.json().errors)).toMatch(/idempotency-key/i);
     expect(await orderCount(t, user)).toBe(0);
@@ -173,7 +202,12 @@ describe.each(DATABASES)('Idempotency-Key on %s', (kind) => {
 
   it('a key of exactly 255 printable characters is accepted', async () => {
     const key = ('K~ !' + uid('k')).padEnd(255, 'x');
-    const res = await createOrder(t, await t.token(uid('u')), orderBody([{ product_id: await product(), quantity: 1 }]), { 'idempotency-key': key });
+    const res = await createOrder(
+      t,
+      await t.token(uid('u')),
+      orderBody([{ product_id: await product(), quantity: 1 }]),
+      { 'idempotency-key': key },
+    );
     expect(res.statusCode, res.body).toBe(201);
   });
 

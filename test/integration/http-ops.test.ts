@@ -47,7 +47,9 @@ describe.each(DATABASES)('operations on %s', (kind) => {
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
     const text = res.body;
     expect(text).toMatch(/^# TYPE http_requests_total counter$/m);
-    expect(text).toMatch(/^http_requests_total\{[^}]*route="\/api\/orders\/create"[^}]*status_code="201"[^}]*\} [1-9]/m);
+    expect(text).toMatch(
+      /^http_requests_total\{[^}]*route="\/api\/orders\/create"[^}]*status_code="201"[^}]*\} [1-9]/m,
+    );
     // route templates, never raw ids, so the label set stays small
     expect(text).toMatch(/route="\/api\/orders\/:order_id"/);
     expect(text).not.toContain(order.json().id);
@@ -69,7 +71,11 @@ describe.each(DATABASES)('operations on %s', (kind) => {
     const schema = create.requestBody.content['application/json'].schema;
     expect(schema.additionalProperties).toBe(false);
     expect(schema.properties.items.maxItems).toBe(100);
-    expect(schema.properties.items.items.properties.quantity).toMatchObject({ type: 'integer', minimum: 1, maximum: 1000 });
+    expect(schema.properties.items.items.properties.quantity).toMatchObject({
+      type: 'integer',
+      minimum: 1,
+      maximum: 1000,
+    });
     expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['201', '401', '402', '409', '422', '502']));
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
     // internal routes stay out of the public document
@@ -79,7 +85,10 @@ describe.each(DATABASES)('operations on %s', (kind) => {
   it('GET /docs serves an HTML page', async () => {
     let res = await t.app.inject({ method: 'GET', url: '/docs' });
     for (let hops = 0; res.statusCode >= 300 && res.statusCode < 400 && hops < 3; hops++) {
-      res = await t.app.inject({ method: 'GET', url: new URL(String(res.headers.location), 'http://localhost/docs').pathname });
+      res = await t.app.inject({
+        method: 'GET',
+        url: new URL(String(res.headers.location), 'http://localhost/docs').pathname,
+      });
     }
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/html/);

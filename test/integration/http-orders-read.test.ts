@@ -67,7 +67,11 @@ describe.each(DATABASES)('reading orders on %s', (kind) => {
 
     it('a user whose roles do not include admin is not an admin', async () => {
       const { order } = await placedOrder(t, uid('owner'));
-      const res = await getJson(t, await t.token(uid('x'), { roles: ['support', 'Admin', 'administrator'] }), `/api/orders/${order.id}`);
+      const res = await getJson(
+        t,
+        await t.token(uid('x'), { roles: ['support', 'Admin', 'administrator'] }),
+        `/api/orders/${order.id}`,
+      );
       expectProblem(res, 403, 'forbidden');
       const notArray = await getJson(t, await t.token(uid('y'), { roles: 'admin' }), `/api/orders/${order.id}`);
       expectProblem(notArray, 403, 'forbidden');
@@ -117,7 +121,10 @@ describe.each(DATABASES)('reading orders on %s', (kind) => {
     });
 
     it('a user with no orders gets an empty page', async () => {
-      expect((await getJson(t, await t.token(uid('nobody')), '/api/orders')).json()).toEqual({ items: [], next_cursor: null });
+      expect((await getJson(t, await t.token(uid('nobody')), '/api/orders')).json()).toEqual({
+        items: [],
+        next_cursor: null,
+      });
     });
 
     it('limit defaults to 20; 1 and 100 are accepted', async () => {
@@ -125,7 +132,9 @@ describe.each(DATABASES)('reading orders on %s', (kind) => {
       const first = (await getJson(t, token, '/api/orders')).json();
       expect(first.items).toHaveLength(20);
       expect(first.next_cursor).toEqual(expect.any(String));
-      expect((await getJson(t, token, '/api/orders?limit=1')).json().items.map((o: { id: string }) => o.id)).toEqual([ids[20]]);
+      expect((await getJson(t, token, '/api/orders?limit=1')).json().items.map((o: { id: string }) => o.id)).toEqual([
+        ids[20],
+      ]);
       const all = (await getJson(t, token, '/api/orders?limit=100')).json();
       expect(all.items).toHaveLength(21);
       expect(all.next_cursor).toBeNull();
@@ -164,7 +173,11 @@ describe.each(DATABASES)('reading orders on %s', (kind) => {
     it('status filter, with paging', async () => {
       const { token, ids } = await ordersFor(5);
       for (const id of [ids[1], ids[3]]) {
-        const res = await t.app.inject({ method: 'POST', url: `/api/orders/${id}/cancel`, headers: { authorization: `Bearer ${token}` } });
+        const res = await t.app.inject({
+          method: 'POST',
+          url: `/api/orders/${id}/cancel`,
+          headers: { authorization: `Bearer ${token}` },
+        });
         expect(res.statusCode, res.body).toBe(200);
       }
       expect((await pageThrough(token, '&status=cancelled', 1)).seen).toEqual([ids[3], ids[1]]);
@@ -186,7 +199,10 @@ describe.each(DATABASES)('reading orders on %s', (kind) => {
       ['longer than any cursor issued', 'A'.repeat(600)],
       ['a product cursor', 'PRODUCT'],
       ['an edited cursor', 'EDITED'],
-      ['base64 JSON', Buffer.from(JSON.stringify(['o1', '2026-01-01T00:00:00.000Z', randomUUID()])).toString('base64url')],
+      [
+        'base64 JSON',
+        Buffer.from(JSON.stringify(['o1', '2026-01-01T00:00:00.000Z', randomUUID()])).toString('base64url'),
+      ],
     ])('%s → 422 invalid_cursor', async (_what, cursor) => {
       const { token } = await ordersFor(2);
       let c = cursor;

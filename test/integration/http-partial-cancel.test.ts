@@ -13,8 +13,14 @@ describe.each(DATABASES)('partial cancellation on %s', (kind) => {
   beforeAll(async () => (admin = await t.adminToken()));
 
   const cancel = (token: string, id: string, payload?: unknown) =>
-    t.app.inject({ method: 'POST', url: `/api/orders/${id}/cancel`, headers: bearer(token), ...(payload === undefined ? {} : { payload: payload as object }) });
-  const ledger = async (app: TestApp, orderId: string): Promise<Entry[]> => (await getJson(app, await app.adminToken(), `/api/orders/${orderId}/payments`)).json().items;
+    t.app.inject({
+      method: 'POST',
+      url: `/api/orders/${id}/cancel`,
+      headers: bearer(token),
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
+  const ledger = async (app: TestApp, orderId: string): Promise<Entry[]> =>
+    (await getJson(app, await app.adminToken(), `/api/orders/${orderId}/payments`)).json().items;
   const outbox = async (app: TestApp, topic: string, orderId: string) =>
     (await app.db.selectFrom('outbox').select(['payload']).where('topic', '=', topic).execute())
       .map((m) => m.payload as Record<string, any>) // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -62,16 +68,25 @@ describe.each(DATABASES)('partial cancellation on %s', (kind) => {
     const refunds = (await ledger(t, order.id)).filter((e) => e.kind === 'refund');
     expect(refunds.map((e) => [e.amount, e.status])).toEqual([[2000, 'succeeded']]);
     const [event] = await outbox(t, 'order.items_cancelled', order.id);
-    expect(event).toMatchObject({ type: 'order.items_cancelled', data: { id: order.id, items: [{ product_id: a, quantity: 2 }], reason: 'one is enough' } });
+    expect(event).toMatchObject({
+      type: 'order.items_cancelled',
+      data: { id: order.id, items: [{ product_id: a, quantity: 2 }], reason: 'one is enough' },
+    });
     expect((await outbox(t, 'payment.refunded', order.id)).map((e) => e.data.refund.amount)).toEqual([2000]);
     expect(await outbox(t, 'order.cancelled', order.id)).toEqual([]);
     const history = (await getJson(t, token, `/api/orders/${order.id}/history`)).json().items;
-    expect(history.at(-1)).toMatchObject({ status: 'pending', actor: order.user_id, note: `cancelled 2 × ${a}: one is enough` });
+    expect(history.at(-1)).toMatchObject({
+      status: 'pending',
+      actor: order.user_id,
+      note: `cancelled 2 × ${a}: one is enough`,
+    });
   });
 
   it('the last units’ cancel cancels the order and refunds the rest; a full cancel after a partial one returns only what is left', async () => {
     const first = await twoLineOrder();
-    expect((await cancel(first.token, first.order.id, { items: [{ product_id: first.a, quantity: 1 }] })).statusCode).toBe(200);
+    expect(
+      (await cancel(first.token, first.order.id, { items: [{ product_id: first.a, quantity: 1 }] })).statusCode,
+    ).toBe(200);
     const last = await cancel(first.token, first.order.id, {
       items: [
         { product_id: first.b, quantity: 2 },
@@ -79,21 +94,39 @@ describe.each(DATABASES)('partial cancellation on %s', (kind) => {
       ],
     });
     expect(last.statusCode, last.body).toBe(200);
-    expect(last.json().order).toMatchObject({ status: 'cancelled', current_total: 0, payment: { status: 'refunded', amount_refunded: 3500 } });
+    expect(last.json().order).toMatchObject({
+      status: 'cancelled',
+      current_total: 0,
+      payment: { status: 'refunded', amount_refunded: 3500 },
+    });
     expect(await stockOf(t, first.a)).toBe(10);
     expect(await stockOf(t, first.b)).toBe(10);
-    expect((await ledger(t, first.order.id)).filter((e) => e.kind === 'refund').map((e) => e.amount)).toEqual([1000, 2500]);
+    expect((await ledger(t, first.order.id)).filter((e) => e.kind === 'refund').map((e) => e.amount)).toEqual([
+      1000, 2500,
+    ]);
     expect(await outbox(t, 'order.cancelled', first.order.id)).toHaveLength(1);
-    expectProblem(await cancel(first.token, first.order.id, { items: [{ product_id: first.a, quantity: 1 }] }), 409, 'order_not_cancellable');
+    expectProblem(
+      await cancel(first.token, first.order.id, { items: [{ product_id: first.a, quantity: 1 }] }),
+      409,
+      'order_not_cancellable',
+    );
 
     const second = await twoLineOrder();
-    expect((await cancel(second.token, second.order.id, { items: [{ product_id: second.b, quantity: 1 }] })).statusCode).toBe(200);
+    expect(
+      (await cancel(second.token, second.order.id, { items: [{ product_id: second.b, quantity: 1 }] })).statusCode,
+    ).toBe(200);
     const full = await cancel(second.token, second.order.id);
-    expect(full.json().order).toMatchObject({ status: 'cancelled', current_total: 0, payment: { status: 'refunded', amount_refunded: 3500 } });
+    expect(full.json().order).toMatchObject({
+      status: 'cancelled',
+      current_total: 0,
+      payment: { status: 'refunded', amount_refunded: 3500 },
+    });
     expect(full.json().order.items.map((i: { quantity_cancelled: number }) => i.quantity_cancelled)).toEqual([3, 2]);
     expect(await stockOf(t, second.a)).toBe(10);
     expect(await stockOf(t, second.b)).toBe(10);
-    expect((await ledger(t, second.order.id)).filter((e) => e.kind === 'refund').map((e) => e.amount)).toEqual([250, 3250]);
+    expect((await ledger(t, second.order.id)).filter((e) => e.kind === 'refund').map((e) => e.amount)).toEqual([
+      250, 3250,
+    ]);
   });
 
   it('422 invalid_items: a product not in the order, more units than remain, a repeated product — nothing changes', async () => {
@@ -141,22 +174,43 @@ describe.each(DATABASES)('partial cancellation on %s', (kind) => {
 
   it('the same rules as a full cancel: someone else 403, only while pending (409), admins may', async () => {
     const { token, order, a } = await twoLineOrder();
-    expectProblem(await cancel(await t.token(uid('mallory')), order.id, { items: [{ product_id: a, quantity: 1 }] }), 403, 'forbidden');
+    expectProblem(
+      await cancel(await t.token(uid('mallory')), order.id, { items: [{ product_id: a, quantity: 1 }] }),
+      403,
+      'forbidden',
+    );
     expect((await cancel(admin, order.id, { items: [{ product_id: a, quantity: 1 }] })).statusCode).toBe(200);
-    await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/status`, headers: bearer(admin), payload: { status: 'processing' } });
-    expectProblem(await cancel(token, order.id, { items: [{ product_id: a, quantity: 1 }] }), 409, 'order_not_cancellable');
-    expectProblem(await cancel(token, randomUUID(), { items: [{ product_id: a, quantity: 1 }] }), 404, 'order_not_found');
+    await t.app.inject({
+      method: 'POST',
+      url: `/api/orders/${order.id}/status`,
+      headers: bearer(admin),
+      payload: { status: 'processing' },
+    });
+    expectProblem(
+      await cancel(token, order.id, { items: [{ product_id: a, quantity: 1 }] }),
+      409,
+      'order_not_cancellable',
+    );
+    expectProblem(
+      await cancel(token, randomUUID(), { items: [{ product_id: a, quantity: 1 }] }),
+      404,
+      'order_not_found',
+    );
   });
 
   it('racing partial cancels of the same units: each unit cancelled, restocked and refunded at most once', async () => {
     const { token, order, a } = await twoLineOrder();
-    const results = await Promise.all(Array.from({ length: 8 }, () => cancel(token, order.id, { items: [{ product_id: a, quantity: 1 }] })));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => cancel(token, order.id, { items: [{ product_id: a, quantity: 1 }] })),
+    );
     expect(results.filter((r) => r.statusCode === 200)).toHaveLength(3);
     for (const r of results.filter((x) => x.statusCode !== 200)) expectProblem(r, 422, 'invalid_items');
     const after = (await getJson(t, token, `/api/orders/${order.id}`)).json();
     expect(after).toMatchObject({ status: 'pending', current_total: 500, payment: { amount_refunded: 3000 } });
     expect(await stockOf(t, a)).toBe(10);
-    expect((await ledger(t, order.id)).filter((e) => e.kind === 'refund').map((e) => e.amount)).toEqual([1000, 1000, 1000]);
+    expect((await ledger(t, order.id)).filter((e) => e.kind === 'refund').map((e) => e.amount)).toEqual([
+      1000, 1000, 1000,
+    ]);
   });
 
   it('racing cancels of every remaining unit: one cancels the order, the rest are refused, one refund of the rest', async () => {
@@ -167,7 +221,12 @@ describe.each(DATABASES)('partial cancellation on %s', (kind) => {
         { product_id: b, quantity: 2 },
       ],
     };
-    const results = await Promise.all([cancel(token, order.id, all), cancel(token, order.id, all), cancel(token, order.id), cancel(token, order.id, all)]);
+    const results = await Promise.all([
+      cancel(token, order.id, all),
+      cancel(token, order.id, all),
+      cancel(token, order.id),
+      cancel(token, order.id, all),
+    ]);
     expect(results.filter((r) => r.statusCode === 200)).toHaveLength(1);
     for (const r of results.filter((x) => x.statusCode !== 200)) expect([409, 422]).toContain(r.statusCode);
     expect((await ledger(t, order.id)).filter((e) => e.kind === 'refund').map((e) => e.amount)).toEqual([3500]);
@@ -188,7 +247,9 @@ describe.each(DATABASES)('partial cancellation on %s', (kind) => {
       expect(await stockOf(t, b)).toBe(10);
       const after = (await getJson(t, token, `/api/orders/${order.id}`)).json();
       expect(after).toMatchObject({ status: 'cancelled', current_total: 0, payment: { amount_refunded: 3500 } });
-      expect((await ledger(t, order.id)).filter((e) => e.kind === 'refund').reduce((n, e) => n + e.amount, 0)).toBe(3500);
+      expect((await ledger(t, order.id)).filter((e) => e.kind === 'refund').reduce((n, e) => n + e.amount, 0)).toBe(
+        3500,
+      );
     }
   });
 
@@ -198,9 +259,17 @@ describe.each(DATABASES)('partial cancellation on %s', (kind) => {
     /** One unit of A cancelled from a fresh two-line order: nothing refunded, since nothing was captured. */
     async function cancelOneUncaptured() {
       const { token, order, a } = await twoLineOrder(app);
-      const res = await app.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token), payload: { items: [{ product_id: a, quantity: 1 }] } });
+      const res = await app.app.inject({
+        method: 'POST',
+        url: `/api/orders/${order.id}/cancel`,
+        headers: bearer(token),
+        payload: { items: [{ product_id: a, quantity: 1 }] },
+      });
       expect(res.statusCode, res.body).toBe(200);
-      expect(res.json().order).toMatchObject({ current_total: 2500, payment: { status: 'authorized', amount_captured: 0, amount_refunded: 0 } });
+      expect(res.json().order).toMatchObject({
+        current_total: 2500,
+        payment: { status: 'authorized', amount_captured: 0, amount_refunded: 0 },
+      });
       expect((await ledger(app, order.id)).filter((e) => e.kind === 'refund')).toEqual([]);
       return { token, order, a };
     }
@@ -214,10 +283,18 @@ describe.each(DATABASES)('partial cancellation on %s', (kind) => {
       const { token, order } = await cancelOneUncaptured();
       const adminToken = await app.adminToken();
       for (const status of ['processing', 'shipped']) {
-        const moved = await app.app.inject({ method: 'POST', url: `/api/orders/${order.id}/status`, headers: bearer(adminToken), payload: { status } });
+        const moved = await app.app.inject({
+          method: 'POST',
+          url: `/api/orders/${order.id}/status`,
+          headers: bearer(adminToken),
+          payload: { status },
+        });
         expect(moved.statusCode, moved.body).toBe(200);
       }
-      expect((await getJson(app, token, `/api/orders/${order.id}`)).json().payment).toMatchObject({ amount_captured: 2500, amount_refunded: 0 });
+      expect((await getJson(app, token, `/api/orders/${order.id}`)).json().payment).toMatchObject({
+        amount_captured: 2500,
+        amount_refunded: 0,
+      });
     });
   });
 });

@@ -19,14 +19,20 @@ describe.each(DATABASES)('catalog on %s', (kind) => {
     await t?.close();
   });
 
-  const put = (token: string, id: string, payload: unknown) => t.app.inject({ method: 'PUT', url: `/api/products/${id}`, headers: bearer(token), payload: payload as object });
+  const put = (token: string, id: string, payload: unknown) =>
+    t.app.inject({ method: 'PUT', url: `/api/products/${id}`, headers: bearer(token), payload: payload as object });
 
   describe('PUT /api/products/{id}', () => {
     it('an admin creates, then replaces, a product; GET shows the latest', async () => {
       const id = uid('sku');
       const created = await put(admin, id, valid);
       expect(created.statusCode, created.body).toBe(200);
-      expect(created.json()).toEqual({ id, ...valid, created_at: expect.stringMatching(ISO), updated_at: expect.stringMatching(ISO) });
+      expect(created.json()).toEqual({
+        id,
+        ...valid,
+        created_at: expect.stringMatching(ISO),
+        updated_at: expect.stringMatching(ISO),
+      });
       const replaced = await put(admin, id, { name: 'Tee', price: 0, currency: 'EUR', active: false, stock: null });
       expect(replaced.statusCode).toBe(200);
       expect(replaced.json()).toEqual({
@@ -51,7 +57,9 @@ describe.each(DATABASES)('catalog on %s', (kind) => {
 
     it('a very large price stays exact', async () => {
       const id = uid('big');
-      expect((await put(admin, id, { ...valid, price: Number.MAX_SAFE_INTEGER })).json().price).toBe(Number.MAX_SAFE_INTEGER);
+      expect((await put(admin, id, { ...valid, price: Number.MAX_SAFE_INTEGER })).json().price).toBe(
+        Number.MAX_SAFE_INTEGER,
+      );
       expect((await getJson(t, user, `/api/products/${id}`)).json().price).toBe(Number.MAX_SAFE_INTEGER);
     });
 
@@ -66,7 +74,16 @@ describe.each(DATABASES)('catalog on %s', (kind) => {
       const res = await t.app.inject({ method: 'PUT', url: `/api/products/${id}`, payload: valid });
       expectProblem(res, 401, 'invalid_token');
       expect(res.headers['www-authenticate']).toBe('Bearer realm="orders"');
-      expectProblem(await t.app.inject({ method: 'PUT', url: `/api/products/${id}`, headers: { authorization: 'Bearer x.y.z' }, payload: valid }), 401, 'invalid_token');
+      expectProblem(
+        await t.app.inject({
+          method: 'PUT',
+          url: `/api/products/${id}`,
+          headers: { authorization: 'Bearer x.y.z' },
+          payload: valid,
+        }),
+        401,
+        'invalid_token',
+      );
       expectProblem(await getJson(t, user, `/api/products/${id}`), 404, 'product_not_found');
     });
 

@@ -3,7 +3,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { orderBody, putProduct } from '../helpers/app.js';
 import { describeApp, describePaymentsApp } from '../helpers/describe-apps.js';
 import { DATABASES } from '../helpers/db.js';
-import { bearer, createOrder, expectProblem, expectValidation, getJson, placedOrder, startApp, uid } from '../helpers/http.js';
+import {
+  bearer,
+  createOrder,
+  expectProblem,
+  expectValidation,
+  getJson,
+  placedOrder,
+  startApp,
+  uid,
+} from '../helpers/http.js';
 import { providerView } from '../helpers/payments.js';
 
 type Entry = { id: string; kind: string; amount: number; status: string; reason: string | null; actor: string };
@@ -14,8 +23,14 @@ describe.each(DATABASES)('POST /api/orders/{id}/refunds on %s', (kind) => {
   beforeAll(async () => (admin = await t.adminToken()));
 
   const refund = (orderId: string, payload: unknown, headers: Record<string, string> = {}, token = admin) =>
-    t.app.inject({ method: 'POST', url: `/api/orders/${orderId}/refunds`, headers: { ...bearer(token), ...headers }, payload: payload as object });
-  const ledger = async (orderId: string): Promise<Entry[]> => (await getJson(t, admin, `/api/orders/${orderId}/payments`)).json().items;
+    t.app.inject({
+      method: 'POST',
+      url: `/api/orders/${orderId}/refunds`,
+      headers: { ...bearer(token), ...headers },
+      payload: payload as object,
+    });
+  const ledger = async (orderId: string): Promise<Entry[]> =>
+    (await getJson(t, admin, `/api/orders/${orderId}/payments`)).json().items;
   const refunds = async (orderId: string) => (await ledger(orderId)).filter((e) => e.kind === 'refund');
   const outbox = async (topic: string, orderId: string) =>
     (await t.db.selectFrom('outbox').select(['payload']).where('topic', '=', topic).execute())
@@ -47,27 +62,49 @@ describe.each(DATABASES)('POST /api/orders/{id}/refunds on %s', (kind) => {
     expect(events.map((e) => e.data.refund)).toEqual([{ id: entry.id, amount: 500, currency: 'USD' }]);
     const emails = await outbox('refund_issued', order.id);
     expect(emails).toHaveLength(1);
-    expect(emails[0]).toMatchObject({ kind: 'refund_issued', to: order.email, extra: { refund: { id: entry.id, amount: 500, currency: 'USD' } } });
+    expect(emails[0]).toMatchObject({
+      kind: 'refund_issued',
+      to: order.email,
+      extra: { refund: { id: entry.id, amount: 500, currency: 'USD' } },
+    });
   });
 
   it('refunding everything left makes the payment refunded; one unit more is 422 refund_exceeds_captured', async () => {
     const { order } = await placedOrder(t, uid('owner'), { price: 1000, quantity: 3 });
     expect((await refund(order.id, { amount: 1000 })).statusCode).toBe(201);
-    expect(expectProblem(await refund(order.id, { amount: 2001 }), 422, 'refund_exceeds_captured').refundable).toBe(2000);
+    expect(expectProblem(await refund(order.id, { amount: 2001 }), 422, 'refund_exceeds_captured').refundable).toBe(
+      2000,
+    );
     expect((await refund(order.id, { amount: 2000 })).statusCode).toBe(201);
     expectProblem(await refund(order.id, { amount: 1 }), 422, 'refund_exceeds_captured');
-    expect((await getJson(t, admin, `/api/orders/${order.id}`)).json().payment).toMatchObject({ status: 'refunded', amount_refunded: 3000 });
+    expect((await getJson(t, admin, `/api/orders/${order.id}`)).json().payment).toMatchObject({
+      status: 'refunded',
+      amount_refunded: 3000,
+    });
     expect((await refunds(order.id)).map((e) => e.amount)).toEqual([1000, 2000]);
   });
 
   it('any order status: a delivered order can be refunded, a cancelled one has nothing left', async () => {
     const delivered = await placedOrder(t, uid('owner'));
     for (const status of ['processing', 'shipped', 'delivered']) {
-      await t.app.inject({ method: 'POST', url: `/api/orders/${delivered.order.id}/status`, headers: bearer(admin), payload: { status } });
+      await t.app.inject({
+        method: 'POST',
+        url: `/api/orders/${delivered.order.id}/status`,
+        headers: bearer(admin),
+        payload: { status },
+      });
     }
     expect((await refund(delivered.order.id, { amount: 100 })).statusCode).toBe(201);
     const cancelled = await placedOrder(t, uid('owner'));
-    expect((await t.app.inject({ method: 'POST', url: `/api/orders/${cancelled.order.id}/cancel`, headers: bearer(cancelled.token) })).statusCode).toBe(200);
+    expect(
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: `/api/orders/${cancelled.order.id}/cancel`,
+          headers: bearer(cancelled.token),
+        })
+      ).statusCode,
+    ).toBe(200);
     expectProblem(await refund(cancelled.order.id, { amount: 1 }), 422, 'refund_exceeds_captured');
   });
 
@@ -100,7 +137,9 @@ describe.each(DATABASES)('POST /api/orders/{id}/refunds on %s', (kind) => {
 
   it('20 racing refunds never add up to more than was captured', async () => {
     const { order } = await placedOrder(t, uid('owner'), { price: 1000, quantity: 3 });
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => refund(order.id, { amount: 200, reason: `goodwill ${i}` })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => refund(order.id, { amount: 200, reason: `goodwill ${i}` })),
+    );
     const created = results.filter((r) => r.statusCode === 201);
     expect(created).toHaveLength(15);
     for (const r of results.filter((x) => x.statusCode !== 201)) expectProblem(r, 422, 'refund_exceeds_captured');
@@ -118,7 +157,12 @@ describe.each(DATABASES)('POST /api/orders/{id}/refunds on %s', (kind) => {
       const token = await shipment.token(uid('owner'));
       const order = (await createOrder(shipment, token, orderBody([{ product_id: productId, quantity: 1 }]))).json();
       expect(order.payment.status).toBe('authorized');
-      const res = await shipment.app.inject({ method: 'POST', url: `/api/orders/${order.id}/refunds`, headers: bearer(await shipment.adminToken()), payload: { amount: 100 } });
+      const res = await shipment.app.inject({
+        method: 'POST',
+        url: `/api/orders/${order.id}/refunds`,
+        headers: bearer(await shipment.adminToken()),
+        payload: { amount: 100 },
+      });
       expectProblem(res, 409, 'payment_not_captured');
     } finally {
       await shipment.close();
@@ -157,7 +201,10 @@ describe.each(DATABASES)('POST /api/orders/{id}/refunds on %s', (kind) => {
 
   it('a bad Idempotency-Key header → 422', async () => {
     const { order } = await placedOrder(t, uid('owner'));
-    expectValidation(await refund(order.id, { amount: 5 }, { 'idempotency-key': 'é'.repeat(3) }), '/headers/idempotency-key');
+    expectValidation(
+      await refund(order.id, { amount: 5 }, { 'idempotency-key': 'é'.repeat(3) }),
+      '/headers/idempotency-key',
+    );
   });
 });
 
@@ -170,10 +217,20 @@ describe.each(DATABASES)('admin refunds through Stripe on %s', (kind) => {
     await putProduct(t, productId, { price: 1000, stock: null });
     const token = await t.token(uid('buyer'));
     const order = (
-      await createOrder(t, token, { items: [{ product_id: productId, quantity: 2 }], currency: 'USD', payment: { provider: 'stripe', source: 'pm_card_visa' } })
+      await createOrder(t, token, {
+        items: [{ product_id: productId, quantity: 2 }],
+        currency: 'USD',
+        payment: { provider: 'stripe', source: 'pm_card_visa' },
+      })
     ).json();
     const admin = await t.adminToken();
-    const post = (amount: number) => t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/refunds`, headers: bearer(admin), payload: { amount } });
+    const post = (amount: number) =>
+      t.app.inject({
+        method: 'POST',
+        url: `/api/orders/${order.id}/refunds`,
+        headers: bearer(admin),
+        payload: { amount },
+      });
     expect((await post(300)).json().status).toBe('succeeded');
     p.refundStatus('pending');
     const pending = await post(700);
@@ -192,7 +249,9 @@ describe.each(DATABASES)('admin refunds through Stripe on %s', (kind) => {
     while ((await reconcilePayments(t.app.deps)) > 0) {
       // drain
     }
-    const entries = (await getJson(t, admin, `/api/orders/${order.id}/payments`)).json().items.filter((e: Entry) => e.kind === 'refund');
+    const entries = (await getJson(t, admin, `/api/orders/${order.id}/payments`))
+      .json()
+      .items.filter((e: Entry) => e.kind === 'refund');
     expect(entries.map((e: Entry) => [e.amount, e.status])).toEqual([
       [300, 'succeeded'],
       [700, 'succeeded'],

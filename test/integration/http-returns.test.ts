@@ -3,7 +3,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { orderBody, putProduct } from '../helpers/app.js';
 import { describeApp } from '../helpers/describe-apps.js';
 import { DATABASES } from '../helpers/db.js';
-import { bearer, createOrder, expectProblem, expectValidation, getJson, stockOf, uid, variantApp } from '../helpers/http.js';
+import {
+  bearer,
+  createOrder,
+  expectProblem,
+  expectValidation,
+  getJson,
+  stockOf,
+  uid,
+  variantApp,
+} from '../helpers/http.js';
 
 const DAY = 24 * 3600_000;
 
@@ -13,10 +22,18 @@ describe.each(DATABASES)('returns on %s', (kind) => {
   beforeAll(async () => (admin = await t.adminToken()));
 
   const post = (token: string, url: string, payload?: unknown) =>
-    t.app.inject({ method: 'POST', url, headers: bearer(token), ...(payload === undefined ? {} : { payload: payload as object }) });
-  const requestReturn = (token: string, orderId: string, payload: unknown) => post(token, `/api/orders/${orderId}/returns`, payload);
-  const receive = (orderId: string, returnId: string, payload?: unknown) => post(admin, `/api/orders/${orderId}/returns/${returnId}/receive`, payload);
-  const reject = (orderId: string, returnId: string, payload?: unknown) => post(admin, `/api/orders/${orderId}/returns/${returnId}/reject`, payload);
+    t.app.inject({
+      method: 'POST',
+      url,
+      headers: bearer(token),
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
+  const requestReturn = (token: string, orderId: string, payload: unknown) =>
+    post(token, `/api/orders/${orderId}/returns`, payload);
+  const receive = (orderId: string, returnId: string, payload?: unknown) =>
+    post(admin, `/api/orders/${orderId}/returns/${returnId}/receive`, payload);
+  const reject = (orderId: string, returnId: string, payload?: unknown) =>
+    post(admin, `/api/orders/${orderId}/returns/${returnId}/reject`, payload);
   const advance = async (id: string, ...statuses: string[]) => {
     for (const status of statuses) {
       const res = await post(admin, `/api/orders/${id}/status`, { status });
@@ -48,7 +65,13 @@ describe.each(DATABASES)('returns on %s', (kind) => {
 
   const returnedUnits = async (orderId: string) =>
     Object.fromEntries(
-      (await t.db.selectFrom('order_items').select(['product_id', 'quantity_returned']).where('order_id', '=', orderId).execute()).map((r) => [r.product_id, r.quantity_returned]),
+      (
+        await t.db
+          .selectFrom('order_items')
+          .select(['product_id', 'quantity_returned'])
+          .where('order_id', '=', orderId)
+          .execute()
+      ).map((r) => [r.product_id, r.quantity_returned]),
     );
   const outbox = async (topic: string, orderId: string) =>
     (await t.db.selectFrom('outbox').select(['topic', 'kind', 'payload']).where('topic', '=', topic).execute()).filter(
@@ -88,14 +111,22 @@ describe.each(DATABASES)('returns on %s', (kind) => {
     }
     const [event] = await outbox('order.return_requested', order.id);
     expect(event?.kind).toBe('event');
-    expect(event?.payload).toMatchObject({ type: 'order.return_requested', order_id: order.id, data: { id: order.id, status: 'delivered', return: ret } });
+    expect(event?.payload).toMatchObject({
+      type: 'order.return_requested',
+      order_id: order.id,
+      data: { id: order.id, status: 'delivered', return: ret },
+    });
     const [email] = await outbox('return_requested', order.id);
     expect(email?.payload).toMatchObject({ kind: 'return_requested', to: order.email, extra: { return: ret } });
   });
 
   it('an admin may ask on the customer’s behalf; someone else gets 403 and nothing is written', async () => {
     const { order, a } = await deliveredOrder();
-    expectProblem(await requestReturn(await t.token(uid('mallory')), order.id, { items: [{ product_id: a, quantity: 1 }] }), 403, 'forbidden');
+    expectProblem(
+      await requestReturn(await t.token(uid('mallory')), order.id, { items: [{ product_id: a, quantity: 1 }] }),
+      403,
+      'forbidden',
+    );
     expectProblem(await getJson(t, await t.token(uid('mallory')), `/api/orders/${order.id}/returns`), 403, 'forbidden');
     expect((await getJson(t, admin, `/api/orders/${order.id}/returns`)).json().items).toEqual([]);
     expect((await requestReturn(admin, order.id, { items: [{ product_id: a, quantity: 1 }] })).statusCode).toBe(201);
@@ -106,7 +137,11 @@ describe.each(DATABASES)('returns on %s', (kind) => {
     ['a non-uuid order id', 'nope'],
   ])('%s → 404 order_not_found on every route', async (_what, id) => {
     const token = await t.token(uid('u'));
-    expectProblem(await requestReturn(token, id, { items: [{ product_id: 'x', quantity: 1 }] }), 404, 'order_not_found');
+    expectProblem(
+      await requestReturn(token, id, { items: [{ product_id: 'x', quantity: 1 }] }),
+      404,
+      'order_not_found',
+    );
     expectProblem(await getJson(t, token, `/api/orders/${id}/returns`), 404, 'order_not_found');
     expectProblem(await receive(id, randomUUID()), 404, 'order_not_found');
     expectProblem(await reject(id, randomUUID()), 404, 'order_not_found');
@@ -123,7 +158,9 @@ describe.each(DATABASES)('returns on %s', (kind) => {
   it('a return of another order is not found under this one', async () => {
     const first = await deliveredOrder();
     const second = await deliveredOrder();
-    const ret = (await requestReturn(first.token, first.order.id, { items: [{ product_id: first.a, quantity: 1 }] })).json();
+    const ret = (
+      await requestReturn(first.token, first.order.id, { items: [{ product_id: first.a, quantity: 1 }] })
+    ).json();
     expectProblem(await receive(second.order.id, ret.id), 404, 'not_found');
   });
 
@@ -139,13 +176,21 @@ describe.each(DATABASES)('returns on %s', (kind) => {
     const { token, order, a } = await deliveredOrder({ deliver: false });
     const path = ['processing', 'shipped'];
     await advance(order.id, ...path.slice(0, path.indexOf(status) + 1));
-    expectProblem(await requestReturn(token, order.id, { items: [{ product_id: a, quantity: 1 }] }), 409, 'order_not_returnable');
+    expectProblem(
+      await requestReturn(token, order.id, { items: [{ product_id: a, quantity: 1 }] }),
+      409,
+      'order_not_returnable',
+    );
   });
 
   it('a cancelled order → 409 order_not_returnable', async () => {
     const { token, order, a } = await deliveredOrder({ deliver: false });
     expect((await post(token, `/api/orders/${order.id}/cancel`)).statusCode).toBe(200);
-    expectProblem(await requestReturn(token, order.id, { items: [{ product_id: a, quantity: 1 }] }), 409, 'order_not_returnable');
+    expectProblem(
+      await requestReturn(token, order.id, { items: [{ product_id: a, quantity: 1 }] }),
+      409,
+      'order_not_returnable',
+    );
   });
 
   it('the window counts from the delivery in the history: inside it 201, past RETURN_WINDOW_DAYS 409', async () => {
@@ -156,7 +201,8 @@ describe.each(DATABASES)('returns on %s', (kind) => {
     const noWindow = await variantApp(t, { RETURN_WINDOW_DAYS: '0' });
     try {
       const body = { items: [{ product_id: a, quantity: 1 }] };
-      const ask = (app: typeof inside) => app.inject({ method: 'POST', url: `/api/orders/${order.id}/returns`, headers: bearer(token), payload: body });
+      const ask = (app: typeof inside) =>
+        app.inject({ method: 'POST', url: `/api/orders/${order.id}/returns`, headers: bearer(token), payload: body });
       expectProblem((await ask(outside)) as never, 409, 'order_not_returnable');
       expectProblem((await ask(noWindow)) as never, 409, 'order_not_returnable');
       expect((await ask(inside)).statusCode).toBe(201);
@@ -194,12 +240,27 @@ describe.each(DATABASES)('returns on %s', (kind) => {
   it('units in a requested or received return cannot be asked for again; a rejected return frees them', async () => {
     const { token, order, a } = await deliveredOrder();
     const first = (await requestReturn(token, order.id, { items: [{ product_id: a, quantity: 2 }] })).json();
-    expectProblem(await requestReturn(token, order.id, { items: [{ product_id: a, quantity: 2 }] }), 422, 'invalid_items');
+    expectProblem(
+      await requestReturn(token, order.id, { items: [{ product_id: a, quantity: 2 }] }),
+      422,
+      'invalid_items',
+    );
     expect((await requestReturn(token, order.id, { items: [{ product_id: a, quantity: 1 }] })).statusCode).toBe(201);
-    expectProblem(await requestReturn(token, order.id, { items: [{ product_id: a, quantity: 1 }] }), 422, 'invalid_items');
-    expect((await reject(order.id, first.id, { note: 'worn' })).json()).toMatchObject({ status: 'rejected', note: 'worn' });
+    expectProblem(
+      await requestReturn(token, order.id, { items: [{ product_id: a, quantity: 1 }] }),
+      422,
+      'invalid_items',
+    );
+    expect((await reject(order.id, first.id, { note: 'worn' })).json()).toMatchObject({
+      status: 'rejected',
+      note: 'worn',
+    });
     expect((await requestReturn(token, order.id, { items: [{ product_id: a, quantity: 2 }] })).statusCode).toBe(201);
-    expectProblem(await requestReturn(token, order.id, { items: [{ product_id: a, quantity: 1 }] }), 422, 'invalid_items');
+    expectProblem(
+      await requestReturn(token, order.id, { items: [{ product_id: a, quantity: 1 }] }),
+      422,
+      'invalid_items',
+    );
   });
 
   it.each([
@@ -251,12 +312,21 @@ describe.each(DATABASES)('returns on %s', (kind) => {
     expect((await getJson(t, token, `/api/orders/${order.id}/returns`)).json().items).toEqual([res.json()]);
     // the refund of refund_amount, through the ledger, confirmed by the provider and announced once
     const seen = (await getJson(t, token, `/api/orders/${order.id}`)).json();
-    expect(seen).toMatchObject({ status: 'delivered', total: 3500, current_total: 1250, payment: { status: 'partially_refunded', amount_refunded: 2250 } });
+    expect(seen).toMatchObject({
+      status: 'delivered',
+      total: 3500,
+      current_total: 1250,
+      payment: { status: 'partially_refunded', amount_refunded: 2250 },
+    });
     expect(seen.items.map((i: { quantity_returned: number }) => i.quantity_returned)).toEqual([2, 1]);
-    const refunds = (await getJson(t, token, `/api/orders/${order.id}/payments`)).json().items.filter((e: { kind: string }) => e.kind === 'refund');
+    const refunds = (await getJson(t, token, `/api/orders/${order.id}/payments`))
+      .json()
+      .items.filter((e: { kind: string }) => e.kind === 'refund');
     expect(refunds).toMatchObject([{ amount: 2250, status: 'succeeded', actor: 'admin', reason: `return ${ret.id}` }]);
     const refunded = await outbox('payment.refunded', order.id);
-    expect(refunded.map((m) => (m.payload as { data: { refund: unknown } }).data.refund)).toEqual([{ id: refunds[0].id, amount: 2250, currency: 'USD' }]);
+    expect(refunded.map((m) => (m.payload as { data: { refund: unknown } }).data.refund)).toEqual([
+      { id: refunds[0].id, amount: 2250, currency: 'USD' },
+    ]);
     expect(await outbox('refund_issued', order.id)).toHaveLength(1);
     const history = (await getJson(t, token, `/api/orders/${order.id}/history`)).json().items;
     expect(history.slice(-2)).toMatchObject([
@@ -268,11 +338,18 @@ describe.each(DATABASES)('returns on %s', (kind) => {
   it('receive after goodwill refunds refunds what is left of the payment, never more', async () => {
     const { token, order, a } = await deliveredOrder();
     const ret = (await requestReturn(token, order.id, { items: [{ product_id: a, quantity: 3 }] })).json();
-    expect((await post(admin, `/api/orders/${order.id}/refunds`, { amount: 1000, reason: 'late' })).statusCode).toBe(201);
+    expect((await post(admin, `/api/orders/${order.id}/refunds`, { amount: 1000, reason: 'late' })).statusCode).toBe(
+      201,
+    );
     expect((await receive(order.id, ret.id)).statusCode).toBe(200);
-    const refunds = (await getJson(t, admin, `/api/orders/${order.id}/payments`)).json().items.filter((e: { kind: string }) => e.kind === 'refund');
+    const refunds = (await getJson(t, admin, `/api/orders/${order.id}/payments`))
+      .json()
+      .items.filter((e: { kind: string }) => e.kind === 'refund');
     expect(refunds.map((e: { amount: number }) => e.amount)).toEqual([1000, 2500]);
-    expect((await getJson(t, token, `/api/orders/${order.id}`)).json().payment).toMatchObject({ status: 'refunded', amount_refunded: 3500 });
+    expect((await getJson(t, token, `/api/orders/${order.id}`)).json().payment).toMatchObject({
+      status: 'refunded',
+      amount_refunded: 3500,
+    });
   });
 
   it('receive with no body restocks; with restock false the stock stays', async () => {
@@ -295,7 +372,10 @@ describe.each(DATABASES)('returns on %s', (kind) => {
     expect(await stockOf(t, a)).toBe(7);
     expect(Object.values(await returnedUnits(order.id))).toEqual([0, 0]);
     expect(await outbox('order.return_rejected', order.id)).toHaveLength(1);
-    expect((await getJson(t, token, `/api/orders/${order.id}`)).json().payment).toMatchObject({ status: 'succeeded', amount_refunded: 0 });
+    expect((await getJson(t, token, `/api/orders/${order.id}`)).json().payment).toMatchObject({
+      status: 'succeeded',
+      amount_refunded: 0,
+    });
   });
 
   it('any other move is 409 invalid_transition, and changes nothing', async () => {
@@ -322,13 +402,17 @@ describe.each(DATABASES)('returns on %s', (kind) => {
     expect(await stockOf(t, a)).toBe(10);
     expect((await returnedUnits(order.id))[a]).toBe(3);
     expect(await outbox('order.return_received', order.id)).toHaveLength(1);
-    const refunds = (await getJson(t, admin, `/api/orders/${order.id}/payments`)).json().items.filter((e: { kind: string }) => e.kind === 'refund');
+    const refunds = (await getJson(t, admin, `/api/orders/${order.id}/payments`))
+      .json()
+      .items.filter((e: { kind: string }) => e.kind === 'refund');
     expect(refunds.map((e: { amount: number }) => e.amount)).toEqual([3000]);
   });
 
   it('racing requests never ask back more units than were delivered', async () => {
     const { token, order, a } = await deliveredOrder();
-    const results = await Promise.all(Array.from({ length: 8 }, () => requestReturn(token, order.id, { items: [{ product_id: a, quantity: 1 }] })));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => requestReturn(token, order.id, { items: [{ product_id: a, quantity: 1 }] })),
+    );
     const created = results.filter((r) => r.statusCode === 201);
     expect(created).toHaveLength(3);
     for (const r of results.filter((x) => x.statusCode !== 201)) expectProblem(r, 422, 'invalid_items');
@@ -341,8 +425,16 @@ describe.each(DATABASES)('returns on %s', (kind) => {
   });
 
   it('without a token → 401', async () => {
-    expectProblem(await t.app.inject({ method: 'GET', url: `/api/orders/${randomUUID()}/returns` }), 401, 'invalid_token');
-    expectProblem(await t.app.inject({ method: 'POST', url: `/api/orders/${randomUUID()}/returns`, payload: {} }), 401, 'invalid_token');
+    expectProblem(
+      await t.app.inject({ method: 'GET', url: `/api/orders/${randomUUID()}/returns` }),
+      401,
+      'invalid_token',
+    );
+    expectProblem(
+      await t.app.inject({ method: 'POST', url: `/api/orders/${randomUUID()}/returns`, payload: {} }),
+      401,
+      'invalid_token',
+    );
   });
 
   it('the OpenAPI document describes every returns route', async () => {

@@ -16,7 +16,12 @@ describe.each(DATABASES)('tracking on %s', (kind) => {
   });
 
   const setStatus = (token: string, id: string, payload: unknown) =>
-    t.app.inject({ method: 'POST', url: `/api/orders/${id}/status`, headers: bearer(token), payload: payload as object });
+    t.app.inject({
+      method: 'POST',
+      url: `/api/orders/${id}/status`,
+      headers: bearer(token),
+      payload: payload as object,
+    });
   const history = (token: string, id: string) => getJson(t, token, `/api/orders/${id}/history`);
 
   it('admin: pending → processing → shipped (with tracking) → delivered, each visible to the owner', async () => {
@@ -45,7 +50,11 @@ describe.each(DATABASES)('tracking on %s', (kind) => {
     const opsAdmin = await t.token(uid('ops2'), { roles: ['admin'] });
     const opsSub = JSON.parse(Buffer.from(opsAdmin.split('.')[1]!, 'base64url').toString()).sub;
     await setStatus(admin, order.id, { status: 'processing' });
-    await setStatus(opsAdmin, order.id, { status: 'shipped', note: 'DHL pickup', tracking: { carrier: 'DHL', number: 'JD0001' } });
+    await setStatus(opsAdmin, order.id, {
+      status: 'shipped',
+      note: 'DHL pickup',
+      tracking: { carrier: 'DHL', number: 'JD0001' },
+    });
     for (const reader of [token, admin]) {
       const res = await history(reader, order.id);
       expect(res.statusCode).toBe(200);
@@ -62,7 +71,12 @@ describe.each(DATABASES)('tracking on %s', (kind) => {
 
   it('a cancelled order’s history ends with the cancellation', async () => {
     const { order, token } = await placedOrder(t, uid('owner'));
-    await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token), payload: { reason: 'too slow' } });
+    await t.app.inject({
+      method: 'POST',
+      url: `/api/orders/${order.id}/cancel`,
+      headers: bearer(token),
+      payload: { reason: 'too slow' },
+    });
     const items = (await history(token, order.id)).json().items;
     expect(items.map((i: { status: string }) => i.status)).toEqual(['pending', 'cancelled']);
     expect(items[1]).toMatchObject({ actor: order.user_id, note: 'too slow' });
@@ -86,7 +100,10 @@ describe.each(DATABASES)('tracking on %s', (kind) => {
 
   it('a cancelled order cannot be moved on → 409 invalid_transition', async () => {
     const { order, token } = await placedOrder(t, uid('owner'));
-    expect((await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token) })).statusCode).toBe(200);
+    expect(
+      (await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token) }))
+        .statusCode,
+    ).toBe(200);
     expectProblem(await setStatus(admin, order.id, { status: 'processing' }), 409, 'invalid_transition');
   });
 
@@ -97,7 +114,11 @@ describe.each(DATABASES)('tracking on %s', (kind) => {
     ['no status', { note: 'hi' }, '/status'],
     ['an unknown field', { status: 'processing', eta: 'tomorrow' }, '/eta'],
     ['tracking without a number', { status: 'processing', tracking: { carrier: 'UPS' } }, '/tracking'],
-    ['tracking with an unknown field', { status: 'processing', tracking: { carrier: 'UPS', number: '1', url: 'x' } }, '/tracking/url'],
+    [
+      'tracking with an unknown field',
+      { status: 'processing', tracking: { carrier: 'UPS', number: '1', url: 'x' } },
+      '/tracking/url',
+    ],
     ['a note over 500 characters', { status: 'processing', note: 'x'.repeat(501) }, '/note'],
   ])('%s → 422 validation_error, order unchanged', async (_what, payload, path) => {
     const { order, token } = await placedOrder(t, uid('owner'));
@@ -126,7 +147,11 @@ describe.each(DATABASES)('tracking on %s', (kind) => {
 
   it('without a token → 401 on both routes', async () => {
     const id = randomUUID();
-    expectProblem(await t.app.inject({ method: 'POST', url: `/api/orders/${id}/status`, payload: { status: 'processing' } }), 401, 'invalid_token');
+    expectProblem(
+      await t.app.inject({ method: 'POST', url: `/api/orders/${id}/status`, payload: { status: 'processing' } }),
+      401,
+      'invalid_token',
+    );
     expectProblem(await t.app.inject({ method: 'GET', url: `/api/orders/${id}/history` }), 401, 'invalid_token');
   });
 });

@@ -31,15 +31,25 @@ describe.each(DATABASES)('migrating payments into the ledger on %s', (kind) => {
   });
 
   /** One old-style transaction (and its order, when it became one), written as the old code did. */
-  async function oldPayment(status: string, opts: { amount?: number; refunded?: number; order?: boolean; reference?: string | null } = {}) {
+  async function oldPayment(
+    status: string,
+    opts: { amount?: number; refunded?: number; order?: boolean; reference?: string | null } = {},
+  ) {
     const id = randomUUID();
     const orderId = randomUUID();
     const amount = opts.amount ?? 1500;
-    const reference = opts.reference === undefined ? (status === 'processing' || status === 'failed' ? null : `ch_${id}`) : opts.reference;
+    const reference =
+      opts.reference === undefined
+        ? status === 'processing' || status === 'failed'
+          ? null
+          : `ch_${id}`
+        : opts.reference;
     await sql`
       insert into payment_transactions (id, order_id, customer_id, provider, provider_reference, status, amount, amount_refunded, currency, source, order_draft, failure_reason, created_at, updated_at)
       values (${id}::uuid, ${orderId}::uuid, 'olduser', 'sandbox', ${reference}, ${status}, ${amount}, ${opts.refunded ?? 0}, 'USD', 'pm_card_visa', '{}'::jsonb,
-              ${status === 'refund_pending' ? 'provider timed out' : null}, '2026-01-01T10:00:00Z', '2026-01-02T10:00:00Z')`.execute(db);
+              ${status === 'refund_pending' ? 'provider timed out' : null}, '2026-01-01T10:00:00Z', '2026-01-02T10:00:00Z')`.execute(
+      db,
+    );
     if (opts.order ?? ['succeeded', 'refund_pending', 'refunded'].includes(status)) {
       await sql`
         insert into orders (id, user_id, status, currency, total, email, transaction_id, created_at, updated_at)
@@ -73,11 +83,34 @@ describe.each(DATABASES)('migrating payments into the ledger on %s', (kind) => {
       amount_refunded: 0,
       provider_reference: paid.reference,
     });
-    expect((await order(refunded.orderId)).payment).toMatchObject({ status: 'refunded', amount_captured: 1500, amount_refunded: 1500 });
-    expect((await order(inFlight.orderId)).payment).toMatchObject({ status: 'refund_pending', amount_captured: 1500, amount_refunded: 0 });
-    expect((await order(free.orderId)).payment).toMatchObject({ status: 'succeeded', amount: 0, amount_authorized: 0, amount_captured: 0 });
+    expect((await order(refunded.orderId)).payment).toMatchObject({
+      status: 'refunded',
+      amount_captured: 1500,
+      amount_refunded: 1500,
+    });
+    expect((await order(inFlight.orderId)).payment).toMatchObject({
+      status: 'refund_pending',
+      amount_captured: 1500,
+      amount_refunded: 0,
+    });
+    expect((await order(free.orderId)).payment).toMatchObject({
+      status: 'succeeded',
+      amount: 0,
+      amount_authorized: 0,
+      amount_captured: 0,
+    });
     const items = (await order(paid.orderId)).items;
-    expect(items).toEqual([{ product_id: 'sku_old', name: 'Old thing', quantity: 3, unit_price: 500, line_total: 1500, quantity_cancelled: 0, quantity_returned: 0 }]);
+    expect(items).toEqual([
+      {
+        product_id: 'sku_old',
+        name: 'Old thing',
+        quantity: 3,
+        unit_price: 500,
+        line_total: 1500,
+        quantity_cancelled: 0,
+        quantity_returned: 0,
+      },
+    ]);
     expect((await order(paid.orderId)).current_total).toBe(1500);
 
     const kinds = async (id: string) => (await listLedger(kdb, id)).map((e) => [e.kind, e.status, e.amount]);
@@ -110,18 +143,29 @@ describe.each(DATABASES)('migrating payments into the ledger on %s', (kind) => {
     const ids = async (id: string) => (await listLedger(kdb, id)).map((e) => e.id);
     expect((await ids(paid.id))[0]).toBe(paid.id);
     expect((await ids(inFlight.id))[2]).toBe(inFlight.id);
-    const pending = await sql<{ last_error: string | null }>`select last_error from payment_ledger where id = ${inFlight.id}::uuid`.execute(db);
+    const pending = await sql<{
+      last_error: string | null;
+    }>`select last_error from payment_ledger where id = ${inFlight.id}::uuid`.execute(db);
     expect(pending.rows[0]?.last_error).toBe('provider timed out');
 
     // A transaction's status now says only how its charge ended.
     const statuses = await sql<{ id: string; status: string }>`select id, status from payment_transactions`.execute(db);
     const byId = new Map(statuses.rows.map((r) => [r.id, r.status]));
-    expect([paid, refunded, inFlight, declined, charging].map((p) => byId.get(p.id))).toEqual(['succeeded', 'succeeded', 'succeeded', 'failed', 'processing']);
+    expect([paid, refunded, inFlight, declined, charging].map((p) => byId.get(p.id))).toEqual([
+      'succeeded',
+      'succeeded',
+      'succeeded',
+      'failed',
+      'processing',
+    ]);
     const columns = await sql<{ column_name: string }>`
-      select column_name from information_schema.columns where table_schema = current_schema() and table_name = 'payment_transactions'`.execute(db);
+      select column_name from information_schema.columns where table_schema = current_schema() and table_name = 'payment_transactions'`.execute(
+      db,
+    );
     expect(columns.rows.map((c) => c.column_name)).not.toContain('amount_refunded');
 
     // Migration 010 filled in every payment's totals from the ledger 007 wrote: what an order reads above.
-    for (const p of [paid, refunded, inFlight, declined, charging, free]) expect(await ledgerTotals(kdb, p.id)).toEqual(await readLedgerSums(kdb, p.id));
+    for (const p of [paid, refunded, inFlight, declined, charging, free])
+      expect(await ledgerTotals(kdb, p.id)).toEqual(await readLedgerSums(kdb, p.id));
   });
 });

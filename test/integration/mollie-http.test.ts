@@ -15,7 +15,8 @@ const RETURN = 'https://shop.example.com/checkout/return';
 describe.each(DATABASES)('mollie through HTTP on %s', (kind) => {
   describe('immediate capture', () => {
     const { t, emu } = describePaymentsApp(kind, { resetAfterEach: true });
-    const webhook = (id: string) => t.app.inject({ method: 'POST', url: '/api/webhooks/mollie', ...withBody(emu.mollie.webhook(id)) });
+    const webhook = (id: string) =>
+      t.app.inject({ method: 'POST', url: '/api/webhooks/mollie', ...withBody(emu.mollie.webhook(id)) });
     const read = async (orderId: string) => (await getJson(t, await t.adminToken(), `/api/orders/${orderId}`)).json();
     const events = (orderId: string, topic: string) =>
       t.db
@@ -31,16 +32,28 @@ describe.each(DATABASES)('mollie through HTTP on %s', (kind) => {
       await putProduct(t, sku, { price: opts.price ?? 1800, stock: 5, currency });
       const token = await t.token(uid('buyer'));
       const source = opts.source === null ? {} : { source: opts.source ?? 'ideal' };
-      const res = await createOrder(t, token, { items: [{ product_id: sku, quantity: 1 }], currency, payment: { provider: 'mollie', ...source, return_url: RETURN } });
+      const res = await createOrder(t, token, {
+        items: [{ product_id: sku, quantity: 1 }],
+        currency,
+        payment: { provider: 'mollie', ...source, return_url: RETURN },
+      });
       expect(res.statusCode, res.body).toBe(201);
       return { sku, token, order: res.json() };
     }
 
     it('awaiting_payment with the checkout link and Mollie’s expiry; the webhook (an id only) makes the service ask, and the order is placed once', async () => {
       const { order } = await awaiting();
-      expect(order).toMatchObject({ status: 'awaiting_payment', payment: { provider: 'mollie', status: 'requires_action' } });
+      expect(order).toMatchObject({
+        status: 'awaiting_payment',
+        payment: { provider: 'mollie', status: 'requires_action' },
+      });
       const payment = emu.mollie.payments.get(order.payment.provider_reference)!;
-      expect(order.payment.next_action).toMatchObject({ type: 'redirect', url: payment._links.checkout!.href, client_secret: null, provider_data: null });
+      expect(order.payment.next_action).toMatchObject({
+        type: 'redirect',
+        url: payment._links.checkout!.href,
+        client_secret: null,
+        provider_data: null,
+      });
       const call = emu.mollie.requests.find((r) => r.method === 'POST' && r.path === '/v2/payments')!;
       expect(JSON.parse(call.body)).toMatchObject({
         amount: { currency: 'EUR', value: '18.00' },
@@ -56,14 +69,19 @@ describe.each(DATABASES)('mollie through HTTP on %s', (kind) => {
       emu.mollie.customerPays(order.payment.provider_reference, 'paid');
       await webhook(order.payment.provider_reference);
       await webhook(order.payment.provider_reference);
-      expect(await read(order.id)).toMatchObject({ status: 'pending', payment: { status: 'succeeded', amount_captured: 1800, next_action: null } });
+      expect(await read(order.id)).toMatchObject({
+        status: 'pending',
+        payment: { status: 'succeeded', amount_captured: 1800, next_action: null },
+      });
       expect(await events(order.id, 'order.created')).toHaveLength(1);
     });
 
     it('amounts are Mollie’s decimal strings per currency exponent: JPY "1500", KWD "1.234"', async () => {
       await awaiting({ currency: 'JPY', price: 1500 });
       await awaiting({ currency: 'KWD', price: 1234 });
-      const amounts = emu.mollie.requests.filter((r) => r.method === 'POST' && r.path === '/v2/payments').map((r) => JSON.parse(r.body).amount);
+      const amounts = emu.mollie.requests
+        .filter((r) => r.method === 'POST' && r.path === '/v2/payments')
+        .map((r) => JSON.parse(r.body).amount);
       expect(amounts).toEqual([
         { currency: 'JPY', value: '1500' },
         { currency: 'KWD', value: '1.234' },
@@ -74,7 +92,12 @@ describe.each(DATABASES)('mollie through HTTP on %s', (kind) => {
       const { token, order } = await awaiting({ source: null });
       expect(JSON.parse(emu.mollie.requests.find((r) => r.method === 'POST')!.body).method).toBeUndefined();
       emu.mollie.customerPays(order.payment.provider_reference, 'paid');
-      const back = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/payment/confirm`, headers: bearer(token), payload: {} });
+      const back = await t.app.inject({
+        method: 'POST',
+        url: `/api/orders/${order.id}/payment/confirm`,
+        headers: bearer(token),
+        payload: {},
+      });
       expect(back.statusCode, back.body).toBe(200);
       expect(back.json().status).toBe('pending');
     });
@@ -91,10 +114,20 @@ describe.each(DATABASES)('mollie through HTTP on %s', (kind) => {
       const sku = uid('sku');
       await putProduct(t, sku, { price: 100, stock: 5, currency: 'EUR' });
       const token = await t.token(uid('buyer'));
-      const body = (payment: Record<string, unknown>) => ({ items: [{ product_id: sku, quantity: 1 }], currency: 'EUR', payment: { provider: 'mollie', ...payment } });
+      const body = (payment: Record<string, unknown>) => ({
+        items: [{ product_id: sku, quantity: 1 }],
+        currency: 'EUR',
+        payment: { provider: 'mollie', ...payment },
+      });
       expectValidation(await createOrder(t, token, body({ source: 'ideal' })), '/payment/return_url');
-      expectValidation(await createOrder(t, token, body({ source: 'pm_card_visa', return_url: RETURN })), '/payment/source');
-      expectValidation(await createOrder(t, token, body({ source: { type: 'ideal' }, return_url: RETURN })), '/payment/source');
+      expectValidation(
+        await createOrder(t, token, body({ source: 'pm_card_visa', return_url: RETURN })),
+        '/payment/source',
+      );
+      expectValidation(
+        await createOrder(t, token, body({ source: { type: 'ideal' }, return_url: RETURN })),
+        '/payment/source',
+      );
       expect(await stockOf(t, sku)).toBe(5);
       expect(emu.mollie.requests.filter((r) => r.method === 'POST')).toHaveLength(0);
     });
@@ -104,7 +137,14 @@ describe.each(DATABASES)('mollie through HTTP on %s', (kind) => {
       expect(res.statusCode).toBe(200);
       expect(res.json()).toEqual({ received: true, outcome: 'ignored' });
       expect(
-        (await t.app.inject({ method: 'POST', url: '/api/webhooks/mollie', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'nothing=here' })).statusCode,
+        (
+          await t.app.inject({
+            method: 'POST',
+            url: '/api/webhooks/mollie',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            payload: 'nothing=here',
+          })
+        ).statusCode,
       ).toBe(200);
       expect(emu.mollie.requests).toHaveLength(0);
     });
@@ -114,12 +154,20 @@ describe.each(DATABASES)('mollie through HTTP on %s', (kind) => {
       emu.mollie.customerPays(order.payment.provider_reference, 'paid');
       await webhook(order.payment.provider_reference);
       emu.mollie.refundStatus = 'pending';
-      const refund = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/refunds`, headers: bearer(await t.adminToken()), payload: { amount: 1000 } });
+      const refund = await t.app.inject({
+        method: 'POST',
+        url: `/api/orders/${order.id}/refunds`,
+        headers: bearer(await t.adminToken()),
+        payload: { amount: 1000 },
+      });
       expect(refund.statusCode, refund.body).toBe(201);
       expect(refund.json().status).toBe('pending');
       const call = emu.mollie.requests.find((r) => r.method === 'POST' && r.path.endsWith('/refunds'))!;
       expect(call.headers['idempotency-key']).toBe(`refund-${refund.json().id}`);
-      expect(JSON.parse(call.body)).toMatchObject({ amount: { currency: 'EUR', value: '10.00' }, metadata: { refund_id: refund.json().id } });
+      expect(JSON.parse(call.body)).toMatchObject({
+        amount: { currency: 'EUR', value: '10.00' },
+        metadata: { refund_id: refund.json().id },
+      });
       emu.mollie.settleRefunds();
       emu.mollie.dashboardRefund(order.payment.provider_reference, 500);
       const chargeback = emu.mollie.openDispute(order.payment.provider_reference, 1500);
@@ -127,7 +175,9 @@ describe.each(DATABASES)('mollie through HTTP on %s', (kind) => {
       await webhook(order.payment.provider_reference);
       const entries = (await getJson(t, await t.adminToken(), `/api/orders/${order.id}/payments`)).json().items;
       expect(
-        entries.filter((e: { kind: string }) => e.kind === 'refund' || e.kind === 'dispute').map((e: Record<string, unknown>) => [e.kind, e.status, e.amount, e.actor]),
+        entries
+          .filter((e: { kind: string }) => e.kind === 'refund' || e.kind === 'dispute')
+          .map((e: Record<string, unknown>) => [e.kind, e.status, e.amount, e.actor]),
       ).toEqual([
         ['refund', 'succeeded', 1000, expect.any(String)],
         ['refund', 'succeeded', 500, 'provider:mollie'],
@@ -143,7 +193,12 @@ describe.each(DATABASES)('mollie through HTTP on %s', (kind) => {
   describe('capture at shipment', () => {
     const { t, emu } = describePaymentsApp(kind, { env: { PAYMENT_CAPTURE: 'shipment' } });
     const advance = async (orderId: string, status: string) =>
-      t.app.inject({ method: 'POST', url: `/api/orders/${orderId}/status`, headers: bearer(await t.adminToken()), payload: { status } });
+      t.app.inject({
+        method: 'POST',
+        url: `/api/orders/${orderId}/status`,
+        headers: bearer(await t.adminToken()),
+        payload: { status },
+      });
 
     async function authorized() {
       const sku = uid('sku');
@@ -156,29 +211,52 @@ describe.each(DATABASES)('mollie through HTTP on %s', (kind) => {
       });
       expect(res.statusCode, res.body).toBe(201);
       const order = res.json();
-      expect(JSON.parse(emu.mollie.requests.findLast((r) => r.method === 'POST' && r.path === '/v2/payments')!.body).captureMode).toBe('manual');
+      expect(
+        JSON.parse(emu.mollie.requests.findLast((r) => r.method === 'POST' && r.path === '/v2/payments')!.body)
+          .captureMode,
+      ).toBe('manual');
       emu.mollie.customerPays(order.payment.provider_reference, 'paid');
-      await t.app.inject({ method: 'POST', url: '/api/webhooks/mollie', ...withBody(emu.mollie.webhook(order.payment.provider_reference)) });
+      await t.app.inject({
+        method: 'POST',
+        url: '/api/webhooks/mollie',
+        ...withBody(emu.mollie.webhook(order.payment.provider_reference)),
+      });
       return { token, order };
     }
 
     it('authorized places the order; shipping captures it once', async () => {
       const { order } = await authorized();
       const placed = (await getJson(t, await t.adminToken(), `/api/orders/${order.id}`)).json();
-      expect(placed).toMatchObject({ status: 'pending', payment: { status: 'authorized', amount_authorized: 3000, amount_captured: 0 } });
-      expect(placed.payment.authorization_expires_at).toBe(emu.mollie.payments.get(order.payment.provider_reference)!.captureBefore);
+      expect(placed).toMatchObject({
+        status: 'pending',
+        payment: { status: 'authorized', amount_authorized: 3000, amount_captured: 0 },
+      });
+      expect(placed.payment.authorization_expires_at).toBe(
+        emu.mollie.payments.get(order.payment.provider_reference)!.captureBefore,
+      );
       await advance(order.id, 'processing');
       const shipped = await advance(order.id, 'shipped');
       expect(shipped.statusCode, shipped.body).toBe(200);
-      expect(shipped.json()).toMatchObject({ status: 'shipped', payment: { status: 'succeeded', amount_captured: 3000 } });
+      expect(shipped.json()).toMatchObject({
+        status: 'shipped',
+        payment: { status: 'succeeded', amount_captured: 3000 },
+      });
       expect(emu.mollie.capturedAmount(order.payment.provider_reference)).toBe(3000);
     });
 
     it('a cancel before shipment releases the authorization: voided, nothing captured', async () => {
       const { token, order } = await authorized();
-      const cancel = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token), payload: {} });
+      const cancel = await t.app.inject({
+        method: 'POST',
+        url: `/api/orders/${order.id}/cancel`,
+        headers: bearer(token),
+        payload: {},
+      });
       expect(cancel.statusCode, cancel.body).toBe(200);
-      expect(cancel.json().order).toMatchObject({ status: 'cancelled', payment: { status: 'voided', amount_captured: 0 } });
+      expect(cancel.json().order).toMatchObject({
+        status: 'cancelled',
+        payment: { status: 'voided', amount_captured: 0 },
+      });
       expect(emu.mollie.payments.get(order.payment.provider_reference)!.status).toBe('canceled');
     });
   });

@@ -37,11 +37,26 @@ type Op =
   | { t: 'complete'; dup: boolean };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ t: fc.constant('cancelUnits' as const), line: fc.nat(1), qty: fc.integer({ min: 1, max: 3 }), dup: fc.boolean() }),
+  fc.record({
+    t: fc.constant('cancelUnits' as const),
+    line: fc.nat(1),
+    qty: fc.integer({ min: 1, max: 3 }),
+    dup: fc.boolean(),
+  }),
   fc.record({ t: fc.constant('cancelAll' as const), dup: fc.boolean() }),
   fc.record({ t: fc.constant('deliver' as const) }),
-  fc.record({ t: fc.constant('refund' as const), amount: fc.integer({ min: 1, max: 3000 }), key: fc.boolean(), dup: fc.boolean() }),
-  fc.record({ t: fc.constant('requestReturn' as const), line: fc.nat(1), qty: fc.integer({ min: 1, max: 3 }), dup: fc.boolean() }),
+  fc.record({
+    t: fc.constant('refund' as const),
+    amount: fc.integer({ min: 1, max: 3000 }),
+    key: fc.boolean(),
+    dup: fc.boolean(),
+  }),
+  fc.record({
+    t: fc.constant('requestReturn' as const),
+    line: fc.nat(1),
+    qty: fc.integer({ min: 1, max: 3 }),
+    dup: fc.boolean(),
+  }),
   fc.record({ t: fc.constant('receive' as const), which: fc.nat(3), restock: fc.boolean(), dup: fc.boolean() }),
   fc.record({ t: fc.constant('reject' as const), which: fc.nat(3) }),
   fc.record({ t: fc.constant('complete' as const), dup: fc.boolean() }),
@@ -108,7 +123,12 @@ describe.each(DATABASES)('money after the order, random sequences, on %s', (kind
     });
 
     const post = (token: string, url: string, payload: unknown, headers: Record<string, string> = {}) =>
-      t.app.inject({ method: 'POST', url, headers: { ...bearer(token), ...headers }, payload: payload as object }) as Promise<InjectResponse>;
+      t.app.inject({
+        method: 'POST',
+        url,
+        headers: { ...bearer(token), ...headers },
+        payload: payload as object,
+      }) as Promise<InjectResponse>;
 
     const PROVIDERS: ('sandbox' | RealProvider)[] = ['sandbox', 'stripe', 'square', 'paypal'];
 
@@ -142,7 +162,14 @@ describe.each(DATABASES)('money after the order, random sequences, on %s', (kind
             expect(created.statusCode, created.body).toBe(201);
             const order = created.json();
             const m = new Model(
-              ids.map((product_id, i) => ({ product_id, price: prices[i]!, quantity: quantities[i]!, cancelled: 0, returned: 0, inReturns: 0 })),
+              ids.map((product_id, i) => ({
+                product_id,
+                price: prices[i]!,
+                quantity: quantities[i]!,
+                cancelled: 0,
+                returned: 0,
+                inReturns: 0,
+              })),
               mode === 'immediate' && !awaits ? total : 0,
             );
             if (awaits) Object.assign(m, { status: 'awaiting_payment', paid: false });
@@ -151,11 +178,25 @@ describe.each(DATABASES)('money after the order, random sequences, on %s', (kind
               const ref = order.payment.provider_reference as string;
               if (provider === 'sandbox') {
                 const page = new URL(order.payment.next_action.url).pathname;
-                const res = await t.app.inject({ method: 'POST', url: page, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'outcome=complete' });
+                const res = await t.app.inject({
+                  method: 'POST',
+                  url: page,
+                  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+                  payload: 'outcome=complete',
+                });
                 expect(res.statusCode).toBe(303);
               } else if (provider === 'stripe') {
                 const hook = emu.stripe.authenticate(ref, 'complete');
-                expect((await t.app.inject({ method: 'POST', url: '/api/webhooks/stripe', headers: hook.headers, payload: hook.body })).statusCode).toBe(200);
+                expect(
+                  (
+                    await t.app.inject({
+                      method: 'POST',
+                      url: '/api/webhooks/stripe',
+                      headers: hook.headers,
+                      payload: hook.body,
+                    })
+                  ).statusCode,
+                ).toBe(200);
               } else emu.paypal.approve(ref);
             };
 
@@ -174,9 +215,18 @@ describe.each(DATABASES)('money after the order, random sequences, on %s', (kind
     );
 
     /** The customer completes at the provider (if the order still waits), then comes back, maybe twice at once. */
-    async function completeStep(op: { dup: boolean }, m: Model, url: string, owner: string, atProvider: () => Promise<void>, total: number): Promise<void> {
+    async function completeStep(
+      op: { dup: boolean },
+      m: Model,
+      url: string,
+      owner: string,
+      atProvider: () => Promise<void>,
+      total: number,
+    ): Promise<void> {
       if (m.status === 'awaiting_payment') await atProvider();
-      const results = await Promise.all(Array.from({ length: op.dup ? 2 : 1 }, () => post(owner, `${url}/payment/confirm`, {})));
+      const results = await Promise.all(
+        Array.from({ length: op.dup ? 2 : 1 }, () => post(owner, `${url}/payment/confirm`, {})),
+      );
       for (const r of results) expect(r.statusCode, r.body).toBe(200);
       if (m.status !== 'awaiting_payment') return;
       m.status = 'pending';
@@ -190,7 +240,9 @@ describe.each(DATABASES)('money after the order, random sequences, on %s', (kind
         case 'cancelUnits': {
           const line = m.lines[op.line]!;
           const body = { items: [{ product_id: line.product_id, quantity: op.qty }] };
-          const results = await Promise.all(Array.from({ length: times(op.dup) }, () => post(owner, `${url}/cancel`, body)));
+          const results = await Promise.all(
+            Array.from({ length: times(op.dup) }, () => post(owner, `${url}/cancel`, body)),
+          );
           // Racing duplicates queue on the order's lock: they behave as if sent one after the other.
           let expectOk = 0;
           for (let i = 0; i < results.length; i++) {
@@ -201,11 +253,15 @@ describe.each(DATABASES)('money after the order, random sequences, on %s', (kind
             m.giveBack(line.price * op.qty);
             if (m.currentTotal === 0) m.status = 'cancelled';
           }
-          expect(results.filter((r) => r.statusCode === 200).length, results.map((r) => r.body).join('\n')).toBe(expectOk);
+          expect(results.filter((r) => r.statusCode === 200).length, results.map((r) => r.body).join('\n')).toBe(
+            expectOk,
+          );
           return;
         }
         case 'cancelAll': {
-          const results = await Promise.all(Array.from({ length: times(op.dup) }, () => post(owner, `${url}/cancel`, {})));
+          const results = await Promise.all(
+            Array.from({ length: times(op.dup) }, () => post(owner, `${url}/cancel`, {})),
+          );
           const ok = results.filter((r) => r.statusCode === 200).length;
           if (m.status === 'pending' || m.status === 'awaiting_payment') {
             expect(ok).toBe(1);
@@ -246,7 +302,9 @@ describe.each(DATABASES)('money after the order, random sequences, on %s', (kind
         case 'requestReturn': {
           const line = m.lines[op.line]!;
           const body = { items: [{ product_id: line.product_id, quantity: op.qty }] };
-          const results = await Promise.all(Array.from({ length: times(op.dup) }, () => post(owner, `${url}/returns`, body)));
+          const results = await Promise.all(
+            Array.from({ length: times(op.dup) }, () => post(owner, `${url}/returns`, body)),
+          );
           const created = results.filter((r) => r.statusCode === 201);
           let expectOk = 0;
           for (let i = 0; i < results.length; i++) {
@@ -266,7 +324,9 @@ describe.each(DATABASES)('money after the order, random sequences, on %s', (kind
           const action = op.t === 'receive' ? 'receive' : 'reject';
           const body = op.t === 'receive' ? { restock: op.restock } : {};
           const n = op.t === 'receive' ? times(op.dup) : 1;
-          const results = await Promise.all(Array.from({ length: n }, () => post(admin, `${url}/returns/${r.id}/${action}`, body)));
+          const results = await Promise.all(
+            Array.from({ length: n }, () => post(admin, `${url}/returns/${r.id}/${action}`, body)),
+          );
           const ok = results.filter((x) => x.statusCode === 200).length;
           if (r.status !== 'requested') {
             expect(ok).toBe(0);
@@ -287,18 +347,34 @@ describe.each(DATABASES)('money after the order, random sequences, on %s', (kind
       }
     }
 
-    async function check(m: Model, orderId: string, reference: string, provider: 'sandbox' | RealProvider): Promise<void> {
+    async function check(
+      m: Model,
+      orderId: string,
+      reference: string,
+      provider: 'sandbox' | RealProvider,
+    ): Promise<void> {
       const order = (await getJson(t, admin, `/api/orders/${orderId}`)).json();
       expect(order.status).toBe(m.status);
-      expect(order.items.map((i: { quantity_cancelled: number; quantity_returned: number }) => [i.quantity_cancelled, i.quantity_returned])).toEqual(
-        m.lines.map((l) => [l.cancelled, l.returned]),
-      );
+      expect(
+        order.items.map((i: { quantity_cancelled: number; quantity_returned: number }) => [
+          i.quantity_cancelled,
+          i.quantity_returned,
+        ]),
+      ).toEqual(m.lines.map((l) => [l.cancelled, l.returned]));
       expect(order.current_total).toBe(m.currentTotal);
-      const ledger: { kind: string; amount: number; status: string; provider_reference: string | null }[] = (await getJson(t, admin, `/api/orders/${orderId}/payments`)).json()
-        .items;
-      const sum = (kind: string) => ledger.filter((e) => e.kind === kind && e.status === 'succeeded').reduce((s, e) => s + e.amount, 0);
+      const ledger: { kind: string; amount: number; status: string; provider_reference: string | null }[] = (
+        await getJson(t, admin, `/api/orders/${orderId}/payments`)
+      ).json().items;
+      const sum = (kind: string) =>
+        ledger.filter((e) => e.kind === kind && e.status === 'succeeded').reduce((s, e) => s + e.amount, 0);
       // While the customer has not paid, the charge's own rows wait (pending); nothing else may.
-      expect(ledger.filter((e) => e.status === 'pending' && !(m.status === 'awaiting_payment' && ['authorization', 'capture'].includes(e.kind)))).toEqual([]);
+      expect(
+        ledger.filter(
+          (e) =>
+            e.status === 'pending' &&
+            !(m.status === 'awaiting_payment' && ['authorization', 'capture'].includes(e.kind)),
+        ),
+      ).toEqual([]);
       expect(sum('capture')).toBe(m.captured);
       expect(sum('refund')).toBe(m.refunded);
       expect(order.payment).toMatchObject({ amount_captured: m.captured, amount_refunded: m.refunded });
@@ -308,7 +384,9 @@ describe.each(DATABASES)('money after the order, random sequences, on %s', (kind
       if (provider !== 'sandbox' && m.paid) {
         // Refunds name the captured payment: PayPal's capture id once an authorization was captured.
         const captureRef = ledger.find((e) => e.kind === 'capture' && e.status === 'succeeded')?.provider_reference;
-        const atProvider = providerView(emu, provider).refunds(provider === 'paypal' && captureRef ? captureRef : reference);
+        const atProvider = providerView(emu, provider).refunds(
+          provider === 'paypal' && captureRef ? captureRef : reference,
+        );
         expect(atProvider.reduce((s, a) => s + a, 0)).toBe(m.refunded);
         expect(atProvider.length).toBe(ledger.filter((e) => e.kind === 'refund').length);
       }

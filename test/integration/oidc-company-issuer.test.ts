@@ -19,11 +19,20 @@ describe('JWT_ISSUER with no JWT_JWKS_URL: keys from the discovery document', ()
   beforeAll(async () => {
     [company, stranger] = await Promise.all([startCompanyIdp(), startCompanyIdp()]);
     // A 2 s key cache: jose's cooldown between two fetches of the key set is as long (5 s at most).
-    const production = { NODE_ENV: 'production', JWT_SECRET: '', JWT_ISSUER: company.issuer, JWT_AUDIENCE: COMPANY_AUDIENCE, JWT_JWKS_CACHE_SECONDS: '2' };
+    const production = {
+      NODE_ENV: 'production',
+      JWT_SECRET: '',
+      JWT_ISSUER: company.issuer,
+      JWT_AUDIENCE: COMPANY_AUDIENCE,
+      JWT_JWKS_CACHE_SECONDS: '2',
+    };
     t = await createTestApp('pglite', { env: production });
     // Other apps on the same database: with Keycloak's roles claim, and outside production with the
     // development provider (to get a development token).
-    const variant = async (env: Record<string, string>) => ({ app: await variantApp(t, env), config: variantConfig(env) });
+    const variant = async (env: Record<string, string>) => ({
+      app: await variantApp(t, env),
+      config: variantConfig(env),
+    });
     keycloakLike = await variant({ ...production, JWT_ROLES_CLAIM: 'realm_access.roles' });
     devApp = await variant({ JWT_SECRET: '', NODE_ENV: 'development', PUBLIC_BASE_URL: 'http://127.0.0.1:1' });
   }, 120_000);
@@ -62,14 +71,21 @@ describe('JWT_ISSUER with no JWT_JWKS_URL: keys from the discovery document', ()
   });
 
   it('JWT_ROLES_CLAIM names the roles claim, a dotted path for a nested one (Keycloak: realm_access.roles)', async () => {
-    expect((await call(keycloakLike, await company.token({ realm_access: { roles: ['admin'] } }))).statusCode).toBe(200);
-    expectProblem(await call(keycloakLike, await company.token({ realm_access: { roles: ['viewer'] } })), 403, 'forbidden');
+    expect((await call(keycloakLike, await company.token({ realm_access: { roles: ['admin'] } }))).statusCode).toBe(
+      200,
+    );
+    expectProblem(
+      await call(keycloakLike, await company.token({ realm_access: { roles: ['viewer'] } })),
+      403,
+      'forbidden',
+    );
     const nested = await company.token({ roles: ['admin'] });
     expectProblem(await call(keycloakLike, nested), 403, 'forbidden'); // `roles` at the top level does not count there
   });
 });
 
-const call = (app: AppUnderTest, token: string, url = '/api/admin/orders?limit=1') => app.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+const call = (app: AppUnderTest, token: string, url = '/api/admin/orders?limit=1') =>
+  app.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
 
 function header(token: string): { kid?: string } {
   return JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { kid?: string };

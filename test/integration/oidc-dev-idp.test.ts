@@ -12,13 +12,16 @@ describe('the development provider at /dev-idp', () => {
   let t: TestApp;
   beforeAll(async () => {
     // Outside production with no issuer configured (JWT_SECRET stays: `npm run token` goes on working beside it).
-    t = await createTestApp('pglite', { env: { PUBLIC_BASE_URL: 'http://127.0.0.1:8000', DEV_IDP_ACCESS_TOKEN_TTL_SECONDS: '300' } });
+    t = await createTestApp('pglite', {
+      env: { PUBLIC_BASE_URL: 'http://127.0.0.1:8000', DEV_IDP_ACCESS_TOKEN_TTL_SECONDS: '300' },
+    });
   }, 120_000);
   afterAll(async () => {
     await t?.close();
   });
 
-  const api = (token: string, url = '/api/admin/orders?limit=1') => t.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+  const api = (token: string, url = '/api/admin/orders?limit=1') =>
+    t.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
 
   it('GET /admin/config.json gives the console the development provider', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/admin/config.json' });
@@ -36,7 +39,12 @@ describe('the development provider at /dev-idp', () => {
     const tokens = await signInAtDevIdp(t, { username: 'Ada Lovelace', admin: true });
     expect(tokens.expires_in).toBe(300);
     expect(tokens.refresh_token).toEqual(expect.any(String));
-    expect(oauth.getValidatedIdTokenClaims(tokens)).toMatchObject({ sub: 'Ada Lovelace', name: 'Ada Lovelace', iss: 'http://127.0.0.1:8000/dev-idp', aud: 'order-console' });
+    expect(oauth.getValidatedIdTokenClaims(tokens)).toMatchObject({
+      sub: 'Ada Lovelace',
+      name: 'Ada Lovelace',
+      iss: 'http://127.0.0.1:8000/dev-idp',
+      aud: 'order-console',
+    });
     expect((await api(tokens.access_token)).statusCode).toBe(200);
     // The ID token is no bearer token for the API (its audience is the console, its type not at+jwt).
     expectProblem(await api(tokens.id_token!), 401, 'invalid_token');
@@ -49,7 +57,8 @@ describe('the development provider at /dev-idp', () => {
   it('renews with the refresh token, rotating it: the used one is refused afterwards', async () => {
     const s = await authorizeAtDevIdp(t, { username: 'grace', admin: true });
     const first = await redeem(s);
-    const renew = (refreshToken: string) => oauth.refreshTokenGrantRequest(s.as, s.client, oauth.None(), refreshToken, s.opts);
+    const renew = (refreshToken: string) =>
+      oauth.refreshTokenGrantRequest(s.as, s.client, oauth.None(), refreshToken, s.opts);
     const second = await oauth.processRefreshTokenResponse(s.as, s.client, await renew(first.refresh_token!));
     expect(second.refresh_token).not.toBe(first.refresh_token);
     expect(second.access_token).not.toBe(first.access_token);
@@ -65,7 +74,10 @@ describe('the development provider at /dev-idp', () => {
     await expect(redeem(s)).rejects.toMatchObject({ error: 'invalid_grant', status: 400 });
 
     const other = await authorizeAtDevIdp(t, { username: 'eve', admin: true });
-    await expect(redeem(other, oauth.generateRandomCodeVerifier())).rejects.toMatchObject({ error: 'invalid_grant', status: 400 });
+    await expect(redeem(other, oauth.generateRandomCodeVerifier())).rejects.toMatchObject({
+      error: 'invalid_grant',
+      status: 400,
+    });
   });
 
   it('a response with a forged state is refused by the client before any code is redeemed', async () => {
@@ -77,9 +89,13 @@ describe('the development provider at /dev-idp', () => {
     const { request } = devIdpAgent(t);
     // An interaction this browser never started (no cookie), or that does not exist.
     expect((await request('/dev-idp/interaction/not-a-uid')).statusCode).toBe(400);
-    const post = (url: string, body: string) => request(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    const post = (url: string, body: string) =>
+      request(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
     expect((await post('/dev-idp/interaction/not-a-uid/login', 'username=x')).statusCode).toBe(400);
-    const token = await post('/dev-idp/token', 'grant_type=authorization_code&code=forged&client_id=order-console&redirect_uri=x&code_verifier=x');
+    const token = await post(
+      '/dev-idp/token',
+      'grant_type=authorization_code&code=forged&client_id=order-console&redirect_uri=x&code_verifier=x',
+    );
     expect(token.statusCode).toBe(400);
     expect(token.json()).toMatchObject({ error: expect.any(String) });
     expect((await post('/dev-idp/token', '%%%')).statusCode).toBeLessThan(500);
@@ -97,12 +113,24 @@ describe('the development provider at /dev-idp', () => {
     expect(form.body).toMatch(/<form method="post"/);
     expect(form.body).not.toMatch(/<script/);
     const action = /action="([^"]+)"/.exec(form.body)![1]!;
-    const blank = await request(action, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=%20&admin=yes' });
+    const blank = await request(action, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'username=%20&admin=yes',
+    });
     expect(blank.statusCode).toBe(422);
     expect(blank.body).toMatch(/role="alert"/);
-    const twice = await request(action, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=a&username=b' });
+    const twice = await request(action, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'username=a&username=b',
+    });
     expect(twice.statusCode).toBe(422);
-    const named = await request(action, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=ok' });
+    const named = await request(action, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'username=ok',
+    });
     expect(named.statusCode).toBe(303);
   });
 
@@ -116,7 +144,9 @@ describe('the development provider at /dev-idp', () => {
       PUBLIC_BASE_URL: 'https://orders.example.com',
     });
     try {
-      expect((await other.inject({ method: 'GET', url: '/dev-idp/.well-known/openid-configuration' })).statusCode).toBe(404);
+      expect((await other.inject({ method: 'GET', url: '/dev-idp/.well-known/openid-configuration' })).statusCode).toBe(
+        404,
+      );
       expect((await other.inject({ method: 'GET', url: '/admin/config.json' })).json()).toEqual({
         sign_in: 'oidc',
         issuer: 'https://login.example.com/realms/staff',

@@ -34,10 +34,21 @@ function insertEntry(
     .execute();
 }
 
-const expectTotalsAreSums = async (db: Kysely<Database>, transactionId: string) => expect(await totals(db, transactionId)).toEqual(await readLedgerSums(db, transactionId));
+const expectTotalsAreSums = async (db: Kysely<Database>, transactionId: string) =>
+  expect(await totals(db, transactionId)).toEqual(await readLedgerSums(db, transactionId));
 
 function entry(transactionId: string, orderId: string, kind: string, amount: number, status = 'pending') {
-  return { id: randomUUID(), transaction_id: transactionId, order_id: orderId, kind, amount, currency: 'USD', status, reason: null, actor: 'test' };
+  return {
+    id: randomUUID(),
+    transaction_id: transactionId,
+    order_id: orderId,
+    kind,
+    amount,
+    currency: 'USD',
+    status,
+    reason: null,
+    actor: 'test',
+  };
 }
 
 async function refusal(p: Promise<unknown>): Promise<ReturnType<typeof ledgerViolation> | 'accepted'> {
@@ -60,7 +71,13 @@ describe.each(DATABASES)('the payment ledger on %s', (kind) => {
     await t?.close();
   });
 
-  const cancel = (token: string, id: string) => t.app.inject({ method: 'POST', url: `/api/orders/${id}/cancel`, headers: bearer(token), payload: { reason: 'not needed' } });
+  const cancel = (token: string, id: string) =>
+    t.app.inject({
+      method: 'POST',
+      url: `/api/orders/${id}/cancel`,
+      headers: bearer(token),
+      payload: { reason: 'not needed' },
+    });
 
   describe('GET /api/orders/{id}/payments', () => {
     it('a new order: its authorization and capture, succeeded, with the provider reference; the payment shows the amounts', async () => {
@@ -97,7 +114,11 @@ describe.each(DATABASES)('the payment ledger on %s', (kind) => {
       const { order, token } = await placedOrder(t, uid('owner'), { price: 900 });
       const res = await cancel(token, order.id);
       expect(res.statusCode, res.body).toBe(200);
-      expect(res.json().order.payment).toMatchObject({ status: 'refunded', amount_captured: 900, amount_refunded: 900 });
+      expect(res.json().order.payment).toMatchObject({
+        status: 'refunded',
+        amount_captured: 900,
+        amount_refunded: 900,
+      });
       const items = (await getJson(t, token, `/api/orders/${order.id}/payments`)).json().items;
       expect(items.map((e: { kind: string; status: string }) => [e.kind, e.status])).toEqual([
         ['authorization', 'succeeded'],
@@ -105,7 +126,13 @@ describe.each(DATABASES)('the payment ledger on %s', (kind) => {
         ['refund', 'succeeded'],
       ]);
       const refund = items[2];
-      expect(refund).toMatchObject({ amount: 900, currency: 'USD', actor: order.user_id, reason: 'not needed', provider_reference: expect.any(String) });
+      expect(refund).toMatchObject({
+        amount: 900,
+        currency: 'USD',
+        actor: order.user_id,
+        reason: 'not needed',
+        provider_reference: expect.any(String),
+      });
       const events = await t.db
         .selectFrom('outbox')
         .select('payload')
@@ -121,10 +148,26 @@ describe.each(DATABASES)('the payment ledger on %s', (kind) => {
     it("an admin reads any order's ledger; someone else gets 403; a missing or malformed id 404; no token 401", async () => {
       const { order } = await placedOrder(t, uid('owner'));
       expect((await getJson(t, await t.adminToken(), `/api/orders/${order.id}/payments`)).statusCode).toBe(200);
-      expectProblem(await getJson(t, await t.token(uid('other')), `/api/orders/${order.id}/payments`), 403, 'forbidden');
-      expectProblem(await getJson(t, await t.token(uid('other')), `/api/orders/${randomUUID()}/payments`), 404, 'order_not_found');
-      expectProblem(await getJson(t, await t.token(uid('other')), '/api/orders/not-a-uuid/payments'), 404, 'order_not_found');
-      expectProblem(await t.app.inject({ method: 'GET', url: `/api/orders/${order.id}/payments` }), 401, 'invalid_token');
+      expectProblem(
+        await getJson(t, await t.token(uid('other')), `/api/orders/${order.id}/payments`),
+        403,
+        'forbidden',
+      );
+      expectProblem(
+        await getJson(t, await t.token(uid('other')), `/api/orders/${randomUUID()}/payments`),
+        404,
+        'order_not_found',
+      );
+      expectProblem(
+        await getJson(t, await t.token(uid('other')), '/api/orders/not-a-uuid/payments'),
+        404,
+        'order_not_found',
+      );
+      expectProblem(
+        await t.app.inject({ method: 'GET', url: `/api/orders/${order.id}/payments` }),
+        401,
+        'invalid_token',
+      );
     });
   });
 
@@ -135,7 +178,9 @@ describe.each(DATABASES)('the payment ledger on %s', (kind) => {
       expect(await refusal(insertEntry(t.db, tx, order.id, { kind: 'refund', amount: 1001 }))).toBe('invariant');
       expect(await refusal(insertEntry(t.db, tx, order.id, { kind: 'refund', amount: 600 }))).toBe('accepted');
       expect(await refusal(insertEntry(t.db, tx, order.id, { kind: 'refund', amount: 401 }))).toBe('invariant');
-      expect(await refusal(insertEntry(t.db, tx, order.id, { kind: 'refund', amount: 400, status: 'succeeded' }))).toBe('accepted');
+      expect(await refusal(insertEntry(t.db, tx, order.id, { kind: 'refund', amount: 400, status: 'succeeded' }))).toBe(
+        'accepted',
+      );
       expect(await refusal(insertEntry(t.db, tx, order.id, { kind: 'refund', amount: 1 }))).toBe('invariant');
     });
 
@@ -144,30 +189,67 @@ describe.each(DATABASES)('the payment ledger on %s', (kind) => {
       const tx = order.payment.transaction_id;
       expect(await refusal(insertEntry(t.db, tx, order.id, { kind: 'capture', amount: 1 }))).toBe('invariant');
       expect(await refusal(insertEntry(t.db, tx, order.id, { kind: 'void', amount: 1 }))).toBe('invariant');
-      expect(await refusal(insertEntry(t.db, tx, order.id, { kind: 'authorization', amount: 500, status: 'succeeded' }))).toBe('accepted');
+      expect(
+        await refusal(insertEntry(t.db, tx, order.id, { kind: 'authorization', amount: 500, status: 'succeeded' })),
+      ).toBe('accepted');
       expect(await refusal(insertEntry(t.db, tx, order.id, { kind: 'void', amount: 500 }))).toBe('accepted');
       expect(await refusal(insertEntry(t.db, tx, order.id, { kind: 'capture', amount: 1 }))).toBe('invariant');
     });
 
     it('a movement in another currency than its payment is refused', async () => {
       const { order } = await placedOrder(t, uid('owner'), { price: 1000 });
-      expect(await refusal(insertEntry(t.db, order.payment.transaction_id, order.id, { kind: 'refund', amount: 10, currency: 'EUR' }))).toBe('invariant');
+      expect(
+        await refusal(
+          insertEntry(t.db, order.payment.transaction_id, order.id, { kind: 'refund', amount: 10, currency: 'EUR' }),
+        ),
+      ).toBe('invariant');
     });
 
     it('a provider movement is recorded once: the same refund id twice is refused', async () => {
       const a = await placedOrder(t, uid('owner'), { price: 1000 });
       const b = await placedOrder(t, uid('owner'), { price: 1000 });
       const ref = uid('re');
-      expect(await refusal(insertEntry(t.db, a.order.payment.transaction_id, a.order.id, { kind: 'refund', amount: 100, reference: ref }))).toBe('accepted');
-      expect(await refusal(insertEntry(t.db, a.order.payment.transaction_id, a.order.id, { kind: 'refund', amount: 100, reference: ref }))).toBe('duplicate_movement');
-      expect(await refusal(insertEntry(t.db, b.order.payment.transaction_id, b.order.id, { kind: 'refund', amount: 100, reference: ref }))).toBe('duplicate_movement');
+      expect(
+        await refusal(
+          insertEntry(t.db, a.order.payment.transaction_id, a.order.id, {
+            kind: 'refund',
+            amount: 100,
+            reference: ref,
+          }),
+        ),
+      ).toBe('accepted');
+      expect(
+        await refusal(
+          insertEntry(t.db, a.order.payment.transaction_id, a.order.id, {
+            kind: 'refund',
+            amount: 100,
+            reference: ref,
+          }),
+        ),
+      ).toBe('duplicate_movement');
+      expect(
+        await refusal(
+          insertEntry(t.db, b.order.payment.transaction_id, b.order.id, {
+            kind: 'refund',
+            amount: 100,
+            reference: ref,
+          }),
+        ),
+      ).toBe('duplicate_movement');
     });
 
     it('append-only: no delete, no change of what a row recorded, no move back to pending', async () => {
       const { order } = await placedOrder(t, uid('owner'), { price: 1000 });
       const rows = t.db.selectFrom('payment_ledger').where('transaction_id', '=', order.payment.transaction_id);
-      const capture = t.db.updateTable('payment_ledger').where('transaction_id', '=', order.payment.transaction_id).where('kind', '=', 'capture');
-      expect(await refusal(t.db.deleteFrom('payment_ledger').where('transaction_id', '=', order.payment.transaction_id).execute())).toBe('append_only');
+      const capture = t.db
+        .updateTable('payment_ledger')
+        .where('transaction_id', '=', order.payment.transaction_id)
+        .where('kind', '=', 'capture');
+      expect(
+        await refusal(
+          t.db.deleteFrom('payment_ledger').where('transaction_id', '=', order.payment.transaction_id).execute(),
+        ),
+      ).toBe('append_only');
       expect(await refusal(capture.set({ amount: 1 }).execute())).toBe('append_only');
       expect(await refusal(capture.set({ status: 'pending' }).execute())).toBe('append_only');
       expect(await refusal(capture.set({ provider_reference: 'elsewhere' }).execute())).toBe('append_only');
@@ -223,7 +305,12 @@ describe.each(DATABASES)('the payment ledger on %s', (kind) => {
     it('follow every insert, status move and expiry change, and read as the order shows them', async () => {
       const { order, token } = await placedOrder(t, uid('owner'), { price: 1000, quantity: 2 });
       const tx = order.payment.transaction_id;
-      expect(await totals(t.db, tx)).toMatchObject({ authorized: 2000, captured: 2000, refunded: 0, pendingRefunds: 0 });
+      expect(await totals(t.db, tx)).toMatchObject({
+        authorized: 2000,
+        captured: 2000,
+        refunded: 0,
+        pendingRefunds: 0,
+      });
       const refunds = [entry(tx, order.id, 'refund', 300), entry(tx, order.id, 'refund', 200)];
       await t.db.insertInto('payment_ledger').values(refunds).execute();
       expect(await totals(t.db, tx)).toMatchObject({ refunded: 0, pendingRefunds: 500 });
@@ -233,16 +320,28 @@ describe.each(DATABASES)('the payment ledger on %s', (kind) => {
       await t.db.updateTable('payment_ledger').set({ status: 'failed' }).where('id', '=', refunds[0]!.id).execute(); // a refund.failed after it succeeded
       expect(await totals(t.db, tx)).toMatchObject({ refunded: 0 });
       const expiry = new Date('2031-01-01T00:00:00.000Z');
-      await t.db.updateTable('payment_ledger').set({ expires_at: expiry }).where('transaction_id', '=', tx).where('kind', '=', 'authorization').execute();
+      await t.db
+        .updateTable('payment_ledger')
+        .set({ expires_at: expiry })
+        .where('transaction_id', '=', tx)
+        .where('kind', '=', 'authorization')
+        .execute();
       expect((await totals(t.db, tx)).authorizationExpiresAt).toBe(expiry.toISOString());
       await expectTotalsAreSums(t.db, tx);
 
-      const cancelled = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token), payload: {} });
+      const cancelled = await t.app.inject({
+        method: 'POST',
+        url: `/api/orders/${order.id}/cancel`,
+        headers: bearer(token),
+        payload: {},
+      });
       expect(cancelled.statusCode, cancelled.body).toBe(200);
       expect(await totals(t.db, tx)).toMatchObject({ captured: 2000, refunded: 2000, pendingRefunds: 0 });
       await expectTotalsAreSums(t.db, tx);
       const listed = await t.app.inject({ method: 'GET', url: '/api/orders?limit=5', headers: bearer(token) });
-      expect(listed.json<{ items: { id: string; payment: unknown }[] }>().items.find((o) => o.id === order.id)?.payment).toMatchObject({
+      expect(
+        listed.json<{ items: { id: string; payment: unknown }[] }>().items.find((o) => o.id === order.id)?.payment,
+      ).toMatchObject({
         status: 'refunded',
         amount_captured: 2000,
         amount_refunded: 2000,

@@ -3,7 +3,14 @@ import { putProduct } from '../helpers/app.js';
 import { describePaymentsApp } from '../helpers/describe-apps.js';
 import { DATABASES } from '../helpers/db.js';
 import { bearer, createOrder, expectProblem, getJson, orderCount, stockOf, uid } from '../helpers/http.js';
-import { paymentBody, providerView, REAL_PROVIDERS, transaction, transactionsOf, type ProviderView } from '../helpers/payments.js';
+import {
+  paymentBody,
+  providerView,
+  REAL_PROVIDERS,
+  transaction,
+  transactionsOf,
+  type ProviderView,
+} from '../helpers/payments.js';
 
 /**
  * Orders paid through the three real providers' SDKs, end to end over HTTP:
@@ -14,7 +21,8 @@ import { paymentBody, providerView, REAL_PROVIDERS, transaction, transactionsOf,
 describe.each(DATABASES)('orders paid through real providers on %s', (kind) => {
   const { t, emu } = describePaymentsApp(kind);
 
-  const cancel = (token: string, id: string) => t.app.inject({ method: 'POST', url: `/api/orders/${id}/cancel`, headers: bearer(token), payload: {} });
+  const cancel = (token: string, id: string) =>
+    t.app.inject({ method: 'POST', url: `/api/orders/${id}/cancel`, headers: bearer(token), payload: {} });
 
   /** A fresh product (price × quantity = total) and a user to buy it. */
   async function shop(price = 1250, stock: number | null = 5) {
@@ -32,7 +40,13 @@ describe.each(DATABASES)('orders paid through real providers on %s', (kind) => {
 
     it('create → 201 with the provider payment, GET agrees, one charge at the provider', async () => {
       const { productId, user, token } = await shop(1250, 5);
-      const res = await createOrder(t, token, paymentBody(id, p.source(2500), [{ product_id: productId, quantity: 2 }]), {}, '/api/orders');
+      const res = await createOrder(
+        t,
+        token,
+        paymentBody(id, p.source(2500), [{ product_id: productId, quantity: 2 }]),
+        {},
+        '/api/orders',
+      );
       expect(res.statusCode, res.body).toBe(201);
       const order = res.json();
       expect(res.headers.location).toBe(`/api/orders/${order.id}`);
@@ -41,7 +55,13 @@ describe.each(DATABASES)('orders paid through real providers on %s', (kind) => {
         status: 'pending',
         total: 2500,
         currency: 'USD',
-        payment: { provider: id, status: 'succeeded', amount: 2500, currency: 'USD', provider_reference: expect.any(String) },
+        payment: {
+          provider: id,
+          status: 'succeeded',
+          amount: 2500,
+          currency: 'USD',
+          provider_reference: expect.any(String),
+        },
       });
       expect(order.payment.provider_reference.length).toBeGreaterThan(0);
       expect(p.charges(order.payment.transaction_id)).toBe(1);
@@ -52,25 +72,41 @@ describe.each(DATABASES)('orders paid through real providers on %s', (kind) => {
       expect(got.statusCode).toBe(200);
       expect(got.json()).toEqual(order);
       const tx = await transaction(t, order.payment.transaction_id);
-      expect(tx).toMatchObject({ status: 'succeeded', provider: id, provider_reference: order.payment.provider_reference, amount: 2500, amount_refunded: 0 });
+      expect(tx).toMatchObject({
+        status: 'succeeded',
+        provider: id,
+        provider_reference: order.payment.provider_reference,
+        amount: 2500,
+        amount_refunded: 0,
+      });
     });
 
     it('cancel → 200 refunded; the provider shows exactly one refund of the full amount; stock returned', async () => {
       const { productId, token } = await shop(999, 4);
-      const created = await createOrder(t, token, paymentBody(id, p.source(2997), [{ product_id: productId, quantity: 3 }]));
+      const created = await createOrder(
+        t,
+        token,
+        paymentBody(id, p.source(2997), [{ product_id: productId, quantity: 3 }]),
+      );
       expect(created.statusCode, created.body).toBe(201);
       const order = created.json();
       expect(await stockOf(t, productId)).toBe(1);
 
       const res = await cancel(token, order.id);
       expect(res.statusCode, res.body).toBe(200);
-      expect(res.json()).toMatchObject({ message: 'Order cancelled', order: { id: order.id, status: 'cancelled', payment: { status: 'refunded', amount: 2997 } } });
+      expect(res.json()).toMatchObject({
+        message: 'Order cancelled',
+        order: { id: order.id, status: 'cancelled', payment: { status: 'refunded', amount: 2997 } },
+      });
       expect(p.refunds(order.payment.provider_reference)).toEqual([2997]);
       expect(p.charges(order.payment.transaction_id)).toBe(1);
       expect(await stockOf(t, productId)).toBe(4);
 
       const got = (await getJson(t, token, `/api/orders/${order.id}`)).json();
-      expect(got).toMatchObject({ status: 'cancelled', payment: { status: 'refunded', provider_reference: order.payment.provider_reference } });
+      expect(got).toMatchObject({
+        status: 'cancelled',
+        payment: { status: 'refunded', provider_reference: order.payment.provider_reference },
+      });
       const tx = await transaction(t, order.payment.transaction_id);
       expect(tx).toMatchObject({ status: 'refunded', amount: 2997, amount_refunded: 2997 });
 
@@ -89,14 +125,24 @@ describe.each(DATABASES)('orders paid through real providers on %s', (kind) => {
       expect(await stockOf(t, productId)).toBe(3);
       const txs = await transactionsOf(t, user);
       expect(txs).toHaveLength(1);
-      expect(txs[0]).toMatchObject({ status: 'failed', provider: id, decline_code: declineCode, amount: 1400, provider_reference: null });
+      expect(txs[0]).toMatchObject({
+        status: 'failed',
+        provider: id,
+        decline_code: declineCode,
+        amount: 1400,
+        provider_reference: null,
+      });
       expect(p.charges(txs[0]!.id)).toBe(0);
       expect((await getJson(t, token, '/api/orders')).json().items).toEqual([]);
     });
 
     it('10 racing cancels of one order → one 200, nine 409, one refund, never more than was captured', async () => {
       const { productId, token } = await shop(1500, 2);
-      const created = await createOrder(t, token, paymentBody(id, p.source(1500), [{ product_id: productId, quantity: 1 }]));
+      const created = await createOrder(
+        t,
+        token,
+        paymentBody(id, p.source(1500), [{ product_id: productId, quantity: 1 }]),
+      );
       expect(created.statusCode, created.body).toBe(201);
       const order = created.json();
 
@@ -118,7 +164,11 @@ describe.each(DATABASES)('orders paid through real providers on %s', (kind) => {
     const productId = uid('sku');
     await putProduct(t, productId, { price: 1500, currency: 'JPY', stock: 3 });
     const token = await t.token(uid('buyer'));
-    const res = await createOrder(t, token, paymentBody(id, p.source(3000, 'JPY'), [{ product_id: productId, quantity: 2 }], { currency: 'JPY' }));
+    const res = await createOrder(
+      t,
+      token,
+      paymentBody(id, p.source(3000, 'JPY'), [{ product_id: productId, quantity: 2 }], { currency: 'JPY' }),
+    );
     expect(res.statusCode, res.body).toBe(201);
     const order = res.json();
     expect(order).toMatchObject({ total: 3000, currency: 'JPY', payment: { amount: 3000, currency: 'JPY' } });
@@ -137,7 +187,12 @@ describe.each(DATABASES)('orders paid through real providers on %s', (kind) => {
       },
     }[id]();
     expect(charged).toEqual(id === 'stripe' ? [3000, 'jpy'] : id === 'paypal' ? ['3000', 'JPY'] : [3000, 'JPY']);
-    const cancelled = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token), payload: {} });
+    const cancelled = await t.app.inject({
+      method: 'POST',
+      url: `/api/orders/${order.id}/cancel`,
+      headers: bearer(token),
+      payload: {},
+    });
     expect(cancelled.json().order.payment.status).toBe('refunded');
     expect(p.refunds(order.payment.provider_reference)).toEqual([3000]);
   });
@@ -148,10 +203,19 @@ describe.each(DATABASES)('orders paid through real providers on %s', (kind) => {
     const token = await t.token(uid('buyer'));
     const source = emu.paypal.approvedOrder(1234, 'KWD');
     expect(emu.paypal.orders.get(source)!.purchase_units[0]!.amount.value).toBe('1.234');
-    const res = await createOrder(t, token, paymentBody('paypal', source, [{ product_id: productId, quantity: 1 }], { currency: 'KWD' }));
+    const res = await createOrder(
+      t,
+      token,
+      paymentBody('paypal', source, [{ product_id: productId, quantity: 1 }], { currency: 'KWD' }),
+    );
     expect(res.statusCode, res.body).toBe(201);
     const ref = res.json().payment.provider_reference;
-    const cancelled = await t.app.inject({ method: 'POST', url: `/api/orders/${res.json().id}/cancel`, headers: bearer(token), payload: {} });
+    const cancelled = await t.app.inject({
+      method: 'POST',
+      url: `/api/orders/${res.json().id}/cancel`,
+      headers: bearer(token),
+      payload: {},
+    });
     expect(cancelled.json().order.payment.status).toBe('refunded');
     expect(emu.paypal.refundsFor(ref).map((r) => r.amount)).toEqual([{ currency_code: 'KWD', value: '1.234' }]);
   });
@@ -159,7 +223,11 @@ describe.each(DATABASES)('orders paid through real providers on %s', (kind) => {
   it('paypal: an approved order for another amount → 422 payment_amount_mismatch, nothing captured, no order', async () => {
     const { productId, user, token } = await shop(1999, 2);
     const pp = providerView(emu, 'paypal');
-    for (const source of [emu.paypal.approvedOrder(1998, 'USD'), emu.paypal.approvedOrder(1999, 'EUR'), emu.paypal.approvedOrder(0, 'USD', { value: '19.991' })]) {
+    for (const source of [
+      emu.paypal.approvedOrder(1998, 'USD'),
+      emu.paypal.approvedOrder(1999, 'EUR'),
+      emu.paypal.approvedOrder(0, 'USD', { value: '19.991' }),
+    ]) {
       const res = await createOrder(t, token, paymentBody('paypal', source, [{ product_id: productId, quantity: 1 }]));
       expectProblem(res, 422, 'payment_amount_mismatch');
       expect(emu.paypal.orders.get(source)?.status).toBe('APPROVED');
@@ -197,7 +265,9 @@ describe.each(DATABASES)('orders paid through real providers on %s', (kind) => {
     expect(b.headers['idempotent-replayed']).toBe('true');
     expect(b.json()).toEqual(a.json());
     expect(emu.stripe.chargesFor(a.json().payment.transaction_id)).toBe(1);
-    expect([...emu.stripe.intents.values()].filter((pi) => pi.metadata.customer_id === a.json().user_id)).toHaveLength(2);
+    expect([...emu.stripe.intents.values()].filter((pi) => pi.metadata.customer_id === a.json().user_id)).toHaveLength(
+      2,
+    );
     expect(await stockOf(t, productId)).toBe(3);
   });
 });

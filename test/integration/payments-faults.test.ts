@@ -27,7 +27,8 @@ import {
 describe.each(DATABASES)('payment faults over HTTP on %s', (kind) => {
   const { t, emu } = describePaymentsApp(kind, { sdk: FAST, resetAfterEach: true });
 
-  const cancel = (token: string, id: string) => t.app.inject({ method: 'POST', url: `/api/orders/${id}/cancel`, headers: bearer(token), payload: {} });
+  const cancel = (token: string, id: string) =>
+    t.app.inject({ method: 'POST', url: `/api/orders/${id}/cancel`, headers: bearer(token), payload: {} });
 
   async function shop(price: number, stock = 5) {
     const productId = uid('sku');
@@ -38,7 +39,11 @@ describe.each(DATABASES)('payment faults over HTTP on %s', (kind) => {
 
   async function paidOrder(p: ProviderView, price: number) {
     const s = await shop(price);
-    const res = await createOrder(t, s.token, paymentBody(p.id, p.source(price), [{ product_id: s.productId, quantity: 1 }]));
+    const res = await createOrder(
+      t,
+      s.token,
+      paymentBody(p.id, p.source(price), [{ product_id: s.productId, quantity: 1 }]),
+    );
     expect(res.statusCode, res.body).toBe(201);
     return { ...s, order: res.json() };
   }
@@ -53,7 +58,11 @@ describe.each(DATABASES)('payment faults over HTTP on %s', (kind) => {
     it('a 500 then success inside one request → 201, and exactly one charge', async () => {
       const { productId, user, token } = await shop(1100);
       p.emulator.failNext(1, 500, p.chargePath);
-      const res = await createOrder(t, token, paymentBody(id, p.source(1100), [{ product_id: productId, quantity: 1 }]));
+      const res = await createOrder(
+        t,
+        token,
+        paymentBody(id, p.source(1100), [{ product_id: productId, quantity: 1 }]),
+      );
       expect(res.statusCode, res.body).toBe(201);
       expect(chargeCalls()).toBe(2); // the SDK did retry, with the same idempotency key
       expect(p.charges(res.json().payment.transaction_id)).toBe(1);
@@ -64,7 +73,11 @@ describe.each(DATABASES)('payment faults over HTTP on %s', (kind) => {
     it('the provider never answers → 502, no order, stock back; nothing was taken, so nothing is refunded', async () => {
       const { productId, user, token } = await shop(1200);
       p.emulator.hangNext(p.attemptsOnTimeout, p.chargePath);
-      const res = await createOrder(t, token, paymentBody(id, p.source(2400), [{ product_id: productId, quantity: 2 }]));
+      const res = await createOrder(
+        t,
+        token,
+        paymentBody(id, p.source(2400), [{ product_id: productId, quantity: 2 }]),
+      );
       expectProblem(res, 502, 'payment_provider_error');
       expect(await orderCount(t, user)).toBe(0);
       expect(await stockOf(t, productId)).toBe(5);
@@ -87,7 +100,11 @@ describe.each(DATABASES)('payment faults over HTTP on %s', (kind) => {
     it('the provider took the money and the answer was lost → 502, then the reconciler refunds it once', async () => {
       const { productId, user, token } = await shop(1300);
       p.emulator.hangAfterNext(p.attemptsOnTimeout, p.chargePath);
-      const res = await createOrder(t, token, paymentBody(id, p.source(1300), [{ product_id: productId, quantity: 1 }]));
+      const res = await createOrder(
+        t,
+        token,
+        paymentBody(id, p.source(1300), [{ product_id: productId, quantity: 1 }]),
+      );
       expectProblem(res, 502, 'payment_provider_error');
       expect(await orderCount(t, user)).toBe(0);
       expect(await stockOf(t, productId)).toBe(5);
@@ -96,7 +113,11 @@ describe.each(DATABASES)('payment faults over HTTP on %s', (kind) => {
 
       await reconcileNow(t, tx!.id);
       const settled = await transaction(t, tx!.id);
-      expect(settled).toMatchObject({ status: 'refunded', amount_refunded: 1300, provider_reference: expect.any(String) });
+      expect(settled).toMatchObject({
+        status: 'refunded',
+        amount_refunded: 1300,
+        provider_reference: expect.any(String),
+      });
       expect(p.charges(tx!.id)).toBe(1);
       expect(p.refunds(settled.provider_reference!)).toEqual([1300]);
       expect(await orderCount(t, user)).toBe(0);
@@ -117,9 +138,15 @@ describe.each(DATABASES)('payment faults over HTTP on %s', (kind) => {
       expect((await getJson(t, token, `/api/orders/${order.id}`)).json().payment.status).toBe('refund_pending');
 
       await reconcileNow(t, order.payment.transaction_id);
-      expect((await getJson(t, token, `/api/orders/${order.id}`)).json()).toMatchObject({ status: 'cancelled', payment: { status: 'refunded' } });
+      expect((await getJson(t, token, `/api/orders/${order.id}`)).json()).toMatchObject({
+        status: 'cancelled',
+        payment: { status: 'refunded' },
+      });
       expect(p.refunds(order.payment.provider_reference)).toEqual([1400]);
-      expect(await transaction(t, order.payment.transaction_id)).toMatchObject({ status: 'refunded', amount_refunded: 1400 });
+      expect(await transaction(t, order.payment.transaction_id)).toMatchObject({
+        status: 'refunded',
+        amount_refunded: 1400,
+      });
     });
 
     it('the refund was made but its answer lost → refund_pending; the reconciler finds that refund instead of making another', async () => {
@@ -177,7 +204,9 @@ describe.each(DATABASES)('payment faults over HTTP on %s', (kind) => {
     const body = paymentBody('paypal', p.source(2000), [{ product_id: productId, quantity: 1 }]);
     p.emulator.hangAfterNext(p.attemptsOnTimeout, p.chargePath);
     expectProblem(await createOrder(t, token, body), 502, 'payment_provider_error');
-    expect(expectProblem(await createOrder(t, token, body), 402, 'payment_declined').decline_code).toBe('order_already_captured');
+    expect(expectProblem(await createOrder(t, token, body), 402, 'payment_declined').decline_code).toBe(
+      'order_already_captured',
+    );
     const [lost, declined] = await transactionsOf(t, user);
     expect(declined!.status).toBe('failed');
     await reconcileNow(t, lost!.id);
@@ -235,37 +264,40 @@ describe.each(DATABASES)('a charge settled by the reconciler while its request w
     await emu?.close();
   });
 
-  it.each(REAL_PROVIDERS)('%s: the request answers 201 with the order the reconciler made; one order, one charge, no refund', async (id) => {
-    const p = providerView(emu, id);
-    const productId = uid('sku');
-    await putProduct(t, productId, { price: 1800, stock: 5 });
-    const user = uid('buyer');
-    const token = await t.token(user);
-    const body = paymentBody(id, p.source(1800), [{ product_id: productId, quantity: 1 }]);
-    const key = uid('key');
-    p.emulator.hangAfterNext(p.attemptsOnTimeout, p.chargePath);
-    const pending = createOrder(t, token, body, { 'idempotency-key': key });
-    let txId: string | undefined;
-    for (let i = 0; i < 100 && !txId; i++) {
-      const [tx] = await transactionsOf(t, user);
-      if (tx && p.charges(tx.id) === 1) txId = tx.id;
-      else await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(txId).toBeDefined();
-    expect(await reconcilePayments(t.app.deps)).toBeGreaterThanOrEqual(1); // due at once: the lease is 0
-    expect(await orderCount(t, user)).toBe(1);
+  it.each(REAL_PROVIDERS)(
+    '%s: the request answers 201 with the order the reconciler made; one order, one charge, no refund',
+    async (id) => {
+      const p = providerView(emu, id);
+      const productId = uid('sku');
+      await putProduct(t, productId, { price: 1800, stock: 5 });
+      const user = uid('buyer');
+      const token = await t.token(user);
+      const body = paymentBody(id, p.source(1800), [{ product_id: productId, quantity: 1 }]);
+      const key = uid('key');
+      p.emulator.hangAfterNext(p.attemptsOnTimeout, p.chargePath);
+      const pending = createOrder(t, token, body, { 'idempotency-key': key });
+      let txId: string | undefined;
+      for (let i = 0; i < 100 && !txId; i++) {
+        const [tx] = await transactionsOf(t, user);
+        if (tx && p.charges(tx.id) === 1) txId = tx.id;
+        else await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(txId).toBeDefined();
+      expect(await reconcilePayments(t.app.deps)).toBeGreaterThanOrEqual(1); // due at once: the lease is 0
+      expect(await orderCount(t, user)).toBe(1);
 
-    const res = await pending;
-    expect(res.statusCode, res.body).toBe(201);
-    const order = res.json();
-    expect(order.payment).toMatchObject({ transaction_id: txId, provider: id, status: 'succeeded' });
-    expect(await orderCount(t, user)).toBe(1);
-    expect(p.charges(txId!)).toBe(1);
-    expect(await transaction(t, txId!)).toMatchObject({ status: 'succeeded', abandoned: false });
-    expect(p.refunds(order.payment.provider_reference)).toEqual([]);
-    expect(await stockOf(t, productId)).toBe(4);
-    const replay = await createOrder(t, token, body, { 'idempotency-key': key });
-    expect(replay.headers['idempotent-replayed']).toBe('true');
-    expect(replay.json()).toEqual(order);
-  });
+      const res = await pending;
+      expect(res.statusCode, res.body).toBe(201);
+      const order = res.json();
+      expect(order.payment).toMatchObject({ transaction_id: txId, provider: id, status: 'succeeded' });
+      expect(await orderCount(t, user)).toBe(1);
+      expect(p.charges(txId!)).toBe(1);
+      expect(await transaction(t, txId!)).toMatchObject({ status: 'succeeded', abandoned: false });
+      expect(p.refunds(order.payment.provider_reference)).toEqual([]);
+      expect(await stockOf(t, productId)).toBe(4);
+      const replay = await createOrder(t, token, body, { 'idempotency-key': key });
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+      expect(replay.json()).toEqual(order);
+    },
+  );
 });

@@ -17,7 +17,12 @@ describe('GET /readyz with PostgreSQL unreachable', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const { port } = closed.address() as AddressInfo;
     await new Promise((resolve) => closed.close(resolve));
-    const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/none`, DATA_DIR: '/tmp/order-api-test' });
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      JWT_SECRET: TEST_SECRET,
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/none`,
+      DATA_DIR: '/tmp/order-api-test',
+    });
     db = await createDb(config.database);
     app = await buildApp({ config, db: db.db, logger: false });
     await app.ready();
@@ -34,7 +39,11 @@ describe('GET /readyz with PostgreSQL unreachable', () => {
   });
 
   it('an API call that needs the database → 503 service_unavailable, not 500', async () => {
-    const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime('5m').sign(new TextEncoder().encode(TEST_SECRET));
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('alice')
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(TEST_SECRET));
     const res = await app.inject({ method: 'GET', url: '/api/orders', headers: bearer(token) });
     expectProblem(res, 503, 'service_unavailable');
   });

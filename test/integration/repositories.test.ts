@@ -5,15 +5,33 @@ import type { Order } from '../../src/domain/order.js';
 import { createDb, type DbHandle } from '../../src/persistence/db.js';
 import { completeKey, inspectKey, releaseKey, type KeyClaim } from '../../src/persistence/idempotency-repository.js';
 import { migrateToLatest } from '../../src/persistence/migrations/index.js';
-import { appendHistory, findOrder, listHistory, listOrders, lockOrder } from '../../src/persistence/order-repository.js';
+import {
+  appendHistory,
+  findOrder,
+  listHistory,
+  listOrders,
+  lockOrder,
+} from '../../src/persistence/order-repository.js';
 import { listLedger } from '../../src/persistence/ledger.js';
 import { recordStatusChange } from '../../src/persistence/status-change.js';
-import { findProduct, findProducts, listActiveProducts, releaseStock, upsertProduct } from '../../src/persistence/product-repository.js';
+import {
+  findProduct,
+  findProducts,
+  listActiveProducts,
+  releaseStock,
+  upsertProduct,
+} from '../../src/persistence/product-repository.js';
 import { reserveOrder } from '../../src/persistence/reservation.js';
 import { settleNewOrder } from '../../src/persistence/settlement.js';
 import { emailMessage, eventMessage } from '../../src/domain/messages.js';
 import type { Database } from '../../src/persistence/tables.js';
-import { claimUnsettled, findTransaction, moveCharge, scheduleRetry, type NewTransaction } from '../../src/persistence/transaction-repository.js';
+import {
+  claimUnsettled,
+  findTransaction,
+  moveCharge,
+  scheduleRetry,
+  type NewTransaction,
+} from '../../src/persistence/transaction-repository.js';
 import { DATABASES, databaseUrlFor } from '../helpers/db.js';
 import { uid } from '../helpers/http.js';
 
@@ -36,7 +54,10 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
     await drop?.();
   });
 
-  const product = (id: string, extra: Partial<{ price: number; stock: number | null; active: boolean; currency: string; name: string }> = {}) =>
+  const product = (
+    id: string,
+    extra: Partial<{ price: number; stock: number | null; active: boolean; currency: string; name: string }> = {},
+  ) =>
     upsertProduct(
       db,
       {
@@ -51,10 +72,24 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
     );
 
   /** An order with its transaction, as completeCharge would write them. */
-  async function makeOrder(userId: string, createdAt: string, opts: { id?: string; status?: Order['status'] } = {}): Promise<Order> {
+  async function makeOrder(
+    userId: string,
+    createdAt: string,
+    opts: { id?: string; status?: Order['status'] } = {},
+  ): Promise<Order> {
     const id = opts.id ?? randomUUID();
     const transactionId = randomUUID();
-    const items = [{ product_id: 'p', name: 'P', quantity: 2, unit_price: 250, line_total: 500, quantity_cancelled: 0, quantity_returned: 0 }];
+    const items = [
+      {
+        product_id: 'p',
+        name: 'P',
+        quantity: 2,
+        unit_price: 250,
+        line_total: 500,
+        quantity_cancelled: 0,
+        quantity_returned: 0,
+      },
+    ];
     const order: Order = {
       id,
       user_id: userId,
@@ -92,7 +127,16 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
         capture: 'immediate',
         reconcileAfterMs: 3_600_000,
         now: new Date(createdAt),
-        draft: { order_id: id, user_id: userId, currency: 'USD', items, total: 500, email: order.email, shipping_address: null, idempotency_key: null },
+        draft: {
+          order_id: id,
+          user_id: userId,
+          currency: 'USD',
+          items,
+          total: 500,
+          email: order.email,
+          shipping_address: null,
+          idempotency_key: null,
+        },
       },
     });
     const settled = await settleNewOrder(db, {
@@ -117,10 +161,22 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
     capture: 'immediate',
     reconcileAfterMs: 3_600_000,
     now: NOW,
-    draft: { order_id: randomUUID(), user_id: userId, currency: 'USD', items: [], total: 500, email: null, shipping_address: null, idempotency_key: null },
+    draft: {
+      order_id: randomUUID(),
+      user_id: userId,
+      currency: 'USD',
+      items: [],
+      total: 500,
+      email: null,
+      shipping_address: null,
+      idempotency_key: null,
+    },
   });
-  const reserve = (stocked: { product_id: string; quantity: number }[], key: KeyClaim | null = null, transaction = newTransaction(key?.userId ?? uid('u'))) =>
-    reserveOrder(db, { stocked, key, transaction });
+  const reserve = (
+    stocked: { product_id: string; quantity: number }[],
+    key: KeyClaim | null = null,
+    transaction = newTransaction(key?.userId ?? uid('u')),
+  ) => reserveOrder(db, { stocked, key, transaction });
 
   describe('products', () => {
     it('upsert creates, then replaces every field; find reads it back', async () => {
@@ -129,7 +185,11 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
       expect(created).toMatchObject({ id, name: `Name ${id}`, price: 1999, currency: 'USD', active: true, stock: 5 });
       expect(created.created_at).toBe(NOW.toISOString());
       const later = new Date(NOW.getTime() + 60_000);
-      const replaced = await upsertProduct(db, { id, name: 'Renamed', price: 2500, currency: 'EUR', active: false, stock: null }, later);
+      const replaced = await upsertProduct(
+        db,
+        { id, name: 'Renamed', price: 2500, currency: 'EUR', active: false, stock: null },
+        later,
+      );
       expect(replaced).toMatchObject({
         id,
         name: 'Renamed',
@@ -194,7 +254,13 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
       ).toEqual({ reserved: true });
       expect((await findProduct(db, a))?.stock).toBe(2);
       expect((await findProduct(db, b))?.stock).toBe(0);
-      expect(await findTransaction(db, t.id)).toMatchObject({ status: 'processing', amount: 500, customer_id: t.draft.user_id, order_id: t.draft.order_id, draft: t.draft });
+      expect(await findTransaction(db, t.id)).toMatchObject({
+        status: 'processing',
+        amount: 500,
+        customer_id: t.draft.user_id,
+        order_id: t.draft.order_id,
+        draft: t.draft,
+      });
       await db.transaction().execute((trx) =>
         releaseStock(trx, [
           { product_id: a, quantity: 3 },
@@ -263,11 +329,24 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
 
     it('recordStatusChange persists status, tracking and updated_at, the history entry and the messages, in one statement', async () => {
       const o = await makeOrder(uid('u'), '2026-03-01T10:00:00.000Z', { status: 'processing' });
-      const shipped: Order = { ...o, status: 'shipped', tracking: { carrier: 'UPS', number: '1Z' }, updated_at: '2026-03-02T00:00:00.000Z' };
+      const shipped: Order = {
+        ...o,
+        status: 'shipped',
+        tracking: { carrier: 'UPS', number: '1Z' },
+        updated_at: '2026-03-02T00:00:00.000Z',
+      };
       const change = { to: 'shipped' as const, at: shipped.updated_at, actor: 'admin', note: 'on its way' };
-      await db.transaction().execute((trx) => recordStatusChange(trx, { order: shipped, change, messages: [eventMessage('order.status_changed', shipped, NOW)] }));
+      await db.transaction().execute((trx) =>
+        recordStatusChange(trx, {
+          order: shipped,
+          change,
+          messages: [eventMessage('order.status_changed', shipped, NOW)],
+        }),
+      );
       expect(await findOrder(db, o.id)).toEqual(shipped);
-      expect(await listHistory(db, o.id)).toEqual([{ status: 'shipped', at: shipped.updated_at, actor: 'admin', note: 'on its way' }]);
+      expect(await listHistory(db, o.id)).toEqual([
+        { status: 'shipped', at: shipped.updated_at, actor: 'admin', note: 'on its way' },
+      ]);
       expect(
         await db
           .selectFrom('outbox')
@@ -288,7 +367,9 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
         await makeOrder(user, '2026-03-01T09:00:00.001Z', { status: 'cancelled' }),
       ];
       await makeOrder(uid('someone-else'), '2026-03-01T09:30:00.000Z');
-      const expected = [...orders].sort((x, y) => (x.created_at === y.created_at ? (x.id < y.id ? 1 : -1) : x.created_at < y.created_at ? 1 : -1)).map((o) => o.id);
+      const expected = [...orders]
+        .sort((x, y) => (x.created_at === y.created_at ? (x.id < y.id ? 1 : -1) : x.created_at < y.created_at ? 1 : -1))
+        .map((o) => o.id);
 
       expect((await listOrders(db, user, { limit: 100, after: null })).map((o) => o.id)).toEqual(expected);
       for (const size of [1, 2, 4]) {
@@ -312,7 +393,12 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
       const o = await makeOrder(uid('u'), '2026-03-01T10:00:00.000Z');
       await db.transaction().execute(async (trx) => {
         await appendHistory(trx, o.id, { to: 'pending', at: '2026-03-01T10:00:00.000Z', actor: o.user_id, note: null });
-        await appendHistory(trx, o.id, { to: 'processing', at: '2026-03-01T11:00:00.000Z', actor: 'admin', note: 'packing' });
+        await appendHistory(trx, o.id, {
+          to: 'processing',
+          at: '2026-03-01T11:00:00.000Z',
+          actor: 'admin',
+          note: 'packing',
+        });
         await appendHistory(trx, o.id, { to: 'shipped', at: '2026-03-01T11:00:00.000Z', actor: 'admin', note: null });
       });
       expect(await listHistory(db, o.id)).toEqual([
@@ -338,8 +424,13 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
       expect(await claim(user, key, 'fp1')).toEqual({ state: 'claimed' });
       expect(await claim(user, key, 'fp1')).toEqual({ state: 'in_progress' });
       expect(await claim(user, key, 'fp2')).toEqual({ state: 'mismatch' });
-      await db.transaction().execute((trx) => completeKey(trx, user, key, { status: 201, body: { id: 'o1', total: 5 } }));
-      expect(await claim(user, key, 'fp1')).toEqual({ state: 'completed', response: { status: 201, body: { id: 'o1', total: 5 } } });
+      await db
+        .transaction()
+        .execute((trx) => completeKey(trx, user, key, { status: 201, body: { id: 'o1', total: 5 } }));
+      expect(await claim(user, key, 'fp1')).toEqual({
+        state: 'completed',
+        response: { status: 201, body: { id: 'o1', total: 5 } },
+      });
       expect(await claim(user, key, 'fp2')).toEqual({ state: 'mismatch' });
     });
 
@@ -362,9 +453,13 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
 
     it('racing claims of one key: exactly one reservation is made', async () => {
       const [user, key] = [uid('u'), uid('key')];
-      const results = await Promise.all(Array.from({ length: 8 }, () => reserve([], { userId: user, key, fingerprint: 'fp', expiresAt: later() })));
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => reserve([], { userId: user, key, fingerprint: 'fp', expiresAt: later() })),
+      );
       expect(results.filter((r) => r.reserved)).toHaveLength(1);
-      expect(results.filter((r) => !r.reserved)).toEqual(Array.from({ length: 7 }, () => ({ reserved: false, short: [] })));
+      expect(results.filter((r) => !r.reserved)).toEqual(
+        Array.from({ length: 7 }, () => ({ reserved: false, short: [] })),
+      );
     });
 
     it('a released in-progress key can be claimed again; a completed one is not released', async () => {
@@ -372,9 +467,14 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
       await claim(user, key, 'fp');
       await releaseKey(db, user, key);
       expect(await claim(user, key, 'fp2')).toEqual({ state: 'claimed' });
-      await db.transaction().execute((trx) => completeKey(trx, user, key, { status: 402, body: { code: 'payment_declined' } }));
+      await db
+        .transaction()
+        .execute((trx) => completeKey(trx, user, key, { status: 402, body: { code: 'payment_declined' } }));
       await releaseKey(db, user, key);
-      expect(await claim(user, key, 'fp2')).toEqual({ state: 'completed', response: { status: 402, body: { code: 'payment_declined' } } });
+      expect(await claim(user, key, 'fp2')).toEqual({
+        state: 'completed',
+        response: { status: 402, body: { code: 'payment_declined' } },
+      });
     });
 
     it('an expired key (in progress or completed) is re-claimable, with any body', async () => {
@@ -393,14 +493,32 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
     /** A reserved transaction (with a claimed key) and the order it becomes once charged. */
     async function charged(opts: { key?: boolean; reference?: string } = {}) {
       const user = uid('u');
-      const key = opts.key ? { userId: user, key: uid('key'), fingerprint: 'fp', expiresAt: new Date(Date.now() + 3_600_000) } : null;
+      const key = opts.key
+        ? { userId: user, key: uid('key'), fingerprint: 'fp', expiresAt: new Date(Date.now() + 3_600_000) }
+        : null;
       const t = newTransaction(user);
       expect(await reserve([], key, t)).toEqual({ reserved: true });
       const reference = opts.reference ?? `ref_${t.id}`;
       const at = '2026-03-01T12:00:05.000Z';
       const items = [
-        { product_id: 'p1', name: 'One', quantity: 2, unit_price: 150, line_total: 300, quantity_cancelled: 0, quantity_returned: 0 },
-        { product_id: 'p2', name: "Two's", quantity: 1, unit_price: 200, line_total: 200, quantity_cancelled: 0, quantity_returned: 0 },
+        {
+          product_id: 'p1',
+          name: 'One',
+          quantity: 2,
+          unit_price: 150,
+          line_total: 300,
+          quantity_cancelled: 0,
+          quantity_returned: 0,
+        },
+        {
+          product_id: 'p2',
+          name: "Two's",
+          quantity: 1,
+          unit_price: 200,
+          line_total: 200,
+          quantity_cancelled: 0,
+          quantity_returned: 0,
+        },
       ];
       const order: Order = {
         id: t.draft.order_id,
@@ -424,7 +542,12 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
           next_action: null,
         },
         email: `${user}@example.com`,
-        shipping_address: { line1: '1 Main St', city: 'Springfield', postal_code: '12345', country: 'US' } as Order['shipping_address'],
+        shipping_address: {
+          line1: '1 Main St',
+          city: 'Springfield',
+          postal_code: '12345',
+          country: 'US',
+        } as Order['shipping_address'],
         tracking: null,
         created_at: at,
         updated_at: at,
@@ -452,13 +575,21 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
       const { t, key, order, settlement } = await charged({ key: true });
       expect(await settleNewOrder(db, settlement)).toBe(true);
       expect(await findOrder(db, order.id)).toEqual(order);
-      expect(await findTransaction(db, t.id)).toMatchObject({ status: 'succeeded', provider_reference: settlement.reference });
-      expect(await listHistory(db, order.id)).toEqual([{ status: 'pending', at: order.created_at, actor: order.user_id, note: null }]);
+      expect(await findTransaction(db, t.id)).toMatchObject({
+        status: 'succeeded',
+        provider_reference: settlement.reference,
+      });
+      expect(await listHistory(db, order.id)).toEqual([
+        { status: 'pending', at: order.created_at, actor: order.user_id, note: null },
+      ]);
       expect(await outboxOf(order.id)).toEqual([
         { kind: 'email', topic: 'order_confirmation', status: 'pending' },
         { kind: 'event', topic: 'order.created', status: 'pending' },
       ]);
-      expect(await inspectKey(db, order.user_id, key!.key, 'fp')).toEqual({ state: 'completed', response: { status: 201, body: order } });
+      expect(await inspectKey(db, order.user_id, key!.key, 'fp')).toEqual({
+        state: 'completed',
+        response: { status: 201, body: order },
+      });
     });
 
     it('writes nothing when the transaction is no longer processing (settled twice, or by the reconciler first)', async () => {
@@ -506,7 +637,12 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
       expect(await reserve([], null, t)).toEqual({ reserved: true });
       expect(await moveCharge(db, t.id, 'succeeded', { provider_reference: `ref_${t.id}` })).toBe(true);
       expect(await moveCharge(db, t.id, 'failed')).toBe(false); // a racing second settlement
-      expect(await findTransaction(db, t.id)).toMatchObject({ status: 'succeeded', amount: 500, provider_reference: `ref_${t.id}`, order_id: t.draft.order_id });
+      expect(await findTransaction(db, t.id)).toMatchObject({
+        status: 'succeeded',
+        amount: 500,
+        provider_reference: `ref_${t.id}`,
+        order_id: t.draft.order_id,
+      });
       expect((await listLedger(db, t.id)).map((e) => [e.kind, e.status, e.provider_reference])).toEqual([
         ['authorization', 'succeeded', `ref_${t.id}`],
         ['capture', 'succeeded', `ref_${t.id}`],
@@ -527,7 +663,9 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
     it('every schedule counts from the database clock, not the instance clock', async () => {
       const dueIn = async (id: string) => {
         const { rows } = await sql<{ ms: number }>`
-          select (extract(epoch from next_attempt_at - now()) * 1000)::int as ms from payment_transactions where id = ${id}::uuid`.execute(db);
+          select (extract(epoch from next_attempt_at - now()) * 1000)::int as ms from payment_transactions where id = ${id}::uuid`.execute(
+          db,
+        );
         return rows[0]!.ms;
       };
       const t = newTransaction(uid('u'));
@@ -535,9 +673,13 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
       expect(Math.abs((await dueIn(t.id)) - 90_000)).toBeLessThan(5_000);
       await scheduleRetry(db, t.id, 30_000, 'later');
       expect(Math.abs((await dueIn(t.id)) - 30_000)).toBeLessThan(5_000);
-      expect((await db.transaction().execute((trx) => claimUnsettled(trx, 1000, 60_000))).map((x) => x.id)).not.toContain(t.id);
+      expect(
+        (await db.transaction().execute((trx) => claimUnsettled(trx, 1000, 60_000))).map((x) => x.id),
+      ).not.toContain(t.id);
       await scheduleRetry(db, t.id, -1, 'due now');
-      expect((await db.transaction().execute((trx) => claimUnsettled(trx, 1000, 120_000))).map((x) => x.id)).toContain(t.id);
+      expect((await db.transaction().execute((trx) => claimUnsettled(trx, 1000, 120_000))).map((x) => x.id)).toContain(
+        t.id,
+      );
       expect(Math.abs((await dueIn(t.id)) - 120_000)).toBeLessThan(5_000);
     });
   });

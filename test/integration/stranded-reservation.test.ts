@@ -50,7 +50,11 @@ describe.each(DATABASES)('a retry takes over a stranded reservation on %s', (kin
         },
       },
     });
-    slow = await variantApp(t, { ...emu.env, RECONCILE_AFTER_MS: String(LEASE_MS) }, { ...shared, faults: { beforeCharge: () => gate } });
+    slow = await variantApp(
+      t,
+      { ...emu.env, RECONCILE_AFTER_MS: String(LEASE_MS) },
+      { ...shared, faults: { beforeCharge: () => gate } },
+    );
   });
   afterAll(async () => {
     await Promise.all([stranding?.close(), crashing?.close(), slow?.close()]);
@@ -62,12 +66,25 @@ describe.each(DATABASES)('a retry takes over a stranded reservation on %s', (kin
     const productId = uid('sku');
     await putProduct(t, productId, { price: 1500, stock: 5 });
     const user = uid('buyer');
-    return { productId, user, token: await t.token(user), key: uid('key'), body: paymentBody('stripe', 'pm_card_visa', [{ product_id: productId, quantity: 2 }]) };
+    return {
+      productId,
+      user,
+      token: await t.token(user),
+      key: uid('key'),
+      body: paymentBody('stripe', 'pm_card_visa', [{ product_id: productId, quantity: 2 }]),
+    };
   }
   const post = (app: OrderApp, s: Awaited<ReturnType<typeof shop>>) =>
-    app.inject({ method: 'POST', url: '/api/orders', headers: { ...bearer(s.token), 'idempotency-key': s.key }, payload: s.body });
-  const transactionsOf = (user: string) => t.db.selectFrom('payment_transactions').selectAll().where('customer_id', '=', user).execute();
-  const chargeCalls = () => emu.stripe.requests.filter((r) => r.method === 'POST' && r.path === '/v1/payment_intents').length;
+    app.inject({
+      method: 'POST',
+      url: '/api/orders',
+      headers: { ...bearer(s.token), 'idempotency-key': s.key },
+      payload: s.body,
+    });
+  const transactionsOf = (user: string) =>
+    t.db.selectFrom('payment_transactions').selectAll().where('customer_id', '=', user).execute();
+  const chargeCalls = () =>
+    emu.stripe.requests.filter((r) => r.method === 'POST' && r.path === '/v1/payment_intents').length;
 
   /** The first request: reserved, then the database is gone for it; the client saw a 5xx. */
   async function strand(app = stranding) {
@@ -123,7 +140,9 @@ describe.each(DATABASES)('a retry takes over a stranded reservation on %s', (kin
     const s = await strand();
     await lapseLease(t, s.transactionId);
     const before = chargeCalls();
-    const answers = await Promise.all(Array.from({ length: 10 }, () => createOrder(t, s.token, s.body, { 'idempotency-key': s.key })));
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => createOrder(t, s.token, s.body, { 'idempotency-key': s.key })),
+    );
     const created = answers.filter((a) => a.statusCode === 201);
     for (const a of answers) if (a.statusCode !== 201) expectProblem(a, 409, 'idempotency_in_progress');
     expect(created.length).toBeGreaterThanOrEqual(1);

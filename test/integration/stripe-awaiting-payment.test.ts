@@ -26,16 +26,24 @@ describe.each(DATABASES)('Stripe 3-D Secure through the SDK and the emulator on 
     expect(res.statusCode, res.body).toBe(201);
     return { productId, sub, token, order: res.json() as AnyJson };
   }
-  const deliver = (d: Delivery) => t.app.inject({ method: 'POST', url: '/api/webhooks/stripe', headers: d.headers, payload: d.body });
-  const confirm = (token: string, id: string, app?: OrderApp) => (app ?? t.app).inject({ method: 'POST', url: `/api/orders/${id}/payment/confirm`, headers: bearer(token) });
+  const deliver = (d: Delivery) =>
+    t.app.inject({ method: 'POST', url: '/api/webhooks/stripe', headers: d.headers, payload: d.body });
+  const confirm = (token: string, id: string, app?: OrderApp) =>
+    (app ?? t.app).inject({ method: 'POST', url: `/api/orders/${id}/payment/confirm`, headers: bearer(token) });
   const read = async (token: string, id: string) => (await getJson(t, token, `/api/orders/${id}`)).json() as AnyJson;
   const topicsOf = async (orderId: string) =>
-    (await t.db.selectFrom('outbox').select(['topic', 'payload']).execute()).filter((r) => (r.payload as AnyJson).order_id === orderId).map((r) => r.topic);
+    (await t.db.selectFrom('outbox').select(['topic', 'payload']).execute())
+      .filter((r) => (r.payload as AnyJson).order_id === orderId)
+      .map((r) => r.topic);
 
   it('without a return URL the card is refused as before (error_on_requires_action): 402 authentication_required', async () => {
     const productId = uid('sku');
     await putProduct(t, productId, { price: 2500, stock: 4 });
-    const res = await createOrder(t, await t.token(uid('buyer')), paymentBody('stripe', THREE_DS, [{ product_id: productId, quantity: 1 }]));
+    const res = await createOrder(
+      t,
+      await t.token(uid('buyer')),
+      paymentBody('stripe', THREE_DS, [{ product_id: productId, quantity: 1 }]),
+    );
     expect(expectProblem(res, 402, 'payment_declined').decline_code).toBe('authentication_required');
     expect(await stockOf(t, productId)).toBe(4);
   });
@@ -48,10 +56,17 @@ describe.each(DATABASES)('Stripe 3-D Secure through the SDK and the emulator on 
       status: 'awaiting_payment',
       payment: {
         status: 'requires_action',
-        next_action: { type: 'redirect', url: pi.next_action!.redirect_to_url.url, client_secret: pi.client_secret, provider_data: null },
+        next_action: {
+          type: 'redirect',
+          url: pi.next_action!.redirect_to_url.url,
+          client_secret: pi.client_secret,
+          provider_data: null,
+        },
       },
     });
-    const create = emu.stripe.requests.find((r) => r.method === 'POST' && r.path === '/v1/payment_intents' && r.body.includes(order.payment.transaction_id))!;
+    const create = emu.stripe.requests.find(
+      (r) => r.method === 'POST' && r.path === '/v1/payment_intents' && r.body.includes(order.payment.transaction_id),
+    )!;
     const form = new URLSearchParams(create.body);
     expect(form.get('return_url')).toBe(RETURN_URL);
     expect(form.has('error_on_requires_action')).toBe(false);
@@ -64,7 +79,10 @@ describe.each(DATABASES)('Stripe 3-D Secure through the SDK and the emulator on 
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toEqual({ received: true, outcome: 'applied' });
     const placed = await read(token, order.id);
-    expect(placed).toMatchObject({ status: 'pending', payment: { status: 'succeeded', amount_captured: 2500, next_action: null } });
+    expect(placed).toMatchObject({
+      status: 'pending',
+      payment: { status: 'succeeded', amount_captured: 2500, next_action: null },
+    });
     expect((await confirm(token, order.id)).json()).toEqual(placed);
     expect((await deliver(hook)).json()).toEqual({ received: true, outcome: 'duplicate' });
     expect((await topicsOf(order.id)).sort()).toEqual(['order.created', 'order_confirmation']);
@@ -89,7 +107,10 @@ describe.each(DATABASES)('Stripe 3-D Secure through the SDK and the emulator on 
     const { order, token, productId } = await awaitingOrder();
     expect(await stockOf(t, productId)).toBe(3);
     expect((await deliver(emu.stripe.authenticate(order.payment.provider_reference, 'fail'))).statusCode).toBe(200);
-    expect(await read(token, order.id)).toMatchObject({ status: 'cancelled', payment: { status: 'failed', next_action: null } });
+    expect(await read(token, order.id)).toMatchObject({
+      status: 'cancelled',
+      payment: { status: 'failed', next_action: null },
+    });
     expect(await stockOf(t, productId)).toBe(4);
     expect(await topicsOf(order.id)).toEqual(['order.cancelled']);
   });
@@ -124,8 +145,13 @@ describe.each(DATABASES)('Stripe 3-D Secure through the SDK and the emulator on 
       const hook = emu.stripe.authenticate(order.payment.provider_reference, 'complete');
       await Promise.all([deliver(hook), deliver(hook)]);
       const refunded = await read(token, order.id);
-      expect(refunded).toMatchObject({ status: 'cancelled', payment: { status: 'refunded', amount_captured: 2500, amount_refunded: 2500 } });
-      expect(emu.stripe.refundsFor(order.payment.provider_reference).map((r) => [r.amount, r.status])).toEqual([[2500, 'succeeded']]);
+      expect(refunded).toMatchObject({
+        status: 'cancelled',
+        payment: { status: 'refunded', amount_captured: 2500, amount_refunded: 2500 },
+      });
+      expect(emu.stripe.refundsFor(order.payment.provider_reference).map((r) => [r.amount, r.status])).toEqual([
+        [2500, 'succeeded'],
+      ]);
       const topics = await topicsOf(order.id);
       expect(topics.filter((x) => x === 'payment.refunded')).toHaveLength(1);
       expect(topics).not.toContain('order.created');
@@ -140,11 +166,28 @@ describe.each(DATABASES)('Stripe 3-D Secure through the SDK and the emulator on 
       const { order, token } = await awaitingOrder(shipment);
       const hook = emu.stripe.authenticate(order.payment.provider_reference, 'complete');
       expect(JSON.parse(hook.body).type).toBe('payment_intent.amount_capturable_updated');
-      expect((await shipment.inject({ method: 'POST', url: '/api/webhooks/stripe', headers: hook.headers, payload: hook.body })).statusCode).toBe(200);
-      expect(await read(token, order.id)).toMatchObject({ status: 'pending', payment: { status: 'authorized', amount_authorized: 2500 } });
+      expect(
+        (
+          await shipment.inject({
+            method: 'POST',
+            url: '/api/webhooks/stripe',
+            headers: hook.headers,
+            payload: hook.body,
+          })
+        ).statusCode,
+      ).toBe(200);
+      expect(await read(token, order.id)).toMatchObject({
+        status: 'pending',
+        payment: { status: 'authorized', amount_authorized: 2500 },
+      });
       const admin = await t.adminToken();
       for (const status of ['processing', 'shipped']) {
-        const res = await shipment.inject({ method: 'POST', url: `/api/orders/${order.id}/status`, headers: bearer(admin), payload: { status } });
+        const res = await shipment.inject({
+          method: 'POST',
+          url: `/api/orders/${order.id}/status`,
+          headers: bearer(admin),
+          payload: { status },
+        });
         expect(res.statusCode, res.body).toBe(200);
       }
       expect(emu.stripe.capturedAmount(order.payment.provider_reference)).toBe(2500);
@@ -157,12 +200,21 @@ describe.each(DATABASES)('Stripe 3-D Secure through the SDK and the emulator on 
     const { order, token } = await awaitingOrder();
     const res = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token) });
     expect(res.statusCode, res.body).toBe(200);
-    expect(emu.stripe.intents.get(order.payment.provider_reference)).toMatchObject({ status: 'canceled', cancellation_reason: 'abandoned' });
+    expect(emu.stripe.intents.get(order.payment.provider_reference)).toMatchObject({
+      status: 'canceled',
+      cancellation_reason: 'abandoned',
+    });
     expect(() => emu.stripe.authenticate(order.payment.provider_reference, 'complete')).toThrow();
   });
 
   it('a webhook for an intent the service never created is acknowledged and ignored', async () => {
-    const res = await deliver(emu.stripe.webhook('payment_intent.succeeded', { id: 'pi_never_ours', object: 'payment_intent', status: 'succeeded' }));
+    const res = await deliver(
+      emu.stripe.webhook('payment_intent.succeeded', {
+        id: 'pi_never_ours',
+        object: 'payment_intent',
+        status: 'succeeded',
+      }),
+    );
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ received: true, outcome: 'ignored' });
   });

@@ -26,22 +26,49 @@ function events(emu: Emulators, id: RealProvider) {
     case 'stripe':
       return {
         ignored: () => emu.stripe.webhook('customer.created', { id: `cus_${randomUUID()}`, object: 'customer' }),
-        refundFailed: (ref: string) => emu.stripe.webhook('refund.failed', { id: `re_${randomUUID()}`, object: 'refund', payment_intent: ref, status: 'failed' }),
-        refunded: (ref: string) => emu.stripe.webhook('charge.refunded', { id: `ch_${randomUUID()}`, object: 'charge', payment_intent: ref, refunded: true }),
+        refundFailed: (ref: string) =>
+          emu.stripe.webhook('refund.failed', {
+            id: `re_${randomUUID()}`,
+            object: 'refund',
+            payment_intent: ref,
+            status: 'failed',
+          }),
+        refunded: (ref: string) =>
+          emu.stripe.webhook('charge.refunded', {
+            id: `ch_${randomUUID()}`,
+            object: 'charge',
+            payment_intent: ref,
+            refunded: true,
+          }),
         dispute: (ref: string) => emu.stripe.openDispute(ref).delivery,
-        failed: (ref: string) => emu.stripe.webhook('payment_intent.payment_failed', { id: ref, object: 'payment_intent', status: 'requires_payment_method' }),
-        forged: () => emu.stripe.webhook('customer.created', { id: 'cus_forged', object: 'customer' }, 'whsec_not_the_secret'),
+        failed: (ref: string) =>
+          emu.stripe.webhook('payment_intent.payment_failed', {
+            id: ref,
+            object: 'payment_intent',
+            status: 'requires_payment_method',
+          }),
+        forged: () =>
+          emu.stripe.webhook('customer.created', { id: 'cus_forged', object: 'customer' }, 'whsec_not_the_secret'),
         tamper: (d: Delivery) => ({ ...d, body: d.body.replace('"livemode":false', '"livemode":true') }),
       };
     case 'square':
       return {
         ignored: () => emu.square.webhook('customer.created', { customer: { id: randomUUID() } }),
-        refundFailed: (ref: string) => emu.square.webhook('refund.updated', { refund: { id: `sqref_${randomUUID()}`, status: 'FAILED', payment_id: ref } }),
-        refunded: (ref: string) => emu.square.webhook('refund.updated', { refund: { id: `sqref_${randomUUID()}`, status: 'COMPLETED', payment_id: ref } }),
+        refundFailed: (ref: string) =>
+          emu.square.webhook('refund.updated', {
+            refund: { id: `sqref_${randomUUID()}`, status: 'FAILED', payment_id: ref },
+          }),
+        refunded: (ref: string) =>
+          emu.square.webhook('refund.updated', {
+            refund: { id: `sqref_${randomUUID()}`, status: 'COMPLETED', payment_id: ref },
+          }),
         dispute: (ref: string) => emu.square.openDispute(ref).delivery,
         failed: (ref: string) => emu.square.webhook('payment.updated', { payment: { id: ref, status: 'FAILED' } }),
         forged: () => emu.square.webhook('customer.created', { customer: { id: 'forged' } }, 'not-the-signature-key'),
-        tamper: (d: Delivery) => ({ ...d, body: d.body.replace('"merchant_id":"M-EMULATOR"', '"merchant_id":"M-OTHER"') }),
+        tamper: (d: Delivery) => ({
+          ...d,
+          body: d.body.replace('"merchant_id":"M-EMULATOR"', '"merchant_id":"M-OTHER"'),
+        }),
       };
     case 'paypal':
       return {
@@ -62,7 +89,10 @@ function events(emu: Emulators, id: RealProvider) {
         failed: (ref: string) => emu.paypal.webhook('PAYMENT.CAPTURE.DENIED', { id: ref, status: 'DECLINED' }),
         forged: () => {
           const d = emu.paypal.webhook('CHECKOUT.ORDER.APPROVED', { id: 'forged' });
-          return { ...d, headers: { ...d.headers, 'paypal-transmission-sig': Buffer.from('forged').toString('base64') } };
+          return {
+            ...d,
+            headers: { ...d.headers, 'paypal-transmission-sig': Buffer.from('forged').toString('base64') },
+          };
         },
         tamper: (d: Delivery) => ({ ...d, body: d.body.replace('"event_version":"1.0"', '"event_version":"1.1"') }),
       };
@@ -72,11 +102,16 @@ function events(emu: Emulators, id: RealProvider) {
 describe.each(DATABASES)('webhooks over HTTP on %s', (kind) => {
   const { t, emu } = describePaymentsApp(kind, { resetAfterEach: true });
 
-  const deliver = (provider: string, d: Delivery) => t.app.inject({ method: 'POST', url: `/api/webhooks/${provider}`, headers: d.headers, payload: d.body });
+  const deliver = (provider: string, d: Delivery) =>
+    t.app.inject({ method: 'POST', url: `/api/webhooks/${provider}`, headers: d.headers, payload: d.body });
 
   const paidOrder = (id: RealProvider, price = 2100) => paidOrderThrough(t, emu, id, price);
   const history = async (token: string, orderId: string) =>
-    (await getJson(t, token, `/api/orders/${orderId}/history`)).json().items as { status: string; actor: string; note: string | null }[];
+    (await getJson(t, token, `/api/orders/${orderId}/history`)).json().items as {
+      status: string;
+      actor: string;
+      note: string | null;
+    }[];
 
   describe.each(REAL_PROVIDERS)('%s', (id) => {
     const ev = () => events(emu, id);
@@ -97,7 +132,11 @@ describe.each(DATABASES)('webhooks over HTTP on %s', (kind) => {
       const tampered = ev().tamper(genuine);
       expect(tampered.body).not.toBe(genuine.body);
       expectProblem(await deliver(id, tampered), 400, 'invalid_signature');
-      expectProblem(await deliver(id, { ...genuine, headers: { 'content-type': 'application/json' } }), 400, 'invalid_signature');
+      expectProblem(
+        await deliver(id, { ...genuine, headers: { 'content-type': 'application/json' } }),
+        400,
+        'invalid_signature',
+      );
       expect((await deliver(id, genuine)).json()).toEqual({ received: true, outcome: 'ignored' });
     });
 
@@ -106,7 +145,12 @@ describe.each(DATABASES)('webhooks over HTTP on %s', (kind) => {
       const { token, order } = await paidOrder(id);
       const ref = order.payment.provider_reference as string;
       p.refundStatus('pending');
-      const cancelled = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token), payload: {} });
+      const cancelled = await t.app.inject({
+        method: 'POST',
+        url: `/api/orders/${order.id}/cancel`,
+        headers: bearer(token),
+        payload: {},
+      });
       expect(cancelled.json().order.payment.status).toBe('refund_pending');
       await reconcilePayments(t.app.deps); // not due yet: nothing changes
       expect((await transaction(t, order.payment.transaction_id)).status).toBe('refund_pending');
@@ -116,13 +160,20 @@ describe.each(DATABASES)('webhooks over HTTP on %s', (kind) => {
       expect((await deliver(id, hint)).json()).toEqual({ received: true, outcome: 'applied' });
       await reconcilePayments(t.app.deps);
       expect((await getJson(t, token, `/api/orders/${order.id}`)).json().payment.status).toBe('refunded');
-      expect(await transaction(t, order.payment.transaction_id)).toMatchObject({ status: 'refunded', amount_refunded: 2100 });
+      expect(await transaction(t, order.payment.transaction_id)).toMatchObject({
+        status: 'refunded',
+        amount_refunded: 2100,
+      });
       expect(p.refunds(ref)).toEqual([2100]);
 
       expect((await deliver(id, hint)).json().outcome).toBe('duplicate');
       // A fresh hint for a payment that is already refunded: the provider is asked, nothing changes.
       expect((await deliver(id, ev().refunded(ref))).json().outcome).toBe('applied');
-      expect((await getJson(t, token, `/api/orders/${order.id}/payments`)).json().items.filter((e: { kind: string }) => e.kind === 'refund')).toHaveLength(1);
+      expect(
+        (await getJson(t, token, `/api/orders/${order.id}/payments`))
+          .json()
+          .items.filter((e: { kind: string }) => e.kind === 'refund'),
+      ).toHaveLength(1);
       expect(p.refunds(ref)).toEqual([2100]);
     });
 
@@ -131,16 +182,29 @@ describe.each(DATABASES)('webhooks over HTTP on %s', (kind) => {
       const { token, order } = await paidOrder(id);
       const ref = order.payment.provider_reference as string;
       p.refundStatus('failed');
-      const cancelled = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token), payload: {} });
+      const cancelled = await t.app.inject({
+        method: 'POST',
+        url: `/api/orders/${order.id}/cancel`,
+        headers: bearer(token),
+        payload: {},
+      });
       expect(cancelled.statusCode, cancelled.body).toBe(200);
       expect(cancelled.json().order.payment.status).toBe('refund_pending');
       const refundRow = () =>
-        t.db.selectFrom('payment_ledger').selectAll().where('transaction_id', '=', order.payment.transaction_id).where('kind', '=', 'refund').executeTakeFirstOrThrow();
+        t.db
+          .selectFrom('payment_ledger')
+          .selectAll()
+          .where('transaction_id', '=', order.payment.transaction_id)
+          .where('kind', '=', 'refund')
+          .executeTakeFirstOrThrow();
       expect((await refundRow()).next_attempt_at.getTime() - Date.now()).toBeGreaterThan(23 * 3600_000); // for a person, not retried hot
 
       expect((await deliver(id, ev().refundFailed(ref))).json()).toEqual({ received: true, outcome: 'applied' });
       await reconcilePayments(t.app.deps);
-      expect(await transaction(t, order.payment.transaction_id)).toMatchObject({ status: 'refund_pending', amount_refunded: 0 });
+      expect(await transaction(t, order.payment.transaction_id)).toMatchObject({
+        status: 'refund_pending',
+        amount_refunded: 0,
+      });
       expect((await refundRow()).next_attempt_at.getTime() - Date.now()).toBeGreaterThan(23 * 3600_000);
       expect(p.refunds(ref)).toEqual([2100]); // the one refused refund, not a second attempt
       expect((await getJson(t, token, `/api/orders/${order.id}`)).json().payment.status).toBe('refund_pending');
@@ -153,7 +217,11 @@ describe.each(DATABASES)('webhooks over HTTP on %s', (kind) => {
       expect((await deliver(id, d)).json().outcome).toBe('duplicate');
       const items = await history(token, order.id);
       expect(items).toHaveLength(2);
-      expect(items[1]).toMatchObject({ status: 'pending', actor: `provider:${id}`, note: expect.stringContaining('dispute') });
+      expect(items[1]).toMatchObject({
+        status: 'pending',
+        actor: `provider:${id}`,
+        note: expect.stringContaining('dispute'),
+      });
       const now = (await getJson(t, token, `/api/orders/${order.id}`)).json();
       expect(now).toMatchObject({ status: 'pending', payment: order.payment });
     });
@@ -161,7 +229,10 @@ describe.each(DATABASES)('webhooks over HTTP on %s', (kind) => {
     it('a payment failed after capture is flagged in the history too', async () => {
       const { token, order } = await paidOrder(id);
       expect((await deliver(id, ev().failed(order.payment.provider_reference))).json().outcome).toBe('applied');
-      expect((await history(token, order.id)).at(-1)).toMatchObject({ actor: `provider:${id}`, note: expect.stringContaining('failed') });
+      expect((await history(token, order.id)).at(-1)).toMatchObject({
+        actor: `provider:${id}`,
+        note: expect.stringContaining('failed'),
+      });
     });
 
     it('an event about a payment we do not know → 200 ignored', async () => {

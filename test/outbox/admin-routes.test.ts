@@ -50,7 +50,12 @@ describe('admin outbox routes', () => {
   it('a message dead after N attempts is listed with its error, retried by an admin, and then delivered', async () => {
     const id = (await enqueueEmail(t.db, 'order_confirmation', makeOrder()))!;
     sink.respond = () => 503;
-    const config = testConfig({ EMAIL_URL: sink.url, OUTBOX_MAX_ATTEMPTS: '2', OUTBOX_BACKOFF_BASE_MS: '1', OUTBOX_BACKOFF_MAX_MS: '1' });
+    const config = testConfig({
+      EMAIL_URL: sink.url,
+      OUTBOX_MAX_ATTEMPTS: '2',
+      OUTBOX_BACKOFF_BASE_MS: '1',
+      OUTBOX_BACKOFF_MAX_MS: '1',
+    });
     const relay = createOutboxRelay({ db: t.db, config, logger: quietLogger });
     await relay.runOnce();
     await new Promise((r) => setTimeout(r, 20));
@@ -60,16 +65,36 @@ describe('admin outbox routes', () => {
     const list = await app.inject({ method: 'GET', url: '/api/admin/outbox?status=dead' });
     expect(list.statusCode).toBe(200);
     const item = list.json().items.find((i: { id: string }) => i.id === id);
-    expect(item).toMatchObject({ id, kind: 'email', topic: 'order_confirmation', status: 'dead', attempts: 2, delivered_at: null });
+    expect(item).toMatchObject({
+      id,
+      kind: 'email',
+      topic: 'order_confirmation',
+      status: 'dead',
+      attempts: 2,
+      delivered_at: null,
+    });
     expect(item.last_error).toMatch(/HTTP 503/);
-    expect(Object.keys(item).sort()).toEqual(['attempts', 'created_at', 'delivered_at', 'id', 'kind', 'last_error', 'next_attempt_at', 'status', 'topic']);
+    expect(Object.keys(item).sort()).toEqual([
+      'attempts',
+      'created_at',
+      'delivered_at',
+      'id',
+      'kind',
+      'last_error',
+      'next_attempt_at',
+      'status',
+      'topic',
+    ]);
     expect(item.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
 
     const retry = await app.inject({ method: 'POST', url: `/api/admin/outbox/${id}/retry` });
     expect(retry.statusCode).toBe(200);
     expect(retry.json()).toMatchObject({ id, status: 'pending', attempts: 0 });
     // A second click changes nothing and is not an error.
-    expect((await app.inject({ method: 'POST', url: `/api/admin/outbox/${id}/retry` })).json()).toMatchObject({ status: 'pending', attempts: 0 });
+    expect((await app.inject({ method: 'POST', url: `/api/admin/outbox/${id}/retry` })).json()).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+    });
 
     sink.respond = () => 202;
     await relay.runOnce();
@@ -105,7 +130,10 @@ describe('admin outbox routes', () => {
       const qs: string = `status=pending&limit=10${cursor ? `&cursor=${cursor}` : ''}`;
       const res = await app.inject({ method: 'GET', url: `/api/admin/outbox?${qs}` });
       expect(res.statusCode).toBe(200);
-      const body = res.json() as { items: { id: string; status: string; created_at: string }[]; next_cursor: string | null };
+      const body = res.json() as {
+        items: { id: string; status: string; created_at: string }[];
+        next_cursor: string | null;
+      };
       expect(body.items.every((i) => i.status === 'pending')).toBe(true);
       seen.push(...body.items.map((i) => i.id));
       cursor = body.next_cursor;

@@ -4,7 +4,16 @@ import { enqueueEmail } from '../../src/persistence/outbox.js';
 import { createOutboxRelay, type OutboxRelay } from '../../src/workers/outbox-relay.js';
 import { DATABASES } from '../helpers/db.js';
 import { startHttpSink, type HttpSink } from './support/http-sink.js';
-import { emailExtraFor, makeOrder, openTestDb, outboxRow, quietLogger, testConfig, waitFor, type TestDb } from './support/fixtures.js';
+import {
+  emailExtraFor,
+  makeOrder,
+  openTestDb,
+  outboxRow,
+  quietLogger,
+  testConfig,
+  waitFor,
+  type TestDb,
+} from './support/fixtures.js';
 
 describe.each(DATABASES)('emails over HTTP (%s)', (kind) => {
   let t: TestDb;
@@ -41,7 +50,13 @@ describe.each(DATABASES)('emails over HTTP (%s)', (kind) => {
       expect(req.headers['content-type']).toBe('application/json');
       expect(req.headers['idempotency-key']).toBe(id);
       expect(Object.keys(req.body).sort()).toEqual(['from', 'html', 'id', 'kind', 'order_id', 'subject', 'text', 'to']);
-      expect(req.body).toMatchObject({ id, kind: k, to: 'alice@example.com', from: 'Orders <orders@shop.example>', order_id: order.id });
+      expect(req.body).toMatchObject({
+        id,
+        kind: k,
+        to: 'alice@example.com',
+        from: 'Orders <orders@shop.example>',
+        order_id: order.id,
+      });
       const row = await outboxRow(t.db, id);
       expect(row.status).toBe('delivered');
       expect(row.delivered_at).toBeInstanceOf(Date);

@@ -2,7 +2,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EMAIL_KINDS } from '../../src/domain/messages.js';
 import { enqueueEmail } from '../../src/persistence/outbox.js';
 import { createOutboxRelay, type OutboxRelay } from '../../src/workers/outbox-relay.js';
-import { emailExtraFor, makeOrder, openTestDb, outboxRow, quietLogger, recordingLogger, testConfig, waitFor, type TestDb } from './support/fixtures.js';
+import {
+  emailExtraFor,
+  makeOrder,
+  openTestDb,
+  outboxRow,
+  quietLogger,
+  recordingLogger,
+  testConfig,
+  waitFor,
+  type TestDb,
+} from './support/fixtures.js';
 import { startSmtpSink, type SmtpSink } from './support/smtp-sink.js';
 
 describe('emails over SMTP', () => {
@@ -28,7 +38,11 @@ describe('emails over SMTP', () => {
     (relay = createOutboxRelay({ db: t.db, config: testConfig({ SMTP_URL: sink.url, ...env }), logger: quietLogger }));
 
   it('delivers every kind: envelope, Message-ID from the outbox id, subject, text and HTML parts', async () => {
-    const order = makeOrder({ status: 'shipped', tracking: { carrier: 'FedEx', number: '7489' }, payment: { ...makeOrder().payment, status: 'refunded' } });
+    const order = makeOrder({
+      status: 'shipped',
+      tracking: { carrier: 'FedEx', number: '7489' },
+      payment: { ...makeOrder().payment, status: 'refunded' },
+    });
     const ids = new Map<string, string>();
     for (const k of EMAIL_KINDS) ids.set(k, (await enqueueEmail(t.db, k, order, emailExtraFor(k, order)))!);
 
@@ -71,7 +85,11 @@ describe('emails over SMTP', () => {
 
   it('SMTP server unreachable: retried, then dead after the configured attempts', async () => {
     const id = (await enqueueEmail(t.db, 'order_delivered', makeOrder()))!;
-    relay = createOutboxRelay({ db: t.db, config: testConfig({ SMTP_URL: 'smtp://127.0.0.1:9', OUTBOX_MAX_ATTEMPTS: '2' }), logger: quietLogger });
+    relay = createOutboxRelay({
+      db: t.db,
+      config: testConfig({ SMTP_URL: 'smtp://127.0.0.1:9', OUTBOX_MAX_ATTEMPTS: '2' }),
+      logger: quietLogger,
+    });
     relay.start();
     await waitFor(async () => (await outboxRow(t.db, id)).status === 'dead', 'the message to be dead');
     const row = await outboxRow(t.db, id);
@@ -85,7 +103,11 @@ describe('emails to the log (no EMAIL_URL, no SMTP_URL)', () => {
     const t = await openTestDb('pglite');
     try {
       const logger = recordingLogger();
-      const id = (await enqueueEmail(t.db, 'order_shipped', makeOrder({ tracking: { carrier: 'UPS', number: '1Z1' } })))!;
+      const id = (await enqueueEmail(
+        t.db,
+        'order_shipped',
+        makeOrder({ tracking: { carrier: 'UPS', number: '1Z1' } }),
+      ))!;
       const relay = createOutboxRelay({ db: t.db, config: testConfig(), logger });
       expect(await relay.runOnce()).toBe(1);
       await relay.stop();

@@ -3,7 +3,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueEmail, enqueueEvent } from '../../src/persistence/outbox.js';
 import { createOutboxRelay, type OutboxRelay } from '../../src/workers/outbox-relay.js';
 import { AMQP_URL, consumeOrderEvents, forceCloseConnections, type EventConsumer } from './support/amqp.js';
-import { countByStatus, makeOrder, openTestDb, outboxRow, quietLogger, recordingLogger, testConfig, waitFor, type TestDb } from './support/fixtures.js';
+import {
+  countByStatus,
+  makeOrder,
+  openTestDb,
+  outboxRow,
+  quietLogger,
+  recordingLogger,
+  testConfig,
+  waitFor,
+  type TestDb,
+} from './support/fixtures.js';
 
 describe('events on RabbitMQ', () => {
   let t: TestDb;
@@ -34,7 +44,10 @@ describe('events on RabbitMQ', () => {
     const ids = [
       await enqueueEvent(t.db, 'order.created', order, at),
       await enqueueEvent(t.db, 'order.cancelled', { ...order, status: 'cancelled' }, at),
-      await enqueueEvent(t.db, 'order.status_changed', { ...order, status: 'processing' }, at, { from: 'pending', to: 'processing' }),
+      await enqueueEvent(t.db, 'order.status_changed', { ...order, status: 'processing' }, at, {
+        from: 'pending',
+        to: 'processing',
+      }),
       await enqueueEvent(t.db, 'payment.refunded', order, at),
     ];
     relay = createOutboxRelay({ db: t.db, config: testConfig({ AMQP_URL }), logger: quietLogger });
@@ -53,8 +66,20 @@ describe('events on RabbitMQ', () => {
       expect(msg.properties.deliveryMode).toBe(2); // persistent
     }
     const changed = JSON.parse(received([ids[2]!])[0]!.content.toString('utf8'));
-    expect(changed).toMatchObject({ id: ids[2], type: 'order.status_changed', occurred_at: at.toISOString(), order_id: order.id, user_id: 'alice' });
-    expect(changed.data).toMatchObject({ id: order.id, status: 'processing', from: 'pending', to: 'processing', total: 5248 });
+    expect(changed).toMatchObject({
+      id: ids[2],
+      type: 'order.status_changed',
+      occurred_at: at.toISOString(),
+      order_id: order.id,
+      user_id: 'alice',
+    });
+    expect(changed.data).toMatchObject({
+      id: order.id,
+      status: 'processing',
+      from: 'pending',
+      to: 'processing',
+      total: 5248,
+    });
   });
 
   it('the broker dropping the connection during a burst loses nothing: every event arrives', async () => {
@@ -71,15 +96,27 @@ describe('events on RabbitMQ', () => {
       if (i === 50 || i === 100) closed += await forceCloseConnections(name);
     }
     expect(closed).toBe(2);
-    await waitFor(async () => (await countByStatus(t.db, 'event')).delivered === ids.length + 4, 'every event delivered', 30_000);
-    await waitFor(() => new Set(received(ids).map((m) => m.properties.messageId)).size === ids.length, 'every event received', 10_000);
+    await waitFor(
+      async () => (await countByStatus(t.db, 'event')).delivered === ids.length + 4,
+      'every event delivered',
+      30_000,
+    );
+    await waitFor(
+      () => new Set(received(ids).map((m) => m.properties.messageId)).size === ids.length,
+      'every event received',
+      10_000,
+    );
     expect(logger.lines.filter((l) => l.msg?.startsWith('AMQP link dropped')).length).toBeGreaterThanOrEqual(2);
     expect(logger.lines.filter((l) => l.msg === 'AMQP connected').length).toBeGreaterThanOrEqual(3);
   }, 60_000);
 
   it('a broker that cannot be reached: events are retried, never dropped, and go out once it can', async () => {
     const id = await enqueueEvent(t.db, 'payment.refunded', makeOrder(), new Date());
-    const down = createOutboxRelay({ db: t.db, config: testConfig({ AMQP_URL: 'amqp://guest:guest@127.0.0.1:1' }), logger: quietLogger });
+    const down = createOutboxRelay({
+      db: t.db,
+      config: testConfig({ AMQP_URL: 'amqp://guest:guest@127.0.0.1:1' }),
+      logger: quietLogger,
+    });
     await down.runOnce();
     await down.stop();
     const failed = await outboxRow(t.db, id);
@@ -88,7 +125,10 @@ describe('events on RabbitMQ', () => {
 
     relay = createOutboxRelay({ db: t.db, config: testConfig({ AMQP_URL }), logger: quietLogger });
     relay.start();
-    await waitFor(async () => (await outboxRow(t.db, id)).status === 'delivered', 'delivery once the broker is reachable');
+    await waitFor(
+      async () => (await outboxRow(t.db, id)).status === 'delivered',
+      'delivery once the broker is reachable',
+    );
     await waitFor(() => received([id]).length === 1, 'the event');
   });
 });

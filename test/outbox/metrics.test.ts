@@ -41,7 +41,12 @@ describe('outbox metrics', () => {
     expect(await value(registry, 'outbox_oldest_pending_age_seconds', 'event')).toBeGreaterThanOrEqual(90);
 
     sink.respond = ({ id }) => (id === bad ? 500 : 202);
-    const relay = createOutboxRelay({ db: t.db, config: testConfig({ EMAIL_URL: sink.url, OUTBOX_MAX_ATTEMPTS: '1' }), logger: quietLogger, metrics });
+    const relay = createOutboxRelay({
+      db: t.db,
+      config: testConfig({ EMAIL_URL: sink.url, OUTBOX_MAX_ATTEMPTS: '1' }),
+      logger: quietLogger,
+      metrics,
+    });
     await relay.runOnce();
     await relay.stop();
 

@@ -4,7 +4,17 @@ import { enqueueEmail } from '../../src/persistence/outbox.js';
 import { createOutboxRelay, type OutboxRelay } from '../../src/workers/outbox-relay.js';
 import { claimDue } from '../../src/persistence/outbox-queue.js';
 import { startHttpSink, type HttpSink } from './support/http-sink.js';
-import { countByStatus, makeOrder, openTestDb, outboxRow, quietLogger, recordingLogger, testConfig, waitFor, type TestDb } from './support/fixtures.js';
+import {
+  countByStatus,
+  makeOrder,
+  openTestDb,
+  outboxRow,
+  quietLogger,
+  recordingLogger,
+  testConfig,
+  waitFor,
+  type TestDb,
+} from './support/fixtures.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -104,7 +114,11 @@ describe('relay instances over one outbox (PostgreSQL)', () => {
     expect(sink.accepted).toEqual([]);
 
     relayWith({}).start();
-    await waitFor(async () => (await countByStatus(t.db, 'email')).delivered === 8, 'redelivery after the lease', 20_000);
+    await waitFor(
+      async () => (await countByStatus(t.db, 'email')).delivered === 8,
+      'redelivery after the lease',
+      20_000,
+    );
     expect(Date.now() - killedAt).toBeGreaterThan(4_000); // not before the lease ran out
     expectExactlyOnce(ids);
     for (const id of ids) expect((await outboxRow(t.db, id)).attempts).toBe(2);

@@ -26,7 +26,10 @@ describe.each(DATABASES)('outbox retention on %s', (kind) => {
   });
 
   /** A row in the given state; `createdHoursAgo` / `deliveredHoursAgo` are relative to the database clock. */
-  async function row(status: 'pending' | 'delivered' | 'dead', opts: { createdHoursAgo?: number; deliveredHoursAgo?: number } = {}): Promise<string> {
+  async function row(
+    status: 'pending' | 'delivered' | 'dead',
+    opts: { createdHoursAgo?: number; deliveredHoursAgo?: number } = {},
+  ): Promise<string> {
     const id = randomUUID();
     const ago = (h: number) => sql<Date>`now() - ${h}::int * interval '1 hour'`;
     await t.db
@@ -63,7 +66,10 @@ describe.each(DATABASES)('outbox retention on %s', (kind) => {
     const logger = recordingLogger();
     const hk = startHousekeeping({ db: t.db, logger }, { outboxRetentionHours: 168, intervalMs: 3_600_000 });
     try {
-      await waitFor(() => logger.lines.some((l) => l.msg === 'delivered outbox messages removed'), 'the retention log line');
+      await waitFor(
+        () => logger.lines.some((l) => l.msg === 'delivered outbox messages removed'),
+        'the retention log line',
+      );
     } finally {
       await hk.stop();
     }
@@ -87,7 +93,11 @@ describe.each(DATABASES)('outbox retention on %s', (kind) => {
   });
 
   it('deletes a backlog larger than one batch, one bounded statement after another', async () => {
-    const keep = [await row('delivered', { deliveredHoursAgo: 1 }), await row('pending'), await row('dead', { createdHoursAgo: 400 })];
+    const keep = [
+      await row('delivered', { deliveredHoursAgo: 1 }),
+      await row('pending'),
+      await row('dead', { createdHoursAgo: 400 }),
+    ];
     for (let i = 0; i < 7; i++) await row('delivered', { deliveredHoursAgo: 200 + i });
 
     // 7 old rows by 3: batches of 3, 3 and 1 (the short one ends the loop)
@@ -101,14 +111,23 @@ describe.each(DATABASES)('outbox retention on %s', (kind) => {
   it('through the worker with a small batch size: the whole backlog goes in one run, and the log counts the batches', async () => {
     for (let i = 0; i < 5; i++) await row('delivered', { deliveredHoursAgo: 300 });
     const logger = recordingLogger();
-    const hk = startHousekeeping({ db: t.db, logger }, { outboxRetentionHours: 168, outboxBatchSize: 2, intervalMs: 3_600_000 });
+    const hk = startHousekeeping(
+      { db: t.db, logger },
+      { outboxRetentionHours: 168, outboxBatchSize: 2, intervalMs: 3_600_000 },
+    );
     try {
-      await waitFor(() => logger.lines.some((l) => l.msg === 'delivered outbox messages removed'), 'the retention log line');
+      await waitFor(
+        () => logger.lines.some((l) => l.msg === 'delivered outbox messages removed'),
+        'the retention log line',
+      );
     } finally {
       await hk.stop();
     }
     expect((await remaining()).size).toBe(0);
-    expect(logger.lines.find((l) => l.msg === 'delivered outbox messages removed')!.obj).toMatchObject({ deleted: 5, batches: 3 });
+    expect(logger.lines.find((l) => l.msg === 'delivered outbox messages removed')!.obj).toMatchObject({
+      deleted: 5,
+      batches: 3,
+    });
   });
 
   it('stop() returns once the run in flight is over; no batch starts after it', async () => {

@@ -24,13 +24,33 @@ describe('email templates', () => {
     const yen = makeOrder({
       currency: 'JPY',
       total: 1500,
-      items: [{ product_id: 'a', name: 'Tea', quantity: 3, unit_price: 500, line_total: 1500, quantity_cancelled: 0, quantity_returned: 0 }],
+      items: [
+        {
+          product_id: 'a',
+          name: 'Tea',
+          quantity: 3,
+          unit_price: 500,
+          line_total: 1500,
+          quantity_cancelled: 0,
+          quantity_returned: 0,
+        },
+      ],
     });
     expect(renderEmail('order_confirmation', yen).text).toContain('¥1,500');
     const kwd = makeOrder({
       currency: 'KWD',
       total: 1234,
-      items: [{ product_id: 'a', name: 'Tea', quantity: 1, unit_price: 1234, line_total: 1234, quantity_cancelled: 0, quantity_returned: 0 }],
+      items: [
+        {
+          product_id: 'a',
+          name: 'Tea',
+          quantity: 1,
+          unit_price: 1234,
+          line_total: 1234,
+          quantity_cancelled: 0,
+          quantity_returned: 0,
+        },
+      ],
     });
     expect(renderEmail('order_confirmation', kwd).text).toMatch(/KWD\s1\.234/); // Intl puts a no-break space there
   });
@@ -42,10 +62,17 @@ describe('email templates', () => {
     expect(done.text).toContain('We have refunded $52.48 to your original payment method.');
     expect(done.html).toContain('We have refunded $52.48');
     const pending = makeOrder({ status: 'cancelled', payment: { ...makeOrder().payment, status: 'refund_pending' } });
-    expect(renderEmail('order_cancelled', pending).text).toContain('A refund of $52.48 to your original payment method is on its way');
+    expect(renderEmail('order_cancelled', pending).text).toContain(
+      'A refund of $52.48 to your original payment method is on its way',
+    );
     // Authorized only (capture at shipment): nothing was taken, the hold is released.
-    const voided = makeOrder({ status: 'cancelled', payment: { ...makeOrder().payment, status: 'voided', amount_captured: 0 } });
-    expect(renderEmail('order_cancelled', voided).text).toContain('Nothing was charged: the hold of $52.48 on your payment method is released.');
+    const voided = makeOrder({
+      status: 'cancelled',
+      payment: { ...makeOrder().payment, status: 'voided', amount_captured: 0 },
+    });
+    expect(renderEmail('order_cancelled', voided).text).toContain(
+      'Nothing was charged: the hold of $52.48 on your payment method is released.',
+    );
   });
 
   it("refund_issued names the refund's own amount, not the order total", () => {
@@ -56,25 +83,49 @@ describe('email templates', () => {
   });
 
   it('order_shipped names the carrier and the tracking number', () => {
-    const m = renderEmail('order_shipped', makeOrder({ status: 'shipped', tracking: { carrier: 'UPS', number: '1Z999AA10123456784' } }));
+    const m = renderEmail(
+      'order_shipped',
+      makeOrder({ status: 'shipped', tracking: { carrier: 'UPS', number: '1Z999AA10123456784' } }),
+    );
     expect(m.subject).toMatch(/has shipped$/);
     for (const part of [m.text, m.html]) {
       expect(part).toContain('UPS');
       expect(part).toContain('1Z999AA10123456784');
     }
-    expect(renderEmail('order_shipped', makeOrder({ status: 'shipped' })).text).toContain('Tracking details will follow.');
+    expect(renderEmail('order_shipped', makeOrder({ status: 'shipped' })).text).toContain(
+      'Tracking details will follow.',
+    );
   });
 
   it('order_delivered says so', () => {
-    const m = renderEmail('order_delivered', makeOrder({ status: 'delivered', tracking: { carrier: 'DHL', number: 'JD0001' } }));
+    const m = renderEmail(
+      'order_delivered',
+      makeOrder({ status: 'delivered', tracking: { carrier: 'DHL', number: 'JD0001' } }),
+    );
     expect(m.subject).toMatch(/has been delivered$/);
     expect(m.text).toContain('has been delivered by DHL (tracking number JD0001)');
   });
 
   it('escapes customer-controlled text in HTML', () => {
     const order = makeOrder({
-      shipping_address: { name: '<script>alert(1)</script>', line1: 'a & b', city: 'X', postal_code: '1', country: 'US' },
-      items: [{ product_id: 'x', name: '<b>bold</b>', quantity: 1, unit_price: 5248, line_total: 5248, quantity_cancelled: 0, quantity_returned: 0 }],
+      shipping_address: {
+        name: '<script>alert(1)</script>',
+        line1: 'a & b',
+        city: 'X',
+        postal_code: '1',
+        country: 'US',
+      },
+      items: [
+        {
+          product_id: 'x',
+          name: '<b>bold</b>',
+          quantity: 1,
+          unit_price: 5248,
+          line_total: 5248,
+          quantity_cancelled: 0,
+          quantity_returned: 0,
+        },
+      ],
     });
     const m = renderEmail('order_confirmation', order);
     expect(m.html).not.toContain('<script>');

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PaymentDeclinedError, PaymentProviderError, RefundFailedError, type ChargeCapture, type ChargeInput } from '../../src/payments/provider.js';
+import {
+  PaymentDeclinedError,
+  PaymentProviderError,
+  RefundFailedError,
+  type ChargeCapture,
+  type ChargeInput,
+} from '../../src/payments/provider.js';
 import { createAdyenProvider } from '../../src/payments/adyen.js';
 import { PaymentMethod as MolliePaymentMethod } from '@mollie/api-client';
 import { createMollieProvider } from '../../src/payments/mollie.js';
@@ -27,7 +33,12 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
   });
 
   const chargeRequests = () => h.emulator.requests.filter((r) => h.chargePath.test(`${r.method} ${r.path}`)).length;
-  const input = (source: string, amount = 4999, currency = 'USD', capture: ChargeCapture = 'immediate'): ChargeInput => ({
+  const input = (
+    source: string,
+    amount = 4999,
+    currency = 'USD',
+    capture: ChargeCapture = 'immediate',
+  ): ChargeInput => ({
     transactionId: randomUUID(),
     amount,
     currency,
@@ -69,7 +80,11 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
 
   it('charging the same transaction again returns the same charge (our own retry is safe)', async () => {
     const { tx, reference } = await charged();
-    await expect(h.provider(FAST).charge(tx)).resolves.toEqual({ reference, captured: true, authorizationExpiresAt: null });
+    await expect(h.provider(FAST).charge(tx)).resolves.toEqual({
+      reference,
+      captured: true,
+      authorizationExpiresAt: null,
+    });
     expect(h.chargesFor(tx.transactionId)).toBe(1);
   });
 
@@ -92,7 +107,8 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
     const provider = h.provider(FAST);
     // The SDK may retry by itself (Stripe, PayPal) or give up (Square): then we retry, as the caller would.
     const first = await provider.charge(tx).catch((e: unknown) => e);
-    const { reference } = first instanceof PaymentProviderError ? await provider.charge(tx) : (first as { reference: string });
+    const { reference } =
+      first instanceof PaymentProviderError ? await provider.charge(tx) : (first as { reference: string });
     expect(h.chargesFor(tx.transactionId)).toBe(1);
     await expect(provider.retrieve({ ...tx, reference: null })).resolves.toEqual({ status: 'succeeded', reference });
   });
@@ -118,7 +134,13 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
   it('refunds in full once, however often the same refund is asked for', async () => {
     const { tx, reference } = await charged();
     const provider = h.provider(FAST);
-    const refund = { transactionId: tx.transactionId, refundId: randomUUID(), reference, amount: 4999, currency: 'USD' };
+    const refund = {
+      transactionId: tx.transactionId,
+      refundId: randomUUID(),
+      reference,
+      amount: 4999,
+      currency: 'USD',
+    };
     const first = await provider.refund(refund);
     expect(first.status).toBe('succeeded');
     await expect(provider.refund(refund)).resolves.toEqual(first);
@@ -140,7 +162,9 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
   it('a refund that fails with 500 is retried by the SDK and refunds once', async () => {
     const { tx, reference } = await charged();
     h.emulator.failNext(1, 500, h.refundPath);
-    const result = await h.provider(FAST).refund({ transactionId: tx.transactionId, refundId: randomUUID(), reference, amount: 4999, currency: 'USD' });
+    const result = await h
+      .provider(FAST)
+      .refund({ transactionId: tx.transactionId, refundId: randomUUID(), reference, amount: 4999, currency: 'USD' });
     expect(result.status).toBe('succeeded');
     expect(refundCalls()).toBe(2);
     expect(h.refundsOf(reference)).toBe(1);
@@ -149,7 +173,13 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
   it('a refund asked for again after the provider forgot its key finds the first refund, makes no second', async () => {
     const { tx, reference } = await charged();
     const provider = h.provider(FAST);
-    const refund = { transactionId: tx.transactionId, refundId: randomUUID(), reference, amount: 1500, currency: 'USD' };
+    const refund = {
+      transactionId: tx.transactionId,
+      refundId: randomUUID(),
+      reference,
+      amount: 1500,
+      currency: 'USD',
+    };
     const first = await provider.refund(refund);
     h.forgetIdempotencyKeys();
     await expect(provider.refund(refund)).resolves.toEqual(first);
@@ -159,7 +189,13 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
   it('a pending refund reports pending, then its settled state when asked again, without a second refund', async () => {
     const { tx, reference } = await charged();
     const provider = h.provider(FAST);
-    const refund = { transactionId: tx.transactionId, refundId: randomUUID(), reference, amount: 4999, currency: 'USD' };
+    const refund = {
+      transactionId: tx.transactionId,
+      refundId: randomUUID(),
+      reference,
+      amount: 4999,
+      currency: 'USD',
+    };
     h.refundOutcome('pending');
     const first = await provider.refund(refund);
     expect(first.status).toBe('pending');
@@ -215,14 +251,25 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
       expect(authorizationExpiresAt).toBeInstanceOf(Date);
       expect(authorizationExpiresAt!.getTime()).toBeGreaterThan(Date.now() + 2 * 24 * 3600_000);
       expect(h.capturedAmount(reference)).toBe(0);
-      await expect(h.provider(FAST).retrieve({ ...tx, reference, capture: 'manual' })).resolves.toEqual({ status: 'authorized', reference, authorizationExpiresAt });
+      await expect(h.provider(FAST).retrieve({ ...tx, reference, capture: 'manual' })).resolves.toEqual({
+        status: 'authorized',
+        reference,
+        authorizationExpiresAt,
+      });
       // A crash before the reference was stored: the authorization is found by our transaction id.
-      await expect(h.provider(FAST).retrieve({ ...tx, reference: null, capture: 'manual' })).resolves.toMatchObject({ status: 'authorized', reference });
+      await expect(h.provider(FAST).retrieve({ ...tx, reference: null, capture: 'manual' })).resolves.toMatchObject({
+        status: 'authorized',
+        reference,
+      });
     });
 
     it('authorizing the same transaction again returns the same authorization (our own retry is safe)', async () => {
       const { tx, reference, authorizationExpiresAt } = await authorized();
-      await expect(h.provider(FAST).charge(tx)).resolves.toEqual({ reference, captured: false, authorizationExpiresAt });
+      await expect(h.provider(FAST).charge(tx)).resolves.toEqual({
+        reference,
+        captured: false,
+        authorizationExpiresAt,
+      });
       expect(h.capturedAmount(reference)).toBe(0);
     });
 
@@ -233,10 +280,17 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
       const first = await provider.capture(capture);
       await expect(provider.capture(capture)).resolves.toEqual(first);
       expect(h.capturedAmount(reference)).toBe(3000);
-      await expect(provider.retrieve({ ...tx, reference, capture: 'manual' })).resolves.toEqual({ status: 'succeeded', reference: first.reference });
+      await expect(provider.retrieve({ ...tx, reference, capture: 'manual' })).resolves.toEqual({
+        status: 'succeeded',
+        reference: first.reference,
+      });
       const refund = { transactionId: tx.transactionId, reference: first.reference, currency: 'USD' };
-      await expect(provider.refund({ ...refund, refundId: randomUUID(), amount: 3001 })).rejects.toBeInstanceOf(PaymentProviderError);
-      await expect(provider.refund({ ...refund, refundId: randomUUID(), amount: 3000 })).resolves.toMatchObject({ status: 'succeeded' });
+      await expect(provider.refund({ ...refund, refundId: randomUUID(), amount: 3001 })).rejects.toBeInstanceOf(
+        PaymentProviderError,
+      );
+      await expect(provider.refund({ ...refund, refundId: randomUUID(), amount: 3000 })).resolves.toMatchObject({
+        status: 'succeeded',
+      });
       expect(h.refundsOf(first.reference)).toBe(1);
     });
 
@@ -268,7 +322,11 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
       await provider.void(voided);
       await provider.void(voided);
       await provider.void({ ...voided, voidId: randomUUID() });
-      await expect(provider.retrieve({ ...tx, reference, capture: 'manual' })).resolves.toEqual({ status: 'voided', reference, expired: false });
+      await expect(provider.retrieve({ ...tx, reference, capture: 'manual' })).resolves.toEqual({
+        status: 'voided',
+        reference,
+        expired: false,
+      });
       expect(await declineOf(provider.capture(captureOf(tx, reference, 100)))).toBe('authorization_voided');
       expect(h.capturedAmount(reference)).toBe(0);
     });
@@ -280,7 +338,9 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
       h.emulator.hangAfterNext(1, h.voidPath);
       await provider.void(voided).catch((e: unknown) => expect(e).toBeInstanceOf(PaymentProviderError));
       await provider.void(voided);
-      await expect(provider.retrieve({ ...tx, reference, capture: 'manual' })).resolves.toMatchObject({ status: 'voided' });
+      await expect(provider.retrieve({ ...tx, reference, capture: 'manual' })).resolves.toMatchObject({
+        status: 'voided',
+      });
       expect(calls(h.voidPath)).toBeGreaterThanOrEqual(1);
     });
 
@@ -289,14 +349,20 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
       h.expireAuthorization(reference);
       expect(await declineOf(h.provider(FAST).capture(captureOf(tx, reference, 5000)))).toBe('authorization_expired');
       expect(h.capturedAmount(reference)).toBe(0);
-      await expect(h.provider(FAST).retrieve({ ...tx, reference, capture: 'manual' })).resolves.toEqual({ status: 'voided', reference, expired: true });
+      await expect(h.provider(FAST).retrieve({ ...tx, reference, capture: 'manual' })).resolves.toEqual({
+        status: 'voided',
+        reference,
+        expired: true,
+      });
     });
 
     it('a captured payment cannot be voided', async () => {
       const { tx, reference } = await authorized();
       const provider = h.provider(FAST);
       await provider.capture(captureOf(tx, reference, 5000));
-      await expect(provider.void({ transactionId: tx.transactionId, voidId: randomUUID(), reference })).rejects.toBeInstanceOf(PaymentDeclinedError);
+      await expect(
+        provider.void({ transactionId: tx.transactionId, voidId: randomUUID(), reference }),
+      ).rejects.toBeInstanceOf(PaymentDeclinedError);
       expect(h.capturedAmount(reference)).toBe(5000);
     });
   });
@@ -306,7 +372,13 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
       const { tx, reference } = await charged(4999);
       const provider = h.provider(FAST);
       const ourId = randomUUID();
-      const ours = await provider.refund({ transactionId: tx.transactionId, refundId: ourId, reference, amount: 1000, currency: 'USD' });
+      const ours = await provider.refund({
+        transactionId: tx.transactionId,
+        refundId: ourId,
+        reference,
+        amount: 1000,
+        currency: 'USD',
+      });
       const theirs = h.dashboardRefund(reference, 1500);
       await expect(provider.refunds({ reference, currency: 'USD' })).resolves.toEqual([
         { reference: ours.reference, amount: 1000, currency: 'USD', status: 'succeeded', refundId: ourId },
@@ -320,11 +392,24 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
       const { tx, reference } = await charged(4999);
       const provider = h.provider(FAST);
       h.refundOutcome('pending');
-      await provider.refund({ transactionId: tx.transactionId, refundId: randomUUID(), reference, amount: 1000, currency: 'USD' });
-      await expect(provider.refunds({ reference, currency: 'USD' })).resolves.toMatchObject([{ amount: 1000, status: 'pending' }]);
+      await provider.refund({
+        transactionId: tx.transactionId,
+        refundId: randomUUID(),
+        reference,
+        amount: 1000,
+        currency: 'USD',
+      });
+      await expect(provider.refunds({ reference, currency: 'USD' })).resolves.toMatchObject([
+        { amount: 1000, status: 'pending' },
+      ]);
       h.refundOutcome('failed');
-      await provider.refund({ transactionId: tx.transactionId, refundId: randomUUID(), reference, amount: 500, currency: 'USD' }).catch(() => undefined);
-      await expect(provider.refunds({ reference, currency: 'USD' })).resolves.toMatchObject([{ status: 'pending' }, { amount: 500, status: 'failed' }]);
+      await provider
+        .refund({ transactionId: tx.transactionId, refundId: randomUUID(), reference, amount: 500, currency: 'USD' })
+        .catch(() => undefined);
+      await expect(provider.refunds({ reference, currency: 'USD' })).resolves.toMatchObject([
+        { status: 'pending' },
+        { amount: 500, status: 'failed' },
+      ]);
     });
 
     it('disputes() reports a dispute open, then as the provider settled it', async () => {
@@ -332,13 +417,19 @@ describe.each(Object.entries(HARNESSES))('%s provider contract', (_name, makeHar
       const { reference } = await charged(4999);
       await expect(provider.disputes({ reference, currency: 'USD' })).resolves.toEqual([]);
       const won = h.openDispute(reference, 4999);
-      await expect(provider.disputes({ reference, currency: 'USD' })).resolves.toEqual([{ reference: won, amount: 4999, currency: 'USD', status: 'open' }]);
+      await expect(provider.disputes({ reference, currency: 'USD' })).resolves.toEqual([
+        { reference: won, amount: 4999, currency: 'USD', status: 'open' },
+      ]);
       h.settleDispute(won, 'won');
-      await expect(provider.disputes({ reference, currency: 'USD' })).resolves.toEqual([{ reference: won, amount: 4999, currency: 'USD', status: 'won' }]);
+      await expect(provider.disputes({ reference, currency: 'USD' })).resolves.toEqual([
+        { reference: won, amount: 4999, currency: 'USD', status: 'won' },
+      ]);
       const other = await charged(2000);
       const lost = h.openDispute(other.reference, 1200);
       h.settleDispute(lost, 'lost');
-      await expect(provider.disputes({ reference: other.reference, currency: 'USD' })).resolves.toEqual([{ reference: lost, amount: 1200, currency: 'USD', status: 'lost' }]);
+      await expect(provider.disputes({ reference: other.reference, currency: 'USD' })).resolves.toEqual([
+        { reference: lost, amount: 1200, currency: 'USD', status: 'lost' },
+      ]);
     });
   });
 });
@@ -374,14 +465,19 @@ describe('adyen provider contract', () => {
   const calls = (path: RegExp) => emu.requests.filter((r) => path.test(`${r.method} ${r.path}`)).length;
   const CHARGE = /^POST \/v72\/payments$/;
   /** The notification Adyen sent for one modification (by its pspReference). */
-  const notified = (pspReference: string) => emu.notifications.filter((n) => n.pspReference === pspReference).map((n) => [n.eventCode, n.success, n.reason]);
+  const notified = (pspReference: string) =>
+    emu.notifications.filter((n) => n.pspReference === pspReference).map((n) => [n.eventCode, n.success, n.reason]);
 
   it('charges once, reports the pspReference, and an AUTHORISATION notification names our transaction', async () => {
     const tx = input();
     const { reference, captured } = await provider().charge(tx);
     expect(captured).toBe(true);
     expect(emu.chargesFor(tx.transactionId)).toBe(1);
-    expect(emu.notifications.find((n) => n.pspReference === reference)).toMatchObject({ eventCode: 'AUTHORISATION', success: 'true', merchantReference: tx.transactionId });
+    expect(emu.notifications.find((n) => n.pspReference === reference)).toMatchObject({
+      eventCode: 'AUTHORISATION',
+      success: 'true',
+      merchantReference: tx.transactionId,
+    });
     await expect(provider().retrieve({ ...tx, reference })).resolves.toEqual({ status: 'processing' });
   });
 
@@ -413,7 +509,9 @@ describe('adyen provider contract', () => {
     const first = await provider().charge(tx);
     await expect(provider().charge(tx)).resolves.toEqual(first);
     expect(emu.chargesFor(tx.transactionId)).toBe(1);
-    expect(new Set(emu.requests.map((r) => r.headers['idempotency-key']))).toEqual(new Set([`charge-${tx.transactionId}`]));
+    expect(new Set(emu.requests.map((r) => r.headers['idempotency-key']))).toEqual(
+      new Set([`charge-${tx.transactionId}`]),
+    );
   });
 
   it('a timeout is a PaymentProviderError within a bounded time, nothing charged', async () => {
@@ -456,7 +554,13 @@ describe('adyen provider contract', () => {
   it('a refund of more than was captured is accepted, then notified as failed; nothing refunded', async () => {
     const tx = input(CARD, 1000);
     const { reference } = await provider().charge(tx);
-    const r = await provider().refund({ transactionId: tx.transactionId, refundId: randomUUID(), reference, amount: 5000, currency: 'EUR' });
+    const r = await provider().refund({
+      transactionId: tx.transactionId,
+      refundId: randomUUID(),
+      reference,
+      amount: 5000,
+      currency: 'EUR',
+    });
     expect(notified(r.reference)).toEqual([['REFUND', 'false', 'Insufficient in-process balance on payment']]);
   });
 
@@ -494,13 +598,19 @@ describe('adyen provider contract', () => {
     it('a capture Adyen refuses is notified with its reason: more than authorized, expired, cancelled', async () => {
       const p = provider();
       const a = await authorized(5000);
-      expect(notified((await p.capture(captureOf(a.tx, a.reference, 5001))).reference)).toEqual([['CAPTURE', 'false', 'Insufficient balance on payment']]);
+      expect(notified((await p.capture(captureOf(a.tx, a.reference, 5001))).reference)).toEqual([
+        ['CAPTURE', 'false', 'Insufficient balance on payment'],
+      ]);
       const b = await authorized();
       emu.expireAuthorization(b.reference);
-      expect(notified((await p.capture(captureOf(b.tx, b.reference, 5000))).reference)).toEqual([['CAPTURE', 'false', 'Authorisation expired']]);
+      expect(notified((await p.capture(captureOf(b.tx, b.reference, 5000))).reference)).toEqual([
+        ['CAPTURE', 'false', 'Authorisation expired'],
+      ]);
       const c = await authorized();
       await p.void({ transactionId: c.tx.transactionId, voidId: randomUUID(), reference: c.reference });
-      expect(notified((await p.capture(captureOf(c.tx, c.reference, 100))).reference)).toEqual([['CAPTURE', 'false', 'Payment cancelled']]);
+      expect(notified((await p.capture(captureOf(c.tx, c.reference, 100))).reference)).toEqual([
+        ['CAPTURE', 'false', 'Payment cancelled'],
+      ]);
       for (const x of [a, b, c]) expect(emu.capturedAmount(x.reference)).toBe(0);
     });
 
@@ -509,13 +619,23 @@ describe('adyen provider contract', () => {
       const voided = { transactionId: tx.transactionId, voidId: randomUUID(), reference };
       await expect(provider().void(voided)).resolves.toEqual({ pending: true });
       await provider().void(voided);
-      expect(emu.notifications.filter((n) => n.eventCode === 'CANCELLATION' && n.originalReference === reference).map((n) => n.success)).toEqual(['true']);
+      expect(
+        emu.notifications
+          .filter((n) => n.eventCode === 'CANCELLATION' && n.originalReference === reference)
+          .map((n) => n.success),
+      ).toEqual(['true']);
       const other = await authorized();
       await provider().capture(captureOf(other.tx, other.reference, 5000));
-      await provider().void({ transactionId: other.tx.transactionId, voidId: randomUUID(), reference: other.reference });
-      expect(emu.notifications.filter((n) => n.eventCode === 'CANCELLATION' && n.originalReference === other.reference).map((n) => [n.success, n.reason])).toEqual([
-        ['false', 'Payment already captured'],
-      ]);
+      await provider().void({
+        transactionId: other.tx.transactionId,
+        voidId: randomUUID(),
+        reference: other.reference,
+      });
+      expect(
+        emu.notifications
+          .filter((n) => n.eventCode === 'CANCELLATION' && n.originalReference === other.reference)
+          .map((n) => [n.success, n.reason]),
+      ).toEqual([['false', 'Payment already captured']]);
     });
   });
 });
@@ -537,7 +657,8 @@ describe('mollie provider contract', () => {
   });
 
   // Mollie's library retries no timeout: a first TLS handshake on a loaded machine gets 2 s, the timeout test FAST's 0.4 s.
-  const provider = (timeoutMs = 2_000) => createMollieProvider(emu.settings(), { timeoutMs, webhookUrl: 'https://shop.example.com/api/webhooks/mollie' });
+  const provider = (timeoutMs = 2_000) =>
+    createMollieProvider(emu.settings(), { timeoutMs, webhookUrl: 'https://shop.example.com/api/webhooks/mollie' });
   const input = (amount = 4999, capture: ChargeCapture = 'immediate'): ChargeInput => ({
     transactionId: randomUUID(),
     amount,
@@ -558,10 +679,17 @@ describe('mollie provider contract', () => {
   it('a charge waits for the customer: the checkout link and Mollie’s expiry; charged again, the same payment', async () => {
     const tx = input();
     const first = await provider().charge(tx);
-    expect(first).toMatchObject({ captured: false, action: { url: expect.stringContaining('/checkout/'), expiresAt: expect.any(Date) } });
+    expect(first).toMatchObject({
+      captured: false,
+      action: { url: expect.stringContaining('/checkout/'), expiresAt: expect.any(Date) },
+    });
     await expect(provider().charge(tx)).resolves.toEqual(first);
     expect(emu.payments.size).toBeGreaterThanOrEqual(1);
-    expect([...emu.payments.values()].filter((p) => (p.metadata as { transaction_id?: string }).transaction_id === tx.transactionId)).toHaveLength(1);
+    expect(
+      [...emu.payments.values()].filter(
+        (p) => (p.metadata as { transaction_id?: string }).transaction_id === tx.transactionId,
+      ),
+    ).toHaveLength(1);
     await expect(provider().retrieve({ ...tx, reference: first.reference })).resolves.toEqual({ status: 'processing' });
   });
 
@@ -587,7 +715,13 @@ describe('mollie provider contract', () => {
 
   it('refunds once however often asked, after a forgotten key too; distinct ids are distinct refunds; pending until refunded', async () => {
     const { tx, reference } = await paid();
-    const refund = { transactionId: tx.transactionId, refundId: randomUUID(), reference, amount: 1000, currency: 'EUR' };
+    const refund = {
+      transactionId: tx.transactionId,
+      refundId: randomUUID(),
+      reference,
+      amount: 1000,
+      currency: 'EUR',
+    };
     const first = await provider().refund(refund);
     expect(first.status).toBe('succeeded');
     emu.forgetIdempotencyKeys();
@@ -596,45 +730,76 @@ describe('mollie provider contract', () => {
     const second = await provider().refund({ ...refund, refundId: randomUUID(), amount: 2000 });
     expect(second.status).toBe('pending');
     emu.settleRefunds();
-    expect((await provider().refunds({ reference, currency: 'EUR' })).map((r) => [r.amount, r.status, r.refundId])).toEqual([
+    expect(
+      (await provider().refunds({ reference, currency: 'EUR' })).map((r) => [r.amount, r.status, r.refundId]),
+    ).toEqual([
       [1000, 'succeeded', refund.refundId],
       [2000, 'succeeded', expect.any(String)],
     ]);
-    await expect(provider().refund({ ...refund, refundId: randomUUID(), amount: 5000 })).rejects.toBeInstanceOf(PaymentProviderError);
+    await expect(provider().refund({ ...refund, refundId: randomUUID(), amount: 5000 })).rejects.toBeInstanceOf(
+      PaymentProviderError,
+    );
     emu.refundStatus = 'failed';
-    await expect(provider().refund({ ...refund, refundId: randomUUID(), amount: 100 })).rejects.toBeInstanceOf(RefundFailedError);
+    await expect(provider().refund({ ...refund, refundId: randomUUID(), amount: 100 })).rejects.toBeInstanceOf(
+      RefundFailedError,
+    );
   });
 
   it('manual capture: authorized until captureBefore; captures once; more than authorized, or after expiry, is declined; a release voids', async () => {
     const { tx, reference } = await paid(5000, 'manual');
     const found = await provider().retrieve({ ...tx, reference });
     expect(found).toMatchObject({ status: 'authorized', reference, authorizationExpiresAt: expect.any(Date) });
-    const captureOf = (amount: number, captureId = randomUUID()) => ({ transactionId: tx.transactionId, captureId, reference, amount, currency: 'EUR' });
+    const captureOf = (amount: number, captureId = randomUUID()) => ({
+      transactionId: tx.transactionId,
+      captureId,
+      reference,
+      amount,
+      currency: 'EUR',
+    });
     await expect(provider().capture(captureOf(5001))).rejects.toMatchObject({ declineCode: 'amount_too_large' });
     const capture = captureOf(3000);
     await expect(provider().capture(capture)).resolves.toEqual({ reference, pending: false });
     await expect(provider().capture(capture)).resolves.toEqual({ reference, pending: false });
     expect(emu.capturedAmount(reference)).toBe(3000);
-    await expect(provider().void({ transactionId: tx.transactionId, voidId: randomUUID(), reference })).rejects.toBeInstanceOf(PaymentDeclinedError);
+    await expect(
+      provider().void({ transactionId: tx.transactionId, voidId: randomUUID(), reference }),
+    ).rejects.toBeInstanceOf(PaymentDeclinedError);
 
     const other = await paid(5000, 'manual');
     await provider().void({ transactionId: other.tx.transactionId, voidId: randomUUID(), reference: other.reference });
-    await expect(provider().retrieve({ ...other.tx, reference: other.reference })).resolves.toEqual({ status: 'voided', reference: other.reference, expired: false });
+    await expect(provider().retrieve({ ...other.tx, reference: other.reference })).resolves.toEqual({
+      status: 'voided',
+      reference: other.reference,
+      expired: false,
+    });
     const lapsed = await paid(5000, 'manual');
     emu.expireAuthorization(lapsed.reference);
-    await expect(provider().capture({ ...captureOf(5000), reference: lapsed.reference })).rejects.toMatchObject({ declineCode: 'authorization_expired' });
+    await expect(provider().capture({ ...captureOf(5000), reference: lapsed.reference })).rejects.toMatchObject({
+      declineCode: 'authorization_expired',
+    });
   });
 
   it('disputes: a chargeback open, then won when Mollie reverses it', async () => {
     const { reference } = await paid();
     const chargeback = emu.openDispute(reference, 4999);
-    await expect(provider().disputes({ reference, currency: 'EUR' })).resolves.toEqual([{ reference: chargeback.id, amount: 4999, currency: 'EUR', status: 'open' }]);
+    await expect(provider().disputes({ reference, currency: 'EUR' })).resolves.toEqual([
+      { reference: chargeback.id, amount: 4999, currency: 'EUR', status: 'open' },
+    ]);
     emu.settleDispute(chargeback.id);
     await expect(provider().disputes({ reference, currency: 'EUR' })).resolves.toMatchObject([{ status: 'won' }]);
   });
 
   it('the methods the service accepts are the library’s own (less its deprecated ones)', () => {
-    const deprecated = ['bitcoin', 'inghomepay', 'giropay', 'sofort', 'payconiq', 'klarnapaylater', 'klarnapaynow', 'klarnasliceit'];
+    const deprecated = [
+      'bitcoin',
+      'inghomepay',
+      'giropay',
+      'sofort',
+      'payconiq',
+      'klarnapaylater',
+      'klarnapaynow',
+      'klarnasliceit',
+    ];
     expect([...MOLLIE_METHODS].sort()).toEqual(
       Object.values(MolliePaymentMethod)
         .filter((m) => !deprecated.includes(m))

@@ -64,7 +64,11 @@ async function stripeHarness(): Promise<ProviderHarness> {
     refundPath: /^POST \/v1\/refunds$/,
     capturePath: /^POST \/v1\/payment_intents\/[^/]+\/capture$/,
     voidPath: /^POST \/v1\/payment_intents\/[^/]+\/cancel$/,
-    provider: (options) => createStripeProvider({ secretKey: emulator.secretKey, apiBase: emulator.url, webhookSecret: emulator.webhookSecret }, options),
+    provider: (options) =>
+      createStripeProvider(
+        { secretKey: emulator.secretKey, apiBase: emulator.url, webhookSecret: emulator.webhookSecret },
+        options,
+      ),
     goodSource: () => 'pm_card_visa',
     declinedSource: () => ({ source: 'pm_card_chargeDeclinedInsufficientFunds', declineCode: 'insufficient_funds' }),
     authorizedSource: () => 'pm_card_visa',
@@ -122,14 +126,18 @@ async function paypalHarness(): Promise<ProviderHarness> {
     voidPath: /^POST \/v2\/payments\/authorizations\/[^/]+\/void$/,
     provider: (options) => createPayPalProvider(emulator.settings(), options),
     goodSource: (amount, currency) => emulator.approvedOrder(amount, currency),
-    declinedSource: (amount, currency) => ({ source: emulator.approvedOrder(amount, currency, { decline: true }), declineCode: 'instrument_declined' }),
+    declinedSource: (amount, currency) => ({
+      source: emulator.approvedOrder(amount, currency, { decline: true }),
+      declineCode: 'instrument_declined',
+    }),
     authorizedSource: (amount, currency) => emulator.approvedOrder(amount, currency, { intent: 'AUTHORIZE' }),
     chargesFor: (tx) => emulator.capturesFor(tx),
     capturedAmount: (ref) => emulator.capturedAmount(ref),
     expireAuthorization: (ref) => emulator.expireAuthorization(ref),
     dashboardRefund: (ref, amount) => emulator.dashboardRefund(ref, amount).refund.id,
     openDispute: (ref, amount) => emulator.openDispute(ref, amount).dispute.dispute_id,
-    settleDispute: (id, outcome) => void emulator.settleDispute(id, outcome === 'won' ? 'RESOLVED_SELLER_FAVOUR' : 'RESOLVED_BUYER_FAVOUR'),
+    settleDispute: (id, outcome) =>
+      void emulator.settleDispute(id, outcome === 'won' ? 'RESOLVED_SELLER_FAVOUR' : 'RESOLVED_BUYER_FAVOUR'),
     refundsOf: (ref) => emulator.refundsFor(ref).length,
     refundOutcome: (o) => (emulator.refundStatus = UPPER[o]),
     settleRefunds: () => emulator.settleRefunds(),

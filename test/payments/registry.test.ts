@@ -28,8 +28,20 @@ describe('payment registry', () => {
       adyen: JSON.stringify({ type: 'scheme', encryptedCardNumber: 'test_4111111111111111' }),
     };
     for (const [id, source] of Object.entries(sources)) {
-      const tx = { transactionId: randomUUID(), amount: 1500, currency: 'USD', source, customerId: 'alice', description: 'Order', capture: 'immediate' as const };
-      await expect(processor.get(id).charge(tx)).resolves.toEqual({ reference: expect.any(String), captured: true, authorizationExpiresAt: null });
+      const tx = {
+        transactionId: randomUUID(),
+        amount: 1500,
+        currency: 'USD',
+        source,
+        customerId: 'alice',
+        description: 'Order',
+        capture: 'immediate' as const,
+      };
+      await expect(processor.get(id).charge(tx)).resolves.toEqual({
+        reference: expect.any(String),
+        captured: true,
+        authorizationExpiresAt: null,
+      });
     }
     expect(emu.stripe.intents.size).toBe(1);
     expect(emu.square.payments.size).toBe(1);

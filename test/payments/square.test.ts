@@ -73,7 +73,10 @@ describe('square', () => {
   it('a declined payment is found as failed with its code', async () => {
     const tx = input('cnon:card-nonce-declined');
     await square.charge(tx).catch(() => undefined);
-    await expect(square.retrieve({ ...tx, reference: null })).resolves.toEqual({ status: 'failed', declineCode: 'generic_decline' });
+    await expect(square.retrieve({ ...tx, reference: null })).resolves.toEqual({
+      status: 'failed',
+      declineCode: 'generic_decline',
+    });
   });
 
   it('an over-long refund id still yields a key within Square’s 45 characters, the same every time', async () => {
@@ -81,7 +84,8 @@ describe('square', () => {
     const { reference } = await square.charge(tx);
     const refundId = `refund-of-${'x'.repeat(80)}`;
     await square.refund({ transactionId: tx.transactionId, refundId, reference, amount: 100, currency: 'USD' });
-    const key = (JSON.parse(emu.requests.find((r) => r.path === '/v2/refunds')!.body) as { idempotency_key: string }).idempotency_key;
+    const key = (JSON.parse(emu.requests.find((r) => r.path === '/v2/refunds')!.body) as { idempotency_key: string })
+      .idempotency_key;
     expect(key.length).toBeLessThanOrEqual(45);
     expect(key).toBe(refundKey(refundId, 45));
     expect(emu.refundsFor(reference)).toHaveLength(1);
@@ -90,23 +94,47 @@ describe('square', () => {
   it('manual capture on the wire: autocomplete false, then UpdatePayment to the lower amount (keyed by our capture id) and CompletePayment', async () => {
     const tx = { ...input('cnon:card-nonce-ok', 5000), capture: 'manual' as const };
     const { reference, authorizationExpiresAt } = await square.charge(tx);
-    const created = emu.requests.find((r) => r.method === 'POST' && r.path === '/v2/payments' && r.body.includes(tx.transactionId))!;
-    expect(JSON.parse(created.body)).toMatchObject({ autocomplete: false, amount_money: { amount: 5000, currency: 'USD' } });
+    const created = emu.requests.find(
+      (r) => r.method === 'POST' && r.path === '/v2/payments' && r.body.includes(tx.transactionId),
+    )!;
+    expect(JSON.parse(created.body)).toMatchObject({
+      autocomplete: false,
+      amount_money: { amount: 5000, currency: 'USD' },
+    });
     expect(authorizationExpiresAt).toEqual(new Date(emu.payments.get(reference)!.delayed_until!));
 
-    await square.capture({ transactionId: tx.transactionId, captureId: 'cap-1', reference, amount: 3200, currency: 'USD' });
+    await square.capture({
+      transactionId: tx.transactionId,
+      captureId: 'cap-1',
+      reference,
+      amount: 3200,
+      currency: 'USD',
+    });
     const [update, complete] = emu.requests
       .filter((r) => r.path === `/v2/payments/${reference}` || r.path === `/v2/payments/${reference}/complete`)
       .filter((r) => r.method !== 'GET');
     expect(update).toMatchObject({ method: 'PUT' });
-    expect(JSON.parse(update!.body)).toEqual({ idempotency_key: 'capture-cap-1', payment: { amount_money: { amount: 3200, currency: 'USD' } } });
+    expect(JSON.parse(update!.body)).toEqual({
+      idempotency_key: 'capture-cap-1',
+      payment: { amount_money: { amount: 3200, currency: 'USD' } },
+    });
     expect(complete).toMatchObject({ method: 'POST', path: `/v2/payments/${reference}/complete` });
-    expect(emu.payments.get(reference)).toMatchObject({ status: 'COMPLETED', total_money: { amount: 3200 }, approved_money: { amount: 5000 } });
+    expect(emu.payments.get(reference)).toMatchObject({
+      status: 'COMPLETED',
+      total_money: { amount: 3200 },
+      approved_money: { amount: 5000 },
+    });
 
     // The whole amount: no update, straight to complete.
     const whole = await square.charge({ ...tx, transactionId: randomUUID() });
     emu.resetFaults();
-    await square.capture({ transactionId: tx.transactionId, captureId: 'cap-2', reference: whole.reference, amount: 5000, currency: 'USD' });
+    await square.capture({
+      transactionId: tx.transactionId,
+      captureId: 'cap-2',
+      reference: whole.reference,
+      amount: 5000,
+      currency: 'USD',
+    });
     expect(emu.requests.filter((r) => r.method === 'PUT')).toHaveLength(0);
     expect(emu.capturedAmount(whole.reference)).toBe(5000);
   });
@@ -116,7 +144,13 @@ describe('square', () => {
     const { reference } = await square.charge(tx);
     emu.resetFaults();
     emu.hangNext(5, /^POST \/v2\/payments\/[^/]+\/complete$/);
-    const capture = { transactionId: tx.transactionId, captureId: randomUUID(), reference, amount: 4000, currency: 'USD' };
+    const capture = {
+      transactionId: tx.transactionId,
+      captureId: randomUUID(),
+      reference,
+      amount: 4000,
+      currency: 'USD',
+    };
     await expect(square.capture(capture)).rejects.toBeInstanceOf(PaymentProviderError);
     expect(emu.payments.get(reference)).toMatchObject({ status: 'APPROVED', total_money: { amount: 4000 } });
     emu.resetFaults();

@@ -56,20 +56,39 @@ describe('stripe', () => {
   it('manual capture on the wire: capture_method=manual, then capture with amount_to_capture and cancel, each keyed by our id', async () => {
     const tx = { ...input(), capture: 'manual' as const };
     const { reference, authorizationExpiresAt } = await stripe.charge(tx);
-    const created = emu.requests.find((r) => r.method === 'POST' && r.path === '/v1/payment_intents' && r.body.includes(tx.transactionId))!;
-    expect(Object.fromEntries(new URLSearchParams(created.body))).toMatchObject({ capture_method: 'manual', 'expand[0]': 'latest_charge' });
+    const created = emu.requests.find(
+      (r) => r.method === 'POST' && r.path === '/v1/payment_intents' && r.body.includes(tx.transactionId),
+    )!;
+    expect(Object.fromEntries(new URLSearchParams(created.body))).toMatchObject({
+      capture_method: 'manual',
+      'expand[0]': 'latest_charge',
+    });
     const charge = emu.charges.get(emu.intents.get(reference)!.latest_charge!)!;
     expect(authorizationExpiresAt).toEqual(new Date(charge.payment_method_details.card.capture_before! * 1000));
 
-    await stripe.capture({ transactionId: tx.transactionId, captureId: 'cap-1', reference, amount: 1500, currency: 'EUR' });
+    await stripe.capture({
+      transactionId: tx.transactionId,
+      captureId: 'cap-1',
+      reference,
+      amount: 1500,
+      currency: 'EUR',
+    });
     const captured = emu.requests.find((r) => r.path === `/v1/payment_intents/${reference}/capture`)!;
     expect(captured.headers['idempotency-key']).toBe('capture-cap-1');
     expect(new URLSearchParams(captured.body).get('amount_to_capture')).toBe('1500');
-    expect(emu.intents.get(reference)).toMatchObject({ status: 'succeeded', amount_received: 1500, amount_capturable: 0 });
+    expect(emu.intents.get(reference)).toMatchObject({
+      status: 'succeeded',
+      amount_received: 1500,
+      amount_capturable: 0,
+    });
     // After its key is forgotten, the same capture is recognised by the capture id it left on the intent; another is refused.
     emu.forgetIdempotencyKeys();
-    await expect(stripe.capture({ transactionId: tx.transactionId, captureId: 'cap-1', reference, amount: 1500, currency: 'EUR' })).resolves.toEqual({ reference });
-    await expect(stripe.capture({ transactionId: tx.transactionId, captureId: 'cap-2', reference, amount: 1500, currency: 'EUR' })).rejects.toMatchObject({
+    await expect(
+      stripe.capture({ transactionId: tx.transactionId, captureId: 'cap-1', reference, amount: 1500, currency: 'EUR' }),
+    ).resolves.toEqual({ reference });
+    await expect(
+      stripe.capture({ transactionId: tx.transactionId, captureId: 'cap-2', reference, amount: 1500, currency: 'EUR' }),
+    ).rejects.toMatchObject({
       declineCode: 'already_captured',
     });
 
@@ -77,7 +96,10 @@ describe('stripe', () => {
     await stripe.void({ transactionId: tx.transactionId, voidId: 'void-1', reference: other.reference });
     const canceled = emu.requests.find((r) => r.path === `/v1/payment_intents/${other.reference}/cancel`)!;
     expect(canceled.headers['idempotency-key']).toBe('void-void-1');
-    expect(emu.intents.get(other.reference)).toMatchObject({ status: 'canceled', cancellation_reason: 'requested_by_customer' });
+    expect(emu.intents.get(other.reference)).toMatchObject({
+      status: 'canceled',
+      cancellation_reason: 'requested_by_customer',
+    });
   });
 
   it('an unknown reference retrieves as not_found', async () => {

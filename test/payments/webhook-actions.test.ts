@@ -27,15 +27,32 @@ beforeAll(async () => {
 afterAll(() => emu.close());
 
 const charge = (provider: PaymentProvider, source: string, amount = 3000) =>
-  provider.charge({ transactionId: randomUUID(), amount, currency: 'USD', source, customerId: 'alice', description: 'Order', capture: 'immediate' });
-const deliver = (v: WebhookVerifier, d: { body: string; headers: Record<string, string> }) => v(Buffer.from(d.body), d.headers);
+  provider.charge({
+    transactionId: randomUUID(),
+    amount,
+    currency: 'USD',
+    source,
+    customerId: 'alice',
+    description: 'Order',
+    capture: 'immediate',
+  });
+const deliver = (v: WebhookVerifier, d: { body: string; headers: Record<string, string> }) =>
+  v(Buffer.from(d.body), d.headers);
 
 describe('stripe', () => {
   it('a dashboard refund: charge.refunded and refund.created both name the PaymentIntent; refunds() has the amount', async () => {
     const { reference } = await charge(providers.stripe, 'pm_card_visa');
     const { refund, chargeRefunded, refundCreated } = emu.stripe.dashboardRefund(reference, 1200);
-    await expect(deliver(verify.stripe, chargeRefunded)).resolves.toMatchObject({ action: 'refund.updated', reference, providerType: 'charge.refunded' });
-    await expect(deliver(verify.stripe, refundCreated)).resolves.toMatchObject({ action: 'refund.updated', reference, refundReference: refund.id });
+    await expect(deliver(verify.stripe, chargeRefunded)).resolves.toMatchObject({
+      action: 'refund.updated',
+      reference,
+      providerType: 'charge.refunded',
+    });
+    await expect(deliver(verify.stripe, refundCreated)).resolves.toMatchObject({
+      action: 'refund.updated',
+      reference,
+      refundReference: refund.id,
+    });
     await expect(providers.stripe.refunds({ reference, currency: 'USD' })).resolves.toEqual([
       { reference: refund.id, amount: 1200, currency: 'USD', status: 'succeeded', refundId: null },
     ]);
@@ -44,7 +61,10 @@ describe('stripe', () => {
   it('a pending refund that settles or fails: refund.updated / refund.failed', async () => {
     const { reference } = await charge(providers.stripe, 'pm_card_visa');
     const { refund } = emu.stripe.dashboardRefund(reference, 500, 'pending');
-    await expect(deliver(verify.stripe, emu.stripe.updateRefund(refund.id, 'succeeded'))).resolves.toMatchObject({ action: 'refund.updated', reference });
+    await expect(deliver(verify.stripe, emu.stripe.updateRefund(refund.id, 'succeeded'))).resolves.toMatchObject({
+      action: 'refund.updated',
+      reference,
+    });
     const other = emu.stripe.dashboardRefund(reference, 500, 'pending');
     await expect(deliver(verify.stripe, emu.stripe.updateRefund(other.refund.id, 'failed'))).resolves.toMatchObject({
       action: 'refund.updated',
@@ -57,7 +77,11 @@ describe('stripe', () => {
   it('a dispute, opened then closed: dispute.updated for the PaymentIntent each time', async () => {
     const { reference } = await charge(providers.stripe, 'pm_card_visa');
     const { dispute, delivery } = emu.stripe.openDispute(reference);
-    await expect(deliver(verify.stripe, delivery)).resolves.toMatchObject({ action: 'dispute.updated', reference, disputeReference: dispute.id });
+    await expect(deliver(verify.stripe, delivery)).resolves.toMatchObject({
+      action: 'dispute.updated',
+      reference,
+      disputeReference: dispute.id,
+    });
     await expect(deliver(verify.stripe, emu.stripe.settleDispute(dispute.id, 'under_review'))).resolves.toMatchObject({
       action: 'dispute.updated',
       providerType: 'charge.dispute.updated',
@@ -68,7 +92,9 @@ describe('stripe', () => {
       providerType: 'charge.dispute.closed',
       reference,
     });
-    await expect(providers.stripe.disputes({ reference, currency: 'USD' })).resolves.toEqual([{ reference: dispute.id, amount: 3000, currency: 'USD', status: 'lost' }]);
+    await expect(providers.stripe.disputes({ reference, currency: 'USD' })).resolves.toEqual([
+      { reference: dispute.id, amount: 3000, currency: 'USD', status: 'lost' },
+    ]);
   });
 
   it('anything else is ignored', async () => {
@@ -81,8 +107,16 @@ describe('square', () => {
   it('a dashboard refund: refund.created and payment.updated both name the payment; refunds() has the amount', async () => {
     const { reference } = await charge(providers.square, 'cnon:card-nonce-ok');
     const { refund, refundCreated, paymentUpdated } = emu.square.dashboardRefund(reference, 1200);
-    await expect(deliver(verify.square, refundCreated)).resolves.toMatchObject({ action: 'refund.updated', reference, refundReference: refund.id });
-    await expect(deliver(verify.square, paymentUpdated)).resolves.toMatchObject({ action: 'refund.updated', reference, providerType: 'payment.updated' });
+    await expect(deliver(verify.square, refundCreated)).resolves.toMatchObject({
+      action: 'refund.updated',
+      reference,
+      refundReference: refund.id,
+    });
+    await expect(deliver(verify.square, paymentUpdated)).resolves.toMatchObject({
+      action: 'refund.updated',
+      reference,
+      providerType: 'payment.updated',
+    });
     await expect(providers.square.refunds({ reference, currency: 'USD' })).resolves.toEqual([
       { reference: refund.id, amount: 1200, currency: 'USD', status: 'succeeded', refundId: null },
     ]);
@@ -91,28 +125,48 @@ describe('square', () => {
   it('a pending refund that completes: refund.updated', async () => {
     const { reference } = await charge(providers.square, 'cnon:card-nonce-ok');
     const { refund } = emu.square.dashboardRefund(reference, 700, 'PENDING');
-    await expect(deliver(verify.square, emu.square.updateRefund(refund.id, 'COMPLETED'))).resolves.toMatchObject({ action: 'refund.updated', reference });
-    await expect(providers.square.refunds({ reference, currency: 'USD' })).resolves.toMatchObject([{ amount: 700, status: 'succeeded' }]);
+    await expect(deliver(verify.square, emu.square.updateRefund(refund.id, 'COMPLETED'))).resolves.toMatchObject({
+      action: 'refund.updated',
+      reference,
+    });
+    await expect(providers.square.refunds({ reference, currency: 'USD' })).resolves.toMatchObject([
+      { amount: 700, status: 'succeeded' },
+    ]);
   });
 
   it('a dispute, created then decided: dispute.updated for the payment', async () => {
     const { reference } = await charge(providers.square, 'cnon:card-nonce-ok');
     const { dispute, delivery } = emu.square.openDispute(reference, 2000);
-    await expect(deliver(verify.square, delivery)).resolves.toMatchObject({ action: 'dispute.updated', reference, disputeReference: dispute.id });
+    await expect(deliver(verify.square, delivery)).resolves.toMatchObject({
+      action: 'dispute.updated',
+      reference,
+      disputeReference: dispute.id,
+    });
     await expect(deliver(verify.square, emu.square.settleDispute(dispute.id, 'WON'))).resolves.toMatchObject({
       action: 'dispute.updated',
       providerType: 'dispute.state.updated',
       reference,
     });
-    await expect(providers.square.disputes({ reference, currency: 'USD' })).resolves.toEqual([{ reference: dispute.id, amount: 2000, currency: 'USD', status: 'won' }]);
+    await expect(providers.square.disputes({ reference, currency: 'USD' })).resolves.toEqual([
+      { reference: dispute.id, amount: 2000, currency: 'USD', status: 'won' },
+    ]);
   });
 
   it('payment.updated: a released authorization is no failure, a failed payment is, a plain update is ignored', async () => {
-    const voided = emu.square.webhook('payment.updated', { payment: { id: 'sqpay_v', status: 'CANCELED', card_details: { status: 'VOIDED' } } });
+    const voided = emu.square.webhook('payment.updated', {
+      payment: { id: 'sqpay_v', status: 'CANCELED', card_details: { status: 'VOIDED' } },
+    });
     await expect(deliver(verify.square, voided)).resolves.toMatchObject({ action: 'ignored' });
-    const failed = emu.square.webhook('payment.updated', { payment: { id: 'sqpay_f', status: 'FAILED', card_details: { status: 'FAILED' } } });
-    await expect(deliver(verify.square, failed)).resolves.toMatchObject({ action: 'payment.failed', reference: 'sqpay_f' });
-    const plain = emu.square.webhook('payment.updated', { payment: { id: 'sqpay_p', status: 'COMPLETED', refund_ids: [] } });
+    const failed = emu.square.webhook('payment.updated', {
+      payment: { id: 'sqpay_f', status: 'FAILED', card_details: { status: 'FAILED' } },
+    });
+    await expect(deliver(verify.square, failed)).resolves.toMatchObject({
+      action: 'payment.failed',
+      reference: 'sqpay_f',
+    });
+    const plain = emu.square.webhook('payment.updated', {
+      payment: { id: 'sqpay_p', status: 'COMPLETED', refund_ids: [] },
+    });
     await expect(deliver(verify.square, plain)).resolves.toMatchObject({ action: 'ignored' });
   });
 });
@@ -121,7 +175,11 @@ describe('paypal', () => {
   it('a refund in PayPal’s web interface: PAYMENT.CAPTURE.REFUNDED names the capture; refunds() has the amount', async () => {
     const { reference } = await charge(providers.paypal, emu.paypal.approvedOrder(3000, 'USD'));
     const { refund, delivery } = emu.paypal.dashboardRefund(reference, 1200);
-    await expect(deliver(verify.paypal, delivery)).resolves.toMatchObject({ action: 'refund.updated', reference, refundReference: refund.id });
+    await expect(deliver(verify.paypal, delivery)).resolves.toMatchObject({
+      action: 'refund.updated',
+      reference,
+      refundReference: refund.id,
+    });
     await expect(providers.paypal.refunds({ reference, currency: 'USD' })).resolves.toEqual([
       { reference: refund.id, amount: 1200, currency: 'USD', status: 'succeeded', refundId: null },
     ]);
@@ -133,15 +191,29 @@ describe('paypal', () => {
       status: 'COMPLETED',
       links: [{ rel: 'up', method: 'GET', href: 'https://api-m.paypal.com/v2/payments/captures/CAP9' }],
     });
-    await expect(deliver(verify.paypal, d)).resolves.toMatchObject({ action: 'refund.updated', reference: 'CAP9', refundReference: 'REV1' });
+    await expect(deliver(verify.paypal, d)).resolves.toMatchObject({
+      action: 'refund.updated',
+      reference: 'CAP9',
+      refundReference: 'REV1',
+    });
   });
 
   it('a dispute, created then resolved: dispute.updated for the capture', async () => {
     const { reference } = await charge(providers.paypal, emu.paypal.approvedOrder(3000, 'USD'));
     const { dispute, delivery } = emu.paypal.openDispute(reference, 1000);
-    await expect(deliver(verify.paypal, delivery)).resolves.toMatchObject({ action: 'dispute.updated', reference, disputeReference: dispute.dispute_id });
+    await expect(deliver(verify.paypal, delivery)).resolves.toMatchObject({
+      action: 'dispute.updated',
+      reference,
+      disputeReference: dispute.dispute_id,
+    });
     const resolved = emu.paypal.settleDispute(dispute.dispute_id, 'RESOLVED_BUYER_FAVOUR');
-    await expect(deliver(verify.paypal, resolved)).resolves.toMatchObject({ action: 'dispute.updated', providerType: 'CUSTOMER.DISPUTE.RESOLVED', reference });
-    await expect(providers.paypal.disputes({ reference, currency: 'USD' })).resolves.toEqual([{ reference: dispute.dispute_id, amount: 1000, currency: 'USD', status: 'lost' }]);
+    await expect(deliver(verify.paypal, resolved)).resolves.toMatchObject({
+      action: 'dispute.updated',
+      providerType: 'CUSTOMER.DISPUTE.RESOLVED',
+      reference,
+    });
+    await expect(providers.paypal.disputes({ reference, currency: 'USD' })).resolves.toEqual([
+      { reference: dispute.dispute_id, amount: 1000, currency: 'USD', status: 'lost' },
+    ]);
   });
 });

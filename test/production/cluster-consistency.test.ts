@@ -23,7 +23,8 @@ describe('scale-out: 3 instances behind nginx', () => {
     // Each instance's /metrics counts the requests it served.
     for (const i of c.cluster.instances) {
       const text = await (await fetch(`${i.url}/metrics`)).text();
-      if (/http_requests_total\{method="GET",route="\/api\/products",status_code="200"\} [1-9]/.test(text)) seen.add(i.port);
+      if (/http_requests_total\{method="GET",route="\/api\/products",status_code="200"\} [1-9]/.test(text))
+        seen.add(i.port);
     }
     expect(seen.size).toBe(3);
   });
@@ -31,7 +32,9 @@ describe('scale-out: 3 instances behind nginx', () => {
   it('no oversell: 60 racing orders for 20 in stock → exactly 20 orders, stock 0', async () => {
     const sku = `sku_race_${randomUUID().slice(0, 8)}`;
     await c.putProduct(sku, 1500, 20);
-    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => c.call(`racer${i % 20}`, 'POST', '/api/orders', order(sku))));
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => c.call(`racer${i % 20}`, 'POST', '/api/orders', order(sku))),
+    );
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(20);
     expect(statuses.filter((s) => s === 409)).toHaveLength(40);
@@ -59,9 +62,14 @@ describe('scale-out: 3 instances behind nginx', () => {
     expect(replay.status).toBe(201);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(ids.has(replay.body.id)).toBe(true);
-    const orders = await c.sql('select o.id from orders o join order_items i on i.order_id = o.id where i.product_id = $1', [sku]);
+    const orders = await c.sql(
+      'select o.id from orders o join order_items i on i.order_id = o.id where i.product_id = $1',
+      [sku],
+    );
     expect(orders).toHaveLength(1);
-    const charges = await c.sql("select id from payment_transactions where customer_id = 'idem-user' and status = 'succeeded'");
+    const charges = await c.sql(
+      "select id from payment_transactions where customer_id = 'idem-user' and status = 'succeeded'",
+    );
     expect(charges).toHaveLength(1);
   });
 
@@ -71,16 +79,26 @@ describe('scale-out: 3 instances behind nginx', () => {
     const created = await c.call('canceller', 'POST', '/api/orders', order(sku, 2));
     expect(created.status).toBe(201);
     const id = created.body.id as string;
-    const results = await Promise.all(Array.from({ length: 9 }, () => c.call('canceller', 'POST', `/api/orders/${id}/cancel`, { reason: 'race' })));
+    const results = await Promise.all(
+      Array.from({ length: 9 }, () => c.call('canceller', 'POST', `/api/orders/${id}/cancel`, { reason: 'race' })),
+    );
     const statuses = results.map((r) => r.status).sort();
     expect(statuses).toEqual([200, ...Array(8).fill(409)]);
     for (const r of results.filter((x) => x.status === 409)) expect(r.body.code).toBe('order_not_cancellable');
     // One refund of the whole capture in the ledger: the payment row is locked by each racer in turn.
-    const movements = await c.sql<{ kind: string; amount: string; status: string }>('select kind, amount, status from payment_ledger where order_id = $1 order by created_at', [
-      id,
+    const movements = await c.sql<{ kind: string; amount: string; status: string }>(
+      'select kind, amount, status from payment_ledger where order_id = $1 order by created_at',
+      [id],
+    );
+    expect(movements.map((m) => `${m.kind} ${Number(m.amount)} ${m.status}`)).toEqual([
+      'authorization 5000 succeeded',
+      'capture 5000 succeeded',
+      'refund 5000 succeeded',
     ]);
-    expect(movements.map((m) => `${m.kind} ${Number(m.amount)} ${m.status}`)).toEqual(['authorization 5000 succeeded', 'capture 5000 succeeded', 'refund 5000 succeeded']);
-    const refunds = await c.sql("select id from outbox where topic = 'payment.refunded' and payload::jsonb->>'order_id' = $1", [id]);
+    const refunds = await c.sql(
+      "select id from outbox where topic = 'payment.refunded' and payload::jsonb->>'order_id' = $1",
+      [id],
+    );
     expect(refunds).toHaveLength(1);
     const [p] = await c.sql<{ stock: number }>('select stock from products where id = $1', [sku]);
     expect(p!.stock).toBe(5);

@@ -63,7 +63,10 @@ describe('scale-out: instances dying under load', () => {
     expect(new Set(outcomes.map((o) => o.id)).size).toBe(CLIENTS * ORDERS);
     // In the database: one order per key, one successful charge per order, nothing else charged.
     const users = Array.from({ length: CLIENTS }, (_, n) => `killer-client-${n}`);
-    const orders = await c.sql<{ id: string; user_id: string }>('select id, user_id from orders where user_id = any($1)', [users]);
+    const orders = await c.sql<{ id: string; user_id: string }>(
+      'select id, user_id from orders where user_id = any($1)',
+      [users],
+    );
     expect(orders.map((o) => o.id).sort()).toEqual(outcomes.map((o) => o.id).sort());
     const charges = await c.sql<{ order_id: string; status: string }>(
       "select order_id, status from payment_transactions where customer_id = any($1) and status not in ('failed')",
@@ -77,7 +80,9 @@ describe('scale-out: instances dying under load', () => {
   }, 120_000);
 
   it('SIGTERM drains: every request in flight or arriving meanwhile is answered, and the instance exits 0', async () => {
-    const victim = c.cluster.instances.find((i) => i.child.exitCode === null && i.child.signalCode === null && i.port !== c.cluster.instances[0]!.port)!;
+    const victim = c.cluster.instances.find(
+      (i) => i.child.exitCode === null && i.child.signalCode === null && i.port !== c.cluster.instances[0]!.port,
+    )!;
     const failures: string[] = [];
     let answered = 0;
     let stop = false;
@@ -86,7 +91,9 @@ describe('scale-out: instances dying under load', () => {
       while (!stop) {
         const create = n % 2 === 0;
         try {
-          const res = create ? await c.call(user, 'POST', '/api/orders', order(sku), { 'idempotency-key': randomUUID() }) : await c.call(user, 'GET', '/api/orders?limit=5');
+          const res = create
+            ? await c.call(user, 'POST', '/api/orders', order(sku), { 'idempotency-key': randomUUID() })
+            : await c.call(user, 'GET', '/api/orders?limit=5');
           if (res.status !== (create ? 201 : 200)) failures.push(`${res.status} ${JSON.stringify(res.body)}`);
           else answered++;
         } catch (err) {

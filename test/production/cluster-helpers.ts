@@ -14,7 +14,13 @@ export interface TestCluster {
   url: string;
   token: (sub: string, claims?: Record<string, unknown>) => Promise<string>;
   /** fetch through nginx, with the bearer token of `sub` (never throws on HTTP status). */
-  call: (sub: string, method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; headers: Headers; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  call: (
+    sub: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ) => Promise<{ status: number; headers: Headers; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
   sql: <T = Record<string, unknown>>(text: string, params?: unknown[]) => Promise<T[]>;
   putProduct: (id: string, price: number, stock: number | null) => Promise<void>;
   close: () => Promise<void>;
@@ -45,7 +51,12 @@ export async function startTestCluster(instances = 3, env: Record<string, string
   });
   const key = new TextEncoder().encode(TEST_SECRET);
   const token = (sub: string, claims: Record<string, unknown> = {}) =>
-    new SignJWT({ email: `${sub}@example.com`, ...claims }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('10m').sign(key);
+    new SignJWT({ email: `${sub}@example.com`, ...claims })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(sub)
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(key);
   const call: TestCluster['call'] = async (sub, method, path, body, headers = {}) => {
     const res = await fetch(`${cluster.url}${path}`, {
       method,
@@ -68,7 +79,13 @@ export async function startTestCluster(instances = 3, env: Record<string, string
     call,
     sql: async (text, params = []) => (await pool.query(text, params)).rows,
     putProduct: async (id, price, stock) => {
-      const res = await call('admin', 'PUT', `/api/products/${id}`, { name: id, price, currency: 'USD', active: true, stock });
+      const res = await call('admin', 'PUT', `/api/products/${id}`, {
+        name: id,
+        price,
+        currency: 'USD',
+        active: true,
+        stock,
+      });
       if (res.status !== 200) throw new Error(`putProduct: ${res.status} ${JSON.stringify(res.body)}`);
     },
     close: async () => {

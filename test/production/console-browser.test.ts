@@ -33,10 +33,17 @@ describe('/admin console in Chromium', () => {
     const sku = uid('sku_mug');
     await putProduct(t, sku, { name: 'Blue mug', price: 1250, stock: 50 });
     const customer = await t.token(uid('customer'));
-    first = (await createOrder(t, customer, orderBody([{ product_id: sku, quantity: 1 }], 'pm_card_visa', { email }))).json();
-    second = (await createOrder(t, customer, orderBody([{ product_id: sku, quantity: 3 }], 'pm_card_visa', { email }))).json();
+    first = (
+      await createOrder(t, customer, orderBody([{ product_id: sku, quantity: 1 }], 'pm_card_visa', { email }))
+    ).json();
+    second = (
+      await createOrder(t, customer, orderBody([{ product_id: sku, quantity: 3 }], 'pm_card_visa', { email }))
+    ).json();
     // --no-sandbox: CI runs as root, where Chromium's sandbox cannot start.
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+    });
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -63,8 +70,17 @@ describe('/admin console in Chromium', () => {
   /** Tab until `target` has the focus (keyboard only), and check the focus is visible. */
   async function tabTo(page: Page, target: Locator) {
     for (let n = 0; n < 60; n++) {
-      if (await target.evaluate((el) => el === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement)) {
-        const outline = await target.evaluate((el) => (globalThis as unknown as { getComputedStyle: (e: unknown) => { outlineStyle: string } }).getComputedStyle(el).outlineStyle);
+      if (
+        await target.evaluate(
+          (el) => el === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement,
+        )
+      ) {
+        const outline = await target.evaluate(
+          (el) =>
+            (globalThis as unknown as { getComputedStyle: (e: unknown) => { outlineStyle: string } }).getComputedStyle(
+              el,
+            ).outlineStyle,
+        );
         expect(outline, 'focus is visible').not.toBe('none');
         return;
       }
@@ -76,7 +92,11 @@ describe('/admin console in Chromium', () => {
   async function axe(page: Page) {
     await page.evaluate(axeSource);
     const result = await page.evaluate(async () => {
-      const r = await (globalThis as unknown as { axe: { run: () => Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }).axe.run();
+      const r = await (
+        globalThis as unknown as {
+          axe: { run: () => Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> };
+        }
+      ).axe.run();
       return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
     });
     expect(result.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
@@ -104,7 +124,10 @@ describe('/admin console in Chromium', () => {
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Search orders' }).waitFor();
     // The token lives in this tab's session storage only.
-    expect(await page.evaluate(() => ({ session: sessionStorage.length, local: localStorage.length }))).toEqual({ session: 1, local: 0 });
+    expect(await page.evaluate(() => ({ session: sessionStorage.length, local: localStorage.length }))).toEqual({
+      session: 1,
+      local: 0,
+    });
     await axe(page);
 
     await tabTo(page, page.getByLabel('Email (exact)'));
@@ -134,9 +157,17 @@ describe('/admin console in Chromium', () => {
     const history = page.getByTestId('history').locator('li');
     await expect
       .poll(() => history.allTextContents())
-      .toEqual([expect.stringMatching(/^pending/), expect.stringMatching(/^processing · .* by admin/), expect.stringMatching(/^shipped · .* by admin/)]);
+      .toEqual([
+        expect.stringMatching(/^pending/),
+        expect.stringMatching(/^processing · .* by admin/),
+        expect.stringMatching(/^shipped · .* by admin/),
+      ]);
     // The service agrees.
-    const got = await t.app.inject({ method: 'GET', url: `/api/orders/${first.id}`, headers: { authorization: `Bearer ${await t.adminToken()}` } });
+    const got = await t.app.inject({
+      method: 'GET',
+      url: `/api/orders/${first.id}`,
+      headers: { authorization: `Bearer ${await t.adminToken()}` },
+    });
     expect(got.json()).toMatchObject({ status: 'shipped', tracking: { carrier: 'UPS', number: '1Z999AA10123456784' } });
 
     await axe(page);
@@ -150,7 +181,8 @@ describe('/admin console in Chromium', () => {
   function recordPosts(page: Page) {
     const sent: { path: string; key: string | undefined; body: string | null }[] = [];
     page.on('request', (r) => {
-      if (r.method() === 'POST') sent.push({ path: new URL(r.url()).pathname, key: r.headers()['idempotency-key'], body: r.postData() });
+      if (r.method() === 'POST')
+        sent.push({ path: new URL(r.url()).pathname, key: r.headers()['idempotency-key'], body: r.postData() });
     });
     return sent;
   }
@@ -204,12 +236,17 @@ describe('/admin console in Chromium', () => {
     await page.getByLabel(/Amount in minor units/).fill('999999');
     await page.getByRole('button', { name: 'Refund' }).click();
     const refundForm = page.locator('form', { has: page.getByRole('heading', { name: 'Refund' }) });
-    await expect.poll(() => refundForm.getByRole('alert').textContent(), { timeout: 10_000 }).toMatch(/422 refund_exceeds_captured/);
+    await expect
+      .poll(() => refundForm.getByRole('alert').textContent(), { timeout: 10_000 })
+      .toMatch(/422 refund_exceeds_captured/);
 
     // The service agrees: $37.50 captured, $17.50 back, $25.00 still owed for two mugs.
     const admin = { authorization: `Bearer ${await t.adminToken()}` };
     const order = (await t.app.inject({ method: 'GET', url: `/api/orders/${second.id}`, headers: admin })).json();
-    expect(order).toMatchObject({ current_total: 2500, payment: { amount_captured: 3750, amount_refunded: 1750, status: 'partially_refunded' } });
+    expect(order).toMatchObject({
+      current_total: 2500,
+      payment: { amount_captured: 3750, amount_refunded: 1750, status: 'partially_refunded' },
+    });
     await axe(page);
     expect(problems).toEqual([]);
     await page.close();
@@ -220,9 +257,16 @@ describe('/admin console in Chromium', () => {
     const customer = await t.token(uid('returner'));
     const sku = uid('sku_lamp');
     await putProduct(t, sku, { name: 'Desk lamp', price: 4000, stock: 10 });
-    const order = (await createOrder(t, customer, orderBody([{ product_id: sku, quantity: 2 }], 'pm_card_visa', { email }))).json();
+    const order = (
+      await createOrder(t, customer, orderBody([{ product_id: sku, quantity: 2 }], 'pm_card_visa', { email }))
+    ).json();
     for (const status of ['processing', 'shipped', 'delivered']) {
-      const moved = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/status`, headers: admin, payload: { status } });
+      const moved = await t.app.inject({
+        method: 'POST',
+        url: `/api/orders/${order.id}/status`,
+        headers: admin,
+        payload: { status },
+      });
       expect(moved.statusCode).toBe(200);
     }
     const requestReturn = (reason: string) =>
@@ -279,7 +323,10 @@ describe('/admin console in Chromium', () => {
     const sku = uid('sku_scarf');
     await putProduct(t, sku, { name: 'Scarf', price: 3000, stock: 4 });
     const body = orderBody([{ product_id: sku, quantity: 1 }], 'pm_card_threeDSecureRequired', { email: waitingEmail });
-    const created = await createOrder(t, await t.token(uid('customer')), { ...body, payment: { ...body.payment, return_url: 'https://shop.example/back' } });
+    const created = await createOrder(t, await t.token(uid('customer')), {
+      ...body,
+      payment: { ...body.payment, return_url: 'https://shop.example/back' },
+    });
     const waiting = created.json();
     expect(waiting.status).toBe('awaiting_payment');
 
@@ -292,7 +339,9 @@ describe('/admin console in Chromium', () => {
     await page.getByRole('link', { name: new RegExp(waiting.id) }).click();
     const status = page.getByTestId('order-status');
     await expect.poll(() => status.textContent(), { timeout: 10_000 }).toBe('awaiting_payment');
-    expect(await page.getByTestId('next-action').textContent()).toMatch(/Waiting for the customer to complete the payment until/);
+    expect(await page.getByTestId('next-action').textContent()).toMatch(
+      /Waiting for the customer to complete the payment until/,
+    );
     await axe(page);
     await page.getByRole('button', { name: 'Cancel the waiting order' }).click();
     await expect.poll(() => status.textContent(), { timeout: 10_000 }).toBe('cancelled');

@@ -29,7 +29,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as { exp: number; sub: string; roles?: string[] };
+const claimsOf = (jwt: string) =>
+  JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as { exp: number; sub: string; roles?: string[] };
 
 describe('console sign-in with OpenID Connect (development provider) in Chromium', () => {
   let t: TestApp;
@@ -42,13 +43,18 @@ describe('console sign-in with OpenID Connect (development provider) in Chromium
     await ensureConsoleBuilt();
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    t = await createTestApp('postgres', { env: { PUBLIC_BASE_URL: url, DEV_IDP_ACCESS_TOKEN_TTL_SECONDS: String(TTL_SECONDS) } });
+    t = await createTestApp('postgres', {
+      env: { PUBLIC_BASE_URL: url, DEV_IDP_ACCESS_TOKEN_TTL_SECONDS: String(TTL_SECONDS) },
+    });
     await t.app.listen({ port, host: '127.0.0.1' });
     const sku = uid('sku_lamp');
     await putProduct(t, sku, { name: 'Desk lamp', price: 4000, stock: 50 });
     const customer = await t.token(uid('customer'));
     orderId = (await createOrder(t, customer, orderBody([{ product_id: sku, quantity: 2 }], 'pm_card_visa'))).json().id;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+    });
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -104,14 +110,18 @@ describe('console sign-in with OpenID Connect (development provider) in Chromium
     await page.getByRole('button', { name: 'Sign in' }).click();
 
     // Back at the console: who is signed in, when the session renews, and the newest orders at once.
-    await expect.poll(() => page.getByTestId('who').textContent(), { timeout: 15_000 }).toMatch(/Signed in as Ada Lovelace · session renews at \d\d:\d\d:\d\d/);
+    await expect
+      .poll(() => page.getByTestId('who').textContent(), { timeout: 15_000 })
+      .toMatch(/Signed in as Ada Lovelace · session renews at \d\d:\d\d:\d\d/);
     expect(page.url()).toBe(`${url}/admin`); // no code or state left in the address bar
     const rows = page.locator('tbody tr');
     await expect.poll(() => rows.count(), { timeout: 10_000 }).toBeGreaterThan(0);
     expect(await rows.first().textContent()).toContain(orderId.slice(0, 8));
     const storage = await page.evaluate(() => ({ local: localStorage.length, keys: Object.keys(sessionStorage) }));
     expect(storage).toEqual({ local: 0, keys: expect.arrayContaining([SESSION_KEY]) });
-    expect((await context.cookies()).filter((c) => /token/i.test(c.value) || c.value.split('.').length === 3)).toEqual([]);
+    expect((await context.cookies()).filter((c) => /token/i.test(c.value) || c.value.split('.').length === 3)).toEqual(
+      [],
+    );
 
     // Act: a refund, with the provider's access token.
     await page.getByRole('link', { name: new RegExp(orderId) }).click();
@@ -167,7 +177,10 @@ describe('console sign-in with OpenID Connect (development provider) in Chromium
     await page.getByLabel(/Amount in minor units/).fill('777');
     await page.getByLabel('Reason', { exact: true }).last().fill('goodwill, late delivery');
 
-    const refreshToken = await page.evaluate((key) => JSON.parse(sessionStorage.getItem(key)!).refresh_token as string, SESSION_KEY);
+    const refreshToken = await page.evaluate(
+      (key) => JSON.parse(sessionStorage.getItem(key)!).refresh_token as string,
+      SESSION_KEY,
+    );
     const revoked = await fetch(`${url}/dev-idp/token/revocation`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -176,7 +189,9 @@ describe('console sign-in with OpenID Connect (development provider) in Chromium
     expect(revoked.status).toBe(200);
 
     // At its renewal time the provider refuses: the console returns to its sign-in.
-    await expect.poll(() => page.getByRole('status').textContent(), { timeout: (TTL_SECONDS + 5) * 1000 }).toMatch(/Your session has ended: sign in again/);
+    await expect
+      .poll(() => page.getByRole('status').textContent(), { timeout: (TTL_SECONDS + 5) * 1000 })
+      .toMatch(/Your session has ended: sign in again/);
     expect(await page.getByTestId('who').count()).toBe(0);
     await page.getByRole('button', { name: 'Sign in with the identity provider' }).click();
     // The provider still knows this browser (its own session): straight back, on the same order.
@@ -194,7 +209,10 @@ describe('console sign-in with OpenID Connect (development provider) in Chromium
     await page.getByRole('button', { name: 'Yes, sign me out' }).click(); // the provider's end-session confirmation
     await page.getByRole('button', { name: 'Sign in with the identity provider' }).waitFor();
     expect(page.url()).toBe(`${url}/admin`);
-    expect(await page.evaluate(() => ({ session: sessionStorage.length, local: localStorage.length }))).toEqual({ session: 0, local: 0 });
+    expect(await page.evaluate(() => ({ session: sessionStorage.length, local: localStorage.length }))).toEqual({
+      session: 0,
+      local: 0,
+    });
     // Signing in again asks who you are: the provider's session is over too.
     await page.getByRole('button', { name: 'Sign in with the identity provider' }).click();
     await page.getByLabel('User name').waitFor();
@@ -209,7 +227,9 @@ describe('console sign-in with OpenID Connect (development provider) in Chromium
     await page.getByLabel('User name').waitFor();
     // Another tab's (or an attacker's) answer arriving here: state and code that this tab never asked for.
     await page.goto(`${url}/admin?code=forged-code&state=forged-state&iss=${encodeURIComponent(`${url}/dev-idp`)}`);
-    await expect.poll(() => page.getByRole('alert').first().textContent(), { timeout: 10_000 }).toMatch(/Sign-in failed.*state does not match/);
+    await expect
+      .poll(() => page.getByRole('alert').first().textContent(), { timeout: 10_000 })
+      .toMatch(/Sign-in failed.*state does not match/);
     expect(sent.filter((r) => r.url().endsWith('/dev-idp/token'))).toEqual([]);
     expect(await page.getByTestId('who').count()).toBe(0);
     expect(problems).toEqual([]);

@@ -23,7 +23,13 @@ export interface FailoverRig {
   /** Email ids (= outbox ids) in arrival order, duplicates kept. */
   emails: string[];
   events: EventConsumer;
-  call: (sub: string, method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  call: (
+    sub: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ) => Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** SQL on whichever node is primary now. */
   sql: <T = Record<string, unknown>>(text: string, params?: unknown[]) => Promise<T[]>;
   close: () => Promise<void>;
@@ -94,7 +100,11 @@ export async function startFailoverRig(instances = 2): Promise<FailoverRig> {
     const call: FailoverRig['call'] = async (sub, method, path, body, headers = {}) => {
       const res = await fetch(`${cluster.url}${path}`, {
         method,
-        headers: { authorization: `Bearer ${await token(sub)}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        headers: {
+          authorization: `Bearer ${await token(sub)}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(STATEMENT_TIMEOUT_MS * 3),
       });

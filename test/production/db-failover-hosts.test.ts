@@ -11,7 +11,8 @@ import { PG_URL } from '../helpers/db.js';
  */
 const live = new URL(PG_URL);
 const DEAD = '127.0.0.1:1';
-const multi = (hosts: string[], attrs?: string) => `postgres://${live.username}@${hosts.join(',')}${live.pathname}${attrs ? `?target_session_attrs=${attrs}` : ''}`;
+const multi = (hosts: string[], attrs?: string) =>
+  `postgres://${live.username}@${hosts.join(',')}${live.pathname}${attrs ? `?target_session_attrs=${attrs}` : ''}`;
 const readOnlyUrl = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c default_transaction_read_only=on')}`;
 
 describe('the pool follows the host that qualifies', () => {
@@ -84,7 +85,10 @@ describe('the pool follows the host that qualifies', () => {
       client.release();
       expect(p.currentHost).toBeUndefined();
       // The read-only session was not returned to the pool: the next one is a fresh, writable connection.
-      const next = (await p.connect()) as unknown as { query: (q: string) => Promise<{ rows: { ro: string }[] }>; release: () => void };
+      const next = (await p.connect()) as unknown as {
+        query: (q: string) => Promise<{ rows: { ro: string }[] }>;
+        release: () => void;
+      };
       const { rows } = await next.query("select current_setting('transaction_read_only') as ro");
       next.release();
       expect(rows[0]!.ro).toBe('off');

@@ -27,14 +27,22 @@ describe('database failover: the primary is SIGKILLed under load', () => {
   const sku = `sku_ha_${randomUUID().slice(0, 8)}`;
   beforeAll(async () => {
     rig = await startFailoverRig(2);
-    const res = await rig.call('admin', 'PUT', `/api/products/${sku}`, { name: sku, price: 1250, currency: 'USD', active: true, stock: STOCK });
+    const res = await rig.call('admin', 'PUT', `/api/products/${sku}`, {
+      name: sku,
+      price: 1250,
+      currency: 'USD',
+      active: true,
+      stock: STOCK,
+    });
     if (res.status !== 200) throw new Error(`product: ${res.status} ${JSON.stringify(res.body)}`);
   }, 150_000);
   afterAll(async () => rig?.close(), 60_000);
 
   it('the standby takes over, writes resume within the bound, and every order, charge, refund and message is there exactly once', async () => {
     // What the instances and pg_autoctl said, when it matters.
-    onTestFailed(() => console.error(`instances:\n${rig.cluster.output().slice(-6000)}\npg_autoctl:\n${rig.ha.output().slice(-4000)}`));
+    onTestFailed(() =>
+      console.error(`instances:\n${rig.cluster.output().slice(-6000)}\npg_autoctl:\n${rig.ha.output().slice(-4000)}`),
+    );
     const t0 = performance.now();
     const now = () => performance.now() - t0;
     const attempts: Attempt[] = [];
@@ -43,19 +51,41 @@ describe('database failover: the primary is SIGKILLed under load', () => {
     const cancelled = new Set<string>();
     let stop = false;
 
-    const attempt = async (kind: Attempt['kind'], user: string, method: string, path: string, body?: unknown, headers?: Record<string, string>) => {
+    const attempt = async (
+      kind: Attempt['kind'],
+      user: string,
+      method: string,
+      path: string,
+      body?: unknown,
+      headers?: Record<string, string>,
+    ) => {
       const startedAt = now();
       try {
         const res = await rig.call(user, method, path, body, headers);
-        attempts.push({ kind, status: res.status, code: res.body?.code, ms: now() - startedAt, startedAt, endedAt: now() });
+        attempts.push({
+          kind,
+          status: res.status,
+          code: res.body?.code,
+          ms: now() - startedAt,
+          startedAt,
+          endedAt: now(),
+        });
         return res;
       } catch (err) {
-        attempts.push({ kind, status: `network: ${(err as Error).message}`, ms: now() - startedAt, startedAt, endedAt: now() });
+        attempts.push({
+          kind,
+          status: `network: ${(err as Error).message}`,
+          ms: now() - startedAt,
+          startedAt,
+          endedAt: now(),
+        });
         return null;
       }
     };
     const retryable = (res: { status: number; body: { code?: string } } | null) =>
-      res === null || (res.status === 503 && res.body?.code === 'service_unavailable') || (res.status === 409 && res.body?.code === 'idempotency_in_progress');
+      res === null ||
+      (res.status === 503 && res.body?.code === 'service_unavailable') ||
+      (res.status === 409 && res.body?.code === 'idempotency_in_progress');
 
     // The kill can land after a reservation's commit reached the standby but before its
     // acknowledgement reached the instance: the request answered 503 without charging and the
@@ -65,7 +95,10 @@ describe('database failover: the primary is SIGKILLed under load', () => {
     // as orders: the client below gives up only after 60 s.
     const takenOver = new Set<string>();
     const strandedReservation = async (user: string, key: string) => {
-      const [t] = await rig.sql<{ attempts: number }>("select attempts from payment_transactions where customer_id = $1 and order_draft->>'idempotency_key' = $2", [user, key]);
+      const [t] = await rig.sql<{ attempts: number }>(
+        "select attempts from payment_transactions where customer_id = $1 and order_draft->>'idempotency_key' = $2",
+        [user, key],
+      );
       return (t?.attempts ?? 0) > 0;
     };
 
@@ -80,7 +113,11 @@ describe('database failover: the primary is SIGKILLed under load', () => {
           user,
           'POST',
           '/api/orders',
-          { items: [{ product_id: sku, quantity }], currency: 'USD', payment: { provider: 'stripe', source: 'pm_card_visa' } },
+          {
+            items: [{ product_id: sku, quantity }],
+            currency: 'USD',
+            payment: { provider: 'stripe', source: 'pm_card_visa' },
+          },
           { 'idempotency-key': key },
         );
         if (res?.status === 201) {
@@ -129,7 +166,9 @@ describe('database failover: the primary is SIGKILLed under load', () => {
       while (!stop) {
         await Promise.all(
           rig.cluster.instances.map(async (inst, i) => {
-            const status = await fetch(`${inst.url}/readyz`, { signal: AbortSignal.timeout(STATEMENT_TIMEOUT_MS * 2) }).then(
+            const status = await fetch(`${inst.url}/readyz`, {
+              signal: AbortSignal.timeout(STATEMENT_TIMEOUT_MS * 2),
+            }).then(
               (r) => r.status,
               () => 0,
             );
@@ -158,7 +197,9 @@ describe('database failover: the primary is SIGKILLed under load', () => {
     // Writes resumed: the first create begun after the kill that was answered 201.
     const resumedAt = async () => {
       for (;;) {
-        const first = attempts.filter((a) => a.kind === 'create' && a.status === 201 && a.startedAt > killedAt).sort((a, b) => a.endedAt - b.endedAt)[0];
+        const first = attempts
+          .filter((a) => a.kind === 'create' && a.status === 201 && a.startedAt > killedAt)
+          .sort((a, b) => a.endedAt - b.endedAt)[0];
         if (first || now() - killedAt > WRITES_RESUME_BOUND_MS * 2) return first?.endedAt ?? null;
         await sleep(50);
       }
@@ -172,7 +213,11 @@ describe('database failover: the primary is SIGKILLed under load', () => {
     const promotionMs = promotedAt === null ? null : Math.round(promotedAt - killedAt);
     const resumeMs = resumed === null ? null : Math.round(resumed - killedAt);
     const statuses = attempts.reduce<Record<string, number>>(
-      (acc, a) => ((acc[`${a.kind} ${a.status}${a.code ? ` ${a.code}` : ''}`] = (acc[`${a.kind} ${a.status}${a.code ? ` ${a.code}` : ''}`] ?? 0) + 1), acc),
+      (acc, a) => (
+        (acc[`${a.kind} ${a.status}${a.code ? ` ${a.code}` : ''}`] =
+          (acc[`${a.kind} ${a.status}${a.code ? ` ${a.code}` : ''}`] ?? 0) + 1),
+        acc
+      ),
       {},
     );
     const slowest = Math.round(Math.max(...attempts.map((a) => a.ms)));
@@ -200,7 +245,10 @@ describe('database failover: the primary is SIGKILLed under load', () => {
 
     // The database (the new primary): exactly the acknowledged orders, one per key, with their stock.
     const users = Array.from({ length: CLIENTS }, (_, n) => `ha-client-${n}`);
-    const orders = await rig.sql<{ id: string; status: string }>('select id, status from orders where user_id = any($1)', [users]);
+    const orders = await rig.sql<{ id: string; status: string }>(
+      'select id, status from orders where user_id = any($1)',
+      [users],
+    );
     const ackedIds = [...acked.values()].map((o) => o.id);
     expect(new Set(ackedIds).size).toBe(acked.size);
     expect(orders.map((o) => o.id).sort()).toEqual([...ackedIds].sort());
@@ -221,9 +269,15 @@ describe('database failover: the primary is SIGKILLed under load', () => {
     );
     expect(txs.map((t) => t.order_id).sort()).toEqual([...ackedIds].sort());
     // No reservation is left open: each ended as one of those orders.
-    expect(await rig.sql("select id from payment_transactions where customer_id = any($1) and status = 'processing'", [users])).toEqual([]);
+    expect(
+      await rig.sql("select id from payment_transactions where customer_id = any($1) and status = 'processing'", [
+        users,
+      ]),
+    ).toEqual([]);
     for (const t of txs) expect([t.order_id, rig.stripe.chargesFor(t.id)]).toEqual([t.order_id, 1]);
-    const charged = [...rig.stripe.intents.values()].filter((pi) => pi.status === 'succeeded' && users.includes(pi.metadata.customer_id!));
+    const charged = [...rig.stripe.intents.values()].filter(
+      (pi) => pi.status === 'succeeded' && users.includes(pi.metadata.customer_id!),
+    );
     expect(charged).toHaveLength(acked.size);
     for (const t of txs) {
       const refunds = rig.stripe.refundsFor(t.provider_reference);
@@ -231,7 +285,14 @@ describe('database failover: the primary is SIGKILLed under load', () => {
     }
 
     // The payment ledger: per order one succeeded capture of its total, and one refund of it per cancel.
-    const ledger = await rig.sql<{ order_id: string; total: string; captures: string; captured: string; refunds: string; refunded: string }>(
+    const ledger = await rig.sql<{
+      order_id: string;
+      total: string;
+      captures: string;
+      captured: string;
+      refunds: string;
+      refunded: string;
+    }>(
       `select o.id as order_id, o.total,
               count(*) filter (where l.kind = 'capture' and l.status = 'succeeded') as captures,
               coalesce(sum(l.amount) filter (where l.kind = 'capture' and l.status = 'succeeded'), 0) as captured,
@@ -244,7 +305,13 @@ describe('database failover: the primary is SIGKILLed under load', () => {
     expect(ledger).toHaveLength(acked.size);
     for (const l of ledger) {
       const refunds = cancelled.has(l.order_id) ? 1 : 0;
-      expect(l).toEqual({ ...l, captures: '1', captured: l.total, refunds: String(refunds), refunded: refunds ? l.total : '0' });
+      expect(l).toEqual({
+        ...l,
+        captures: '1',
+        captured: l.total,
+        refunds: String(refunds),
+        refunded: refunds ? l.total : '0',
+      });
     }
 
     // The outbox: every message delivered, each one received (by id) by the email service or the broker.
@@ -261,7 +328,9 @@ describe('database failover: the primary is SIGKILLed under load', () => {
     for (const id of [...rig.emails, ...eventIds]) received.set(id, (received.get(id) ?? 0) + 1);
     const missing = rows.filter((r) => !received.has(r.id));
     const duplicates = rows.filter((r) => (received.get(r.id) ?? 0) > 1).length;
-    console.info(`outbox: ${rows.length} messages (${rows.filter((r) => r.kind === 'email').length} emails), ${duplicates} delivered twice`);
+    console.info(
+      `outbox: ${rows.length} messages (${rows.filter((r) => r.kind === 'email').length} emails), ${duplicates} delivered twice`,
+    );
     expect(missing).toEqual([]);
     expect(rig.emails.every((id) => rows.some((r) => r.id === id))).toBe(true);
     // At least once by design (a delivery whose mark died with the primary is repeated, and the

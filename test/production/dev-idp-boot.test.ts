@@ -9,7 +9,14 @@ import { describe, expect, it } from 'vitest';
 describe('DEV_IDP in production', () => {
   it('NODE_ENV=production with DEV_IDP=true exits 1 at boot, naming the reason', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      env: { ...process.env, NODE_ENV: 'production', DEV_IDP: 'true', DATABASE_URL: 'memory://', JWT_SECRET: 'a-production-secret-of-at-least-32-chars!', PORT: '0' },
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        DEV_IDP: 'true',
+        DATABASE_URL: 'memory://',
+        JWT_SECRET: 'a-production-secret-of-at-least-32-chars!',
+        PORT: '0',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err = '';

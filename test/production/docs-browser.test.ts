@@ -22,7 +22,10 @@ describe('/docs in Chromium', () => {
     url = `http://127.0.0.1:${(t.app.server.address() as { port: number }).port}`;
     await putProduct(t, 'sku_docs_mug', { name: 'Docs mug', price: 1200, stock: 5 });
     // --no-sandbox: CI runs as root, where Chromium's sandbox cannot start.
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+    });
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -34,11 +37,14 @@ describe('/docs in Chromium', () => {
     const problems: string[] = [];
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
     page.on('console', (msg) => {
-      if (msg.type() === 'error' || /Content Security Policy/i.test(msg.text())) problems.push(`console: ${msg.text()}`);
+      if (msg.type() === 'error' || /Content Security Policy/i.test(msg.text()))
+        problems.push(`console: ${msg.text()}`);
     });
 
     await page.goto(`${url}/docs`);
-    const operation = page.locator('.opblock.opblock-post', { has: page.locator('.opblock-summary-path[data-path="/api/orders/create"]') });
+    const operation = page.locator('.opblock.opblock-post', {
+      has: page.locator('.opblock-summary-path[data-path="/api/orders/create"]'),
+    });
     await operation.waitFor({ timeout: 20_000 });
 
     // Authorize: the bearerAuth scheme's dialog.
@@ -52,18 +58,29 @@ describe('/docs in Chromium', () => {
     // Try it out with a body a person would type.
     await operation.locator('.opblock-summary').first().click();
     await operation.locator('button.try-out__btn').click();
-    const body = { items: [{ product_id: 'sku_docs_mug', quantity: 2 }], currency: 'USD', payment: { provider: 'sandbox', source: 'pm_card_visa' } };
+    const body = {
+      items: [{ product_id: 'sku_docs_mug', quantity: 2 }],
+      currency: 'USD',
+      payment: { provider: 'sandbox', source: 'pm_card_visa' },
+    };
     await operation.locator('textarea.body-param__text').fill(JSON.stringify(body, null, 2));
     await operation.locator('button.execute').click();
 
     const status = operation.locator('.live-responses-table tbody .response-col_status').first();
     await expect.poll(async () => (await status.textContent())?.trim(), { timeout: 15_000 }).toBe('201');
-    const responseBody = await operation.locator('.live-responses-table tbody .response-col_description pre').first().textContent();
+    const responseBody = await operation
+      .locator('.live-responses-table tbody .response-col_description pre')
+      .first()
+      .textContent();
     const order = JSON.parse(responseBody ?? '{}');
     expect(order).toMatchObject({ user_id: 'browser-user', status: 'pending', total: 2400 });
 
     // The service really placed it, and the page ran with no script or CSP error.
-    const got = await t.app.inject({ method: 'GET', url: `/api/orders/${order.id}`, headers: { authorization: `Bearer ${token}` } });
+    const got = await t.app.inject({
+      method: 'GET',
+      url: `/api/orders/${order.id}`,
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(got.statusCode).toBe(200);
     await page.screenshot({ path: process.env.DOCS_SCREENSHOT ?? '/tmp/order-api-docs.png', fullPage: false });
     expect(problems).toEqual([]);

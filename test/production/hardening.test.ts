@@ -34,14 +34,22 @@ describe('security headers', () => {
 
   it('no CORS headers unless CORS_ORIGINS names the origin', async () => {
     const none = await start();
-    const pre = await none.app.inject({ method: 'OPTIONS', url: '/api/orders', headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST' } });
+    const pre = await none.app.inject({
+      method: 'OPTIONS',
+      url: '/api/orders',
+      headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST' },
+    });
     expect(pre.headers['access-control-allow-origin']).toBeUndefined();
 
     const t = await start({ CORS_ORIGINS: 'https://shop.example, https://admin.example' });
     const ok = await t.app.inject({
       method: 'OPTIONS',
       url: '/api/orders',
-      headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,idempotency-key' },
+      headers: {
+        origin: 'https://shop.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type,idempotency-key',
+      },
     });
     expect(ok.statusCode).toBe(204);
     expect(ok.headers['access-control-allow-origin']).toBe('https://shop.example');
@@ -49,7 +57,11 @@ describe('security headers', () => {
     const other = await t.app.inject({ method: 'GET', url: '/healthz', headers: { origin: 'https://evil.example' } });
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
     // A browser must be able to read the rate-limit headers of the API's answers.
-    const get = await t.app.inject({ method: 'GET', url: '/api/products', headers: { origin: 'https://admin.example' } });
+    const get = await t.app.inject({
+      method: 'GET',
+      url: '/api/products',
+      headers: { origin: 'https://admin.example' },
+    });
     expect(get.headers['access-control-allow-origin']).toBe('https://admin.example');
     expect(String(get.headers['access-control-expose-headers'])).toMatch(/retry-after.*ratelimit.*ratelimit-policy/);
   });
@@ -61,7 +73,11 @@ describe('socket and header limits', () => {
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     return (t.app.server.address() as { port: number }).port;
   }
-  async function raw(port: number, send: string, waitMs: number): Promise<{ text: string; closedAfterMs: number | null }> {
+  async function raw(
+    port: number,
+    send: string,
+    waitMs: number,
+  ): Promise<{ text: string; closedAfterMs: number | null }> {
     const socket: Socket = connect(port, '127.0.0.1');
     await once(socket, 'connect');
     const started = Date.now();
@@ -126,7 +142,12 @@ describe('draining before shutdown', () => {
       expect(res.json()).toMatchObject({ code: 'service_unavailable', status: 503 });
     }
     expect((await t.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
-    const post = await t.app.inject({ method: 'POST', url: '/api/orders', headers: { authorization: `Bearer ${token}` }, payload: { items: [] } });
+    const post = await t.app.inject({
+      method: 'POST',
+      url: '/api/orders',
+      headers: { authorization: `Bearer ${token}` },
+      payload: { items: [] },
+    });
     expect(post.statusCode).toBe(422); // served: validated and answered, not refused
     expect(post.headers.connection).toBe('close');
   });

@@ -30,8 +30,16 @@ async function raw(port: number, bytes: string, waitMs = 3000): Promise<Answer> 
   socket.destroy();
   const [head = '', body = ''] = text.split('\r\n\r\n', 2);
   const [statusLine = '', ...lines] = head.split('\r\n');
-  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-  return { status: Number(statusLine.split(' ')[1]), headers, body, responses: text.match(/HTTP\/1\.1 \d{3}/g)?.length ?? 0, closed };
+  const headers = Object.fromEntries(
+    lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+  );
+  return {
+    status: Number(statusLine.split(' ')[1]),
+    headers,
+    body,
+    responses: text.match(/HTTP\/1\.1 \d{3}/g)?.length ?? 0,
+    closed,
+  };
 }
 
 function expectProblem(a: Answer, status: number, code: string) {
@@ -40,7 +48,13 @@ function expectProblem(a: Answer, status: number, code: string) {
   expect(a.headers['connection']).toBe('close');
   expect(Number(a.headers['content-length'])).toBe(Buffer.byteLength(a.body));
   const problem = JSON.parse(a.body);
-  expect(problem).toMatchObject({ type: 'about:blank', status, code, title: expect.any(String), detail: expect.any(String) });
+  expect(problem).toMatchObject({
+    type: 'about:blank',
+    status,
+    code,
+    title: expect.any(String),
+    detail: expect.any(String),
+  });
   expect(problem.request_id).toBe(a.headers['x-request-id']);
   expect(a.headers['x-request-id']).toMatch(/^[A-Za-z0-9._:-]{1,128}$/);
   expect(a.closed).toBe(true);
@@ -52,7 +66,9 @@ describe('the HTTP parser refusals', () => {
   let t: TestApp;
   let port: number;
   beforeAll(async () => {
-    t = await createTestApp('pglite', { env: { HTTP_MAX_HEADER_SIZE: '4096', HTTP_REQUEST_TIMEOUT_MS: '600', HTTP_CONNECTION_TIMEOUT_MS: '0' } });
+    t = await createTestApp('pglite', {
+      env: { HTTP_MAX_HEADER_SIZE: '4096', HTTP_REQUEST_TIMEOUT_MS: '600', HTTP_CONNECTION_TIMEOUT_MS: '0' },
+    });
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     port = (t.app.server.address() as { port: number }).port;
   });
@@ -64,13 +80,20 @@ describe('the HTTP parser refusals', () => {
   const next = 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n';
 
   it("headers over HTTP_MAX_HEADER_SIZE → 431 header_fields_too_large, the caller's X-Request-Id echoed", async () => {
-    const a = await raw(port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: trace-431\r\nX-Big: ${'a'.repeat(8000)}\r\n\r\n${next}`);
+    const a = await raw(
+      port,
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: trace-431\r\nX-Big: ${'a'.repeat(8000)}\r\n\r\n${next}`,
+    );
     expectProblem(a, 431, 'header_fields_too_large');
     expect(a.headers['x-request-id']).toBe('trace-431');
   });
 
   it('a URL over the limit → 414 uri_too_long', async () => {
-    expectProblem(await raw(port, `GET /healthz?q=${'a'.repeat(8000)} HTTP/1.1\r\nHost: x\r\n\r\n${next}`), 414, 'uri_too_long');
+    expectProblem(
+      await raw(port, `GET /healthz?q=${'a'.repeat(8000)} HTTP/1.1\r\nHost: x\r\n\r\n${next}`),
+      414,
+      'uri_too_long',
+    );
   });
 
   it.each([
@@ -80,7 +103,11 @@ describe('the HTTP parser refusals', () => {
     ['a header name with a space', 'X A: one\r\n'],
     ['Content-Length twice, different', 'Content-Length: 1\r\nContent-Length: 2\r\n'],
   ])('%s → 400 bad_request', async (_what, header) => {
-    const problem = expectProblem(await raw(port, `POST /api/orders HTTP/1.1\r\nHost: x\r\n${header}\r\n${next}`), 400, 'bad_request');
+    const problem = expectProblem(
+      await raw(port, `POST /api/orders HTTP/1.1\r\nHost: x\r\n${header}\r\n${next}`),
+      400,
+      'bad_request',
+    );
     expect(problem.request_id).toMatch(/^[0-9a-f-]{36}$/); // none could be read: one is made
   });
 

@@ -39,7 +39,10 @@ describe('JWKS key rotation', () => {
     await once(jwks, 'listening');
     const { port } = jwks.address() as { port: number };
     t = await createTestApp('postgres', {
-      env: { JWT_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json`, JWT_JWKS_CACHE_SECONDS: String(CACHE_SECONDS) },
+      env: {
+        JWT_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+        JWT_JWKS_CACHE_SECONDS: String(CACHE_SECONDS),
+      },
     });
   });
   afterAll(async () => {
@@ -48,9 +51,18 @@ describe('JWKS key rotation', () => {
   });
 
   const tokenFrom = (key: SigningKey, sub: string) =>
-    new SignJWT({ email: `${sub}@example.com` }).setProtectedHeader({ alg: 'ES256', kid: key.kid }).setSubject(sub).setIssuedAt().setExpirationTime('5m').sign(key.privateKey);
+    new SignJWT({ email: `${sub}@example.com` })
+      .setProtectedHeader({ alg: 'ES256', kid: key.kid })
+      .setSubject(sub)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(key.privateKey);
   const call = async (token: string) => {
-    const res = await t.app.inject({ method: 'GET', url: '/api/orders', headers: { authorization: `Bearer ${token}` } });
+    const res = await t.app.inject({
+      method: 'GET',
+      url: '/api/orders',
+      headers: { authorization: `Bearer ${token}` },
+    });
     return { status: res.statusCode, wwwAuthenticate: res.headers['www-authenticate'], body: res.json() };
   };
 

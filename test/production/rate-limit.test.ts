@@ -22,13 +22,19 @@ afterEach(async () => {
   await Promise.all(apps.splice(0).map((t) => t.close()));
 });
 
-const get = (t: TestApp, url: string, headers: Record<string, string> = {}) => t.app.inject({ method: 'GET', url, headers });
+const get = (t: TestApp, url: string, headers: Record<string, string> = {}) =>
+  t.app.inject({ method: 'GET', url, headers });
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 function expect429(res: Awaited<ReturnType<typeof get>>, policy: string, quota: number) {
   expect(res.statusCode, res.body).toBe(429);
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(res.json()).toMatchObject({ status: 429, code: 'rate_limited', title: expect.any(String), request_id: res.headers['x-request-id'] });
+  expect(res.json()).toMatchObject({
+    status: 429,
+    code: 'rate_limited',
+    title: expect.any(String),
+    request_id: res.headers['x-request-id'],
+  });
   const retryAfter = Number(res.headers['retry-after']);
   expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60).toBe(true);
   expect(res.headers['ratelimit-policy']).toContain(`"${policy}";q=${quota};w=60`);
@@ -64,7 +70,11 @@ describe('rate limits shared through Redis', () => {
     const env = { REDIS_URL, REDIS_KEY_PREFIX: prefix(), RATE_LIMIT_PER_MINUTE: '5' };
     const [a, b] = [await start(env), await start(env)];
     // A token for alice signed with the wrong key: it must not count against alice.
-    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime('5m').sign(randomBytes(32));
+    const forged = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('alice')
+      .setExpirationTime('5m')
+      .sign(randomBytes(32));
     const codes: number[] = [];
     for (let i = 0; i < 8; i++) {
       const headers: Record<string, string> = i % 2 === 0 ? {} : bearer(forged);
@@ -77,7 +87,12 @@ describe('rate limits shared through Redis', () => {
   });
 
   it('order creation has its own, lower budget; the general budget keeps serving reads', async () => {
-    const env = { REDIS_URL, REDIS_KEY_PREFIX: prefix(), RATE_LIMIT_PER_MINUTE: '50', RATE_LIMIT_CREATE_PER_MINUTE: '3' };
+    const env = {
+      REDIS_URL,
+      REDIS_KEY_PREFIX: prefix(),
+      RATE_LIMIT_PER_MINUTE: '50',
+      RATE_LIMIT_CREATE_PER_MINUTE: '3',
+    };
     const [a, b] = [await start(env), await start(env)];
     await putProduct(a, 'sku_rl', { price: 500 });
     await putProduct(b, 'sku_rl', { price: 500 });

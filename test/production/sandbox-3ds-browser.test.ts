@@ -34,7 +34,9 @@ describe('the sandbox 3-D Secure page in Chromium', () => {
     // The shop the customer comes back to: it only says thank you, and remembers who came.
     shop = createServer((req, res) => {
       landed.push(req.url ?? '');
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>Thank you</title><h1>Thank you for your order</h1>');
+      res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+        .end('<!doctype html><title>Thank you</title><h1>Thank you for your order</h1>');
     });
     await new Promise<void>((resolve) => shop.listen(0, '127.0.0.1', resolve));
     shopUrl = `http://127.0.0.1:${(shop.address() as AddressInfo).port}`;
@@ -42,7 +44,10 @@ describe('the sandbox 3-D Secure page in Chromium', () => {
     t = await createTestApp('postgres', { env: { PUBLIC_BASE_URL: `http://127.0.0.1:${port}` } });
     await t.app.listen({ port, host: '127.0.0.1' });
     // --no-sandbox: CI runs as root, where Chromium's sandbox cannot start.
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+    });
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -89,7 +94,10 @@ describe('the sandbox 3-D Secure page in Chromium', () => {
     await answer(order.payment.next_action.url, 'Complete', '/checkout/done?cart=7');
     expect(landed).toContain('/checkout/done?cart=7');
     const placed = (await getJson(t, token, `/api/orders/${order.id}`)).json();
-    expect(placed).toMatchObject({ status: 'pending', payment: { status: 'succeeded', amount_captured: 4200, next_action: null } });
+    expect(placed).toMatchObject({
+      status: 'pending',
+      payment: { status: 'succeeded', amount_captured: 4200, next_action: null },
+    });
     expect(await stockOf(t, sku)).toBe(4);
   });
 

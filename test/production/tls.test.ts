@@ -58,7 +58,10 @@ async function listen(env: Record<string, string>): Promise<{ t: TestApp; port: 
 }
 
 /** GET over HTTPS/1.1, trusting only the test's own certificate. */
-function get11(port: number, path: string): Promise<{ status: number; headers: Record<string, unknown>; body: string; alpn: string | false | null }> {
+function get11(
+  port: number,
+  path: string,
+): Promise<{ status: number; headers: Record<string, unknown>; body: string; alpn: string | false | null }> {
   // An HTTP/1.1-only client that says so in ALPN, as curl --http1.1 does.
   const agent = new Agent({ ca, servername: 'localhost', ALPNProtocols: ['http/1.1'], keepAlive: false });
   return new Promise((resolve, reject) => {
@@ -87,9 +90,11 @@ describe('HTTPS (HTTP/1.1)', () => {
   });
 
   it('a client that does not trust the certificate is refused by its own TLS check', async () => {
-    await expect(new Promise((resolve, reject) => httpsRequest({ host: '127.0.0.1', port, path: '/healthz' }, resolve).on('error', reject).end())).rejects.toThrow(
-      /self-signed|self signed/i,
-    );
+    await expect(
+      new Promise((resolve, reject) =>
+        httpsRequest({ host: '127.0.0.1', port, path: '/healthz' }, resolve).on('error', reject).end(),
+      ),
+    ).rejects.toThrow(/self-signed|self signed/i);
   });
 
   it('HTTP/2 is not offered unless HTTP2=true', async () => {
@@ -114,7 +119,10 @@ describe('HTTPS with HTTP2=true', () => {
     try {
       const token = await t.token('h2-user');
       const res = await new Promise<{ headers: Record<string, unknown>; body: string }>((resolve, reject) => {
-        const stream = client.request({ [constants.HTTP2_HEADER_PATH]: '/api/products', authorization: `Bearer ${token}` });
+        const stream = client.request({
+          [constants.HTTP2_HEADER_PATH]: '/api/products',
+          authorization: `Bearer ${token}`,
+        });
         let headers: Record<string, unknown> = {};
         let body = '';
         stream.on('response', (h) => (headers = h));
@@ -156,7 +164,13 @@ describe('HSTS and HTTP2 configuration', () => {
   it('HTTP2=true without a certificate is refused at boot (h2c is spoken by neither browsers nor nginx upstreams)', () => {
     let err: unknown;
     try {
-      loadConfig({ NODE_ENV: 'test', JWT_SECRET: 'x'.repeat(32), DATABASE_URL: 'memory://', DATA_DIR: dir, HTTP2: 'true' });
+      loadConfig({
+        NODE_ENV: 'test',
+        JWT_SECRET: 'x'.repeat(32),
+        DATABASE_URL: 'memory://',
+        DATA_DIR: dir,
+        HTTP2: 'true',
+      });
     } catch (e) {
       err = e;
     }

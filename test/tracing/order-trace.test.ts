@@ -24,10 +24,18 @@ describe.each([
     await svc?.stop();
   });
 
-  const call = async (method: string, path: string, opts: { token: string; body?: unknown; headers?: Record<string, string> }) => {
+  const call = async (
+    method: string,
+    path: string,
+    opts: { token: string; body?: unknown; headers?: Record<string, string> },
+  ) => {
     const headers: Record<string, string> = { authorization: `Bearer ${opts.token}`, ...opts.headers };
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${svc.url}${path}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+    const res = await fetch(`${svc.url}${path}`, {
+      method,
+      headers,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    });
     return { status: res.status, body: (await res.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
   };
   const orderBody = (email: string) => ({
@@ -56,7 +64,9 @@ describe.each([
     expect(server.service).toBe('order-api');
     expect(server.attributes['http.route']).toBe('/api/orders');
 
-    const statement = await svc.span(caller.traceId, 'the statement that writes the order', (s) => /insert into "?orders"? /i.test(String(s.attributes['db.query.text'])));
+    const statement = await svc.span(caller.traceId, 'the statement that writes the order', (s) =>
+      /insert into "?orders"? /i.test(String(s.attributes['db.query.text'])),
+    );
     expect(statement.kind).toBe(SPAN_KIND.client);
     expect(statement.name).toMatch(/^pg\.query:(INSERT|WITH)\b/);
     expect(statement.attributes['db.system.name']).toBe('postgresql');
@@ -68,7 +78,10 @@ describe.each([
     await svc.span(
       caller.traceId,
       'the HTTP request to Stripe',
-      (s) => s.kind === SPAN_KIND.client && s.parentSpanId === charge.spanId && s.attributes['http.request.method'] === 'POST',
+      (s) =>
+        s.kind === SPAN_KIND.client &&
+        s.parentSpanId === charge.spanId &&
+        s.attributes['http.request.method'] === 'POST',
     );
 
     const email = await svc.span(caller.traceId, 'the email delivery', (s) => s.name === 'outbox deliver email');
@@ -81,9 +94,14 @@ describe.each([
     }
 
     // The consumers receive the trace: the AMQP message's header and the email request's.
-    await waitFor(() => svc.events.bodies().some((b) => b.order_id === orderId && b.type === 'order.created'), 'order.created on the broker');
+    await waitFor(
+      () => svc.events.bodies().some((b) => b.order_id === orderId && b.type === 'order.created'),
+      'order.created on the broker',
+    );
     const message = svc.events.messages.find((m) => JSON.parse(m.content.toString('utf8')).order_id === orderId)!;
-    expect(String(message.properties.headers?.traceparent)).toMatch(new RegExp(`^00-${caller.traceId}-[0-9a-f]{16}-01$`));
+    expect(String(message.properties.headers?.traceparent)).toMatch(
+      new RegExp(`^00-${caller.traceId}-[0-9a-f]{16}-01$`),
+    );
     expect(message.properties.headers?.tracestate).toBe(tracestate);
     await waitFor(() => svc.sink.requests.some((r) => r.body.order_id === orderId), 'the confirmation email');
     const mail = svc.sink.requests.find((r) => r.body.order_id === orderId)!;
@@ -96,14 +114,20 @@ describe.each([
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-    const requestId = lines.find((l) => (l.req as { url?: string } | undefined)?.url === '/api/orders' && l.trace_id === caller.traceId)?.reqId;
+    const requestId = lines.find(
+      (l) => (l.req as { url?: string } | undefined)?.url === '/api/orders' && l.trace_id === caller.traceId,
+    )?.reqId;
     expect(requestId).toBeDefined();
     const ofRequest = lines.filter((l) => l.reqId === requestId);
     expect(ofRequest.length).toBeGreaterThanOrEqual(2);
-    for (const line of ofRequest) expect(line).toMatchObject({ trace_id: caller.traceId, span_id: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    for (const line of ofRequest)
+      expect(line).toMatchObject({ trace_id: caller.traceId, span_id: expect.stringMatching(/^[0-9a-f]{16}$/) });
 
     // The reconciler's passes (one at start, then every interval) are traces of their own.
-    await waitFor(() => svc.receiver.spans.some((s) => s.name === 'payment reconciler pass' && s.parentSpanId === ''), 'a reconciler pass');
+    await waitFor(
+      () => svc.receiver.spans.some((s) => s.name === 'payment reconciler pass' && s.parentSpanId === ''),
+      'a reconciler pass',
+    );
 
     // `TRACE_SNAPSHOT=file npx vitest run …` keeps this trace for docs/operations.md's picture (scripts/trace-waterfall.ts).
     if (process.env.TRACE_SNAPSHOT && database === 'postgres') {
@@ -134,11 +158,21 @@ describe.each([
     });
     expect(refunded.status).toBe(201);
     const webhookTrace = callerTraceparent();
-    const delivery = svc.emulators.stripe.webhook('charge.refunded', { id: 'ch_trace_test', object: 'charge', payment_intent: 'pi_unknown', refunded: true });
-    const hook = await fetch(`${svc.url}/api/webhooks/stripe`, { method: 'POST', headers: { ...delivery.headers, traceparent: webhookTrace.traceparent }, body: delivery.body });
+    const delivery = svc.emulators.stripe.webhook('charge.refunded', {
+      id: 'ch_trace_test',
+      object: 'charge',
+      payment_intent: 'pi_unknown',
+      refunded: true,
+    });
+    const hook = await fetch(`${svc.url}/api/webhooks/stripe`, {
+      method: 'POST',
+      headers: { ...delivery.headers, traceparent: webhookTrace.traceparent },
+      body: delivery.body,
+    });
     expect(hook.status).toBeLessThan(300);
 
-    for (const t of [caller, refundTrace, webhookTrace]) await svc.span(t.traceId, 'the server span', (s) => s.kind === SPAN_KIND.server);
+    for (const t of [caller, refundTrace, webhookTrace])
+      await svc.span(t.traceId, 'the server span', (s) => s.kind === SPAN_KIND.server);
     await svc.span(caller.traceId, 'the email delivery', (s) => s.name === 'outbox deliver email');
     await svc.span(refundTrace.traceId, 'the refund call', (s) => s.name === 'stripe refund');
 

@@ -40,13 +40,24 @@ describe.each([
 
   if (state === 'off') {
     it('none but the API prom-client requires', () => {
-      const unexpected = loaded().filter((m) => !(/\/@opentelemetry\/api\//.test(m.url) && /\/node_modules\/(prom-client|@opentelemetry\/api)\//.test(m.parent)));
+      const unexpected = loaded().filter(
+        (m) =>
+          !(
+            /\/@opentelemetry\/api\//.test(m.url) &&
+            /\/node_modules\/(prom-client|@opentelemetry\/api)\//.test(m.parent)
+          ),
+      );
       expect(unexpected).toEqual([]);
     });
   } else {
     it('the SDK, the instrumentations and the import hook', () => {
       const urls = loaded().map((m) => m.url);
-      for (const pkg of ['@opentelemetry/sdk-node/', '@opentelemetry/instrumentation-pg/', '@fastify/otel/', 'import-in-the-middle/']) {
+      for (const pkg of [
+        '@opentelemetry/sdk-node/',
+        '@opentelemetry/instrumentation-pg/',
+        '@fastify/otel/',
+        'import-in-the-middle/',
+      ]) {
         expect(
           urls.some((u) => u.includes(`/node_modules/${pkg}`)),
           pkg,

@@ -54,7 +54,12 @@ describe('production guard rails', () => {
   });
 
   it('collects unrelated problems together with the production ones', () => {
-    const problems = problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short', PORT: 'eighty', PAYPAL_CLIENT_ID: 'id-only' });
+    const problems = problemsOf({
+      NODE_ENV: 'production',
+      JWT_SECRET: 'short',
+      PORT: 'eighty',
+      PAYPAL_CLIENT_ID: 'id-only',
+    });
     expect(problems).toHaveLength(4);
     expect(problems.join('\n')).toMatch(/DATABASE_URL/);
     expect(problems.join('\n')).toMatch(/JWT_SECRET must be at least 32/);
@@ -71,7 +76,12 @@ describe('production guard rails', () => {
   });
 
   it('accepts a JWKS URL instead of a secret', () => {
-    const c = loadConfig({ NODE_ENV: 'production', DATABASE_URL: PG, JWT_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json', DATA_DIR: dataDir });
+    const c = loadConfig({
+      NODE_ENV: 'production',
+      DATABASE_URL: PG,
+      JWT_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json',
+      DATA_DIR: dataDir,
+    });
     expect(c.jwt).toMatchObject({ secret: null, jwksUrl: 'https://idp.example.com/.well-known/jwks.json' });
     expect(c.sandboxEnabled).toBe(false);
   });
@@ -135,14 +145,26 @@ describe('OUTBOX_RETENTION_HOURS', () => {
   });
 
   it('takes a value within 1 to 8760 hours', () => {
-    expect(loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET, DATA_DIR: dataDir, OUTBOX_RETENTION_HOURS: '24' }).workers.outbox.retentionHours).toBe(24);
-    expect(loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET, DATA_DIR: dataDir, OUTBOX_RETENTION_HOURS: '1' }).workers.outbox.retentionHours).toBe(1);
-    expect(loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET, DATA_DIR: dataDir, OUTBOX_RETENTION_HOURS: '8760' }).workers.outbox.retentionHours).toBe(8760);
+    expect(
+      loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET, DATA_DIR: dataDir, OUTBOX_RETENTION_HOURS: '24' }).workers
+        .outbox.retentionHours,
+    ).toBe(24);
+    expect(
+      loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET, DATA_DIR: dataDir, OUTBOX_RETENTION_HOURS: '1' }).workers
+        .outbox.retentionHours,
+    ).toBe(1);
+    expect(
+      loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET, DATA_DIR: dataDir, OUTBOX_RETENTION_HOURS: '8760' }).workers
+        .outbox.retentionHours,
+    ).toBe(8760);
   });
 
   it('0 is refused (it would delete a message as soon as it is delivered), reported with the other problems', () => {
     const problems = problemsOf({ NODE_ENV: 'test', JWT_SECRET: SECRET, OUTBOX_RETENTION_HOURS: '0', PORT: 'eighty' });
-    expect(problems).toEqual([expect.stringMatching(/^PORT/), 'OUTBOX_RETENTION_HOURS must be an integer from 1 to 8760 (got "0")']);
+    expect(problems).toEqual([
+      expect.stringMatching(/^PORT/),
+      'OUTBOX_RETENTION_HOURS must be an integer from 1 to 8760 (got "0")',
+    ]);
   });
 });
 
@@ -151,7 +173,11 @@ describe('the development OpenID provider and the console’s sign-in (docs/adr/
 
   it('is on outside production when no issuer is configured, at PUBLIC_BASE_URL/dev-idp, and the console uses it', () => {
     const config = loadConfig({ DATA_DIR: dataDir, PUBLIC_BASE_URL: 'http://localhost:8000/' });
-    expect(config.devIdp).toEqual({ issuer: 'http://localhost:8000/dev-idp', accessTokenTtlSeconds: 300, keysFile: join(dataDir, 'dev-idp-keys.json') });
+    expect(config.devIdp).toEqual({
+      issuer: 'http://localhost:8000/dev-idp',
+      accessTokenTtlSeconds: 300,
+      keysFile: join(dataDir, 'dev-idp-keys.json'),
+    });
     expect(config.consoleOidc).toEqual({
       issuer: 'http://localhost:8000/dev-idp',
       clientId: 'order-console',
@@ -163,7 +189,9 @@ describe('the development OpenID provider and the console’s sign-in (docs/adr/
   });
 
   it('is refused at boot in production even when asked for, and off there by default', () => {
-    expect(problemsOf({ ...PROD, JWT_SECRET: SECRET, DEV_IDP: 'true' })).toEqual([expect.stringMatching(/DEV_IDP cannot be enabled when NODE_ENV=production/)]);
+    expect(problemsOf({ ...PROD, JWT_SECRET: SECRET, DEV_IDP: 'true' })).toEqual([
+      expect.stringMatching(/DEV_IDP cannot be enabled when NODE_ENV=production/),
+    ]);
     const config = loadConfig({ ...PROD, JWT_SECRET: SECRET, DATA_DIR: dataDir });
     expect(config.devIdp).toBeNull();
     expect(config.consoleOidc).toBeNull(); // token pasting
@@ -177,19 +205,38 @@ describe('the development OpenID provider and the console’s sign-in (docs/adr/
     ];
     for (const env of issuers) {
       expect(loadConfig({ DATA_DIR: dataDir, ...env }).devIdp).toBeNull();
-      expect(problemsOf({ ...env, DEV_IDP: 'true' })).toEqual([expect.stringMatching(/DEV_IDP cannot be enabled with/)]);
+      expect(problemsOf({ ...env, DEV_IDP: 'true' })).toEqual([
+        expect.stringMatching(/DEV_IDP cannot be enabled with/),
+      ]);
     }
   });
 
   it('JWT_ISSUER alone is a JWT configuration in production (keys from its discovery document), with no dev secret', () => {
     const config = loadConfig({ ...PROD, DATA_DIR: dataDir, JWT_ISSUER: 'https://idp.example.com/realms/staff' });
-    expect(config.jwt).toMatchObject({ issuer: 'https://idp.example.com/realms/staff', secret: null, jwksUrl: null, devSecret: false, rolesClaim: 'roles' });
-    expect(problemsOf({ ...PROD, JWT_ISSUER: 'not a url' })).toEqual([expect.stringMatching(/JWT_ISSUER must be the issuer's URL/)]);
-    expect(loadConfig({ ...PROD, DATA_DIR: dataDir, JWT_ISSUER: 'https://idp.example.com', JWT_ROLES_CLAIM: 'realm_access.roles' }).jwt.rolesClaim).toBe('realm_access.roles');
+    expect(config.jwt).toMatchObject({
+      issuer: 'https://idp.example.com/realms/staff',
+      secret: null,
+      jwksUrl: null,
+      devSecret: false,
+      rolesClaim: 'roles',
+    });
+    expect(problemsOf({ ...PROD, JWT_ISSUER: 'not a url' })).toEqual([
+      expect.stringMatching(/JWT_ISSUER must be the issuer's URL/),
+    ]);
+    expect(
+      loadConfig({
+        ...PROD,
+        DATA_DIR: dataDir,
+        JWT_ISSUER: 'https://idp.example.com',
+        JWT_ROLES_CLAIM: 'realm_access.roles',
+      }).jwt.rolesClaim,
+    ).toBe('realm_access.roles');
   });
 
   it('CONSOLE_OIDC_ISSUER and CONSOLE_OIDC_CLIENT_ID go together; CONSOLE_OIDC_SCOPES has a default', () => {
-    expect(problemsOf({ CONSOLE_OIDC_ISSUER: 'https://idp.example.com' })).toEqual([expect.stringMatching(/go together/)]);
+    expect(problemsOf({ CONSOLE_OIDC_ISSUER: 'https://idp.example.com' })).toEqual([
+      expect.stringMatching(/go together/),
+    ]);
     const config = loadConfig({
       ...PROD,
       DATA_DIR: dataDir,

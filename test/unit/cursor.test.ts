@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decodeOrderCursor, decodeProductCursor, encodeOrderCursor, encodeProductCursor } from '../../src/application/cursor.js';
+import {
+  decodeOrderCursor,
+  decodeProductCursor,
+  encodeOrderCursor,
+  encodeProductCursor,
+} from '../../src/application/cursor.js';
 import { DomainError } from '../../src/domain/errors.js';
 
 /** Plain base64url of some JSON: what a client might guess a cursor is. */
@@ -83,7 +88,10 @@ describe('order cursors', () => {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     let edits = 0;
     for (let i = 0; i < good.length; i++) {
-      for (const ch of [alphabet[(alphabet.indexOf(good[i]!) + 1) % 64]!, alphabet[(alphabet.indexOf(good[i]!) + 17) % 64]!]) {
+      for (const ch of [
+        alphabet[(alphabet.indexOf(good[i]!) + 1) % 64]!,
+        alphabet[(alphabet.indexOf(good[i]!) + 17) % 64]!,
+      ]) {
         const edited = good.slice(0, i) + ch + good.slice(i + 1);
         expectInvalid(() => decodeOrderCursor(edited));
         edits++;

@@ -3,7 +3,9 @@ import { parseConnectionUrl } from '../../src/persistence/connection-url.js';
 
 describe('multi-host DATABASE_URL (libpq syntax)', () => {
   it('splits the hosts in order, each a single-host URL with everything else kept', () => {
-    const parsed = parseConnectionUrl('postgres://app:s%40cret@db1:5433,db2:5434/orders?target_session_attrs=read-write&sslmode=require');
+    const parsed = parseConnectionUrl(
+      'postgres://app:s%40cret@db1:5433,db2:5434/orders?target_session_attrs=read-write&sslmode=require',
+    );
     expect(parsed.targetSessionAttrs).toBe('read-write');
     expect(parsed.hosts).toEqual([
       { address: 'db1:5433', url: 'postgres://app:s%40cret@db1:5433/orders?sslmode=require' },
@@ -22,11 +24,15 @@ describe('multi-host DATABASE_URL (libpq syntax)', () => {
     const url = 'postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3Dt_1';
     expect(parseConnectionUrl(url)).toEqual({ hosts: [{ address: '127.0.0.1:5432', url }], targetSessionAttrs: 'any' });
     // Without a host at all, node-postgres's defaults (PGHOST, the local socket) apply as before.
-    expect(parseConnectionUrl('postgres:///orders').hosts).toEqual([{ address: 'default host', url: 'postgres:///orders' }]);
+    expect(parseConnectionUrl('postgres:///orders').hosts).toEqual([
+      { address: 'default host', url: 'postgres:///orders' },
+    ]);
   });
 
   it('refuses what libpq would refuse: an unknown target_session_attrs, a port that is not one', () => {
-    expect(() => parseConnectionUrl('postgres://h1,h2/db?target_session_attrs=master')).toThrow(/target_session_attrs=master is not one of any, read-write/);
+    expect(() => parseConnectionUrl('postgres://h1,h2/db?target_session_attrs=master')).toThrow(
+      /target_session_attrs=master is not one of any, read-write/,
+    );
     expect(() => parseConnectionUrl('postgres://h1:54x2,h2/db')).toThrow(/port "54x2" of host "h1"/);
     expect(() => parseConnectionUrl('postgres://h1:70000/db')).toThrow(/not a port number/);
     expect(() => parseConnectionUrl('mysql://h1/db')).toThrow(/postgres:\/\//);

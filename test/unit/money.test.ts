@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_AMOUNT, assertSafeAmount, currencyExponent, formatMoney, fromMajorString, multiply, sum, toMajorString } from '../../src/domain/money.js';
+import {
+  MAX_AMOUNT,
+  assertSafeAmount,
+  currencyExponent,
+  formatMoney,
+  fromMajorString,
+  multiply,
+  sum,
+  toMajorString,
+} from '../../src/domain/money.js';
 
 /** Intl uses non-breaking spaces in some currency formats; compare on plain spaces. */
 const plain = (s: string) => s.replace(/[\u00a0\u202f]/g, ' ');
@@ -50,9 +59,12 @@ describe('toMajorString', () => {
     expect(toMajorString(minor, currency)).toBe(major);
   });
 
-  it.each([-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, MAX_AMOUNT + 1])('rejects %s (not a safe non-negative integer)', (minor) => {
-    expect(() => toMajorString(minor, 'USD')).toThrow(RangeError);
-  });
+  it.each([-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, MAX_AMOUNT + 1])(
+    'rejects %s (not a safe non-negative integer)',
+    (minor) => {
+      expect(() => toMajorString(minor, 'USD')).toThrow(RangeError);
+    },
+  );
 });
 
 describe('fromMajorString', () => {

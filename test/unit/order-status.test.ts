@@ -13,7 +13,9 @@ const LEGAL: ReadonlySet<string> = new Set([
   'pending→cancelled',
 ]);
 
-const ALL_PAIRS = ORDER_STATUSES.flatMap((from) => ORDER_STATUSES.map((to) => [from, to] as [OrderStatus, OrderStatus]));
+const ALL_PAIRS = ORDER_STATUSES.flatMap((from) =>
+  ORDER_STATUSES.map((to) => [from, to] as [OrderStatus, OrderStatus]),
+);
 const legalPairs = ALL_PAIRS.filter(([f, t]) => LEGAL.has(`${f}→${t}`));
 const illegalPairs = ALL_PAIRS.filter(([f, t]) => !LEGAL.has(`${f}→${t}`));
 
@@ -23,7 +25,17 @@ function order(status: OrderStatus): Order {
     user_id: 'alice',
     status,
     currency: 'USD',
-    items: [{ product_id: 'sku', name: 'Thing', quantity: 1, unit_price: 100, line_total: 100, quantity_cancelled: 0, quantity_returned: 0 }],
+    items: [
+      {
+        product_id: 'sku',
+        name: 'Thing',
+        quantity: 1,
+        unit_price: 100,
+        line_total: 100,
+        quantity_cancelled: 0,
+        quantity_returned: 0,
+      },
+    ],
     total: 100,
     current_total: 100,
     payment: {
@@ -51,7 +63,14 @@ const AT = new Date('2026-02-03T04:05:06.789Z');
 
 describe('order state machine', () => {
   it('knows the six statuses of the contract', () => {
-    expect([...ORDER_STATUSES].sort()).toEqual(['awaiting_payment', 'cancelled', 'delivered', 'pending', 'processing', 'shipped']);
+    expect([...ORDER_STATUSES].sort()).toEqual([
+      'awaiting_payment',
+      'cancelled',
+      'delivered',
+      'pending',
+      'processing',
+      'shipped',
+    ]);
     expect([...TRACKING_STATUSES].sort()).toEqual(['delivered', 'processing', 'shipped']);
     expect(legalPairs).toHaveLength(6);
     expect(illegalPairs).toHaveLength(30);

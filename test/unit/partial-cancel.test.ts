@@ -19,7 +19,11 @@ const paths = (fn: () => unknown) => {
 
 describe('planning a partial cancel', () => {
   it('prices the units from the order and keeps the order open while units remain', () => {
-    expect(planPartialCancel([{ product_id: 'a', quantity: 2 }], lines)).toEqual({ units: [{ product_id: 'a', quantity: 2 }], amount: 2000, cancelsOrder: false });
+    expect(planPartialCancel([{ product_id: 'a', quantity: 2 }], lines)).toEqual({
+      units: [{ product_id: 'a', quantity: 2 }],
+      amount: 2000,
+      cancelsOrder: false,
+    });
   });
 
   it('the last units cancel the order', () => {

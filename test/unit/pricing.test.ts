@@ -44,8 +44,24 @@ describe('priceItems', () => {
       'USD',
     );
     expect(items).toEqual([
-      { product_id: 'tee', name: 'Name of tee', quantity: 2, unit_price: 1999, line_total: 3998, quantity_cancelled: 0, quantity_returned: 0 },
-      { product_id: 'mug', name: 'Name of mug', quantity: 3, unit_price: 850, line_total: 2550, quantity_cancelled: 0, quantity_returned: 0 },
+      {
+        product_id: 'tee',
+        name: 'Name of tee',
+        quantity: 2,
+        unit_price: 1999,
+        line_total: 3998,
+        quantity_cancelled: 0,
+        quantity_returned: 0,
+      },
+      {
+        product_id: 'mug',
+        name: 'Name of mug',
+        quantity: 3,
+        unit_price: 850,
+        line_total: 2550,
+        quantity_cancelled: 0,
+        quantity_returned: 0,
+      },
     ]);
     expect(total).toBe(6548);
   });

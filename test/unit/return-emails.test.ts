@@ -34,16 +34,42 @@ describe('return emails', () => {
     const yen = makeOrder({
       currency: 'JPY',
       total: 1500,
-      items: [{ product_id: 'tea', name: 'Tea', quantity: 3, unit_price: 500, line_total: 1500, quantity_cancelled: 0, quantity_returned: 0 }],
+      items: [
+        {
+          product_id: 'tea',
+          name: 'Tea',
+          quantity: 3,
+          unit_price: 500,
+          line_total: 1500,
+          quantity_cancelled: 0,
+          quantity_returned: 0,
+        },
+      ],
     });
-    const m = renderEmail('return_requested', yen, { return: aReturn({ items: [{ product_id: 'tea', quantity: 2 }], refund_amount: 1000 }) });
+    const m = renderEmail('return_requested', yen, {
+      return: aReturn({ items: [{ product_id: 'tea', quantity: 2 }], refund_amount: 1000 }),
+    });
     expect(m.text).toContain('¥1,000');
     expect(m.html).toContain('¥1,000');
   });
 
   it('escapes product names in HTML', () => {
-    const order = makeOrder({ items: [{ product_id: 'x', name: '<img src=x>', quantity: 1, unit_price: 5, line_total: 5, quantity_cancelled: 0, quantity_returned: 0 }] });
-    const m = renderEmail('return_requested', order, { return: aReturn({ items: [{ product_id: 'x', quantity: 1 }], refund_amount: 5 }) });
+    const order = makeOrder({
+      items: [
+        {
+          product_id: 'x',
+          name: '<img src=x>',
+          quantity: 1,
+          unit_price: 5,
+          line_total: 5,
+          quantity_cancelled: 0,
+          quantity_returned: 0,
+        },
+      ],
+    });
+    const m = renderEmail('return_requested', order, {
+      return: aReturn({ items: [{ product_id: 'x', quantity: 1 }], refund_amount: 5 }),
+    });
     expect(m.html).not.toContain('<img');
     expect(m.html).toContain('&lt;img src=x&gt;');
   });
@@ -56,7 +82,9 @@ describe('return emails', () => {
 describe('refund emails', () => {
   it('refund_issued names the amount refunded, in text and HTML', () => {
     const order = makeOrder();
-    const m = renderEmail('refund_issued', order, { refund: { id: '00000000-0000-4000-8000-0000000000bb', amount: 1250, currency: 'USD' } });
+    const m = renderEmail('refund_issued', order, {
+      refund: { id: '00000000-0000-4000-8000-0000000000bb', amount: 1250, currency: 'USD' },
+    });
     expect(m.subject).toMatch(/^A refund of \$12\.50 for your order [0-9A-F]{8}$/);
     for (const part of [m.text, m.html]) {
       expect(part).toContain('We have refunded $12.50 to your original payment method.');

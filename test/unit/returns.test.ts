@@ -1,11 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { DomainError } from '../../src/domain/errors.js';
-import { RETURN_STATUSES, canMoveReturn, moveReturn, priceReturn, withinReturnWindow, type Return, type ReturnStatus } from '../../src/domain/returns.js';
+import {
+  RETURN_STATUSES,
+  canMoveReturn,
+  moveReturn,
+  priceReturn,
+  withinReturnWindow,
+  type Return,
+  type ReturnStatus,
+} from '../../src/domain/returns.js';
 
 /** The contract's moves, written out independently of the code's table. */
 const LEGAL = new Set(['requested→received', 'requested→rejected']);
-const PAIRS = RETURN_STATUSES.flatMap((from) => RETURN_STATUSES.map((to) => [from, to] as [ReturnStatus, ReturnStatus]));
+const PAIRS = RETURN_STATUSES.flatMap((from) =>
+  RETURN_STATUSES.map((to) => [from, to] as [ReturnStatus, ReturnStatus]),
+);
 
 const ret = (status: ReturnStatus): Return => ({
   id: '00000000-0000-4000-8000-000000000001',
@@ -23,7 +33,11 @@ describe('the return state machine', () => {
   it.each(PAIRS.filter(([f, t]) => LEGAL.has(`${f}→${t}`)))('%s → %s is allowed', (from, to) => {
     expect(canMoveReturn(from, to)).toBe(true);
     const at = new Date('2026-02-01T00:00:00.000Z');
-    expect(moveReturn(ret(from), to, at, 'checked')).toMatchObject({ status: to, note: 'checked', updated_at: at.toISOString() });
+    expect(moveReturn(ret(from), to, at, 'checked')).toMatchObject({
+      status: to,
+      note: 'checked',
+      updated_at: at.toISOString(),
+    });
   });
 
   it.each(PAIRS.filter(([f, t]) => !LEGAL.has(`${f}→${t}`)))('%s → %s throws invalid_transition', (from, to) => {
@@ -91,7 +105,11 @@ describe('pricing a return', () => {
       expect.unreachable();
     } catch (e) {
       expect((e as DomainError).code).toBe('invalid_items');
-      expect(((e as DomainError).extra.errors as { path: string }[]).map((x) => x.path)).toEqual(['/items/0/quantity', '/items/1/product_id', '/items/3/product_id']);
+      expect(((e as DomainError).extra.errors as { path: string }[]).map((x) => x.path)).toEqual([
+        '/items/0/quantity',
+        '/items/1/product_id',
+        '/items/3/product_id',
+      ]);
     }
   });
 });

@@ -20,7 +20,9 @@ describe('the pretest system-package check', () => {
         ['apt-get', 'install', '-y', '--no-install-recommends', 'chromium', 'postgresql-15-auto-failover'],
       ],
     });
-    expect(planInstall(machine(['apt-get', 'nginx', 'chromium'], true))).toMatchObject({ packages: ['postgresql-15-auto-failover'] });
+    expect(planInstall(machine(['apt-get', 'nginx', 'chromium'], true))).toMatchObject({
+      packages: ['postgresql-15-auto-failover'],
+    });
   });
 
   it('stops with one line naming the command when it may not install', () => {
@@ -29,7 +31,9 @@ describe('the pretest system-package check', () => {
       expect(plan.kind).toBe('refuse');
       if (plan.kind !== 'refuse') continue;
       expect(plan.message).not.toContain('\n');
-      expect(plan.message).toContain('apt-get install -y --no-install-recommends nginx-light chromium postgresql-15-auto-failover');
+      expect(plan.message).toContain(
+        'apt-get install -y --no-install-recommends nginx-light chromium postgresql-15-auto-failover',
+      );
     }
   });
 });

@@ -21,12 +21,18 @@ export class Problem extends Error {
  * Idempotency-Key. The service authenticates before any route runs, so the refused request did
  * nothing, and the resend is the first that acts. Never more than one resend.
  */
-export async function api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+export async function api<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
   const token = headers.authorization ? null : await accessToken();
   let res = await send(method, path, body, token ? { ...headers, authorization: `Bearer ${token}` } : headers);
   if (res.status === 401 && token) {
     const fresh = await renew(token);
-    if (fresh && fresh !== token) res = await send(method, path, body, { ...headers, authorization: `Bearer ${fresh}` });
+    if (fresh && fresh !== token)
+      res = await send(method, path, body, { ...headers, authorization: `Bearer ${fresh}` });
   }
   return answer<T>(res);
 }
@@ -50,8 +56,19 @@ async function answer<T>(res: Response): Promise<T> {
     /* not JSON: handled below */
   }
   if (!res.ok) {
-    const p = (json ?? {}) as { title?: string; detail?: string; code?: string; errors?: { path: string; message: string }[] };
-    throw new Problem(res.status, p.title ?? `HTTP ${res.status}`, p.detail ?? (text.slice(0, 200) || res.statusText), p.code ?? 'unknown', p.errors ?? []);
+    const p = (json ?? {}) as {
+      title?: string;
+      detail?: string;
+      code?: string;
+      errors?: { path: string; message: string }[];
+    };
+    throw new Problem(
+      res.status,
+      p.title ?? `HTTP ${res.status}`,
+      p.detail ?? (text.slice(0, 200) || res.statusText),
+      p.code ?? 'unknown',
+      p.errors ?? [],
+    );
   }
   return json as T;
 }

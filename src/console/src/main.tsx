@@ -56,7 +56,9 @@ function App({ settings, startProblem }: { settings: SignInSettings; startProble
             <a href="#/outbox">Dead messages</a>
             <span class="who" data-testid="who">
               Signed in as <strong>{tokens.name}</strong>
-              {tokens.renew_at !== null && <span data-testid="renews"> · session renews at {time(tokens.renew_at)}</span>}
+              {tokens.renew_at !== null && (
+                <span data-testid="renews"> · session renews at {time(tokens.renew_at)}</span>
+              )}
             </span>
             <button type="button" class="link" onClick={() => void signOut()}>
               Sign out

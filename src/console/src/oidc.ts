@@ -1,7 +1,9 @@
 import * as oauth from 'oauth4webapi';
 
 /** What GET /admin/config.json tells the console about signing in. */
-export type SignInSettings = { sign_in: 'token' } | { sign_in: 'oidc'; issuer: string; client_id: string; scopes: string; redirect_uri: string; audience?: string };
+export type SignInSettings =
+  | { sign_in: 'token' }
+  | { sign_in: 'oidc'; issuer: string; client_id: string; scopes: string; redirect_uri: string; audience?: string };
 export type OidcSettings = Extract<SignInSettings, { sign_in: 'oidc' }>;
 
 /** The tokens of a signed-in tab, as kept in session storage. */
@@ -34,13 +36,17 @@ function client(settings: OidcSettings): oauth.Client {
   return { client_id: settings.client_id };
 }
 // A development provider over plain HTTP (http://localhost) is the only insecure one a browser reaches.
-const options = (settings: OidcSettings) => ({ [oauth.allowInsecureRequests]: new URL(settings.issuer).protocol === 'http:' });
+const options = (settings: OidcSettings) => ({
+  [oauth.allowInsecureRequests]: new URL(settings.issuer).protocol === 'http:',
+});
 
 let discovered: { issuer: string; as: Promise<oauth.AuthorizationServer> } | null = null;
 function discover(settings: OidcSettings): Promise<oauth.AuthorizationServer> {
   if (discovered?.issuer !== settings.issuer) {
     const issuer = new URL(settings.issuer);
-    const as = oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...options(settings) }).then((r) => oauth.processDiscoveryResponse(issuer, r));
+    const as = oauth
+      .discoveryRequest(issuer, { algorithm: 'oidc', ...options(settings) })
+      .then((r) => oauth.processDiscoveryResponse(issuer, r));
     as.catch(() => (discovered = null)); // the next attempt discovers again
     discovered = { issuer: settings.issuer, as };
   }
@@ -50,7 +56,12 @@ function discover(settings: OidcSettings): Promise<oauth.AuthorizationServer> {
 /** To the provider's authorization endpoint (code flow, PKCE S256), remembering state, nonce and verifier in the tab. */
 export async function startSignIn(settings: OidcSettings, returnTo: string): Promise<void> {
   const as = await discover(settings);
-  const pending: Pending = { state: oauth.generateRandomState(), nonce: oauth.generateRandomNonce(), verifier: oauth.generateRandomCodeVerifier(), return_to: returnTo };
+  const pending: Pending = {
+    state: oauth.generateRandomState(),
+    nonce: oauth.generateRandomNonce(),
+    verifier: oauth.generateRandomCodeVerifier(),
+    return_to: returnTo,
+  };
   const url = new URL(as.authorization_endpoint!);
   url.search = new URLSearchParams({
     client_id: settings.client_id,
@@ -92,9 +103,20 @@ export async function completeSignIn(settings: OidcSettings): Promise<{ tokens: 
   } catch (err) {
     throw new SignInError(describe(err));
   }
-  const response = await oauth.authorizationCodeGrantRequest(as, client(settings), oauth.None(), params, settings.redirect_uri, pending.verifier, options(settings));
+  const response = await oauth.authorizationCodeGrantRequest(
+    as,
+    client(settings),
+    oauth.None(),
+    params,
+    settings.redirect_uri,
+    pending.verifier,
+    options(settings),
+  );
   try {
-    const result = await oauth.processAuthorizationCodeResponse(as, client(settings), response, { expectedNonce: pending.nonce, requireIdToken: true });
+    const result = await oauth.processAuthorizationCodeResponse(as, client(settings), response, {
+      expectedNonce: pending.nonce,
+      requireIdToken: true,
+    });
     return { tokens: toTokens(result, null), returnTo: pending.return_to };
   } catch (err) {
     throw new SignInError(describe(err));
@@ -105,7 +127,13 @@ export async function completeSignIn(settings: OidcSettings): Promise<{ tokens: 
 export async function renewTokens(settings: OidcSettings, current: Tokens): Promise<Tokens> {
   if (!current.refresh_token) throw new SignInError('This session cannot be renewed.');
   const as = await discover(settings);
-  const response = await oauth.refreshTokenGrantRequest(as, client(settings), oauth.None(), current.refresh_token, options(settings));
+  const response = await oauth.refreshTokenGrantRequest(
+    as,
+    client(settings),
+    oauth.None(),
+    current.refresh_token,
+    options(settings),
+  );
   const result = await oauth.processRefreshTokenResponse(as, client(settings), response);
   return toTokens(result, current);
 }
@@ -120,7 +148,10 @@ export async function signOutUrl(settings: OidcSettings, tokens: Tokens | null):
   }
   if (tokens?.refresh_token && as.revocation_endpoint) {
     await oauth
-      .revocationRequest(as, client(settings), oauth.None(), tokens.refresh_token, { ...options(settings), signal: AbortSignal.timeout(3000) })
+      .revocationRequest(as, client(settings), oauth.None(), tokens.refresh_token, {
+        ...options(settings),
+        signal: AbortSignal.timeout(3000),
+      })
       .then(oauth.processRevocationResponse)
       .catch(() => undefined); // the provider's own sign-out ends the session anyway
   }
@@ -141,7 +172,9 @@ function toTokens(result: oauth.TokenEndpointResponse, previous: Tokens | null):
   const claims = oauth.getValidatedIdTokenClaims(result);
   const now = Date.now();
   const lifetime = typeof result.expires_in === 'number' ? result.expires_in * 1000 : null;
-  const name = claims ? String(claims.name ?? claims.preferred_username ?? claims.email ?? claims.sub) : (previous?.name ?? 'signed in');
+  const name = claims
+    ? String(claims.name ?? claims.preferred_username ?? claims.email ?? claims.sub)
+    : (previous?.name ?? 'signed in');
   return {
     access_token: result.access_token,
     refresh_token: result.refresh_token ?? previous?.refresh_token ?? null,
@@ -156,7 +189,9 @@ function toTokens(result: oauth.TokenEndpointResponse, previous: Tokens | null):
 function describe(err: unknown): string {
   if (err instanceof oauth.AuthorizationResponseError)
     return `The identity provider refused the sign-in: ${err.error}${err.error_description ? ` (${err.error_description})` : ''}.`;
-  if (err instanceof oauth.ResponseBodyError) return `The identity provider refused the code: ${err.error}${err.error_description ? ` (${err.error_description})` : ''}.`;
-  if (err instanceof oauth.OperationProcessingError && /state/i.test(err.message)) return 'The sign-in answer does not belong to this tab (its state does not match): start again.';
+  if (err instanceof oauth.ResponseBodyError)
+    return `The identity provider refused the code: ${err.error}${err.error_description ? ` (${err.error_description})` : ''}.`;
+  if (err instanceof oauth.OperationProcessingError && /state/i.test(err.message))
+    return 'The sign-in answer does not belong to this tab (its state does not match): start again.';
   return `The sign-in could not be completed: ${(err as Error).message}`;
 }

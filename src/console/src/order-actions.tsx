@@ -108,11 +108,18 @@ function CancelWaitingForm({ data, onChanged }: { data: OrderData; onChanged: ()
   return (
     <form onSubmit={(e) => (e.preventDefault(), void act.start())} onInput={act.reset}>
       <h4>Cancel</h4>
-      <p id="cancel-waiting-hint">The customer has not completed the payment: cancelling cancels it at the provider and releases the stock.</p>
+      <p id="cancel-waiting-hint">
+        The customer has not completed the payment: cancelling cancels it at the provider and releases the stock.
+      </p>
       <div class="row">
         <div class="field">
           <label for="cancel-reason">Reason</label>
-          <input id="cancel-reason" value={reason} aria-describedby="cancel-waiting-hint" onInput={(e) => setReason(value(e))} />
+          <input
+            id="cancel-reason"
+            value={reason}
+            aria-describedby="cancel-waiting-hint"
+            onInput={(e) => setReason(value(e))}
+          />
         </div>
       </div>
       <Button busy={act.busy} class="danger">
@@ -140,7 +147,15 @@ function RefundForm({ data, onChanged }: { data: OrderData; onChanged: () => Pro
       <div class="row">
         <div class="field">
           <label for="refund-amount">Amount in minor units ({data.order.currency})</label>
-          <input id="refund-amount" type="number" min={1} step={1} required value={amount} onInput={(e) => setAmount(value(e))} />
+          <input
+            id="refund-amount"
+            type="number"
+            min={1}
+            step={1}
+            required
+            value={amount}
+            onInput={(e) => setAmount(value(e))}
+          />
         </div>
         <div class="field">
           <label for="refund-reason">Reason</label>

@@ -69,7 +69,9 @@ export function OrderView({ id }: { id: string }) {
         <dt>Total</dt>
         <dd>
           {money(order.total, order.currency)}
-          {order.current_total !== undefined && order.current_total !== order.total && <> (now {money(order.current_total, order.currency)})</>}
+          {order.current_total !== undefined && order.current_total !== order.total && (
+            <> (now {money(order.current_total, order.currency)})</>
+          )}
         </dd>
         <dt>Tracking</dt>
         <dd data-testid="tracking">{order.tracking ? `${order.tracking.carrier} ${order.tracking.number}` : '—'}</dd>
@@ -99,12 +101,16 @@ export function OrderView({ id }: { id: string }) {
       <section aria-labelledby="payment-h" class="card">
         <h3 id="payment-h">Payment</h3>
         <p>
-          {order.payment.provider} · <strong>{order.payment.status}</strong> · {money(order.payment.amount, order.payment.currency)}
-          {typeof order.payment.amount_refunded === 'number' && <> · refunded {money(order.payment.amount_refunded, order.payment.currency)}</>}
+          {order.payment.provider} · <strong>{order.payment.status}</strong> ·{' '}
+          {money(order.payment.amount, order.payment.currency)}
+          {typeof order.payment.amount_refunded === 'number' && (
+            <> · refunded {money(order.payment.amount_refunded, order.payment.currency)}</>
+          )}
         </p>
         {order.payment.next_action && (
           <p data-testid="next-action">
-            Waiting for the customer to complete the payment until <strong>{when(order.payment.next_action.expires_at)}</strong>; it is cancelled then and its stock released.
+            Waiting for the customer to complete the payment until{' '}
+            <strong>{when(order.payment.next_action.expires_at)}</strong>; it is cancelled then and its stock released.
           </p>
         )}
         {Array.isArray(data.ledger) ? (

@@ -35,7 +35,9 @@ export function OutboxView() {
     <section aria-labelledby="outbox-h">
       <h2 id="outbox-h">Dead outbox messages</h2>
       <ProblemBox problem={problem} />
-      {page && page.items.length === 0 && <p class="card">No dead message: every email and event was delivered or is still being tried.</p>}
+      {page && page.items.length === 0 && (
+        <p class="card">No dead message: every email and event was delivered or is still being tried.</p>
+      )}
       {page && page.items.length > 0 && (
         <table class="card">
           <TableHead columns={['Message', 'Created', 'Attempts', 'Last error', 'Action']} />

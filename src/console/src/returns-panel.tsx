@@ -5,7 +5,17 @@ import type { OrderData } from './order-view';
 import type { Return } from './types';
 import { Button, money, ProblemBox, when } from './ui';
 
-function ReturnRow({ r, orderId, currency, onChanged }: { r: Return; orderId: string; currency: string; onChanged: () => Promise<void> }) {
+function ReturnRow({
+  r,
+  orderId,
+  currency,
+  onChanged,
+}: {
+  r: Return;
+  orderId: string;
+  currency: string;
+  onChanged: () => Promise<void>;
+}) {
   const [restock, setRestock] = useDraft(`${r.id}:restock`, true);
   const [note, setNote] = useDraft(`${r.id}:return-note`, '');
   const base = `/api/orders/${orderId}/returns/${r.id}`;
@@ -21,7 +31,8 @@ function ReturnRow({ r, orderId, currency, onChanged }: { r: Return; orderId: st
   });
   return (
     <li>
-      <strong>{r.status}</strong> · {when(r.created_at)} · {r.items.map((i) => `${i.quantity} × ${i.product_id}`).join(', ')} · refund {money(r.refund_amount, currency)}
+      <strong>{r.status}</strong> · {when(r.created_at)} ·{' '}
+      {r.items.map((i) => `${i.quantity} × ${i.product_id}`).join(', ')} · refund {money(r.refund_amount, currency)}
       {r.reason ? ` · “${r.reason}”` : ''}
       {r.status === 'requested' && (
         <div class="row">
@@ -30,7 +41,12 @@ function ReturnRow({ r, orderId, currency, onChanged }: { r: Return; orderId: st
             <input id={`note-${r.id}`} value={note} onInput={(e) => setNote((e.target as HTMLInputElement).value)} />
           </div>
           <div class="field check">
-            <input id={`restock-${r.id}`} type="checkbox" checked={restock} onChange={(e) => setRestock((e.target as HTMLInputElement).checked)} />
+            <input
+              id={`restock-${r.id}`}
+              type="checkbox"
+              checked={restock}
+              onChange={(e) => setRestock((e.target as HTMLInputElement).checked)}
+            />
             <label for={`restock-${r.id}`}>Put the units back in stock</label>
           </div>
           <Button type="button" busy={receive.busy} onClick={() => void receive.start()}>
@@ -56,7 +72,13 @@ export function ReturnsPanel({ data, onChanged }: { data: OrderData; onChanged: 
         ) : (
           <ul>
             {data.returns.map((r) => (
-              <ReturnRow key={r.id} r={r} orderId={data.order.id} currency={data.order.currency} onChanged={onChanged} />
+              <ReturnRow
+                key={r.id}
+                r={r}
+                orderId={data.order.id}
+                currency={data.order.currency}
+                onChanged={onChanged}
+              />
             ))}
           </ul>
         )

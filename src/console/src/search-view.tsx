@@ -52,10 +52,21 @@ export function SearchView() {
   }, []);
   const orders = pages.flatMap((p) => p.items);
   const cursor = pages[pages.length - 1]?.next_cursor ?? null;
-  const input = (k: keyof Filters, label: string, type: 'text' | 'search' | 'email' | 'datetime-local' = 'text', hint?: string) => (
+  const input = (
+    k: keyof Filters,
+    label: string,
+    type: 'text' | 'search' | 'email' | 'datetime-local' = 'text',
+    hint?: string,
+  ) => (
     <div class="field">
       <label for={`f-${k}`}>{label}</label>
-      <input id={`f-${k}`} type={type as 'text'} value={f[k]} onInput={set(k)} aria-describedby={hint ? `h-${k}` : undefined} />
+      <input
+        id={`f-${k}`}
+        type={type as 'text'}
+        value={f[k]}
+        onInput={set(k)}
+        aria-describedby={hint ? `h-${k}` : undefined}
+      />
       {hint && <small id={`h-${k}`}>{hint}</small>}
     </div>
   );
@@ -91,7 +102,11 @@ export function SearchView() {
       <ProblemBox problem={problem} />
       {pages.length > 0 && (
         <div class="card">
-          <p aria-live="polite">{orders.length === 0 ? 'No order matches.' : `${orders.length} order${orders.length === 1 ? '' : 's'}${cursor ? ' so far' : ''}.`}</p>
+          <p aria-live="polite">
+            {orders.length === 0
+              ? 'No order matches.'
+              : `${orders.length} order${orders.length === 1 ? '' : 's'}${cursor ? ' so far' : ''}.`}
+          </p>
           {orders.length > 0 && (
             <table>
               <caption class="visually-hidden">Orders found</caption>

@@ -53,7 +53,8 @@ export const session = {
 export async function accessToken(): Promise<string | null> {
   const tokens = session.current();
   if (!tokens) return null;
-  if (tokens.renew_at !== null && Date.now() >= tokens.renew_at && tokens.refresh_token) return renew(tokens.access_token);
+  if (tokens.renew_at !== null && Date.now() >= tokens.renew_at && tokens.refresh_token)
+    return renew(tokens.access_token);
   return tokens.access_token;
 }
 

@@ -16,7 +16,14 @@ function ProviderSignIn({ settings }: { settings: OidcSettings }) {
     try {
       await startSignIn(settings, location.hash);
     } catch (err) {
-      setProblem(new Problem(0, 'Sign-in unavailable', `The identity provider did not answer (${(err as Error).message}).`, 'sign_in_failed'));
+      setProblem(
+        new Problem(
+          0,
+          'Sign-in unavailable',
+          `The identity provider did not answer (${(err as Error).message}).`,
+          'sign_in_failed',
+        ),
+      );
       setBusy(false);
     }
   };
@@ -27,13 +34,15 @@ function ProviderSignIn({ settings }: { settings: OidcSettings }) {
       {here ? (
         <>
           <p>
-            With your account at <strong>{provider.host + provider.pathname.replace(/\/$/, '')}</strong>. Your session renews by itself while this tab is open.
+            With your account at <strong>{provider.host + provider.pathname.replace(/\/$/, '')}</strong>. Your session
+            renews by itself while this tab is open.
           </p>
           <Button busy={busy}>Sign in with the identity provider</Button>
         </>
       ) : (
         <p>
-          Sign-in through the identity provider works at <a href={settings.redirect_uri}>{settings.redirect_uri}</a>, the address it sends you back to.
+          Sign-in through the identity provider works at <a href={settings.redirect_uri}>{settings.redirect_uri}</a>,
+          the address it sends you back to.
         </p>
       )}
       <ProblemBox problem={problem} />
@@ -54,7 +63,14 @@ function TokenSignIn() {
     const token = value.trim();
     try {
       await api('GET', '/api/admin/orders?limit=1', undefined, { authorization: `Bearer ${token}` }); // valid and an admin's
-      session.start({ access_token: token, refresh_token: null, id_token: null, expires_at: null, renew_at: null, name: 'a pasted token' });
+      session.start({
+        access_token: token,
+        refresh_token: null,
+        id_token: null,
+        expires_at: null,
+        renew_at: null,
+        name: 'a pasted token',
+      });
     } catch (err) {
       setProblem(err as Problem);
       setBusy(false);
@@ -63,16 +79,34 @@ function TokenSignIn() {
   return (
     <form class="card signin" onSubmit={submit}>
       <h2>Paste a token</h2>
-      <p>Or paste an admin bearer token. It is kept in this tab only (session storage) and sent only to this service.</p>
+      <p>
+        Or paste an admin bearer token. It is kept in this tab only (session storage) and sent only to this service.
+      </p>
       <label for="token">Bearer token</label>
-      <textarea id="token" rows={4} value={value} onInput={(e) => setValue((e.target as HTMLTextAreaElement).value)} required autocomplete="off" spellcheck={false} />
+      <textarea
+        id="token"
+        rows={4}
+        value={value}
+        onInput={(e) => setValue((e.target as HTMLTextAreaElement).value)}
+        required
+        autocomplete="off"
+        spellcheck={false}
+      />
       <Button busy={busy}>Sign in</Button>
       <ProblemBox problem={problem} />
     </form>
   );
 }
 
-export function SignIn({ settings, problem, ended }: { settings: SignInSettings; problem: Problem | null; ended: string | null }) {
+export function SignIn({
+  settings,
+  problem,
+  ended,
+}: {
+  settings: SignInSettings;
+  problem: Problem | null;
+  ended: string | null;
+}) {
   return (
     <>
       {ended && (

@@ -53,7 +53,13 @@ export function Button({
   disabled?: boolean;
 }) {
   return (
-    <button type={rest.type ?? 'submit'} class={rest.class} onClick={rest.onClick} disabled={busy || rest.disabled} aria-busy={busy ? 'true' : 'false'}>
+    <button
+      type={rest.type ?? 'submit'}
+      class={rest.class}
+      onClick={rest.onClick}
+      disabled={busy || rest.disabled}
+      aria-busy={busy ? 'true' : 'false'}
+    >
       {busy && <span class="spinner" aria-hidden="true" />}
       {children}
       {busy && <span class="visually-hidden"> (working…)</span>}

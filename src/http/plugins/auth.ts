@@ -88,12 +88,21 @@ export function createTokenVerifier(jwt: Config['jwt'], devIdp: DevIdpTrust | nu
   }
 
   const verifyUser = async (token: string) => toUser((await verify(token)).payload);
-  const main = jwt.secret && !jwt.jwksUrl ? cachedVerifier(verifyUser, options.clockTolerance as number) : async (token: string) => (await verifyUser(token)).user;
+  const main =
+    jwt.secret && !jwt.jwksUrl
+      ? cachedVerifier(verifyUser, options.clockTolerance as number)
+      : async (token: string) => (await verifyUser(token)).user;
   if (!devIdp) return main;
 
   const devKeys = createLocalJWKSet(devIdp.jwks);
   // RFC 9068 access tokens only: the provider's ID tokens (same keys, the console as audience) are no bearer tokens.
-  const devOptions: JWTVerifyOptions = { ...options, issuer: devIdp.issuer, audience: devIdp.audience, typ: 'at+jwt', algorithms: ['ES256'] };
+  const devOptions: JWTVerifyOptions = {
+    ...options,
+    issuer: devIdp.issuer,
+    audience: devIdp.audience,
+    typ: 'at+jwt',
+    algorithms: ['ES256'],
+  };
   return async (token) => {
     if (headerAlg(token) === 'HS256') return main(token);
     return toUser((await jwtVerify(token, devKeys, devOptions)).payload).user;
@@ -110,7 +119,12 @@ function headerAlg(token: string): string | undefined {
 
 function userOf(payload: JWTPayload, rolesClaim: string): VerifiedUser {
   // `sub` is stored (orders' owner, history's actor): text the database cannot store is a bad token.
-  if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 255 || !isStorableText(payload.sub)) {
+  if (
+    typeof payload.sub !== 'string' ||
+    payload.sub.length === 0 ||
+    payload.sub.length > 255 ||
+    !isStorableText(payload.sub)
+  ) {
     throw new joseErrors.JWTClaimValidationFailed('sub must be a non-empty string', payload, 'sub', 'invalid');
   }
   const claimed = Object.hasOwn(payload, rolesClaim) ? payload[rolesClaim] : pathIn(payload, rolesClaim);
@@ -181,7 +195,10 @@ export default fp(
       } catch (err) {
         if (isKeySourceDown(err)) {
           request.log.error({ err }, 'token keys unavailable');
-          throw new DomainError('service_unavailable', 'The identity provider keys are unavailable; try again shortly.');
+          throw new DomainError(
+            'service_unavailable',
+            'The identity provider keys are unavailable; try again shortly.',
+          );
         }
         return reject(request, reply, describe(err));
       }

@@ -34,7 +34,10 @@ function consoleCsp(connect: string[]): string {
  * install without the dev tools) /admin says how to make one.
  */
 export default fp(
-  async function consolePlugin(app: FastifyInstance, opts: { dir?: string; oidc: Config['consoleOidc']; publicBaseUrl: string }) {
+  async function consolePlugin(
+    app: FastifyInstance,
+    opts: { dir?: string; oidc: Config['consoleOidc']; publicBaseUrl: string },
+  ) {
     const dir = opts.dir ?? CONSOLE_DIR;
     const issuerOrigin = opts.oidc ? new URL(opts.oidc.issuer).origin : null;
     const csp = consoleCsp(issuerOrigin && issuerOrigin !== new URL(opts.publicBaseUrl).origin ? [issuerOrigin] : []);
@@ -61,11 +64,17 @@ export default fp(
     for (const url of ['/admin', '/admin/']) {
       app.get(url, page, async (_request, reply) => {
         reply.header('content-security-policy', csp).header('cache-control', 'no-cache');
-        if (!index) return reply.code(503).type('text/plain; charset=utf-8').send('The support console is not built: run `npm run build:console`.\n');
+        if (!index)
+          return reply
+            .code(503)
+            .type('text/plain; charset=utf-8')
+            .send('The support console is not built: run `npm run build:console`.\n');
         return reply.type('text/html; charset=utf-8').send(index);
       });
     }
-    app.get('/admin/config.json', page, async (_request, reply) => reply.type('application/json; charset=utf-8').header('cache-control', 'no-cache').send(settings));
+    app.get('/admin/config.json', page, async (_request, reply) =>
+      reply.type('application/json; charset=utf-8').header('cache-control', 'no-cache').send(settings),
+    );
     app.get<{ Params: { file: string } }>('/admin/assets/:file', page, async (request, reply) => {
       const body = assets.get(request.params.file);
       const type = TYPES[extname(request.params.file)];

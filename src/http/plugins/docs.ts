@@ -36,14 +36,26 @@ export default fp(
             'Errors are RFC 9457 problem details with a stable `code`.\n\n' +
             TEXT_AND_NUMBERS,
         },
-        components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: TOKENS } } },
+        components: {
+          securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: TOKENS } },
+        },
         // Paths are absolute from the service's root (`/api/…`, `/healthz`): the server is wherever this document was read.
         servers: [{ url: '/', description: 'This service' }],
         tags: [
           { name: 'orders', description: "A customer's orders: create (and pay), read, list, cancel, track." },
-          { name: 'tracking', description: "An order's status over time: its moves (shipped with a tracking number, delivered) and its history." },
-          { name: 'returns', description: 'Units sent back after delivery: asked for by the customer, received or rejected by support.' },
-          { name: 'payments', description: "An order's money: its ledger, the customer's confirmation, refunds by support." },
+          {
+            name: 'tracking',
+            description:
+              "An order's status over time: its moves (shipped with a tracking number, delivered) and its history.",
+          },
+          {
+            name: 'returns',
+            description: 'Units sent back after delivery: asked for by the customer, received or rejected by support.',
+          },
+          {
+            name: 'payments',
+            description: "An order's money: its ledger, the customer's confirmation, refunds by support.",
+          },
           { name: 'catalog', description: 'Products and their prices: any user reads them, admins write them.' },
           { name: 'webhooks', description: "Payment providers' events, authenticated by their signature." },
           { name: 'operations', description: 'Liveness and readiness for load balancers and orchestrators.' },

@@ -15,7 +15,12 @@ function fieldErrors(validation: AjvError[], context?: string): FieldError[] {
   const prefix = context && context !== 'body' ? `/${context}` : '';
   return validation.map((e) => {
     // Point at the offending field itself: the unknown one, or the missing one.
-    const field = e.keyword === 'additionalProperties' ? e.params.additionalProperty : e.keyword === 'required' ? e.params.missingProperty : undefined;
+    const field =
+      e.keyword === 'additionalProperties'
+        ? e.params.additionalProperty
+        : e.keyword === 'required'
+          ? e.params.missingProperty
+          : undefined;
     const extra = field === undefined ? '' : `/${String(field).replace(/~/g, '~0').replace(/\//g, '~1')}`;
     const message = e.keyword === 'additionalProperties' ? 'is not an allowed field' : (e.message ?? 'is invalid');
     return { path: `${prefix}${e.instancePath}${extra}` || '/', message };
@@ -47,8 +52,10 @@ export default fp(
         return sendProblem(request, reply, 'invalid_json', publicMessage('invalid_json'));
       }
       if (error.statusCode === 429) return sendProblem(request, reply, 'rate_limited', 'Too many requests; slow down.');
-      if (error.statusCode === 413) return sendProblem(request, reply, 'payload_too_large', publicMessage('payload_too_large'));
-      if (error.statusCode === 415) return sendProblem(request, reply, 'unsupported_media_type', publicMessage('unsupported_media_type'));
+      if (error.statusCode === 413)
+        return sendProblem(request, reply, 'payload_too_large', publicMessage('payload_too_large'));
+      if (error.statusCode === 415)
+        return sendProblem(request, reply, 'unsupported_media_type', publicMessage('unsupported_media_type'));
       if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
         return sendProblem(request, reply, 'validation_error', 'The request is not valid.', { errors: [] });
       }
@@ -57,10 +64,17 @@ export default fp(
         return sendProblem(request, reply, 'service_unavailable', 'The database is unavailable; try again shortly.');
       }
       request.log.error({ err: error }, 'unhandled error');
-      return sendProblem(request, reply, 'internal_error', `An unexpected error occurred; quote request id ${request.id}.`);
+      return sendProblem(
+        request,
+        reply,
+        'internal_error',
+        `An unexpected error occurred; quote request id ${request.id}.`,
+      );
     });
 
-    app.setNotFoundHandler((request, reply) => sendProblem(request, reply, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}.`));
+    app.setNotFoundHandler((request, reply) =>
+      sendProblem(request, reply, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}.`),
+    );
   },
   { name: 'errors' },
 );
@@ -86,9 +100,17 @@ function publicMessage(code: ErrorCode): string {
  */
 function isDatabaseDown(error: unknown): boolean {
   const e = error as { code?: string; message?: string };
-  if (typeof e?.code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|57P01|57P02|57P03|57014|55P03|08\w{3}|25006|53300)$/.test(e.code)) return true;
+  if (
+    typeof e?.code === 'string' &&
+    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|57P01|57P02|57P03|57014|55P03|08\w{3}|25006|53300)$/.test(
+      e.code,
+    )
+  )
+    return true;
   return (
     typeof e?.message === 'string' &&
-    /(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout)/i.test(e.message)
+    /(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout)/i.test(
+      e.message,
+    )
   );
 }

@@ -8,12 +8,19 @@ import { allowInsecureRequests, discoveryRequest, processDiscoveryResponse } fro
  * issuer's own. The key set itself is jose's remote one, so a rotated key is fetched on its
  * first unknown `kid`, as with JWT_JWKS_URL.
  */
-export function discoveredKeySet(issuer: string, options: RemoteJWKSetOptions & { timeoutDuration: number }): JWTVerifyGetKey {
+export function discoveredKeySet(
+  issuer: string,
+  options: RemoteJWKSetOptions & { timeoutDuration: number },
+): JWTVerifyGetKey {
   let keys: Promise<JWTVerifyGetKey> | null = null;
   const discover = async (): Promise<JWTVerifyGetKey> => {
     const url = new URL(issuer);
     // An http:// issuer is the operator's choice (a provider on the same host or network).
-    const response = await discoveryRequest(url, { algorithm: 'oidc', signal: AbortSignal.timeout(options.timeoutDuration), [allowInsecureRequests]: url.protocol === 'http:' });
+    const response = await discoveryRequest(url, {
+      algorithm: 'oidc',
+      signal: AbortSignal.timeout(options.timeoutDuration),
+      [allowInsecureRequests]: url.protocol === 'http:',
+    });
     const metadata = await processDiscoveryResponse(url, response);
     if (!metadata.jwks_uri) throw new Error(`the discovery document of ${issuer} has no jwks_uri`);
     return createRemoteJWKSet(new URL(metadata.jwks_uri), options);

@@ -6,7 +6,12 @@ import type { Metrics } from '../../observability/metrics.js';
 export default fp(
   async function metricsPlugin(app: FastifyInstance, opts: { metrics: Metrics }) {
     const { registry } = opts.metrics;
-    const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests', labelNames: ['method', 'route', 'status_code'], registers: [registry] });
+    const requests = new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests',
+      labelNames: ['method', 'route', 'status_code'],
+      registers: [registry],
+    });
     const duration = new Histogram({
       name: 'http_request_duration_seconds',
       help: 'HTTP request latency',

@@ -94,7 +94,8 @@ export default fp(
     app.addHook('onRequest', async (request, reply) => {
       const route = request.routeOptions.url;
       if (route !== undefined && UNLIMITED_ROUTES.has(route)) return;
-      const policies = request.method === 'POST' && route !== undefined && CREATE_ROUTES.has(route) ? [general, create] : [general];
+      const policies =
+        request.method === 'POST' && route !== undefined && CREATE_ROUTES.has(route) ? [general, create] : [general];
       keys.set(request, await identify(request, opts.verifier));
 
       const outcomes: Outcome[] = [];
@@ -119,7 +120,12 @@ export default fp(
       const retryAfter = Math.max(1, over.resetSeconds);
       reply.header('retry-after', String(retryAfter));
       const what = over.policy.name === 'create' ? 'order creations' : 'requests';
-      return sendProblem(request, reply, 'rate_limited', `More than ${over.policy.quota} ${what} a minute; retry in ${retryAfter} s.`);
+      return sendProblem(
+        request,
+        reply,
+        'rate_limited',
+        `More than ${over.policy.quota} ${what} a minute; retry in ${retryAfter} s.`,
+      );
     });
   },
   { name: 'rate-limit' },
@@ -146,7 +152,10 @@ async function identify(request: FastifyRequest, verifier: TokenVerifier): Promi
 /** draft-ietf-httpapi-ratelimit-headers-11: `"name";q=quota;w=window` and `"name";r=remaining;t=reset`. */
 function setHeaders(reply: FastifyReply, outcomes: Outcome[]) {
   if (outcomes.length === 0) return;
-  reply.header('ratelimit-policy', outcomes.map((o) => `"${o.policy.name}";q=${o.policy.quota};w=${WINDOW_SECONDS}`).join(', '));
+  reply.header(
+    'ratelimit-policy',
+    outcomes.map((o) => `"${o.policy.name}";q=${o.policy.quota};w=${WINDOW_SECONDS}`).join(', '),
+  );
   reply.header('ratelimit', outcomes.map((o) => `"${o.policy.name}";r=${o.remaining};t=${o.resetSeconds}`).join(', '));
 }
 

@@ -44,7 +44,14 @@ export default fp(
         origin: opts.corsOrigins.includes('*') ? '*' : [...opts.corsOrigins],
         methods: ['GET', 'HEAD', 'POST', 'PUT'],
         allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
-        exposedHeaders: ['location', 'retry-after', 'ratelimit', 'ratelimit-policy', 'x-request-id', 'idempotent-replayed'],
+        exposedHeaders: [
+          'location',
+          'retry-after',
+          'ratelimit',
+          'ratelimit-policy',
+          'x-request-id',
+          'idempotent-replayed',
+        ],
         // Bearer tokens, not cookies: browsers never need to send credentials cross-origin.
         credentials: false,
         maxAge: 600,

@@ -3,7 +3,11 @@ import { Type, type TSchema } from 'typebox';
 /** Shared building blocks of the contract's schemas. */
 export const Uuid = Type.String({ format: 'uuid' });
 export const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, upper case' });
-export const MinorUnits = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "Integer amount in the currency's minor unit" });
+export const MinorUnits = Type.Integer({
+  minimum: 0,
+  maximum: Number.MAX_SAFE_INTEGER,
+  description: "Integer amount in the currency's minor unit",
+});
 export const ProductId = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', minLength: 1, maxLength: 64 });
 export const Timestamp = Type.String({ format: 'date-time' });
 /** What the service takes for an email address: a body's `email`, and the token's `email` claim. */
@@ -23,7 +27,8 @@ export const Problem = Type.Object(
   { additionalProperties: true, description: 'RFC 9457 problem details' },
 );
 
-export const Page = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+export const Page = <T extends TSchema>(item: T) =>
+  Type.Object({ items: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) });
 
 /**
  * No length cap here: a cursor the service did not issue, however long, is the contract's

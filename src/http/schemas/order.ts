@@ -30,7 +30,11 @@ export const CreateOrderBody = Type.Object(
       Type.Object(
         {
           product_id: ProductId,
-          quantity: Type.Integer({ minimum: 1, maximum: 1000, description: '`2.0` is the integer 2; `1.5` is refused' }),
+          quantity: Type.Integer({
+            minimum: 1,
+            maximum: 1000,
+            description: '`2.0` is the integer 2; `1.5` is refused',
+          }),
           unit_price: Type.Optional(MinorUnits),
         },
         { additionalProperties: false },
@@ -62,7 +66,8 @@ export const CreateOrderBody = Type.Object(
     ),
     email: Type.Optional(
       Type.Union([EmailAddress, Type.Null()], {
-        description: "Where confirmations go. Absent: the token's `email` claim, when it is an email address; a claim that is not one is ignored and the order has no email.",
+        description:
+          "Where confirmations go. Absent: the token's `email` claim, when it is an email address; a claim that is not one is ignored and the order has no email.",
       }),
     ),
     shipping_address: Type.Optional(Type.Union([ShippingAddress, Type.Null()])),
@@ -88,18 +93,24 @@ export const Order = Type.Object({
     }),
   ),
   total: MinorUnits,
-  current_total: Amount('Σ unit_price × (quantity − quantity_cancelled − quantity_returned): what the order still owes'),
+  current_total: Amount(
+    'Σ unit_price × (quantity − quantity_cancelled − quantity_returned): what the order still owes',
+  ),
   payment: Type.Object({
     transaction_id: Uuid,
     provider: Type.Enum(PROVIDERS),
     provider_reference: Type.Union([Type.String(), Type.Null()]),
-    status: Type.Enum(PAYMENT_STATUSES, { description: 'Derived from the payment ledger (GET /api/orders/{id}/payments)' }),
+    status: Type.Enum(PAYMENT_STATUSES, {
+      description: 'Derived from the payment ledger (GET /api/orders/{id}/payments)',
+    }),
     amount: MinorUnits,
     currency: Currency,
     amount_authorized: MinorUnits,
     amount_captured: MinorUnits,
     amount_refunded: Amount('Succeeded refunds'),
-    authorization_expires_at: Type.Union([Timestamp, Type.Null()], { description: 'Null unless authorized and not yet captured' }),
+    authorization_expires_at: Type.Union([Timestamp, Type.Null()], {
+      description: 'Null unless authorized and not yet captured',
+    }),
     next_action: Type.Union(
       [
         Type.Object({
@@ -150,11 +161,18 @@ export const CancelBody = Type.Union([
     {
       reason: Type.Optional(Type.String({ maxLength: 500 })),
       items: Type.Optional(
-        Type.Array(Type.Object({ product_id: ProductId, quantity: Type.Integer({ minimum: 1, maximum: 1000 }) }, { additionalProperties: false }), {
-          minItems: 1,
-          maxItems: 100,
-          description: 'Cancel only these units (each product at most once, at most the units not yet cancelled); without it, the whole order',
-        }),
+        Type.Array(
+          Type.Object(
+            { product_id: ProductId, quantity: Type.Integer({ minimum: 1, maximum: 1000 }) },
+            { additionalProperties: false },
+          ),
+          {
+            minItems: 1,
+            maxItems: 100,
+            description:
+              'Cancel only these units (each product at most once, at most the units not yet cancelled); without it, the whole order',
+          },
+        ),
       ),
     },
     { additionalProperties: false },
@@ -190,7 +208,9 @@ export const LedgerEntry = Type.Object({
   kind: Type.Enum(LEDGER_KINDS),
   amount: MinorUnits,
   currency: Currency,
-  status: Type.Enum(LEDGER_STATUSES, { description: '`pending` | `succeeded` | `failed`; a dispute: `open` | `won` | `lost`' }),
+  status: Type.Enum(LEDGER_STATUSES, {
+    description: '`pending` | `succeeded` | `failed`; a dispute: `open` | `won` | `lost`',
+  }),
   provider_reference: Type.Union([Type.String(), Type.Null()]),
   reason: Type.Union([Type.String(), Type.Null()]),
   actor: Type.String({ description: 'The `sub` that caused it, `system`, or `provider:<id>`' }),

@@ -19,7 +19,10 @@ export const OutboxItem = Type.Object(
   { additionalProperties: false },
 );
 
-export const OutboxPage = Type.Object({ items: Type.Array(OutboxItem), next_cursor: Type.Union([Type.String(), Type.Null()]) }, { additionalProperties: false });
+export const OutboxPage = Type.Object(
+  { items: Type.Array(OutboxItem), next_cursor: Type.Union([Type.String(), Type.Null()]) },
+  { additionalProperties: false },
+);
 
 export const OutboxQuery = Type.Object(
   {
@@ -30,4 +33,7 @@ export const OutboxQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const RetryParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+export const RetryParams = Type.Object(
+  { id: Type.String({ minLength: 1, maxLength: 64 }) },
+  { additionalProperties: false },
+);

@@ -1,6 +1,17 @@
 import type { Order } from '../../domain/order.js';
 import type { RenderedEmail } from '../email.js';
-import { addressText, escapeHtml, footerHtml, footerText, greeting, itemsHtml, itemsText, layout, orderNumber, p } from './parts.js';
+import {
+  addressText,
+  escapeHtml,
+  footerHtml,
+  footerText,
+  greeting,
+  itemsHtml,
+  itemsText,
+  layout,
+  orderNumber,
+  p,
+} from './parts.js';
 
 export function orderShipped(order: Order): RenderedEmail {
   const number = orderNumber(order);

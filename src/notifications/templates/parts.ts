@@ -3,7 +3,12 @@ import type { Order } from '../../domain/order.js';
 
 /** Everything interpolated into HTML goes through here: names and addresses are user input. */
 export function escapeHtml(value: string): string {
-  return value.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
+  return value
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll("'", '&#39;');
 }
 
 /** The reference a customer quotes on the phone; the full id stays in the body. */
@@ -27,7 +32,11 @@ export function itemsText(order: Order): string {
 
 export function itemsHtml(order: Order): string {
   const rows = order.items
-    .map((i) => `<tr><td>${i.quantity} × ${escapeHtml(i.name)}</td>` + `<td style="text-align:right">${escapeHtml(money(order, i.line_total))}</td></tr>`)
+    .map(
+      (i) =>
+        `<tr><td>${i.quantity} × ${escapeHtml(i.name)}</td>` +
+        `<td style="text-align:right">${escapeHtml(money(order, i.line_total))}</td></tr>`,
+    )
     .join('');
   const total = `<tr><th style="text-align:left">Total</th><th style="text-align:right">${escapeHtml(money(order, order.total))}</th></tr>`;
   return `<table cellpadding="4" style="border-collapse:collapse">${rows}${total}</table>`;

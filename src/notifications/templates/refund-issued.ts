@@ -13,6 +13,10 @@ export function refundIssued(order: Order, extra: EmailExtra): RenderedEmail {
   const subject = `A refund of ${amount} for your order ${number}`;
   const sentence = `We have refunded ${amount} to your original payment method. It can take a few days to appear on your statement.`;
   const text = [greeting(order), '', `Your order ${number}: ${sentence}`, '', footerText(order)].join('\n');
-  const html = layout(subject, [p(escapeHtml(greeting(order))), p(`Your order <strong>${number}</strong>: ${escapeHtml(sentence)}`), footerHtml(order)]);
+  const html = layout(subject, [
+    p(escapeHtml(greeting(order))),
+    p(`Your order <strong>${number}</strong>: ${escapeHtml(sentence)}`),
+    footerHtml(order),
+  ]);
   return { subject, text, html };
 }

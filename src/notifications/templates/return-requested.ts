@@ -11,7 +11,10 @@ function returnedLines(order: Order, extra: EmailExtra): { label: string; amount
   return r.items.map((i) => {
     const item = order.items.find((o) => o.product_id === i.product_id);
     const name = item ? `${item.name} (${i.product_id})` : i.product_id;
-    return { label: `${i.quantity} × ${name}`, amount: item ? money(order, multiply(item.unit_price, i.quantity)) : '' };
+    return {
+      label: `${i.quantity} × ${name}`,
+      amount: item ? money(order, multiply(item.unit_price, i.quantity)) : '',
+    };
   });
 }
 
@@ -32,7 +35,9 @@ export function returnRequested(order: Order, extra: EmailExtra): RenderedEmail 
     '',
     footerText(order),
   ].join('\n');
-  const rows = lines.map((l) => `<tr><td>${escapeHtml(l.label)}</td><td style="text-align:right">${escapeHtml(l.amount)}</td></tr>`).join('');
+  const rows = lines
+    .map((l) => `<tr><td>${escapeHtml(l.label)}</td><td style="text-align:right">${escapeHtml(l.amount)}</td></tr>`)
+    .join('');
   const total = `<tr><th style="text-align:left">Refund</th><th style="text-align:right">${escapeHtml(refund)}</th></tr>`;
   const html = layout(subject, [
     p(escapeHtml(greeting(order))),

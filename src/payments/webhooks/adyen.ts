@@ -26,14 +26,18 @@ export function verifyAdyenNotifications(rawBody: Buffer | string, hmacKey: stri
   const validator = new hmacValidator();
   return items.map((wrapper: unknown, i) => {
     const item = pick(wrapper, 'NotificationRequestItem') as Types.notification.NotificationRequestItem | undefined;
-    if (!item || typeof item !== 'object' || !wellFormed(item)) throw new InvalidSignatureError(`adyen: item ${i} is not a NotificationRequestItem`);
+    if (!item || typeof item !== 'object' || !wellFormed(item))
+      throw new InvalidSignatureError(`adyen: item ${i} is not a NotificationRequestItem`);
     let valid = false;
     try {
       valid = validator.validateHMAC(item, hmacKey);
     } catch {
       valid = false; // no hmacSignature, or one that is not base64
     }
-    if (!valid) throw new InvalidSignatureError(`adyen: item ${i} (${item.eventCode} ${item.pspReference}) has no valid hmacSignature`);
+    if (!valid)
+      throw new InvalidSignatureError(
+        `adyen: item ${i} (${item.eventCode} ${item.pspReference}) has no valid hmacSignature`,
+      );
     return {
       eventCode: item.eventCode,
       success: item.success === 'true',

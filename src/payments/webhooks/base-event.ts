@@ -6,14 +6,26 @@ import { InvalidSignatureError, pickString, type VerifiedWebhookEvent } from './
  * does not know stays ignored.
  */
 export function baseEvent(eventId: string, providerType: string, raw: unknown): VerifiedWebhookEvent {
-  return { eventId, providerType, raw, reference: null, refundReference: null, disputeReference: null, action: 'ignored' };
+  return {
+    eventId,
+    providerType,
+    raw,
+    reference: null,
+    refundReference: null,
+    disputeReference: null,
+    action: 'ignored',
+  };
 }
 
 /**
  * The base of an event whose body is our parsed JSON (Square, PayPal), with its id and type read
  * from the provider's field names. An event without an id is refused: the id is the dedup key.
  */
-export function baseEventOf(event: Record<string, unknown>, provider: string, fields: { id: string; type: string }): VerifiedWebhookEvent {
+export function baseEventOf(
+  event: Record<string, unknown>,
+  provider: string,
+  fields: { id: string; type: string },
+): VerifiedWebhookEvent {
   const eventId = pickString(event, fields.id);
   if (!eventId) throw new InvalidSignatureError(`${provider}: event without ${fields.id}`);
   return baseEvent(eventId, pickString(event, fields.type) ?? '', event);

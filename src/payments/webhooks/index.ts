@@ -16,7 +16,10 @@ export { InvalidSignatureError, type WebhookVerifier } from './types.js';
  * the second is our failure, worth a 5xx so that the provider delivers again.
  * Like the providers (processor.ts), each SDK is loaded only when its webhook is configured.
  */
-export async function createWebhookVerifiers(config: Config, options: ProviderOptions = {}): Promise<Partial<Record<ProviderId, WebhookVerifier>>> {
+export async function createWebhookVerifiers(
+  config: Config,
+  options: ProviderOptions = {},
+): Promise<Partial<Record<ProviderId, WebhookVerifier>>> {
   const verifiers: Partial<Record<ProviderId, WebhookVerifier>> = {};
   const { stripe, square, paypal } = config;
   if (stripe?.webhookSecret) {
@@ -30,7 +33,10 @@ export async function createWebhookVerifiers(config: Config, options: ProviderOp
     verifiers.square = (body, headers) => verifySquareWebhook(body, headers, settings);
   }
   if (paypal?.webhookId) {
-    const [{ createPayPalClient }, { verifyPayPalWebhook }] = await Promise.all([import('../paypal-client.js'), import('./paypal.js')]);
+    const [{ createPayPalClient }, { verifyPayPalWebhook }] = await Promise.all([
+      import('../paypal-client.js'),
+      import('./paypal.js'),
+    ]);
     const client = createPayPalClient(paypal, { production: config.env === 'production', ...options });
     const settings = { webhookId: paypal.webhookId };
     verifiers.paypal = (body, headers) => verifyPayPalWebhook(body, headers, client, settings);

@@ -2,7 +2,15 @@ import { type Client } from '@paypal/paypal-server-sdk';
 import { PaymentProviderError } from '../provider.js';
 import { paypalCall } from '../paypal-errors.js';
 import { baseEventOf } from './base-event.js';
-import { header, InvalidSignatureError, parseObject, pickString, text, type VerifiedWebhookEvent, type WebhookHeaders } from './types.js';
+import {
+  header,
+  InvalidSignatureError,
+  parseObject,
+  pickString,
+  text,
+  type VerifiedWebhookEvent,
+  type WebhookHeaders,
+} from './types.js';
 
 /**
  * PayPal webhooks: the SDK has no verifier, so we ask PayPal's
@@ -21,7 +29,12 @@ const HEADERS = {
   transmission_time: 'paypal-transmission-time',
 } as const;
 
-export async function verifyPayPalWebhook(rawBody: Buffer | string, headers: WebhookHeaders, client: Client, settings: { webhookId: string }): Promise<VerifiedWebhookEvent> {
+export async function verifyPayPalWebhook(
+  rawBody: Buffer | string,
+  headers: WebhookHeaders,
+  client: Client,
+  settings: { webhookId: string },
+): Promise<VerifiedWebhookEvent> {
   const fields: Record<string, string> = {};
   for (const [field, name] of Object.entries(HEADERS)) {
     const value = header(headers, name);
@@ -63,10 +76,20 @@ function parsePayPalEvent(event: Record<string, unknown>): VerifiedWebhookEvent 
   const resource = event.resource;
   switch (providerType) {
     case 'PAYMENT.CAPTURE.REFUNDED': // resource: the refund
-      return { ...base, action: 'refund.updated', reference: upCaptureId(resource), refundReference: pickString(resource, 'id') };
+      return {
+        ...base,
+        action: 'refund.updated',
+        reference: upCaptureId(resource),
+        refundReference: pickString(resource, 'id'),
+      };
     case 'PAYMENT.REFUND.FAILED':
     case 'PAYMENT.REFUND.CANCELLED':
-      return { ...base, action: 'refund.updated', reference: upCaptureId(resource), refundReference: pickString(resource, 'id') };
+      return {
+        ...base,
+        action: 'refund.updated',
+        reference: upCaptureId(resource),
+        refundReference: pickString(resource, 'id'),
+      };
     // resource: an order the service created, which the buyer approved at PayPal: it is captured
     // (or authorized) by the one step every road takes, never from this body.
     case 'CHECKOUT.ORDER.APPROVED':
@@ -76,7 +99,12 @@ function parsePayPalEvent(event: Record<string, unknown>): VerifiedWebhookEvent 
     // resource: the reversal, a refund PayPal made (a chargeback, a reversal), linked to its capture;
     // it is listed with the capture's refunds.
     case 'PAYMENT.CAPTURE.REVERSED':
-      return { ...base, action: 'refund.updated', reference: upCaptureId(resource), refundReference: pickString(resource, 'id') };
+      return {
+        ...base,
+        action: 'refund.updated',
+        reference: upCaptureId(resource),
+        refundReference: pickString(resource, 'id'),
+      };
     case 'CUSTOMER.DISPUTE.CREATED':
     case 'CUSTOMER.DISPUTE.UPDATED':
     case 'CUSTOMER.DISPUTE.RESOLVED':

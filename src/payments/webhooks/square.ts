@@ -1,6 +1,15 @@
 import { WebhooksHelper } from 'square';
 import { baseEventOf } from './base-event.js';
-import { header, InvalidSignatureError, parseObject, pick, pickString, text, type VerifiedWebhookEvent, type WebhookHeaders } from './types.js';
+import {
+  header,
+  InvalidSignatureError,
+  parseObject,
+  pick,
+  pickString,
+  text,
+  type VerifiedWebhookEvent,
+  type WebhookHeaders,
+} from './types.js';
 
 /**
  * Square webhooks: `x-square-hmacsha256-signature` is HMAC-SHA256 of the
@@ -31,7 +40,12 @@ function parseSquareEvent(event: Record<string, unknown>): VerifiedWebhookEvent 
   const { providerType } = base;
   const object = pick(event, 'data', 'object');
   if (providerType === 'refund.created' || providerType === 'refund.updated') {
-    return { ...base, action: 'refund.updated', reference: pickString(object, 'refund', 'payment_id'), refundReference: pickString(object, 'refund', 'id') };
+    return {
+      ...base,
+      action: 'refund.updated',
+      reference: pickString(object, 'refund', 'payment_id'),
+      refundReference: pickString(object, 'refund', 'id'),
+    };
   }
   // dispute.created, dispute.state.updated (dispute.state.changed before 2023), dispute.evidence.*
   if (providerType.startsWith('dispute.')) {

@@ -7,7 +7,11 @@ import { header, InvalidSignatureError, pickString, type VerifiedWebhookEvent, t
  * with STRIPE_WEBHOOK_SECRET) checked by the SDK's constructEventAsync, which
  * also rejects deliveries older than its 5-minute tolerance (replays).
  */
-export async function verifyStripeWebhook(rawBody: Buffer | string, headers: WebhookHeaders, settings: { webhookSecret: string }): Promise<VerifiedWebhookEvent> {
+export async function verifyStripeWebhook(
+  rawBody: Buffer | string,
+  headers: WebhookHeaders,
+  settings: { webhookSecret: string },
+): Promise<VerifiedWebhookEvent> {
   const signature = header(headers, 'stripe-signature');
   if (!signature) throw new InvalidSignatureError('stripe: no Stripe-Signature header');
   let event: Stripe.Event;
@@ -32,7 +36,12 @@ function parseStripeEvent(event: Stripe.Event): VerifiedWebhookEvent {
     case 'refund.updated':
     case 'refund.failed':
     case 'charge.refund.updated':
-      return { ...base, action: 'refund.updated', reference: intentId(object), refundReference: pickString(object, 'id') };
+      return {
+        ...base,
+        action: 'refund.updated',
+        reference: intentId(object),
+        refundReference: pickString(object, 'id'),
+      };
     // The charge, refunded in part or in full (a dashboard refund sends this and refund.created).
     case 'charge.refunded':
       return { ...base, action: 'refund.updated', reference: intentId(object) };
@@ -41,7 +50,12 @@ function parseStripeEvent(event: Stripe.Event): VerifiedWebhookEvent {
     case 'charge.dispute.closed':
     case 'charge.dispute.funds_withdrawn':
     case 'charge.dispute.funds_reinstated':
-      return { ...base, action: 'dispute.updated', reference: intentId(object), disputeReference: pickString(object, 'id') };
+      return {
+        ...base,
+        action: 'dispute.updated',
+        reference: intentId(object),
+        disputeReference: pickString(object, 'id'),
+      };
     case 'payment_intent.payment_failed':
       return { ...base, action: 'payment.failed', reference: pickString(object, 'id') };
     // An intent that waited for its customer (3-D Secure, a redirect) completed or was canceled.

@@ -66,7 +66,8 @@ export function parseObject(body: string): Record<string, unknown> {
   } catch {
     throw new InvalidSignatureError('webhook body is not JSON');
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InvalidSignatureError('webhook body is not a JSON object');
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new InvalidSignatureError('webhook body is not a JSON object');
   return parsed as Record<string, unknown>;
 }
 

@@ -16,7 +16,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await db.schema.createIndex('products_active_id').on('products').columns(['id']).where(sql.ref('active'), '=', true).execute();
+  await db.schema
+    .createIndex('products_active_id')
+    .on('products')
+    .columns(['id'])
+    .where(sql.ref('active'), '=', true)
+    .execute();
 
   await db.schema
     .createTable('orders')
@@ -33,8 +38,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
     .execute();
   // Keyset pagination: newest first per user, optionally filtered by status.
-  await db.schema.createIndex('orders_user_created').on('orders').columns(['user_id', 'created_at desc', 'id desc']).execute();
-  await db.schema.createIndex('orders_user_status_created').on('orders').columns(['user_id', 'status', 'created_at desc', 'id desc']).execute();
+  await db.schema
+    .createIndex('orders_user_created')
+    .on('orders')
+    .columns(['user_id', 'created_at desc', 'id desc'])
+    .execute();
+  await db.schema
+    .createIndex('orders_user_status_created')
+    .on('orders')
+    .columns(['user_id', 'status', 'created_at desc', 'id desc'])
+    .execute();
 
   await db.schema
     .createTable('order_items')
@@ -83,7 +96,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .where(sql.ref('status'), 'in', sql`('processing', 'refund_pending')`)
     .execute();
   await db.schema.createIndex('payment_transactions_order').on('payment_transactions').columns(['order_id']).execute();
-  await db.schema.createIndex('payment_transactions_provider_ref').on('payment_transactions').columns(['provider', 'provider_reference']).execute();
+  await db.schema
+    .createIndex('payment_transactions_provider_ref')
+    .on('payment_transactions')
+    .columns(['provider', 'provider_reference'])
+    .execute();
 
   await db.schema
     .createTable('order_status_history')
@@ -94,7 +111,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('note', 'text')
     .addColumn('at', 'timestamptz', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('order_status_history_order').on('order_status_history').columns(['order_id', 'id']).execute();
+  await db.schema
+    .createIndex('order_status_history_order')
+    .on('order_status_history')
+    .columns(['order_id', 'id'])
+    .execute();
 
   await db.schema
     .createTable('idempotency_keys')
@@ -124,7 +145,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('delivered_at', 'timestamptz')
     .execute();
-  await db.schema.createIndex('outbox_due').on('outbox').columns(['next_attempt_at']).where(sql.ref('status'), '=', 'pending').execute();
+  await db.schema
+    .createIndex('outbox_due')
+    .on('outbox')
+    .columns(['next_attempt_at'])
+    .where(sql.ref('status'), '=', 'pending')
+    .execute();
 
   await db.schema
     .createTable('webhook_events')

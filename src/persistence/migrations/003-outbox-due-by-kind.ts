@@ -6,7 +6,12 @@ import { sql, type Kysely } from 'kysely';
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropIndex('outbox_due').execute();
-  await db.schema.createIndex('outbox_due').on('outbox').columns(['kind', 'next_attempt_at']).where(sql.ref('status'), '=', 'pending').execute();
+  await db.schema
+    .createIndex('outbox_due')
+    .on('outbox')
+    .columns(['kind', 'next_attempt_at'])
+    .where(sql.ref('status'), '=', 'pending')
+    .execute();
 }
 
 export async function down(): Promise<void> {

@@ -14,7 +14,13 @@ import { sql, type Kysely } from 'kysely';
  * and this migration then finds it and does nothing.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.createIndex('outbox_delivered_at').ifNotExists().on('outbox').columns(['delivered_at']).where(sql.ref('status'), '=', 'delivered').execute();
+  await db.schema
+    .createIndex('outbox_delivered_at')
+    .ifNotExists()
+    .on('outbox')
+    .columns(['delivered_at'])
+    .where(sql.ref('status'), '=', 'delivered')
+    .execute();
 }
 
 export async function down(): Promise<void> {

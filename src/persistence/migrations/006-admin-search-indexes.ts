@@ -15,8 +15,18 @@ import { sql, type Kysely } from 'kysely';
  * them (if not exists) and does nothing.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.createIndex('orders_created').ifNotExists().on('orders').columns(['created_at desc', 'id desc']).execute();
-  await db.schema.createIndex('orders_status_created').ifNotExists().on('orders').columns(['status', 'created_at desc', 'id desc']).execute();
+  await db.schema
+    .createIndex('orders_created')
+    .ifNotExists()
+    .on('orders')
+    .columns(['created_at desc', 'id desc'])
+    .execute();
+  await db.schema
+    .createIndex('orders_status_created')
+    .ifNotExists()
+    .on('orders')
+    .columns(['status', 'created_at desc', 'id desc'])
+    .execute();
   await db.schema
     .createIndex('orders_email_created')
     .ifNotExists()

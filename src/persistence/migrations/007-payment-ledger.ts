@@ -29,7 +29,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('transaction_id', 'uuid', (c) => c.notNull())
     // The order is chosen before its payment exists; its row appears only once the charge settles.
     .addColumn('order_id', 'uuid', (c) => c.notNull())
-    .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('authorization', 'capture', 'void', 'refund', 'dispute')`))
+    .addColumn('kind', 'text', (c) =>
+      c.notNull().check(sql`kind in ('authorization', 'capture', 'void', 'refund', 'dispute')`),
+    )
     .addColumn('amount', 'bigint', (c) => c.notNull().check(sql`amount > 0`))
     .addColumn('currency', 'char(3)', (c) => c.notNull())
     .addColumn('status', 'text', (c) => c.notNull())
@@ -51,7 +53,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       sql`(kind = 'dispute' and status in ('open', 'won', 'lost')) or (kind <> 'dispute' and status in ('pending', 'succeeded', 'failed'))`,
     )
     .execute();
-  await db.schema.createIndex('payment_ledger_transaction').on('payment_ledger').columns(['transaction_id', 'seq']).execute();
+  await db.schema
+    .createIndex('payment_ledger_transaction')
+    .on('payment_ledger')
+    .columns(['transaction_id', 'seq'])
+    .execute();
   await db.schema
     .createIndex('payment_ledger_provider_movement')
     .unique()
@@ -156,12 +162,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     end $$`.execute(db);
   await sql`
     create trigger payment_ledger_failed after update of status on payment_ledger
-    for each row when (new.status = 'failed' and old.status <> 'failed') execute function payment_ledger_failed()`.execute(db);
+    for each row when (new.status = 'failed' and old.status <> 'failed') execute function payment_ledger_failed()`.execute(
+    db,
+  );
 
   await migrateTransactions(db);
 
   await db.schema.dropIndex('payment_transactions_unsettled').execute();
-  await db.schema.createIndex('payment_transactions_unsettled').on('payment_transactions').columns(['next_attempt_at']).where(sql.ref('status'), '=', 'processing').execute();
+  await db.schema
+    .createIndex('payment_transactions_unsettled')
+    .on('payment_transactions')
+    .columns(['next_attempt_at'])
+    .where(sql.ref('status'), '=', 'processing')
+    .execute();
   await db.schema.alterTable('payment_transactions').dropColumn('amount_refunded').execute();
 
   // `if not exists`: the returns' migration (008) adds them too, for a database that ran it first.
@@ -169,7 +182,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`alter table order_items add column if not exists quantity_returned integer not null default 0`.execute(db);
   await db.schema
     .alterTable('order_items')
-    .addCheckConstraint('order_items_units', sql`quantity_cancelled >= 0 and quantity_returned >= 0 and quantity_cancelled + quantity_returned <= quantity`)
+    .addCheckConstraint(
+      'order_items_units',
+      sql`quantity_cancelled >= 0 and quantity_returned >= 0 and quantity_cancelled + quantity_returned <= quantity`,
+    )
     .execute();
 }
 
@@ -201,7 +217,9 @@ async function migrateTransactions(db: Kysely<unknown>): Promise<void> {
            'system', t.attempts, t.next_attempt_at, case when t.status = 'refund_pending' then t.failure_reason end, t.updated_at, t.updated_at
     from payment_transactions t
     where t.status in ('refund_pending', 'refunded') and t.amount > 0`.execute(db);
-  await sql`update payment_transactions set status = 'succeeded' where status in ('refund_pending', 'refunded')`.execute(db);
+  await sql`update payment_transactions set status = 'succeeded' where status in ('refund_pending', 'refunded')`.execute(
+    db,
+  );
 }
 
 export async function down(): Promise<void> {

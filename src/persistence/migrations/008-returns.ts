@@ -21,7 +21,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull())
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('returns_order_created').on('returns').columns(['order_id', 'created_at', 'id']).execute();
+  await db.schema
+    .createIndex('returns_order_created')
+    .on('returns')
+    .columns(['order_id', 'created_at', 'id'])
+    .execute();
 
   await db.schema
     .createTable('return_items')

@@ -28,7 +28,9 @@ const stored = sql.raw([...TOTALS.map(([c]) => c), EXPIRY].join(', '));
 /** The totals as sums over the payment's rows of `payment_ledger as l`, in the order of `stored`. */
 const sums = sql.raw(
   [
-    ...TOTALS.map(([, kind, status]) => `coalesce(sum(l.amount) filter (where l.kind = '${kind}' and l.status = '${status}'), 0)`),
+    ...TOTALS.map(
+      ([, kind, status]) => `coalesce(sum(l.amount) filter (where l.kind = '${kind}' and l.status = '${status}'), 0)`,
+    ),
     `max(l.expires_at) filter (where l.kind = 'authorization' and l.status = 'succeeded')`,
   ].join(', '),
 );
@@ -36,7 +38,10 @@ const variables = sql.raw([...TOTALS.map(([c]) => `s_${c}`), `s_${EXPIRY}`].join
 const t = Object.fromEntries([...TOTALS.map(([c]) => c), EXPIRY].map((c) => [c, `s_${c}`]));
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  const added = [...TOTALS.map(([c]) => `add column ${c} bigint not null default 0`), `add column ${EXPIRY} timestamptz`];
+  const added = [
+    ...TOTALS.map(([c]) => `add column ${c} bigint not null default 0`),
+    `add column ${EXPIRY} timestamptz`,
+  ];
   await sql`alter table payment_transactions ${sql.raw(added.join(', '))}`.execute(db);
 
   // Migration 007's checks, over the same sums (pending + succeeded); then the sums are stored.
@@ -86,7 +91,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     end $$`.execute(db);
   await sql`
     create trigger payment_ledger_updated after update on payment_ledger
-    referencing old table as old_rows new table as new_rows for each statement execute function payment_ledger_updated()`.execute(db);
+    referencing old table as old_rows new table as new_rows for each statement execute function payment_ledger_updated()`.execute(
+    db,
+  );
 
   // Today's payments: their totals from their ledger.
   await sql`

@@ -37,9 +37,14 @@ const TOTALS = [
 ] as const;
 type Total = (typeof TOTALS)[number][0];
 
-const list = (f: (c: Total, kind: string, status: string) => string, sep = ', ') => sql.raw(TOTALS.map(([c, k, s]) => f(c, k, s)).join(sep));
+const list = (f: (c: Total, kind: string, status: string) => string, sep = ', ') =>
+  sql.raw(TOTALS.map(([c, k, s]) => f(c, k, s)).join(sep));
 /** Each total as a sum over the rows of `rel` (with `kind`, `status`, `amount`). */
-const sumsOver = (rel: string) => list((c, k, s) => `coalesce(sum(${rel}.amount) filter (where ${rel}.kind = '${k}' and ${rel}.status = '${s}'), 0) as ${c}`);
+const sumsOver = (rel: string) =>
+  list(
+    (c, k, s) =>
+      `coalesce(sum(${rel}.amount) filter (where ${rel}.kind = '${k}' and ${rel}.status = '${s}'), 0) as ${c}`,
+  );
 const add = (t: string, d: string) => list((c) => `${c} = ${t}.${c} + ${d}.${c}`);
 
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -103,7 +108,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     `t.captured + t.pending_captures + t.voided + t.pending_voids > t.authorized + t.pending_authorizations or t.refunded + t.pending_refunds > t.captured or least(${TOTALS.map(([c]) => `t.${c}`).join(', ')}) < 0`,
   );
   /** A row trigger function: its row's deltas `d` and expiry added to the totals row it finds by `match`. */
-  const applying = (name: string, deltas: RawBuilder<unknown>, expiry: RawBuilder<unknown>, match: RawBuilder<unknown>) => sql`
+  const applying = (
+    name: string,
+    deltas: RawBuilder<unknown>,
+    expiry: RawBuilder<unknown>,
+    match: RawBuilder<unknown>,
+  ) => sql`
     create function ${sql.raw(name)}() returns trigger language plpgsql volatile as $$
     declare
       outside boolean;
@@ -122,7 +132,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       end if;
       return null;
     end $$`;
-  const into = (row: string, k: string, st: string) => `case when ${row}.kind = '${k}' and ${row}.status = '${st}' then ${row}.amount else 0 end`;
+  const into = (row: string, k: string, st: string) =>
+    `case when ${row}.kind = '${k}' and ${row}.status = '${st}' then ${row}.amount else 0 end`;
   const latest = `when new.kind = 'authorization' and new.status = 'succeeded' then greatest(t.authorization_expires_at, new.expires_at)`;
 
   await applying(
@@ -205,7 +216,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
            max(l.expires_at) filter (where l.kind = 'authorization' and l.status = 'succeeded')
     from payment_transactions p left join payment_ledger l on l.transaction_id = p.id
     group by p.id, p.currency`.execute(db);
-  await sql`alter table payment_transactions ${sql.raw([...TOTALS.map(([c]) => `drop column ledger_${c}`), 'drop column ledger_authorization_expires_at'].join(', '))}`.execute(db);
+  await sql`alter table payment_transactions ${sql.raw([...TOTALS.map(([c]) => `drop column ledger_${c}`), 'drop column ledger_authorization_expires_at'].join(', '))}`.execute(
+    db,
+  );
 
   // Only the ledger's triggers write the totals (they run nested: trigger depth 1); a new payment's
   // row starts at zero (the reservation inserts it beside the payment).

@@ -7,11 +7,24 @@ import { sql, type Kysely } from 'kysely';
  * the charge was one of these). The partial index counts the waiting orders for the gauge.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.alterTable('payment_transactions').addColumn('next_action', 'jsonb').addColumn('action_expires_at', 'timestamptz').execute();
-  await db.schema.createIndex('orders_awaiting_payment').on('orders').column('created_at').where(sql.ref('status'), '=', 'awaiting_payment').execute();
+  await db.schema
+    .alterTable('payment_transactions')
+    .addColumn('next_action', 'jsonb')
+    .addColumn('action_expires_at', 'timestamptz')
+    .execute();
+  await db.schema
+    .createIndex('orders_awaiting_payment')
+    .on('orders')
+    .column('created_at')
+    .where(sql.ref('status'), '=', 'awaiting_payment')
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropIndex('orders_awaiting_payment').execute();
-  await db.schema.alterTable('payment_transactions').dropColumn('next_action').dropColumn('action_expires_at').execute();
+  await db.schema
+    .alterTable('payment_transactions')
+    .dropColumn('next_action')
+    .dropColumn('action_expires_at')
+    .execute();
 }

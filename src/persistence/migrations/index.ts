@@ -40,7 +40,10 @@ export async function migrateTo(db: Kysely<unknown>, name: keyof typeof MIGRATIO
   return migrate(db, (m) => m.migrateTo(name));
 }
 
-async function migrate(db: Kysely<unknown>, run: (m: Migrator) => ReturnType<Migrator['migrateToLatest']>): Promise<string[]> {
+async function migrate(
+  db: Kysely<unknown>,
+  run: (m: Migrator) => ReturnType<Migrator['migrateToLatest']>,
+): Promise<string[]> {
   // Name the schema explicitly: the migrator looks for its tables in every schema,
   // so an unqualified name would find another schema's table and then miss it.
   const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);

@@ -41,7 +41,8 @@ export async function ensureBrokerUp(timeoutMs = 90_000): Promise<void> {
   let started: unknown = null;
   await startBroker().catch((err: unknown) => (started = err));
   while (!(await brokerAccepts())) {
-    if (Date.now() > until) throw new Error(`RabbitMQ does not accept connections again${started ? ` (start_app: ${String(started)})` : ''}`);
+    if (Date.now() > until)
+      throw new Error(`RabbitMQ does not accept connections again${started ? ` (start_app: ${String(started)})` : ''}`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -61,7 +62,11 @@ export async function declareDurableQueue(name: string): Promise<void> {
 }
 
 /** Takes every message waiting in the queue; returns their parsed bodies and properties. */
-export async function drainQueue(name: string): Promise<{ messageId: string; routingKey: string; deliveryMode: number | undefined; body: Record<string, unknown> }[]> {
+export async function drainQueue(
+  name: string,
+): Promise<
+  { messageId: string; routingKey: string; deliveryMode: number | undefined; body: Record<string, unknown> }[]
+> {
   const conn = await connect(AMQP_URL);
   try {
     const ch = await conn.createChannel();

@@ -51,7 +51,12 @@ const key = new TextEncoder().encode(TEST_SECRET);
 
 /** A bearer token the service accepts (HS256 with the test secret); `email` defaults to `<sub>@example.com`. */
 export function tokenFor(sub: string, claims: Record<string, unknown> = {}): Promise<string> {
-  return new SignJWT({ email: `${sub}@example.com`, ...claims }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime('30m').sign(key);
+  return new SignJWT({ email: `${sub}@example.com`, ...claims })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime('30m')
+    .sign(key);
 }
 
 export const adminToken = (): Promise<string> => tokenFor('ops_admin', { roles: ['admin'] });
@@ -59,7 +64,14 @@ export const adminToken = (): Promise<string> => tokenFor('ops_admin', { roles: 
 /** A user id unique to this run: the broker's exchange is shared with other suites. */
 export const uid = (prefix: string): string => `${prefix}_${randomBytes(5).toString('hex')}`;
 
-const SHIPPING = { name: 'Alice Liddell', line1: '1 Main St', line2: null, city: 'Springfield', postal_code: '12345', country: 'US' };
+const SHIPPING = {
+  name: 'Alice Liddell',
+  line1: '1 Main St',
+  line2: null,
+  city: 'Springfield',
+  postal_code: '12345',
+  country: 'US',
+};
 
 export async function startService(env: Record<string, string>): Promise<Service> {
   const schema = await freshPgSchema();
@@ -85,7 +97,11 @@ export async function startService(env: Record<string, string>): Promise<Service
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     const started = performance.now();
-    const res = await fetch(`${server.url}${path}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+    const res = await fetch(`${server.url}${path}`, {
+      method,
+      headers,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    });
     const text = await res.text();
     const ms = performance.now() - started;
     let body: Json = text;
@@ -98,7 +114,8 @@ export async function startService(env: Record<string, string>): Promise<Service
   };
   const must = async (expected: number, what: string, p: Promise<ApiResponse>): Promise<ApiResponse> => {
     const res = await p;
-    if (res.status !== expected) throw new Error(`${what}: HTTP ${res.status} ${JSON.stringify(res.body)}\n${server.output().slice(-2000)}`);
+    if (res.status !== expected)
+      throw new Error(`${what}: HTTP ${res.status} ${JSON.stringify(res.body)}\n${server.output().slice(-2000)}`);
     return res;
   };
 
@@ -106,7 +123,14 @@ export async function startService(env: Record<string, string>): Promise<Service
     ['sku_tshirt', 'T-shirt', 1999],
     ['sku_mug', 'Mug', 1250],
   ] as const) {
-    await must(200, `PUT product ${id}`, call('PUT', `/api/products/${id}`, { token: admin, body: { name, price, currency: 'USD', active: true, stock: null } }));
+    await must(
+      200,
+      `PUT product ${id}`,
+      call('PUT', `/api/products/${id}`, {
+        token: admin,
+        body: { name, price, currency: 'USD', active: true, stock: null },
+      }),
+    );
   }
 
   return {
@@ -131,9 +155,13 @@ export async function startService(env: Record<string, string>): Promise<Service
           },
         }),
       ),
-    getOrder: async (token, id) => (await must(200, `GET order ${id}`, call('GET', `/api/orders/${id}`, { token }))).body,
-    setStatus: async (id, body) => (await must(200, `status ${body.status}`, call('POST', `/api/orders/${id}/status`, { token: admin, body }))).body,
-    cancel: async (token, id, reason) => (await must(200, 'cancel', call('POST', `/api/orders/${id}/cancel`, { token, body: reason ? { reason } : {} }))).body,
+    getOrder: async (token, id) =>
+      (await must(200, `GET order ${id}`, call('GET', `/api/orders/${id}`, { token }))).body,
+    setStatus: async (id, body) =>
+      (await must(200, `status ${body.status}`, call('POST', `/api/orders/${id}/status`, { token: admin, body }))).body,
+    cancel: async (token, id, reason) =>
+      (await must(200, 'cancel', call('POST', `/api/orders/${id}/cancel`, { token, body: reason ? { reason } : {} })))
+        .body,
     outbox: async (status) => {
       const items: Json[] = [];
       let cursor: string | null = null;

@@ -21,7 +21,9 @@ export interface EventConsumer {
  * at the same time only add messages that the tests filter out by event id.
  */
 export async function consumeOrderEvents(): Promise<EventConsumer> {
-  const conn = await connect(AMQP_URL, { clientProperties: { connection_name: `outbox-test-consumer-${randomUUID()}` } });
+  const conn = await connect(AMQP_URL, {
+    clientProperties: { connection_name: `outbox-test-consumer-${randomUUID()}` },
+  });
   conn.on('error', () => undefined);
   const ch = await conn.createChannel();
   await ch.assertExchange('orders', 'topic', { durable: true });

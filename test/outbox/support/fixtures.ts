@@ -63,8 +63,24 @@ export function makeOrder(overrides: Partial<Order> = {}): Order {
     status: 'pending',
     currency: 'USD',
     items: [
-      { product_id: 'sku_tshirt', name: 'T-shirt', quantity: 2, unit_price: 1999, line_total: 3998, quantity_cancelled: 0, quantity_returned: 0 },
-      { product_id: 'sku_mug', name: 'Mug', quantity: 1, unit_price: 1250, line_total: 1250, quantity_cancelled: 0, quantity_returned: 0 },
+      {
+        product_id: 'sku_tshirt',
+        name: 'T-shirt',
+        quantity: 2,
+        unit_price: 1999,
+        line_total: 3998,
+        quantity_cancelled: 0,
+        quantity_returned: 0,
+      },
+      {
+        product_id: 'sku_mug',
+        name: 'Mug',
+        quantity: 1,
+        unit_price: 1250,
+        line_total: 1250,
+        quantity_cancelled: 0,
+        quantity_returned: 0,
+      },
     ],
     total: 5248,
     current_total: 5248,
@@ -82,7 +98,14 @@ export function makeOrder(overrides: Partial<Order> = {}): Order {
       next_action: null,
     },
     email: 'alice@example.com',
-    shipping_address: { name: 'Alice Liddell', line1: '1 Main St', line2: null, city: 'Springfield', postal_code: '12345', country: 'US' },
+    shipping_address: {
+      name: 'Alice Liddell',
+      line1: '1 Main St',
+      line2: null,
+      city: 'Springfield',
+      postal_code: '12345',
+      country: 'US',
+    },
     tracking: null,
     created_at: '2026-11-26T10:00:00.000Z',
     updated_at: '2026-11-26T10:00:00.000Z',
@@ -114,7 +137,11 @@ export async function outboxRow(db: Kysely<Database>, id: string): Promise<Outbo
   return db.selectFrom('outbox').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 }
 
-export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);

@@ -7,7 +7,8 @@ const OTEL = /[\\/]node_modules[\\/](@opentelemetry|@fastify[\\/]otel|import-in-
 registerHooks({
   resolve(specifier, context, nextResolve) {
     const resolved = nextResolve(specifier, context);
-    if (OTEL.test(resolved.url)) process.stderr.write(`opentelemetry module loaded: ${resolved.url} from ${context.parentURL}\n`);
+    if (OTEL.test(resolved.url))
+      process.stderr.write(`opentelemetry module loaded: ${resolved.url} from ${context.parentURL}\n`);
     return resolved;
   },
 });

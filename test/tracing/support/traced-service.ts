@@ -29,7 +29,14 @@ export interface TracedService {
   stop(): Promise<void>;
 }
 
-export const SHIPPING = { name: 'Alice Liddell', line1: '1 Main St', line2: null, city: 'Springfield', postal_code: '12345', country: 'US' };
+export const SHIPPING = {
+  name: 'Alice Liddell',
+  line1: '1 Main St',
+  line2: null,
+  city: 'Springfield',
+  postal_code: '12345',
+  country: 'US',
+};
 
 /** A W3C traceparent of a caller's span: a new trace id and span id, sampled. */
 export function callerTraceparent(): { traceparent: string; traceId: string; spanId: string } {
@@ -38,7 +45,10 @@ export function callerTraceparent(): { traceparent: string; traceId: string; spa
   return { traceparent: `00-${traceId}-${spanId}-01`, traceId, spanId };
 }
 
-export async function startTracedService(database: 'pglite' | 'postgres', protocol: 'http/protobuf' | 'http/json' | undefined): Promise<TracedService> {
+export async function startTracedService(
+  database: 'pglite' | 'postgres',
+  protocol: 'http/protobuf' | 'http/json' | undefined,
+): Promise<TracedService> {
   const receiver = await startOtlpReceiver();
   const emulators = await startEmulators();
   const sink = await startHttpSink();

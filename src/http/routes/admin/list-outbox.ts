@@ -15,7 +15,8 @@ export default async function listOutboxRoute(app: FastifyInstance, opts: Outbox
         operationId: 'listOutbox',
         summary: 'List outbox messages, newest first (admin)',
         description:
-          'Emails and events waiting (`pending`), sent (`delivered`) or given up on (`dead`). ' + 'Keyset pagination: pass `next_cursor` as `cursor`; `null` means the last page.',
+          'Emails and events waiting (`pending`), sent (`delivered`) or given up on (`dead`). ' +
+          'Keyset pagination: pass `next_cursor` as `cursor`; `null` means the last page.',
         querystring: OutboxQuery,
         response: { 200: OutboxPage, ...problems(401, 403, 422, 429, 503) },
         security: [{ bearerAuth: [] }],

@@ -5,7 +5,10 @@ import { problems } from '../../schemas/common.js';
 import { OutboxItem, RetryParams } from '../../schemas/outbox.js';
 import type { OutboxAdminRoutesOptions } from './outbox.js';
 
-export default async function retryOutboxMessageRoute(app: FastifyInstance, opts: OutboxAdminRoutesOptions): Promise<void> {
+export default async function retryOutboxMessageRoute(
+  app: FastifyInstance,
+  opts: OutboxAdminRoutesOptions,
+): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   api.post(
     '/admin/outbox/:id/retry',

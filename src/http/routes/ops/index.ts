@@ -11,11 +11,27 @@ export default async function opsRoutes(app: App, { deps }: RouteOptions) {
   // No token (`security: []`); like every route they can be refused by the HTTP parser (414, 431).
   const common = { tags: ['operations'], security: [] };
 
-  app.get('/healthz', { schema: { ...common, operationId: 'getHealth', summary: 'The process is up', response: { 200: Status, ...problems(414, 431) } } }, async () => ({
-    status: 'ok',
-  }));
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        ...common,
+        operationId: 'getHealth',
+        summary: 'The process is up',
+        response: { 200: Status, ...problems(414, 431) },
+      },
+    },
+    async () => ({
+      status: 'ok',
+    }),
+  );
 
-  const readiness = { ...common, operationId: 'getReadiness', summary: 'The database answers (503 otherwise)', response: { 200: Status, ...problems(414, 431) } };
+  const readiness = {
+    ...common,
+    operationId: 'getReadiness',
+    summary: 'The database answers (503 otherwise)',
+    response: { 200: Status, ...problems(414, 431) },
+  };
   app.get('/readyz', { schema: readiness }, async (request, reply) => {
     try {
       await checkReadiness(deps);

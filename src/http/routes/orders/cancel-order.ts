@@ -23,7 +23,13 @@ export default async function cancelOrderRoute(app: App, { deps }: RouteOptions)
       },
     },
     async (request) => {
-      const { order, whole } = await cancelOrder(deps, actorOf(request), request.params.order_id, request.body?.reason ?? null, request.body?.items);
+      const { order, whole } = await cancelOrder(
+        deps,
+        actorOf(request),
+        request.params.order_id,
+        request.body?.reason ?? null,
+        request.body?.items,
+      );
       return { message: whole ? 'Order cancelled' : 'Items cancelled', order };
     },
   );

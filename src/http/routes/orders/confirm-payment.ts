@@ -7,7 +7,13 @@ import { actorOf, type App, type RouteOptions } from '../../types.js';
 const ConfirmBody = Type.Union([
   Type.Object(
     {
-      redirect_result: Type.Optional(Type.String({ minLength: 1, maxLength: 20_000, description: "Adyen's `redirectResult` from the return URL; ignored by the other providers" })),
+      redirect_result: Type.Optional(
+        Type.String({
+          minLength: 1,
+          maxLength: 20_000,
+          description: "Adyen's `redirectResult` from the return URL; ignored by the other providers",
+        }),
+      ),
     },
     { additionalProperties: false },
   ),
@@ -32,6 +38,7 @@ export default async function confirmPaymentRoute(app: App, { deps }: RouteOptio
         security: [{ bearerAuth: [] }],
       },
     },
-    async (request) => confirmPayment(deps, actorOf(request), request.params.order_id, request.body?.redirect_result ?? null),
+    async (request) =>
+      confirmPayment(deps, actorOf(request), request.params.order_id, request.body?.redirect_result ?? null),
   );
 }

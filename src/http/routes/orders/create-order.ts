@@ -11,7 +11,8 @@ export default async function createOrderRoute(app: App, { deps }: RouteOptions)
     tags: ['orders'],
     summary: 'Create an order and charge its payment',
     description:
-      'Prices come from the catalog. With an `Idempotency-Key`, a retry with the same body returns the first response ' + '(`Idempotent-Replayed: true`) and charges nothing more.',
+      'Prices come from the catalog. With an `Idempotency-Key`, a retry with the same body returns the first response ' +
+      '(`Idempotent-Replayed: true`) and charges nothing more.',
     headers: IdempotencyHeaders,
     body: CreateOrderBody,
     response: { 201: Order, ...problems(400, 401, 402, 409, 413, 415, 422, 429, 502, 503) },

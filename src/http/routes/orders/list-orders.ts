@@ -15,5 +15,7 @@ export default async function listOrdersRoute(app: App, { deps }: RouteOptions) 
   };
   app.get('/orders', { schema }, async (request) => listOrders(deps, actorOf(request), request.query));
   // The contract's trailing-slash spelling answers the same; the document lists the path once.
-  app.get('/orders/', { schema: { ...schema, hide: true } }, async (request) => listOrders(deps, actorOf(request), request.query));
+  app.get('/orders/', { schema: { ...schema, hide: true } }, async (request) =>
+    listOrders(deps, actorOf(request), request.query),
+  );
 }

@@ -12,7 +12,8 @@ export default async function updateStatusRoute(app: App, { deps }: RouteOptions
         tags: ['tracking'],
         operationId: 'updateOrderStatus',
         summary: 'Move an order one step along its fulfilment (admin)',
-        description: 'pending → processing → shipped → delivered, one step at a time; cancellation only through the cancel route.',
+        description:
+          'pending → processing → shipped → delivered, one step at a time; cancellation only through the cancel route.',
         params: OrderParams,
         body: StatusBody,
         response: { 200: Order, ...problems(400, 401, 403, 404, 409, 415, 422, 429, 503) },

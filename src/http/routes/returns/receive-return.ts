@@ -21,6 +21,7 @@ export default async function receiveReturnRoute(app: App, { deps }: RouteOption
         security: [{ bearerAuth: [] }],
       },
     },
-    async (request) => receiveReturn(deps, actorOf(request), request.params.order_id, request.params.return_id, request.body ?? {}),
+    async (request) =>
+      receiveReturn(deps, actorOf(request), request.params.order_id, request.params.return_id, request.body ?? {}),
   );
 }

@@ -9,7 +9,10 @@ import { problems } from '../../schemas/common.js';
 import type { App, RouteOptions } from '../../types.js';
 
 const Params = Type.Object({ transaction_id: Type.String({ maxLength: 100 }) }, { additionalProperties: false });
-const Outcome = Type.Object({ outcome: Type.Union([Type.Literal('complete'), Type.Literal('fail')]) }, { additionalProperties: false });
+const Outcome = Type.Object(
+  { outcome: Type.Union([Type.Literal('complete'), Type.Literal('fail')]) },
+  { additionalProperties: false },
+);
 
 const notFound = () => new DomainError('not_found', 'There is no payment waiting for its customer here.');
 

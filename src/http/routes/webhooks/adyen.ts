@@ -34,7 +34,10 @@ export default async function adyenWebhookRoute(app: App, opts: RouteOptions & {
       }
       const outcomes: NotificationOutcome[] = [];
       for (const item of items) outcomes.push(await handleAdyenNotification(opts.deps, item));
-      request.log.info({ items: items.map((n, i) => `${n.eventCode} ${n.pspReference}: ${outcomes[i]}`) }, 'adyen notifications');
+      request.log.info(
+        { items: items.map((n, i) => `${n.eventCode} ${n.pspReference}: ${outcomes[i]}`) },
+        'adyen notifications',
+      );
       return reply.type('text/plain; charset=utf-8').send('[accepted]');
     },
   );

@@ -14,7 +14,11 @@ import mollieWebhookRoute from './mollie.js';
  */
 export default async function webhookRoutes(
   app: App,
-  opts: RouteOptions & { verifiers: Partial<Record<ProviderId, WebhookVerifier>>; adyenHmacKey: string | null; mollie: boolean },
+  opts: RouteOptions & {
+    verifiers: Partial<Record<ProviderId, WebhookVerifier>>;
+    adyenHmacKey: string | null;
+    mollie: boolean;
+  },
 ) {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -35,11 +39,15 @@ export default async function webhookRoutes(
         security: [],
         summary: "A payment provider's event (signature-verified, deduplicated)",
         params: Type.Object({ provider: Type.Enum([...PROVIDERS]) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ received: Type.Boolean(), outcome: Type.String() }), ...problems(400, 404, 413, 503) },
+        response: {
+          200: Type.Object({ received: Type.Boolean(), outcome: Type.String() }),
+          ...problems(400, 404, 413, 503),
+        },
       },
     },
     async (request) => {
-      if (request.validationError) throw new DomainError('not_found', 'There is no webhook endpoint for this provider.');
+      if (request.validationError)
+        throw new DomainError('not_found', 'There is no webhook endpoint for this provider.');
       const verify = opts.verifiers[request.params.provider];
       if (!verify) throw new DomainError('not_found', `Webhooks for ${request.params.provider} are not configured.`);
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
@@ -53,7 +61,10 @@ export default async function webhookRoutes(
         }
         // Verification itself failed (PayPal's endpoint down): a 5xx makes the provider deliver again.
         request.log.error({ err, provider: request.params.provider }, 'webhook verification unavailable');
-        throw new DomainError('service_unavailable', 'The webhook could not be verified right now; deliver it again later.');
+        throw new DomainError(
+          'service_unavailable',
+          'The webhook could not be verified right now; deliver it again later.',
+        );
       }
       const outcome = await handleWebhook(opts.deps, request.params.provider, event);
       return { received: true, outcome };
