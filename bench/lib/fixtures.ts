@@ -101,9 +101,10 @@ async function insertOrders(
       select case k.kind when 'authorization' then f.tx_id else md5(f.tx_id::text || ':capture')::uuid end, f.tx_id, f.order_id, k.kind, t.total, 'USD',
              'succeeded', ${ref}, f.user_id, ${authorized ? `now() + interval '7 days'` : 'null'}, 'infinity', f.at, f.at
       from fx f join fx_tot t using (order_id), ${kinds} as k(kind)`);
-    // Its totals, which the ledger's triggers (off here) would have written.
-    await sql.query(`insert into payment_totals (transaction_id, currency, authorized, captured, authorization_expires_at)
-      select f.tx_id, 'USD', t.total, ${authorized ? '0' : 't.total'}, ${authorized ? `now() + interval '7 days'` : 'null'}
+    // Its totals row, as the reservation writes it: the charge's own rows are counted where they are
+    // (migration 014), so the sums of the later movements start at zero.
+    await sql.query(`insert into payment_movement_totals (transaction_id, currency, charge_capture)
+      select f.tx_id, 'USD', ${authorized ? 'null' : 't.total'}
       from fx f join fx_tot t using (order_id)`);
     await sql.query(`insert into orders (id, user_id, status, currency, total, email, shipping_address, tracking, transaction_id, created_at, updated_at)
       select f.order_id, f.user_id, '${o.status ?? 'pending'}', 'USD', t.total, 'u' || f.user_id || '@bench.example', null, null, f.tx_id, f.at, f.at

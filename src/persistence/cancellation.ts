@@ -41,13 +41,20 @@ export async function recordCancellation(trx: Db, c: Cancellation): Promise<Move
   const { rows } = await sql<MovementRow>`
     with locked as materialized (
       select p.id, p.order_id, p.currency, p.provider, p.provider_reference,
-             s.authorized, s.captured, s.refunded, s.voided, s.pending_captures, s.pending_voids, s.pending_refunds
-      from payment_transactions p join payment_totals s on s.transaction_id = p.id
+             s.authorized + case when a.status = 'succeeded' then a.amount else 0 end as authorized,
+             s.captured + case when c.status = 'succeeded' then c.amount else 0 end as captured,
+             s.refunded, s.voided, s.pending_captures + case when c.status = 'pending' then c.amount else 0 end as pending_captures,
+             s.pending_voids, s.pending_refunds
+      from payment_transactions p join payment_movement_totals s on s.transaction_id = p.id
+      -- The charge's own rows, counted where they are (migration 014; the payment_totals view).
+      left join payment_ledger a on a.id = p.id and a.transaction_id = p.id and a.charge_authorization_of is not null
+      left join payment_ledger c
+        on c.id = md5(p.id::text || ':capture')::uuid and c.transaction_id = p.id and c.charge_capture_of is not null
       where p.id = ${o.payment.transaction_id}::uuid for update of s
     ), owed as (
-      -- The locked totals are the ledger's sums as last committed (migration 011): the lock returns
-      -- the row's newest version, whoever wrote the ledger before this statement waited; and it is
-      -- the lock the refund's insert takes next to apply itself.
+      -- The locked sums of the later movements are the ledger's as last committed (migrations 011,
+      -- 014): the lock returns the row's newest version, whoever wrote the ledger before this
+      -- statement waited; and it is the lock the refund's insert takes next to apply itself.
       select l.id as transaction_id, l.order_id, l.currency,
              case when l.captured > 0 then 'refund' else 'void' end as kind,
              case when l.captured > 0 then l.captured - l.refunded - l.pending_refunds

@@ -75,6 +75,10 @@ export function ledgerViolation(err: unknown): 'invariant' | 'append_only' | 'du
   if (e?.code === 'ML001') return 'invariant';
   if (e?.code === 'ML002') return 'append_only';
   if (e?.code === '23505' && e.constraint === 'payment_ledger_provider_movement') return 'duplicate_movement';
+  // A charge-shaped row (its id derived from the payment's) that its payment's totals row does not
+  // vouch for: another currency, or a capture the charge does not make (migration 014).
+  if (e?.code === '23503' && typeof e.constraint === 'string' && e.constraint.startsWith('payment_ledger_charge_'))
+    return 'invariant';
   return null;
 }
 

@@ -60,9 +60,9 @@ export const toLedgerSums = (r: LedgerSumsRow): LedgerSums => ({
 });
 
 /**
- * One query returns the whole order: its row, items (as JSON) and payment with its ledger's totals,
- * kept in its narrow totals row by the ledger's triggers (migration 011, docs/adr/0016): a page of
- * orders reads no ledger rows.
+ * One query returns the whole order: its row, items (as JSON) and payment with its ledger's totals:
+ * the narrow totals row the ledger's triggers keep (migration 011, docs/adr/0016) plus the charge's
+ * own two rows by primary key (the `payment_totals` view, migration 014, docs/adr/0023).
  */
 export function orderQuery(db: Db) {
   return (

@@ -69,6 +69,10 @@ const statement = compileByShape<string, { go: boolean; short: string[] }>((_db,
   // Their outcome is the charge's, settled with it, so they are never due on their own (infinity).
   const kinds =
     capture === 'immediate' ? sql`(values ('authorization'), ('capture'))` : sql`(values ('authorization'))`;
+  const captured =
+    capture === 'immediate'
+      ? sql`case when ${slot('amount')}::bigint > 0 then ${slot('amount')}::bigint end`
+      : sql`null::bigint`;
   const n = Number(count);
   const slots = (name: string) => Array.from({ length: n }, (_, i) => slot(`${name}${i}`));
   const go = withKey === 'key' ? sql`exists (select 1 from claim)` : sql`not exists (select 1 from short)`;
@@ -105,9 +109,11 @@ const statement = compileByShape<string, { go: boolean; short: string[] }>((_db,
              ${fromNow(slot('reconcile_after_ms'))}, ${fromNow(slot('reconcile_after_ms'))}, ${slot('now')}::timestamptz, ${slot('now')}::timestamptz
       where ${go}
     ), totalled as (
-      -- The payment's ledger totals start at zero; the ledger's trigger adds the rows below to them.
-      insert into payment_totals (transaction_id, currency)
-      select ${slot('transaction_id')}::uuid, ${slot('currency')}::char(3)
+      -- The sums of the payment's later movements start at zero. The charge's own rows below are
+      -- counted where they are (the payment_totals view): no trigger runs for them. Their foreign
+      -- keys prove them against this row, which says whether the charge captures, and how much.
+      insert into payment_movement_totals (transaction_id, currency, charge_capture)
+      select ${slot('transaction_id')}::uuid, ${slot('currency')}::char(3), ${captured}
       where ${go}
     ), ledgered as (
       insert into payment_ledger (id, transaction_id, order_id, kind, amount, currency, status, actor, next_attempt_at, created_at, updated_at)

@@ -68,7 +68,10 @@ export interface PaymentTransactionsTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
-/** A payment's ledger sums, kept by the ledger's triggers alone (migration 011): read, never written, by the application. */
+/**
+ * A payment's ledger sums (a view, migration 014): the later movements' sums, kept by the ledger's triggers alone in
+ * `payment_movement_totals`, plus the charge's own two rows. Read, never written, by the application.
+ */
 export interface PaymentTotalsTable {
   transaction_id: string;
   currency: string;

@@ -12,6 +12,7 @@ import * as m010 from './010-payment-totals.js';
 import * as m011 from './011-ledger-totals-table.js';
 import * as m012 from './012-payment-action.js';
 import * as m013 from './013-outbox-trace-context.js';
+import * as m014 from './014-charge-rows-without-triggers.js';
 
 /** Migrations are imported, not read from disk, so they ship inside the build as-is. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '011-ledger-totals-table': m011,
   '012-payment-action': m012,
   '013-outbox-trace-context': m013,
+  '014-charge-rows-without-triggers': m014,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
