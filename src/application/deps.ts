@@ -26,6 +26,7 @@ interface Logger {
 export interface Faults {
   /** After the reservation committed, before the provider is asked (a request that lost the database there). */
   beforeCharge?: () => void | Promise<void>;
+  /** After the provider answered the charge (taken, or waiting for its customer), before it is recorded. */
   afterCharge?: () => void;
   /** After the provider captured or voided, before the ledger says so. */
   afterCapture?: () => void;

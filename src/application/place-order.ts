@@ -115,8 +115,11 @@ export async function placeOrder(
       capture: chargeCaptureFor(draft.capture ?? deps.capture),
       returnUrl: input.payment.return_url ?? null,
     });
-    if (charged.action)
+    if (charged.action) {
+      // The provider made a payment that waits for its customer (Mollie's always do); not yet recorded here.
+      deps.faults?.afterCharge?.();
       return { kind: 'created', order: await awaitCustomer(deps, transaction, charged.reference, charged.action, now) };
+    }
     outcome = {
       reference: charged.reference,
       authorizationExpiresAt: charged.captured ? null : (charged.authorizationExpiresAt ?? defaultExpiry(now)),

@@ -1,4 +1,4 @@
-import { MollieApiError, type Payment, type Refund } from '@mollie/api-client';
+import { MollieApiError, type Chargeback, type Payment, type Refund } from '@mollie/api-client';
 import { fromMajorString, toMajorString } from '../domain/money.js';
 import { captureKey, chargeKey, refundKey } from './idempotency.js';
 import { createMollie, type MollieSettings } from './mollie-client.js';
@@ -184,12 +184,11 @@ export function createMollieProvider(
 
     async disputes({ reference }) {
       const chargebacks = await call(() => mollie.paymentChargebacks.page({ paymentId: reference }));
-      // Mollie reverses a chargeback it settles in the merchant's favour; one never reversed stays open.
       return chargebacks.map((c): ProviderDispute => ({
         reference: c.id,
         amount: minorOf(c.amount),
         currency: c.amount.currency,
-        status: c.reversedAt ? 'won' : 'open',
+        status: chargebackStatus(c),
       }));
     },
   };
@@ -224,6 +223,17 @@ function outcomeOf(payment: Payment): RetrieveResult {
     default:
       return { status: 'processing' };
   }
+}
+
+/**
+ * Mollie's chargeback has no status: the customer's bank has taken the money back, and Mollie says
+ * only two things more about it. `reversedAt`: the chargeback was reversed (the merchant defended it
+ * and won, the money came back): `won`. `settlementId` without a reversal: Mollie deducted it from a
+ * payout, which it does once the chargeback stands: `lost`. Until either, `open` (docs/payments.md).
+ */
+function chargebackStatus(c: Chargeback): ProviderDispute['status'] {
+  if (c.reversedAt) return 'won';
+  return c.settlementId ? 'lost' : 'open';
 }
 
 function refusedCapture(payment: Payment): PaymentDeclinedError {

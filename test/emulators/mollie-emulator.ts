@@ -74,6 +74,9 @@ interface MollieChargeback {
   reason: { code: string; description: string } | null;
   createdAt: string;
   reversedAt: string | null;
+  /** Present once Mollie deducted it from a payout; `settlementAmount` is then negative. */
+  settlementId?: string;
+  settlementAmount?: Amount;
   paymentId: string;
   _links: Record<string, { href: string; type: string }>;
 }
@@ -188,9 +191,18 @@ export class MollieEmulator extends HttpEmulator {
     return c;
   }
 
-  settleDispute(chargebackId: string): void {
+  /**
+   * How Mollie ends a chargeback: `won` reverses it (`reversedAt`, the money back to the merchant),
+   * `lost` settles it unreversed (`settlementId`: deducted from a payout). Mollie calls the webhook
+   * for the reversal; a test sends it for the settlement, as Mollie's next call for the payment would.
+   */
+  settleDispute(chargebackId: string, outcome: 'won' | 'lost' = 'won'): void {
     const c = this.chargebacks.find((x) => x.id === chargebackId)!;
-    c.reversedAt = new Date().toISOString();
+    if (outcome === 'won') c.reversedAt = new Date().toISOString();
+    else {
+      c.settlementId = `stl_${token()}`;
+      c.settlementAmount = { currency: c.amount.currency, value: `-${c.amount.value}` };
+    }
   }
 
   private amount(minor: number, currency: string): Amount {

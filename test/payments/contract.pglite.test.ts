@@ -779,14 +779,20 @@ describe('mollie provider contract', () => {
     });
   });
 
-  it('disputes: a chargeback open, then won when Mollie reverses it', async () => {
+  it('disputes: a chargeback open, then won when Mollie reverses it, lost when Mollie settles it unreversed', async () => {
     const { reference } = await paid();
     const chargeback = emu.openDispute(reference, 4999);
     await expect(provider().disputes({ reference, currency: 'EUR' })).resolves.toEqual([
       { reference: chargeback.id, amount: 4999, currency: 'EUR', status: 'open' },
     ]);
-    emu.settleDispute(chargeback.id);
+    emu.settleDispute(chargeback.id, 'won');
     await expect(provider().disputes({ reference, currency: 'EUR' })).resolves.toMatchObject([{ status: 'won' }]);
+    const other = await paid();
+    const standing = emu.openDispute(other.reference, 1200);
+    emu.settleDispute(standing.id, 'lost');
+    await expect(provider().disputes({ reference: other.reference, currency: 'EUR' })).resolves.toEqual([
+      { reference: standing.id, amount: 1200, currency: 'EUR', status: 'lost' },
+    ]);
   });
 
   it('the methods the service accepts are the library’s own (less its deprecated ones)', () => {

@@ -183,8 +183,25 @@ describe.each(DATABASES)('mollie through HTTP on %s', (kind) => {
         ['refund', 'succeeded', 500, 'provider:mollie'],
         ['dispute', 'open', 1500, 'provider:mollie'],
       ]);
-      emu.mollie.settleDispute(chargeback.id);
+      // Reversed (won), and a second one Mollie settles unreversed (lost); each learned from the webhook that follows.
+      emu.mollie.settleDispute(chargeback.id, 'won');
+      const second = emu.mollie.openDispute(order.payment.provider_reference, 700);
       await webhook(order.payment.provider_reference);
+      emu.mollie.settleDispute(second.id, 'lost');
+      await webhook(order.payment.provider_reference);
+      const disputes = (await getJson(t, await t.adminToken(), `/api/orders/${order.id}/payments`)).json().items;
+      expect(
+        disputes
+          .filter((e: { kind: string }) => e.kind === 'dispute')
+          .map((e: Record<string, unknown>) => [e.provider_reference, e.status, e.amount]),
+      ).toEqual([
+        [chargeback.id, 'won', 1500],
+        [second.id, 'lost', 700],
+      ]);
+      const history = (await getJson(t, await t.adminToken(), `/api/orders/${order.id}/history`)).json().items;
+      expect(history.map((h: { note: string | null }) => h.note)).toEqual(
+        expect.arrayContaining([`dispute ${chargeback.id}: won`, `dispute ${second.id}: lost`]),
+      );
       expect((await read(order.id)).payment).toMatchObject({ status: 'partially_refunded', amount_refunded: 1500 });
       expect(await events(order.id, 'payment.refunded')).toHaveLength(2);
     });
