@@ -9,7 +9,7 @@ const run = promisify(execFile);
  * the client's port; this says which instance or relay sent it, so a fault can kill the very
  * process that has work in flight.
  */
-export async function clientPids(port: number): Promise<Map<number, number>> {
+async function clientPids(port: number): Promise<Map<number, number>> {
   const { stdout } = await run('ss', ['-tnpH', 'state', 'established', 'dport', '=', `:${port}`]);
   const pids = new Map<number, number>();
   for (const line of stdout.split('\n')) {
