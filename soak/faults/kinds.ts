@@ -184,7 +184,7 @@ export const FAULTS: readonly Fault[] = [
       const search = '/v1/payment_intents/search';
       await control(stripe.url, 'faults', { kind: 'hang', n: 500, match: `^GET ${search}$` });
       try {
-        await providerOutage(ctx, 'stripe', 'hang-after', 3000);
+        await providerOutage(ctx, 'stripe', 'hang-after', 5000);
         const caught = await until(90_000, async () => {
           const { held } = (await emulatorRequest(`${stripe.url}/__emulator/held`)).json as {
             held: { path: string; remotePort: number }[];
@@ -204,7 +204,7 @@ export const FAULTS: readonly Fault[] = [
         await sleep(1500);
         await ctx.rig.cluster.restart(caught.i);
         return (
-          `stripe answers lost for 3 s; instance ${victim.port} SIGKILLed while its reconciler pass waited on ` +
+          `stripe answers lost for 5 s; instance ${victim.port} SIGKILLed while its reconciler pass waited on ` +
           `${caught.searches} Stripe search(es), ${leased} charge(s) under a reconciler lease; restarted`
         );
       } finally {
