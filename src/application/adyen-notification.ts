@@ -4,7 +4,8 @@ import { PaymentDeclinedError } from '../payments/provider.js';
 import { declineCodeOf } from '../payments/adyen-errors.js';
 import type { AdyenNotification } from '../payments/webhooks/adyen.js';
 import { findMovement, type Movement } from '../persistence/ledger.js';
-import { appendHistory, findOrder, lockOrder } from '../persistence/order-repository.js';
+import { findOrder, lockOrder } from '../persistence/order-repository.js';
+import { recordOnOrder } from '../persistence/status-change.js';
 import {
   findTransaction,
   findTransactionByReference,
@@ -20,7 +21,7 @@ import { releasePayment } from './release-payment.js';
 import { settleAwaitingPayment } from './settle-awaiting-payment.js';
 import { completeCharge, defaultExpiry, failCharge } from './settle-charge.js';
 import { failVoid, settleVoid } from './void-payment.js';
-import { historyNotes, noteOn } from '../domain/history-notes.js';
+import { captureFailedAfterConfirmation } from '../domain/order-records.js';
 
 export type NotificationOutcome = 'applied' | 'duplicate' | 'ignored';
 
@@ -84,15 +85,10 @@ async function apply(deps: Deps, n: AdyenNotification): Promise<NotificationOutc
     return underLock(deps, t, async (trx, now) => {
       const order = await findOrder(trx, t.order_id);
       if (order)
-        await appendHistory(
+        await recordOnOrder(
           trx,
           order.id,
-          noteOn(
-            order,
-            'provider:adyen',
-            now,
-            historyNotes.captureFailedAfterConfirmation('adyen', n.pspReference, n.reason),
-          ),
+          captureFailedAfterConfirmation(order, 'adyen', n.pspReference, n.reason, now),
         );
       deps.logger.warn(
         { orderId: t.order_id, pspReference: n.pspReference },

@@ -1,4 +1,4 @@
-import type { Order } from '../domain/order.js';
+import { created, type Order } from '../domain/order.js';
 import type { NextAction } from '../domain/payment.js';
 import type { PaymentAction } from '../payments/provider.js';
 import { findOrder } from '../persistence/order-repository.js';
@@ -52,8 +52,7 @@ export async function awaitCustomer(
   const written = await settleNewOrder(deps.db, {
     reference,
     order,
-    first: { to: 'awaiting_payment', at: order.created_at, actor: order.user_id, note: null },
-    messages: [],
+    ...created(order, now),
     key: d.idempotency_key ? { userId: d.user_id, key: d.idempotency_key } : null,
     authorizationExpiresAt: null,
     awaiting: { nextAction, expiresAt, askAt },

@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { eventMessage } from '../domain/messages.js';
 import type { Order } from '../domain/order.js';
 import type { CancelPlan } from '../domain/partial-cancel.js';
 import { refundable } from '../domain/payment.js';
 import { readLedgerSums, recordMovement, type Movement } from '../persistence/ledger.js';
-import { appendHistory, findOrder } from '../persistence/order-repository.js';
-import { enqueueAll } from '../persistence/outbox.js';
+import { findOrder } from '../persistence/order-repository.js';
 import { cancelUnits } from '../persistence/partial-cancellation.js';
+import { recordOnOrder } from '../persistence/status-change.js';
 import type { Db } from '../persistence/tables.js';
 import type { Actor, Deps } from './deps.js';
-import { historyNotes, noteOn } from '../domain/history-notes.js';
+import { itemsCancelled } from '../domain/order-records.js';
 
 /**
  * The part of a partial cancel that leaves units in the order, inside the cancel's transaction
@@ -47,13 +46,9 @@ export async function cancelItems(
       now,
     });
   }
-  // The history says who took which units out, as it says who changed the status.
-  await appendHistory(trx, order.id, noteOn(order, actor.sub, now, historyNotes.itemsCancelled(plan.units, reason)));
   const after = await findOrder(trx, order.id);
   if (!after) throw new Error(`order ${order.id} vanished under its lock`);
-  // The contract's event: the order, with `items` the units this cancel took out.
-  await enqueueAll(trx, [
-    eventMessage('order.items_cancelled', after, now, { items: plan.units, ...(reason ? { reason } : {}) }),
-  ]);
+  // The history says who took which units out, as it says who changed the status; the event carries them.
+  await recordOnOrder(trx, order.id, itemsCancelled(after, plan.units, reason, actor.sub, now));
   return { order: after, movement };
 }

@@ -3,10 +3,8 @@ import { errors } from '../domain/errors.js';
 import { cancelWhole, type Order } from '../domain/order.js';
 import { canTransition } from '../domain/order-status.js';
 import { planPartialCancel, type CancelUnits } from '../domain/partial-cancel.js';
-import { statusWhileReleased } from '../domain/payment.js';
 import { recordCancellation } from '../persistence/cancellation.js';
 import { findOrder, lockOrderRow } from '../persistence/order-repository.js';
-import { emailMessage, eventMessage } from '../domain/messages.js';
 import { assertCanSee, assertOrderId } from './order-access.js';
 import { cancelItems } from './cancel-items.js';
 import type { Actor, Deps } from './deps.js';
@@ -43,28 +41,15 @@ export async function cancelOrder(
     const plan = items ? planPartialCancel(items, assertCancellable(current).items) : null;
     if (plan && !plan.cancelsOrder)
       return { ...(await cancelItems(trx, deps, actor, current, plan, reason, now)), whole: false };
-    const whole = cancelWhole(current, actor.sub, now, reason);
-    const cancelled: Order = {
-      ...whole.order,
-      payment: { ...whole.order.payment, status: statusWhileReleased(whole.order.payment) },
-    };
+    const move = cancelWhole(current, actor.sub, now, reason, plan?.units);
     const m = await recordCancellation(trx, {
-      order: cancelled,
-      change: whole.change,
-      messages: [
-        plan
-          ? eventMessage('order.items_cancelled', cancelled, now, { items: plan.units, ...(reason ? { reason } : {}) })
-          : null,
-        emailMessage('order_cancelled', cancelled),
-        eventMessage('order.cancelled', cancelled, now, reason ? { reason } : {}),
-      ].filter((x) => x !== null),
-      restock: whole.restock,
+      ...move,
       movementId: randomUUID(),
       // The reconciler stays off until the request had its chance to make it.
       retryInMs: deps.reconcileAfterMs,
       now,
     });
-    return { order: cancelled, movement: m, whole: true };
+    return { order: move.order, movement: m, whole: true };
   });
   if ('awaiting' in cancelled) return cancelAwaiting(deps, actor, id, reason, items);
   const { order, movement, whole } = cancelled;

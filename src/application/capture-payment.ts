@@ -1,15 +1,13 @@
 import { DomainError, errors } from '../domain/errors.js';
-import { emailMessage, eventMessage } from '../domain/messages.js';
 import { canTransition } from '../domain/order-status.js';
-import { transition, type Order, type Tracking } from '../domain/order.js';
+import { captureDeclined, capturedAfterMove, captureRequested, moveOnCapture } from '../domain/order-records.js';
+import type { Order, Tracking } from '../domain/order.js';
 import { retryDelayMs } from '../domain/retry-schedule.js';
 import { PaymentDeclinedError } from '../payments/provider.js';
 import { lockMovement, scheduleMovementRetry, settleMovement, type Movement } from '../persistence/ledger.js';
-import { appendHistory, findOrder, lockOrder } from '../persistence/order-repository.js';
-import { enqueueAll } from '../persistence/outbox.js';
-import { recordStatusChange } from '../persistence/status-change.js';
+import { findOrder, lockOrder } from '../persistence/order-repository.js';
+import { recordOnOrder, recordStatusChange } from '../persistence/status-change.js';
 import type { Deps } from './deps.js';
-import { historyNotes, noteOn } from '../domain/history-notes.js';
 
 export const CAPTURE_RETRY = { baseMs: 5_000, maxMs: 10 * 60_000 };
 
@@ -85,11 +83,7 @@ async function awaitNotification(deps: Deps, m: Movement): Promise<Order> {
     if (!order) throw new Error(`capture ${m.id}: no order ${m.order_id}`);
     if (m.attempts === 0) {
       const actor = (m.context as ShipIntent | null)?.actor ?? 'system';
-      await appendHistory(
-        trx,
-        order.id,
-        noteOn(order, actor, now, historyNotes.captureRequested(m.amount, m.currency, m.provider)),
-      );
+      await recordOnOrder(trx, order.id, captureRequested(order, m, m.provider, actor, now));
     }
     return (await findOrder(trx, order.id)) ?? order;
   });
@@ -114,37 +108,14 @@ export async function finishCapture(deps: Deps, movementId: string, reference: s
     const intent = m.context as ShipIntent | null;
     if (!intent || !canTransition(paid.status, intent.status)) {
       // The order moved on meanwhile (it cannot, while a capture is pending, but the money is real): say so.
-      await appendHistory(
-        trx,
-        paid.id,
-        noteOn(paid, 'system', now, historyNotes.paymentCaptured(m.amount, m.currency)),
-      );
-      await enqueueAll(trx, [captured(paid, m, now)]);
+      await recordOnOrder(trx, paid.id, capturedAfterMove(paid, m, now));
       return paid;
     }
-    const { order, change } = transition(
-      paid,
-      intent.status,
-      intent.actor,
-      now,
-      intent.note,
-      intent.tracking ?? undefined,
-    );
-    await recordStatusChange(trx, {
-      order,
-      change,
-      messages: [
-        eventMessage('order.status_changed', order, now, { from: change.from, to: change.to }),
-        emailMessage('order_shipped', order),
-        captured(order, m, now),
-      ].filter((x) => x !== null),
-    });
-    return order;
+    const move = moveOnCapture(paid, intent, m, now);
+    await recordStatusChange(trx, move);
+    return move.order;
   });
 }
-
-const captured = (order: Order, m: Movement, now: Date) =>
-  eventMessage('payment.captured', order, now, { capture: { id: m.id, amount: m.amount, currency: m.currency } });
 
 /** The provider refused the capture: the row `failed`, and the order's history says why; it stays where it was. */
 export async function declineCapture(deps: Deps, movementId: string, err: PaymentDeclinedError): Promise<DomainError> {
@@ -156,7 +127,7 @@ export async function declineCapture(deps: Deps, movementId: string, err: Paymen
     const order = await lockOrder(trx, m.order_id);
     if (!(await settleMovement(trx, m.id, 'capture', 'pending', 'failed', {}, now)) || !order) return;
     const actor = (m.context as ShipIntent | null)?.actor ?? 'system';
-    await appendHistory(trx, order.id, noteOn(order, actor, now, historyNotes.captureDeclined(code, err.message)));
+    await recordOnOrder(trx, order.id, captureDeclined(order, code, err.message, actor, now));
   });
   return errors.paymentDeclined(err.message || 'The capture was declined.', code);
 }

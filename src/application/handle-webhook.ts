@@ -8,7 +8,8 @@ import {
 } from '../payments/provider.js';
 import type { WebhookAction } from '../payments/webhooks/types.js';
 import { findMovementByReference } from '../persistence/ledger.js';
-import { appendHistory, lockOrder } from '../persistence/order-repository.js';
+import { lockOrder } from '../persistence/order-repository.js';
+import { recordOnOrder } from '../persistence/status-change.js';
 import {
   findTransaction,
   findTransactionByReference,
@@ -18,7 +19,7 @@ import {
 import { isWebhookEventRecorded, recordWebhookEvent } from '../persistence/webhook-events.js';
 import type { Deps } from './deps.js';
 import { learnDisputes, learnRefunds } from './provider-money.js';
-import { historyNotes, noteOn } from '../domain/history-notes.js';
+import { paymentFailedAfterCapture } from '../domain/order-records.js';
 import { settleAwaitingPayment } from './settle-awaiting-payment.js';
 
 /** A provider's webhook, verified and reduced to what we act on. */
@@ -64,11 +65,7 @@ export async function handleWebhook(deps: Deps, provider: ProviderId, event: Web
     if ('refunds' in truth) return (await learnRefunds(trx, t, truth.refunds, now), 'applied');
     if ('disputes' in truth) return (await learnDisputes(trx, t, truth.disputes, now), 'applied');
     if (!order) return 'ignored';
-    await appendHistory(
-      trx,
-      order.id,
-      noteOn(order, `provider:${provider}`, now, historyNotes.paymentFailedAfterCapture(provider, event.eventId)),
-    );
+    await recordOnOrder(trx, order.id, paymentFailedAfterCapture(order, provider, event.eventId, now));
     deps.logger.warn({ orderId: order.id, provider, event: event.action }, 'payment event needs attention');
     return 'applied';
   });

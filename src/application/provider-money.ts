@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { refundMessages } from '../domain/messages.js';
-import type { Order } from '../domain/order.js';
-import { refundMoveOnProviderWord, type ProviderId } from '../domain/payment.js';
+import {
+  disputeMoved,
+  disputeOpened,
+  refundConfirmed,
+  refundFailedAtProvider,
+  refundMadeAtProvider,
+} from '../domain/order-records.js';
+import type { OrderRecord } from '../domain/order.js';
+import { byProvider, providerActor, refundMoveOnProviderWord } from '../domain/payment.js';
 import type { ProviderDispute, ProviderRefund } from '../payments/provider.js';
 import {
   hurryPendingMovements,
@@ -10,12 +16,11 @@ import {
   settleMovement,
   type Movement,
 } from '../persistence/ledger.js';
-import { appendHistory, findOrder } from '../persistence/order-repository.js';
+import { findOrder } from '../persistence/order-repository.js';
 import { failOvertakenRefunds, reissueOvertakenRefunds } from './refunds-overtaken.js';
-import { enqueueAll } from '../persistence/outbox.js';
+import { recordOnOrder } from '../persistence/status-change.js';
 import type { Db } from '../persistence/tables.js';
 import type { PaymentTransaction } from '../persistence/transaction-repository.js';
-import { historyNotes, noteOn } from '../domain/history-notes.js';
 
 /**
  * What a provider says about money moved after the charge — refunds (ours or made at its dashboard)
@@ -27,8 +32,6 @@ import { historyNotes, noteOn } from '../domain/history-notes.js';
 export interface Learned {
   changed: number;
 }
-
-const providerActor = (provider: ProviderId) => `provider:${provider}`;
 
 export async function learnRefunds(
   trx: Db,
@@ -67,23 +70,18 @@ export async function learnRefunds(
 
 /** One of ours (or one already learned) moved at the provider: the domain says where its row goes. */
 async function moveKnown(trx: Db, m: Movement, r: ProviderRefund, now: Date): Promise<boolean> {
-  const to = refundMoveOnProviderWord({ status: m.status, learned: m.actor.startsWith('provider:') }, r.status);
+  const to = refundMoveOnProviderWord({ status: m.status, learned: byProvider(m.actor) }, r.status);
   if (!to) return false;
   if (!(await settleMovement(trx, m.id, 'refund', m.status, to, { providerReference: r.reference }, now))) return false;
   const order = await findOrder(trx, m.order_id);
   if (!order) return true;
-  if (to === 'succeeded') await enqueueAll(trx, refunded(order, m.id, r, now));
-  else
-    await appendHistory(
-      trx,
-      order.id,
-      noteOn(
-        order,
-        providerActor(m.provider),
-        now,
-        historyNotes.providerRefundFailed(r.reference, r.amount, r.currency),
-      ),
-    );
+  await recordOnOrder(
+    trx,
+    order.id,
+    to === 'succeeded'
+      ? refundConfirmed(order, { id: m.id, amount: r.amount, currency: r.currency }, now)
+      : refundFailedAtProvider(order, m.provider, r, now),
+  );
   return true;
 }
 
@@ -113,22 +111,10 @@ async function recordDashboardRefund(
   if (outcome !== 'recorded') return outcome;
   const order = await findOrder(trx, t.order_id);
   if (!order) return outcome;
-  await appendHistory(
-    trx,
-    order.id,
-    noteOn(
-      order,
-      providerActor(t.provider),
-      now,
-      historyNotes.providerRefund(r.amount, r.currency, r.reference, r.status === 'pending'),
-    ),
-  );
-  if (r.status === 'succeeded') await enqueueAll(trx, refunded(order, id, r, now));
+  const made = { id, amount: r.amount, currency: r.currency, reference: r.reference, pending: r.status === 'pending' };
+  await recordOnOrder(trx, order.id, refundMadeAtProvider(order, t.provider, made, now));
   return outcome;
 }
-
-const refunded = (order: Order, id: string, r: ProviderRefund, now: Date) =>
-  refundMessages(order, { id, amount: r.amount, currency: r.currency }, now);
 
 export async function learnDisputes(
   trx: Db,
@@ -139,8 +125,8 @@ export async function learnDisputes(
   let changed = 0;
   const known = await movementsOf(trx, t.id, 'dispute');
   const order = await findOrder(trx, t.order_id);
-  const note = (text: string) =>
-    order ? appendHistory(trx, order.id, noteOn(order, providerActor(t.provider), now, text)) : undefined;
+  const note = (record: (o: NonNullable<typeof order>) => OrderRecord) =>
+    order ? recordOnOrder(trx, order.id, record(order)) : undefined;
   for (const d of disputes) {
     if (d.currency !== t.currency || d.amount <= 0) continue;
     const row = known.find((m) => m.provider_reference === d.reference);
@@ -160,11 +146,11 @@ export async function learnDisputes(
         now,
       });
       if (outcome !== 'recorded') continue;
-      await note(historyNotes.disputeOpened(d.reference, d.amount, d.currency, d.status));
+      await note((o) => disputeOpened(o, t.provider, d, now));
       changed++;
     } else if (row.status === 'open' && d.status !== 'open') {
       if (!(await settleMovement(trx, row.id, 'dispute', 'open', d.status, {}, now))) continue;
-      await note(historyNotes.disputeMoved(d.reference, d.status));
+      await note((o) => disputeMoved(o, t.provider, d, now));
       changed++;
     }
   }

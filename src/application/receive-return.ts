@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { errors } from '../domain/errors.js';
-import { eventMessage } from '../domain/messages.js';
 import { refundable } from '../domain/payment.js';
 import { moveReturn, type Return } from '../domain/returns.js';
 import { readLedgerSums, recordMovement, type Movement } from '../persistence/ledger.js';
-import { appendHistory, findOrder, lockOrder } from '../persistence/order-repository.js';
-import { enqueueAll } from '../persistence/outbox.js';
+import { findOrder, lockOrder } from '../persistence/order-repository.js';
 import { lockReturn, recordReturnedUnits, saveReturnDecision } from '../persistence/return-repository.js';
 import { assertOrderId } from './order-access.js';
 import type { Actor, Deps } from './deps.js';
 import { refundPayment } from './refund-payment.js';
 import { assertReturnId } from './return-access.js';
-import { historyNotes, noteOn } from '../domain/history-notes.js';
+import { returnDecided } from '../domain/order-records.js';
+import { recordOnOrder } from '../persistence/status-change.js';
 
 export interface Receipt {
   restock?: boolean;
@@ -61,10 +60,9 @@ export async function receiveReturn(
         now,
       });
     }
-    await appendHistory(trx, id, noteOn(locked, actor.sub, now, historyNotes.returnReceived(next.items)));
     const order = await findOrder(trx, id);
     if (!order) throw errors.orderNotFound();
-    await enqueueAll(trx, [eventMessage('order.return_received', order, now, { return: next })]);
+    await recordOnOrder(trx, id, returnDecided(order, next, actor.sub, now));
     return { received: next, movement: m };
   });
   if (movement) await refundPayment(deps, movement);

@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { errors } from '../domain/errors.js';
+import { refundAsked } from '../domain/order-records.js';
 import { refundable, type LedgerEntry } from '../domain/payment.js';
 import { claimKey, completeKey, type KeyClaim } from '../persistence/idempotency-repository.js';
 import { findMovement, ledgerViolation, readLedgerSums, recordMovement, type Movement } from '../persistence/ledger.js';
-import { appendHistory, lockOrder } from '../persistence/order-repository.js';
+import { lockOrder } from '../persistence/order-repository.js';
+import { recordOnOrder } from '../persistence/status-change.js';
 import { keyClaim, KeyNotClaimed, withIdempotencyKey, type Replayed } from './idempotency.js';
 import { assertOrderId } from './order-access.js';
 import type { Actor, Deps } from './deps.js';
 import { refundPayment } from './refund-payment.js';
-import { historyNotes, noteOn } from '../domain/history-notes.js';
 
 export interface RefundRequest {
   amount: number;
@@ -82,11 +83,7 @@ async function recordRefund(
         now,
       });
       // Every money change is in the order's history, by whoever made it.
-      await appendHistory(
-        trx,
-        id,
-        noteOn(order, actor.sub, now, historyNotes.refund(input.amount, order.payment.currency, input.reason)),
-      );
+      await recordOnOrder(trx, id, refundAsked(order, movement, input.reason, actor.sub, now));
       if (key) await completeKey(trx, key.userId, key.key, { status: 201, body: toEntry(movement) });
       return { kind: 'recorded' as const, movement };
     });

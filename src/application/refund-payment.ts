@@ -3,8 +3,8 @@ import { retryDelayMs } from '../domain/retry-schedule.js';
 import { RefundFailedError } from '../payments/provider.js';
 import { findMovement, scheduleMovementRetry, settleMovement, type Movement } from '../persistence/ledger.js';
 import { findOrder } from '../persistence/order-repository.js';
-import { refundMessages } from '../domain/messages.js';
-import { enqueueAll } from '../persistence/outbox.js';
+import { refundConfirmed } from '../domain/order-records.js';
+import { recordOnOrder } from '../persistence/status-change.js';
 import type { Deps } from './deps.js';
 import { NOTIFIED_RETRY_MS } from './capture-payment.js';
 
@@ -82,7 +82,7 @@ async function settleRefund(deps: Deps, m: Movement, reference: string | null): 
       return settled ? { status: 'succeeded', order: await findOrder(trx, m.order_id) } : { status: 'pending' };
     }
     const order = await findOrder(trx, m.order_id);
-    if (order) await enqueueAll(trx, refundMessages(order, { id: m.id, amount: m.amount, currency: m.currency }, now));
+    if (order) await recordOnOrder(trx, order.id, refundConfirmed(order, m, now));
     return { status: 'succeeded', order };
   });
 }

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { movementsOf, readLedgerSums, recordMovement, settleMovement, type Movement } from '../persistence/ledger.js';
-import { appendHistory, findOrder } from '../persistence/order-repository.js';
+import { refundOvertaken } from '../domain/order-records.js';
+import { byProvider } from '../domain/payment.js';
+import { findOrder } from '../persistence/order-repository.js';
+import { recordOnOrder } from '../persistence/status-change.js';
 import type { Db } from '../persistence/tables.js';
 import type { PaymentTransaction } from '../persistence/transaction-repository.js';
 
@@ -29,7 +32,7 @@ export async function failOvertakenRefunds(
     (m) =>
       m.status === 'pending' &&
       m.provider_reference === null &&
-      !m.actor.startsWith('provider:') &&
+      !byProvider(m.actor) &&
       confirmed + m.amount > captured,
   );
   const failed: Movement[] = [];
@@ -65,13 +68,6 @@ export async function reissueOvertakenRefunds(
       });
       room -= amount;
     }
-    if (order) {
-      await appendHistory(trx, order.id, {
-        to: order.status,
-        at: now.toISOString(),
-        actor: 'system',
-        note: `refund ${m.id} of ${m.amount} ${m.currency} overtaken by the provider's refund ${providerReference}: ${amount > 0 ? `${amount} ${m.currency} refunded instead` : 'nothing left to refund'}`,
-      });
-    }
+    if (order) await recordOnOrder(trx, order.id, refundOvertaken(order, m, amount, providerReference, now));
   }
 }

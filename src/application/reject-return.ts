@@ -1,13 +1,12 @@
 import { errors } from '../domain/errors.js';
-import { eventMessage } from '../domain/messages.js';
 import { moveReturn, type Return } from '../domain/returns.js';
-import { appendHistory, lockOrder } from '../persistence/order-repository.js';
-import { enqueueAll } from '../persistence/outbox.js';
+import { lockOrder } from '../persistence/order-repository.js';
 import { lockReturn, saveReturnDecision } from '../persistence/return-repository.js';
 import { assertOrderId } from './order-access.js';
 import type { Actor, Deps } from './deps.js';
 import { assertReturnId } from './return-access.js';
-import { historyNotes, noteOn } from '../domain/history-notes.js';
+import { returnDecided } from '../domain/order-records.js';
+import { recordOnOrder } from '../persistence/status-change.js';
 
 /** Support refuses a return: its units may be asked for again, nothing is refunded. */
 export async function rejectReturn(
@@ -27,8 +26,7 @@ export async function rejectReturn(
     if (!current) throw errors.returnNotFound();
     const next = moveReturn(current, 'rejected', now, input.note ?? null);
     await saveReturnDecision(trx, next, actor.sub, null);
-    await appendHistory(trx, id, noteOn(order, actor.sub, now, historyNotes.returnRejected(next.items)));
-    await enqueueAll(trx, [eventMessage('order.return_rejected', order, now, { return: next })]);
+    await recordOnOrder(trx, id, returnDecided(order, next, actor.sub, now));
     return next;
   });
 }

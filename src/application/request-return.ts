@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { errors } from '../domain/errors.js';
-import { emailMessage, eventMessage } from '../domain/messages.js';
 import { priceReturn, withinReturnWindow, type Return, type ReturnItem } from '../domain/returns.js';
-import { appendHistory, findOrder, lockOrder } from '../persistence/order-repository.js';
-import { enqueueAll } from '../persistence/outbox.js';
+import { findOrder, lockOrder } from '../persistence/order-repository.js';
 import { deliveredAt, insertReturn, returnableLines } from '../persistence/return-repository.js';
 import { assertCanSee, assertOrderId } from './order-access.js';
 import type { Actor, Deps } from './deps.js';
-import { historyNotes, noteOn } from '../domain/history-notes.js';
+import { returnRequested } from '../domain/order-records.js';
+import { recordOnOrder } from '../persistence/status-change.js';
 
 export interface ReturnRequest {
   items: readonly ReturnItem[];
@@ -46,13 +45,9 @@ export async function requestReturn(deps: Deps, actor: Actor, orderId: string, i
       updated_at: at,
     };
     await insertReturn(trx, ret, priced.items, actor.sub);
-    await appendHistory(trx, id, noteOn(order, actor.sub, now, historyNotes.returnRequested(ret.items)));
     // Read again under the lock: the locking statement saw the order as it was before it waited.
     const current = (await findOrder(trx, id)) ?? order;
-    await enqueueAll(trx, [
-      eventMessage('order.return_requested', current, now, { return: ret }),
-      emailMessage('return_requested', current, { return: ret }),
-    ]);
+    await recordOnOrder(trx, id, returnRequested(current, ret, actor.sub, now));
     return ret;
   });
 }

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { eventMessage } from '../domain/messages.js';
 import { cancelWhole, transition, type Order } from '../domain/order.js';
 import { chargeCaptureFor, type ActionInput, type PaymentProvider, type RetrieveResult } from '../payments/provider.js';
 import { recordCancellation } from '../persistence/cancellation.js';
@@ -16,7 +15,7 @@ import {
 import type { Db } from '../persistence/tables.js';
 import type { Actor, Deps } from './deps.js';
 import { releasePayment } from './release-payment.js';
-import { creationMessages, defaultExpiry, recordMoneyToGiveBack } from './settle-charge.js';
+import { defaultExpiry, recordMoneyToGiveBack } from './settle-charge.js';
 
 /** Who asks: each road to the outcome of a payment that waited for its customer. */
 export type AwaitingRoad =
@@ -235,10 +234,10 @@ async function place(
   await moveCharge(trx, t.id, 'succeeded', { provider_reference: truth.reference }, now, authorizationExpiresAt);
   await clearNextAction(trx, t.id);
   const paid = (await findOrder(trx, order.id))!;
-  const { order: placed, change } = transition(paid, 'pending', actor, now);
-  await recordStatusChange(trx, { order: placed, change, messages: creationMessages(placed, now) });
+  const move = transition(paid, 'pending', actor, now);
+  await recordStatusChange(trx, move);
   deps.metrics.ordersCreated.inc({ provider: t.provider, currency: t.currency });
-  return placed;
+  return move.order;
 }
 
 /**
@@ -261,15 +260,12 @@ async function end(
     await markAbandoned(trx, t.id, how.reason ?? 'the order ended before its payment did', deps.reconcileAfterMs, now);
   await clearNextAction(trx, t.id);
   const current = (await findOrder(trx, order.id))!;
-  const { order: cancelled, change, restock } = cancelWhole(current, how.actor, now, how.reason);
+  const move = cancelWhole(current, how.actor, now, how.reason);
   await recordCancellation(trx, {
-    order: cancelled,
-    change,
-    messages: [eventMessage('order.cancelled', cancelled, now, how.reason ? { reason: how.reason } : {})],
-    restock,
+    ...move,
     movementId: randomUUID(),
     retryInMs: deps.reconcileAfterMs,
     now,
   });
-  return cancelled;
+  return move.order;
 }

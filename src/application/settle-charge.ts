@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../domain/errors.js';
-import type { Order } from '../domain/order.js';
-import { emailMessage, eventMessage } from '../domain/messages.js';
+import { created, type Order } from '../domain/order.js';
 import { completeKey, releaseKey } from '../persistence/idempotency-repository.js';
 import { recordMovement, type Movement } from '../persistence/ledger.js';
 import { findOrder } from '../persistence/order-repository.js';
@@ -160,8 +159,7 @@ async function settle(
   const settled = await settleNewOrder(db, {
     reference: outcome.reference,
     order,
-    first: firstEntry(order),
-    messages: creationMessages(order, now),
+    ...created(order, now),
     key: d.idempotency_key ? { userId: d.user_id, key: d.idempotency_key } : null,
     authorizationExpiresAt: captureModeOf(t) === 'shipment' ? outcome.authorizationExpiresAt : null,
     now,
@@ -173,18 +171,6 @@ async function settle(
 
 /** Drafts written before capture modes existed were all captured at once. */
 const captureModeOf = (t: Pick<ChargedTransaction, 'draft'>) => t.draft.capture ?? 'immediate';
-
-/** A new order's first history entry: `pending`, by its customer. */
-const firstEntry = (order: Order) => ({
-  to: 'pending' as const,
-  at: order.created_at,
-  actor: order.user_id,
-  note: null,
-});
-
-/** What a new order owes: the confirmation email (when there is an address) and `order.created`. */
-export const creationMessages = (order: Order, now: Date) =>
-  [emailMessage('order_confirmation', order), eventMessage('order.created', order, now)].filter((m) => m !== null);
 
 /** The order a succeeded transaction becomes, as the API shows it (and GET reads it back from the ledger). */
 export function orderFromDraft(t: ChargedTransaction, outcome: ChargeOutcome, now: Date): Order {

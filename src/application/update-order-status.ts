@@ -3,14 +3,11 @@ import { errors } from '../domain/errors.js';
 import { transition, type Order, type Tracking } from '../domain/order.js';
 import type { TrackingStatus } from '../domain/order-status.js';
 import { lockOrder } from '../persistence/order-repository.js';
-import { emailMessage, eventMessage } from '../domain/messages.js';
 import { pendingMovements, recordMovement, type Movement } from '../persistence/ledger.js';
 import { recordStatusChange } from '../persistence/status-change.js';
 import { capturePayment, type ShipIntent } from './capture-payment.js';
 import { assertOrderId } from './order-access.js';
 import type { Actor, Deps } from './deps.js';
-
-const EMAILS = { shipped: 'order_shipped', delivered: 'order_delivered' } as const;
 
 type StatusInput = { status: TrackingStatus; tracking?: Tracking | null; note?: string | null };
 
@@ -42,18 +39,16 @@ export async function updateOrderStatus(
   const step = await deps.db.transaction().execute(async (trx): Promise<{ order: Order } | { capture: Movement }> => {
     const current = await lockOrder(trx, id);
     if (!current) throw errors.orderNotFound();
-    const { order, change } = transition(
-      current,
-      input.status,
-      actor.sub,
-      now,
-      input.note ?? null,
-      input.tracking ?? undefined,
-    );
+    const move = transition(current, input.status, actor.sub, now, input.note ?? null, input.tracking ?? undefined);
     if (input.status === 'shipped' && owesCapture(current)) {
       // A capture already in flight (its request got a 502) is retried, never doubled.
       const [pending] = await pendingMovements(trx, current.payment.transaction_id, 'capture');
-      const intent: ShipIntent = { status: 'shipped', tracking: order.tracking, note: change.note, actor: actor.sub };
+      const intent: ShipIntent = {
+        status: 'shipped',
+        tracking: move.order.tracking,
+        note: move.change.note,
+        actor: actor.sub,
+      };
       const capture =
         pending ??
         (await recordMovement(trx, {
@@ -71,12 +66,8 @@ export async function updateOrderStatus(
         }));
       return { capture };
     }
-    const messages = [
-      eventMessage('order.status_changed', order, now, { from: change.from, to: change.to }),
-      input.status === 'processing' ? null : emailMessage(EMAILS[input.status], order),
-    ].filter((m) => m !== null);
-    await recordStatusChange(trx, { order, change, messages });
-    return { order };
+    await recordStatusChange(trx, move);
+    return { order: move.order };
   });
   if ('order' in step) return { order: step.order, accepted: false };
   const captured = await capturePayment(deps, step.capture);

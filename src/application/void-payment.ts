@@ -2,11 +2,11 @@ import type { Order } from '../domain/order.js';
 import { retryDelayMs } from '../domain/retry-schedule.js';
 import { PaymentDeclinedError } from '../payments/provider.js';
 import { lockMovement, scheduleMovementRetry, settleMovement, type Movement } from '../persistence/ledger.js';
-import { appendHistory, findOrder } from '../persistence/order-repository.js';
-import { enqueueEvent } from '../persistence/outbox.js';
+import { findOrder } from '../persistence/order-repository.js';
+import { recordOnOrder } from '../persistence/status-change.js';
 import type { Deps } from './deps.js';
 import { CAPTURE_RETRY, NOTIFIED_RETRY_MS } from './capture-payment.js';
-import { historyNotes, noteOn } from '../domain/history-notes.js';
+import { releaseRefused, voided } from '../domain/order-records.js';
 
 export type VoidOutcome =
   { status: 'succeeded'; order: Order | undefined } | { status: 'pending' } | { status: 'failed' };
@@ -62,10 +62,7 @@ export async function settleVoid(deps: Deps, movementId: string): Promise<VoidOu
     if (m.status === 'succeeded') return { status: 'succeeded', order: await findOrder(trx, m.order_id) };
     if (!(await settleMovement(trx, m.id, 'void', 'pending', 'succeeded', {}, now))) return { status: 'pending' };
     const order = await findOrder(trx, m.order_id);
-    if (order)
-      await enqueueEvent(trx, 'payment.voided', order, now, {
-        void: { id: m.id, amount: m.amount, currency: m.currency },
-      });
+    if (order) await recordOnOrder(trx, order.id, voided(order, m, now));
     return { status: 'succeeded', order };
   });
 }
@@ -80,10 +77,6 @@ export async function failVoid(
     if (!(await settleMovement(trx, m.id, 'void', 'pending', 'failed', {}, now))) return;
     const order = await findOrder(trx, m.order_id);
     if (order)
-      await appendHistory(
-        trx,
-        order.id,
-        noteOn(order, 'system', now, historyNotes.releaseRefused(err.declineCode ?? 'declined', err.message)),
-      );
+      await recordOnOrder(trx, order.id, releaseRefused(order, err.declineCode ?? 'declined', err.message, now));
   });
 }

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Order } from './order.js';
+import type { CancelUnits } from './partial-cancel.js';
 import type { Return } from './returns.js';
 
 export const EMAIL_KINDS = [
@@ -102,6 +103,18 @@ export function eventMessage(
 /** Where a message stands: owed, sent, or given up on after its last attempt (an admin may retry it). */
 export const OUTBOX_STATUSES = ['pending', 'delivered', 'dead'] as const;
 export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
+
+/** What a new order owes: the confirmation email (when there is an address) and `order.created`. */
+export const newOrderMessages = (order: Order, at: Date): OutboxMessage[] =>
+  [emailMessage('order_confirmation', order), eventMessage('order.created', order, at)].filter((m) => m !== null);
+
+/** The contract's event for a partial cancel: the order, with `items` the units this cancel took out. */
+export const itemsCancelledEvent = (
+  order: Order,
+  units: readonly CancelUnits[],
+  reason: string | null,
+  at: Date,
+): OutboxMessage => eventMessage('order.items_cancelled', order, at, { items: units, ...(reason ? { reason } : {}) });
 
 /** What a refund the provider confirmed owes: `payment.refunded` with the refund, and the `refund_issued` email. */
 export function refundMessages(

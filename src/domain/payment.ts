@@ -6,6 +6,11 @@
 export const PROVIDERS = ['stripe', 'paypal', 'square', 'adyen', 'mollie', 'sandbox'] as const;
 export type ProviderId = (typeof PROVIDERS)[number];
 
+/** Who did what a provider reported (a refund at its dashboard, a dispute, a failure) in the ledger and history. */
+export const providerActor = (provider: ProviderId) => `provider:${provider}`;
+/** A ledger row the provider made, which we only learned of. */
+export const byProvider = (actor: string) => actor.startsWith('provider:');
+
 /** `immediate`: the charge at creation captures; `shipment`: it only authorizes, the move to `shipped` captures. */
 export const CAPTURE_MODES = ['immediate', 'shipment'] as const;
 export type CaptureMode = (typeof CAPTURE_MODES)[number];

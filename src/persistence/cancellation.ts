@@ -1,17 +1,13 @@
 import { sql } from 'kysely';
-import type { Order, StatusChange } from '../domain/order.js';
-import type { OutboxMessage } from '../domain/messages.js';
+import type { OrderMove } from '../domain/order.js';
 import { paymentReference, toMovement, type Movement, type MovementRow } from './ledger.js';
 import { traceColumns } from './outbox.js';
 import { stockReturn } from './product-repository.js';
 import { fromNow } from './sql-fragments.js';
 import type { Db } from './tables.js';
 
-export interface Cancellation {
-  /** The order as it is once cancelled. */
-  order: Order;
-  change: Pick<StatusChange, 'to' | 'at' | 'actor' | 'note'>;
-  messages: readonly OutboxMessage[];
+/** The cancel as the domain returned it (`cancelWhole`: the order once cancelled, its history line and messages). */
+export interface Cancellation extends OrderMove {
   /** The units that go back in stock: those not cancelled nor returned before. */
   restock: readonly { product_id: string; quantity: number }[];
   /** The id of the movement that gives the money back: the provider's idempotency key for it. */

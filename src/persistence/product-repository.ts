@@ -84,10 +84,19 @@ export async function releaseStock(trx: Db, items: readonly { product_id: string
   await stockReturn(items).execute(trx);
 }
 
-/** The statement that gives units back, also run inside a cancel's single statement (cancellation.ts). */
+/**
+ * The statement that gives units back, also run inside a cancel's single statement (cancellation.ts).
+ * It locks the rows in id order first, as the reservation does: an UPDATE alone locks them in the
+ * order its join meets them (a table's physical order, which updates keep changing), and a restock
+ * and a reservation over the same two products deadlocked.
+ */
 export function stockReturn(items: readonly { product_id: string; quantity: number }[]) {
   return sql`
     update products p set stock = p.stock + w.quantity, updated_at = now()
-    from (select * from unnest(${idArray(items.map((i) => i.product_id))}, ${qtyArray(items.map((i) => i.quantity))}) as w(id, quantity) order by id) w
-    where p.id = w.id and p.stock is not null`;
+    from (
+      select l.id, w.quantity
+      from products l join unnest(${idArray(items.map((i) => i.product_id))}, ${qtyArray(items.map((i) => i.quantity))}) as w(id, quantity) on w.id = l.id
+      where l.stock is not null order by l.id for update of l
+    ) w
+    where p.id = w.id`;
 }

@@ -94,7 +94,11 @@ const statement = compileByShape<string, { go: boolean; short: string[] }>((_db,
     ), short as materialized (
       select l.id from locked l join wanted w on w.id = l.id where l.stock < w.quantity
     )${claim}, taken as (
-      update products p set stock = p.stock - w.quantity, updated_at = now()
+      -- From the locked value, not p.stock: p is the row as this statement's snapshot saw it, and
+      -- when a restock committed while the lock was awaited, PostgreSQL checks products_stock_check
+      -- on that stale row's new value before it re-reads the current one (EvalPlanQual). The lock is
+      -- held to the commit, so the locked value is the current one and the guard below holds for it.
+      update products p set stock = l.stock - w.quantity, updated_at = now()
       from wanted w, locked l
       where p.id = w.id and l.id = p.id and l.stock >= w.quantity and ${go}
     ), recorded as (

@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { Order, StatusChange } from '../domain/order.js';
+import type { HistoryLine, Order } from '../domain/order.js';
 import { compileByShape, slot } from './compiled.js';
 import { traceColumns } from './outbox.js';
 import type { OutboxMessage } from '../domain/messages.js';
@@ -9,7 +9,8 @@ import type { Db } from './tables.js';
 export interface NewOrderSettlement {
   reference: string;
   order: Order;
-  first: Pick<StatusChange, 'to' | 'at' | 'actor' | 'note'>;
+  /** Its first history line and the messages it owes (the domain's `created`). */
+  first: HistoryLine;
   messages: readonly OutboxMessage[];
   /** The Idempotency-Key whose stored answer becomes the order (201). */
   key: { userId: string; key: string } | null;

@@ -1,22 +1,19 @@
 import { sql } from 'kysely';
 import type { OutboxMessage } from '../domain/messages.js';
-import type { Order, StatusChange } from '../domain/order.js';
-import { traceColumns } from './outbox.js';
+import type { HistoryLine, Order, OrderRecord } from '../domain/order.js';
+import { enqueueAll, traceColumns } from './outbox.js';
 import type { Db } from './tables.js';
 
-export interface RecordedChange {
-  /** The order as it is after the change. */
-  order: Order;
-  change: Pick<StatusChange, 'to' | 'at' | 'actor' | 'note'>;
-  messages: readonly OutboxMessage[];
-}
-
 /**
- * A change of an order's state as one statement in the caller's transaction (which holds the order's
- * row lock): its new status and tracking, its history entry and the messages it owes. Cancellation
- * writes the same three with its own additions (cancellation.ts).
+ * A move of an order's status, as the domain returned it (`transition`), in one statement in the
+ * caller's transaction (which holds the order's row lock): its new status and tracking, its history
+ * entry and the messages it owes. Cancellation writes the same three with its own additions
+ * (cancellation.ts).
  */
-export async function recordStatusChange(trx: Db, c: RecordedChange): Promise<void> {
+export async function recordStatusChange(
+  trx: Db,
+  c: { order: Order; change: HistoryLine; messages: readonly OutboxMessage[] },
+): Promise<void> {
   const o = c.order;
   const trace = traceColumns();
   const queued =
@@ -34,4 +31,17 @@ export async function recordStatusChange(trx: Db, c: RecordedChange): Promise<vo
     values (${o.id}::uuid, ${c.change.to}::text, ${c.change.actor}::text, ${c.change.note}::text, ${c.change.at}::timestamptz)`.execute(
     trx,
   );
+}
+
+/**
+ * What a change that moves no status records on its order, as the domain returned it
+ * (domain/order-records.ts): its history lines and the messages it owes, in the caller's transaction.
+ */
+export async function recordOnOrder(trx: Db, orderId: string, r: OrderRecord): Promise<void> {
+  if (r.history.length > 0)
+    await trx
+      .insertInto('order_status_history')
+      .values(r.history.map((h) => ({ order_id: orderId, status: h.to, actor: h.actor, note: h.note, at: h.at })))
+      .execute();
+  await enqueueAll(trx, r.messages);
 }

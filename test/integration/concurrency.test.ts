@@ -52,6 +52,17 @@ describe('concurrency on PostgreSQL', () => {
       ).n,
     );
 
+  /** Until a statement of another connection waits on a lock held by the backend `pid`. */
+  async function waitUntilBlockedBy(pid: number) {
+    for (let i = 0; i < 200; i++) {
+      const { rows } = await sql<{ n: number }>`
+        select count(*)::int as n from pg_stat_activity where ${pid}::int = any(pg_blocking_pids(pid))`.execute(t.db);
+      if (rows[0]!.n > 0) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error('nothing waited on the lock');
+  }
+
   it('20 racing orders for a product with stock 5: exactly 5 × 201, 15 × 409 out_of_stock, stock 0', async () => {
     const sku = uid('scarce');
     await putProduct(t, sku, { price: 999, stock: 5 });
@@ -190,6 +201,60 @@ describe('concurrency on PostgreSQL', () => {
     expect(await stock(b)).toBe(2);
     expect(await ordersOf(a)).toBe(4);
     expect(await ordersOf(b)).toBe(4);
+  });
+
+  it('a restock that commits while a create waits for the product: the create takes the restocked units, 201, never a 500', async () => {
+    // Found by the soak: the reservation computed the new stock from the row as its snapshot saw it
+    // (3), and PostgreSQL checked products_stock_check on 3 − 7 before re-reading the current row (8).
+    const sku = uid('restocked');
+    await putProduct(t, sku, { price: 100, stock: 3 });
+    const token = await t.token(uid('waiter'));
+    let create: Promise<Awaited<ReturnType<typeof call>>> | undefined;
+    await t.db.transaction().execute(async (trx) => {
+      // A cancel giving 5 units back, not yet committed.
+      await sql`update products set stock = stock + 5 where id = ${sku}`.execute(trx);
+      const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx);
+      create = call('POST', '/api/orders', token, orderBody([{ product_id: sku, quantity: 7 }]));
+      await waitUntilBlockedBy(rows[0]!.pid);
+    });
+    const res = await create!;
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(await stock(sku)).toBe(1);
+  });
+
+  it('racing creates and cancels over the same scarce products: never a 500 nor a deadlock, and the stock adds up', async () => {
+    // Cancels give units back while creates take them, over two products in both orders: every
+    // answer is the contract's (201, or 409 out_of_stock), and the stock is exactly what is kept.
+    const [a, b] = [uid('a'), uid('b')];
+    await putProduct(t, b, { price: 100, stock: 6 });
+    await putProduct(t, a, { price: 100, stock: 6 });
+    const statuses: number[] = [];
+    const worker = async (w: number) => {
+      const token = await t.token(`churner${w}`);
+      for (let i = 0; i < 8; i++) {
+        const items = [
+          { product_id: w % 2 ? a : b, quantity: 1 + ((w + i) % 3) },
+          { product_id: w % 2 ? b : a, quantity: 1 + (i % 2) },
+        ];
+        const created = await call('POST', '/api/orders', token, orderBody(items));
+        statuses.push(created.status);
+        if (created.status === 201 && (w + i) % 2 === 0)
+          statuses.push((await call('POST', `/api/orders/${created.body.id}/cancel`, token, {})).status);
+      }
+    };
+    await Promise.all(Array.from({ length: 12 }, (_, w) => worker(w)));
+    expect(statuses).toContain(201);
+    expect(statuses.filter((s) => ![200, 201, 409].includes(s))).toEqual([]);
+    const kept = async (id: string) =>
+      Number(
+        (
+          await sql<{ n: string }>`
+            select coalesce(sum(i.quantity - i.quantity_cancelled), 0) as n
+            from order_items i join orders o on o.id = i.order_id where i.product_id = ${id}`.execute(t.db)
+        ).rows[0]!.n,
+      );
+    expect(await stock(a)).toBe(6 - (await kept(a)));
+    expect(await stock(b)).toBe(6 - (await kept(b)));
   });
 
   it('racing cancels and a tracking move: the order ends either cancelled or processing, never both', async () => {
