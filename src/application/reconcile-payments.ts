@@ -18,7 +18,7 @@ const NOT_FOUND_GRACE_MS = 10 * 60_000;
  * Adyen notifies a payment's outcome within seconds, and delivers again what our endpoint missed:
  * an hour covers an outage of ours. Past it, a charge it never told about is cancelled there.
  */
-export const UNANSWERED_CHARGE_MS = 60 * 60_000;
+const UNANSWERED_CHARGE_MS = 60 * 60_000;
 
 /**
  * Settles everything whose outcome is open: charges left `processing` by a crash or an outage, and
