@@ -11,6 +11,7 @@ import type { Shop } from './traffic/shop.js';
 export async function healAndDrain(rig: Rig, shop: Shop, timeoutMs: number): Promise<number> {
   const started = performance.now();
   await rig.email.up();
+  rig.email.answer();
   await rig.rabbit.startApp().catch(() => undefined);
   await rig.rabbit.waitAccepting();
   for (const [i, instance] of rig.cluster.instances.entries()) {

@@ -16,6 +16,7 @@ import {
   timeline,
   type SoakReport,
 } from './report/summary.js';
+import { startAdyenNotifier } from './traffic/adyen-notifier.js';
 import { ShopClient } from './traffic/client.js';
 import type { Shop } from './traffic/shop.js';
 import { runWorkers } from './traffic/workers.js';
@@ -78,6 +79,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       background: new Set(),
       running: true,
     };
+    const adyenNotifier = startAdyenNotifier(shop);
     o.log(`traffic: ${o.workers} workers for ${Math.round(o.durationMs / 1000)} s through ${rig.cluster.url}`);
     const faultCtx = { rig, shop, pick: (n: number) => Math.floor(rnd.next() * n) };
     // Traffic runs for the duration, and on while faults are still healing (a loaded machine restarts
@@ -96,13 +98,17 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const trafficEnd = client.now();
     shop.running = false;
     o.log('traffic stopped; healing and draining …');
-    const drainMs = await healAndDrain(rig, shop, 180_000);
+    // Up to 6.5 minutes: charges a killed reconciler pass held come back when its lease (5 min) ends.
+    const drainMs = await healAndDrain(rig, shop, 390_000);
+    await adyenNotifier.stop();
     const audit = await runAudit({
       databaseUrls: rig.ha.nodes.map((n) => n.url),
       providers: {
         stripe: rig.emulators.stripe.url,
         square: rig.emulators.square.url,
         paypal: rig.emulators.paypal.url,
+        adyen: rig.emulators.adyen.url,
+        mollie: rig.emulators.mollie.url,
       },
       amqpUrl: rig.rabbit.url,
       queue: AUDIT_QUEUE,

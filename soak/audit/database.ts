@@ -17,7 +17,14 @@ export interface DbSnapshot {
     provider: string;
     provider_reference: string | null;
     status: string;
+    abandoned: boolean;
+    attempts: number;
+    failure_reason: string | null;
+    created_at: Date;
     updated_at: Date;
+    next_attempt_at: Date;
+    leased_until: Date | null;
+    action_expires_at: Date | null;
   }[];
   ledger: {
     id: string;
@@ -42,7 +49,9 @@ export async function readDatabase(client: pg.Client): Promise<DbSnapshot> {
     items: await q('select order_id, product_id, quantity, quantity_cancelled, quantity_returned from order_items'),
     products: await q('select id, stock from products'),
     transactions: await q(
-      'select id, order_id, provider, provider_reference, status, updated_at from payment_transactions',
+      `select id, order_id, provider, provider_reference, status, abandoned, attempts, failure_reason, created_at,
+              updated_at, next_attempt_at, leased_until, action_expires_at
+       from payment_transactions`,
     ),
     ledger: await q(
       'select id, transaction_id, order_id, kind, amount::int as amount, status, provider_reference from payment_ledger',

@@ -74,7 +74,17 @@ export function stuck(db: DbSnapshot): AuditLine {
   const failures = [
     ...db.transactions
       .filter((t) => t.status === 'processing')
-      .map((t) => `charge ${t.id} processing since ${t.updated_at.toISOString()}`),
+      .map((t) => {
+        // What the reconciler knew: enough to tell a lease left by a killed pass from a charge it keeps asking about.
+        const order = db.orders.find((o) => o.id === t.order_id)?.status ?? 'no order';
+        const at = (d: Date | null) => d?.toISOString().slice(11, 23) ?? '-';
+        return (
+          `charge ${t.id} (${t.provider}, order ${order}${t.abandoned ? ', abandoned' : ''}) processing: ` +
+          `created ${at(t.created_at)}, updated ${at(t.updated_at)}, action expires ${at(t.action_expires_at)}, ` +
+          `${t.attempts} attempts, next ${at(t.next_attempt_at)}, leased until ${at(t.leased_until)}, ` +
+          `last: ${t.failure_reason ?? '-'}`
+        );
+      }),
     ...db.ledger.filter((l) => l.status === 'pending').map((l) => `${l.kind} ${l.id} of ${l.order_id} pending`),
     ...db.outbox.filter((m) => m.status !== 'delivered').map((m) => `${m.kind} ${m.topic} ${m.id} ${m.status}`),
     // Its deadline (PAYMENT_ACTION_TIMEOUT_SECONDS, seconds in the soak) is long past once drained.

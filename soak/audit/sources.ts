@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { connect } from 'amqplib';
 import pg from 'pg';
 
@@ -59,12 +61,42 @@ export async function primaryClient(urls: string[]): Promise<pg.Client> {
   throw new Error(`no database node accepts writes (${urls.join(', ')})`);
 }
 
+/**
+ * A JSON request to an emulator's control endpoint. Some emulators speak only HTTPS, with a throw-away
+ * CA named by NODE_EXTRA_CA_CERTS; Node reads that variable only when it starts, and the soak sets it
+ * once running, so the CA is given to the request here.
+ */
+export async function emulatorRequest(
+  url: string,
+  method = 'GET',
+  body?: unknown,
+): Promise<{ status: number; json: unknown }> {
+  const target = new URL(url);
+  const caFile = process.env.NODE_EXTRA_CA_CERTS;
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const options = { method, headers: payload ? { 'content-type': 'application/json' } : {} };
+  return new Promise((resolve, reject) => {
+    const done = (res: IncomingMessage) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString('utf8')));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? (JSON.parse(text) as unknown) : null }));
+      res.on('error', reject);
+    };
+    const req =
+      target.protocol === 'https:'
+        ? httpsRequest(target, { ...options, ...(caFile && { ca: readFileSync(caFile) }) }, done)
+        : httpRequest(target, options, done);
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
 export async function readProviders(providers: Record<string, string>): Promise<ProviderPayment[]> {
   const all: ProviderPayment[] = [];
   for (const [provider, url] of Object.entries(providers)) {
-    const res = await fetch(`${url}/__emulator/records`);
-    if (!res.ok) throw new Error(`${provider} emulator records: ${res.status}`);
-    const { payments } = (await res.json()) as { payments: Omit<ProviderPayment, 'provider'>[] };
+    const res = await emulatorRequest(`${url}/__emulator/records`);
+    if (res.status !== 200) throw new Error(`${provider} emulator records: ${res.status}`);
+    const { payments } = res.json as { payments: Omit<ProviderPayment, 'provider'>[] };
     all.push(...payments.map((p) => ({ ...p, provider })));
   }
   return all;

@@ -1,5 +1,7 @@
+import { emulatorRequest, primaryClient } from '../audit/sources.js';
 import type { Rig } from '../rig/index.js';
 import type { Shop } from '../traffic/shop.js';
+import { pidsHolding } from './sockets.js';
 
 /**
  * Each fault the soak injects: what it breaks and how it heals. `run` resolves once the fault is
@@ -19,32 +21,66 @@ export interface Fault {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function killInstance(ctx: FaultContext, signal: NodeJS.Signals, env?: Record<string, string>): Promise<string> {
-  const i = ctx.pick(ctx.rig.cluster.instances.length);
+async function killInstance(
+  ctx: FaultContext,
+  signal: NodeJS.Signals,
+  i = ctx.pick(ctx.rig.cluster.instances.length),
+): Promise<string> {
   const victim = ctx.rig.cluster.instances[i]!;
   victim.child.kill(signal);
   const exit = await victim.exited;
   if (signal === 'SIGKILL') await sleep(1500);
-  await ctx.rig.cluster.restart(i, env);
+  await ctx.rig.cluster.restart(i);
   return `instance ${victim.port} (${exit.signal ?? `exit ${exit.code}`}), restarted`;
+}
+
+/** Polls `probe` until it answers, for at most `ms`. */
+async function until<T>(ms: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`nothing in flight to kill within ${ms / 1000} s`);
+    await sleep(200);
+  }
+}
+
+async function control(base: string, name: string, body: unknown): Promise<void> {
+  const res = await emulatorRequest(`${base}/__emulator/${name}`, 'POST', body);
+  if (res.status >= 300) throw new Error(`emulator refused ${name}: ${res.status}`);
+}
+
+/** Charges a reconciler pass holds: its lease is minutes, a request's own hold is RECONCILE_AFTER_MS. */
+async function reconcilerLeases({ rig }: FaultContext): Promise<number> {
+  const client = await primaryClient(rig.ha.nodes.map((n) => n.url));
+  try {
+    const { rows } = await client.query<{ n: number }>(
+      `select count(*)::int as n from payment_transactions
+       where status = 'processing' and leased_until > now() + interval '60 seconds'`,
+    );
+    return rows[0]!.n;
+  } finally {
+    await client.end();
+  }
 }
 
 /** A provider emulator's own control endpoint: every request meets `kind` for `ms`. */
 async function providerOutage(
   ctx: FaultContext,
-  provider: 'stripe' | 'square' | 'paypal',
+  provider: (typeof PROVIDERS)[number],
   kind: 'fail' | 'hang' | 'hang-after',
   ms: number,
 ): Promise<void> {
-  const res = await fetch(`${ctx.rig.emulators[provider].url}/__emulator/outage`, {
-    method: 'POST',
-    body: JSON.stringify({ kind, ms, status: 500 }),
+  const res = await emulatorRequest(`${ctx.rig.emulators[provider].url}/__emulator/outage`, 'POST', {
+    kind,
+    ms,
+    status: 500,
   });
-  if (!res.ok) throw new Error(`${provider} emulator refused the outage: ${res.status}`);
+  if (res.status >= 300) throw new Error(`${provider} emulator refused the outage: ${res.status}`);
   await sleep(ms);
 }
 
-const PROVIDERS = ['stripe', 'square', 'paypal'] as const;
+const PROVIDERS = ['stripe', 'square', 'paypal', 'adyen', 'mollie'] as const;
 
 const providerFaults: Fault[] = PROVIDERS.flatMap((p) => [
   { name: `${p} answers 500`, run: async (ctx: FaultContext) => (await providerOutage(ctx, p, 'fail', 6000), '6 s') },
@@ -117,26 +153,63 @@ export const FAULTS: readonly Fault[] = [
     },
   },
   {
-    // A backlog builds while the sink is down; the relay is killed while it delivers it.
+    // The relay process dies with deliveries in flight: the sink takes emails but holds its answers,
+    // and the relay is SIGKILLed once the sink holds one of its own (told by the client port's pid).
     name: 'relay SIGKILL mid-batch',
     run: async ({ rig }) => {
-      await rig.email.down();
-      await sleep(4000);
-      await rig.email.up();
-      await sleep(150);
-      await rig.relay.kill();
-      await sleep(1000);
-      rig.relay.start();
-      return 'email backlog of 4 s, relay killed 150 ms into its delivery, restarted';
+      rig.email.hold();
+      try {
+        const pid = rig.relay.pid();
+        const inFlight = await until(60_000, async () => {
+          const n = (await pidsHolding(rig.email.port, rig.email.heldPorts())).filter((p) => p === pid).length;
+          return n > 0 ? n : undefined;
+        });
+        await rig.relay.kill();
+        rig.email.answer();
+        await sleep(1000);
+        rig.relay.start();
+        return `relay pid ${pid} SIGKILLed with ${inFlight} email deliveries of its batch in flight (received, unanswered); restarted`;
+      } finally {
+        rig.email.answer();
+      }
     },
   },
   {
-    // Charges whose answers were lost are left to the reconciler; an instance dies while it works on them.
+    // An instance dies while its reconciler is mid-pass: Stripe does charges and loses the answers, so
+    // the reconciler must find them (a search by transaction id, which only the reconciler makes);
+    // Stripe holds those searches unanswered, and the instance whose pass waits on one is SIGKILLed.
     name: 'reconciler SIGKILL mid-pass',
     run: async (ctx) => {
-      await providerOutage(ctx, 'stripe', 'hang-after', 3000);
-      await sleep(3500);
-      return `stripe answers lost for 3 s, then ${await killInstance(ctx, 'SIGKILL')}`;
+      const stripe = ctx.rig.emulators.stripe;
+      const search = '/v1/payment_intents/search';
+      await control(stripe.url, 'faults', { kind: 'hang', n: 500, match: `^GET ${search}$` });
+      try {
+        await providerOutage(ctx, 'stripe', 'hang-after', 5000);
+        const caught = await until(90_000, async () => {
+          const { held } = (await emulatorRequest(`${stripe.url}/__emulator/held`)).json as {
+            held: { path: string; remotePort: number }[];
+          };
+          const ports = held.filter((h) => h.path === search).map((h) => h.remotePort);
+          const pids = await pidsHolding(Number(new URL(stripe.url).port), ports);
+          const i = ctx.rig.cluster.instances.findIndex((x) => x.child.pid !== undefined && pids.includes(x.child.pid));
+          return i === -1
+            ? undefined
+            : { i, searches: pids.filter((p) => p === ctx.rig.cluster.instances[i]!.child.pid).length };
+        });
+        const leased = await reconcilerLeases(ctx);
+        const victim = ctx.rig.cluster.instances[caught.i]!;
+        victim.child.kill('SIGKILL');
+        await victim.exited;
+        await control(stripe.url, 'reset', {});
+        await sleep(1500);
+        await ctx.rig.cluster.restart(caught.i);
+        return (
+          `stripe answers lost for 5 s; instance ${victim.port} SIGKILLed while its reconciler pass waited on ` +
+          `${caught.searches} Stripe search(es), ${leased} charge(s) under a reconciler lease; restarted`
+        );
+      } finally {
+        await control(stripe.url, 'reset', {});
+      }
     },
   },
   ...providerFaults,

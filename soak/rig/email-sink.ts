@@ -10,6 +10,15 @@ import type { AddressInfo } from 'node:net';
 export interface EmailSink {
   url: string;
   recordsUrl: string;
+  port: number;
+  /**
+   * From now on an email is received (recorded) but not answered until `answer()`: its sender is
+   * left mid-delivery, as when the service took it and the answer was lost. `heldPorts()` are the
+   * client ports of the deliveries held now.
+   */
+  hold(): void;
+  heldPorts(): number[];
+  answer(): void;
   down(): Promise<void>;
   up(): Promise<void>;
   close(): Promise<void>;
@@ -23,6 +32,8 @@ export interface ReceivedEmail {
 
 export async function startEmailSink(): Promise<EmailSink> {
   const received: ReceivedEmail[] = [];
+  let holding = false;
+  const held = new Map<number, () => void>();
   const make = () =>
     createServer((req, res) => {
       if (req.method === 'GET' && req.url === '/records')
@@ -37,7 +48,10 @@ export async function startEmailSink(): Promise<EmailSink> {
             kind: String(mail.kind),
             order_id: typeof mail.order_id === 'string' ? mail.order_id : null,
           });
-          res.writeHead(202).end();
+          const port = req.socket.remotePort ?? 0;
+          if (!holding) return void res.writeHead(202).end();
+          held.set(port, () => res.writeHead(202).end());
+          req.socket.once('close', () => held.delete(port));
         } catch {
           res.writeHead(400).end();
         }
@@ -57,6 +71,14 @@ export async function startEmailSink(): Promise<EmailSink> {
   return {
     url: `http://127.0.0.1:${port}/emails`,
     recordsUrl: `http://127.0.0.1:${port}/records`,
+    port,
+    hold: () => void (holding = true),
+    heldPorts: () => [...held.keys()],
+    answer: () => {
+      holding = false;
+      for (const send of held.values()) send();
+      held.clear();
+    },
     down,
     up: async () => {
       if (server) return;

@@ -10,6 +10,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
  * deployment that scales the relay apart runs it: the soak SIGKILLs it mid-batch and starts it again.
  */
 export interface RelayProcess {
+  /** The running relay's process id, if it runs. */
+  pid(): number | undefined;
   kill(): Promise<void>;
   start(): void;
   stop(): Promise<void>;
@@ -40,5 +42,5 @@ export function startRelay(
     clearTimeout(timer);
   };
   start();
-  return { kill: () => signal('SIGKILL'), start, stop: () => signal('SIGTERM') };
+  return { pid: () => child?.pid, kill: () => signal('SIGKILL'), start, stop: () => signal('SIGTERM') };
 }

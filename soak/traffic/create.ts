@@ -11,12 +11,23 @@ const PROVIDERS = [
   { name: 'stripe', weight: 3 },
   { name: 'square', weight: 2 },
   { name: 'paypal', weight: 2 },
+  { name: 'adyen', weight: 2 },
   { name: 'sandbox', weight: 1 },
 ] as const;
 
-function source(shop: Shop, rnd: Random, provider: string, total: number): string {
+const ADYEN_CARD = {
+  type: 'scheme',
+  encryptedCardNumber: 'test_4111111111111111',
+  encryptedExpiryMonth: 'test_03',
+  encryptedExpiryYear: 'test_2030',
+  encryptedSecurityCode: 'test_737',
+};
+
+function source(shop: Shop, rnd: Random, provider: string, total: number): unknown {
   const decline = rnd.chance(0.05);
   switch (provider) {
+    case 'adyen':
+      return decline ? { ...ADYEN_CARD, encryptedCardNumber: 'test_refused' } : ADYEN_CARD;
     case 'stripe':
       return decline ? 'pm_card_chargeDeclined' : 'pm_card_visa';
     case 'square':

@@ -10,7 +10,15 @@ import { isOk, pickOrder, type Shop, type TrafficKind } from './shop.js';
 type Delivery = { body: string; headers: Record<string, string> };
 
 function refundAt(shop: Shop, provider: string, reference: string, amount: number): Delivery[] {
-  const { stripe, square, paypal } = shop.emulators;
+  const { stripe, square, paypal, adyen, mollie } = shop.emulators;
+  if (provider === 'adyen') {
+    adyen.dashboardRefund(reference, amount);
+    return []; // its REFUND notification goes out with the others (adyen-notifier.ts)
+  }
+  if (provider === 'mollie') {
+    mollie.dashboardRefund(reference, amount);
+    return [mollie.webhook(reference)];
+  }
   if (provider === 'stripe') {
     const r = stripe.dashboardRefund(reference, amount);
     return [r.chargeRefunded, r.refundCreated];

@@ -5,6 +5,7 @@ import { dashboardRefund } from './dashboard-refund.js';
 import { list } from './list.js';
 import { partialCancel } from './partial-cancel.js';
 import { read } from './read.js';
+import { redirectPayment } from './redirect.js';
 import { refund } from './refund.js';
 import { returns } from './returns.js';
 import { ship } from './ship.js';
@@ -22,4 +23,5 @@ export const TRAFFIC: readonly TrafficKind[] = [
   returns,
   dashboardRefund,
   customerAction,
+  redirectPayment,
 ];

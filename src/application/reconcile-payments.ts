@@ -130,7 +130,8 @@ async function settleCharge(deps: Deps, t: PaymentTransaction): Promise<void> {
  * the provider by our reference and given up here (its stock and key freed, as for any charge whose
  * outcome the client was not told), and the notification of that cancel ends it — failed if
  * cancelled, else completed and its money given back (adyen-notification.ts). Sent again at each
- * look until then, under the same key.
+ * look until then, under the same key. (A waiting payment whose order ended is stopped by the settle
+ * step's `cancelAction`, asked again on each pass.)
  */
 async function stopUnanswered(deps: Deps, t: PaymentTransaction): Promise<void> {
   const provider = deps.payments.get(t.provider);
@@ -160,8 +161,6 @@ async function stopUnanswered(deps: Deps, t: PaymentTransaction): Promise<void> 
 async function settleAwaiting(deps: Deps, t: PaymentTransaction): Promise<void> {
   const r = await settleAwaitingPayment(deps, t.order_id, { kind: 'reconciler' });
   if (!r.open) return;
-  // The order ended while the payment stayed open: a provider that only notifies is asked to stop it.
-  if (r.order?.status !== 'awaiting_payment') await stopUnanswered(deps, t);
   const backoff = retryDelayMs(t.attempts, RETRY);
   const untilExpiry = Date.parse(t.action_expires_at!) - deps.clock().getTime();
   const delay = r.order?.status === 'awaiting_payment' ? Math.max(0, Math.min(backoff, untilExpiry)) : backoff;

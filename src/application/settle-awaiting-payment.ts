@@ -102,7 +102,17 @@ async function decide(deps: Deps, trx: Db, order: Order, t: PaymentTransaction, 
       : await ask(deps, provider, input, t, { tolerateOutage: ending });
 
   if (order.status !== 'awaiting_payment') {
-    // The order already ended while the payment was still open: what arrives now is given back.
+    // The order already ended while the payment was still open (the provider could not cancel it
+    // then, e.g. it was down at the expiry): the reconciler asks for the cancel again on each pass, or
+    // a payment the customer never finishes would stay open, and the charge `processing`, for ever.
+    if (truth.kind === 'open' && road.kind === 'reconciler' && provider.cancelAction) {
+      if ((await cancelAt(deps, provider, input)) === 'cancelled') {
+        await moveCharge(trx, t.id, 'failed', { decline_code: 'payment_cancelled' }, now);
+        return { order, open: false, changed: false };
+      }
+      truth = await ask(deps, provider, input, t, { tolerateOutage: true });
+    }
+    // What arrives now is given back.
     if (truth.kind === 'paid') {
       const movement = await recordMoneyToGiveBack(
         deps,

@@ -1,7 +1,7 @@
 import { hmacValidator } from '@adyen/api-library';
 import { randomBytes } from 'node:crypto';
 import type { AdyenSettings } from '../../src/payments/adyen-client.js';
-import { fingerprint, HttpEmulator, type RecordedRequest, type Reply } from './http-emulator.js';
+import { fingerprint, HttpEmulator, type ProviderPayment, type RecordedRequest, type Reply } from './http-emulator.js';
 
 /**
  * Adyen's Checkout API v72 (the version @adyen/api-library 32 calls) and its standard
@@ -124,9 +124,10 @@ export class AdyenEmulator extends HttpEmulator {
     if (p?.state === 'authorised' && p.captured === 0) p.state = 'expired';
   }
 
-  /** A refund made in the Customer Area: Adyen names the payment's own merchant reference. */
+  /** A refund made in the Customer Area: Adyen names the payment's own merchant reference. Never more than is left. */
   dashboardRefund(pspReference: string, value: number): NotificationItem {
     const p = this.payments.get(pspReference)!;
+    if (value > p.captured - p.refunded) throw new Error(`adyen: ${pspReference} has ${p.captured - p.refunded} left`);
     p.refunded += value;
     return this.notify(
       this.item(p, 'REFUND', {
@@ -383,6 +384,58 @@ export class AdyenEmulator extends HttpEmulator {
     }
     if (!p.manual) p.captured = p.amount.value;
     this.notify(this.item(p, 'AUTHORISATION', {}));
+  }
+
+  /**
+   * The shopper never finishes: the session expires at Adyen, which notifies AUTHORISATION with
+   * success "false" (a payment method's own expiry; a 3-D Secure challenge's after its timeout).
+   */
+  expireShopper(pspReference: string): void {
+    const p = this.payments.get(pspReference);
+    if (p?.state !== 'action') return;
+    p.state = 'expired';
+    this.notify(this.item(p, 'AUTHORISATION', { success: 'false', reason: 'Expired' }));
+  }
+
+  /** Each payment as the audit compares it with our ledger (http-emulator.ts ProviderPayment). */
+  protected override records(): ProviderPayment[] {
+    return [...this.payments.values()].map((p) => {
+      const of = (code: string) =>
+        this.notifications.filter((n) => n.eventCode === code && n.originalReference === p.pspReference);
+      // Ours name our ledger row (capture, refund id) as their reference; the Customer Area's the payment's own.
+      const ledgerId = (n: NotificationItem) =>
+        n.merchantReference === p.merchantReference ? null : n.merchantReference;
+      const captures = p.manual
+        ? of('CAPTURE')
+            .filter((n) => n.success === 'true')
+            .map((n) => ({ id: n.pspReference, amount: n.amount.value, ledgerId: ledgerId(n) }))
+        : p.captured > 0
+          ? [{ id: p.pspReference, amount: p.captured, ledgerId: null }]
+          : [];
+      const held = this.heldRefunds.filter((n) => n.originalReference === p.pspReference);
+      return {
+        id: p.pspReference,
+        transactionId: p.merchantReference,
+        currency: p.amount.currency,
+        held: p.manual && p.state === 'authorised' && p.captured === 0 ? p.amount.value : 0,
+        captured: p.captured,
+        captures,
+        refunds: [
+          ...of('REFUND').map((n) => ({
+            id: n.pspReference,
+            amount: n.amount.value,
+            status: n.success === 'true' ? ('succeeded' as const) : ('failed' as const),
+            ledgerId: ledgerId(n),
+          })),
+          ...held.map((n) => ({
+            id: n.pspReference,
+            amount: n.amount.value,
+            status: 'pending' as const,
+            ledgerId: ledgerId(n),
+          })),
+        ],
+      };
+    });
   }
 
   private details(body: Record<string, unknown>): Reply {

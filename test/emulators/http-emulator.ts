@@ -52,8 +52,16 @@ export interface ProviderPayment {
 /** Where the control endpoints live on every emulator: never a path of a real provider. */
 const CONTROL = '/__emulator/';
 
+/** A request a `hang` fault holds unanswered, with the client's port (to tell which process sent it). */
+export interface HeldRequest {
+  method: string;
+  path: string;
+  remotePort: number;
+}
+
 export class HttpEmulator {
   readonly requests: RecordedRequest[] = [];
+  private readonly held = new Set<HeldRequest>();
   private readonly server: Server;
   private readonly faults: Fault[] = [];
   private outage: { kind: FaultKind; status: number; until: number } | null = null;
@@ -130,12 +138,20 @@ export class HttpEmulator {
   /**
    * The emulator's own endpoints, for a driver in another process (or one that must not share our
    * objects, like the soak's audit): `GET records`, `POST outage {kind, ms, status?}`,
-   * `POST faults {kind, n, status?}`, `POST reset`. Never recorded, never faulted.
+   * `POST faults {kind, n, status?, match?}` (`match`: a RegExp source for `METHOD /path`), `GET held`
+   * (the requests a hang holds now), `POST reset`. Never recorded, never faulted.
    */
   private control(method: string, name: string, body: string): Reply {
-    const input = (body ? JSON.parse(body) : {}) as { kind?: FaultKind; ms?: number; n?: number; status?: number };
+    const input = (body ? JSON.parse(body) : {}) as {
+      kind?: FaultKind;
+      ms?: number;
+      n?: number;
+      status?: number;
+      match?: string;
+    };
     const kinds: FaultKind[] = ['fail', 'hang', 'hang-after'];
     if (method === 'GET' && name === 'records') return { status: 200, body: { payments: this.records() } };
+    if (method === 'GET' && name === 'held') return { status: 200, body: { held: [...this.held] } };
     if (method === 'POST' && name === 'reset') {
       this.faults.length = 0;
       this.outage = null;
@@ -145,7 +161,11 @@ export class HttpEmulator {
       if (name === 'outage') this.startOutage(input.kind, input.ms ?? 1000, input.status);
       else
         for (let i = 0; i < (input.n ?? 1); i++)
-          this.faults.push({ kind: input.kind, status: input.status ?? 500, match: undefined });
+          this.faults.push({
+            kind: input.kind,
+            status: input.status ?? 500,
+            match: input.match === undefined ? undefined : new RegExp(input.match),
+          });
       return { status: 204, body: '' };
     }
     return { status: 404, body: { error: `no control endpoint ${method} ${name}` } };
@@ -174,7 +194,12 @@ export class HttpEmulator {
     this.requests.push(recorded);
 
     const fault = this.takeFault(`${recorded.method} ${url.pathname}`);
-    if (fault?.kind === 'hang') return;
+    if (fault?.kind === 'hang') {
+      const held = { method: recorded.method, path: url.pathname, remotePort: req.socket.remotePort ?? 0 };
+      this.held.add(held);
+      req.socket.once('close', () => this.held.delete(held));
+      return;
+    }
     if (fault?.kind === 'fail') return send(res, { status: fault.status, body: { error: 'injected failure' } });
     let reply: Reply;
     try {

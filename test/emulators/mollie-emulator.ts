@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { fromMajorString } from '../../src/domain/money.js';
 import type { MollieSettings } from '../../src/payments/mollie-client.js';
-import { fingerprint, HttpEmulator, type RecordedRequest, type Reply } from './http-emulator.js';
+import { fingerprint, HttpEmulator, type ProviderPayment, type RecordedRequest, type Reply } from './http-emulator.js';
 import { throwAwayTls } from './tls.js';
 
 /**
@@ -164,8 +164,11 @@ export class MollieEmulator extends HttpEmulator {
       if (r.status === 'pending' || r.status === 'queued' || r.status === 'processing') r.status = 'refunded';
   }
 
+  /** A refund made in the Mollie Dashboard: never more than is left. */
   dashboardRefund(id: string, minor: number): MollieRefund {
     const p = this.payments.get(id)!;
+    const left = this.minor(p.amountCaptured) - this.refundedOf(p);
+    if (minor > left) throw new Error(`mollie: ${id} has ${left} left`);
     return this.addRefund(
       p,
       this.amount(minor, p.amount.currency),
@@ -203,6 +206,48 @@ export class MollieEmulator extends HttpEmulator {
       c.settlementId = `stl_${token()}`;
       c.settlementAmount = { currency: c.amount.currency, value: `-${c.amount.value}` };
     }
+  }
+
+  /** Each payment as the audit compares it with our ledger (http-emulator.ts ProviderPayment). */
+  protected override records(): ProviderPayment[] {
+    return [...this.payments.values()].map((p) => {
+      const captured = this.minor(p.amountCaptured);
+      const made = this.captures.filter((c) => c.paymentId === p.id && c.status === 'succeeded');
+      const named = (m: unknown, key: string) => ((m as Record<string, unknown> | null)?.[key] as string) ?? null;
+      return {
+        id: p.id,
+        transactionId: named(p.metadata, 'transaction_id'),
+        currency: p.amount.currency,
+        held: p.status === 'authorized' ? this.minor(p.amount) : 0,
+        captured,
+        captures: made.length
+          ? made.map((c) => ({ id: c.id, amount: this.minor(c.amount), ledgerId: named(c.metadata, 'capture_id') }))
+          : captured > 0
+            ? [{ id: p.id, amount: captured, ledgerId: null }]
+            : [],
+        refunds: this.refundsOf(p.id).map((r) => ({
+          id: r.id,
+          amount: this.minor(r.amount),
+          status:
+            r.status === 'refunded'
+              ? ('succeeded' as const)
+              : r.status === 'failed' || r.status === 'canceled'
+                ? ('failed' as const)
+                : ('pending' as const),
+          ledgerId: named(r.metadata, 'refund_id'),
+        })),
+      };
+    });
+  }
+
+  private minor(a: Amount): number {
+    return fromMajorString(a.value, a.currency);
+  }
+
+  private refundedOf(p: MolliePayment): number {
+    return this.refundsOf(p.id)
+      .filter((r) => r.status !== 'failed' && r.status !== 'canceled')
+      .reduce((n, r) => n + this.minor(r.amount), 0);
   }
 
   private amount(minor: number, currency: string): Amount {
@@ -331,10 +376,8 @@ export class MollieEmulator extends HttpEmulator {
   private refund(p: MolliePayment, body: Record<string, unknown>): Reply {
     const parsed = this.parseAmount(body.amount);
     if ('status' in parsed) return parsed;
-    const captured = fromMajorString(p.amountCaptured.value, p.amountCaptured.currency);
-    const refunded = this.refundsOf(p.id)
-      .filter((r) => r.status !== 'failed' && r.status !== 'canceled')
-      .reduce((n, r) => n + fromMajorString(r.amount.value, r.amount.currency), 0);
+    const captured = this.minor(p.amountCaptured);
+    const refunded = this.refundedOf(p);
     if (p.status !== 'paid' || parsed.minor > captured - refunded)
       return problem(422, 'Unprocessable Entity', 'The refund amount is higher than the remaining amount', 'amount');
     const status =

@@ -160,6 +160,36 @@ describe.each(DATABASES)('Stripe 3-D Secure through the SDK and the emulator on 
     }
   });
 
+  it('Stripe unreachable at the expiry and the customer never back: a later reconciler pass cancels the intent, and the charge fails', async () => {
+    // Found by the soak: the charge of an order ended while Stripe was down stayed `processing` for
+    // ever, the reconciler asking Stripe about an intent that would wait for its customer for ever.
+    const quick = await variantApp(t, { ...emu.env, PAYMENT_ACTION_TIMEOUT_SECONDS: '1' });
+    try {
+      const { order, token, productId } = await awaitingOrder(quick);
+      await new Promise((r) => setTimeout(r, 1100));
+      emu.stripe.failNext(20, 500, /^POST \/v1\/payment_intents\/[^/]+\/cancel$/);
+      await reconcilePayments(quick.deps);
+      expect(await read(token, order.id)).toMatchObject({ status: 'cancelled', payment: { status: 'processing' } });
+      emu.stripe.resetFaults();
+      await t.db
+        .updateTable('payment_transactions')
+        .set({ next_attempt_at: new Date(Date.now() - 1000) })
+        .where('order_id', '=', order.id)
+        .execute();
+      await reconcilePayments(quick.deps);
+      const pi = emu.stripe.intents.get(order.payment.provider_reference)!;
+      expect(pi).toMatchObject({ status: 'canceled', cancellation_reason: 'abandoned' });
+      expect(await read(token, order.id)).toMatchObject({ status: 'cancelled', payment: { status: 'failed' } });
+      expect(await stockOf(t, productId)).toBe(4);
+      // Nothing is left for the reconciler; the canceled webhook after it changes nothing.
+      expect((await deliver(emu.stripe.canceledWebhook(pi.id))).statusCode).toBe(200);
+      expect(await topicsOf(order.id)).toEqual(['order.cancelled']);
+      expect(emu.stripe.refundsFor(pi.id)).toEqual([]);
+    } finally {
+      await quick.close();
+    }
+  });
+
   it('in shipment mode amount_capturable_updated authorizes; shipping captures', async () => {
     const shipment = await variantApp(t, { ...emu.env, PAYMENT_CAPTURE: 'shipment' });
     try {

@@ -132,6 +132,10 @@ describe('outside production', () => {
     ['OUTBOX_RETENTION_HOURS', '-5', /OUTBOX_RETENTION_HOURS/],
     ['OUTBOX_RETENTION_HOURS', '7d', /OUTBOX_RETENTION_HOURS/],
     ['OUTBOX_RETENTION_HOURS', '8761', /OUTBOX_RETENTION_HOURS/],
+    // Refused even while nothing reads it (Stripe off, the development provider's default): a typo shows at once.
+    ['STRIPE_API_BASE', 'emulator', /^STRIPE_API_BASE is not a URL \(got "emulator"\)$/],
+    ['DEV_IDP_ACCESS_TOKEN_TTL_SECONDS', '1', /^DEV_IDP_ACCESS_TOKEN_TTL_SECONDS must be an integer from 2 to 86400/],
+    ['HTTP2', 'maybe', /^HTTP2 must be true or false \(got "maybe"\)$/],
   ])('%s=%s is refused with a message naming it', (name, value, pattern) => {
     const problems = problemsOf({ NODE_ENV: 'test', JWT_SECRET: SECRET, [name]: value });
     expect(problems.join('\n')).toMatch(pattern);
