@@ -10,7 +10,7 @@ import tseslint from 'typescript-eslint';
  * - `payments`, `notifications`, `events` are called by workers and use cases, never the reverse;
  * - only `persistence` writes SQL: nobody else imports kysely's `sql` or calls the query builder.
  * Imports are matched on their relative specifier, so `(../)+name/` is the top-level folder `name`.
- * test/unit/boundaries.test.ts proves that each rule bites.
+ * test/architecture/boundaries.test.ts proves that each rule bites.
  */
 const SRC_ENTRIES = readdirSync(new URL('./src', import.meta.url), { withFileTypes: true })
   .filter((e) => e.name !== 'console' && (e.isDirectory() || e.name.endsWith('.ts')))

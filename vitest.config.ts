@@ -1,36 +1,23 @@
-import { globSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { configDefaults, defineConfig } from 'vitest/config';
+import { checkTiers, PROJECT_FILES } from './vitest.tiers.js';
 
 /**
- * Four tiers (README, "Tests"); this config holds the first three, vitest.disruptive.config.ts the
- * fourth. `npm test` runs them in order, `npm run test:quick` only `unit` and `pglite`.
+ * Four tiers (README, "Tests"), each chosen by a test file's name (vitest.tiers.ts): this config holds
+ * the first three, vitest.disruptive.config.ts the fourth. `npm test` runs them in order,
+ * `npm run test:quick` only `unit` and `pglite`.
  *
- * - unit: pure functions, no I/O.
- * - pglite: use cases and HTTP on the embedded database, payment providers faked at the wire by the
- *   in-process emulators (test/emulators); needs no service at all.
- * - services: everything that needs the machine's PostgreSQL, Redis, RabbitMQ, nginx or Chromium.
+ * - unit (`x.test.ts`): pure functions, no I/O.
+ * - pglite (`x.pglite.test.ts`): use cases and HTTP on the embedded database, payment providers faked
+ *   at the wire by the in-process emulators (test/emulators); needs no service at all.
+ * - services (`x.services.test.ts`): everything that needs the machine's PostgreSQL, Redis, RabbitMQ,
+ *   nginx or Chromium.
  *
- * A file that runs on both databases (`describe.each(DATABASES)`, test/helpers/db.ts) belongs to
- * pglite and services; TEST_DATABASES gives each its half, so nothing runs twice.
+ * A file that runs on both databases (`x.db.test.ts`, `describe.each(DATABASES)`, test/helpers/db.ts)
+ * belongs to pglite and services; TEST_DATABASES gives each its half, so nothing runs twice.
  */
-const UNIT = [
-  'test/unit/**/*.test.ts',
-  'test/outbox/backoff.test.ts',
-  'test/outbox/templates.test.ts',
-  'test/payments/idempotency.test.ts',
-];
-const PGLITE_ONLY = [
-  'test/application/**/*.test.ts',
-  'test/integration/oidc-*.test.ts',
-  'test/payments/**/*.test.ts',
-  'test/integration/readyz-unreachable.test.ts',
-  'test/integration/embedded-checkpoints.test.ts',
-];
-const ON_BOTH_DATABASES = globSync('test/**/*.test.ts', { cwd: import.meta.dirname }).filter((file) =>
-  /describe\.each\(DATABASES\)/.test(readFileSync(join(import.meta.dirname, file), 'utf8')),
-);
+// A file whose name and source disagree, or that no project (or two) would take, stops the run here.
+checkTiers(import.meta.dirname);
 
 // One worker more than the cores (vitest's default is one less): much of a pglite file's time is spent
 // waiting on provider timeouts it provokes (payments-faults, the provider contract), and a third worker
@@ -53,7 +40,8 @@ export default defineConfig({
         // the pglite files wait on their databases and provider timeouts.
         test: {
           name: 'unit',
-          include: UNIT,
+          include: PROJECT_FILES.unit.include,
+          exclude: [...configDefaults.exclude, ...PROJECT_FILES.unit.exclude],
           env: { NODE_ENV: 'test' },
           maxWorkers: PGLITE_WORKERS,
           isolate: false,
@@ -64,8 +52,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'pglite',
-          include: [...PGLITE_ONLY, ...ON_BOTH_DATABASES],
-          exclude: [...configDefaults.exclude, ...UNIT],
+          include: PROJECT_FILES.pglite.include,
+          exclude: [...configDefaults.exclude, ...PROJECT_FILES.pglite.exclude],
           env: { NODE_ENV: 'test', TEST_DATABASES: 'pglite' },
           globalSetup: ['test/helpers/pglite-template.setup.ts'],
           maxWorkers: PGLITE_WORKERS,
@@ -79,10 +67,10 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'services',
-          include: ['test/**/*.test.ts'],
+          include: PROJECT_FILES.services.include,
           // Suites that stop shared services (the machine's RabbitMQ) run alone, after this suite,
           // by vitest.disruptive.config.ts.
-          exclude: [...configDefaults.exclude, 'test/disruptive/**', ...UNIT, ...PGLITE_ONLY],
+          exclude: [...configDefaults.exclude, ...PROJECT_FILES.services.exclude],
           env: { NODE_ENV: 'test', TEST_DATABASES: 'postgres' },
           sequence: { groupOrder: 2 },
         },

@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { PROJECT_FILES } from './vitest.tiers.js';
 
 /**
  * Suites that disturb services shared by every other suite (they stop and
@@ -7,7 +8,7 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    include: ['test/disruptive/**/*.test.ts'],
+    include: PROJECT_FILES.disruptive.include,
     environment: 'node',
     testTimeout: 120_000,
     hookTimeout: 150_000,

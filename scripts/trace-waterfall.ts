@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 /**
  * `tsx scripts/trace-waterfall.ts spans.json out.svg`: one trace as a waterfall (a row per span,
  * indented under its parent, a bar from its start to its end), the way Jaeger or Tempo draws it.
- * The spans are those an OTLP receiver got (test/tracing/order-trace.test.ts with TRACE_SNAPSHOT);
+ * The spans are those an OTLP receiver got (test/observability/order-trace.services.test.ts with TRACE_SNAPSHOT);
  * docs/operations.md shows the result. Fastify's per-hook spans are folded into their request to
  * keep the picture readable; everything else is drawn.
  */

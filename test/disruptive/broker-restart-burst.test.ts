@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AMQP_URL } from '../outbox/support/amqp.js';
-import { waitFor } from '../outbox/support/fixtures.js';
+import { AMQP_URL } from '../helpers/outbox/amqp.js';
+import { waitFor } from '../helpers/outbox/fixtures.js';
 import { startService, tokenFor, uid, type Json, type Service } from '../e2e/support/service.js';
 import {
   brokerAccepts,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueEvent } from '../../src/persistence/outbox.js';
 import { createOutboxRelay } from '../../src/workers/outbox-relay.js';
-import { AMQP_URL } from '../outbox/support/amqp.js';
+import { AMQP_URL } from '../helpers/outbox/amqp.js';
 import {
   countByStatus,
   makeOrder,
@@ -11,7 +11,7 @@ import {
   testConfig,
   waitFor,
   type TestDb,
-} from '../outbox/support/fixtures.js';
+} from '../helpers/outbox/fixtures.js';
 import {
   declareDurableQueue,
   deleteQueue,
@@ -26,7 +26,7 @@ import {
  * restarted for real (rabbitmqctl stop_app/start_app) in the middle of a burst:
  * refused connections, not just a dropped one. Disruptive: runs alone, after
  * the main suite (vitest.disruptive.config.ts). The main suite covers the same
- * client path with a broker-forced close (test/outbox/events-amqp.test.ts).
+ * client path with a broker-forced close (test/workers/outbox-relay-amqp.services.test.ts).
  */
 describe('broker stopped and restarted during a burst (relay alone)', () => {
   let t: TestDb;

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { freePortBlock, startCluster, type Cluster } from '../../deploy/cluster.js';
 import { startHaPostgres, type HaPostgres } from '../../deploy/ha-postgres.js';
 import { StripeEmulator } from '../emulators/stripe-emulator.js';
-import { consumeOrderEvents, type EventConsumer } from '../outbox/support/amqp.js';
+import { consumeOrderEvents, type EventConsumer } from '../helpers/outbox/amqp.js';
 import { TEST_SECRET } from '../helpers/app.js';
 
 /**

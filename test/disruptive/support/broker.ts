@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { connect } from 'amqplib';
-import { AMQP_URL } from '../../outbox/support/amqp.js';
+import { AMQP_URL } from '../../helpers/outbox/amqp.js';
 
 const run = promisify(execFile);
 

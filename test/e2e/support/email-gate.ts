@@ -1,6 +1,6 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { freePort } from '../../helpers/server-process.js';
-import type { HttpSink } from '../../outbox/support/http-sink.js';
+import type { HttpSink } from '../../helpers/outbox/http-sink.js';
 
 export type GateMode = 'up' | 'hang' | 'down';
 
