@@ -1,9 +1,4 @@
 /**
- * What every provider's webhook verifier returns: the event reduced to what
- * the service acts on. Verification happens over the raw bytes the provider
- * sent; nothing here trusts a field before the signature checked out.
- */
-/**
  * What the application does about an event. `refund.updated`: some refund of the payment was
  * made or changed at the provider (ours, or one from its dashboard); `dispute.updated`: a dispute
  * was opened or moved on. Either way the application asks the provider (`refunds()`,
@@ -16,6 +11,11 @@
  */
 export type WebhookAction = 'refund.updated' | 'dispute.updated' | 'payment.failed' | 'payment.updated' | 'ignored';
 
+/**
+ * What every provider's webhook verifier returns: the event reduced to what
+ * the service acts on. Verification happens over the raw bytes the provider
+ * sent; nothing here trusts a field before the signature checked out.
+ */
 export interface VerifiedWebhookEvent {
   /** The provider's event id: deliveries are at least once, so this is the dedup key. */
   eventId: string;

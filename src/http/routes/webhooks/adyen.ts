@@ -18,6 +18,9 @@ export default async function adyenWebhookRoute(app: App, opts: RouteOptions & {
     {
       schema: {
         tags: ['webhooks'],
+        operationId: 'receiveAdyenNotifications',
+        // Each item's HMAC is the authentication, not a bearer token.
+        security: [],
         summary: "Adyen's notifications (each item's HMAC verified, deduplicated by pspReference and eventCode)",
         response: { 200: Type.String({ description: 'the text `[accepted]`' }), ...problems(400, 413, 503) },
       },

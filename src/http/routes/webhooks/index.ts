@@ -1,16 +1,13 @@
-import { Type } from 'typebox';
-import { handleWebhook, type WebhookEvent } from '../../../application/handle-webhook.js';
-import { DomainError } from '../../../domain/errors.js';
-import { PROVIDERS, type ProviderId } from '../../../domain/payment.js';
-import { InvalidSignatureError, type WebhookVerifier } from '../../../payments/webhooks/types.js';
-import { problems } from '../../schemas/common.js';
+import type { ProviderId } from '../../../domain/payment.js';
+import type { WebhookVerifier } from '../../../payments/webhooks/types.js';
 import type { App, RouteOptions } from '../../types.js';
 import adyenWebhookRoute from './adyen.js';
 import mollieWebhookRoute from './mollie.js';
+import providerWebhookRoute from './provider-webhook.js';
 
 /**
- * POST /api/webhooks/{provider}: no bearer token; the provider's signature over
- * the exact bytes it sent is the authentication, so the body stays raw here.
+ * POST /api/webhooks/…: no bearer token; the provider's signature over the exact bytes it sent is
+ * the authentication, so the body stays raw in this scope.
  */
 export default async function webhookRoutes(
   app: App,
@@ -26,48 +23,5 @@ export default async function webhookRoutes(
   if (opts.adyenHmacKey) await app.register(adyenWebhookRoute, { deps: opts.deps, hmacKey: opts.adyenHmacKey });
   // Mollie posts a form with only an id, unsigned: its own route, which asks Mollie.
   if (opts.mollie) await app.register(mollieWebhookRoute, { deps: opts.deps });
-
-  app.post(
-    '/webhooks/:provider',
-    {
-      // A provider name we do not know is "nothing there", like one without webhook settings: 404, not 422.
-      attachValidation: true,
-      schema: {
-        tags: ['webhooks'],
-        operationId: 'receiveWebhook',
-        // The provider's signature over the body is the authentication, not a bearer token.
-        security: [],
-        summary: "A payment provider's event (signature-verified, deduplicated)",
-        params: Type.Object({ provider: Type.Enum([...PROVIDERS]) }, { additionalProperties: false }),
-        response: {
-          200: Type.Object({ received: Type.Boolean(), outcome: Type.String() }),
-          ...problems(400, 404, 413, 503),
-        },
-      },
-    },
-    async (request) => {
-      if (request.validationError)
-        throw new DomainError('not_found', 'There is no webhook endpoint for this provider.');
-      const verify = opts.verifiers[request.params.provider];
-      if (!verify) throw new DomainError('not_found', `Webhooks for ${request.params.provider} are not configured.`);
-      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      let event: WebhookEvent;
-      try {
-        event = await verify(raw, request.headers);
-      } catch (err) {
-        if (err instanceof InvalidSignatureError) {
-          request.log.warn({ err, provider: request.params.provider }, 'webhook rejected');
-          throw new DomainError('invalid_signature', 'The webhook signature does not verify.');
-        }
-        // Verification itself failed (PayPal's endpoint down): a 5xx makes the provider deliver again.
-        request.log.error({ err, provider: request.params.provider }, 'webhook verification unavailable');
-        throw new DomainError(
-          'service_unavailable',
-          'The webhook could not be verified right now; deliver it again later.',
-        );
-      }
-      const outcome = await handleWebhook(opts.deps, request.params.provider, event);
-      return { received: true, outcome };
-    },
-  );
+  await app.register(providerWebhookRoute, { deps: opts.deps, verifiers: opts.verifiers });
 }
