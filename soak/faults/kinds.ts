@@ -183,8 +183,11 @@ export const FAULTS: readonly Fault[] = [
       const stripe = ctx.rig.emulators.stripe;
       const search = '/v1/payment_intents/search';
       await control(stripe.url, 'faults', { kind: 'hang', n: 500, match: `^GET ${search}$` });
+      // Intents made and their answers lost, for every attempt of the SDK (three, 10 s apart) of the
+      // creates of the next half minute or so: an outage of a few seconds is outlived by the SDK's own
+      // retries, which then get the answer, and leaves the reconciler nothing to do.
+      await control(stripe.url, 'faults', { kind: 'hang-after', n: 60, match: '^POST /v1/payment_intents$' });
       try {
-        await providerOutage(ctx, 'stripe', 'hang-after', 5000);
         const caught = await until(90_000, async () => {
           const { held } = (await emulatorRequest(`${stripe.url}/__emulator/held`)).json as {
             held: { path: string; remotePort: number }[];
@@ -204,7 +207,7 @@ export const FAULTS: readonly Fault[] = [
         await sleep(1500);
         await ctx.rig.cluster.restart(caught.i);
         return (
-          `stripe answers lost for 5 s; instance ${victim.port} SIGKILLed while its reconciler pass waited on ` +
+          `stripe lost the answers of 60 creates; instance ${victim.port} SIGKILLed while its reconciler pass waited on ` +
           `${caught.searches} Stripe search(es), ${leased} charge(s) under a reconciler lease; restarted`
         );
       } finally {

@@ -55,6 +55,7 @@ export async function handleAdyenNotification(deps: Deps, n: AdyenNotification):
 
 async function apply(deps: Deps, n: AdyenNotification): Promise<NotificationOutcome> {
   if (n.eventCode === 'AUTHORISATION') return authorisation(deps, n);
+  if (n.eventCode === 'TECHNICAL_CANCEL') return technicalCancel(deps, n);
   const own = await ownMovement(deps, n);
   if (n.eventCode === 'CAPTURE' && own?.kind === 'capture') return capture(deps, own, n);
   if (n.eventCode === 'CANCELLATION' && own?.kind === 'void') return cancellation(deps, own, n);
@@ -136,6 +137,27 @@ async function authorisation(deps: Deps, n: AdyenNotification): Promise<Notifica
   });
   if (done.kind === 'release' && done.movement) await releasePayment(deps, done.movement);
   return 'applied';
+}
+
+/**
+ * The outcome of our cancel by reference (adyen.ts `cancelUnanswered`, `cancelAction`), sent for a
+ * charge whose own outcome never came or whose order ended while it waited. It ends the charge as
+ * an AUTHORISATION would: cancelled — nothing was taken, or what was authorised is released — the
+ * charge fails; not cancelled with the payment's pspReference (`originalReference`: it went through
+ * and was captured), the charge completes, and money for an order that is not to be is given back;
+ * not cancelled with no payment named, Adyen never had one: the charge fails.
+ */
+async function technicalCancel(deps: Deps, n: AdyenNotification): Promise<NotificationOutcome> {
+  const transactionId = n.merchantReference.replace(/^cancel-/, '');
+  if (!UUID.test(transactionId)) return 'ignored';
+  const said = { ...n, eventCode: 'AUTHORISATION', merchantReference: transactionId };
+  if (!n.success && n.originalReference)
+    return authorisation(deps, { ...said, success: true, pspReference: n.originalReference });
+  return authorisation(deps, {
+    ...said,
+    success: false,
+    reason: n.success ? 'payment cancelled' : 'payment not found',
+  });
 }
 
 async function capture(deps: Deps, m: Movement, n: AdyenNotification): Promise<NotificationOutcome> {

@@ -1,3 +1,4 @@
+import { PaymentProviderError } from '../payments/provider.js';
 import { errors } from '../domain/errors.js';
 import { hurryPendingMovements } from '../persistence/ledger.js';
 import { findOrder, lockOrder } from '../persistence/order-repository.js';
@@ -21,7 +22,14 @@ export async function handleMollieWebhook(deps: Deps, paymentId: string): Promis
   const t = await findTransactionByReference(deps.db, 'mollie', paymentId);
   if (!t) return 'ignored';
   if (t.status === 'processing' && t.action_expires_at !== null) {
-    await settleAwaitingPayment(deps, t.order_id, { kind: 'webhook' });
+    try {
+      await settleAwaitingPayment(deps, t.order_id, { kind: 'webhook' });
+    } catch (err) {
+      // Mollie down while it calls us (found by the soak: a 500): Mollie calls again, as for the refunds below.
+      if (!(err instanceof PaymentProviderError)) throw err;
+      deps.logger.warn({ err, paymentId }, 'mollie could not be asked about its webhook; it calls again');
+      throw errors.serviceUnavailable('Mollie could not be asked about this payment; call again later.');
+    }
     return 'applied';
   }
   if (t.status !== 'succeeded') return 'ignored';

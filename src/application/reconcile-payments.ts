@@ -7,13 +7,18 @@ import { claimUnsettled, scheduleRetry, type PaymentTransaction } from '../persi
 import type { Deps } from './deps.js';
 import { releasePayment } from './release-payment.js';
 import { capturePayment } from './capture-payment.js';
-import { completeCharge, defaultExpiry, failCharge } from './settle-charge.js';
+import { abandonCharge, completeCharge, defaultExpiry, failCharge } from './settle-charge.js';
 import { settleAwaitingPayment } from './settle-awaiting-payment.js';
 
 const RETRY = { baseMs: 5_000, maxMs: 10 * 60_000 };
 const LEASE_MS = 5 * 60_000;
 /** A charge the provider has never heard of after this long was never made. */
 const NOT_FOUND_GRACE_MS = 10 * 60_000;
+/**
+ * Adyen notifies a payment's outcome within seconds, and delivers again what our endpoint missed:
+ * an hour covers an outage of ours. Past it, a charge it never told about is cancelled there.
+ */
+const UNANSWERED_CHARGE_MS = 60 * 60_000;
 
 /**
  * Settles everything whose outcome is open: charges left `processing` by a crash or an outage, and
@@ -112,9 +117,40 @@ async function settleCharge(deps: Deps, t: PaymentTransaction): Promise<void> {
       }
       break;
     case 'processing':
+      await stopUnanswered(deps, t);
       break;
   }
   await scheduleRetry(deps.db, t.id, retryDelayMs(t.attempts, RETRY), `provider reports ${found.status}`);
+}
+
+/**
+ * A provider that cannot be asked (Adyen) tells a charge's outcome only by notification. One that
+ * has not come UNANSWERED_CHARGE_MS after the charge was made (a payment Adyen left `Pending`, a
+ * crash before its answer, notifications lost) is not waited for forever: the charge is stopped at
+ * the provider by our reference and given up here (its stock and key freed, as for any charge whose
+ * outcome the client was not told), and the notification of that cancel ends it — failed if
+ * cancelled, else completed and its money given back (adyen-notification.ts). Sent again at each
+ * look until then, under the same key. (A waiting payment whose order ended is stopped by the settle
+ * step's `cancelAction`, asked again on each pass.)
+ */
+async function stopUnanswered(deps: Deps, t: PaymentTransaction): Promise<void> {
+  const provider = deps.payments.get(t.provider);
+  if (!provider.cancelUnanswered) return;
+  if (deps.clock().getTime() - Date.parse(t.created_at) < UNANSWERED_CHARGE_MS) return;
+  if (!t.abandoned) await abandonCharge(deps, t.id, 'no outcome from the provider; cancelled there by our reference');
+  try {
+    await provider.cancelUnanswered({
+      transactionId: t.id,
+      reference: t.provider_reference ?? '',
+      amount: t.amount,
+      currency: t.currency,
+      capture: chargeCaptureFor(t.draft.capture),
+      redirectResult: null,
+    });
+    deps.logger.warn({ transactionId: t.id }, 'no outcome from the provider in time; asked it to cancel the charge');
+  } catch (err) {
+    deps.logger.warn({ err, transactionId: t.id }, 'could not ask the provider to cancel an unanswered charge');
+  }
 }
 
 /**

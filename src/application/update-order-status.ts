@@ -12,11 +12,28 @@ import type { Actor, Deps } from './deps.js';
 type StatusInput = { status: TrackingStatus; tracking?: Tracking | null; note?: string | null };
 
 /**
+ * What the move answered: the order as it stands, and whether the move still waits for the provider
+ * (`accepted`: a capture the provider confirms later, Adyen's; the HTTP answer is then 202).
+ */
+export interface StatusMove {
+  order: Order;
+  accepted: boolean;
+}
+
+/**
  * Admin tracking: one step along the state machine, recorded and announced in one statement. The
  * move to `shipped` of an order whose payment is only authorized (PAYMENT_CAPTURE=shipment) first
- * captures what the order still owes: the order ships only once the provider took the money.
+ * captures what the order still owes: the order ships only once the provider took the money. Where
+ * the provider confirms a capture only later (Adyen's CAPTURE notification), the move is accepted
+ * and not yet made: the order stays where it was until the confirmation ships it, or a refusal
+ * leaves it there with its history saying why (docs/adr/0024).
  */
-export async function updateOrderStatus(deps: Deps, actor: Actor, orderId: string, input: StatusInput): Promise<Order> {
+export async function updateOrderStatus(
+  deps: Deps,
+  actor: Actor,
+  orderId: string,
+  input: StatusInput,
+): Promise<StatusMove> {
   const id = assertOrderId(orderId);
   const now = deps.clock();
   const step = await deps.db.transaction().execute(async (trx): Promise<{ order: Order } | { capture: Movement }> => {
@@ -52,9 +69,12 @@ export async function updateOrderStatus(deps: Deps, actor: Actor, orderId: strin
     await recordStatusChange(trx, move);
     return { order: move.order };
   });
-  if ('order' in step) return step.order;
+  if ('order' in step) return { order: step.order, accepted: false };
   const captured = await capturePayment(deps, step.capture);
-  if (captured.status === 'succeeded' || captured.status === 'submitted') return captured.order;
+  if (captured.status === 'succeeded') return { order: captured.order, accepted: false };
+  // Submitted: the confirmation may already have shipped it (a quick notification); else it waits for it.
+  if (captured.status === 'submitted')
+    return { order: captured.order, accepted: captured.order.status !== input.status };
   if (captured.status === 'declined') throw captured.error;
   throw errors.providerError(
     'The payment provider failed or did not answer while capturing; the order is not shipped yet, and the capture is retried automatically.',

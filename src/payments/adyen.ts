@@ -2,7 +2,7 @@ import type { Types } from '@adyen/api-library';
 import { createHash } from 'node:crypto';
 import { createAdyenCheckout, type AdyenSettings } from './adyen-client.js';
 import { adyenCall, declineCodeOf } from './adyen-errors.js';
-import { captureKey, chargeKey, refundKey, voidKey } from './idempotency.js';
+import { cancelKey, captureKey, chargeKey, refundKey, voidKey } from './idempotency.js';
 import type { ProviderOptions } from './options.js';
 import {
   PaymentDeclinedError,
@@ -41,6 +41,14 @@ export function createAdyenProvider(
   const checkout = createAdyenCheckout(settings, options);
   const merchantAccount = settings.merchantAccount;
   const amountOf = (value: number, currency: string): Types.checkout.Amount => ({ value, currency });
+  const cancelByReference = async (transactionId: string): Promise<void> => {
+    await adyenCall(() =>
+      checkout.ModificationsApi.cancelAuthorisedPayment(
+        { merchantAccount, paymentReference: transactionId, reference: cancelReference(transactionId) },
+        { idempotencyKey: cancelKey(transactionId, KEY_LIMIT) },
+      ),
+    );
+  };
 
   return {
     id: 'adyen',
@@ -139,6 +147,26 @@ export function createAdyenProvider(
     retrieve: async () => ({ status: 'processing' }),
 
     /**
+     * Adyen's cancel by our own reference (`POST /cancels` with `paymentReference`), the call Adyen
+     * documents for a payment whose pspReference or outcome is not known: it cancels the payment
+     * whatever state it reached (or, if its authorisation is still to come, once it comes). Adyen
+     * answers `received` and tells in a TECHNICAL_CANCEL notification (application/
+     * adyen-notification.ts settles the charge from it). One key per transaction: asked again, Adyen
+     * answers the same `received`.
+     */
+    cancelUnanswered: ({ transactionId }) => cancelByReference(transactionId),
+
+    /**
+     * A waiting payment (a redirect, 3-D Secure) whose order expired or was cancelled: the same cancel
+     * by our reference. Its outcome comes later (TECHNICAL_CANCEL), so it is never `cancelled` here:
+     * the order ends and the charge stays watched until the notification settles it.
+     */
+    async cancelAction({ transactionId }) {
+      await cancelByReference(transactionId);
+      return 'not_cancelled';
+    },
+
+    /**
      * The customer is back with the `redirectResult` Adyen added to the return URL: /payments/details
      * finishes the payment, under a key derived from the transaction and that result, so the same
      * return confirmed twice is one call. The other roads have nothing to send: the AUTHORISATION
@@ -166,6 +194,9 @@ export function createAdyenProvider(
     },
   };
 }
+
+/** The reference of our one cancel of a transaction, which Adyen's TECHNICAL_CANCEL echoes beside the payment's. */
+export const cancelReference = (transactionId: string) => `cancel-${transactionId}`;
 
 /** What a finished action says, in the shape the settle step reads. */
 function actionOutcome(

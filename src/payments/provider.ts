@@ -203,6 +203,14 @@ export interface PaymentProvider {
    * be cancelled, and money that still arrives is refunded.
    */
   cancelAction?(input: ActionInput): Promise<'cancelled' | 'not_cancelled'>;
+  /**
+   * Only for a provider that cannot be asked how a charge stands (Adyen: no lookup, its notifications
+   * are the only account): stops a charge whose outcome never came, by our transaction id, so that it
+   * can no longer take money; the provider's notification of that cancel then settles the charge.
+   * The reconciler calls it for a charge still `processing` past UNANSWERED_CHARGE_MS, again at each
+   * look until the notification comes (same key). Absent: the provider is asked (`retrieve`).
+   */
+  cancelUnanswered?(input: ActionInput): Promise<void>;
 }
 
 /** The provider refused the payment: 402 `payment_declined`. Nothing was taken. */

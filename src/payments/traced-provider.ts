@@ -12,6 +12,7 @@ const CALLS = new Set<string>([
   'disputes',
   'completeAction',
   'cancelAction',
+  'cancelUnanswered',
 ] satisfies (keyof PaymentProvider)[]);
 
 /**

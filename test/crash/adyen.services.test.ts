@@ -6,7 +6,7 @@ import type { ProviderView } from '../helpers/payments.js';
  * The SIGKILL between the provider and the commit for Adyen, which cannot be asked the way the
  * others are: it has no lookup: after the restart, the AUTHORISATION (or REFUND)
  * notification Adyen keeps delivering until it is accepted is what finishes the work. (Mollie's
- * are in crash-recovery-mollie.test.ts.)
+ * are in mollie.services.test.ts.)
  */
 const CARD = { type: 'scheme', encryptedCardNumber: 'test_4111111111111111' };
 

@@ -18,7 +18,9 @@ import { fingerprint, HttpEmulator, type ProviderPayment, type RecordedRequest, 
  *
  * Payment methods: `{type: "scheme", encryptedCardNumber: "test_4111111111111111"}` is authorised;
  * `test_refused` is Refused ("Not enough balance"); `{type: "ideal"}` and
- * `encryptedCardNumber: "test_3ds2"` need the shopper (RedirectShopper / ChallengeShopper).
+ * `encryptedCardNumber: "test_3ds2"` need the shopper (RedirectShopper / ChallengeShopper);
+ * `test_pending` is `Received`, its AUTHORISATION only once `decide` says. `POST /cancels` (by our
+ * reference) answers `received` and notifies TECHNICAL_CANCEL.
  */
 export interface NotificationItem {
   amount: { value: number; currency: string };
@@ -39,7 +41,7 @@ interface Payment {
   merchantReference: string;
   amount: { value: number; currency: string };
   paymentMethod: string;
-  state: 'authorised' | 'refused' | 'action' | 'cancelled' | 'expired';
+  state: 'authorised' | 'refused' | 'action' | 'pending' | 'cancelled' | 'expired';
   manual: boolean;
   captured: number;
   refunded: number;
@@ -173,7 +175,11 @@ export class AdyenEmulator extends HttpEmulator {
   /** Payments Adyen authorised for our transaction (refused ones took nothing). */
   chargesFor(merchantReference: string): number {
     return [...this.payments.values()].filter(
-      (p) => p.merchantReference === merchantReference && p.state !== 'refused' && p.state !== 'action',
+      (p) =>
+        p.merchantReference === merchantReference &&
+        p.state !== 'refused' &&
+        p.state !== 'action' &&
+        p.state !== 'pending',
     ).length;
   }
 
@@ -212,6 +218,7 @@ export class AdyenEmulator extends HttpEmulator {
       return serviceError(403, '901', 'Invalid Merchant Account', 'security');
     if (path === '/v72/payments') return this.pay(body);
     if (path === '/v72/payments/details') return this.details(body);
+    if (path === '/v72/cancels') return this.cancelByReference(body);
     const m = /^\/v72\/payments\/([^/]+)\/(captures|cancels|refunds)$/.exec(path);
     if (!m) return serviceError(404, '000', 'Not found', 'validation');
     const p = this.payments.get(m[1]!);
@@ -266,6 +273,14 @@ export class AdyenEmulator extends HttpEmulator {
         },
       };
     }
+    if (method.encryptedCardNumber === 'test_pending') {
+      // Adyen decides later (an acquirer slow to answer): `Received`, and the AUTHORISATION only when `decide` says.
+      p.state = 'pending';
+      return {
+        status: 200,
+        body: { pspReference: p.pspReference, resultCode: 'Received', merchantReference: reference },
+      };
+    }
     if (method.type === 'ideal' || method.encryptedCardNumber === 'test_3ds2') {
       p.state = 'action';
       const action =
@@ -308,7 +323,9 @@ export class AdyenEmulator extends HttpEmulator {
    */
   completeShopper(pspReference: string, outcome: 'authorised' | 'refused'): string {
     const p = this.payments.get(pspReference)!;
-    if (outcome === 'refused') {
+    if (p.state === 'cancelled') {
+      // Cancelled by our reference before the shopper finished: Adyen authorises nothing.
+    } else if (outcome === 'refused') {
       p.state = 'refused';
       this.notify(this.item(p, 'AUTHORISATION', { success: 'false', reason: 'Refused' }));
     } else {
@@ -317,6 +334,56 @@ export class AdyenEmulator extends HttpEmulator {
       this.notify(this.item(p, 'AUTHORISATION', {}));
     }
     return Buffer.from(JSON.stringify({ psp: pspReference, n: randomBytes(6).toString('hex') })).toString('base64url');
+  }
+
+  /**
+   * `POST /cancels` with our `paymentReference`: Adyen cancels the payment made under that reference
+   * whatever it reached, and says so in TECHNICAL_CANCEL (`originalReference` the payment's
+   * pspReference when there is one; `success` "false" when it was already captured).
+   */
+  private cancelByReference(body: Record<string, unknown>): Reply {
+    const paymentReference = String(body.paymentReference ?? '');
+    if (!paymentReference)
+      return serviceError(422, '14_0', "Required field 'paymentReference' is not provided", 'validation');
+    const p = this.paymentOf(paymentReference);
+    const cancel = psp();
+    const item: NotificationItem = {
+      amount: p?.amount ?? { value: 0, currency: 'EUR' },
+      eventCode: 'TECHNICAL_CANCEL',
+      eventDate: new Date().toISOString(),
+      merchantAccountCode: this.merchantAccount,
+      merchantReference: paymentReference,
+      pspReference: cancel,
+      reason: '',
+      success: 'true',
+      ...(p ? { originalReference: p.pspReference } : {}),
+    };
+    if (p && p.captured > 0) Object.assign(item, { success: 'false', reason: 'Payment already captured' });
+    else if (p && p.state !== 'refused') p.state = 'cancelled';
+    this.notify(item);
+    return {
+      status: 201,
+      body: {
+        merchantAccount: this.merchantAccount,
+        paymentReference,
+        pspReference: cancel,
+        reference: body.reference,
+        status: 'received',
+      },
+    };
+  }
+
+  /** A payment Adyen left `Received` is decided now (its AUTHORISATION notified), unless it was cancelled meanwhile. */
+  decide(pspReference: string, outcome: 'authorised' | 'refused'): void {
+    const p = this.payments.get(pspReference)!;
+    if (p.state !== 'pending') return;
+    p.state = outcome;
+    if (outcome === 'refused') {
+      this.notify(this.item(p, 'AUTHORISATION', { success: 'false', reason: 'Refused' }));
+      return;
+    }
+    if (!p.manual) p.captured = p.amount.value;
+    this.notify(this.item(p, 'AUTHORISATION', {}));
   }
 
   /**
@@ -387,7 +454,8 @@ export class AdyenEmulator extends HttpEmulator {
         status: 200,
         body: { ...base, resultCode: 'Refused', refusalReason: 'Refused', refusalReasonCode: '2' },
       };
-    if (p.state === 'action') return { status: 200, body: { ...base, resultCode: 'Pending' } };
+    if (p.state === 'action' || p.state === 'pending') return { status: 200, body: { ...base, resultCode: 'Pending' } };
+    if (p.state === 'cancelled' && p.captured === 0) return { status: 200, body: { ...base, resultCode: 'Cancelled' } };
     return { status: 200, body: { ...base, resultCode: 'Authorised' } };
   }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { putProduct } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
 import { describePaymentsApp } from '../helpers/describe-apps.js';
-import { bearer, createOrder, getJson, uid } from '../helpers/http.js';
+import { bearer, createOrder, expectProblem, getJson, uid } from '../helpers/http.js';
 import { reconcileNow } from '../helpers/payments.js';
 
 /**
@@ -59,15 +59,16 @@ describe.each(DATABASES)('adyen capture at shipment on %s', (kind) => {
     expect(JSON.parse(call.body).captureDelayHours).toBeUndefined();
     expect((await advance(order.id, 'processing')).statusCode).toBe(200);
 
+    // Accepted, not yet made: 202 with the order as it stands, until Adyen confirms the capture.
     const ship = await advance(order.id, 'shipped');
-    expect(ship.statusCode, ship.body).toBe(200);
+    expect(ship.statusCode, ship.body).toBe(202);
     expect(ship.json()).toMatchObject({ status: 'processing', payment: { status: 'processing', amount_captured: 0 } });
     expect(await ledger(order.id)).toEqual([
       ['authorization', 'succeeded', 3000],
       ['capture', 'pending', 3000],
     ]);
     // Asked to ship again meanwhile: the same capture, never a second.
-    expect((await advance(order.id, 'shipped')).statusCode).toBe(200);
+    expect((await advance(order.id, 'shipped')).statusCode).toBe(202);
     const captures = emu.adyen.requests.filter(
       (r) => r.path === `/v72/payments/${order.payment.provider_reference}/captures`,
     );
@@ -79,6 +80,9 @@ describe.each(DATABASES)('adyen capture at shipment on %s', (kind) => {
       payment: { status: 'succeeded', amount_captured: 3000 },
     });
     expect(emu.adyen.capturedAmount(order.payment.provider_reference)).toBe(3000);
+    // Shipped: asking again is the state machine's 409, as for any order already shipped.
+    expectProblem(await advance(order.id, 'shipped'), 409, 'invalid_transition');
+    expect((await advance(order.id, 'delivered')).statusCode).toBe(200);
     // A refund after it is made against the payment's pspReference.
     const refund = await t.app.inject({
       method: 'POST',
@@ -111,7 +115,7 @@ describe.each(DATABASES)('adyen capture at shipment on %s', (kind) => {
     const { order } = await authorized();
     emu.adyen.expireAuthorization(order.payment.provider_reference);
     await advance(order.id, 'processing');
-    expect((await advance(order.id, 'shipped')).statusCode).toBe(200);
+    expect((await advance(order.id, 'shipped')).statusCode).toBe(202);
     await deliverAll();
     expect(await read(order.id)).toMatchObject({ status: 'processing', payment: { amount_captured: 0 } });
     expect(await ledger(order.id)).toContainEqual(['capture', 'failed', 3000]);

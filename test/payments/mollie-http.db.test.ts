@@ -76,6 +76,20 @@ describe.each(DATABASES)('mollie through HTTP on %s', (kind) => {
       expect(await events(order.id, 'order.created')).toHaveLength(1);
     });
 
+    it('Mollie down when its webhook comes for an order that waits: 503, never a 500; the call again places it', async () => {
+      // Found by the soak: the webhook asked Mollie through the settle step, and Mollie's 500 was ours.
+      const { order } = await awaiting();
+      const id = order.payment.provider_reference;
+      emu.mollie.customerPays(id, 'paid');
+      emu.mollie.failNext(10, 500);
+      const down = await webhook(id);
+      expect(down.statusCode, down.body).toBe(503);
+      expect(down.json()).toMatchObject({ code: 'service_unavailable' });
+      emu.mollie.resetFaults();
+      expect((await webhook(id)).json()).toEqual({ received: true, outcome: 'applied' });
+      expect((await read(order.id)).status).toBe('pending');
+    });
+
     it('amounts are Mollie’s decimal strings per currency exponent: JPY "1500", KWD "1.234"', async () => {
       await awaiting({ currency: 'JPY', price: 1500 });
       await awaiting({ currency: 'KWD', price: 1234 });

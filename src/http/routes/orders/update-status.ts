@@ -13,13 +13,25 @@ export default async function updateStatusRoute(app: App, { deps }: RouteOptions
         operationId: 'updateOrderStatus',
         summary: 'Move an order one step along its fulfilment (admin)',
         description:
-          'pending → processing → shipped → delivered, one step at a time; cancellation only through the cancel route.',
+          'pending → processing → shipped → delivered, one step at a time; cancellation only through the cancel route. ' +
+          'In shipment capture mode the move to shipped captures first; where the provider confirms a capture only later ' +
+          '(Adyen), the answer is 202 with the order as it stands, shipped by the confirmation.',
         params: OrderParams,
         body: StatusBody,
-        response: { 200: Order, ...problems(400, 401, 403, 404, 409, 415, 422, 429, 503) },
+        response: { 200: Order, 202: Order, ...problems(400, 401, 402, 403, 404, 409, 415, 422, 429, 502, 503) },
         security: [{ bearerAuth: [] }],
       },
     },
-    async (request) => updateOrderStatus(deps, actorOf(request), request.params.order_id, request.body),
+    async (request, reply) => {
+      const { order, accepted } = await updateOrderStatus(
+        deps,
+        actorOf(request),
+        request.params.order_id,
+        request.body,
+      );
+      // The move waits for the provider to confirm its capture (Adyen): accepted, not yet made (docs/adr/0024).
+      if (accepted) reply.code(202);
+      return order;
+    },
   );
 }
