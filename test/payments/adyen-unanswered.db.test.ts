@@ -37,7 +37,7 @@ describe.each(DATABASES)('adyen: unanswered and cancelled payments on %s', (kind
         .where('transaction_id', '=', transactionId)
         .orderBy('created_at')
         .execute()
-    ).map((e) => [e.kind, e.status, e.amount]);
+    ).map((e) => [e.kind, e.status, Number(e.amount)]); // bigint: a string from pg, a number from PGlite
   const cancels = () => emu.adyen.requests.filter((r) => r.path === '/v72/cancels');
   /** The charge was made an hour and more ago, as far as the reconciler can tell. */
   const age = (id: string) =>
