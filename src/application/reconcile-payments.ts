@@ -117,6 +117,7 @@ async function settleCharge(deps: Deps, t: PaymentTransaction): Promise<void> {
       }
       break;
     case 'processing':
+      if (found.waitsForCustomer && (await stopForgottenAction(deps, t, found.waitsForCustomer.reference))) return;
       await stopUnanswered(deps, t);
       break;
   }
@@ -151,6 +152,39 @@ async function stopUnanswered(deps: Deps, t: PaymentTransaction): Promise<void> 
   } catch (err) {
     deps.logger.warn({ err, transactionId: t.id }, 'could not ask the provider to cancel an unanswered charge');
   }
+}
+
+/**
+ * A payment that waits for its customer although its charge never recorded that it does (no action
+ * deadline): the answer that said so never reached the request (lost, or the instance died), so no
+ * customer was ever sent to complete it, and none will — a payment left so would keep the charge
+ * `processing`, its stock and key held, for ever. Once PAYMENT_ACTION_TIMEOUT_SECONDS has passed
+ * since the charge was made (a request still running might yet hand the customer the action, and no
+ * order waits longer than that) it is cancelled at the provider and the charge fails. A provider that
+ * cannot cancel it (a Mollie checkout) is asked again on the next look, until the payment expires
+ * there. True when the charge was settled.
+ */
+async function stopForgottenAction(deps: Deps, t: PaymentTransaction, reference: string): Promise<boolean> {
+  const provider = deps.payments.get(t.provider);
+  if (!provider.cancelAction) return false;
+  if (deps.clock().getTime() - Date.parse(t.created_at) < deps.actionTimeoutMs) return false;
+  const cancelled = await provider.cancelAction({
+    transactionId: t.id,
+    reference,
+    amount: t.amount,
+    currency: t.currency,
+    capture: chargeCaptureFor(t.draft.capture),
+    redirectResult: null,
+  });
+  if (cancelled !== 'cancelled') return false;
+  await failCharge(
+    deps,
+    t.id,
+    errors.paymentDeclined('The payment waited for a customer who was never sent to complete it.', 'payment_cancelled'),
+    t.attempts,
+  );
+  deps.logger.warn({ transactionId: t.id }, 'cancelled a payment that waited for a customer never told to act');
+  return true;
 }
 
 /**

@@ -220,6 +220,8 @@ function outcomeOf(payment: Payment): RetrieveResult {
         status: 'failed',
         declineCode: (payment.details as { failureReason?: string } | null)?.failureReason ?? 'failed',
       };
+    case 'open':
+      return { status: 'processing', waitsForCustomer: { reference: payment.id } };
     default:
       return { status: 'processing' };
   }

@@ -137,7 +137,11 @@ export type RetrieveResult =
   | { status: 'voided'; reference: string; expired: boolean }
   | { status: 'failed'; declineCode?: string }
   | { status: 'not_found' }
-  | { status: 'processing' };
+  /**
+   * Not decided yet. `waitsForCustomer`: the payment waits for its customer to act (Stripe's
+   * `requires_action`, Mollie's `open` checkout), under that reference.
+   */
+  | { status: 'processing'; waitsForCustomer?: { reference: string } };
 
 /** One refund of a payment as the provider records it, whoever asked for it (us or its dashboard). */
 export interface ProviderRefund {

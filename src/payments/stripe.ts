@@ -320,6 +320,8 @@ function retrieveResult(intent: Stripe.PaymentIntent): RetrieveResult {
       const declineCode = intent.last_payment_error?.decline_code ?? intent.last_payment_error?.code;
       return declineCode ? { status: 'failed', declineCode } : { status: 'failed' };
     }
+    case 'requires_action':
+      return { status: 'processing', waitsForCustomer: { reference: intent.id } };
     default:
       return { status: 'processing' };
   }

@@ -690,7 +690,11 @@ describe('mollie provider contract', () => {
         (p) => (p.metadata as { transaction_id?: string }).transaction_id === tx.transactionId,
       ),
     ).toHaveLength(1);
-    await expect(provider().retrieve({ ...tx, reference: first.reference })).resolves.toEqual({ status: 'processing' });
+    // Open at Mollie: it waits for its customer at the checkout (the reconciler may cancel one nobody was sent to).
+    await expect(provider().retrieve({ ...tx, reference: first.reference })).resolves.toEqual({
+      status: 'processing',
+      waitsForCustomer: { reference: first.reference },
+    });
   });
 
   it('retrieve: by reference and by our transaction id; failed, canceled and expired fail', async () => {
