@@ -43,7 +43,8 @@ export interface RigOptions {
  * what they guard on a loaded machine: a request's charge takes up to ~35 s (three SDK attempts of
  * 10 s), so a charge the provider has never heard of is given 90 s, as is one Adyen never answered;
  * a killed pass's charges come back after 90 s; the backoff between looks is capped at 20 s. Abandoned
- * payments end at PAYMENT_ACTION_TIMEOUT_SECONDS, their provider sessions 5 s later (the traffic's).
+ * payments end at PAYMENT_ACTION_TIMEOUT_SECONDS; the traffic expires their provider sessions 5 s
+ * later, and a Mollie checkout nobody was sent to expires after 60 s (Mollie's is 15 minutes).
  */
 const SOAK_DEADLINES: Deadlines = {
   reconcileAfterMs: 3000,
@@ -53,7 +54,7 @@ const SOAK_DEADLINES: Deadlines = {
   unansweredChargeMs: 90_000,
   retryMaxMs: 20_000,
   actionTimeoutMs: ACTION_TIMEOUT_S * 1000,
-  providerSessionMs: (ACTION_TIMEOUT_S + 5) * 1000,
+  providerSessionMs: 60_000,
 };
 
 export async function startRig(opts: RigOptions): Promise<Rig> {
@@ -78,6 +79,8 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
     cleanups.push(() => redis.stop());
     const emulators = await startEmulators();
     cleanups.push(() => emulators.close());
+    // A Mollie checkout whose URL never reached a customer (its answer lost) expires there, as at Mollie.
+    emulators.mollie.checkoutExpiresMs = SOAK_DEADLINES.providerSessionMs;
     const email = await startEmailSink();
     cleanups.push(() => email.close());
     const jwtSecret = randomBytes(32).toString('base64url');

@@ -91,6 +91,8 @@ export class MollieEmulator extends HttpEmulator {
   readonly captures: MollieCapture[] = [];
   readonly chargebacks: MollieChargeback[] = [];
   refundStatus: 'succeeded' | 'pending' | 'failed' = 'succeeded';
+  /** How long a checkout nobody completes stays `open` before Mollie expires it (15 minutes, as Mollie's). */
+  checkoutExpiresMs = 15 * 60_000;
   private readonly stored = new Map<string, { fingerprint: string; reply: Reply }>();
 
   constructor() {
@@ -279,7 +281,19 @@ export class MollieEmulator extends HttpEmulator {
     return this.dispatch(req.method, url, body);
   }
 
+  /** Mollie expires an open payment at its `expiresAt`: seen so by whoever reads it next. */
+  private expireDue(): void {
+    const now = new Date().toISOString();
+    for (const p of this.payments.values())
+      if (p.status === 'open' && p.expiresAt && p.expiresAt < now) {
+        p.status = 'expired';
+        p.isCancelable = false;
+        delete p._links.checkout;
+      }
+  }
+
   private dispatch(method: string, url: URL, body: Record<string, unknown>): Reply {
+    this.expireDue();
     const path = url.pathname.replace(/^\/v2/, '');
     if (path === '/payments' && method === 'POST') return this.create(body);
     if (path === '/payments' && method === 'GET')
@@ -355,7 +369,7 @@ export class MollieEmulator extends HttpEmulator {
       metadata: body.metadata ?? null,
       status: 'open',
       isCancelable: method !== null && CANCELABLE.has(method),
-      expiresAt: new Date(Date.now() + 15 * 60_000).toISOString(),
+      expiresAt: new Date(Date.now() + this.checkoutExpiresMs).toISOString(),
       profileId: 'pfl_emulator',
       sequenceType: 'oneoff',
       redirectUrl: body.redirectUrl,
