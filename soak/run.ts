@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runAudit } from './audit/index.js';
 import { line } from './audit/line.js';
-import { declareAuditQueue } from './audit/sources.js';
+import { declareAuditQueue, settleHorizonMs } from './audit/sources.js';
 import { healAndDrain } from './drain.js';
 import { planFaults, runFaults, SHORT_FAULTS } from './faults/schedule.js';
 import { Random } from './random.js';
@@ -27,8 +27,8 @@ export interface SoakOptions {
   instances: number;
   /** Concurrent customers and agents. */
   workers: number;
-  /** Every fault, or the short soak's subset (npm test). */
-  faults: 'all' | 'short';
+  /** Every fault, the short soak's subset (npm test), or these by name. */
+  faults: 'all' | 'short' | string[];
   /** Where acks.jsonl, report.json and chart.svg go. */
   outDir: string;
   log: (line: string) => void;
@@ -51,7 +51,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const ackLog = join(o.outDir, 'acks.jsonl');
   writeFileSync(ackLog, '');
   const rnd = new Random(o.seed);
-  const plan = planFaults(rnd.fork(1), o.durationMs, o.faults === 'short' ? SHORT_FAULTS : undefined);
+  const only = o.faults === 'short' ? SHORT_FAULTS : o.faults === 'all' ? undefined : o.faults;
+  const plan = planFaults(rnd.fork(1), o.durationMs, only);
   o.log(
     `fault schedule (seed ${o.seed}):\n${plan.map((p) => `  at ${(p.at / 1000).toFixed(1)} s: ${p.fault.name}`).join('\n')}`,
   );
@@ -98,8 +99,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const trafficEnd = client.now();
     shop.running = false;
     o.log('traffic stopped; healing and draining …');
-    // Up to 6.5 minutes: charges a killed reconciler pass held come back when its lease (5 min) ends.
-    const drainMs = await healAndDrain(rig, shop, 390_000);
+    // Until nothing is open, or everything open is past its deadline under the instances' settings
+    // (the audit then calls it stuck): a little longer than the longest any open item may take.
+    const drainMs = await healAndDrain(rig, shop, settleHorizonMs(rig.deadlines) + 15_000);
     await adyenNotifier.stop();
     const audit = await runAudit({
       databaseUrls: rig.ha.nodes.map((n) => n.url),
@@ -114,6 +116,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       queue: AUDIT_QUEUE,
       emailRecordsUrl: rig.email.recordsUrl,
       ackLog,
+      deadlines: rig.deadlines,
     });
     const records = client.records.filter((r) => r.kind !== 'setup');
     // A 500 is a bug by the contract (internal_error), whatever else held.

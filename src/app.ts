@@ -75,6 +75,7 @@ export async function buildApp(opts: AppOptions) {
     metrics,
     faults: opts.faults,
     reconcileAfterMs: config.workers.reconcileAfterMs,
+    reconciler: config.workers.reconciler,
     capture: config.payments.capture,
     authorizationWarnHours: config.payments.authorizationWarnHours,
     actionTimeoutMs: config.payments.actionTimeoutSeconds * 1000,

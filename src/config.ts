@@ -110,6 +110,8 @@ export interface Config {
     reconcileIntervalMs: number;
     /** How long a charge in flight is left to its request before the reconciler settles it. */
     reconcileAfterMs: number;
+    /** The reconciler's deadlines (RECONCILE_*): see `ReconcilerTimings`. */
+    reconciler: ReconcilerTimings;
     /** Outbox relay tuning (OUTBOX_*); the outbox relay ADR in docs/adr/ explains the defaults. */
     outbox: {
       maxAttempts: number;
@@ -121,6 +123,18 @@ export interface Config {
       retentionHours: number;
     };
   };
+}
+
+/** The payment reconciler's deadlines (RECONCILE_*; the soak shortens them to see them pass). */
+export interface ReconcilerTimings {
+  /** How long a pass holds the charges and movements it claimed: a killed pass's work waits this long. */
+  leaseMs: number;
+  /** A charge the provider has never heard of after this long was never made (Stripe's search lags). */
+  notFoundGraceMs: number;
+  /** A charge a provider that cannot be asked (Adyen) has not told about after this long is cancelled there. */
+  unansweredChargeMs: number;
+  /** The backoff between looks at one charge or movement (5 s doubling) is capped at this. */
+  retryMaxMs: number;
 }
 
 /** The console's client id at the development provider. */
@@ -244,6 +258,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       relayIntervalMs: e.OUTBOX_POLL_MS,
       reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
       reconcileAfterMs: e.RECONCILE_AFTER_MS,
+      reconciler: {
+        leaseMs: e.RECONCILE_LEASE_MS,
+        notFoundGraceMs: e.RECONCILE_NOT_FOUND_GRACE_MS,
+        unansweredChargeMs: e.RECONCILE_UNANSWERED_CHARGE_MS,
+        retryMaxMs: e.RECONCILE_RETRY_MAX_MS,
+      },
       outbox: {
         maxAttempts: e.OUTBOX_MAX_ATTEMPTS,
         batchSize: e.OUTBOX_BATCH_SIZE,

@@ -117,6 +117,14 @@ const ENVIRONMENT = Type.Object({
   RECONCILE_INTERVAL_MS: Int(30_000, 10, 3_600_000),
   // Longer than the slowest charge (PayPal: two calls, each 10 s × 3 attempts).
   RECONCILE_AFTER_MS: Int(120_000, 0, 3_600_000),
+  // How long a reconciler pass holds what it claimed (a killed pass's work waits this long).
+  RECONCILE_LEASE_MS: Int(300_000, 1000, 3_600_000),
+  // Stripe's search is eventually consistent: a charge it has never heard of is failed only after this.
+  RECONCILE_NOT_FOUND_GRACE_MS: Int(600_000, 0, 86_400_000),
+  // Adyen notifies within seconds and redelivers: a charge it never told about is cancelled there after this.
+  RECONCILE_UNANSWERED_CHARGE_MS: Int(3_600_000, 0, 86_400_000),
+  // The reconciler's backoff between looks at one charge or movement: 5 s doubling, capped at this.
+  RECONCILE_RETRY_MAX_MS: Int(600_000, 5000, 86_400_000),
   // 20 attempts, 1 s doubling capped at 1 h: a message rides out 4-8 h of outage before it is dead.
   OUTBOX_MAX_ATTEMPTS: Int(20, 1, 1000),
   OUTBOX_BATCH_SIZE: Int(20, 1, 1000),

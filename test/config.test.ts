@@ -172,6 +172,39 @@ describe('OUTBOX_RETENTION_HOURS', () => {
   });
 });
 
+describe('the reconciler deadlines (RECONCILE_*)', () => {
+  it('default to a 5-minute lease, a 10-minute not-found grace, an hour for an unanswered charge, a 10-minute backoff cap', () => {
+    const c = loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET, DATA_DIR: dataDir });
+    expect(c.workers.reconciler).toEqual({
+      leaseMs: 300_000,
+      notFoundGraceMs: 600_000,
+      unansweredChargeMs: 3_600_000,
+      retryMaxMs: 600_000,
+    });
+  });
+
+  it('take what the environment says (the soak shortens them), and refuse a lease under a second', () => {
+    const c = loadConfig({
+      NODE_ENV: 'test',
+      JWT_SECRET: SECRET,
+      DATA_DIR: dataDir,
+      RECONCILE_LEASE_MS: '90000',
+      RECONCILE_NOT_FOUND_GRACE_MS: '60000',
+      RECONCILE_UNANSWERED_CHARGE_MS: '60000',
+      RECONCILE_RETRY_MAX_MS: '20000',
+    });
+    expect(c.workers.reconciler).toEqual({
+      leaseMs: 90_000,
+      notFoundGraceMs: 60_000,
+      unansweredChargeMs: 60_000,
+      retryMaxMs: 20_000,
+    });
+    expect(problemsOf({ NODE_ENV: 'test', JWT_SECRET: SECRET, RECONCILE_LEASE_MS: '10' }).join('\n')).toMatch(
+      /^RECONCILE_LEASE_MS must be an integer from 1000/,
+    );
+  });
+});
+
 describe('the development OpenID provider and the console’s sign-in (docs/adr/0019)', () => {
   const PROD = { NODE_ENV: 'production', DATABASE_URL: PG };
 

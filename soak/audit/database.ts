@@ -2,7 +2,16 @@ import type pg from 'pg';
 
 /** The tables the checks read, whole (a soak makes thousands of rows, not millions), by plain SQL. */
 export interface DbSnapshot {
-  orders: { id: string; user_id: string; status: string; transaction_id: string; email: string | null }[];
+  /** The database's clock when it was read: ages are counted on it, as the reconciler counts them. */
+  now: Date;
+  orders: {
+    id: string;
+    user_id: string;
+    status: string;
+    transaction_id: string;
+    email: string | null;
+    created_at: Date;
+  }[];
   items: {
     order_id: string;
     product_id: string;
@@ -34,18 +43,20 @@ export interface DbSnapshot {
     amount: number;
     status: string;
     provider_reference: string | null;
+    created_at: Date;
   }[];
   /** In order of writing, per order: notes (a refund, a capture refused) repeat the status they were written in. */
   history: { order_id: string; status: string }[];
   returns: { id: string; order_id: string; status: string; restock: boolean | null }[];
   returnItems: { return_id: string; product_id: string; quantity: number }[];
-  outbox: { id: string; kind: string; topic: string; status: string }[];
+  outbox: { id: string; kind: string; topic: string; status: string; created_at: Date }[];
 }
 
 export async function readDatabase(client: pg.Client): Promise<DbSnapshot> {
   const q = async <T>(text: string) => (await client.query(text)).rows as T[];
   return {
-    orders: await q('select id, user_id, status, transaction_id, email from orders'),
+    now: (await q<{ now: Date }>('select now() as now'))[0]!.now,
+    orders: await q('select id, user_id, status, transaction_id, email, created_at from orders'),
     items: await q('select order_id, product_id, quantity, quantity_cancelled, quantity_returned from order_items'),
     products: await q('select id, stock from products'),
     transactions: await q(
@@ -54,11 +65,11 @@ export async function readDatabase(client: pg.Client): Promise<DbSnapshot> {
        from payment_transactions`,
     ),
     ledger: await q(
-      'select id, transaction_id, order_id, kind, amount::int as amount, status, provider_reference from payment_ledger',
+      'select id, transaction_id, order_id, kind, amount::int as amount, status, provider_reference, created_at from payment_ledger',
     ),
     history: await q('select order_id, status from order_status_history order by order_id, id'),
     returns: await q('select id, order_id, status, restock from returns'),
     returnItems: await q('select return_id, product_id, quantity from return_items'),
-    outbox: await q('select id, kind, topic, status from outbox'),
+    outbox: await q('select id, kind, topic, status, created_at from outbox'),
   };
 }

@@ -35,6 +35,6 @@ export async function runAudit(input: AuditInput): Promise<AuditLine[]> {
     refundsAboveCaptured(db, payments),
     stock(db, acks),
     ...messages(db, events, emails),
-    stuck(db),
+    ...stuck(db, input.deadlines),
   ];
 }

@@ -1,6 +1,6 @@
 import type { DbSnapshot } from './database.js';
 import { groupBy, line, sum, type AuditLine } from './line.js';
-import type { Ack } from './sources.js';
+import { settleHorizonMs, type Ack, type Deadlines } from './sources.js';
 
 /** What the load generator was told succeeded, and is not in the database. */
 export function acknowledged(db: DbSnapshot, acks: Ack[]): AuditLine[] {
@@ -69,26 +69,43 @@ export function stock(db: DbSnapshot, acks: Ack[]): AuditLine {
   return line('stock not adding up (initial − sold + cancelled + restocked = now)', failures);
 }
 
-/** After the drain nothing may still be in flight: every charge settled, every movement and message through. */
-export function stuck(db: DbSnapshot): AuditLine {
-  const failures = [
-    ...db.transactions
-      .filter((t) => t.status === 'processing')
-      .map((t) => {
-        // What the reconciler knew: enough to tell a lease left by a killed pass from a charge it keeps asking about.
-        const order = db.orders.find((o) => o.id === t.order_id)?.status ?? 'no order';
-        const at = (d: Date | null) => d?.toISOString().slice(11, 23) ?? '-';
-        return (
-          `charge ${t.id} (${t.provider}, order ${order}${t.abandoned ? ', abandoned' : ''}) processing: ` +
-          `created ${at(t.created_at)}, updated ${at(t.updated_at)}, action expires ${at(t.action_expires_at)}, ` +
-          `${t.attempts} attempts, next ${at(t.next_attempt_at)}, leased until ${at(t.leased_until)}, ` +
-          `last: ${t.failure_reason ?? '-'}`
-        );
-      }),
-    ...db.ledger.filter((l) => l.status === 'pending').map((l) => `${l.kind} ${l.id} of ${l.order_id} pending`),
-    ...db.outbox.filter((m) => m.status !== 'delivered').map((m) => `${m.kind} ${m.topic} ${m.id} ${m.status}`),
-    // Its deadline (PAYMENT_ACTION_TIMEOUT_SECONDS, seconds in the soak) is long past once drained.
-    ...db.orders.filter((o) => o.status === 'awaiting_payment').map((o) => `order ${o.id} still awaiting payment`),
+/**
+ * After the drain nothing may still be open: every charge settled, every movement and message
+ * through, no order waiting for its customer. What is open past its deadline (`settleHorizonMs` of the
+ * instances' own settings, from its creation, on the database's clock) is stuck; what is open and
+ * still within it is counted on a line of its own — the drain ended before the audit could judge it —
+ * so that nothing open is ever let through. A dead message is stuck at any age.
+ */
+export function stuck(db: DbSnapshot, deadlines: Deadlines): AuditLine[] {
+  const horizon = settleHorizonMs(deadlines);
+  const past: string[] = [];
+  const within: string[] = [];
+  const judge = (createdAt: Date, what: string, dead = false) => {
+    const age = db.now.getTime() - createdAt.getTime();
+    (dead || age > horizon ? past : within).push(`${what} (${Math.round(age / 1000)} s old)`);
+  };
+  for (const t of db.transactions.filter((x) => x.status === 'processing')) judge(t.created_at, openCharge(db, t));
+  for (const l of db.ledger.filter((x) => x.status === 'pending'))
+    judge(l.created_at, `${l.kind} ${l.id} of ${l.order_id} pending`);
+  for (const m of db.outbox.filter((x) => x.status !== 'delivered'))
+    judge(m.created_at, `${m.kind} ${m.topic} ${m.id} ${m.status}`, m.status === 'dead');
+  for (const o of db.orders.filter((x) => x.status === 'awaiting_payment'))
+    judge(o.created_at, `order ${o.id} still awaiting payment`);
+  const s = Math.round(horizon / 1000);
+  return [
+    line(`orders, charges, movements or messages stuck non-final past their deadline (${s} s)`, past),
+    line(`still open within their deadline (${s} s) when the drain ended: not judged`, within),
   ];
-  return line('orders, charges, movements or messages stuck non-final after the drain', failures);
+}
+
+/** What the reconciler knew of an open charge: enough to tell a lease left by a killed pass from a charge it keeps asking about. */
+function openCharge(db: DbSnapshot, t: DbSnapshot['transactions'][number]): string {
+  const order = db.orders.find((o) => o.id === t.order_id)?.status ?? 'no order';
+  const at = (d: Date | null) => d?.toISOString().slice(11, 23) ?? '-';
+  return (
+    `charge ${t.id} (${t.provider}, order ${order}${t.abandoned ? ', abandoned' : ''}) processing: ` +
+    `created ${at(t.created_at)}, updated ${at(t.updated_at)}, action expires ${at(t.action_expires_at)}, ` +
+    `${t.attempts} attempts, next ${at(t.next_attempt_at)}, leased until ${at(t.leased_until)}, ` +
+    `last: ${t.failure_reason ?? '-'}`
+  );
 }

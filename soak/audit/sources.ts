@@ -20,6 +20,37 @@ export interface AuditInput {
   queue: string;
   emailRecordsUrl: string;
   ackLog: string;
+  /** The deadlines the instances ran with, given explicitly (the audit reads no configuration of theirs). */
+  deadlines: Deadlines;
+}
+
+/**
+ * The settings that bound how long anything may stay open, as the instances were started with them:
+ * RECONCILE_AFTER_MS, RECONCILE_INTERVAL_MS, RECONCILE_LEASE_MS, RECONCILE_NOT_FOUND_GRACE_MS,
+ * RECONCILE_UNANSWERED_CHARGE_MS, RECONCILE_RETRY_MAX_MS, PAYMENT_ACTION_TIMEOUT_SECONDS (in ms), and
+ * how long after its start a payment session the customer left expires at the provider.
+ */
+export interface Deadlines {
+  reconcileAfterMs: number;
+  reconcileIntervalMs: number;
+  leaseMs: number;
+  notFoundGraceMs: number;
+  unansweredChargeMs: number;
+  retryMaxMs: number;
+  actionTimeoutMs: number;
+  providerSessionMs: number;
+}
+
+/**
+ * How long after it was created anything open (a charge, a movement, a message, an order waiting for
+ * its customer) may stay so under those settings: its request's hold, the longest grace it can be
+ * waited through (never heard of, never answered, the customer's action or the provider's session),
+ * a killed reconciler pass's lease, one backoff at its cap and one reconciler interval, and 30 s for a
+ * pass's own work on a loaded machine. Past it, open is stuck.
+ */
+export function settleHorizonMs(d: Deadlines): number {
+  const grace = Math.max(d.notFoundGraceMs, d.unansweredChargeMs, d.actionTimeoutMs, d.providerSessionMs);
+  return d.reconcileAfterMs + grace + d.leaseMs + d.retryMaxMs + d.reconcileIntervalMs + 30_000;
 }
 
 export interface ProviderMovement {

@@ -50,13 +50,14 @@ async function control(base: string, name: string, body: unknown): Promise<void>
   if (res.status >= 300) throw new Error(`emulator refused ${name}: ${res.status}`);
 }
 
-/** Charges a reconciler pass holds: its lease is minutes, a request's own hold is RECONCILE_AFTER_MS. */
+/** Charges a reconciler pass holds: its lease (RECONCILE_LEASE_MS) outlasts a request's own hold (RECONCILE_AFTER_MS). */
 async function reconcilerLeases({ rig }: FaultContext): Promise<number> {
   const client = await primaryClient(rig.ha.nodes.map((n) => n.url));
   try {
     const { rows } = await client.query<{ n: number }>(
       `select count(*)::int as n from payment_transactions
-       where status = 'processing' and leased_until > now() + interval '60 seconds'`,
+       where status = 'processing' and leased_until > now() + make_interval(secs => $1)`,
+      [(rig.deadlines.reconcileAfterMs + 1000) / 1000],
     );
     return rows[0]!.n;
   } finally {

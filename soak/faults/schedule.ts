@@ -29,6 +29,9 @@ export const SHORT_FAULTS = [
 ];
 
 export function planFaults(rnd: Random, durationMs: number, only?: readonly string[]): PlannedFault[] {
+  const unknown = only?.filter((name) => !FAULTS.some((f) => f.name === name)) ?? [];
+  if (unknown.length > 0)
+    throw new Error(`no such fault: ${unknown.join(', ')} (the faults: ${FAULTS.map((f) => f.name).join(', ')})`);
   const chosen = only ? FAULTS.filter((f) => only.includes(f.name)) : [...FAULTS];
   // Shuffled by the seed, then placed evenly with a little jitter.
   const order = chosen.map((f) => ({ f, k: rnd.next() })).sort((a, b) => a.k - b.k);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { freePortBlock, startCluster, type Cluster } from '../../deploy/cluster.js';
 import { startHaPostgres, type HaPostgres } from '../../deploy/ha-postgres.js';
 import { startEmulators, type Emulators } from '../../test/emulators/index.js';
+import type { Deadlines } from '../audit/sources.js';
 import { ACTION_TIMEOUT_S } from '../traffic/customer-action.js';
 import { startEmailSink, type EmailSink } from './email-sink.js';
 import { startPrivateRabbit, type PrivateRabbit } from './rabbitmq.js';
@@ -25,6 +26,8 @@ export interface Rig {
   jwtSecret: string;
   /** The environment every instance started with (a deploy adds to it). */
   env: Record<string, string | undefined>;
+  /** The reconciler's deadlines in that environment, for the drain and the audit. */
+  deadlines: Deadlines;
   output(): string;
   close(): Promise<void>;
 }
@@ -34,6 +37,24 @@ export interface RigOptions {
   /** Where the processes' output goes (default: the last 200 kB are kept for output()). */
   onOutput?: (source: string, text: string) => void;
 }
+
+/**
+ * The reconciler's deadlines, short enough for a test that the drain outlives them, long enough for
+ * what they guard on a loaded machine: a request's charge takes up to ~35 s (three SDK attempts of
+ * 10 s), so a charge the provider has never heard of is given 90 s, as is one Adyen never answered;
+ * a killed pass's charges come back after 90 s; the backoff between looks is capped at 20 s. Abandoned
+ * payments end at PAYMENT_ACTION_TIMEOUT_SECONDS, their provider sessions 5 s later (the traffic's).
+ */
+const SOAK_DEADLINES: Deadlines = {
+  reconcileAfterMs: 3000,
+  reconcileIntervalMs: 1000,
+  leaseMs: 90_000,
+  notFoundGraceMs: 90_000,
+  unansweredChargeMs: 90_000,
+  retryMaxMs: 20_000,
+  actionTimeoutMs: ACTION_TIMEOUT_S * 1000,
+  providerSessionMs: (ACTION_TIMEOUT_S + 5) * 1000,
+};
 
 export async function startRig(opts: RigOptions): Promise<Rig> {
   let log = '';
@@ -77,13 +98,17 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
       ...emulators.env,
       PAYMENT_CAPTURE: 'immediate',
       // Abandoned 3-D Secure payments end within the run.
-      PAYMENT_ACTION_TIMEOUT_SECONDS: String(ACTION_TIMEOUT_S),
+      PAYMENT_ACTION_TIMEOUT_SECONDS: String(SOAK_DEADLINES.actionTimeoutMs / 1000),
       RATE_LIMIT_PER_MINUTE: '1000000',
       RATE_LIMIT_CREATE_PER_MINUTE: '1000000',
       // Work left by a killed request is taken over within seconds, not so soon that slow requests on
       // a loaded machine are overtaken.
-      RECONCILE_AFTER_MS: '3000',
-      RECONCILE_INTERVAL_MS: '1000',
+      RECONCILE_AFTER_MS: String(SOAK_DEADLINES.reconcileAfterMs),
+      RECONCILE_INTERVAL_MS: String(SOAK_DEADLINES.reconcileIntervalMs),
+      RECONCILE_LEASE_MS: String(SOAK_DEADLINES.leaseMs),
+      RECONCILE_NOT_FOUND_GRACE_MS: String(SOAK_DEADLINES.notFoundGraceMs),
+      RECONCILE_UNANSWERED_CHARGE_MS: String(SOAK_DEADLINES.unansweredChargeMs),
+      RECONCILE_RETRY_MAX_MS: String(SOAK_DEADLINES.retryMaxMs),
       OUTBOX_POLL_MS: '200',
       OUTBOX_BACKOFF_BASE_MS: '200',
       OUTBOX_BACKOFF_MAX_MS: '2000',
@@ -101,7 +126,8 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
     cleanups.push(() => cluster.stop());
     const relay = startRelay(env, out);
     cleanups.push(() => relay.stop());
-    return { ha, rabbit, redis, emulators, email, cluster, relay, jwtSecret, env, output: () => log, close };
+    const deadlines = SOAK_DEADLINES;
+    return { ha, rabbit, redis, emulators, email, cluster, relay, jwtSecret, env, deadlines, output: () => log, close };
   } catch (err) {
     await close();
     throw new Error(`the soak rig did not start: ${(err as Error).message}\n${log.slice(-4000)}`);

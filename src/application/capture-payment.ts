@@ -2,14 +2,12 @@ import { DomainError, errors } from '../domain/errors.js';
 import { canTransition } from '../domain/order-status.js';
 import { captureDeclined, capturedAfterMove, captureRequested, moveOnCapture } from '../domain/order-records.js';
 import type { Order, Tracking } from '../domain/order.js';
-import { retryDelayMs } from '../domain/retry-schedule.js';
 import { PaymentDeclinedError } from '../payments/provider.js';
 import { lockMovement, scheduleMovementRetry, settleMovement, type Movement } from '../persistence/ledger.js';
 import { findOrder, lockOrder } from '../persistence/order-repository.js';
 import { recordOnOrder, recordStatusChange } from '../persistence/status-change.js';
 import type { Deps } from './deps.js';
-
-export const CAPTURE_RETRY = { baseMs: 5_000, maxMs: 10 * 60_000 };
+import { reconcilerRetryDelay } from './reconciler-retry.js';
 
 /** What a capture is for, kept on its ledger row: the move to `shipped` that waits for the money. */
 export interface ShipIntent {
@@ -60,7 +58,7 @@ export async function capturePayment(deps: Deps, m: Movement): Promise<CaptureOu
     await scheduleMovementRetry(
       deps.db,
       m.id,
-      retryDelayMs(m.attempts, CAPTURE_RETRY),
+      reconcilerRetryDelay(deps, m.attempts),
       err instanceof Error ? err.message : String(err),
     );
     return { status: 'pending' };

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { ReconcilerTimings } from '../config.js';
 import type { CaptureMode } from '../domain/payment.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { PaymentProcessor } from '../payments/processor.js';
@@ -49,6 +50,8 @@ export interface Deps {
   faults?: Faults;
   /** How long a `processing` charge is left to its request before the reconciler looks at it. */
   reconcileAfterMs: number;
+  /** The reconciler's lease, graces and backoff cap (RECONCILE_*). */
+  reconciler: ReconcilerTimings;
   /** How many days after delivery a return may be asked for (RETURN_WINDOW_DAYS). */
   returnWindowDays: number;
   /** PAYMENT_CAPTURE: capture at creation (`immediate`) or authorize then capture at shipment. */

@@ -1,24 +1,22 @@
 import { errors } from '../domain/errors.js';
-import { retryDelayMs } from '../domain/retry-schedule.js';
 import { chargeCaptureFor } from '../payments/provider.js';
 import { warnExpiringAuthorizations } from '../persistence/authorization-expiry.js';
 import { claimDueMovements, scheduleMovementRetry, type Movement } from '../persistence/ledger.js';
 import { claimUnsettled, scheduleRetry, type PaymentTransaction } from '../persistence/transaction-repository.js';
 import type { Deps } from './deps.js';
+import { reconcilerRetryDelay } from './reconciler-retry.js';
 import { releasePayment } from './release-payment.js';
 import { capturePayment } from './capture-payment.js';
 import { abandonCharge, completeCharge, defaultExpiry, failCharge } from './settle-charge.js';
 import { settleAwaitingPayment } from './settle-awaiting-payment.js';
 
-const RETRY = { baseMs: 5_000, maxMs: 10 * 60_000 };
-const LEASE_MS = 5 * 60_000;
-/** A charge the provider has never heard of after this long was never made. */
-const NOT_FOUND_GRACE_MS = 10 * 60_000;
 /**
- * Adyen notifies a payment's outcome within seconds, and delivers again what our endpoint missed:
- * an hour covers an outage of ours. Past it, a charge it never told about is cancelled there.
+ * The deadlines are the deployment's (`deps.reconciler`, RECONCILE_*). Defaults: a pass holds what it
+ * claimed for 5 minutes; a charge the provider has never heard of after 10 minutes was never made;
+ * Adyen notifies a payment's outcome within seconds and delivers again what our endpoint missed, so an
+ * hour covers an outage of ours, and past it a charge it never told about is cancelled there; looks
+ * at one charge or movement back off from 5 s to at most 10 minutes (reconciler-retry.ts).
  */
-const UNANSWERED_CHARGE_MS = 60 * 60_000;
 
 /**
  * Settles everything whose outcome is open: charges left `processing` by a crash or an outage, and
@@ -27,7 +25,7 @@ const UNANSWERED_CHARGE_MS = 60 * 60_000;
  * back. Then it warns orders whose authorization is about to lapse. Returns how many it looked at.
  */
 export async function reconcilePayments(deps: Deps, batchSize = 20): Promise<number> {
-  const charges = await deps.db.transaction().execute((trx) => claimUnsettled(trx, batchSize, LEASE_MS));
+  const charges = await deps.db.transaction().execute((trx) => claimUnsettled(trx, batchSize, deps.reconciler.leaseMs));
   for (const t of charges) {
     try {
       await settleCharge(deps, t);
@@ -36,12 +34,14 @@ export async function reconcilePayments(deps: Deps, batchSize = 20): Promise<num
       await scheduleRetry(
         deps.db,
         t.id,
-        retryDelayMs(t.attempts, RETRY),
+        reconcilerRetryDelay(deps, t.attempts),
         err instanceof Error ? err.message : String(err),
       );
     }
   }
-  const movements = await deps.db.transaction().execute((trx) => claimDueMovements(trx, batchSize, LEASE_MS));
+  const movements = await deps.db
+    .transaction()
+    .execute((trx) => claimDueMovements(trx, batchSize, deps.reconciler.leaseMs));
   for (const m of movements) {
     try {
       await settleMovement(deps, m);
@@ -53,7 +53,7 @@ export async function reconcilePayments(deps: Deps, batchSize = 20): Promise<num
       await scheduleMovementRetry(
         deps.db,
         m.id,
-        retryDelayMs(m.attempts, RETRY),
+        reconcilerRetryDelay(deps, m.attempts),
         err instanceof Error ? err.message : String(err),
       );
     }
@@ -111,7 +111,7 @@ async function settleCharge(deps: Deps, t: PaymentTransaction): Promise<void> {
       // told nothing (a 503, a cut connection) and may have given up or ordered again under another
       // key, so only a retry with the same key, which asks again, takes the charge over and makes
       // it (place-order.ts). Past the grace, nothing moved and the key is freed for a fresh order.
-      if (deps.clock().getTime() - Date.parse(t.created_at) > NOT_FOUND_GRACE_MS) {
+      if (deps.clock().getTime() - Date.parse(t.created_at) > deps.reconciler.notFoundGraceMs) {
         await failCharge(deps, t.id, errors.providerError('The payment never reached the provider.'), t.attempts);
         return;
       }
@@ -120,12 +120,12 @@ async function settleCharge(deps: Deps, t: PaymentTransaction): Promise<void> {
       await stopUnanswered(deps, t);
       break;
   }
-  await scheduleRetry(deps.db, t.id, retryDelayMs(t.attempts, RETRY), `provider reports ${found.status}`);
+  await scheduleRetry(deps.db, t.id, reconcilerRetryDelay(deps, t.attempts), `provider reports ${found.status}`);
 }
 
 /**
  * A provider that cannot be asked (Adyen) tells a charge's outcome only by notification. One that
- * has not come UNANSWERED_CHARGE_MS after the charge was made (a payment Adyen left `Pending`, a
+ * has not come `unansweredChargeMs` after the charge was made (a payment Adyen left `Pending`, a
  * crash before its answer, notifications lost) is not waited for forever: the charge is stopped at
  * the provider by our reference and given up here (its stock and key freed, as for any charge whose
  * outcome the client was not told), and the notification of that cancel ends it — failed if
@@ -136,7 +136,7 @@ async function settleCharge(deps: Deps, t: PaymentTransaction): Promise<void> {
 async function stopUnanswered(deps: Deps, t: PaymentTransaction): Promise<void> {
   const provider = deps.payments.get(t.provider);
   if (!provider.cancelUnanswered) return;
-  if (deps.clock().getTime() - Date.parse(t.created_at) < UNANSWERED_CHARGE_MS) return;
+  if (deps.clock().getTime() - Date.parse(t.created_at) < deps.reconciler.unansweredChargeMs) return;
   if (!t.abandoned) await abandonCharge(deps, t.id, 'no outcome from the provider; cancelled there by our reference');
   try {
     await provider.cancelUnanswered({
@@ -161,7 +161,7 @@ async function stopUnanswered(deps: Deps, t: PaymentTransaction): Promise<void> 
 async function settleAwaiting(deps: Deps, t: PaymentTransaction): Promise<void> {
   const r = await settleAwaitingPayment(deps, t.order_id, { kind: 'reconciler' });
   if (!r.open) return;
-  const backoff = retryDelayMs(t.attempts, RETRY);
+  const backoff = reconcilerRetryDelay(deps, t.attempts);
   const untilExpiry = Date.parse(t.action_expires_at!) - deps.clock().getTime();
   const delay = r.order?.status === 'awaiting_payment' ? Math.max(0, Math.min(backoff, untilExpiry)) : backoff;
   await scheduleRetry(deps.db, t.id, delay, 'the customer has not completed the payment yet');

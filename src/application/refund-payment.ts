@@ -1,5 +1,4 @@
 import type { Order } from '../domain/order.js';
-import { retryDelayMs } from '../domain/retry-schedule.js';
 import { RefundFailedError } from '../payments/provider.js';
 import { findMovement, scheduleMovementRetry, settleMovement, type Movement } from '../persistence/ledger.js';
 import { findOrder } from '../persistence/order-repository.js';
@@ -7,8 +6,7 @@ import { refundConfirmed } from '../domain/order-records.js';
 import { recordOnOrder } from '../persistence/status-change.js';
 import type { Deps } from './deps.js';
 import { NOTIFIED_RETRY_MS } from './capture-payment.js';
-
-const REFUND_RETRY = { baseMs: 5_000, maxMs: 15 * 60_000 };
+import { reconcilerRetryDelay } from './reconciler-retry.js';
 
 export type RefundOutcome =
   /** The provider confirmed; the order as it reads now (undefined when the charge never became one). */
@@ -35,7 +33,7 @@ export async function refundPayment(deps: Deps, m: Movement): Promise<RefundOutc
       await scheduleMovementRetry(
         deps.db,
         m.id,
-        Math.max(retryDelayMs(m.attempts, REFUND_RETRY), notifiedDelay(m.provider)),
+        Math.max(reconcilerRetryDelay(deps, m.attempts), notifiedDelay(m.provider)),
         'refund pending at the provider',
       );
       return { status: 'pending' };
@@ -57,7 +55,7 @@ export async function refundPayment(deps: Deps, m: Movement): Promise<RefundOutc
     await scheduleMovementRetry(
       deps.db,
       m.id,
-      retryDelayMs(m.attempts, REFUND_RETRY),
+      reconcilerRetryDelay(deps, m.attempts),
       err instanceof Error ? err.message : String(err),
     );
     return { status: 'pending' };

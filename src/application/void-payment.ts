@@ -1,11 +1,11 @@
 import type { Order } from '../domain/order.js';
-import { retryDelayMs } from '../domain/retry-schedule.js';
 import { PaymentDeclinedError } from '../payments/provider.js';
 import { lockMovement, scheduleMovementRetry, settleMovement, type Movement } from '../persistence/ledger.js';
 import { findOrder } from '../persistence/order-repository.js';
 import { recordOnOrder } from '../persistence/status-change.js';
 import type { Deps } from './deps.js';
-import { CAPTURE_RETRY, NOTIFIED_RETRY_MS } from './capture-payment.js';
+import { NOTIFIED_RETRY_MS } from './capture-payment.js';
+import { reconcilerRetryDelay } from './reconciler-retry.js';
 import { releaseRefused, voided } from '../domain/order-records.js';
 
 export type VoidOutcome =
@@ -44,7 +44,7 @@ export async function voidPayment(deps: Deps, m: Movement): Promise<VoidOutcome>
     await scheduleMovementRetry(
       deps.db,
       m.id,
-      retryDelayMs(m.attempts, CAPTURE_RETRY),
+      reconcilerRetryDelay(deps, m.attempts),
       err instanceof Error ? err.message : String(err),
     );
     return { status: 'pending' };

@@ -207,7 +207,7 @@ export interface PaymentProvider {
    * Only for a provider that cannot be asked how a charge stands (Adyen: no lookup, its notifications
    * are the only account): stops a charge whose outcome never came, by our transaction id, so that it
    * can no longer take money; the provider's notification of that cancel then settles the charge.
-   * The reconciler calls it for a charge still `processing` past UNANSWERED_CHARGE_MS, again at each
+   * The reconciler calls it for a charge still `processing` past RECONCILE_UNANSWERED_CHARGE_MS, again at each
    * look until the notification comes (same key). Absent: the provider is asked (`retrieve`).
    */
   cancelUnanswered?(input: ActionInput): Promise<void>;
