@@ -40,7 +40,7 @@ const PROJECTS_OF: Record<Tier, Project[]> = {
 // point is that a misnamed file fails the config load instead of running in the wrong tier or in none.
 const RUNS_ON_BOTH_DATABASES = /^\s*describe\.each\(DATABASES\)/m;
 const STARTS_SOMETHING =
-  /^import [^;]*?from '[^']*(?:\/helpers\/(?:db|app|describe-apps|payments|http|server-process|crash-harness)|\/emulators\/|\/e2e\/support\/|\/src\/persistence\/db)\.js'/m;
+  /^import [^;]*?from '[^']*(?:\/helpers\/(?:db|app|payments|http|server-process|crash-harness)|\/emulators\/|\/e2e\/support\/|\/src\/persistence\/db)\.js'/m;
 
 /** The tier of the test file at `file` (relative to the repository, with `/`), given its source; throws when they disagree. */
 export function tierOf(file: string, source: string): Tier {

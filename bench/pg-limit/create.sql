@@ -3,8 +3,11 @@
 -- transaction; bench/capture-sql.ts prints them. The reservation records the payment's first
 -- ledger rows (authorization and capture), the settlement moves them to succeeded. (chr(58) is ':',
 -- which pgbench would read as a variable inside the literal.)
--- Ids are random 128-bit values built from pgbench integers; the JSON documents (order draft,
--- outbox payloads) are real ones of the same size, passed as parameters like the service does.
+-- Ids are time-ordered like the service's (src/domain/ids.ts: UUIDv7): their high 64 bits are the
+-- clock's milliseconds and 12 random bits (the first, tiny statement), the low 64 random; the
+-- order's, payment's and outbox messages' ids are offset from one another so each table's are in
+-- order. The JSON documents (order draft, outbox payloads) are real ones of the same size, passed as
+-- parameters like the service does.
 \set n random(1, 3)
 \set a :pbase + random(1, :products)
 \set b :pbase + random(1, :products)
@@ -14,7 +17,7 @@
 \set qc random(1, 3)
 \set u :ubase + random(1, :users)
 \set amount random(100, 90000)
-\set r1 random(1, 70368744177663)
+select (extract(epoch from clock_timestamp()) * 1000)::bigint * 4096 + (random() * 4095)::int as r1 \gset
 \set r2 random(0, 9223372036854775806)
 \set t1 :r1 + 70368744177664
 \set e1 :r1 + 140737488355328

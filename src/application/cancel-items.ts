@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from '../domain/ids.js';
 import type { Order } from '../domain/order.js';
 import type { CancelPlan } from '../domain/partial-cancel.js';
 import { refundable } from '../domain/payment.js';
@@ -33,7 +33,7 @@ export async function cancelItems(
   let movement: Movement | undefined;
   if (amount > 0) {
     movement = await recordMovement(trx, {
-      id: randomUUID(),
+      id: newId(),
       transactionId: order.payment.transaction_id,
       orderId: order.id,
       kind: 'refund',

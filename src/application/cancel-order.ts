@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from '../domain/ids.js';
 import { errors } from '../domain/errors.js';
 import { cancelWhole, type Order } from '../domain/order.js';
 import { canTransition } from '../domain/order-status.js';
@@ -44,7 +44,7 @@ export async function cancelOrder(
     const move = cancelWhole(current, actor.sub, now, reason, plan?.units);
     const m = await recordCancellation(trx, {
       ...move,
-      movementId: randomUUID(),
+      movementId: newId(),
       // The reconciler stays off until the request had its chance to make it.
       retryInMs: deps.reconcileAfterMs,
       now,

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from '../domain/ids.js';
 import { DomainError, errors } from '../domain/errors.js';
 import type { Order, ShippingAddress } from '../domain/order.js';
 import type { ProviderId } from '../domain/payment.js';
@@ -174,11 +174,11 @@ async function reserve(
     throw err;
   }
   const transaction: NewTransaction = {
-    id: randomUUID(),
+    id: newId(),
     provider: at.provider,
     source: sourceOf(input.payment),
     draft: {
-      order_id: randomUUID(),
+      order_id: newId(),
       user_id: actor.sub,
       currency: input.currency,
       items: priced.items,

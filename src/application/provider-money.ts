@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from '../domain/ids.js';
 import {
   disputeMoved,
   disputeOpened,
@@ -91,7 +91,7 @@ async function recordDashboardRefund(
   r: ProviderRefund,
   now: Date,
 ): Promise<'recorded' | 'known' | 'refused'> {
-  const id = randomUUID();
+  const id = newId();
   const outcome = await recordLearnedMovement(trx, {
     id,
     transactionId: t.id,
@@ -132,7 +132,7 @@ export async function learnDisputes(
     const row = known.find((m) => m.provider_reference === d.reference);
     if (!row) {
       const outcome = await recordLearnedMovement(trx, {
-        id: randomUUID(),
+        id: newId(),
         transactionId: t.id,
         orderId: t.order_id,
         kind: 'dispute',

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from '../domain/ids.js';
 import { errors } from '../domain/errors.js';
 import { refundable } from '../domain/payment.js';
 import { moveReturn, type Return } from '../domain/returns.js';
@@ -48,7 +48,7 @@ export async function receiveReturn(
     let m: Movement | undefined;
     if (amount > 0) {
       m = await recordMovement(trx, {
-        id: randomUUID(),
+        id: newId(),
         transactionId: locked.payment.transaction_id,
         orderId: id,
         kind: 'refund',

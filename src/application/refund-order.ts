@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from '../domain/ids.js';
 import { errors } from '../domain/errors.js';
 import { refundAsked } from '../domain/order-records.js';
 import { refundable, type LedgerEntry } from '../domain/payment.js';
@@ -70,7 +70,7 @@ async function recordRefund(
       if (sums.captured === 0) throw errors.paymentNotCaptured();
       if (input.amount > refundable(sums)) throw errors.refundExceedsCaptured(refundable(sums));
       const movement = await recordMovement(trx, {
-        id: randomUUID(),
+        id: newId(),
         transactionId: order.payment.transaction_id,
         orderId: id,
         kind: 'refund',

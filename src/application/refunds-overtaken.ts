@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from '../domain/ids.js';
 import { movementsOf, readLedgerSums, recordMovement, settleMovement, type Movement } from '../persistence/ledger.js';
 import { refundOvertaken } from '../domain/order-records.js';
 import { byProvider } from '../domain/payment.js';
@@ -55,7 +55,7 @@ export async function reissueOvertakenRefunds(
     const amount = Math.min(m.amount, room);
     if (amount > 0) {
       await recordMovement(trx, {
-        id: randomUUID(),
+        id: newId(),
         transactionId: t.id,
         orderId: t.order_id,
         kind: 'refund',

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from '../domain/ids.js';
 import { errors } from '../domain/errors.js';
 import { priceReturn, withinReturnWindow, type Return, type ReturnItem } from '../domain/returns.js';
 import { findOrder, lockOrder } from '../persistence/order-repository.js';
@@ -34,7 +34,7 @@ export async function requestReturn(deps: Deps, actor: Actor, orderId: string, i
     const priced = priceReturn(input.items, await returnableLines(trx, id));
     const at = now.toISOString();
     const ret: Return = {
-      id: randomUUID(),
+      id: newId(),
       order_id: id,
       status: 'requested',
       items: priced.items.map((i) => ({ product_id: i.product_id, quantity: i.quantity })),

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from '../domain/ids.js';
 import { cancelWhole, transition, type Order } from '../domain/order.js';
 import { chargeCaptureFor, type ActionInput, type PaymentProvider, type RetrieveResult } from '../payments/provider.js';
 import { recordCancellation } from '../persistence/cancellation.js';
@@ -273,7 +273,7 @@ async function end(
   const move = cancelWhole(current, how.actor, now, how.reason);
   await recordCancellation(trx, {
     ...move,
-    movementId: randomUUID(),
+    movementId: newId(),
     retryInMs: deps.reconcileAfterMs,
     now,
   });

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from '../domain/ids.js';
 import { DomainError } from '../domain/errors.js';
 import { created, type Order } from '../domain/order.js';
 import { completeKey, releaseKey } from '../persistence/idempotency-repository.js';
@@ -119,7 +119,7 @@ export async function recordMoneyToGiveBack(
   );
   if (t.amount === 0) return undefined;
   return recordMovement(trx, {
-    id: randomUUID(),
+    id: newId(),
     transactionId: t.id,
     orderId: t.order_id,
     kind: captureModeOf(t) === 'immediate' ? 'refund' : 'void',

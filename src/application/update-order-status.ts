@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from '../domain/ids.js';
 import { errors } from '../domain/errors.js';
 import { transition, type Order, type Tracking } from '../domain/order.js';
 import type { TrackingStatus } from '../domain/order-status.js';
@@ -52,7 +52,7 @@ export async function updateOrderStatus(
       const capture =
         pending ??
         (await recordMovement(trx, {
-          id: randomUUID(),
+          id: newId(),
           transactionId: current.payment.transaction_id,
           orderId: id,
           kind: 'capture',

@@ -3,7 +3,7 @@
  * events, built here and written by persistence/outbox.ts in the change's own
  * transaction (docs/adr/0002).
  */
-import { randomUUID } from 'node:crypto';
+import { newId } from './ids.js';
 import type { Order } from './order.js';
 import type { CancelUnits } from './partial-cancel.js';
 import type { Return } from './returns.js';
@@ -77,7 +77,7 @@ export interface OutboxMessage {
 
 export function emailMessage(kind: EmailKind, order: Order, extra?: EmailExtra): OutboxMessage | null {
   if (!order.email) return null;
-  const id = randomUUID();
+  const id = newId();
   const payload: EmailPayload = { id, kind, to: order.email, order_id: order.id, order, ...(extra && { extra }) };
   return { id, kind: 'email', topic: kind, payload: JSON.stringify(payload) };
 }
@@ -88,7 +88,7 @@ export function eventMessage(
   occurredAt: Date,
   extra: Record<string, unknown> = {},
 ): OutboxMessage {
-  const id = randomUUID();
+  const id = newId();
   const payload: EventPayload = {
     id,
     type,

@@ -1,13 +1,6 @@
 import { sql, type ExpressionBuilder, type RawBuilder } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
-import {
-  currentTotal,
-  type Order,
-  type OrderItem,
-  type ShippingAddress,
-  type StatusChange,
-  type Tracking,
-} from '../domain/order.js';
+import { currentTotal, type Order, type OrderItem, type ShippingAddress, type Tracking } from '../domain/order.js';
 import type { OrderStatus } from '../domain/order-status.js';
 import {
   derivePayment,
@@ -234,17 +227,6 @@ const pageQueries = compileByShape((db, shape) => {
     .orderBy('p.id', 'desc')
     .limit(slot('limit') as unknown as number);
 });
-
-export async function appendHistory(
-  trx: Db,
-  orderId: string,
-  change: Pick<StatusChange, 'to' | 'at' | 'actor' | 'note'>,
-): Promise<void> {
-  await trx
-    .insertInto('order_status_history')
-    .values({ order_id: orderId, status: change.to, actor: change.actor, note: change.note, at: change.at })
-    .execute();
-}
 
 export async function listHistory(db: Db, orderId: string) {
   const rows = await db

@@ -1,12 +1,4 @@
-import {
-  emailMessage,
-  eventMessage,
-  type EmailExtra,
-  type EmailKind,
-  type EventType,
-  type OutboxMessage,
-} from '../domain/messages.js';
-import type { Order } from '../domain/order.js';
+import type { OutboxMessage } from '../domain/messages.js';
 import { currentTraceHeaders } from '../observability/tracing.js';
 import type { Db } from './tables.js';
 
@@ -32,22 +24,4 @@ export async function enqueueAll(trx: Db, messages: readonly (OutboxMessage | nu
 export function traceColumns(): { traceparent: string | null; tracestate: string | null } {
   const trace = currentTraceHeaders();
   return { traceparent: trace?.traceparent ?? null, tracestate: trace?.tracestate ?? null };
-}
-
-export async function enqueueEmail(trx: Db, kind: EmailKind, order: Order, extra?: EmailExtra): Promise<string | null> {
-  const message = emailMessage(kind, order, extra);
-  await enqueueAll(trx, [message]);
-  return message?.id ?? null;
-}
-
-export async function enqueueEvent(
-  trx: Db,
-  type: EventType,
-  order: Order,
-  occurredAt: Date,
-  extra: Record<string, unknown> = {},
-): Promise<string> {
-  const message = eventMessage(type, order, occurredAt, extra);
-  await enqueueAll(trx, [message]);
-  return message.id;
 }

@@ -5,8 +5,9 @@ import type { Actor } from '../../src/application/deps.js';
 import type { Order } from '../../src/domain/order.js';
 import { startEmulators, type Emulators } from '../emulators/index.js';
 import type { TestApp } from '../helpers/app.js';
-import { FAST, providerView, reconcileNow, startPaymentsApp, transaction } from '../helpers/payments.js';
+import { FAST, providerView, reconcileNow, transaction } from '../helpers/payments.js';
 import { customer, messagesFor, ordersOf, product, refusal, stockOf } from './support.js';
+import { buildTestApp } from '../helpers/app.js';
 
 /**
  * cancelOrder and the reconciler called directly, on PGlite, Stripe's real SDK against its
@@ -17,7 +18,7 @@ describe('cancelOrder and the reconciler, without HTTP', () => {
   let t: TestApp;
   beforeAll(async () => {
     emu = await startEmulators();
-    t = await startPaymentsApp('pglite', emu, { sdk: FAST });
+    t = await buildTestApp('pglite', { emulators: emu, sdk: FAST });
   });
   afterEach(() => {
     emu.stripe.resetFaults();

@@ -3,16 +3,9 @@ import { placeOrder, type PlaceOrderInput } from '../../src/application/place-or
 import { startEmulators, type Emulators } from '../emulators/index.js';
 import type { TestApp } from '../helpers/app.js';
 import { uid } from '../helpers/http.js';
-import {
-  ageTransaction,
-  FAST,
-  providerView,
-  reconcileNow,
-  startPaymentsApp,
-  transaction,
-  transactionsOf,
-} from '../helpers/payments.js';
+import { ageTransaction, FAST, providerView, reconcileNow, transaction, transactionsOf } from '../helpers/payments.js';
 import { customer, messagesFor, ordersOf, product, refusal, stockOf } from './support.js';
+import { buildTestApp } from '../helpers/app.js';
 
 /**
  * placeOrder and the payment reconciler called directly, on PGlite, with Stripe and PayPal's real
@@ -24,7 +17,7 @@ describe('placeOrder and the reconciler, without HTTP', () => {
   let t: TestApp;
   beforeAll(async () => {
     emu = await startEmulators();
-    t = await startPaymentsApp('pglite', emu, { sdk: FAST });
+    t = await buildTestApp('pglite', { emulators: emu, sdk: FAST });
   });
   afterEach(() => {
     for (const e of [emu.stripe, emu.square, emu.paypal]) e.resetFaults();

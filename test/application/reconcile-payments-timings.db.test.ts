@@ -1,8 +1,7 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { putProduct } from '../helpers/app.js';
+import { buildTestAppPerDescribe, putProduct } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
-import { describePaymentsApp } from '../helpers/describe-apps.js';
 import { createOrder, uid } from '../helpers/http.js';
 import { ageTransaction, reconcileNow } from '../helpers/payments.js';
 
@@ -12,7 +11,8 @@ import { ageTransaction, reconcileNow } from '../helpers/payments.js';
  * ones so that its drain outlives them, and its audit judges "stuck" by the same values.
  */
 describe.each(DATABASES)('the reconciler deadlines from the environment on %s', (kind) => {
-  const { t, emu } = describePaymentsApp(kind, {
+  const { t, emu } = buildTestAppPerDescribe(kind, {
+    emulators: 'start',
     resetAfterEach: true,
     env: {
       RECONCILE_NOT_FOUND_GRACE_MS: '60000',

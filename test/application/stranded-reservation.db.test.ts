@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OrderApp } from '../../src/app.js';
 import { startEmulators, type Emulators } from '../emulators/index.js';
-import { putProduct, type TestApp } from '../helpers/app.js';
+import { buildTestApp, putProduct, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
-import { bearer, createOrder, expectProblem, orderCount, stockOf, uid, variantApp } from '../helpers/http.js';
-import { lapseLease, paymentBody, reconcileNow, startPaymentsApp } from '../helpers/payments.js';
+import { bearer, createOrder, expectProblem, orderCount, stockOf, uid } from '../helpers/http.js';
+import { lapseLease, paymentBody, reconcileNow } from '../helpers/payments.js';
 
 /**
  * A request that reserved (key claimed, stock taken, a `processing` transaction) and then lost the
@@ -22,39 +21,44 @@ describe.each(DATABASES)('a retry takes over a stranded reservation on %s', (kin
   let emu: Emulators;
   let t: TestApp;
   /** The instance that loses the database between the reservation and the charge. */
-  let stranding: OrderApp;
+  let stranding: TestApp;
   /** The instance that dies after the charge, before it settles. */
-  let crashing: OrderApp;
+  let crashing: TestApp;
   let gate: Promise<void> = Promise.resolve();
   /** An instance whose requests wait at the charge until `gate` opens: a first request really running. */
-  let slow: OrderApp;
+  let slow: TestApp;
 
   beforeAll(async () => {
     emu = await startEmulators();
-    t = await startPaymentsApp(kind, emu, { env: { RECONCILE_AFTER_MS: String(LEASE_MS) } });
+    t = await buildTestApp(kind, { emulators: emu, env: { RECONCILE_AFTER_MS: String(LEASE_MS) } });
+    // Other instances on the same database and the same providers; the first two fail on purpose (5xx).
+    const alike = { emulators: emu, env: { RECONCILE_AFTER_MS: String(LEASE_MS) } };
     const shared = { payments: t.app.deps.payments };
-    const env = { ...emu.env, RECONCILE_AFTER_MS: String(LEASE_MS) };
-    stranding = await variantApp(t, env, {
-      ...shared,
-      faults: {
-        beforeCharge: () => {
-          throw new Error('Connection terminated unexpectedly');
+    stranding = await buildTestApp(t, {
+      ...alike,
+      app: {
+        ...shared,
+        faults: {
+          beforeCharge: () => {
+            throw new Error('Connection terminated unexpectedly');
+          },
         },
       },
+      allowInternalErrors: true,
     });
-    crashing = await variantApp(t, env, {
-      ...shared,
-      faults: {
-        afterCharge: () => {
-          throw new Error('Connection terminated unexpectedly');
+    crashing = await buildTestApp(t, {
+      ...alike,
+      app: {
+        ...shared,
+        faults: {
+          afterCharge: () => {
+            throw new Error('Connection terminated unexpectedly');
+          },
         },
       },
+      allowInternalErrors: true,
     });
-    slow = await variantApp(
-      t,
-      { ...emu.env, RECONCILE_AFTER_MS: String(LEASE_MS) },
-      { ...shared, faults: { beforeCharge: () => gate } },
-    );
+    slow = await buildTestApp(t, { ...alike, app: { ...shared, faults: { beforeCharge: () => gate } } });
   });
   afterAll(async () => {
     await Promise.all([stranding?.close(), crashing?.close(), slow?.close()]);
@@ -74,8 +78,8 @@ describe.each(DATABASES)('a retry takes over a stranded reservation on %s', (kin
       body: paymentBody('stripe', 'pm_card_visa', [{ product_id: productId, quantity: 2 }]),
     };
   }
-  const post = (app: OrderApp, s: Awaited<ReturnType<typeof shop>>) =>
-    app.inject({
+  const post = (via: TestApp, s: Awaited<ReturnType<typeof shop>>) =>
+    via.app.inject({
       method: 'POST',
       url: '/api/orders',
       headers: { ...bearer(s.token), 'idempotency-key': s.key },

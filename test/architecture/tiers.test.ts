@@ -43,7 +43,7 @@ describe('test tiers', () => {
     [
       'a unit test that starts an app',
       'test/http/x.test.ts',
-      "import { startApp } from '../helpers/http.js';",
+      "import { buildTestApp } from '../helpers/app.js';",
       /unit test does no I\/O/,
     ],
     [

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcilePayments } from '../../src/application/reconcile-payments.js';
-import { buildApp, type OrderApp } from '../../src/app.js';
+import type { OrderApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createPaymentProcessor } from '../../src/payments/processor.js';
 import { createSandboxProvider } from '../../src/payments/sandbox.js';
-import { createDb, type DbHandle } from '../../src/persistence/db.js';
 import { startEmulators, type Emulators } from '../emulators/index.js';
-import { TEST_SECRET, putProduct, type TestApp } from '../helpers/app.js';
-import { bearer, startApp, uid } from '../helpers/http.js';
+import { buildTestApp, TEST_SECRET, putProduct, type TestApp } from '../helpers/app.js';
+import { bearer, uid } from '../helpers/http.js';
 
 /**
  * The roads to the end of a payment the customer completes, racing across two instances of the
@@ -18,20 +17,17 @@ import { bearer, startApp, uid } from '../helpers/http.js';
 describe('payments the customer completes, racing across two instances on PostgreSQL', () => {
   let emu: Emulators;
   let a: TestApp;
-  let second: DbHandle;
-  let b: OrderApp;
+  /** The second instance: the same database through a pool of its own. */
+  let b: TestApp;
   type AnyJson = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
   beforeAll(async () => {
     emu = await startEmulators();
-    a = await startApp('postgres', emu.env);
-    second = await createDb({ ...a.config.database, poolSize: 10 });
-    b = await buildApp({ config: a.config, db: second.db, logger: false });
-    await b.ready();
+    a = await buildTestApp('postgres', { emulators: emu });
+    b = await buildTestApp(a, { emulators: emu, ownPool: true });
   });
   afterAll(async () => {
     await b?.close();
-    await second?.close();
     await a?.close();
     await emu?.close();
   });
@@ -58,7 +54,7 @@ describe('payments the customer completes, racing across two instances on Postgr
   it('PayPal: 40 returns and 4 webhook deliveries over two instances, with both reconcilers: one capture, placed once', async () => {
     const { token, order } = await awaiting(a.app, { provider: 'paypal', return_url: 'https://shop.example/back' });
     const hook = emu.paypal.approve(order.payment.provider_reference);
-    const apps = [a.app, b];
+    const apps = [a.app, b.app];
     const deliver = (app: OrderApp) =>
       app.inject({ method: 'POST', url: '/api/webhooks/paypal', headers: hook.headers, payload: hook.body });
     const answers = await Promise.all([
@@ -66,11 +62,11 @@ describe('payments the customer completes, racing across two instances on Postgr
         apps[i % 2]!.inject({ method: 'POST', url: `/api/orders/${order.id}/payment/confirm`, headers: bearer(token) }),
       ),
       deliver(a.app),
-      deliver(b),
+      deliver(b.app),
       deliver(a.app),
-      deliver(b),
+      deliver(b.app),
       reconcilePayments(a.app.deps).then(() => null),
-      reconcilePayments(b.deps).then(() => null),
+      reconcilePayments(b.app.deps).then(() => null),
     ]);
     for (const r of answers) if (r) expect(r.statusCode, r.body).toBe(200);
     expect(emu.paypal.capturesFor(order.payment.transaction_id)).toBe(1);
@@ -86,7 +82,7 @@ describe('payments the customer completes, racing across two instances on Postgr
   });
 
   it('Stripe: 30 returns and the succeeded webhook twice to each instance: placed once, one charge', async () => {
-    const { token, order } = await awaiting(b, {
+    const { token, order } = await awaiting(b.app, {
       provider: 'stripe',
       source: 'pm_card_threeDSecureRequired',
       return_url: 'https://shop.example/back',
@@ -96,15 +92,15 @@ describe('payments the customer completes, racing across two instances on Postgr
       app.inject({ method: 'POST', url: '/api/webhooks/stripe', headers: hook.headers, payload: hook.body });
     const answers = await Promise.all([
       ...Array.from({ length: 30 }, (_, i) =>
-        (i % 2 ? a.app : b).inject({
+        (i % 2 ? a : b).app.inject({
           method: 'POST',
           url: `/api/orders/${order.id}/payment/confirm`,
           headers: bearer(token),
         }),
       ),
       deliver(a.app),
-      deliver(b),
-      deliver(b),
+      deliver(b.app),
+      deliver(b.app),
       deliver(a.app),
     ]);
     for (const r of answers) expect(r.statusCode, r.body).toBe(200);
@@ -123,12 +119,17 @@ describe('payments the customer completes, racing across two instances on Postgr
       ...env,
     });
     const payments = await createPaymentProcessor(config, { sandbox: uncancellable });
-    const quickA = await buildApp({ config, db: a.db, logger: false, payments });
-    const quickB = await buildApp({ config, db: second.db, logger: false, payments });
+    const alike = {
+      emulators: emu,
+      env: { PAYMENT_ACTION_TIMEOUT_SECONDS: '1', RECONCILE_AFTER_MS: '0' },
+      app: { payments },
+    };
+    const quickA = await buildTestApp(a, alike);
+    const quickB = await buildTestApp(b, alike);
     try {
       const outcomes: string[] = [];
       for (let round = 0; round < 6; round++) {
-        const { token, order } = await awaiting(quickA, {
+        const { token, order } = await awaiting(quickA.app, {
           provider: 'sandbox',
           source: 'pm_card_threeDSecureRequired',
           return_url: 'https://shop.example/back',
@@ -139,19 +140,19 @@ describe('payments the customer completes, racing across two instances on Postgr
         const lag = (round % 3) * 40; // the customer a little before, with, or after the sweep
         await Promise.all([
           new Promise((r) => setTimeout(r, lag)).then(() =>
-            (round % 2 ? quickA : quickB).inject({
+            (round % 2 ? quickA : quickB).app.inject({
               method: 'POST',
               url: page,
               headers: { 'content-type': 'application/x-www-form-urlencoded' },
               payload: 'outcome=complete',
             }),
           ),
-          reconcilePayments(quickA.deps),
-          reconcilePayments(quickB.deps),
+          reconcilePayments(quickA.app.deps),
+          reconcilePayments(quickB.app.deps),
         ]);
-        await reconcilePayments(quickA.deps);
+        await reconcilePayments(quickA.app.deps);
         const end = (
-          await quickA.inject({ method: 'GET', url: `/api/orders/${order.id}`, headers: bearer(token) })
+          await quickA.app.inject({ method: 'GET', url: `/api/orders/${order.id}`, headers: bearer(token) })
         ).json();
         const topics = await topicsOf(order.id);
         if (end.status === 'pending') {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orderBody, putProduct, type TestApp } from '../helpers/app.js';
-import { bearer, startApp, uid } from '../helpers/http.js';
+import { buildTestApp, orderBody, putProduct, type TestApp } from '../helpers/app.js';
+import { bearer, uid } from '../helpers/http.js';
 
 /**
  * Found by the soak: a customer's return (`POST …/payment/confirm`) queues on the order's row lock
@@ -12,7 +12,7 @@ import { bearer, startApp, uid } from '../helpers/http.js';
 describe('a confirm that waits out the statement timeout on the order lock, on postgres', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startApp('postgres', { DATABASE_STATEMENT_TIMEOUT_MS: '300' });
+    t = await buildTestApp('postgres', { env: { DATABASE_STATEMENT_TIMEOUT_MS: '300' } });
   });
   afterAll(async () => {
     await t?.close();

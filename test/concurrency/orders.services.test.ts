@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orderBody, putProduct, type TestApp } from '../helpers/app.js';
-import { startApp, uid } from '../helpers/http.js';
+import { buildTestApp, orderBody, putProduct, type TestApp } from '../helpers/app.js';
+import { uid } from '../helpers/http.js';
 
 /**
  * Races on the real PostgreSQL, over a real socket: every request is its own
@@ -11,8 +11,8 @@ describe('concurrency on PostgreSQL', () => {
   let t: TestApp;
   let base: string;
   beforeAll(async () => {
-    t = await startApp('postgres', { DATABASE_POOL_SIZE: '20' });
-    base = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    t = await buildTestApp('postgres', { env: { DATABASE_POOL_SIZE: '20' }, listen: true });
+    base = t.url;
   });
   afterAll(async () => {
     await t?.close();

@@ -1,8 +1,8 @@
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { authorizeAtDevIdp, devIdpAgent, redeem, signInAtDevIdp } from '../helpers/dev-idp-flow.js';
-import { expectProblem, variantApp } from '../helpers/http.js';
+import { expectProblem } from '../helpers/http.js';
 
 /**
  * The development OpenID provider at /dev-idp, as the console uses it (oauth4webapi, code flow with
@@ -12,7 +12,7 @@ describe('the development provider at /dev-idp', () => {
   let t: TestApp;
   beforeAll(async () => {
     // Outside production with no issuer configured (JWT_SECRET stays: `npm run token` goes on working beside it).
-    t = await createTestApp('pglite', {
+    t = await buildTestApp('pglite', {
       env: { PUBLIC_BASE_URL: 'http://127.0.0.1:8000', DEV_IDP_ACCESS_TOKEN_TTL_SECONDS: '300' },
     });
   }, 120_000);
@@ -135,19 +135,21 @@ describe('the development provider at /dev-idp', () => {
   });
 
   it('is not there when an issuer is configured, and config.json then names that issuer', async () => {
-    const other = await variantApp(t, {
-      JWT_SECRET: '',
-      JWT_ISSUER: 'https://login.example.com/realms/staff',
-      CONSOLE_OIDC_ISSUER: 'https://login.example.com/realms/staff',
-      CONSOLE_OIDC_CLIENT_ID: 'orders-console',
-      CONSOLE_OIDC_AUDIENCE: 'orders-api',
-      PUBLIC_BASE_URL: 'https://orders.example.com',
+    const other = await buildTestApp(t, {
+      env: {
+        JWT_SECRET: '',
+        JWT_ISSUER: 'https://login.example.com/realms/staff',
+        CONSOLE_OIDC_ISSUER: 'https://login.example.com/realms/staff',
+        CONSOLE_OIDC_CLIENT_ID: 'orders-console',
+        CONSOLE_OIDC_AUDIENCE: 'orders-api',
+        PUBLIC_BASE_URL: 'https://orders.example.com',
+      },
     });
     try {
-      expect((await other.inject({ method: 'GET', url: '/dev-idp/.well-known/openid-configuration' })).statusCode).toBe(
-        404,
-      );
-      expect((await other.inject({ method: 'GET', url: '/admin/config.json' })).json()).toEqual({
+      expect(
+        (await other.app.inject({ method: 'GET', url: '/dev-idp/.well-known/openid-configuration' })).statusCode,
+      ).toBe(404);
+      expect((await other.app.inject({ method: 'GET', url: '/admin/config.json' })).json()).toEqual({
         sign_in: 'oidc',
         issuer: 'https://login.example.com/realms/staff',
         client_id: 'orders-console',
@@ -156,7 +158,7 @@ describe('the development provider at /dev-idp', () => {
         audience: 'orders-api',
       });
       // The console may call that provider, and nothing else.
-      const csp = String((await other.inject({ method: 'GET', url: '/admin' })).headers['content-security-policy']);
+      const csp = String((await other.app.inject({ method: 'GET', url: '/admin' })).headers['content-security-policy']);
       expect(csp).toMatch(/connect-src 'self' https:\/\/login\.example\.com;/);
     } finally {
       await other.close();
@@ -164,10 +166,12 @@ describe('the development provider at /dev-idp', () => {
   });
 
   it('is not there with DEV_IDP=false: the console falls back to pasting a token', async () => {
-    const other = await variantApp(t, { DEV_IDP: 'false' });
+    const other = await buildTestApp(t, { env: { DEV_IDP: 'false' } });
     try {
-      expect((await other.inject({ method: 'GET', url: '/dev-idp/jwks' })).statusCode).toBe(404);
-      expect((await other.inject({ method: 'GET', url: '/admin/config.json' })).json()).toEqual({ sign_in: 'token' });
+      expect((await other.app.inject({ method: 'GET', url: '/dev-idp/jwks' })).statusCode).toBe(404);
+      expect((await other.app.inject({ method: 'GET', url: '/admin/config.json' })).json()).toEqual({
+        sign_in: 'token',
+      });
     } finally {
       await other.close();
     }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enqueueEvent } from '../../src/persistence/outbox.js';
 import { createOutboxRelay } from '../../src/workers/outbox-relay.js';
 import { AMQP_URL } from '../helpers/outbox/amqp.js';
 import {
   countByStatus,
+  enqueueEvent,
   makeOrder,
   openTestDb,
   quietLogger,

@@ -2,7 +2,7 @@ import * as oauth from 'oauth4webapi';
 import type { OrderApp } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
 
-/** An app and the configuration it was built with (a TestApp, or a variantApp with its config). */
+/** An app and the configuration it was built with: a TestApp (test/helpers/app.ts). */
 export interface AppUnderTest {
   app: OrderApp;
   config: Readonly<Config>;

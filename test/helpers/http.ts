@@ -1,10 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import { buildApp, type AppOptions, type OrderApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
 import type { TestApp } from './app.js';
-import { TEST_SECRET, createTestApp, orderBody, putProduct } from './app.js';
-import type { DatabaseKind } from './db.js';
+import { orderBody, putProduct } from './app.js';
 
 /** Light-my-request's response, as much of it as the contract tests read. */
 export interface InjectResponse {
@@ -93,65 +90,4 @@ export async function orderCount(t: TestApp, userId: string): Promise<number> {
     .where('user_id', '=', userId)
     .executeTakeFirstOrThrow();
   return Number(r.n);
-}
-
-/** Env for test apps that create many orders quickly, should a rate limiter be registered. */
-const NO_RATE_LIMIT = { RATE_LIMIT_PER_MINUTE: '1000000', RATE_LIMIT_CREATE_PER_MINUTE: '1000000' };
-
-/**
- * The real app for one describe block, with rate limits out of the way of
- * functional tests. It watches every injected response: a 500 (a bug) fails
- * the suite at close() even when the test that caused it looked elsewhere.
- * 502/503 are contractual answers and are left to the tests that expect them.
- */
-export async function startApp(
-  kind: DatabaseKind,
-  env: Record<string, string> = {},
-  app: NonNullable<Parameters<typeof createTestApp>[1]>['app'] = {},
-  opts: { allowInternalErrors?: boolean } = {},
-): Promise<TestApp> {
-  const t = await createTestApp(kind, { env: { ...NO_RATE_LIMIT, ...env }, app });
-  const bugs: string[] = [];
-  const inject = t.app.inject.bind(t.app) as (o: unknown) => Promise<InjectResponse>;
-  (t.app as unknown as { inject: unknown }).inject = async (o: { method?: string; url?: string }) => {
-    const res = await inject(o);
-    if (res.statusCode >= 500 && res.statusCode !== 502 && res.statusCode !== 503)
-      bugs.push(`${o.method ?? 'GET'} ${o.url} → ${res.statusCode} ${res.body.slice(0, 300)}`);
-    return res;
-  };
-  return {
-    ...t,
-    close: async () => {
-      await t.close();
-      if (bugs.length > 0 && !opts.allowInternalErrors)
-        throw new Error(`the app answered with a 5xx bug:\n${bugs.join('\n')}`);
-    },
-  };
-}
-
-/** The configuration variantApp builds an app with. */
-export function variantConfig(env: Record<string, string>) {
-  return loadConfig({
-    NODE_ENV: 'test',
-    JWT_SECRET: TEST_SECRET,
-    DATABASE_URL: 'memory://',
-    DATA_DIR: '/tmp/order-api-test',
-    ...NO_RATE_LIMIT,
-    ...env,
-  });
-}
-
-/**
- * Another app on the same database as `base`, built with extra configuration
- * or options (JWKS, issuer, fault injection). Starting an embedded database
- * costs seconds; a second app on it costs milliseconds. Close it yourself.
- */
-export async function variantApp(
-  base: TestApp,
-  env: Record<string, string>,
-  app: Partial<Omit<AppOptions, 'config' | 'db'>> = {},
-): Promise<OrderApp> {
-  const built = await buildApp({ config: variantConfig(env), db: base.db, logger: false, ...app });
-  await built.ready();
-  return built;
 }

@@ -1,26 +1,18 @@
+import { expect } from 'vitest';
 import { sql } from 'kysely';
 import { reconcilePayments } from '../../src/application/reconcile-payments.js';
-import { loadConfig } from '../../src/config.js';
 import { fromMajorString } from '../../src/domain/money.js';
 import { derivePayment, type TransactionStatus } from '../../src/domain/payment.js';
 import { readLedgerSums } from '../../src/persistence/ledger.js';
 import type { TransactionRow } from '../../src/persistence/tables.js';
-import type { ProviderOptions } from '../../src/payments/options.js';
-import { createAdyenProvider } from '../../src/payments/adyen.js';
-import { createMollieProvider } from '../../src/payments/mollie.js';
-import { createPayPalProvider } from '../../src/payments/paypal.js';
-import { createPaymentProcessor } from '../../src/payments/processor.js';
-import { createSquareProvider } from '../../src/payments/square.js';
-import { createStripeProvider } from '../../src/payments/stripe.js';
 import type { Emulators } from '../emulators/index.js';
 import type { HttpEmulator } from '../emulators/http-emulator.js';
-import { TEST_SECRET, type TestApp } from './app.js';
-import type { DatabaseKind } from './db.js';
-import { startApp } from './http.js';
+import { putProduct, type TestApp } from './app.js';
+import { createOrder, uid } from './http.js';
 
 /**
- * HTTP-level payment tests: the real app with Stripe, Square and PayPal
- * configured against the in-process emulators (test/emulators), and one view
+ * HTTP-level payment tests: the real app with its providers pointed at the in-process emulators
+ * (test/emulators; buildTestApp's `emulators` option), and one view
  * per provider of what its emulator says happened to the money.
  */
 export const REAL_PROVIDERS = ['stripe', 'square', 'paypal'] as const;
@@ -102,32 +94,6 @@ export function providerView(emu: Emulators, id: RealProvider): ProviderView {
         settleRefunds: () => emu.paypal.settleRefunds(),
       };
   }
-}
-
-/**
- * The app with all three providers pointed at the emulators. By default the
- * providers are built by the service's own registry from the environment; with
- * `sdk` they are the same providers with those SDK options (short timeouts).
- */
-export async function startPaymentsApp(
-  kind: DatabaseKind,
-  emu: Emulators,
-  opts: { sdk?: ProviderOptions; env?: Record<string, string> } = {},
-): Promise<TestApp> {
-  const env = { ...emu.env, ...opts.env };
-  if (!opts.sdk) return startApp(kind, env);
-  const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, ...env });
-  const payments = await createPaymentProcessor(config, {
-    stripe: createStripeProvider(config.stripe!, opts.sdk),
-    square: createSquareProvider(config.square!, opts.sdk),
-    paypal: createPayPalProvider(config.paypal!, opts.sdk),
-    adyen: createAdyenProvider(config.adyen!, opts.sdk),
-    mollie: createMollieProvider(config.mollie!, {
-      ...opts.sdk,
-      webhookUrl: `${config.publicBaseUrl}/api/webhooks/mollie`,
-    }),
-  });
-  return startApp(kind, env, { payments });
 }
 
 export function paymentBody(
@@ -212,4 +178,18 @@ export async function ageTransaction(t: TestApp, id: string, minutes: number): P
   await sql`update payment_transactions set created_at = now() - make_interval(mins => ${minutes}) where id = ${id}`.execute(
     t.db,
   );
+}
+
+/** A fresh product (5 in stock) and buyer, and one unit of it ordered and paid through `id`: the buyer's token and the order (201). */
+export async function paidOrderThrough(t: TestApp, emu: Emulators, id: RealProvider, price: number) {
+  const productId = uid('sku');
+  await putProduct(t, productId, { price, stock: 5 });
+  const token = await t.token(uid('buyer'));
+  const res = await createOrder(
+    t,
+    token,
+    paymentBody(id, providerView(emu, id).source(price), [{ product_id: productId, quantity: 1 }]),
+  );
+  expect(res.statusCode, res.body).toBe(201);
+  return { token, order: res.json() };
 }

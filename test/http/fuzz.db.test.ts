@@ -3,11 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_STATUS } from '../../src/domain/errors.js';
 import { EmailAddress } from '../../src/http/schemas/common.js';
 import { compileCheck } from '../../src/http/validation.js';
-import { orderBody, putProduct, type TestApp } from '../helpers/app.js';
+import { buildTestApp, orderBody, putProduct, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
 import { changedTables, snapshotTables, type Snapshot } from '../helpers/db-snapshot.js';
 import { headerSafe, hostileText, place, placement, RAW_URL_TEXT, encodeUrlText } from '../helpers/hostile-text.js';
-import { bearer, createOrder, startApp, uid, type InjectResponse } from '../helpers/http.js';
+import { bearer, createOrder, uid, type InjectResponse } from '../helpers/http.js';
 import {
   operationsOf,
   pointerText,
@@ -78,7 +78,7 @@ describe.each(DATABASES)('fuzzing every route of /openapi.json on %s', (kind) =>
 
   let doc: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   beforeAll(async () => {
-    t = await startApp(kind);
+    t = await buildTestApp(kind);
     doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
     ops = operationsOf(doc);
   });

@@ -1,18 +1,8 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_SECRET, orderBody, putProduct, type TestApp } from '../helpers/app.js';
+import { buildTestApp, TEST_SECRET, orderBody, putProduct, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
-import {
-  bearer,
-  expectProblem,
-  expectValidation,
-  getJson,
-  orderCount,
-  startApp,
-  stockOf,
-  uid,
-  variantApp,
-} from '../helpers/http.js';
+import { bearer, expectProblem, expectValidation, getJson, orderCount, stockOf, uid } from '../helpers/http.js';
 
 /** Counts of every table a refused request must leave alone. */
 async function rows(t: TestApp) {
@@ -47,7 +37,7 @@ describe.each(DATABASES)('hostile text on %s', (kind) => {
   // Known when the table of cases below is built (before beforeAll runs).
   const sku = uid('sku');
   beforeAll(async () => {
-    t = await startApp(kind);
+    t = await buildTestApp(kind);
     await putProduct(t, sku, { price: 100, stock: 10 });
   });
   afterAll(async () => {
@@ -172,9 +162,11 @@ describe.each(DATABASES)('hostile text on %s', (kind) => {
       .setIssuedAt()
       .sign(new TextEncoder().encode(TEST_SECRET));
     expectProblem(await getJson(t, noExp, '/api/orders'), 401, 'invalid_token');
-    const lax = await variantApp(t, { JWT_REQUIRE_EXP: 'false' });
+    const lax = await buildTestApp(t, { env: { JWT_REQUIRE_EXP: 'false' } });
     try {
-      expect((await lax.inject({ method: 'GET', url: '/api/orders', headers: bearer(noExp) })).statusCode).toBe(200);
+      expect((await lax.app.inject({ method: 'GET', url: '/api/orders', headers: bearer(noExp) })).statusCode).toBe(
+        200,
+      );
     } finally {
       await lax.close();
     }

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulators, type Emulators } from '../emulators/index.js';
-import { putProduct, type TestApp } from '../helpers/app.js';
+import { buildTestApp, putProduct, type TestApp } from '../helpers/app.js';
 import { fromMajorString } from '../../src/domain/money.js';
 import { DATABASES } from '../helpers/db.js';
 import { bearer, createOrder, getJson, type InjectResponse, uid } from '../helpers/http.js';
-import { providerView, startPaymentsApp, type RealProvider } from '../helpers/payments.js';
+import { providerView, type RealProvider } from '../helpers/payments.js';
 
 /**
  * Random sequences of partial cancels, full cancels, support refunds and returns (with retries and
@@ -119,7 +119,7 @@ describe.each(DATABASES)('money after the order, random sequences, on %s', (kind
     let admin: string;
     beforeAll(async () => {
       emu = await startEmulators();
-      t = await startPaymentsApp(kind, emu, { env: { PAYMENT_CAPTURE: mode } });
+      t = await buildTestApp(kind, { emulators: emu, env: { PAYMENT_CAPTURE: mode } });
       admin = await t.adminToken();
     });
     afterAll(async () => {

@@ -1,9 +1,8 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import type { NotificationItem } from '../emulators/adyen-emulator.js';
-import { putProduct } from '../helpers/app.js';
+import { buildTestAppPerDescribe, putProduct } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
-import { describePaymentsApp } from '../helpers/describe-apps.js';
 import { bearer, createOrder, expectProblem, expectValidation, getJson, stockOf, uid } from '../helpers/http.js';
 import { reconcileNow } from '../helpers/payments.js';
 
@@ -23,7 +22,7 @@ const REFUSED = { ...CARD, encryptedCardNumber: 'test_refused' };
 const CARD_3DS = { ...CARD, encryptedCardNumber: 'test_3ds2' };
 
 describe.each(DATABASES)('adyen through HTTP on %s', (kind) => {
-  const { t, emu } = describePaymentsApp(kind, { resetAfterEach: true });
+  const { t, emu } = buildTestAppPerDescribe(kind, { emulators: 'start', resetAfterEach: true });
 
   const post = (d: { body: string; headers: Record<string, string> }) =>
     t.app.inject({ method: 'POST', url: '/api/webhooks/adyen', headers: d.headers, payload: d.body });

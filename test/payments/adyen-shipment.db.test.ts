@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { putProduct } from '../helpers/app.js';
+import { buildTestAppPerDescribe, putProduct } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
-import { describePaymentsApp } from '../helpers/describe-apps.js';
 import { bearer, createOrder, expectProblem, getJson, uid } from '../helpers/http.js';
 import { reconcileNow } from '../helpers/payments.js';
 
@@ -14,7 +13,7 @@ import { reconcileNow } from '../helpers/payments.js';
 const CARD = { type: 'scheme', encryptedCardNumber: 'test_4111111111111111' };
 
 describe.each(DATABASES)('adyen capture at shipment on %s', (kind) => {
-  const { t, emu } = describePaymentsApp(kind, { env: { PAYMENT_CAPTURE: 'shipment' } });
+  const { t, emu } = buildTestAppPerDescribe(kind, { emulators: 'start', env: { PAYMENT_CAPTURE: 'shipment' } });
 
   const post = (d: { body: string; headers: Record<string, string> }) =>
     t.app.inject({ method: 'POST', url: '/api/webhooks/adyen', headers: d.headers, payload: d.body });

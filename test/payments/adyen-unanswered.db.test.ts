@@ -1,8 +1,7 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { putProduct } from '../helpers/app.js';
+import { buildTestAppPerDescribe, putProduct } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
-import { describePaymentsApp } from '../helpers/describe-apps.js';
 import { bearer, createOrder, expectProblem, getJson, stockOf, uid } from '../helpers/http.js';
 import { reconcileNow } from '../helpers/payments.js';
 
@@ -18,7 +17,7 @@ const PENDING = { ...CARD, encryptedCardNumber: 'test_pending' };
 const RETURN = 'https://shop.example.com/checkout/return';
 
 describe.each(DATABASES)('adyen: unanswered and cancelled payments on %s', (kind) => {
-  const { t, emu } = describePaymentsApp(kind, { resetAfterEach: true });
+  const { t, emu } = buildTestAppPerDescribe(kind, { emulators: 'start', resetAfterEach: true });
 
   const deliverAll = async () => {
     const d = emu.adyen.delivery();

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulators, type Emulators } from '../emulators/index.js';
-import { putProduct, type TestApp } from '../helpers/app.js';
+import { buildTestApp, putProduct, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
 import { bearer, createOrder, getJson, uid } from '../helpers/http.js';
-import { paymentBody, REAL_PROVIDERS, startPaymentsApp, type RealProvider } from '../helpers/payments.js';
+import { paymentBody, REAL_PROVIDERS, type RealProvider } from '../helpers/payments.js';
 
 /**
  * PAYMENT_CAPTURE=shipment through HTTP with each provider's real SDK against its emulator:
@@ -15,7 +15,7 @@ describe.each(DATABASES)('capture at shipment with the providers on %s', (kind) 
   let t: TestApp;
   beforeAll(async () => {
     emu = await startEmulators();
-    t = await startPaymentsApp(kind, emu, { env: { PAYMENT_CAPTURE: 'shipment' } });
+    t = await buildTestApp(kind, { emulators: emu, env: { PAYMENT_CAPTURE: 'shipment' } });
   });
   afterAll(async () => {
     await t?.close();

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcilePayments } from '../../src/application/reconcile-payments.js';
 import { startEmulators, type Emulators } from '../emulators/index.js';
-import { putProduct, type TestApp } from '../helpers/app.js';
-import { describePaymentsApp } from '../helpers/describe-apps.js';
+import { buildTestApp, buildTestAppPerDescribe, putProduct, type TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
 import { bearer, createOrder, expectProblem, getJson, orderCount, stockOf, uid } from '../helpers/http.js';
 import {
@@ -12,7 +11,6 @@ import {
   providerView,
   REAL_PROVIDERS,
   reconcileNow,
-  startPaymentsApp,
   transaction,
   transactionsOf,
   type ProviderView,
@@ -25,7 +23,7 @@ import {
  * either behind exactly one order or refunded exactly once.
  */
 describe.each(DATABASES)('payment faults over HTTP on %s', (kind) => {
-  const { t, emu } = describePaymentsApp(kind, { sdk: FAST, resetAfterEach: true });
+  const { t, emu } = buildTestAppPerDescribe(kind, { emulators: 'start', sdk: FAST, resetAfterEach: true });
 
   const cancel = (token: string, id: string) =>
     t.app.inject({ method: 'POST', url: `/api/orders/${id}/cancel`, headers: bearer(token), payload: {} });
@@ -257,7 +255,7 @@ describe.each(DATABASES)('a charge settled by the reconciler while its request w
   let t: TestApp;
   beforeAll(async () => {
     emu = await startEmulators();
-    t = await startPaymentsApp(kind, emu, { sdk: FAST, env: { RECONCILE_AFTER_MS: '0' } });
+    t = await buildTestApp(kind, { emulators: emu, sdk: FAST, env: { RECONCILE_AFTER_MS: '0' } });
   });
   afterAll(async () => {
     await t?.close();

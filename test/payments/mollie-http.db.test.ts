@@ -1,8 +1,7 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { putProduct } from '../helpers/app.js';
+import { buildTestAppPerDescribe, putProduct } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
-import { describePaymentsApp } from '../helpers/describe-apps.js';
 import { bearer, createOrder, expectValidation, getJson, stockOf, uid } from '../helpers/http.js';
 
 /**
@@ -14,7 +13,7 @@ const RETURN = 'https://shop.example.com/checkout/return';
 
 describe.each(DATABASES)('mollie through HTTP on %s', (kind) => {
   describe('immediate capture', () => {
-    const { t, emu } = describePaymentsApp(kind, { resetAfterEach: true });
+    const { t, emu } = buildTestAppPerDescribe(kind, { emulators: 'start', resetAfterEach: true });
     const webhook = (id: string) =>
       t.app.inject({ method: 'POST', url: '/api/webhooks/mollie', ...withBody(emu.mollie.webhook(id)) });
     const read = async (orderId: string) => (await getJson(t, await t.adminToken(), `/api/orders/${orderId}`)).json();
@@ -222,7 +221,7 @@ describe.each(DATABASES)('mollie through HTTP on %s', (kind) => {
   });
 
   describe('capture at shipment', () => {
-    const { t, emu } = describePaymentsApp(kind, { env: { PAYMENT_CAPTURE: 'shipment' } });
+    const { t, emu } = buildTestAppPerDescribe(kind, { emulators: 'start', env: { PAYMENT_CAPTURE: 'shipment' } });
     const advance = async (orderId: string, status: string) =>
       t.app.inject({
         method: 'POST',

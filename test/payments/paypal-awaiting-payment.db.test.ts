@@ -1,17 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { reconcilePayments } from '../../src/application/reconcile-payments.js';
 import type { OrderApp } from '../../src/app.js';
-import { putProduct } from '../helpers/app.js';
+import { buildTestApp, buildTestAppPerDescribe, putProduct } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
-import { describePaymentsApp } from '../helpers/describe-apps.js';
-import { bearer, createOrder, expectValidation, getJson, stockOf, uid, variantApp } from '../helpers/http.js';
+import { bearer, createOrder, expectValidation, getJson, stockOf, uid } from '../helpers/http.js';
 
 const RETURN_URL = 'https://shop.example/paypal/return';
 
 describe.each(DATABASES)(
   'PayPal orders the service creates (buyer approval) through the SDK and the emulator on %s',
   (kind) => {
-    const { t, emu } = describePaymentsApp(kind, { resetAfterEach: true });
+    const { t, emu } = buildTestAppPerDescribe(kind, { emulators: 'start', resetAfterEach: true });
     type AnyJson = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
     async function awaitingOrder(app?: OrderApp) {
@@ -99,11 +98,11 @@ describe.each(DATABASES)(
     });
 
     it('in shipment mode the order is created with intent AUTHORIZE and authorized after approval; shipping captures', async () => {
-      const shipment = await variantApp(t, { ...emu.env, PAYMENT_CAPTURE: 'shipment' });
+      const shipment = await buildTestApp(t, { emulators: emu, env: { PAYMENT_CAPTURE: 'shipment' } });
       try {
-        const { order, token } = await awaitingOrder(shipment);
+        const { order, token } = await awaitingOrder(shipment.app);
         expect(emu.paypal.orders.get(order.payment.provider_reference)!.intent).toBe('AUTHORIZE');
-        await deliver(emu.paypal.approve(order.payment.provider_reference), shipment);
+        await deliver(emu.paypal.approve(order.payment.provider_reference), shipment.app);
         const authorized = await read(token, order.id);
         expect(authorized).toMatchObject({
           status: 'pending',
@@ -111,7 +110,7 @@ describe.each(DATABASES)(
         });
         const admin = await t.adminToken();
         for (const status of ['processing', 'shipped']) {
-          const res = await shipment.inject({
+          const res = await shipment.app.inject({
             method: 'POST',
             url: `/api/orders/${order.id}/status`,
             headers: bearer(admin),
@@ -126,14 +125,14 @@ describe.each(DATABASES)(
     });
 
     it('never approved: the order expires, stock back, and a late approval captures nothing', async () => {
-      const quick = await variantApp(t, { ...emu.env, PAYMENT_ACTION_TIMEOUT_SECONDS: '1' });
+      const quick = await buildTestApp(t, { emulators: emu, env: { PAYMENT_ACTION_TIMEOUT_SECONDS: '1' } });
       try {
-        const { order, token, productId } = await awaitingOrder(quick);
+        const { order, token, productId } = await awaitingOrder(quick.app);
         await new Promise((r) => setTimeout(r, 1100));
-        await reconcilePayments(quick.deps);
+        await reconcilePayments(quick.app.deps);
         expect(await read(token, order.id)).toMatchObject({ status: 'cancelled', payment: { status: 'failed' } });
         expect(await stockOf(t, productId)).toBe(3);
-        const late = await deliver(emu.paypal.approve(order.payment.provider_reference), quick);
+        const late = await deliver(emu.paypal.approve(order.payment.provider_reference), quick.app);
         expect(late.statusCode).toBe(200);
         expect(emu.paypal.capturesFor(order.payment.transaction_id)).toBe(0);
         expect(await topicsOf(order.id)).toEqual(['order.cancelled']);

@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { putProduct } from '../helpers/app.js';
-import { describePaymentsApp } from '../helpers/describe-apps.js';
+import { buildTestAppPerDescribe, putProduct } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
 import { bearer, createOrder, expectProblem, getJson, orderCount, stockOf, uid } from '../helpers/http.js';
 import {
@@ -19,7 +18,7 @@ import {
  * against what the emulator says it moved.
  */
 describe.each(DATABASES)('orders paid through real providers on %s', (kind) => {
-  const { t, emu } = describePaymentsApp(kind);
+  const { t, emu } = buildTestAppPerDescribe(kind, { emulators: 'start' });
 
   const cancel = (token: string, id: string) =>
     t.app.inject({ method: 'POST', url: `/api/orders/${id}/cancel`, headers: bearer(token), payload: {} });

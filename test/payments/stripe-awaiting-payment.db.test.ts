@@ -2,17 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { reconcilePayments } from '../../src/application/reconcile-payments.js';
 import type { OrderApp } from '../../src/app.js';
 import type { Delivery } from '../emulators/stripe-emulator.js';
-import { putProduct } from '../helpers/app.js';
+import { buildTestApp, buildTestAppPerDescribe, putProduct } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
-import { describePaymentsApp } from '../helpers/describe-apps.js';
-import { bearer, createOrder, expectProblem, getJson, stockOf, uid, variantApp } from '../helpers/http.js';
+import { bearer, createOrder, expectProblem, getJson, stockOf, uid } from '../helpers/http.js';
 import { paymentBody } from '../helpers/payments.js';
 
 const THREE_DS = 'pm_card_threeDSecureRequired';
 const RETURN_URL = 'https://shop.example/return';
 
 describe.each(DATABASES)('Stripe 3-D Secure through the SDK and the emulator on %s', (kind) => {
-  const { t, emu } = describePaymentsApp(kind, { resetAfterEach: true });
+  const { t, emu } = buildTestAppPerDescribe(kind, { emulators: 'start', resetAfterEach: true });
   type AnyJson = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
   async function awaitingOrder(app?: OrderApp) {
@@ -116,11 +115,11 @@ describe.each(DATABASES)('Stripe 3-D Secure through the SDK and the emulator on 
   });
 
   it('an order nobody pays expires: the reconciler cancels the intent (abandoned); the canceled webhook after it changes nothing', async () => {
-    const quick = await variantApp(t, { ...emu.env, PAYMENT_ACTION_TIMEOUT_SECONDS: '1' });
+    const quick = await buildTestApp(t, { emulators: emu, env: { PAYMENT_ACTION_TIMEOUT_SECONDS: '1' } });
     try {
-      const { order, token, productId } = await awaitingOrder(quick);
+      const { order, token, productId } = await awaitingOrder(quick.app);
       await new Promise((r) => setTimeout(r, 1100));
-      await reconcilePayments(quick.deps);
+      await reconcilePayments(quick.app.deps);
       const pi = emu.stripe.intents.get(order.payment.provider_reference)!;
       expect(pi).toMatchObject({ status: 'canceled', cancellation_reason: 'abandoned' });
       expect(await read(token, order.id)).toMatchObject({ status: 'cancelled', payment: { status: 'failed' } });
@@ -133,12 +132,12 @@ describe.each(DATABASES)('Stripe 3-D Secure through the SDK and the emulator on 
   });
 
   it('Stripe unreachable at the expiry: the order ends anyway; the customer completes later and the money is refunded in full, once', async () => {
-    const quick = await variantApp(t, { ...emu.env, PAYMENT_ACTION_TIMEOUT_SECONDS: '1' });
+    const quick = await buildTestApp(t, { emulators: emu, env: { PAYMENT_ACTION_TIMEOUT_SECONDS: '1' } });
     try {
-      const { order, token, productId } = await awaitingOrder(quick);
+      const { order, token, productId } = await awaitingOrder(quick.app);
       await new Promise((r) => setTimeout(r, 1100));
       emu.stripe.failNext(20, 500, /^POST \/v1\/payment_intents\/[^/]+\/cancel$/);
-      await reconcilePayments(quick.deps);
+      await reconcilePayments(quick.app.deps);
       expect(await read(token, order.id)).toMatchObject({ status: 'cancelled', payment: { status: 'processing' } });
       expect(await stockOf(t, productId)).toBe(4);
       // The cancel never reached Stripe: the customer can still finish, and its webhook comes.
@@ -163,12 +162,12 @@ describe.each(DATABASES)('Stripe 3-D Secure through the SDK and the emulator on 
   it('Stripe unreachable at the expiry and the customer never back: a later reconciler pass cancels the intent, and the charge fails', async () => {
     // Found by the soak: the charge of an order ended while Stripe was down stayed `processing` for
     // ever, the reconciler asking Stripe about an intent that would wait for its customer for ever.
-    const quick = await variantApp(t, { ...emu.env, PAYMENT_ACTION_TIMEOUT_SECONDS: '1' });
+    const quick = await buildTestApp(t, { emulators: emu, env: { PAYMENT_ACTION_TIMEOUT_SECONDS: '1' } });
     try {
-      const { order, token, productId } = await awaitingOrder(quick);
+      const { order, token, productId } = await awaitingOrder(quick.app);
       await new Promise((r) => setTimeout(r, 1100));
       emu.stripe.failNext(20, 500, /^POST \/v1\/payment_intents\/[^/]+\/cancel$/);
-      await reconcilePayments(quick.deps);
+      await reconcilePayments(quick.app.deps);
       expect(await read(token, order.id)).toMatchObject({ status: 'cancelled', payment: { status: 'processing' } });
       emu.stripe.resetFaults();
       await t.db
@@ -176,7 +175,7 @@ describe.each(DATABASES)('Stripe 3-D Secure through the SDK and the emulator on 
         .set({ next_attempt_at: new Date(Date.now() - 1000) })
         .where('order_id', '=', order.id)
         .execute();
-      await reconcilePayments(quick.deps);
+      await reconcilePayments(quick.app.deps);
       const pi = emu.stripe.intents.get(order.payment.provider_reference)!;
       expect(pi).toMatchObject({ status: 'canceled', cancellation_reason: 'abandoned' });
       expect(await read(token, order.id)).toMatchObject({ status: 'cancelled', payment: { status: 'failed' } });
@@ -191,14 +190,14 @@ describe.each(DATABASES)('Stripe 3-D Secure through the SDK and the emulator on 
   });
 
   it('in shipment mode amount_capturable_updated authorizes; shipping captures', async () => {
-    const shipment = await variantApp(t, { ...emu.env, PAYMENT_CAPTURE: 'shipment' });
+    const shipment = await buildTestApp(t, { emulators: emu, env: { PAYMENT_CAPTURE: 'shipment' } });
     try {
-      const { order, token } = await awaitingOrder(shipment);
+      const { order, token } = await awaitingOrder(shipment.app);
       const hook = emu.stripe.authenticate(order.payment.provider_reference, 'complete');
       expect(JSON.parse(hook.body).type).toBe('payment_intent.amount_capturable_updated');
       expect(
         (
-          await shipment.inject({
+          await shipment.app.inject({
             method: 'POST',
             url: '/api/webhooks/stripe',
             headers: hook.headers,
@@ -212,7 +211,7 @@ describe.each(DATABASES)('Stripe 3-D Secure through the SDK and the emulator on 
       });
       const admin = await t.adminToken();
       for (const status of ['processing', 'shipped']) {
-        const res = await shipment.inject({
+        const res = await shipment.app.inject({
           method: 'POST',
           url: `/api/orders/${order.id}/status`,
           headers: bearer(admin),

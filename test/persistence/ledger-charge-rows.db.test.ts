@@ -8,7 +8,8 @@ import type { CaptureMode } from '../../src/domain/payment.js';
 import type { TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
 import { ledgerTotals as totals } from '../helpers/ledger-totals.js';
-import { placedOrder, startApp, uid } from '../helpers/http.js';
+import { placedOrder, uid } from '../helpers/http.js';
+import { buildTestApp } from '../helpers/app.js';
 
 /**
  * The charge's own rows (its authorization, id = the transaction's, and its capture, id derived from
@@ -82,7 +83,7 @@ async function reserved(db: Kysely<Database>, capture: CaptureMode, total = 1500
 describe.each(DATABASES)("the charge's own ledger rows on %s", (kind) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startApp(kind, { PAYMENT_CAPTURE: 'shipment' });
+    t = await buildTestApp(kind, { env: { PAYMENT_CAPTURE: 'shipment' } });
   });
   afterAll(async () => {
     await t?.close();

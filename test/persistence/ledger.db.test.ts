@@ -6,7 +6,8 @@ import type { Database } from '../../src/persistence/tables.js';
 import type { TestApp } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
 import { ledgerTotals as totals } from '../helpers/ledger-totals.js';
-import { bearer, expectProblem, getJson, placedOrder, startApp, uid } from '../helpers/http.js';
+import { bearer, expectProblem, getJson, placedOrder, uid } from '../helpers/http.js';
+import { buildTestApp } from '../helpers/app.js';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
@@ -65,7 +66,7 @@ async function refusal(p: Promise<unknown>): Promise<ReturnType<typeof ledgerVio
 describe.each(DATABASES)('the payment ledger on %s', (kind) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startApp(kind);
+    t = await buildTestApp(kind);
   });
   afterAll(async () => {
     await t?.close();

@@ -1,15 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import type { Order } from '../../src/domain/order.js';
-import {
-  appendHistory,
-  findOrder,
-  listHistory,
-  listOrders,
-  lockOrder,
-} from '../../src/persistence/order-repository.js';
-import { recordStatusChange } from '../../src/persistence/status-change.js';
+import type { HistoryLine, Order } from '../../src/domain/order.js';
+import { findOrder, listHistory, listOrders, lockOrder } from '../../src/persistence/order-repository.js';
+import { recordOnOrder, recordStatusChange } from '../../src/persistence/status-change.js';
 import { eventMessage } from '../../src/domain/messages.js';
 import type { Database } from '../../src/persistence/tables.js';
 import { DATABASES } from '../helpers/db.js';
@@ -93,14 +87,10 @@ describe.each(DATABASES)('repositories on %s', (kind) => {
     it('history is kept in insertion order', async () => {
       const o = await makeOrder(uid('u'), '2026-03-01T10:00:00.000Z');
       await db.transaction().execute(async (trx) => {
-        await appendHistory(trx, o.id, { to: 'pending', at: '2026-03-01T10:00:00.000Z', actor: o.user_id, note: null });
-        await appendHistory(trx, o.id, {
-          to: 'processing',
-          at: '2026-03-01T11:00:00.000Z',
-          actor: 'admin',
-          note: 'packing',
-        });
-        await appendHistory(trx, o.id, { to: 'shipped', at: '2026-03-01T11:00:00.000Z', actor: 'admin', note: null });
+        const line = (l: HistoryLine) => recordOnOrder(trx, o.id, { history: [l], messages: [] });
+        await line({ to: 'pending', at: '2026-03-01T10:00:00.000Z', actor: o.user_id, note: null });
+        await line({ to: 'processing', at: '2026-03-01T11:00:00.000Z', actor: 'admin', note: 'packing' });
+        await line({ to: 'shipped', at: '2026-03-01T11:00:00.000Z', actor: 'admin', note: null });
       });
       expect(await listHistory(db, o.id)).toEqual([
         { status: 'pending', at: '2026-03-01T10:00:00.000Z', actor: o.user_id, note: null },

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readingsOf } from '../../src/application/search-orders.js';
 import { MAX_PAGE_ROWS } from '../../src/persistence/order-repository.js';
 import { searchOrders, type OrderSearch } from '../../src/persistence/order-search.js';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { buildTestApp, type TestApp } from '../helpers/app.js';
 
 /**
  * Every filter of support's search reads about a page of index entries, on the first page and
@@ -31,7 +31,7 @@ interface PlanNode {
 describe('admin search plans on postgres', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await createTestApp('postgres');
+    t = await buildTestApp('postgres');
     const q = (text: string) =>
       t.db.executeQuery({ sql: text, parameters: [], query: { kind: 'RawNode' } } as unknown as CompiledQuery);
     // Order g: created T0 − g ms; every other order is the busy customer's; statuses in turn; ids g (so 8-hex prefixes exist).

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureConsoleBuilt } from '../../scripts/build-console.js';
-import { createTestApp, orderBody, putProduct, type TestApp } from '../helpers/app.js';
+import { buildTestApp, orderBody, putProduct, type TestApp } from '../helpers/app.js';
 import { createOrder, stockOf, uid } from '../helpers/http.js';
 
 /**
@@ -27,9 +27,8 @@ describe('/admin console in Chromium', () => {
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (Debian: apt-get install -y chromium)`);
     await ensureConsoleBuilt();
-    t = await createTestApp('postgres');
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    url = `http://127.0.0.1:${(t.app.server.address() as { port: number }).port}`;
+    t = await buildTestApp('postgres', { listen: true, rateLimits: 'configured' });
+    url = t.url;
     const sku = uid('sku_mug');
     await putProduct(t, sku, { name: 'Blue mug', price: 1250, stock: 50 });
     const customer = await t.token(uid('customer'));

@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { chromium, type Browser, type Page, type Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureConsoleBuilt } from '../../scripts/build-console.js';
-import { createTestApp, orderBody, putProduct, type TestApp } from '../helpers/app.js';
+import { buildTestApp, orderBody, putProduct, type TestApp } from '../helpers/app.js';
 import { createOrder, uid } from '../helpers/http.js';
 
 /**
@@ -43,10 +43,11 @@ describe('console sign-in with OpenID Connect (development provider) in Chromium
     await ensureConsoleBuilt();
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    t = await createTestApp('postgres', {
+    t = await buildTestApp('postgres', {
       env: { PUBLIC_BASE_URL: url, DEV_IDP_ACCESS_TOKEN_TTL_SECONDS: String(TTL_SECONDS) },
+      listen: port,
+      rateLimits: 'configured',
     });
-    await t.app.listen({ port, host: '127.0.0.1' });
     const sku = uid('sku_lamp');
     await putProduct(t, sku, { name: 'Desk lamp', price: 4000, stock: 50 });
     const customer = await t.token(uid('customer'));

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, putProduct, type TestApp } from '../helpers/app.js';
+import { buildTestApp, putProduct, type TestApp } from '../helpers/app.js';
 
 /**
  * The /docs page in a real browser: Debian's Chromium driven by playwright-core (never a downloaded
@@ -17,9 +17,8 @@ describe('/docs in Chromium', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (Debian: apt-get install -y chromium)`);
-    t = await createTestApp('postgres');
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    url = `http://127.0.0.1:${(t.app.server.address() as { port: number }).port}`;
+    t = await buildTestApp('postgres', { listen: true, rateLimits: 'configured' });
+    url = t.url;
     await putProduct(t, 'sku_docs_mug', { name: 'Docs mug', price: 1200, stock: 5 });
     // --no-sandbox: CI runs as root, where Chromium's sandbox cannot start.
     browser = await chromium.launch({

@@ -1,12 +1,12 @@
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { buildTestApp, type TestApp } from '../helpers/app.js';
 
 /** Security headers, CORS, and the socket/header limits of a listening server. */
 const apps: TestApp[] = [];
-async function start(env: Record<string, string> = {}) {
-  const t = await createTestApp('postgres', { env });
+async function start(env: Record<string, string> = {}, listen?: true) {
+  const t = await buildTestApp('postgres', { env, listen, rateLimits: 'configured' });
   apps.push(t);
   return t;
 }
@@ -69,9 +69,8 @@ describe('security headers', () => {
 
 describe('socket and header limits', () => {
   async function listening(env: Record<string, string>) {
-    const t = await start(env);
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    return (t.app.server.address() as { port: number }).port;
+    const t = await start(env, true);
+    return Number(new URL(t.url).port);
   }
   async function raw(
     port: number,

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { buildTestApp, type TestApp } from '../helpers/app.js';
 
 /**
  * What Node's HTTP parser refuses before any route runs, over a raw socket (no client library would
@@ -66,11 +66,12 @@ describe('the HTTP parser refusals', () => {
   let t: TestApp;
   let port: number;
   beforeAll(async () => {
-    t = await createTestApp('pglite', {
+    t = await buildTestApp('pglite', {
       env: { HTTP_MAX_HEADER_SIZE: '4096', HTTP_REQUEST_TIMEOUT_MS: '600', HTTP_CONNECTION_TIMEOUT_MS: '0' },
+      listen: true,
+      rateLimits: 'configured',
     });
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    port = (t.app.server.address() as { port: number }).port;
+    port = Number(new URL(t.url).port);
   });
   afterAll(async () => {
     await t?.close();

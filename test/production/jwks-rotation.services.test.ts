@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { buildTestApp, type TestApp } from '../helpers/app.js';
 
 /**
  * The resource-server side of token refresh: the identity provider rotates its signing keys behind
@@ -38,11 +38,12 @@ describe('JWKS key rotation', () => {
     jwks.listen(0, '127.0.0.1');
     await once(jwks, 'listening');
     const { port } = jwks.address() as { port: number };
-    t = await createTestApp('postgres', {
+    t = await buildTestApp('postgres', {
       env: {
         JWT_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json`,
         JWT_JWKS_CACHE_SECONDS: String(CACHE_SECONDS),
       },
+      rateLimits: 'configured',
     });
   });
   afterAll(async () => {

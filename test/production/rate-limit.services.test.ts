@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createTestApp, orderBody, putProduct, type TestApp } from '../helpers/app.js';
+import { buildTestApp, orderBody, putProduct, type TestApp } from '../helpers/app.js';
 import { freePort } from '../helpers/server-process.js';
 
 /**
@@ -14,7 +14,7 @@ const prefix = () => `order-api-test:${randomBytes(6).toString('hex')}:`;
 
 const apps: TestApp[] = [];
 async function start(env: Record<string, string>) {
-  const t = await createTestApp('postgres', { env });
+  const t = await buildTestApp('postgres', { env, rateLimits: 'configured' });
   apps.push(t);
   return t;
 }

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, orderBody, putProduct, type TestApp } from '../helpers/app.js';
+import { buildTestApp, orderBody, putProduct, type TestApp } from '../helpers/app.js';
 import { bearer, getJson, stockOf, uid } from '../helpers/http.js';
 
 /**
@@ -41,8 +41,11 @@ describe('the sandbox 3-D Secure page in Chromium', () => {
     await new Promise<void>((resolve) => shop.listen(0, '127.0.0.1', resolve));
     shopUrl = `http://127.0.0.1:${(shop.address() as AddressInfo).port}`;
     const port = await freePort();
-    t = await createTestApp('postgres', { env: { PUBLIC_BASE_URL: `http://127.0.0.1:${port}` } });
-    await t.app.listen({ port, host: '127.0.0.1' });
+    t = await buildTestApp('postgres', {
+      env: { PUBLIC_BASE_URL: `http://127.0.0.1:${port}` },
+      listen: port,
+      rateLimits: 'configured',
+    });
     // --no-sandbox: CI runs as root, where Chromium's sandbox cannot start.
     browser = await chromium.launch({
       executablePath: CHROMIUM,

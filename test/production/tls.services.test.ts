@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import { buildTestApp, type TestApp } from '../helpers/app.js';
 
 /**
  * HTTPS straight from the service (TLS_CERT_FILE/TLS_KEY_FILE), HTTP/1.1 and HTTP/2, with a
@@ -52,9 +52,12 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function listen(env: Record<string, string>): Promise<{ t: TestApp; port: number }> {
-  const t = await createTestApp('postgres', { env: { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, ...env } });
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
-  return { t, port: (t.app.server.address() as { port: number }).port };
+  const t = await buildTestApp('postgres', {
+    env: { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, ...env },
+    listen: true,
+    rateLimits: 'configured',
+  });
+  return { t, port: Number(new URL(t.url).port) };
 }
 
 /** GET over HTTPS/1.1, trusting only the test's own certificate. */
@@ -150,7 +153,7 @@ describe('HTTPS with HTTP2=true', () => {
 
 describe('HSTS and HTTP2 configuration', () => {
   it('plain HTTP: no HSTS, unless a trusted proxy says the client used https', async () => {
-    const t = await createTestApp('postgres', { env: { TRUST_PROXY: '127.0.0.1' } });
+    const t = await buildTestApp('postgres', { env: { TRUST_PROXY: '127.0.0.1' }, rateLimits: 'configured' });
     try {
       const plain = await t.app.inject({ method: 'GET', url: '/healthz' });
       expect(plain.headers['strict-transport-security']).toBeUndefined();

@@ -1,11 +1,18 @@
 import { sql } from 'kysely';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enqueueEmail, enqueueEvent } from '../../src/persistence/outbox.js';
 import { registerOutboxMetrics } from '../../src/workers/outbox-metrics.js';
 import { createOutboxRelay } from '../../src/workers/outbox-relay.js';
 import { startHttpSink, type HttpSink } from '../helpers/outbox/http-sink.js';
-import { makeOrder, openTestDb, quietLogger, testConfig, type TestDb } from '../helpers/outbox/fixtures.js';
+import {
+  enqueueEmail,
+  enqueueEvent,
+  makeOrder,
+  openTestDb,
+  quietLogger,
+  testConfig,
+  type TestDb,
+} from '../helpers/outbox/fixtures.js';
 
 describe('outbox metrics', () => {
   let t: TestDb;

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { enqueueEmail, enqueueEvent } from '../../src/persistence/outbox.js';
 import { createOutboxRelay, type OutboxRelay } from '../../src/workers/outbox-relay.js';
 import { AMQP_URL, consumeOrderEvents, forceCloseConnections, type EventConsumer } from '../helpers/outbox/amqp.js';
 import {
   countByStatus,
+  enqueueEmail,
+  enqueueEvent,
   makeOrder,
   openTestDb,
   outboxRow,

@@ -1,11 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EMAIL_KINDS } from '../../src/domain/messages.js';
-import { enqueueEmail } from '../../src/persistence/outbox.js';
 import { createOutboxRelay, type OutboxRelay } from '../../src/workers/outbox-relay.js';
 import { DATABASES } from '../helpers/db.js';
 import { startHttpSink, type HttpSink } from '../helpers/outbox/http-sink.js';
 import {
   emailExtraFor,
+  enqueueEmail,
   makeOrder,
   openTestDb,
   outboxRow,

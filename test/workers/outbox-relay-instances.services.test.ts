@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { enqueueEmail } from '../../src/persistence/outbox.js';
 import { createOutboxRelay, type OutboxRelay } from '../../src/workers/outbox-relay.js';
 import { claimDue } from '../../src/persistence/outbox-queue.js';
 import { startHttpSink, type HttpSink } from '../helpers/outbox/http-sink.js';
 import {
   countByStatus,
+  enqueueEmail,
   makeOrder,
   openTestDb,
   outboxRow,

@@ -1,11 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { loadConfig, type Config } from '../../../src/config.js';
-import type { EmailExtra, EmailKind } from '../../../src/domain/messages.js';
+import {
+  emailMessage,
+  eventMessage,
+  type EmailExtra,
+  type EmailKind,
+  type EventType,
+} from '../../../src/domain/messages.js';
 import type { Order } from '../../../src/domain/order.js';
 import { createDb } from '../../../src/persistence/db.js';
 import { migrateToLatest } from '../../../src/persistence/migrations/index.js';
-import type { Database, OutboxRow } from '../../../src/persistence/tables.js';
+import { enqueueAll } from '../../../src/persistence/outbox.js';
+import type { Database, Db, OutboxRow } from '../../../src/persistence/tables.js';
 import type { Logger } from '../../../src/observability/logger.js';
 import { databaseUrlFor, type DatabaseKind } from '../db.js';
 
@@ -158,4 +165,24 @@ export async function countByStatus(db: Kysely<Database>, kind: 'email' | 'event
     .groupBy('status')
     .execute();
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}
+
+/** One email for `order` in the outbox, as a use case writes it (the domain's message, enqueueAll); its id, or null when none is owed. */
+export async function enqueueEmail(trx: Db, kind: EmailKind, order: Order, extra?: EmailExtra): Promise<string | null> {
+  const message = emailMessage(kind, order, extra);
+  await enqueueAll(trx, [message]);
+  return message?.id ?? null;
+}
+
+/** One event about `order` in the outbox, as a use case writes it; its id. */
+export async function enqueueEvent(
+  trx: Db,
+  type: EventType,
+  order: Order,
+  occurredAt: Date,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  const message = eventMessage(type, order, occurredAt, extra);
+  await enqueueAll(trx, [message]);
+  return message.id;
 }

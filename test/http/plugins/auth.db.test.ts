@@ -2,10 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { OrderApp } from '../../../src/app.js';
-import { TEST_SECRET, type TestApp } from '../../helpers/app.js';
+import { buildTestApp, TEST_SECRET, type TestApp } from '../../helpers/app.js';
 import { DATABASES } from '../../helpers/db.js';
-import { expectProblem, startApp, uid, variantApp, type InjectResponse } from '../../helpers/http.js';
+import { expectProblem, uid, type InjectResponse } from '../../helpers/http.js';
 
 const now = () => Math.floor(Date.now() / 1000);
 const secret = new TextEncoder().encode(TEST_SECRET);
@@ -29,7 +28,7 @@ describe.each(DATABASES)('authentication on %s', (kind) => {
   // One database per kind; the variants below are other apps (other JWT configuration) on it.
   let t: TestApp;
   beforeAll(async () => {
-    t = await startApp(kind);
+    t = await buildTestApp(kind);
   });
   afterAll(async () => {
     await t?.close();
@@ -136,15 +135,15 @@ describe.each(DATABASES)('authentication on %s', (kind) => {
   });
 
   describe('JWT_ISSUER and JWT_AUDIENCE', () => {
-    let app: OrderApp;
+    let other: TestApp;
     beforeAll(async () => {
-      app = await variantApp(t, { JWT_ISSUER: 'https://idp.example.com/', JWT_AUDIENCE: 'orders-api' });
+      other = await buildTestApp(t, { env: { JWT_ISSUER: 'https://idp.example.com/', JWT_AUDIENCE: 'orders-api' } });
     });
     afterAll(async () => {
-      await app?.close();
+      await other?.close();
     });
     const call = async (claims: Record<string, unknown>) =>
-      app.inject({
+      other.app.inject({
         method: 'GET',
         url: '/api/orders',
         headers: { authorization: `Bearer ${await hs256({ sub: uid('u'), exp: now() + 600, ...claims })}` },
@@ -169,7 +168,7 @@ describe.each(DATABASES)('authentication on %s', (kind) => {
     let server: Server;
     let keys: JWK[] = [];
     let fetches = 0;
-    let app: OrderApp;
+    let other: TestApp;
     const signers = new Map<string, { alg: string; key: CryptoKey }>();
 
     async function addKey(kid: string, alg: 'RS256' | 'ES256' | 'EdDSA') {
@@ -186,7 +185,7 @@ describe.each(DATABASES)('authentication on %s', (kind) => {
         .sign(s.key);
     };
     const call = (token: string) =>
-      app.inject({ method: 'GET', url: '/api/orders', headers: { authorization: `Bearer ${token}` } });
+      other.app.inject({ method: 'GET', url: '/api/orders', headers: { authorization: `Bearer ${token}` } });
 
     beforeAll(async () => {
       keys = [await addKey('rsa-1', 'RS256'), await addKey('ec-1', 'ES256'), await addKey('ed-1', 'EdDSA')];
@@ -196,10 +195,12 @@ describe.each(DATABASES)('authentication on %s', (kind) => {
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       const { port } = server.address() as AddressInfo;
-      app = await variantApp(t, { JWT_SECRET: '', JWT_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json` });
+      other = await buildTestApp(t, {
+        env: { JWT_SECRET: '', JWT_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json` },
+      });
     });
     afterAll(async () => {
-      await app?.close();
+      await other?.close();
       server?.closeAllConnections(); // jose's fetch keeps the connection alive
       await new Promise((resolve) => server?.close(resolve));
     });
@@ -240,16 +241,16 @@ describe.each(DATABASES)('authentication on %s', (kind) => {
   });
 
   describe('JWKS endpoint down', () => {
-    let app: OrderApp;
+    let other: TestApp;
     beforeAll(async () => {
       const closed = createServer();
       await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
       const { port } = closed.address() as AddressInfo;
       await new Promise((resolve) => closed.close(resolve));
-      app = await variantApp(t, { JWT_SECRET: '', JWT_JWKS_URL: `http://127.0.0.1:${port}/jwks` });
+      other = await buildTestApp(t, { env: { JWT_SECRET: '', JWT_JWKS_URL: `http://127.0.0.1:${port}/jwks` } });
     });
     afterAll(async () => {
-      await app?.close();
+      await other?.close();
     });
 
     it('is our outage (503 service_unavailable), not the caller’s bad token', async () => {
@@ -258,7 +259,7 @@ describe.each(DATABASES)('authentication on %s', (kind) => {
         .setProtectedHeader({ alg: 'ES256', kid: 'k' })
         .setExpirationTime('5m')
         .sign(privateKey);
-      const res = await app.inject({
+      const res = await other.app.inject({
         method: 'GET',
         url: '/api/orders',
         headers: { authorization: `Bearer ${token}` },

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureConsoleBuilt } from '../../../scripts/build-console.js';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { buildTestApp, type TestApp } from '../../helpers/app.js';
 
 /** GET /admin serves the built console with its own strict CSP; /docs keeps helmet's policy. */
 describe('the console page over HTTP', () => {
   let t: TestApp;
   beforeAll(async () => {
     await ensureConsoleBuilt();
-    t = await createTestApp('pglite');
+    t = await buildTestApp('pglite');
   }, 120_000);
   afterAll(async () => {
     await t?.close();

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OrderApp } from '../../../src/app.js';
-import { orderBody, putProduct, type TestApp } from '../../helpers/app.js';
+import { buildTestApp, orderBody, putProduct, type TestApp } from '../../helpers/app.js';
 import { DATABASES } from '../../helpers/db.js';
-import { bearer, expectProblem, expectValidation, orderCount, startApp, uid, variantApp } from '../../helpers/http.js';
+import { bearer, expectProblem, expectValidation, orderCount, uid } from '../../helpers/http.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -11,7 +10,7 @@ describe.each(DATABASES)('errors and request ids on %s', (kind) => {
   let token: string;
   let sku: string;
   beforeAll(async () => {
-    t = await startApp(kind);
+    t = await buildTestApp(kind);
     token = await t.token(uid('u'));
     sku = uid('sku');
     await putProduct(t, sku, { price: 100, stock: null });
@@ -186,27 +185,26 @@ describe.each(DATABASES)('errors and request ids on %s', (kind) => {
   });
 
   describe('an unexpected failure (500)', () => {
-    let app: OrderApp;
+    let other: TestApp;
     beforeAll(async () => {
       const leak = "select card_number from secrets where password = 'hunter2'";
-      app = await variantApp(
-        t,
-        {},
-        {
+      other = await buildTestApp(t, {
+        app: {
           faults: {
             afterCharge: () => {
               throw new Error(leak);
             },
           },
         },
-      );
+        allowInternalErrors: true,
+      });
     });
     afterAll(async () => {
-      await app?.close();
+      await other?.close();
     });
 
     it('is a problem+json internal_error quoting the request id, without the message, SQL or stack', async () => {
-      const res = await app.inject({
+      const res = await other.app.inject({
         method: 'POST',
         url: '/api/orders',
         headers: { ...bearer(token), 'x-request-id': 'bug-1' },

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../helpers/app.js';
+import { buildTestApp, type TestApp } from '../../helpers/app.js';
 import { COMPANY_AUDIENCE, startCompanyIdp, type CompanyIdp } from '../../helpers/company-idp.js';
 import { signInAtDevIdp, type AppUnderTest } from '../../helpers/dev-idp-flow.js';
-import { expectProblem, variantApp, variantConfig } from '../../helpers/http.js';
+import { expectProblem } from '../../helpers/http.js';
 
 /**
  * The API as the resource server of "the company's" identity provider, configured with JWT_ISSUER
@@ -13,8 +13,8 @@ describe('JWT_ISSUER with no JWT_JWKS_URL: keys from the discovery document', ()
   let company: CompanyIdp;
   let stranger: CompanyIdp;
   let t: TestApp;
-  let keycloakLike: AppUnderTest;
-  let devApp: AppUnderTest;
+  let keycloakLike: TestApp;
+  let devApp: TestApp;
 
   beforeAll(async () => {
     [company, stranger] = await Promise.all([startCompanyIdp(), startCompanyIdp()]);
@@ -26,18 +26,15 @@ describe('JWT_ISSUER with no JWT_JWKS_URL: keys from the discovery document', ()
       JWT_AUDIENCE: COMPANY_AUDIENCE,
       JWT_JWKS_CACHE_SECONDS: '2',
     };
-    t = await createTestApp('pglite', { env: production });
+    t = await buildTestApp('pglite', { env: production });
     // Other apps on the same database: with Keycloak's roles claim, and outside production with the
     // development provider (to get a development token).
-    const variant = async (env: Record<string, string>) => ({
-      app: await variantApp(t, env),
-      config: variantConfig(env),
-    });
+    const variant = (env: Record<string, string>) => buildTestApp(t, { env });
     keycloakLike = await variant({ ...production, JWT_ROLES_CLAIM: 'realm_access.roles' });
     devApp = await variant({ JWT_SECRET: '', NODE_ENV: 'development', PUBLIC_BASE_URL: 'http://127.0.0.1:1' });
   }, 120_000);
   afterAll(async () => {
-    await Promise.all([keycloakLike?.app.close(), devApp?.app.close()]);
+    await Promise.all([keycloakLike?.close(), devApp?.close()]);
     await t?.close();
     await Promise.all([company?.close(), stranger?.close()]);
   });

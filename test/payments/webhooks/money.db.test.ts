@@ -1,10 +1,16 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { type Emulators } from '../../emulators/index.js';
-import { describePaymentsApp, paidOrderThrough } from '../../helpers/describe-apps.js';
 import { DATABASES } from '../../helpers/db.js';
 import { getJson, uid } from '../../helpers/http.js';
-import { providerView, REAL_PROVIDERS, reconcileNow, type RealProvider } from '../../helpers/payments.js';
+import {
+  paidOrderThrough,
+  providerView,
+  REAL_PROVIDERS,
+  reconcileNow,
+  type RealProvider,
+} from '../../helpers/payments.js';
+import { buildTestAppPerDescribe } from '../../helpers/app.js';
 
 interface Delivery {
   body: string;
@@ -58,7 +64,7 @@ function atProvider(emu: Emulators, id: RealProvider) {
 }
 
 describe.each(DATABASES)('money learned from providers on %s', (kind) => {
-  const { t, emu } = describePaymentsApp(kind);
+  const { t, emu } = buildTestAppPerDescribe(kind, { emulators: 'start' });
 
   const deliver = (provider: string, d: Delivery) =>
     t.app.inject({ method: 'POST', url: `/api/webhooks/${provider}`, headers: d.headers, payload: d.body });

@@ -4,10 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDomainError } from '../../../../src/domain/errors.js';
 import { problemBody } from '../../../../src/http/problem.js';
 import outboxAdminRoutes from '../../../../src/http/routes/admin/outbox.js';
-import { enqueueEmail, enqueueEvent } from '../../../../src/persistence/outbox.js';
 import { createOutboxRelay } from '../../../../src/workers/outbox-relay.js';
 import { startHttpSink, type HttpSink } from '../../../helpers/outbox/http-sink.js';
 import {
+  enqueueEmail,
+  enqueueEvent,
   makeOrder,
   openTestDb,
   outboxRow,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, orderBody, putProduct, type TestApp } from '../../../helpers/app.js';
+import { buildTestApp, orderBody, putProduct, type TestApp } from '../../../helpers/app.js';
 import { DATABASES } from '../../../helpers/db.js';
 import { bearer, createOrder, expectProblem, expectValidation, getJson, uid } from '../../../helpers/http.js';
 
@@ -16,7 +16,7 @@ describe.each(DATABASES)('admin order search on %s', (kind) => {
   let b: string[] = []; // bob's
 
   beforeAll(async () => {
-    t = await createTestApp(kind, { app: { clock: () => new Date(now) } });
+    t = await buildTestApp(kind, { app: { clock: () => new Date(now) } });
     admin = await t.adminToken();
     const sku = uid('sku');
     await putProduct(t, sku, { price: 250, stock: null });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orderBody, putProduct, type TestApp } from '../../../helpers/app.js';
+import { buildTestApp, orderBody, putProduct, type TestApp } from '../../../helpers/app.js';
 import { DATABASES } from '../../../helpers/db.js';
-import { bearer, createOrder, startApp, uid } from '../../../helpers/http.js';
+import { bearer, createOrder, uid } from '../../../helpers/http.js';
 
 /** Every /api route of the contract, as OpenAPI paths. */
 const CONTRACT_PATHS: Record<string, string[]> = {
@@ -18,7 +18,7 @@ const CONTRACT_PATHS: Record<string, string[]> = {
 describe.each(DATABASES)('operations on %s', (kind) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startApp(kind);
+    t = await buildTestApp(kind);
   });
   afterAll(async () => {
     await t?.close();

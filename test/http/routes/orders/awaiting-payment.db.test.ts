@@ -4,19 +4,9 @@ import type { OrderApp } from '../../../../src/app.js';
 import { loadConfig } from '../../../../src/config.js';
 import { createPaymentProcessor } from '../../../../src/payments/processor.js';
 import { authenticateSandboxAction, createSandboxProvider } from '../../../../src/payments/sandbox.js';
-import { orderBody, putProduct, type TestApp } from '../../../helpers/app.js';
+import { buildTestApp, orderBody, putProduct, type TestApp } from '../../../helpers/app.js';
 import { DATABASES } from '../../../helpers/db.js';
-import {
-  bearer,
-  createOrder,
-  expectProblem,
-  expectValidation,
-  getJson,
-  startApp,
-  stockOf,
-  uid,
-  variantApp,
-} from '../../../helpers/http.js';
+import { bearer, createOrder, expectProblem, expectValidation, getJson, stockOf, uid } from '../../../helpers/http.js';
 
 const THREE_DS = 'pm_card_threeDSecureRequired';
 const RETURN_URL = 'https://shop.example/checkout/return?cart=42';
@@ -24,7 +14,7 @@ const RETURN_URL = 'https://shop.example/checkout/return?cart=42';
 describe.each(DATABASES)('payments the customer completes (sandbox 3-D Secure) on %s', (kind) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startApp(kind);
+    t = await buildTestApp(kind);
   });
   afterAll(async () => {
     await t?.close();
@@ -279,18 +269,20 @@ describe.each(DATABASES)('payments the customer completes (sandbox 3-D Secure) o
   });
 
   it('an order nobody pays expires: the reconciler cancels it (payment_expired, actor system), its stock back, and the gauge counts only waiting orders', async () => {
-    const quick = await variantApp(t, { PAYMENT_ACTION_TIMEOUT_SECONDS: '1' });
+    const quick = await buildTestApp(t, { env: { PAYMENT_ACTION_TIMEOUT_SECONDS: '1' } });
     try {
-      const { order, token, productId } = await awaitingOrder({ app: quick });
+      const { order, token, productId } = await awaitingOrder({ app: quick.app });
       expect(Date.parse(order.payment.next_action.expires_at) - Date.parse(order.created_at)).toBe(1000);
       const gauge = async () =>
         Number(
-          /^orders_awaiting_payment (\d+)/m.exec((await quick.inject({ method: 'GET', url: '/metrics' })).body)?.[1],
+          /^orders_awaiting_payment (\d+)/m.exec(
+            (await quick.app.inject({ method: 'GET', url: '/metrics' })).body,
+          )?.[1],
         );
       const waitingBefore = await gauge();
       expect(waitingBefore).toBeGreaterThanOrEqual(1);
       await new Promise((r) => setTimeout(r, 1100));
-      await reconcilePayments(quick.deps);
+      await reconcilePayments(quick.app.deps);
       const ended = (await getJson(t, token, `/api/orders/${order.id}`)).json();
       expect(ended).toMatchObject({ status: 'cancelled', payment: { status: 'failed', next_action: null } });
       expect(await stockOf(t, productId)).toBe(5);
@@ -314,18 +306,21 @@ describe.each(DATABASES)('payments the customer completes (sandbox 3-D Secure) o
     const { cancelAction: _cannot, ...uncancellable } = sandbox;
     const config = loadConfig({ NODE_ENV: 'test' });
     const payments = await createPaymentProcessor(config, { sandbox: uncancellable });
-    const quick = await variantApp(t, { PAYMENT_ACTION_TIMEOUT_SECONDS: '1', RECONCILE_AFTER_MS: '0' }, { payments });
+    const quick = await buildTestApp(t, {
+      env: { PAYMENT_ACTION_TIMEOUT_SECONDS: '1', RECONCILE_AFTER_MS: '0' },
+      app: { payments },
+    });
     try {
-      const { order, token, productId, sub } = await awaitingOrder({ app: quick });
+      const { order, token, productId, sub } = await awaitingOrder({ app: quick.app });
       await new Promise((r) => setTimeout(r, 1100));
-      await reconcilePayments(quick.deps);
+      await reconcilePayments(quick.app.deps);
       const ended = (await getJson(t, token, `/api/orders/${order.id}`)).json();
       expect(ended).toMatchObject({ status: 'cancelled', payment: { status: 'processing', next_action: null } });
       expect(await stockOf(t, productId)).toBe(5);
       // The customer still finishes at the provider, which could not be stopped; its notice and the reconciler race.
-      const [page] = await Promise.all([answerPage(order, 'complete'), reconcilePayments(quick.deps)]);
+      const [page] = await Promise.all([answerPage(order, 'complete'), reconcilePayments(quick.app.deps)]);
       expect(page.statusCode).toBe(303);
-      await reconcilePayments(quick.deps);
+      await reconcilePayments(quick.app.deps);
       const refunded = (await getJson(t, token, `/api/orders/${order.id}`)).json();
       expect(refunded).toMatchObject({
         status: 'cancelled',
@@ -346,11 +341,11 @@ describe.each(DATABASES)('payments the customer completes (sandbox 3-D Secure) o
   });
 
   it('in shipment mode a completed action only authorizes; the move to shipped captures', async () => {
-    const shipment = await variantApp(t, { PAYMENT_CAPTURE: 'shipment' });
+    const shipment = await buildTestApp(t, { env: { PAYMENT_CAPTURE: 'shipment' } });
     try {
-      const { order, token } = await awaitingOrder({ app: shipment });
+      const { order, token } = await awaitingOrder({ app: shipment.app });
       authenticateSandboxAction(order.payment.transaction_id, 'complete');
-      const res = await shipment.inject({
+      const res = await shipment.app.inject({
         method: 'POST',
         url: `/api/orders/${order.id}/payment/confirm`,
         headers: bearer(token),
@@ -362,7 +357,7 @@ describe.each(DATABASES)('payments the customer completes (sandbox 3-D Secure) o
       expect(res.json().payment.authorization_expires_at).toEqual(expect.any(String));
       const admin = await t.adminToken();
       for (const status of ['processing', 'shipped']) {
-        const moved = await shipment.inject({
+        const moved = await shipment.app.inject({
           method: 'POST',
           url: `/api/orders/${order.id}/status`,
           headers: bearer(admin),

@@ -2,21 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../../../helpers/app.js';
 import { DATABASES } from '../../../helpers/db.js';
-import {
-  bearer,
-  expectProblem,
-  expectValidation,
-  getJson,
-  placedOrder,
-  startApp,
-  stockOf,
-  uid,
-} from '../../../helpers/http.js';
+import { bearer, expectProblem, expectValidation, getJson, placedOrder, stockOf, uid } from '../../../helpers/http.js';
+import { buildTestApp } from '../../../helpers/app.js';
 
 describe.each(DATABASES)('POST /api/orders/{id}/cancel on %s', (kind) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startApp(kind);
+    t = await buildTestApp(kind);
   });
   afterAll(async () => {
     await t?.close();

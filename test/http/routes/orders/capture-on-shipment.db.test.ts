@@ -5,9 +5,9 @@ import { loadConfig } from '../../../../src/config.js';
 import { createPaymentProcessor } from '../../../../src/payments/processor.js';
 import { PaymentProviderError, type PaymentProvider } from '../../../../src/payments/provider.js';
 import { createSandboxProvider } from '../../../../src/payments/sandbox.js';
-import { TEST_SECRET, orderBody, putProduct, type TestApp } from '../../../helpers/app.js';
+import { buildTestApp, TEST_SECRET, orderBody, putProduct, type TestApp } from '../../../helpers/app.js';
 import { DATABASES } from '../../../helpers/db.js';
-import { bearer, createOrder, expectProblem, getJson, startApp, uid } from '../../../helpers/http.js';
+import { bearer, createOrder, expectProblem, getJson, uid } from '../../../helpers/http.js';
 import { reconcileNow } from '../../../helpers/payments.js';
 
 const SHIPMENT = { PAYMENT_CAPTURE: 'shipment' };
@@ -35,11 +35,10 @@ describe.each(DATABASES)('capture at shipment on %s', (kind) => {
       },
     };
     const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_SECRET, ...SHIPMENT });
-    t = await startApp(
-      kind,
-      { ...SHIPMENT, AUTHORIZATION_WARN_HOURS: '24' },
-      { payments: await createPaymentProcessor(config, { sandbox: flaky }) },
-    );
+    t = await buildTestApp(kind, {
+      env: { ...SHIPMENT, AUTHORIZATION_WARN_HOURS: '24' },
+      app: { payments: await createPaymentProcessor(config, { sandbox: flaky }) },
+    });
   });
   afterAll(async () => {
     await t?.close();

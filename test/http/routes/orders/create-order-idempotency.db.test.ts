@@ -1,20 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orderBody, putProduct, type TestApp } from '../../../helpers/app.js';
+import { buildTestApp, orderBody, putProduct, type TestApp } from '../../../helpers/app.js';
 import { DATABASES } from '../../../helpers/db.js';
-import {
-  createOrder,
-  expectProblem,
-  expectValidation,
-  orderCount,
-  startApp,
-  stockOf,
-  uid,
-} from '../../../helpers/http.js';
+import { createOrder, expectProblem, expectValidation, orderCount, stockOf, uid } from '../../../helpers/http.js';
 
 describe.each(DATABASES)('Idempotency-Key on %s', (kind) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startApp(kind);
+    t = await buildTestApp(kind);
   });
   afterAll(async () => {
     await t?.close();

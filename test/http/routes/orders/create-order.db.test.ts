@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orderBody, putProduct, type TestApp } from '../../../helpers/app.js';
+import { buildTestApp, orderBody, putProduct, type TestApp } from '../../../helpers/app.js';
 import { DATABASES } from '../../../helpers/db.js';
 import {
   createOrder,
@@ -7,7 +7,6 @@ import {
   expectValidation,
   getJson,
   orderCount,
-  startApp,
   stockOf,
   uid,
 } from '../../../helpers/http.js';
@@ -18,7 +17,7 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 describe.each(DATABASES)('POST /api/orders/create on %s', (kind) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startApp(kind);
+    t = await buildTestApp(kind);
   });
   afterAll(async () => {
     await t?.close();

@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { orderBody, putProduct, type TestApp } from '../../../helpers/app.js';
-import { describeApp } from '../../../helpers/describe-apps.js';
+import { buildTestAppPerDescribe, orderBody, putProduct, type TestApp } from '../../../helpers/app.js';
 import { DATABASES } from '../../../helpers/db.js';
 import { bearer, createOrder, expectProblem, expectValidation, getJson, stockOf, uid } from '../../../helpers/http.js';
 
 type Entry = { id: string; kind: string; amount: number; status: string };
 
 describe.each(DATABASES)('partial cancellation on %s', (kind) => {
-  const t = describeApp(kind);
+  const { t } = buildTestAppPerDescribe(kind);
   let admin: string;
   beforeAll(async () => (admin = await t.adminToken()));
 
@@ -254,7 +253,7 @@ describe.each(DATABASES)('partial cancellation on %s', (kind) => {
   });
 
   describe('with PAYMENT_CAPTURE=shipment', () => {
-    const app = describeApp(kind, { PAYMENT_CAPTURE: 'shipment' });
+    const { t: app } = buildTestAppPerDescribe(kind, { env: { PAYMENT_CAPTURE: 'shipment' } });
 
     /** One unit of A cancelled from a fresh two-line order: nothing refunded, since nothing was captured. */
     async function cancelOneUncaptured() {

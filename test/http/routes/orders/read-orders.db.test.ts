@@ -1,22 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orderBody, putProduct, type TestApp } from '../../../helpers/app.js';
+import { buildTestApp, orderBody, putProduct, type TestApp } from '../../../helpers/app.js';
 import { DATABASES } from '../../../helpers/db.js';
-import {
-  createOrder,
-  expectProblem,
-  expectValidation,
-  getJson,
-  placedOrder,
-  startApp,
-  uid,
-} from '../../../helpers/http.js';
+import { createOrder, expectProblem, expectValidation, getJson, placedOrder, uid } from '../../../helpers/http.js';
 
 describe.each(DATABASES)('reading orders on %s', (kind) => {
   let t: TestApp;
   let sku: string;
   beforeAll(async () => {
-    t = await startApp(kind);
+    t = await buildTestApp(kind);
     sku = uid('sku');
     await putProduct(t, sku, { price: 100, stock: null });
   });

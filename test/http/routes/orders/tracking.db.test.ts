@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../../../helpers/app.js';
 import { DATABASES } from '../../../helpers/db.js';
-import { bearer, expectProblem, expectValidation, getJson, placedOrder, startApp, uid } from '../../../helpers/http.js';
+import { bearer, expectProblem, expectValidation, getJson, placedOrder, uid } from '../../../helpers/http.js';
+import { buildTestApp } from '../../../helpers/app.js';
 
 describe.each(DATABASES)('tracking on %s', (kind) => {
   let t: TestApp;
   let admin: string;
   beforeAll(async () => {
-    t = await startApp(kind);
+    t = await buildTestApp(kind);
     admin = await t.token(uid('ops'), { roles: ['admin'] });
   });
   afterAll(async () => {

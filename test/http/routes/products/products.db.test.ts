@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { putProduct, type TestApp } from '../../../helpers/app.js';
+import { buildTestApp, putProduct, type TestApp } from '../../../helpers/app.js';
 import { DATABASES } from '../../../helpers/db.js';
-import { bearer, expectProblem, expectValidation, getJson, startApp, uid } from '../../../helpers/http.js';
+import { bearer, expectProblem, expectValidation, getJson, uid } from '../../../helpers/http.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const valid = { name: 'T-shirt', price: 1999, currency: 'USD', active: true, stock: 10 };
@@ -11,7 +11,7 @@ describe.each(DATABASES)('catalog on %s', (kind) => {
   let admin: string;
   let user: string;
   beforeAll(async () => {
-    t = await startApp(kind);
+    t = await buildTestApp(kind);
     admin = await t.adminToken();
     user = await t.token(uid('shopper'));
   });

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { orderBody, putProduct } from '../../../helpers/app.js';
-import { describeApp, describePaymentsApp } from '../../../helpers/describe-apps.js';
+import { buildTestApp, buildTestAppPerDescribe, orderBody, putProduct } from '../../../helpers/app.js';
 import { DATABASES } from '../../../helpers/db.js';
 import {
   bearer,
@@ -10,7 +9,6 @@ import {
   expectValidation,
   getJson,
   placedOrder,
-  startApp,
   uid,
 } from '../../../helpers/http.js';
 import { providerView } from '../../../helpers/payments.js';
@@ -18,7 +16,7 @@ import { providerView } from '../../../helpers/payments.js';
 type Entry = { id: string; kind: string; amount: number; status: string; reason: string | null; actor: string };
 
 describe.each(DATABASES)('POST /api/orders/{id}/refunds on %s', (kind) => {
-  const t = describeApp(kind);
+  const { t } = buildTestAppPerDescribe(kind);
   let admin: string;
   beforeAll(async () => (admin = await t.adminToken()));
 
@@ -150,7 +148,7 @@ describe.each(DATABASES)('POST /api/orders/{id}/refunds on %s', (kind) => {
   });
 
   it('nothing captured yet (shipment capture: authorized only) → 409 payment_not_captured', async () => {
-    const shipment = await startApp(kind, { PAYMENT_CAPTURE: 'shipment' });
+    const shipment = await buildTestApp(kind, { env: { PAYMENT_CAPTURE: 'shipment' } });
     try {
       const productId = uid('sku');
       await putProduct(shipment, productId, { price: 1000, stock: null });
@@ -209,7 +207,7 @@ describe.each(DATABASES)('POST /api/orders/{id}/refunds on %s', (kind) => {
 });
 
 describe.each(DATABASES)('admin refunds through Stripe on %s', (kind) => {
-  const { t, emu } = describePaymentsApp(kind);
+  const { t, emu } = buildTestAppPerDescribe(kind, { emulators: 'start' });
 
   it('the provider records exactly the refunds the ledger does; a pending one is confirmed later by the reconciler', async () => {
     const p = providerView(emu, 'stripe');

@@ -1,23 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { orderBody, putProduct } from '../../../helpers/app.js';
-import { describeApp } from '../../../helpers/describe-apps.js';
+import { buildTestApp, buildTestAppPerDescribe, orderBody, putProduct } from '../../../helpers/app.js';
 import { DATABASES } from '../../../helpers/db.js';
-import {
-  bearer,
-  createOrder,
-  expectProblem,
-  expectValidation,
-  getJson,
-  stockOf,
-  uid,
-  variantApp,
-} from '../../../helpers/http.js';
+import { bearer, createOrder, expectProblem, expectValidation, getJson, stockOf, uid } from '../../../helpers/http.js';
 
 const DAY = 24 * 3600_000;
 
 describe.each(DATABASES)('returns on %s', (kind) => {
-  const t = describeApp(kind);
+  const { t } = buildTestAppPerDescribe(kind);
   let admin: string;
   beforeAll(async () => (admin = await t.adminToken()));
 
@@ -195,14 +185,19 @@ describe.each(DATABASES)('returns on %s', (kind) => {
 
   it('the window counts from the delivery in the history: inside it 201, past RETURN_WINDOW_DAYS 409', async () => {
     const { token, order, a } = await deliveredOrder();
-    const later = (days: number) => variantApp(t, {}, { clock: () => new Date(Date.now() + days * DAY) });
+    const later = (days: number) => buildTestApp(t, { app: { clock: () => new Date(Date.now() + days * DAY) } });
     const inside = await later(29);
     const outside = await later(31);
-    const noWindow = await variantApp(t, { RETURN_WINDOW_DAYS: '0' });
+    const noWindow = await buildTestApp(t, { env: { RETURN_WINDOW_DAYS: '0' } });
     try {
       const body = { items: [{ product_id: a, quantity: 1 }] };
-      const ask = (app: typeof inside) =>
-        app.inject({ method: 'POST', url: `/api/orders/${order.id}/returns`, headers: bearer(token), payload: body });
+      const ask = (other: typeof inside) =>
+        other.app.inject({
+          method: 'POST',
+          url: `/api/orders/${order.id}/returns`,
+          headers: bearer(token),
+          payload: body,
+        });
       expectProblem((await ask(outside)) as never, 409, 'order_not_returnable');
       expectProblem((await ask(noWindow)) as never, 409, 'order_not_returnable');
       expect((await ask(inside)).statusCode).toBe(201);

@@ -2,11 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcilePayments } from '../../../../src/application/reconcile-payments.js';
 import { startEmulators, type Emulators } from '../../../emulators/index.js';
-import type { TestApp } from '../../../helpers/app.js';
-import { describePaymentsApp, paidOrderThrough } from '../../../helpers/describe-apps.js';
+import { buildTestApp, buildTestAppPerDescribe, type TestApp } from '../../../helpers/app.js';
 import { DATABASES } from '../../../helpers/db.js';
-import { bearer, expectProblem, getJson, startApp } from '../../../helpers/http.js';
-import { providerView, REAL_PROVIDERS, transaction, type RealProvider } from '../../../helpers/payments.js';
+import { bearer, expectProblem, getJson } from '../../../helpers/http.js';
+import {
+  paidOrderThrough,
+  providerView,
+  REAL_PROVIDERS,
+  transaction,
+  type RealProvider,
+} from '../../../helpers/payments.js';
 
 /**
  * POST /api/webhooks/{stripe,square,paypal} through the HTTP stack: the raw
@@ -100,7 +105,7 @@ function events(emu: Emulators, id: RealProvider) {
 }
 
 describe.each(DATABASES)('webhooks over HTTP on %s', (kind) => {
-  const { t, emu } = describePaymentsApp(kind, { resetAfterEach: true });
+  const { t, emu } = buildTestAppPerDescribe(kind, { emulators: 'start', resetAfterEach: true });
 
   const deliver = (provider: string, d: Delivery) =>
     t.app.inject({ method: 'POST', url: `/api/webhooks/${provider}`, headers: d.headers, payload: d.body });
@@ -265,7 +270,7 @@ describe.each(DATABASES)('webhooks of providers configured without their webhook
   beforeAll(async () => {
     emu = await startEmulators();
     const env = Object.fromEntries(Object.entries(emu.env).filter(([k]) => !/WEBHOOK/.test(k)));
-    t = await startApp(kind, env);
+    t = await buildTestApp(kind, { env });
   });
   afterAll(async () => {
     await t?.close();
