@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { putProduct } from '../helpers/app.js';
+import { buildTestAppPerDescribe, putProduct } from '../helpers/app.js';
 import { DATABASES } from '../helpers/db.js';
-import { describePaymentsApp } from '../helpers/describe-apps.js';
 import { bearer, stockOf, uid } from '../helpers/http.js';
 import { ageTransaction, FAST, paymentBody, reconcileNow } from '../helpers/payments.js';
 
@@ -13,7 +12,7 @@ import { ageTransaction, FAST, paymentBody, reconcileNow } from '../helpers/paym
  * held. Past PAYMENT_ACTION_TIMEOUT_SECONDS the reconciler now cancels the intent and fails the charge.
  */
 describe.each(DATABASES)('a payment waiting for a customer nobody told to act, on %s', (kind) => {
-  const { t, emu } = describePaymentsApp(kind, { sdk: FAST, resetAfterEach: true });
+  const { t, emu } = buildTestAppPerDescribe(kind, { emulators: 'start', sdk: FAST, resetAfterEach: true });
 
   it('Stripe requires_action, its answer lost: cancelled at Stripe once the action timeout passed, the charge failed, the stock back', async () => {
     const productId = uid('sku');
