@@ -19,7 +19,8 @@ import {
  * memory is gone, `retrieve` still answers from the reference or the token and
  * later calls are accepted as they would have been: that is what lets the
  * reconciler recover a sandbox payment after a crash. Limits a restarted
- * sandbox cannot know (how much was authorized) are then not checked.
+ * sandbox cannot know (how much was authorized, whether another process
+ * captured an authorization) are then not checked.
  */
 const DECLINES: Record<string, string> = {
   pm_card_chargeDeclined: 'generic_decline',
@@ -47,6 +48,8 @@ interface SandboxPayment {
   capturable: boolean;
   captures: Map<string, { reference: string } | { declineCode: string }>;
   refunds: Map<string, ProviderRefund>;
+  /** Recalled from its reference alone (this process never saw it): what another process did to it is unknown. */
+  forgotten?: boolean;
 }
 
 const payments = new Map<string, SandboxPayment>();
@@ -77,7 +80,7 @@ function remember(reference: string, payment: SandboxPayment): SandboxPayment {
 function recalled(reference: string): SandboxPayment | null {
   const known = payments.get(reference);
   if (known) return known;
-  const base = { amount: Infinity, currency: null, captures: new Map(), refunds: new Map() };
+  const base = { amount: Infinity, currency: null, captures: new Map(), refunds: new Map(), forgotten: true };
   if (reference.startsWith(CHARGED)) return remember(reference, { ...base, state: 'captured', capturable: false });
   if (reference.startsWith(AUTHORIZED))
     return remember(reference, {
@@ -239,7 +242,12 @@ export function createSandboxProvider(options: { publicBaseUrl?: string } = {}):
       if (!p) throw new PaymentProviderError(`sandbox: no payment ${reference}`);
       const done = p.refunds.get(refundId);
       if (done) return { status: 'succeeded', reference: done.reference };
-      if (p.state !== 'captured') throw new PaymentProviderError(`sandbox: payment ${reference} is not captured`);
+      // An authorization this process only recalls may have been captured by another (the instance that
+      // shipped the order, since restarted, or its neighbour): it cannot know, and takes the refund.
+      const capturedElsewhere = p.forgotten && p.state === 'authorized' && p.capturable;
+      if (p.state !== 'captured' && !capturedElsewhere)
+        throw new PaymentProviderError(`sandbox: payment ${reference} is not captured`);
+      if (capturedElsewhere) p.state = 'captured';
       if (!Number.isSafeInteger(amount) || amount < 1 || amount > p.amount - refunded(p)) {
         throw new PaymentProviderError(`sandbox: refund of ${amount} exceeds what is left of payment ${reference}`);
       }

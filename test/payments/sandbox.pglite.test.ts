@@ -204,6 +204,23 @@ describe('sandbox provider, manual capture', () => {
     ).rejects.toBeInstanceOf(PaymentProviderError);
   });
 
+  it('an authorization captured by another process (an instance since killed, or its neighbour) can be refunded here', async () => {
+    // Found by the 10-minute soak: an order authorized in shipment mode was captured at shipment by
+    // one instance, which was then SIGKILLed; its refunds, asked of the restarted instance, were
+    // refused "not captured" for ever. This process never saw the payment: it cannot know it was not
+    // captured, and takes the refund as a provider whose account it shares would.
+    const id = randomUUID();
+    await expect(
+      sandbox.refund({ transactionId: id, refundId: 'r1', reference: `sb_au_${id}`, amount: 700, currency: 'EUR' }),
+    ).resolves.toMatchObject({ status: 'succeeded' });
+    // An authorization this process holds and knows is not captured is still refused.
+    const held = input('pm_card_visa', 'manual');
+    const { reference } = await sandbox.charge(held);
+    await expect(
+      sandbox.refund({ transactionId: held.transactionId, refundId: 'r2', reference, amount: 700, currency: 'EUR' }),
+    ).rejects.toBeInstanceOf(PaymentProviderError);
+  });
+
   it('every sandbox provider of a process sees the same payments, as one provider account', async () => {
     const tx = input('pm_card_visa', 'manual');
     const { reference } = await sandbox.charge(tx);
