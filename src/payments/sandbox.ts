@@ -15,7 +15,8 @@ import {
  * What happened to a payment after its charge (captures, voids, refunds) is
  * kept in memory, shared by every sandbox provider of the process as a real
  * provider's account would be. The reference alone says what the charge was
- * (captured or authorized, capturable or not), so after a restart, when that
+ * (captured or authorized, capturable or not; a capture's, that it was
+ * captured), so in another process or after a restart, when that
  * memory is gone, `retrieve` still answers from the reference or the token and
  * later calls are accepted as they would have been: that is what lets the
  * reconciler recover a sandbox payment after a crash. Limits a restarted
@@ -33,6 +34,8 @@ const THREE_DS = 'pm_card_threeDSecureRequired';
 
 /** Captured at charge time, as today. */
 const CHARGED = 'sb_ch_';
+/** An authorization captured later: the capture's reference, which refunds are made against. */
+const CAPTURED = 'sb_cp_';
 /** Authorized only; the second form cannot be captured. */
 const AUTHORIZED = 'sb_au_';
 const AUTHORIZED_UNCAPTURABLE = 'sb_au_cd_';
@@ -81,7 +84,8 @@ function recalled(reference: string): SandboxPayment | null {
   const known = payments.get(reference);
   if (known) return known;
   const base = { amount: Infinity, currency: null, captures: new Map(), refunds: new Map(), forgotten: true };
-  if (reference.startsWith(CHARGED)) return remember(reference, { ...base, state: 'captured', capturable: false });
+  if (reference.startsWith(CHARGED) || reference.startsWith(CAPTURED))
+    return remember(reference, { ...base, state: 'captured', capturable: false });
   if (reference.startsWith(AUTHORIZED))
     return remember(reference, {
       ...base,
@@ -207,7 +211,7 @@ export function createSandboxProvider(options: { publicBaseUrl?: string } = {}):
       return { reference, captured: false, authorizationExpiresAt: null };
     },
 
-    async capture({ captureId, reference, amount, currency }) {
+    async capture({ transactionId, captureId, reference, amount, currency }) {
       const p = recalled(reference);
       if (!p) throw new PaymentProviderError(`sandbox: no payment ${reference}`);
       const done = p.captures.get(captureId);
@@ -224,7 +228,10 @@ export function createSandboxProvider(options: { publicBaseUrl?: string } = {}):
         refuse('amount_too_large', 'The capture is more than was authorized.');
       if (p.currency && p.currency !== currency) refuse('currency_mismatch', `The authorization is in ${p.currency}.`);
       Object.assign(p, { state: 'captured', amount, currency });
-      const result = { reference };
+      // Its own reference says "captured": a process that never saw this capture (the neighbour
+      // instance, or this one after a restart) still takes refunds made against it.
+      const result = { reference: CAPTURED + transactionId };
+      remember(result.reference, p);
       p.captures.set(captureId, result);
       return result;
     },

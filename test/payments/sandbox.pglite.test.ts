@@ -92,8 +92,10 @@ describe('sandbox provider, manual capture', () => {
       currency: 'EUR',
     };
     expect(await declineCode(sandbox.capture({ ...capture, captureId: 'c0', amount: 5001 }))).toBe('amount_too_large');
-    await expect(sandbox.capture(capture)).resolves.toEqual({ reference: auth.reference });
-    await expect(sandbox.capture(capture)).resolves.toEqual({ reference: auth.reference }); // a retry of the same capture
+    // The capture's own reference says "captured" (refunds are made against it).
+    const captured = { reference: `sb_cp_${tx.transactionId}` };
+    await expect(sandbox.capture(capture)).resolves.toEqual(captured);
+    await expect(sandbox.capture(capture)).resolves.toEqual(captured); // a retry of the same capture
     expect(await declineCode(sandbox.capture({ ...capture, captureId: 'c2' }))).toBe('already_captured');
     await expect(sandbox.retrieve({ ...tx, reference: auth.reference })).resolves.toEqual({
       status: 'succeeded',
@@ -104,7 +106,13 @@ describe('sandbox provider, manual capture', () => {
     ).toBe('already_captured');
     // Refunds are bounded by what was captured, not what was authorized.
     const refund = (refundId: string, amount: number) =>
-      sandbox.refund({ transactionId: tx.transactionId, refundId, reference: auth.reference, amount, currency: 'EUR' });
+      sandbox.refund({
+        transactionId: tx.transactionId,
+        refundId,
+        reference: captured.reference,
+        amount,
+        currency: 'EUR',
+      });
     await expect(refund('r1', 4001)).rejects.toBeInstanceOf(PaymentProviderError);
     await expect(refund('r1', 4000)).resolves.toMatchObject({ status: 'succeeded' });
   });
@@ -169,7 +177,7 @@ describe('sandbox provider, manual capture', () => {
     });
     await expect(
       sandbox.capture({ transactionId: id, captureId: 'c', reference: `sb_au_${id}`, amount: 700, currency: 'EUR' }),
-    ).resolves.toEqual({ reference: `sb_au_${id}` });
+    ).resolves.toEqual({ reference: `sb_cp_${id}` });
     const other = randomUUID();
     expect(
       await declineCode(
@@ -212,6 +220,17 @@ describe('sandbox provider, manual capture', () => {
     const id = randomUUID();
     await expect(
       sandbox.refund({ transactionId: id, refundId: 'r1', reference: `sb_au_${id}`, amount: 700, currency: 'EUR' }),
+    ).resolves.toMatchObject({ status: 'succeeded' });
+    // Refunds are made against the capture's reference, which says it was captured, whoever captured it.
+    const other = randomUUID();
+    await expect(
+      sandbox.refund({
+        transactionId: other,
+        refundId: 'r1',
+        reference: `sb_cp_${other}`,
+        amount: 700,
+        currency: 'EUR',
+      }),
     ).resolves.toMatchObject({ status: 'succeeded' });
     // An authorization this process holds and knows is not captured is still refused.
     const held = input('pm_card_visa', 'manual');
