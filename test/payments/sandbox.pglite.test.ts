@@ -217,21 +217,19 @@ describe('sandbox provider, manual capture', () => {
     // one instance, which was then SIGKILLed; its refunds, asked of the restarted instance, were
     // refused "not captured" for ever. This process never saw the payment: it cannot know it was not
     // captured, and takes the refund as a provider whose account it shares would.
-    const id = randomUUID();
-    await expect(
-      sandbox.refund({ transactionId: id, refundId: 'r1', reference: `sb_au_${id}`, amount: 700, currency: 'EUR' }),
-    ).resolves.toMatchObject({ status: 'succeeded' });
-    // Refunds are made against the capture's reference, which says it was captured, whoever captured it.
-    const other = randomUUID();
-    await expect(
-      sandbox.refund({
-        transactionId: other,
+    const refundUnseen = (prefix: string) => {
+      const id = randomUUID();
+      return sandbox.refund({
+        transactionId: id,
         refundId: 'r1',
-        reference: `sb_cp_${other}`,
+        reference: `${prefix}${id}`,
         amount: 700,
         currency: 'EUR',
-      }),
-    ).resolves.toMatchObject({ status: 'succeeded' });
+      });
+    };
+    await expect(refundUnseen('sb_au_')).resolves.toMatchObject({ status: 'succeeded' });
+    // Refunds are made against the capture's reference, which says it was captured, whoever captured it.
+    await expect(refundUnseen('sb_cp_')).resolves.toMatchObject({ status: 'succeeded' });
     // An authorization this process holds and knows is not captured is still refused.
     const held = input('pm_card_visa', 'manual');
     const { reference } = await sandbox.charge(held);
