@@ -144,7 +144,11 @@ const statement = compileByShape<string, { settled: number }>((_db, shape) => {
     with moved as (
       update payment_transactions
       set ${move}, provider_reference = ${slot('reference')}::text, updated_at = ${slot('now')}::timestamptz
-      where id = ${slot('transaction_id')}::uuid and status = 'processing' and not abandoned and next_action is null
+      -- "is true": the same test, but one the partial index of unsettled payments cannot answer, so the
+      -- kept generic plan finds the row by its primary key. With plain \`status = 'processing'\`, a plan
+      -- made while few payments were processing scanned that index — every payment waiting for its
+      -- customer — on every settlement (12.8 ms of PostgreSQL per create with 27,000 waiting).
+      where id = ${slot('transaction_id')}::uuid and (status = 'processing') is true and not abandoned and next_action is null
         and not exists (
           select 1 from payment_transactions d
           where d.provider = ${slot('provider')}::text and d.provider_reference = ${slot('reference')}::text

@@ -115,7 +115,8 @@ export async function moveCharge(
     .updateTable('payment_transactions')
     .set({ ...fields, status: to, updated_at: now })
     .where('id', '=', id)
-    .where('status', '=', 'processing')
+    // Not the unsettled payments' partial index: by primary key (settlement.ts says why).
+    .where(sql<boolean>`(status = 'processing') is true`)
     .executeTakeFirst();
   if (r.numUpdatedRows === 0n) return false;
   await trx
