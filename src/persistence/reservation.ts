@@ -120,10 +120,14 @@ const statement = compileByShape<string, { go: boolean; short: string[] }>((_db,
       select ${slot('transaction_id')}::uuid, ${slot('currency')}::char(3), ${captured}
       where ${go}
     ), ledgered as (
-      insert into payment_ledger (id, transaction_id, order_id, kind, amount, currency, status, actor, next_attempt_at, created_at, updated_at)
+      -- Charge rows say so (charge_authorization_of, charge_capture_of): payment_ledger_row_valid
+      -- refuses a row whose say differs from its id and kind, and the foreign keys hold those two.
+      insert into payment_ledger
+        (id, transaction_id, order_id, kind, amount, currency, status, actor, next_attempt_at, created_at, updated_at, charge_authorization_of, charge_capture_of)
       select case k.kind when 'authorization' then ${slot('transaction_id')}::uuid else md5(${slot('transaction_id')}::text || ':capture')::uuid end,
              ${slot('transaction_id')}::uuid, ${slot('order_id')}::uuid, k.kind, ${slot('amount')}::bigint, ${slot('currency')}::char(3), 'pending',
-             ${slot('customer_id')}::text, 'infinity'::timestamptz, ${slot('now')}::timestamptz, ${slot('now')}::timestamptz
+             ${slot('customer_id')}::text, 'infinity'::timestamptz, ${slot('now')}::timestamptz, ${slot('now')}::timestamptz,
+             case k.kind when 'authorization' then ${slot('transaction_id')}::uuid end, case k.kind when 'capture' then ${slot('transaction_id')}::uuid end
       from ${kinds} as k(kind)
       where ${go} and ${slot('amount')}::bigint > 0
     )

@@ -107,6 +107,9 @@ export interface PaymentLedgerTable {
   last_error: string | null;
   created_at: ColumnType<Date, Date | string | undefined, never>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  /** Set on the charge's own two rows only, by the reservation (migrations 014, 015). */
+  charge_authorization_of: ColumnType<string | null, string | null | undefined, never>;
+  charge_capture_of: ColumnType<string | null, string | null | undefined, never>;
 }
 
 export interface OrderStatusHistoryTable {

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerViolation, readLedgerSums } from '../../src/persistence/ledger.js';
 import { reserveOrder } from '../../src/persistence/reservation.js';
@@ -33,11 +33,17 @@ async function refusal(p: Promise<unknown>): Promise<ReturnType<typeof ledgerVio
   }
 }
 
+/**
+ * A charge capture row as raw SQL would write it: `declared` when it also says it is one (as the
+ * reservation's rows do, and the foreign keys then judge it), undeclared when it passes itself off
+ * as another movement (refused outright: migration 015).
+ */
 const chargeRow = (
   transactionId: string,
   orderId: string,
-  o: { amount: number; currency?: string; status?: string },
+  o: { amount: number; currency?: string; status?: string; declared?: boolean },
 ) => ({
+  ...(o.declared ? { charge_capture_of: transactionId } : {}),
   id: captureId(transactionId),
   transaction_id: transactionId,
   order_id: orderId,
@@ -102,16 +108,17 @@ describe.each(DATABASES)("the charge's own ledger rows on %s", (kind) => {
     const { order } = await placedOrder(t, uid('owner'), { price: 1000 });
     const tx = order.payment.transaction_id;
     expect(order.payment).toMatchObject({ amount_authorized: 1000, amount_captured: 0 });
-    for (const status of ['pending', 'succeeded'])
-      for (const amount of [1000, 1, 5000])
-        expect(
-          await refusal(
-            t.db
-              .insertInto('payment_ledger')
-              .values(chargeRow(tx, order.id, { amount, status }))
-              .execute(),
-          ),
-        ).toBe('invariant');
+    for (const declared of [true, false])
+      for (const status of ['pending', 'succeeded'])
+        for (const amount of [1000, 1, 5000])
+          expect(
+            await refusal(
+              t.db
+                .insertInto('payment_ledger')
+                .values(chargeRow(tx, order.id, { amount, status, declared }))
+                .execute(),
+            ),
+          ).toBe('invariant');
     expect(await totals(t.db, tx)).toEqual(await readLedgerSums(t.db, tx));
     expect((await totals(t.db, tx)).captured).toBe(0);
   });
@@ -119,14 +126,37 @@ describe.each(DATABASES)("the charge's own ledger rows on %s", (kind) => {
   it('a charge row in another currency than its payment is refused', async () => {
     const { order } = await placedOrder(t, uid('owner'), { price: 1000 });
     const tx = order.payment.transaction_id;
-    expect(
-      await refusal(
-        t.db
-          .insertInto('payment_ledger')
-          .values(chargeRow(tx, order.id, { amount: 1000, currency: 'EUR' }))
-          .execute(),
-      ),
-    ).toBe('invariant');
+    for (const declared of [true, false])
+      expect(
+        await refusal(
+          t.db
+            .insertInto('payment_ledger')
+            .values(chargeRow(tx, order.id, { amount: 1000, currency: 'EUR', declared }))
+            .execute(),
+        ),
+      ).toBe('invariant');
+  });
+
+  it('a row says it is a charge row exactly when its id makes it one', async () => {
+    const { order } = await placedOrder(t, uid('owner'), { price: 1000 });
+    const tx = order.payment.transaction_id;
+    const movement = { ...chargeRow(tx, order.id, { amount: 1000 }), id: randomUUID(), kind: 'refund' };
+    // Another movement claiming the charge's place (it would be counted by neither the view nor a trigger).
+    for (const claim of [{ charge_capture_of: tx }, { charge_authorization_of: tx }])
+      expect(
+        await refusal(
+          t.db
+            .insertInto('payment_ledger')
+            .values({ ...movement, ...claim })
+            .execute(),
+        ),
+      ).toBe('invariant');
+    expect(await totals(t.db, tx)).toEqual(await readLedgerSums(t.db, tx));
+    expect(await totals(t.db, tx)).toMatchObject({ refunded: 0, pendingRefunds: 0 });
+    // The columns cannot be rewritten on a row either.
+    await expect(
+      sql`update payment_ledger set charge_authorization_of = null where id = ${tx}`.execute(t.db),
+    ).rejects.toMatchObject({ code: 'ML001' });
   });
 
   it('a second charge authorization or capture for a payment cannot exist: its id is taken', async () => {
@@ -134,13 +164,18 @@ describe.each(DATABASES)("the charge's own ledger rows on %s", (kind) => {
     await expect(
       t.db
         .insertInto('payment_ledger')
-        .values({ ...chargeRow(r.id, r.orderId, { amount: 1500 }) })
+        .values({ ...chargeRow(r.id, r.orderId, { amount: 1500, declared: true }) })
         .execute(),
     ).rejects.toMatchObject({ code: '23505' });
     await expect(
       t.db
         .insertInto('payment_ledger')
-        .values({ ...chargeRow(r.id, r.orderId, { amount: 1500 }), id: r.id, kind: 'authorization' })
+        .values({
+          ...chargeRow(r.id, r.orderId, { amount: 1500 }),
+          id: r.id,
+          kind: 'authorization',
+          charge_authorization_of: r.id,
+        })
         .execute(),
     ).rejects.toMatchObject({ code: '23505' });
   });

@@ -13,6 +13,7 @@ import * as m011 from './011-ledger-totals-table.js';
 import * as m012 from './012-payment-action.js';
 import * as m013 from './013-outbox-trace-context.js';
 import * as m014 from './014-charge-rows-without-triggers.js';
+import * as m015 from './015-ledger-rules-read-once-per-session.js';
 
 /** Migrations are imported, not read from disk, so they ship inside the build as-is. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '012-payment-action': m012,
   '013-outbox-trace-context': m013,
   '014-charge-rows-without-triggers': m014,
+  '015-ledger-rules-read-once-per-session': m015,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
