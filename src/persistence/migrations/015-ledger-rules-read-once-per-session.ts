@@ -73,6 +73,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
        end $$`,
     )
     .execute(db);
+  // Adding the check reads every ledger row once, under this migration's lock: a large ledger may
+  // take longer than the service's statement timeout, which is for requests, not for this.
+  await sql.raw(`set local statement_timeout = 0`).execute(db);
   await sql
     .raw(
       `alter table payment_ledger
