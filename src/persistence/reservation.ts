@@ -120,8 +120,9 @@ const statement = compileByShape<string, { go: boolean; short: string[] }>((_db,
       select ${slot('transaction_id')}::uuid, ${slot('currency')}::char(3), ${captured}
       where ${go}
     ), ledgered as (
-      -- Charge rows say so (charge_authorization_of, charge_capture_of): payment_ledger_row_valid
-      -- refuses a row whose say differs from its id and kind, and the foreign keys hold those two.
+      -- The charge's rows name their payment in charge_authorization_of / charge_capture_of:
+      -- payment_ledger_row_valid refuses a row whose columns disagree with its id and kind, and
+      -- the foreign keys check those two rows against the totals row above.
       insert into payment_ledger
         (id, transaction_id, order_id, kind, amount, currency, status, actor, next_attempt_at, created_at, updated_at, charge_authorization_of, charge_capture_of)
       select case k.kind when 'authorization' then ${slot('transaction_id')}::uuid else md5(${slot('transaction_id')}::text || ':capture')::uuid end,
