@@ -97,11 +97,12 @@ async function insertOrders(
              false, 0, f.at, f.at, f.at
       from fx f join fx_tot t using (order_id)`);
     // The ledger of an order paid at creation: its authorization and capture, as the service writes them.
-    // They say they are the charge's rows (migration 015's row check refuses them otherwise).
+    // They say they are the charge's rows (migration 015's row check refuses them otherwise), and
+    // hold no reference: the payment's is theirs (migration 016).
     await sql.query(`insert into payment_ledger (id, transaction_id, order_id, kind, amount, currency, status, provider_reference, actor, expires_at, next_attempt_at,
         created_at, updated_at, charge_authorization_of, charge_capture_of)
       select case k.kind when 'authorization' then f.tx_id else md5(f.tx_id::text || ':capture')::uuid end, f.tx_id, f.order_id, k.kind, t.total, 'USD',
-             'succeeded', ${ref}, f.user_id, ${authorized ? `now() + interval '7 days'` : 'null'}, 'infinity', f.at, f.at,
+             'succeeded', null, f.user_id, ${authorized ? `now() + interval '7 days'` : 'null'}, 'infinity', f.at, f.at,
              case k.kind when 'authorization' then f.tx_id end, case k.kind when 'capture' then f.tx_id end
       from fx f join fx_tot t using (order_id), ${kinds} as k(kind)`);
     // Its totals row, as the reservation writes it: the charge's own rows are counted where they are

@@ -182,12 +182,22 @@ export const paymentReference = (l: RawBuilder<unknown>) => sql<string | null>`(
     and p.kind = case when ${l}.kind = 'refund' then 'capture' else 'authorization' end
   order by p.seq desc limit 1)`;
 
+/**
+ * A movement's provider reference. The charge's own rows settle without one (migration 016: so the
+ * update writes no index entry); theirs is the payment's, which the settlement records.
+ */
+const referenceOf = (l: RawBuilder<unknown>, t: RawBuilder<unknown>) => sql<string | null>`coalesce(
+  ${l}.provider_reference,
+  case when ${l}.status = 'succeeded' and (${l}.charge_authorization_of is not null or ${l}.charge_capture_of is not null)
+    then ${t}.provider_reference end)`;
+
 const movementQuery = (db: Db) =>
   db
     .selectFrom('payment_ledger as l')
     .innerJoin('payment_transactions as t', 't.id', 'l.transaction_id')
     .selectAll('l')
     .select([
+      referenceOf(sql`l`, sql`t`).as('provider_reference'),
       't.provider',
       sql<string | null>`coalesce(${paymentReference(sql`l`)}, t.provider_reference)`.as('payment_reference'),
     ]);
@@ -299,10 +309,12 @@ export async function claimDueMovements(trx: Db, limit: number, leaseMs: number)
 /** The order's ledger, oldest first. */
 export async function listLedger(db: Db, transactionId: string): Promise<LedgerEntry[]> {
   const rows = await db
-    .selectFrom('payment_ledger')
-    .selectAll()
-    .where('transaction_id', '=', transactionId)
-    .orderBy('seq')
+    .selectFrom('payment_ledger as l')
+    .innerJoin('payment_transactions as t', 't.id', 'l.transaction_id')
+    .selectAll('l')
+    .select(referenceOf(sql`l`, sql`t`).as('provider_reference'))
+    .where('l.transaction_id', '=', transactionId)
+    .orderBy('l.seq')
     .execute();
   return rows.map(toEntry);
 }

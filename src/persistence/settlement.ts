@@ -34,7 +34,8 @@ const takenReference = (err: unknown) => {
 /**
  * The usual end of a charge, as one statement (one round trip, its own transaction): move the
  * transaction from `processing` to `succeeded` with the provider's reference (its ledger's pending
- * authorization and capture with it), and write the order,
+ * authorization and capture with it, in place: the reference stays on the payment, migration 016),
+ * and write the order,
  * its items, its first history entry, its messages and the key's stored answer — all guarded by
  * that move. Returns false, having written nothing, when the move does not apply: the transaction
  * is no longer `processing` (the reconciler settled it), was abandoned, or the provider's payment
@@ -136,7 +137,7 @@ const statement = compileByShape<string, { settled: number }>((_db, shape) => {
     ? sql``
     : sql`, ledgered as (
       update payment_ledger
-      set status = 'succeeded', provider_reference = ${slot('reference')}::text, updated_at = ${slot('now')}::timestamptz,
+      set status = 'succeeded', updated_at = ${slot('now')}::timestamptz,
           expires_at = case when kind = 'authorization' then ${slot('expires_at')}::timestamptz end
       where transaction_id in (select id from moved) and status = 'pending' and kind in ('authorization', 'capture')
     )`;

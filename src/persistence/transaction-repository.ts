@@ -100,7 +100,8 @@ export async function findTransactionByReference(
 
 /**
  * Moves a charge on only from `processing` (the domain's table says so), its ledger's own rows with
- * it: false when someone else (the reconciler, a racing request) has already moved it.
+ * it: false when someone else (the reconciler, a racing request) has already moved it. The provider's
+ * reference goes on the payment only; the ledger's reads lend it to the charge's rows (migration 016).
  */
 export async function moveCharge(
   trx: Db,
@@ -124,7 +125,6 @@ export async function moveCharge(
     .set({
       status: to,
       updated_at: now,
-      ...(to === 'succeeded' && fields.provider_reference && { provider_reference: fields.provider_reference }),
       expires_at: sql<Date | null>`case when kind = 'authorization' then ${authorizationExpiresAt}::timestamptz end`,
     })
     .where('transaction_id', '=', id)

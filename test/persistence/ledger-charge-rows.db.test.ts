@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ledgerViolation, readLedgerSums } from '../../src/persistence/ledger.js';
+import { readLedgerSums } from '../../src/persistence/ledger.js';
 import { reserveOrder } from '../../src/persistence/reservation.js';
 import type { Database } from '../../src/persistence/tables.js';
 import type { CaptureMode } from '../../src/domain/payment.js';
@@ -10,6 +10,7 @@ import { DATABASES } from '../helpers/db.js';
 import { ledgerTotals as totals } from '../helpers/ledger-totals.js';
 import { placedOrder, uid } from '../helpers/http.js';
 import { buildTestApp } from '../helpers/app.js';
+import { refusal } from '../helpers/ledger-refusal.js';
 
 /**
  * The charge's own rows (its authorization, id = the transaction's, and its capture, id derived from
@@ -21,17 +22,6 @@ const captureId = (transactionId: string) => {
   const h = createHash('md5').update(`${transactionId}:capture`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 };
-
-async function refusal(p: Promise<unknown>): Promise<ReturnType<typeof ledgerViolation> | 'accepted'> {
-  try {
-    await p;
-    return 'accepted';
-  } catch (err) {
-    const why = ledgerViolation(err);
-    if (!why) throw err;
-    return why;
-  }
-}
 
 /**
  * A charge capture row as raw SQL would write it: `declared` when it also says it is one (as the

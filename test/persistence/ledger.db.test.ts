@@ -8,6 +8,7 @@ import { DATABASES } from '../helpers/db.js';
 import { ledgerTotals as totals } from '../helpers/ledger-totals.js';
 import { bearer, expectProblem, getJson, placedOrder, uid } from '../helpers/http.js';
 import { buildTestApp } from '../helpers/app.js';
+import { refusal } from '../helpers/ledger-refusal.js';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
@@ -50,17 +51,6 @@ function entry(transactionId: string, orderId: string, kind: string, amount: num
     reason: null,
     actor: 'test',
   };
-}
-
-async function refusal(p: Promise<unknown>): Promise<ReturnType<typeof ledgerViolation> | 'accepted'> {
-  try {
-    await p;
-    return 'accepted';
-  } catch (err) {
-    const why = ledgerViolation(err);
-    if (!why) throw err;
-    return why;
-  }
 }
 
 describe.each(DATABASES)('the payment ledger on %s', (kind) => {

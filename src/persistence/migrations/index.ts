@@ -14,6 +14,7 @@ import * as m012 from './012-payment-action.js';
 import * as m013 from './013-outbox-trace-context.js';
 import * as m014 from './014-charge-rows-without-triggers.js';
 import * as m015 from './015-ledger-rules-read-once-per-session.js';
+import * as m016 from './016-charge-rows-settle-in-place.js';
 
 /** Migrations are imported, not read from disk, so they ship inside the build as-is. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '013-outbox-trace-context': m013,
   '014-charge-rows-without-triggers': m014,
   '015-ledger-rules-read-once-per-session': m015,
+  '016-charge-rows-settle-in-place': m016,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
