@@ -184,7 +184,9 @@ export const paymentReference = (l: RawBuilder<unknown>) => sql<string | null>`(
 
 /**
  * A movement's provider reference. The charge's own rows settle without one (migration 016: so the
- * update writes no index entry); theirs is the payment's, which the settlement records.
+ * update writes no index entry); theirs is the payment's, which the settlement records. Selected
+ * after `selectAll('l')` under the same name: the driver keeps a row's last column of a name, so
+ * this one is what the row's `provider_reference` reads.
  */
 const referenceOf = (l: RawBuilder<unknown>, t: RawBuilder<unknown>) => sql<string | null>`coalesce(
   ${l}.provider_reference,
