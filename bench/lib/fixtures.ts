@@ -59,7 +59,6 @@ async function insertOrders(
   const authorized = o.payment === 'authorized';
   // The sandbox's references say what a payment is: sb_ch_ captured, sb_au_ authorized (capturable after a restart too).
   const ref = authorized ? `'sb_au_' || f.tx_id` : `'sb_ch_' || f.tx_id`;
-  const kinds = authorized ? `(values ('authorization'))` : `(values ('authorization'), ('capture'))`;
   const p = [o.from, o.to];
   const set = SET[o.set];
   await sql.query('begin');
@@ -88,27 +87,17 @@ async function insertOrders(
                                           'unit_price', unit_price, 'line_total', line_total) order by position) as items
       from fx_items group by order_id`);
     await sql.query('analyze fx_tot');
+    // The payment records its charge (migration 017): the authorization, and the capture when paid at
+    // creation. No later movement, so no ledger row and no totals row.
     await sql.query(`insert into payment_transactions (id, order_id, customer_id, provider, provider_reference, status, amount,
-        currency, source, decline_code, failure_reason, order_draft, abandoned, attempts, next_attempt_at, created_at, updated_at)
-      select f.tx_id, f.order_id, f.user_id, 'sandbox', ${ref}, 'succeeded', t.total, 'USD', 'pm_card_visa', null, null,
+        currency, charge_capture, authorization_expires_at, source, decline_code, failure_reason, order_draft, abandoned, attempts,
+        next_attempt_at, created_at, updated_at)
+      select f.tx_id, f.order_id, f.user_id, 'sandbox', ${ref}, 'succeeded', t.total, 'USD',
+             ${authorized ? 'null' : 'nullif(t.total, 0)'}, ${authorized ? `now() + interval '7 days'` : 'null'}, 'pm_card_visa', null, null,
              jsonb_build_object('order_id', f.order_id, 'user_id', f.user_id, 'currency', 'USD', 'items', t.items, 'total', t.total,
                                 'email', 'u' || f.user_id || '@bench.example', 'shipping_address', null, 'idempotency_key', null,
                                 'capture', '${authorized ? 'shipment' : 'immediate'}'),
              false, 0, f.at, f.at, f.at
-      from fx f join fx_tot t using (order_id)`);
-    // The ledger of an order paid at creation: its authorization and capture, as the service writes them.
-    // They say they are the charge's rows (migration 015's row check refuses them otherwise), and
-    // hold no reference: the payment's is theirs (migration 016).
-    await sql.query(`insert into payment_ledger (id, transaction_id, order_id, kind, amount, currency, status, provider_reference, actor, expires_at, next_attempt_at,
-        created_at, updated_at, charge_authorization_of, charge_capture_of)
-      select case k.kind when 'authorization' then f.tx_id else md5(f.tx_id::text || ':capture')::uuid end, f.tx_id, f.order_id, k.kind, t.total, 'USD',
-             'succeeded', null, f.user_id, ${authorized ? `now() + interval '7 days'` : 'null'}, 'infinity', f.at, f.at,
-             case k.kind when 'authorization' then f.tx_id end, case k.kind when 'capture' then f.tx_id end
-      from fx f join fx_tot t using (order_id), ${kinds} as k(kind)`);
-    // Its totals row, as the reservation writes it: the charge's own rows are counted where they are
-    // (migration 014), so the sums of the later movements start at zero.
-    await sql.query(`insert into payment_movement_totals (transaction_id, currency, charge_capture)
-      select f.tx_id, 'USD', ${authorized ? 'null' : 't.total'}
       from fx f join fx_tot t using (order_id)`);
     await sql.query(`insert into orders (id, user_id, status, currency, total, email, shipping_address, tracking, transaction_id, created_at, updated_at)
       select f.order_id, f.user_id, '${o.status ?? 'pending'}', 'USD', t.total, 'u' || f.user_id || '@bench.example', null, null, f.tx_id, f.at, f.at

@@ -2,15 +2,16 @@ import { sql } from 'kysely';
 import type { Db } from './tables.js';
 
 /**
- * Authorizations still waiting for their capture whose expiry is near: succeeded, nothing captured
- * or voided (pending or not), the order still open.
+ * Charges whose authorization still waits for its capture and lapses soon: succeeded, nothing
+ * captured or voided after it (pending or not), the order still open. The payment row records the
+ * charge's authorization and its expiry (migration 017).
  */
 const expiring = (withinMs: number) => sql<boolean>`
-  l.kind = 'authorization' and l.status = 'succeeded' and l.expires_at is not null
-  and l.expires_at < now() + ${Math.round(withinMs)}::int * interval '1 millisecond'
+  p.status = 'succeeded' and p.authorization_expires_at is not null and p.charge_capture is null
+  and p.authorization_expires_at < now() + ${Math.round(withinMs)}::int * interval '1 millisecond'
   and not exists (
-    select 1 from payment_ledger c
-    where c.transaction_id = l.transaction_id and c.kind in ('capture', 'void') and c.status in ('pending', 'succeeded'))
+    select 1 from payment_movements c
+    where c.transaction_id = p.id and c.kind in ('capture', 'void') and c.status in ('pending', 'succeeded'))
   and o.status in ('pending', 'processing')`;
 
 /**
@@ -20,14 +21,14 @@ const expiring = (withinMs: number) => sql<boolean>`
 export async function warnExpiringAuthorizations(db: Db, withinMs: number, limit = 100): Promise<number> {
   const { rows } = await sql<{ order_id: string }>`
     with due as (
-      select l.id, l.order_id, l.expires_at, o.status from payment_ledger l
-      join orders o on o.transaction_id = l.transaction_id
-      where ${expiring(withinMs)} and l.expiry_warned_at is null
-      order by l.expires_at
+      select p.id, o.id as order_id, p.authorization_expires_at as expires_at, o.status from payment_transactions p
+      join orders o on o.transaction_id = p.id
+      where ${expiring(withinMs)} and p.authorization_expiry_warned_at is null
+      order by p.authorization_expires_at
       limit ${limit}
-      for update of l skip locked
+      for update of p skip locked
     ), marked as (
-      update payment_ledger set expiry_warned_at = now() where id in (select id from due)
+      update payment_transactions set authorization_expiry_warned_at = now() where id in (select id from due)
     )
     insert into order_status_history (order_id, status, actor, note, at)
     select order_id, status, 'system',
@@ -41,7 +42,7 @@ export async function warnExpiringAuthorizations(db: Db, withinMs: number, limit
 /** How many open orders' authorizations lapse within `withinMs` (the `payment_authorizations_expiring` gauge). */
 export async function countExpiringAuthorizations(db: Db, withinMs: number): Promise<number> {
   const { rows } = await sql<{ n: number }>`
-    select count(*)::int as n from payment_ledger l join orders o on o.transaction_id = l.transaction_id
+    select count(*)::int as n from payment_transactions p join orders o on o.transaction_id = p.id
     where ${expiring(withinMs)}`.execute(db);
   return rows[0]?.n ?? 0;
 }

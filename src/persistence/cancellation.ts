@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { OrderMove } from '../domain/order.js';
+import { chargeAuthorized, chargeCaptured, chargePendingCapture } from './charge-sums.js';
 import { paymentReference, toMovement, type Movement, type MovementRow } from './ledger.js';
 import { traceColumns } from './outbox.js';
 import { stockReturn } from './product-repository.js';
@@ -34,18 +35,16 @@ export async function recordCancellation(trx: Db, c: Cancellation): Promise<Move
     c.messages.length > 0
       ? sql`, queued as (insert into outbox (id, kind, topic, payload, traceparent, tracestate) select *, ${trace.traceparent}::text, ${trace.tracestate}::text from (values ${messages}) as m(id, kind, topic, payload))`
       : sql``;
+  // The totals row the lock below waits on: written by the payment's first later movement (migration 017).
+  await sql`select payment_totals_row(${o.payment.transaction_id}::uuid)`.execute(trx);
   const { rows } = await sql<MovementRow>`
     with locked as materialized (
       select p.id, p.order_id, p.currency, p.provider, p.provider_reference,
-             s.authorized + case when a.status = 'succeeded' then a.amount else 0 end as authorized,
-             s.captured + case when c.status = 'succeeded' then c.amount else 0 end as captured,
-             s.refunded, s.voided, s.pending_captures + case when c.status = 'pending' then c.amount else 0 end as pending_captures,
+             s.authorized + ${chargeAuthorized(sql`p`)} as authorized,
+             s.captured + ${chargeCaptured(sql`p`)} as captured,
+             s.refunded, s.voided, s.pending_captures + ${chargePendingCapture(sql`p`)} as pending_captures,
              s.pending_voids, s.pending_refunds
       from payment_transactions p join payment_movement_totals s on s.transaction_id = p.id
-      -- The charge's own rows, counted where they are (migration 014; the payment_totals view).
-      left join payment_ledger a on a.id = p.id and a.transaction_id = p.id and a.charge_authorization_of is not null
-      left join payment_ledger c
-        on c.id = md5(p.id::text || ':capture')::uuid and c.transaction_id = p.id and c.charge_capture_of is not null
       where p.id = ${o.payment.transaction_id}::uuid for update of s
     ), owed as (
       -- The locked sums of the later movements are the ledger's as last committed (migrations 011,
@@ -57,7 +56,7 @@ export async function recordCancellation(trx: Db, c: Cancellation): Promise<Move
                   else l.authorized - l.voided - l.pending_voids - l.captured - l.pending_captures end as amount
       from locked l
     ), released_money as (
-      insert into payment_ledger (id, transaction_id, order_id, kind, amount, currency, status, reason, actor, next_attempt_at, created_at, updated_at)
+      insert into payment_movements (id, transaction_id, order_id, kind, amount, currency, status, reason, actor, next_attempt_at, created_at, updated_at)
       select ${c.movementId}::uuid, transaction_id, order_id, kind, amount, currency, 'pending', ${c.change.note}::text, ${c.change.actor}::text,
              ${fromNow(c.retryInMs)}, ${c.now}::timestamptz, ${c.now}::timestamptz
       from owed where amount > 0

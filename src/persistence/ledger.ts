@@ -75,10 +75,6 @@ export function ledgerViolation(err: unknown): 'invariant' | 'append_only' | 'du
   if (e?.code === 'ML001') return 'invariant';
   if (e?.code === 'ML002') return 'append_only';
   if (e?.code === '23505' && e.constraint === 'payment_ledger_provider_movement') return 'duplicate_movement';
-  // A charge-shaped row (its id derived from the payment's) that its payment's totals row does not
-  // vouch for: another currency, or a capture the charge does not make (migration 014).
-  if (e?.code === '23503' && typeof e.constraint === 'string' && e.constraint.startsWith('payment_ledger_charge_'))
-    return 'invariant';
   return null;
 }
 
@@ -110,7 +106,7 @@ function ledgerRow(m: NewMovement, nextAttemptAt: RawBuilder<Date>) {
  */
 export async function recordMovement(trx: Db, m: NewMovement): Promise<Movement> {
   await trx
-    .insertInto('payment_ledger')
+    .insertInto('payment_movements')
     .values(ledgerRow(m, m.retryInMs === null ? sql<Date>`'infinity'::timestamptz` : fromNow(m.retryInMs)))
     .execute();
   const recorded = await findMovement(trx, m.id);
@@ -127,7 +123,7 @@ export async function recordLearnedMovement(trx: Db, m: NewMovement): Promise<'r
   await sql`savepoint learned_movement`.execute(trx);
   try {
     const row = await trx
-      .insertInto('payment_ledger')
+      .insertInto('payment_movements')
       .values(ledgerRow(m, sql<Date>`'infinity'::timestamptz`))
       .onConflict((oc) =>
         oc.columns(['kind', 'provider_reference']).where('provider_reference', 'is not', null).doNothing(),
@@ -158,7 +154,7 @@ export async function settleMovement(
 ): Promise<boolean> {
   assertEntryMove(kind, from, to);
   const r = await trx
-    .updateTable('payment_ledger')
+    .updateTable('payment_movements')
     .set({
       status: to,
       updated_at: now,
@@ -175,31 +171,22 @@ export async function settleMovement(
   return r.numUpdatedRows > 0n;
 }
 
-/** The reference a movement `l` is made against: the capture's for a refund, else the authorization's. */
+/**
+ * The reference a movement `l` is made against: the capture's for a refund, else the authorization's
+ * — a later capture's own, or else (the caller's coalesce) the payment's, which is the charge's.
+ */
 export const paymentReference = (l: RawBuilder<unknown>) => sql<string | null>`(
-  select p.provider_reference from payment_ledger p
+  select p.provider_reference from payment_movements p
   where p.transaction_id = ${l}.transaction_id and p.status = 'succeeded' and p.provider_reference is not null
     and p.kind = case when ${l}.kind = 'refund' then 'capture' else 'authorization' end
   order by p.seq desc limit 1)`;
 
-/**
- * A movement's provider reference. The charge's own rows settle without one (migration 016: so the
- * update writes no index entry); theirs is the payment's, which the settlement records. Selected
- * after `selectAll('l')` under the same name: the driver keeps a row's last column of a name, so
- * this one is what the row's `provider_reference` reads.
- */
-const referenceOf = (l: RawBuilder<unknown>, t: RawBuilder<unknown>) => sql<string | null>`coalesce(
-  ${l}.provider_reference,
-  case when ${l}.status = 'succeeded' and (${l}.charge_authorization_of is not null or ${l}.charge_capture_of is not null)
-    then ${t}.provider_reference end)`;
-
 const movementQuery = (db: Db) =>
   db
-    .selectFrom('payment_ledger as l')
+    .selectFrom('payment_movements as l')
     .innerJoin('payment_transactions as t', 't.id', 'l.transaction_id')
     .selectAll('l')
     .select([
-      referenceOf(sql`l`, sql`t`).as('provider_reference'),
       't.provider',
       sql<string | null>`coalesce(${paymentReference(sql`l`)}, t.provider_reference)`.as('payment_reference'),
     ]);
@@ -258,7 +245,7 @@ export async function movementsOf(db: Db, transactionId: string, kind: LedgerKin
 /** Puts off the next attempt by `delayMs` (the caller's backoff), noting why. */
 export async function scheduleMovementRetry(db: Db, id: string, delayMs: number, error: string | null): Promise<void> {
   await db
-    .updateTable('payment_ledger')
+    .updateTable('payment_movements')
     .set({ next_attempt_at: fromNow(delayMs), attempts: sql`attempts + 1`, last_error: error })
     .where('id', '=', id)
     .execute();
@@ -267,7 +254,7 @@ export async function scheduleMovementRetry(db: Db, id: string, delayMs: number,
 /** A provider's hint (a webhook) that a pending movement may have settled: look now. */
 export async function hurryPendingMovements(db: Db, transactionId: string, kind: LedgerKind): Promise<number> {
   const r = await db
-    .updateTable('payment_ledger')
+    .updateTable('payment_movements')
     .set({ next_attempt_at: sql<Date>`now()` })
     .where('transaction_id', '=', transactionId)
     .where('kind', '=', kind)
@@ -279,14 +266,14 @@ export async function hurryPendingMovements(db: Db, transactionId: string, kind:
 /**
  * Claims due movements after the charge (captures, voids, refunds still `pending`) for the
  * reconciler. SKIP LOCKED lets instances share the work; the lease keeps others off meanwhile.
- * A charge's own rows wait for the charge (its transaction is `processing`) and are not due.
+ * The charge itself is the reconciler's other queue (`claimUnsettled`).
  */
 export async function claimDueMovements(trx: Db, limit: number, leaseMs: number): Promise<Movement[]> {
   const rows = await movementQuery(trx)
     .where('l.status', '=', 'pending')
     .where('l.kind', 'in', ['capture', 'void', 'refund'])
     .where('l.next_attempt_at', '<=', sql<Date>`now()`)
-    // The queue's index leaves out the charge's own rows, never due (migration 011).
+    // The queue's index leaves out the settled movements, never due again (migration 016).
     .where('l.next_attempt_at', '<', sql<Date>`'infinity'::timestamptz`)
     .where('t.status', '<>', 'processing')
     .orderBy('l.next_attempt_at')
@@ -296,7 +283,7 @@ export async function claimDueMovements(trx: Db, limit: number, leaseMs: number)
     .execute();
   if (rows.length > 0) {
     await trx
-      .updateTable('payment_ledger')
+      .updateTable('payment_movements')
       .set({ next_attempt_at: fromNow(leaseMs) })
       .where(
         'id',
@@ -308,13 +295,11 @@ export async function claimDueMovements(trx: Db, limit: number, leaseMs: number)
   return rows.map((r) => toMovement(r as MovementRow));
 }
 
-/** The order's ledger, oldest first. */
+/** The order's ledger, oldest first: the charge's authorization and capture, then the movements after it. */
 export async function listLedger(db: Db, transactionId: string): Promise<LedgerEntry[]> {
   const rows = await db
     .selectFrom('payment_ledger as l')
-    .innerJoin('payment_transactions as t', 't.id', 'l.transaction_id')
     .selectAll('l')
-    .select(referenceOf(sql`l`, sql`t`).as('provider_reference'))
     .where('l.transaction_id', '=', transactionId)
     .orderBy('l.seq')
     .execute();

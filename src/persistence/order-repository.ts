@@ -9,13 +9,21 @@ import {
   type ProviderId,
   type TransactionStatus,
 } from '../domain/payment.js';
+import {
+  chargeAuthorizationExpiresAt,
+  chargeAuthorized,
+  chargeCaptured,
+  chargePendingAuthorization,
+  chargePendingCapture,
+} from './charge-sums.js';
 import { compileByShape, compileOnce, slot } from './compiled.js';
 import { toAmount, toIso } from './rows.js';
 import type { Database, Db } from './tables.js';
 
 /**
- * The sums over a payment's ledger its status and amounts are derived from (domain/payment.ts):
- * one index range of payment_ledger_transaction, a handful of rows per order.
+ * The sums over a payment's ledger its status and amounts are derived from (domain/payment.ts): the
+ * `payment_ledger` view, so the charge from its payment row by key and the movements after it by one
+ * index range of payment_ledger_transaction, a handful of rows per order.
  */
 export const ledgerSums = (db: Db, transactionId: RawBuilder<unknown> | string) => {
   const id = typeof transactionId === 'string' ? sql.ref(transactionId) : transactionId;
@@ -54,16 +62,16 @@ export const toLedgerSums = (r: LedgerSumsRow): LedgerSums => ({
 
 /**
  * One query returns the whole order: its row, items (as JSON) and payment with its ledger's totals:
- * the narrow totals row the ledger's triggers keep (migration 011, docs/adr/0016) plus the charge's
- * own two rows by primary key (the `payment_totals` view, migration 014, docs/adr/0023).
+ * the narrow totals row the ledger's triggers keep for the movements after the charge (migration 011,
+ * docs/adr/0016) plus the charge its payment row records (migration 017, docs/adr/0032).
  */
 export function orderQuery(db: Db) {
   return (
     db
       .selectFrom('orders as o')
       .innerJoin('payment_transactions as t', 't.id', 'o.transaction_id')
-      // Every payment has its totals row (the reservation writes it); left, so an order never hides.
-      .leftJoin('payment_totals as s', 's.transaction_id', 'o.transaction_id')
+      // A payment has a totals row from its first movement after the charge on: most have none.
+      .leftJoin('payment_movement_totals as s', 's.transaction_id', 'o.transaction_id')
       .select([
         'o.id',
         'o.user_id',
@@ -81,15 +89,17 @@ export function orderQuery(db: Db) {
         't.status as payment_status',
         't.amount as payment_amount',
         't.currency as payment_currency',
-        sql<string>`coalesce(s.authorized, 0)`.as('authorized'),
-        sql<string>`coalesce(s.captured, 0)`.as('captured'),
+        sql<string>`coalesce(s.authorized, 0) + ${chargeAuthorized(sql`t`)}`.as('authorized'),
+        sql<string>`coalesce(s.captured, 0) + ${chargeCaptured(sql`t`)}`.as('captured'),
         sql<string>`coalesce(s.refunded, 0)`.as('refunded'),
         sql<string>`coalesce(s.voided, 0)`.as('voided'),
-        sql<string>`coalesce(s.pending_authorizations, 0)`.as('pending_authorizations'),
-        sql<string>`coalesce(s.pending_captures, 0)`.as('pending_captures'),
+        sql<string>`coalesce(s.pending_authorizations, 0) + ${chargePendingAuthorization(sql`t`)}`.as(
+          'pending_authorizations',
+        ),
+        sql<string>`coalesce(s.pending_captures, 0) + ${chargePendingCapture(sql`t`)}`.as('pending_captures'),
         sql<string>`coalesce(s.pending_voids, 0)`.as('pending_voids'),
         sql<string>`coalesce(s.pending_refunds, 0)`.as('pending_refunds'),
-        's.authorization_expires_at',
+        chargeAuthorizationExpiresAt(sql`t`).as('authorization_expires_at'),
         't.next_action',
       ])
       .select((eb: ExpressionBuilder<Database & { o: Database['orders'] }, 'o'>) =>

@@ -17,8 +17,9 @@ export type Reservation =
 /**
  * The first step of an order as one statement, so one round trip and its own transaction:
  * lock the stocked products in id order, claim the Idempotency-Key (when there is one), take
- * the stock and record the transaction as `processing` with its ledger's first movements (the
- * authorization, and in immediate mode the capture, both `pending`) — all of it, or nothing.
+ * the stock and record the transaction as `processing` — with it its ledger's first movements, the
+ * authorization and, in immediate mode, the capture, both `pending` (migration 017) — all of it, or
+ * nothing.
  *
  * Racing orders over the same products queue on the row locks (taken in id order, so they
  * cannot deadlock); a racing request with the same key waits on the key's unique index until
@@ -65,10 +66,8 @@ export async function reserveOrder(
 /** The statement for n stocked items, with or without a key claim, per capture mode: built and compiled once per shape. */
 const statement = compileByShape<string, { go: boolean; short: string[] }>((_db, shape) => {
   const [count, withKey, capture] = shape.split(':');
-  // The charge's own movements, before the charge: it authorizes, and in immediate mode captures too.
-  // Their outcome is the charge's, settled with it, so they are never due on their own (infinity).
-  const kinds =
-    capture === 'immediate' ? sql`(values ('authorization'), ('capture'))` : sql`(values ('authorization'))`;
+  // The charge's own movements, before the charge, are the payment row: its amount is the
+  // authorization and, in immediate mode, `charge_capture` the capture (migration 017).
   const captured =
     capture === 'immediate'
       ? sql`case when ${slot('amount')}::bigint > 0 then ${slot('amount')}::bigint end`
@@ -107,30 +106,11 @@ const statement = compileByShape<string, { go: boolean; short: string[] }>((_db,
       where p.id = w.id and l.id = p.id and l.stock >= w.quantity and ${go}
     ), recorded as (
       insert into payment_transactions
-        (id, order_id, customer_id, provider, status, amount, currency, source, order_draft, next_attempt_at, leased_until, created_at, updated_at)
+        (id, order_id, customer_id, provider, status, amount, currency, charge_capture, source, order_draft, next_attempt_at, leased_until, created_at, updated_at)
       select ${slot('transaction_id')}::uuid, ${slot('order_id')}::uuid, ${slot('customer_id')}::text, ${slot('provider')}::text, 'processing',
-             ${slot('amount')}::bigint, ${slot('currency')}::char(3), ${slot('source')}::text, ${slot('draft')}::jsonb,
+             ${slot('amount')}::bigint, ${slot('currency')}::char(3), ${captured}, ${slot('source')}::text, ${slot('draft')}::jsonb,
              ${fromNow(slot('reconcile_after_ms'))}, ${fromNow(slot('reconcile_after_ms'))}, ${slot('now')}::timestamptz, ${slot('now')}::timestamptz
       where ${go}
-    ), totalled as (
-      -- The sums of the payment's later movements start at zero. The charge's own rows below are
-      -- counted where they are (the payment_totals view): no trigger runs for them. Their foreign
-      -- keys prove them against this row, which says whether the charge captures, and how much.
-      insert into payment_movement_totals (transaction_id, currency, charge_capture)
-      select ${slot('transaction_id')}::uuid, ${slot('currency')}::char(3), ${captured}
-      where ${go}
-    ), ledgered as (
-      -- The charge's rows name their payment in charge_authorization_of / charge_capture_of:
-      -- payment_ledger_row_valid refuses a row whose columns disagree with its id and kind, and
-      -- the foreign keys check those two rows against the totals row above.
-      insert into payment_ledger
-        (id, transaction_id, order_id, kind, amount, currency, status, actor, next_attempt_at, created_at, updated_at, charge_authorization_of, charge_capture_of)
-      select case k.kind when 'authorization' then ${slot('transaction_id')}::uuid else md5(${slot('transaction_id')}::text || ':capture')::uuid end,
-             ${slot('transaction_id')}::uuid, ${slot('order_id')}::uuid, k.kind, ${slot('amount')}::bigint, ${slot('currency')}::char(3), 'pending',
-             ${slot('customer_id')}::text, 'infinity'::timestamptz, ${slot('now')}::timestamptz, ${slot('now')}::timestamptz,
-             case k.kind when 'authorization' then ${slot('transaction_id')}::uuid end, case k.kind when 'capture' then ${slot('transaction_id')}::uuid end
-      from ${kinds} as k(kind)
-      where ${go} and ${slot('amount')}::bigint > 0
     )
     select ${go} as go, array(select id from short order by id) as short`;
 });

@@ -33,9 +33,9 @@ const takenReference = (err: unknown) => {
 
 /**
  * The usual end of a charge, as one statement (one round trip, its own transaction): move the
- * transaction from `processing` to `succeeded` with the provider's reference (its ledger's pending
- * authorization and capture with it, in place: the reference stays on the payment, migration 016),
- * and write the order,
+ * transaction from `processing` to `succeeded` with the provider's reference (and with it the
+ * ledger's authorization and capture, which the payment row records: migration 017), and write the
+ * order,
  * its items, its first history entry, its messages and the key's stored answer — all guarded by
  * that move. Returns false, having written nothing, when the move does not apply: the transaction
  * is no longer `processing` (the reconciler settled it), was abandoned, or the provider's payment
@@ -127,20 +127,12 @@ const statement = compileByShape<string, { settled: number }>((_db, shape) => {
           where user_id = ${slot('key_user')}::text and key = ${slot('key')}::text and exists (select 1 from moved)
         )`
       : sql``;
-  // A payment that waits for its customer moves nothing yet: the charge stays `processing`, its
-  // ledger rows `pending`, and the reconciler first asks at `ask_at`, when no lease holds it.
+  // A payment that waits for its customer moves nothing yet: the charge stays `processing` (its
+  // authorization and capture `pending`), and the reconciler first asks at `ask_at`, when no lease holds it.
   const move = awaiting
     ? sql`next_action = ${slot('next_action')}::jsonb, action_expires_at = ${slot('action_expires_at')}::timestamptz,
           next_attempt_at = ${slot('ask_at')}::timestamptz, leased_until = now()`
-    : sql`status = 'succeeded'`;
-  const ledgered = awaiting
-    ? sql``
-    : sql`, ledgered as (
-      update payment_ledger
-      set status = 'succeeded', updated_at = ${slot('now')}::timestamptz,
-          expires_at = case when kind = 'authorization' then ${slot('expires_at')}::timestamptz end
-      where transaction_id in (select id from moved) and status = 'pending' and kind in ('authorization', 'capture')
-    )`;
+    : sql`status = 'succeeded', authorization_expires_at = ${slot('expires_at')}::timestamptz`;
   return sql<{ settled: number }>`
     with moved as (
       update payment_transactions
@@ -155,7 +147,7 @@ const statement = compileByShape<string, { settled: number }>((_db, shape) => {
           where d.provider = ${slot('provider')}::text and d.provider_reference = ${slot('reference')}::text
         )
       returning id
-    )${ledgered}, placed as (
+    ), placed as (
       insert into orders (id, user_id, status, currency, total, email, shipping_address, tracking, transaction_id, created_at, updated_at)
       select ${slot('order_id')}::uuid, ${slot('user_id')}::text, ${slot('status')}::text, ${slot('currency')}::char(3), ${slot('total')}::bigint,
              ${slot('email')}::text, ${slot('shipping_address')}::jsonb, null, moved.id, ${slot('created_at')}::timestamptz, ${slot('updated_at')}::timestamptz

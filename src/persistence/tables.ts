@@ -64,13 +64,20 @@ export interface PaymentTransactionsTable {
   next_action: ColumnType<unknown, string | null | undefined, string | null>;
   /** When an order that waits for its customer expires; set once the charge asked for the customer. */
   action_expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** What the charge captures (its whole amount), or null when it only authorizes (migration 017). */
+  charge_capture: ColumnType<string | number | bigint | null, number | null | undefined, never>;
+  /** When the provider stops honouring the charge's authorization, once it succeeded uncaptured. */
+  authorization_expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  authorization_expiry_warned_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** The charge's authorization's id when it is not the payment's (migration 007's refunded payments). */
+  charge_authorization_id: ColumnType<string | null, never, never>;
   created_at: ColumnType<Date, Date | string | undefined, never>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 /**
- * A payment's ledger sums (a view, migration 014): the later movements' sums, kept by the ledger's triggers alone in
- * `payment_movement_totals`, plus the charge's own two rows. Read, never written, by the application.
+ * A payment's ledger sums (a view, migrations 014, 017): the later movements' sums, kept by the ledger's triggers
+ * alone in `payment_movement_totals`, plus the charge its payment row records. Read, never written, by the application.
  */
 export interface PaymentTotalsTable {
   transaction_id: string;
@@ -86,7 +93,11 @@ export interface PaymentTotalsTable {
   authorization_expires_at: ColumnType<Date | null, never, never>;
 }
 
-/** One movement of an order's money (migration 007); append-only, its id the provider's idempotency key. */
+/**
+ * One movement of an order's money (migration 007); append-only, its id the provider's idempotency key.
+ * `payment_ledger` is the whole ledger, a view (migration 017): the movements after the charge, kept
+ * in `payment_movements`, and the charge's authorization and capture as its payment records them.
+ */
 export interface PaymentLedgerTable {
   id: string;
   seq: Generated<string>;
@@ -107,9 +118,6 @@ export interface PaymentLedgerTable {
   last_error: string | null;
   created_at: ColumnType<Date, Date | string | undefined, never>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
-  /** Set on the charge's own two rows only, by the reservation (migrations 014, 015). */
-  charge_authorization_of: ColumnType<string | null, string | null | undefined, never>;
-  charge_capture_of: ColumnType<string | null, string | null | undefined, never>;
 }
 
 export interface OrderStatusHistoryTable {
@@ -183,8 +191,12 @@ export interface Database {
   orders: OrdersTable;
   order_items: OrderItemsTable;
   payment_transactions: PaymentTransactionsTable;
+  /** Read only: a view. */
   payment_ledger: PaymentLedgerTable;
+  payment_movements: PaymentLedgerTable;
   payment_totals: PaymentTotalsTable;
+  /** The movements' sums only (their rows written by the ledger's triggers), without the charge's. */
+  payment_movement_totals: PaymentTotalsTable;
   order_status_history: OrderStatusHistoryTable;
   idempotency_keys: IdempotencyKeysTable;
   outbox: OutboxTable;

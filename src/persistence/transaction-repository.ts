@@ -99,9 +99,9 @@ export async function findTransactionByReference(
 }
 
 /**
- * Moves a charge on only from `processing` (the domain's table says so), its ledger's own rows with
- * it: false when someone else (the reconciler, a racing request) has already moved it. The provider's
- * reference goes on the payment only; the ledger's reads lend it to the charge's rows (migration 016).
+ * Moves a charge on only from `processing` (the domain's table says so), and with it the ledger's
+ * authorization and capture, which the payment row records (migration 017): false when someone else
+ * (the reconciler, a racing request) has already moved it.
  */
 export async function moveCharge(
   trx: Db,
@@ -114,24 +114,17 @@ export async function moveCharge(
   assertChargeMove('processing', to);
   const r = await trx
     .updateTable('payment_transactions')
-    .set({ ...fields, status: to, updated_at: now })
+    .set({
+      ...fields,
+      status: to,
+      updated_at: now,
+      authorization_expires_at: to === 'succeeded' ? authorizationExpiresAt : null,
+    })
     .where('id', '=', id)
     // Not the unsettled payments' partial index: by primary key (settlement.ts says why).
     .where(sql<boolean>`(status = 'processing') is true`)
     .executeTakeFirst();
-  if (r.numUpdatedRows === 0n) return false;
-  await trx
-    .updateTable('payment_ledger')
-    .set({
-      status: to,
-      updated_at: now,
-      expires_at: sql<Date | null>`case when kind = 'authorization' then ${authorizationExpiresAt}::timestamptz end`,
-    })
-    .where('transaction_id', '=', id)
-    .where('kind', 'in', ['authorization', 'capture'])
-    .where('status', '=', 'pending')
-    .execute();
-  return true;
+  return r.numUpdatedRows > 0n;
 }
 
 /** The client was told "no order" (502): whatever the provider took is given back, never made an order. */

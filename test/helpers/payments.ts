@@ -149,7 +149,7 @@ export async function reconcileNow(t: TestApp, ...transactionIds: string[]): Pro
       .where('id', 'in', transactionIds)
       .execute();
     await t.db
-      .updateTable('payment_ledger')
+      .updateTable('payment_movements')
       .set({ next_attempt_at: sql<Date>`now() - interval '1 second'` })
       .where('transaction_id', 'in', transactionIds)
       .where('status', '=', 'pending')

@@ -12,7 +12,7 @@ import { refusal } from '../helpers/ledger-refusal.js';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
-/** A ledger row written straight to the table, as a bug or a person with psql might. */
+/** A movement written straight to the table, as a bug or a person with psql might. */
 function insertEntry(
   db: Kysely<Database>,
   transactionId: string,
@@ -20,7 +20,7 @@ function insertEntry(
   e: { kind: string; amount: number; status?: string; reference?: string | null; currency?: string },
 ) {
   return db
-    .insertInto('payment_ledger')
+    .insertInto('payment_movements')
     .values({
       id: randomUUID(),
       transaction_id: transactionId,
@@ -180,11 +180,11 @@ describe.each(DATABASES)('the payment ledger on %s', (kind) => {
       const tx = order.payment.transaction_id;
       expect(await refusal(insertEntry(t.db, tx, order.id, { kind: 'capture', amount: 1 }))).toBe('invariant');
       expect(await refusal(insertEntry(t.db, tx, order.id, { kind: 'void', amount: 1 }))).toBe('invariant');
+      // Only the charge authorizes (its payment row records it): no second authorization to take from.
       expect(
         await refusal(insertEntry(t.db, tx, order.id, { kind: 'authorization', amount: 500, status: 'succeeded' })),
-      ).toBe('accepted');
-      expect(await refusal(insertEntry(t.db, tx, order.id, { kind: 'void', amount: 500 }))).toBe('accepted');
-      expect(await refusal(insertEntry(t.db, tx, order.id, { kind: 'capture', amount: 1 }))).toBe('invariant');
+      ).toBe('invariant');
+      expect(await refusal(insertEntry(t.db, tx, order.id, { kind: 'void', amount: 500 }))).toBe('invariant');
     });
 
     it('a movement in another currency than its payment is refused', async () => {
@@ -231,22 +231,37 @@ describe.each(DATABASES)('the payment ledger on %s', (kind) => {
 
     it('append-only: no delete, no change of what a row recorded, no move back to pending', async () => {
       const { order } = await placedOrder(t, uid('owner'), { price: 1000 });
-      const rows = t.db.selectFrom('payment_ledger').where('transaction_id', '=', order.payment.transaction_id);
-      const capture = t.db
-        .updateTable('payment_ledger')
-        .where('transaction_id', '=', order.payment.transaction_id)
-        .where('kind', '=', 'capture');
+      const tx = order.payment.transaction_id;
+      expect(await refusal(insertEntry(t.db, tx, order.id, { kind: 'refund', amount: 300, status: 'succeeded' }))).toBe(
+        'accepted',
+      );
+      const rows = t.db.selectFrom('payment_ledger').where('transaction_id', '=', tx);
+      const refund = t.db
+        .updateTable('payment_movements')
+        .where('transaction_id', '=', tx)
+        .where('kind', '=', 'refund');
+      expect(await refusal(t.db.deleteFrom('payment_movements').where('transaction_id', '=', tx).execute())).toBe(
+        'append_only',
+      );
+      expect(await refusal(refund.set({ amount: 1 }).execute())).toBe('append_only');
+      expect(await refusal(refund.set({ status: 'pending' }).execute())).toBe('append_only');
+      expect(await refusal(refund.set({ provider_reference: 'elsewhere' }).execute())).toBe('accepted'); // none yet
+      expect(await refusal(refund.set({ provider_reference: 'again' }).execute())).toBe('append_only');
+      // The charge's authorization and capture are its payment row: it keeps them the same way.
+      const payment = t.db.updateTable('payment_transactions').where('id', '=', tx);
+      expect(await refusal(t.db.deleteFrom('payment_transactions').where('id', '=', tx).execute())).toBe('append_only');
+      expect(await refusal(payment.set({ amount: 1 }).execute())).toBe('append_only');
+      expect(await refusal(payment.set({ currency: 'EUR' }).execute())).toBe('append_only');
+      expect(await refusal(payment.set({ status: 'processing' }).execute())).toBe('append_only');
+      expect(await refusal(payment.set({ status: 'failed' }).execute())).toBe('append_only');
       expect(
-        await refusal(
-          t.db.deleteFrom('payment_ledger').where('transaction_id', '=', order.payment.transaction_id).execute(),
-        ),
+        await refusal(sql`update payment_transactions set charge_capture = null where id = ${tx}`.execute(t.db)),
       ).toBe('append_only');
-      expect(await refusal(capture.set({ amount: 1 }).execute())).toBe('append_only');
-      expect(await refusal(capture.set({ status: 'pending' }).execute())).toBe('append_only');
-      expect(await refusal(capture.set({ provider_reference: 'elsewhere' }).execute())).toBe('append_only');
-      expect(await rows.select(['kind', 'status', 'amount']).orderBy('seq').execute()).toEqual([
-        { kind: 'authorization', status: 'succeeded', amount: expect.anything() },
-        { kind: 'capture', status: 'succeeded', amount: expect.anything() },
+      const kept = await rows.select(['kind', 'status', 'amount']).orderBy('seq').execute();
+      expect(kept.map((r) => [r.kind, r.status, Number(r.amount)])).toEqual([
+        ['authorization', 'succeeded', 1000],
+        ['capture', 'succeeded', 1000],
+        ['refund', 'succeeded', 300],
       ]);
     });
 
@@ -303,19 +318,22 @@ describe.each(DATABASES)('the payment ledger on %s', (kind) => {
         pendingRefunds: 0,
       });
       const refunds = [entry(tx, order.id, 'refund', 300), entry(tx, order.id, 'refund', 200)];
-      await t.db.insertInto('payment_ledger').values(refunds).execute();
+      await t.db.insertInto('payment_movements').values(refunds).execute();
       expect(await totals(t.db, tx)).toMatchObject({ refunded: 0, pendingRefunds: 500 });
-      await t.db.updateTable('payment_ledger').set({ status: 'succeeded' }).where('id', '=', refunds[0]!.id).execute();
-      await t.db.updateTable('payment_ledger').set({ status: 'failed' }).where('id', '=', refunds[1]!.id).execute();
+      await t.db
+        .updateTable('payment_movements')
+        .set({ status: 'succeeded' })
+        .where('id', '=', refunds[0]!.id)
+        .execute();
+      await t.db.updateTable('payment_movements').set({ status: 'failed' }).where('id', '=', refunds[1]!.id).execute();
       expect(await totals(t.db, tx)).toMatchObject({ refunded: 300, pendingRefunds: 0 });
-      await t.db.updateTable('payment_ledger').set({ status: 'failed' }).where('id', '=', refunds[0]!.id).execute(); // a refund.failed after it succeeded
+      await t.db.updateTable('payment_movements').set({ status: 'failed' }).where('id', '=', refunds[0]!.id).execute(); // a refund.failed after it succeeded
       expect(await totals(t.db, tx)).toMatchObject({ refunded: 0 });
       const expiry = new Date('2031-01-01T00:00:00.000Z');
       await t.db
-        .updateTable('payment_ledger')
-        .set({ expires_at: expiry })
-        .where('transaction_id', '=', tx)
-        .where('kind', '=', 'authorization')
+        .updateTable('payment_transactions')
+        .set({ authorization_expires_at: expiry })
+        .where('id', '=', tx)
         .execute();
       expect((await totals(t.db, tx)).authorizationExpiresAt).toBe(expiry.toISOString());
       await expectTotalsAreSums(t.db, tx);
@@ -344,7 +362,7 @@ describe.each(DATABASES)('the payment ledger on %s', (kind) => {
       const before = await totals(t.db, order.payment.transaction_id);
       await expect(
         t.db
-          .insertInto('payment_ledger')
+          .insertInto('payment_movements')
           .values(entry(order.payment.transaction_id, order.id, 'refund', 1001))
           .execute(),
       ).rejects.toSatisfy((e) => ledgerViolation(e) === 'invariant');
@@ -355,21 +373,21 @@ describe.each(DATABASES)('the payment ledger on %s', (kind) => {
       const { order } = await placedOrder(t, uid('owner'), { price: 5000 });
       const tx = order.payment.transaction_id;
       const pending = Array.from({ length: 5 }, () => entry(tx, order.id, 'refund', 100));
-      await t.db.insertInto('payment_ledger').values(pending).execute();
+      await t.db.insertInto('payment_movements').values(pending).execute();
       // Each writer holds its transaction open a moment after its write: without the payment lock
       // (or with a sum taken before it), two writers would each store sums missing the other's row.
       const hold = (trx: Kysely<Database>) => sql`select pg_sleep(0.03)`.execute(trx);
       const writers = [
         ...Array.from({ length: 8 }, () => async (trx: Kysely<Database>) => {
           await trx
-            .insertInto('payment_ledger')
+            .insertInto('payment_movements')
             .values(entry(tx, order.id, 'refund', 100))
             .execute();
           await hold(trx);
         }),
         ...pending.map((p, i) => async (trx: Kysely<Database>) => {
           await trx
-            .updateTable('payment_ledger')
+            .updateTable('payment_movements')
             .set({ status: i % 2 ? 'failed' : 'succeeded' })
             .where('id', '=', p.id)
             .execute();

@@ -15,6 +15,7 @@ import * as m013 from './013-outbox-trace-context.js';
 import * as m014 from './014-charge-rows-without-triggers.js';
 import * as m015 from './015-ledger-rules-read-once-per-session.js';
 import * as m016 from './016-charge-rows-settle-in-place.js';
+import * as m017 from './017-charge-on-the-payment.js';
 
 /** Migrations are imported, not read from disk, so they ship inside the build as-is. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -33,6 +34,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '014-charge-rows-without-triggers': m014,
   '015-ledger-rules-read-once-per-session': m015,
   '016-charge-rows-settle-in-place': m016,
+  '017-charge-on-the-payment': m017,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

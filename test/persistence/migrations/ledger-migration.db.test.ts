@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, type DbHandle } from '../../../src/persistence/db.js';
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
 import { listLedger, readLedgerSums } from '../../../src/persistence/ledger.js';
-import { migrateTo, migrateToLatest } from '../../../src/persistence/migrations/index.js';
+import { migrateToLatest } from '../../../src/persistence/migrations/index.js';
 import { findOrder } from '../../../src/persistence/order-repository.js';
-import { DATABASES, databaseUrlFor } from '../../helpers/db.js';
+import { DATABASES } from '../../helpers/db.js';
+import { databaseAt } from '../../helpers/upgraded-db.js';
 import { ledgerTotals } from '../../helpers/ledger-totals.js';
 
 /**
@@ -14,21 +14,7 @@ import { ledgerTotals } from '../../helpers/ledger-totals.js';
  * ledger must say why, and a refund still in flight must keep the idempotency key it was sent with.
  */
 describe.each(DATABASES)('migrating payments into the ledger on %s', (kind) => {
-  let handle: DbHandle;
-  let drop: () => Promise<void>;
-  let db: Kysely<unknown>;
-
-  beforeAll(async () => {
-    const target = await databaseUrlFor(kind);
-    drop = target.drop;
-    handle = await createDb({ url: target.url, poolSize: 3, statementTimeoutMs: 10_000, pglite: target.pglite });
-    db = handle.db as unknown as Kysely<unknown>;
-    await migrateTo(db, '006-admin-search-indexes');
-  });
-  afterAll(async () => {
-    await handle?.close();
-    await drop?.();
-  });
+  const at = databaseAt(kind, '006-admin-search-indexes');
 
   /** One old-style transaction (and its order, when it became one), written as the old code did. */
   async function oldPayment(
@@ -48,17 +34,17 @@ describe.each(DATABASES)('migrating payments into the ledger on %s', (kind) => {
       insert into payment_transactions (id, order_id, customer_id, provider, provider_reference, status, amount, amount_refunded, currency, source, order_draft, failure_reason, created_at, updated_at)
       values (${id}::uuid, ${orderId}::uuid, 'olduser', 'sandbox', ${reference}, ${status}, ${amount}, ${opts.refunded ?? 0}, 'USD', 'pm_card_visa', '{}'::jsonb,
               ${status === 'refund_pending' ? 'provider timed out' : null}, '2026-01-01T10:00:00Z', '2026-01-02T10:00:00Z')`.execute(
-      db,
+      at.db,
     );
     if (opts.order ?? ['succeeded', 'refund_pending', 'refunded'].includes(status)) {
       await sql`
         insert into orders (id, user_id, status, currency, total, email, transaction_id, created_at, updated_at)
         values (${orderId}::uuid, 'olduser', ${status === 'succeeded' ? 'pending' : 'cancelled'}, 'USD', ${amount}, null, ${id}::uuid, '2026-01-01T10:00:00Z', '2026-01-02T10:00:00Z')`.execute(
-        db,
+        at.db,
       );
       await sql`
         insert into order_items (order_id, position, product_id, name, quantity, unit_price, line_total)
-        values (${orderId}::uuid, 0, 'sku_old', 'Old thing', 3, ${amount / 3}, ${amount})`.execute(db);
+        values (${orderId}::uuid, 0, 'sku_old', 'Old thing', 3, ${amount / 3}, ${amount})`.execute(at.db);
     }
     return { id, orderId, reference };
   }
@@ -71,8 +57,8 @@ describe.each(DATABASES)('migrating payments into the ledger on %s', (kind) => {
     const charging = await oldPayment('processing');
     const free = await oldPayment('succeeded', { amount: 0 });
 
-    expect(await migrateToLatest(db)).toContain('007-payment-ledger');
-    const kdb = handle.db;
+    expect(await migrateToLatest(at.db)).toContain('007-payment-ledger');
+    const kdb = at.handle.db;
 
     const order = async (id: string) => (await findOrder(kdb, id))!;
     expect((await order(paid.orderId)).payment).toMatchObject({
@@ -145,11 +131,13 @@ describe.each(DATABASES)('migrating payments into the ledger on %s', (kind) => {
     expect((await ids(inFlight.id))[2]).toBe(inFlight.id);
     const pending = await sql<{
       last_error: string | null;
-    }>`select last_error from payment_ledger where id = ${inFlight.id}::uuid`.execute(db);
+    }>`select last_error from payment_ledger where id = ${inFlight.id}::uuid`.execute(at.db);
     expect(pending.rows[0]?.last_error).toBe('provider timed out');
 
     // A transaction's status now says only how its charge ended.
-    const statuses = await sql<{ id: string; status: string }>`select id, status from payment_transactions`.execute(db);
+    const statuses = await sql<{ id: string; status: string }>`select id, status from payment_transactions`.execute(
+      at.db,
+    );
     const byId = new Map(statuses.rows.map((r) => [r.id, r.status]));
     expect([paid, refunded, inFlight, declined, charging].map((p) => byId.get(p.id))).toEqual([
       'succeeded',
@@ -160,7 +148,7 @@ describe.each(DATABASES)('migrating payments into the ledger on %s', (kind) => {
     ]);
     const columns = await sql<{ column_name: string }>`
       select column_name from information_schema.columns where table_schema = current_schema() and table_name = 'payment_transactions'`.execute(
-      db,
+      at.db,
     );
     expect(columns.rows.map((c) => c.column_name)).not.toContain('amount_refunded');
 

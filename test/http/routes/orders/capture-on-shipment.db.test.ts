@@ -217,7 +217,7 @@ describe.each(DATABASES)('capture at shipment on %s', (kind) => {
   it('an authorization about to lapse: one history warning, and the gauge counts it', async () => {
     const { order } = await authorized();
     // As if authorized six and a half days ago: it lapses in half a day, inside the 24 h warning.
-    await sql`update payment_ledger set expires_at = now() + interval '12 hours' where transaction_id = ${order.payment.transaction_id}::uuid and kind = 'authorization'`.execute(
+    await sql`update payment_transactions set authorization_expires_at = now() + interval '12 hours' where id = ${order.payment.transaction_id}::uuid`.execute(
       t.db,
     );
     const gauge = async () => {

@@ -239,7 +239,7 @@ describe.each(DATABASES)('admin refunds through Stripe on %s', (kind) => {
     p.refundStatus('succeeded');
     p.settleRefunds();
     await t.db
-      .updateTable('payment_ledger')
+      .updateTable('payment_movements')
       .set({ next_attempt_at: new Date(Date.now() - 1000) })
       .where('id', '=', pending.json().id)
       .execute();
