@@ -4,7 +4,7 @@ import { cancelWhole, type Order } from '../domain/order.js';
 import { canTransition } from '../domain/order-status.js';
 import { planPartialCancel, type CancelUnits } from '../domain/partial-cancel.js';
 import { recordCancellation } from '../persistence/cancellation.js';
-import { findOrder, lockOrderRow } from '../persistence/order-repository.js';
+import { findOrder, lockOrderAndPayment } from '../persistence/order-repository.js';
 import { assertCanSee, assertOrderId } from './order-access.js';
 import { cancelItems } from './cancel-items.js';
 import type { Actor, Deps } from './deps.js';
@@ -28,9 +28,10 @@ export async function cancelOrder(
   const id = assertOrderId(orderId);
   const now = deps.clock();
   const cancelled = await deps.db.transaction().execute(async (trx) => {
-    // The lock, then the read: units and restock are counted from a read made under the lock (a
-    // racing partial cancel may have committed while this one waited for it).
-    await lockOrderRow(trx, id);
+    // The locks, then the read: units and restock are counted from a read made under the order's lock
+    // (a racing partial cancel may have committed while this one waited for it), the money to give
+    // back from the ledger's sums under the payment's (persistence/cancellation.ts).
+    await lockOrderAndPayment(trx, id);
     const current = assertCanSee(await findOrder(trx, id), actor);
     // An order that waits for its payment ends through the one step that decides those (below).
     if (current.status === 'awaiting_payment') {

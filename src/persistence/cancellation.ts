@@ -20,7 +20,7 @@ export interface Cancellation extends OrderMove {
 
 /**
  * Everything a cancel writes, as one statement inside the caller's transaction (which already holds
- * the order's row lock): the movement that gives the money back — a refund of what was captured and
+ * the order's and its payment's row locks: `lockOrderAndPayment`): the movement that gives the money back — a refund of what was captured and
  * not yet refunded, or else a void of what is still authorized — recorded `pending` in the ledger, the
  * order's new state (every unit not returned counted cancelled), its history entry, the stock given back and the messages. Returns that movement,
  * or undefined when there was nothing to give back (a zero total).
@@ -28,33 +28,32 @@ export interface Cancellation extends OrderMove {
 export async function recordCancellation(trx: Db, c: Cancellation): Promise<Movement | undefined> {
   const o = c.order;
   const messages = sql.join(
-    c.messages.map((m) => sql`(${m.id}::uuid, ${m.kind}::text, ${m.topic}::text, ${m.payload}::jsonb)`),
+    c.messages.map((m) => sql`(${m.id}::uuid, ${m.kind}::text, ${m.topic}::text, ${m.payload}::json)`),
   );
   const trace = traceColumns();
   const queued =
     c.messages.length > 0
       ? sql`, queued as (insert into outbox (id, kind, topic, payload, traceparent, tracestate) select *, ${trace.traceparent}::text, ${trace.tracestate}::text from (values ${messages}) as m(id, kind, topic, payload))`
       : sql``;
-  // The totals row the lock below waits on: written by the payment's first later movement (migration 017).
-  await sql`select payment_totals_row(${o.payment.transaction_id}::uuid)`.execute(trx);
   const { rows } = await sql<MovementRow>`
-    with locked as materialized (
+    with sums as materialized (
       select p.id, p.order_id, p.currency, p.provider, p.provider_reference,
-             s.authorized + ${chargeAuthorized(sql`p`)} as authorized,
-             s.captured + ${chargeCaptured(sql`p`)} as captured,
-             s.refunded, s.voided, s.pending_captures + ${chargePendingCapture(sql`p`)} as pending_captures,
-             s.pending_voids, s.pending_refunds
-      from payment_transactions p join payment_movement_totals s on s.transaction_id = p.id
-      where p.id = ${o.payment.transaction_id}::uuid for update of s
+             coalesce(s.authorized, 0) + ${chargeAuthorized(sql`p`)} as authorized,
+             coalesce(s.captured, 0) + ${chargeCaptured(sql`p`)} as captured,
+             coalesce(s.refunded, 0) as refunded, coalesce(s.voided, 0) as voided,
+             coalesce(s.pending_captures, 0) + ${chargePendingCapture(sql`p`)} as pending_captures,
+             coalesce(s.pending_voids, 0) as pending_voids, coalesce(s.pending_refunds, 0) as pending_refunds
+      from payment_transactions p left join payment_movement_totals s on s.transaction_id = p.id
+      where p.id = ${o.payment.transaction_id}::uuid
     ), owed as (
-      -- The locked sums of the later movements are the ledger's as last committed (migrations 011,
-      -- 014): the lock returns the row's newest version, whoever wrote the ledger before this
-      -- statement waited; and it is the lock the refund's insert takes next to apply itself.
+      -- The sums are the ledger's as last committed: the caller holds the payment's lock, on which
+      -- every writer of its movements queues (migration 018), and this statement's snapshot was
+      -- taken after it was granted.
       select l.id as transaction_id, l.order_id, l.currency,
              case when l.captured > 0 then 'refund' else 'void' end as kind,
              case when l.captured > 0 then l.captured - l.refunded - l.pending_refunds
                   else l.authorized - l.voided - l.pending_voids - l.captured - l.pending_captures end as amount
-      from locked l
+      from sums l
     ), released_money as (
       insert into payment_movements (id, transaction_id, order_id, kind, amount, currency, status, reason, actor, next_attempt_at, created_at, updated_at)
       select ${c.movementId}::uuid, transaction_id, order_id, kind, amount, currency, 'pending', ${c.change.note}::text, ${c.change.actor}::text,
@@ -71,7 +70,7 @@ export async function recordCancellation(trx: Db, c: Cancellation): Promise<Move
       values (${o.id}::uuid, ${c.change.to}::text, ${c.change.actor}::text, ${c.change.note}::text, ${c.change.at}::timestamptz)
     ), released as (${stockReturn(c.restock)})${queued}
     select r.*, l.provider, coalesce(${paymentReference(sql`r`)}, l.provider_reference) as payment_reference
-    from released_money r, locked l`.execute(trx);
+    from released_money r, sums l`.execute(trx);
   const row = rows[0];
   return row && toMovement(row);
 }

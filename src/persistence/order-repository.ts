@@ -189,6 +189,21 @@ export async function lockOrderRow(trx: Db, id: string): Promise<void> {
   await rowLock(trx, { id });
 }
 
+// Raw: Kysely keeps one locking clause per query, and the two rows take different locks.
+const rowAndPaymentLock = compileOnce(
+  () => sql`select o.id from orders o join payment_transactions p on p.id = o.transaction_id
+    where o.id = ${slot('id')}::uuid for update of o for no key update of p`,
+);
+
+/**
+ * `lockOrderRow`, and the lock of its payment's row, on which every writer of the payment's ledger
+ * queues (migration 018): a read after it sees the ledger's sums as the last writer left them, and no
+ * movement is written until this transaction ends.
+ */
+export async function lockOrderAndPayment(trx: Db, id: string): Promise<void> {
+  await rowAndPaymentLock(trx, { id });
+}
+
 export interface OrderPosition {
   created_at: string;
   id: string;

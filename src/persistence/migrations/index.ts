@@ -16,6 +16,7 @@ import * as m014 from './014-charge-rows-without-triggers.js';
 import * as m015 from './015-ledger-rules-read-once-per-session.js';
 import * as m016 from './016-charge-rows-settle-in-place.js';
 import * as m017 from './017-charge-on-the-payment.js';
+import * as m018 from './018-ledger-queues-on-the-payment.js';
 
 /** Migrations are imported, not read from disk, so they ship inside the build as-is. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -35,6 +36,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '015-ledger-rules-read-once-per-session': m015,
   '016-charge-rows-settle-in-place': m016,
   '017-charge-on-the-payment': m017,
+  '018-ledger-queues-on-the-payment': m018,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

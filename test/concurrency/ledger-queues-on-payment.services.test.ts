@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readLedgerSums } from '../../src/persistence/ledger.js';
+import type { Database } from '../../src/persistence/tables.js';
+import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { bearer, placedOrder, uid } from '../helpers/http.js';
+import { ledgerTotals } from '../helpers/ledger-totals.js';
+
+/**
+ * Every writer of a payment's movements queues on the payment's row (migration 018,
+ * docs/adr/0033): a movement's insert and a status move take its lock before the totals row's, and a
+ * cancel takes it with the order's and reads the sums after. Two connections, on PostgreSQL.
+ */
+describe('the ledger queues on the payment, on postgres', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await buildTestApp('postgres');
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const refund = (transactionId: string, orderId: string, amount: number) => ({
+    id: randomUUID(),
+    transaction_id: transactionId,
+    order_id: orderId,
+    kind: 'refund',
+    amount,
+    currency: 'USD',
+    status: 'pending',
+    reason: null,
+    actor: 'psql',
+  });
+
+  /** Until some statement of this database waits for a row lock. */
+  async function someoneWaits(db: Kysely<Database>) {
+    for (let i = 0; i < 200; i++) {
+      const { rows } = await sql<{ n: number }>`
+        select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock'`.execute(db);
+      if (rows[0]!.n > 0) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error('nobody waited for a lock');
+  }
+
+  it('a cancel that waits for a movement being written gives back what is left once it commits', async () => {
+    const { order, token } = await placedOrder(t, uid('owner'), { price: 1000 });
+    const tx = order.payment.transaction_id as string;
+    const started = await t.db.transaction().execute(async (trx) => {
+      // A refund made elsewhere (learned from the provider, say), its transaction not yet committed.
+      await trx
+        .insertInto('payment_movements')
+        .values(refund(tx, order.id, 300))
+        .execute();
+      const cancelled = t.app
+        .inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token) })
+        .then((r) => r);
+      await someoneWaits(t.db);
+      // Not awaited here: this transaction commits first, and the cancel goes on.
+      return { cancelled };
+    });
+    const res = await started.cancelled;
+    expect(res.statusCode, res.body).toBe(200);
+    const refunds = await t.db
+      .selectFrom('payment_movements')
+      .select(['amount', 'actor'])
+      .where('transaction_id', '=', tx)
+      .where('kind', '=', 'refund')
+      .orderBy('seq')
+      .execute();
+    // Read before it waited, the sums would have owed 1000, which the ledger refuses.
+    expect(refunds.map((r) => [Number(r.amount), r.actor])).toEqual([
+      [300, 'psql'],
+      [700, order.user_id],
+    ]);
+    expect(await ledgerTotals(t.db, tx)).toEqual(await readLedgerSums(t.db, tx));
+  });
+
+  it('a transaction that settles a movement and then writes one never deadlocks with a writer of the same payment', async () => {
+    for (let round = 0; round < 3; round++) {
+      const { order } = await placedOrder(t, uid('owner'), { price: 1000 });
+      const tx = order.payment.transaction_id as string;
+      const first = refund(tx, order.id, 100);
+      await t.db.insertInto('payment_movements').values(first).execute();
+      const pause = (db: Kysely<Database>, s: number) => sql`select pg_sleep(${s})`.execute(db);
+      const outcomes = await Promise.allSettled([
+        t.db.transaction().execute(async (trx) => {
+          // Were the status move to take the totals row's lock alone, this would hold it here and
+          // then wait for the payment's, which the other holds while it waits for the totals row.
+          await trx.updateTable('payment_movements').set({ status: 'succeeded' }).where('id', '=', first.id).execute();
+          await pause(trx as unknown as Kysely<Database>, 0.1);
+          await trx
+            .insertInto('payment_movements')
+            .values(refund(tx, order.id, 100))
+            .execute();
+        }),
+        (async () => {
+          await pause(t.db, 0.03);
+          await t.db
+            .insertInto('payment_movements')
+            .values(refund(tx, order.id, 100))
+            .execute();
+        })(),
+      ]);
+      expect(outcomes.map((o) => (o.status === 'rejected' ? String(o.reason) : 'ok'))).toEqual(['ok', 'ok']);
+      expect(await ledgerTotals(t.db, tx)).toMatchObject({ refunded: 100, pendingRefunds: 200 });
+      expect(await ledgerTotals(t.db, tx)).toEqual(await readLedgerSums(t.db, tx));
+    }
+  });
+});
