@@ -117,7 +117,7 @@ const statement = compileByShape<string, { settled: number }>((_db, shape) => {
       ? sql`, queued as (
           insert into outbox (id, kind, topic, payload, traceparent, tracestate)
           select m.id, m.kind, m.topic, m.payload, ${slot('traceparent')}::text, ${slot('tracestate')}::text
-          from moved, (values ${each(messages, (i) => sql`(${slot(`message${i}`)}::uuid, ${slot(`kind${i}`)}::text, ${slot(`topic${i}`)}::text, ${slot(`payload${i}`)}::jsonb)`)}) as m(id, kind, topic, payload)
+          from moved, (values ${each(messages, (i) => sql`(${slot(`message${i}`)}::uuid, ${slot(`kind${i}`)}::text, ${slot(`topic${i}`)}::text, ${slot(`payload${i}`)}::json)`)}) as m(id, kind, topic, payload)
         )`
       : sql``;
   const key =

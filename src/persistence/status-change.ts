@@ -19,7 +19,7 @@ export async function recordStatusChange(
   const queued =
     c.messages.length > 0
       ? sql`, queued as (insert into outbox (id, kind, topic, payload, traceparent, tracestate) select *, ${trace.traceparent}::text, ${trace.tracestate}::text from (values ${sql.join(
-          c.messages.map((m) => sql`(${m.id}::uuid, ${m.kind}::text, ${m.topic}::text, ${m.payload}::jsonb)`),
+          c.messages.map((m) => sql`(${m.id}::uuid, ${m.kind}::text, ${m.topic}::text, ${m.payload}::json)`),
         )}) as m(id, kind, topic, payload))`
       : sql``;
   await sql`

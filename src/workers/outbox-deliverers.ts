@@ -80,7 +80,7 @@ function render(payload: EmailPayload): ReturnType<typeof renderEmail> {
   }
 }
 
-/** The payload is jsonb written from emailMessage (domain/messages.ts); still checked, since a bad row must die, not loop. */
+/** The payload is JSON written from emailMessage (domain/messages.ts); still checked, since a bad row must die, not loop. */
 function readEmailPayload(row: ClaimedRow): EmailPayload {
   const p = row.payload as Partial<EmailPayload> | null;
   if (!p || typeof p !== 'object') throw new PermanentDeliveryError('email payload is not an object');

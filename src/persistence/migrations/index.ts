@@ -17,6 +17,7 @@ import * as m015 from './015-ledger-rules-read-once-per-session.js';
 import * as m016 from './016-charge-rows-settle-in-place.js';
 import * as m017 from './017-charge-on-the-payment.js';
 import * as m018 from './018-ledger-queues-on-the-payment.js';
+import * as m019 from './019-outbox-payload-as-json.js';
 
 /** Migrations are imported, not read from disk, so they ship inside the build as-is. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -37,6 +38,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '016-charge-rows-settle-in-place': m016,
   '017-charge-on-the-payment': m017,
   '018-ledger-queues-on-the-payment': m018,
+  '019-outbox-payload-as-json': m019,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
