@@ -15,6 +15,7 @@ export default defineConfig({
     fileParallelism: false,
     pool: 'forks',
     reporters: ['default'],
+    globalSetup: ['test/helpers/run-scratch.setup.ts'],
     env: { NODE_ENV: 'test' },
   },
 });
