@@ -20,10 +20,11 @@ export interface Cancellation extends OrderMove {
 
 /**
  * Everything a cancel writes, as one statement inside the caller's transaction (which already holds
- * the order's and its payment's row locks: `lockOrderAndPayment`): the movement that gives the money back — a refund of what was captured and
- * not yet refunded, or else a void of what is still authorized — recorded `pending` in the ledger, the
- * order's new state (every unit not returned counted cancelled), its history entry, the stock given back and the messages. Returns that movement,
- * or undefined when there was nothing to give back (a zero total).
+ * the order's and its payment's row locks: `lockOrderAndPayment`): the movement that gives the money
+ * back — a refund of what was captured and not yet refunded, or else a void of what is still
+ * authorized — recorded `pending` in the ledger, the order's new state (every unit not returned
+ * counted cancelled), its history entry, the stock given back and the messages. Returns that
+ * movement, or undefined when there was nothing to give back (a zero total).
  */
 export async function recordCancellation(trx: Db, c: Cancellation): Promise<Movement | undefined> {
   const o = c.order;
