@@ -33,16 +33,15 @@ describe('the ledger queues on the payment, on postgres', () => {
     actor: 'psql',
   });
 
-  /** Until some statement of this database waits for a row lock. */
-  async function someoneWaits(db: Kysely<Database>) {
+  /** Until some statement waits for a lock the backend `pid` holds (other files share the database). */
+  async function blockedBy(db: Kysely<Database>, pid: number) {
     for (let i = 0; i < 200; i++) {
       const { rows } = await sql<{ n: number }>`
-        select count(*)::int as n from pg_stat_activity
-        where datname = current_database() and wait_event_type = 'Lock'`.execute(db);
+        select count(*)::int as n from pg_stat_activity where ${pid}::int = any(pg_blocking_pids(pid))`.execute(db);
       if (rows[0]!.n > 0) return;
       await new Promise((r) => setTimeout(r, 10));
     }
-    throw new Error('nobody waited for a lock');
+    throw new Error('nothing waited for the held transaction');
   }
 
   it('a cancel that waits for a movement being written gives back what is left once it commits', async () => {
@@ -54,10 +53,11 @@ describe('the ledger queues on the payment, on postgres', () => {
         .insertInto('payment_movements')
         .values(refund(tx, order.id, 300))
         .execute();
+      const held = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx);
       const cancelled = t.app
         .inject({ method: 'POST', url: `/api/orders/${order.id}/cancel`, headers: bearer(token) })
         .then((r) => r);
-      await someoneWaits(t.db);
+      await blockedBy(t.db, held.rows[0]!.pid);
       // Not awaited here: this transaction commits first, and the cancel goes on.
       return { cancelled };
     });
