@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# PostgreSQL's instructions per create, counted by callgrind: a yardstick that neither the machine's
-# load nor its CPU's speed moves (docs/performance.md, "Instructions per create"; ADR 0030).
+# PostgreSQL's instructions per create (and per cancel), counted by callgrind: a yardstick that neither
+# the machine's load nor its CPU's speed moves (docs/performance.md, "Instructions per create"; ADR 0030).
 #
-#   npm run bench -- --scenarios create --no-doc     # leaves the bench database with its fixtures
+#   npm run bench -- --scenarios create,cancel --no-doc     # leaves the bench database with its fixtures
 #   bash bench/pg-instructions.sh [bench-database-url] [transactions]
 #
+# Cancel has no frozen baseline: its count is compared with the commit before a change, each on its own
+# bench database (docs/adr/0033-ledger-queues-on-the-payment.md).
 # The bench database (its data and the frozen baseline's schema) is copied into a throwaway cluster
 # started under `valgrind --tool=callgrind`; pgbench runs create.sql, then the frozen baseline's, on
 # one connection, twice each (30 and 30 + N transactions): the difference of the two counts of the
@@ -38,6 +40,16 @@ as_pg "$BIN/initdb -D $WORK/data -A trust -U postgres > /dev/null"
 as_pg "$BIN/pg_ctl -D $WORK/data -o '$OPTS' -l $WORK/log -w start > /dev/null"
 psql -q "$URL/postgres" -c 'create database bench'
 pg_dump "$SOURCE" | psql -q "$URL/bench" > /dev/null
+# The cancel fixtures (bench/lib/fixtures.ts, set 2), if the bench ran `cancel`: cancel.sql takes the
+# orders with two items (g ≡ 1 mod 3) from the end of the pool, which the bench's own run never reached.
+POOL=$(psql -At "$URL/bench" -c "select count(*) from orders
+  where id between lpad(to_hex(2::bigint << 40), 32, '0')::uuid and lpad(to_hex((3::bigint << 40) - 1), 32, '0')::uuid")
+FIRST=$(( POOL - 3 * (N + 60) )); FIRST=$(( FIRST - FIRST % 3 + 1 ))
+CANCEL=no
+if [ "$FIRST" -gt 0 ] && [ "$(psql -At "$URL/bench" -c "select status from orders where id = lpad(to_hex((2::bigint << 40) | $FIRST), 32, '0')::uuid")" = pending ]; then
+  CANCEL=yes
+  psql -q "$URL/bench" -c "create sequence bench_cancel_next start $FIRST increment 3"
+fi
 psql -q "$URL/bench" -c 'vacuum analyze'
 DRAFT=$(psql -At "$URL/bench" -c 'select order_draft from payment_transactions limit 1')
 EMAIL=$(psql -At "$URL/bench" -c "select payload from outbox where topic = 'order_confirmation' limit 1")
@@ -80,3 +92,8 @@ frozen=$(per_tx "$HERE/pg-limit/baseline/create.sql" "$URL/bench?options=-csearc
 printf '| script | PostgreSQL instructions per transaction |\n|---|---:|\n'
 printf '| bench/pg-limit/create.sql | %s |\n| bench/pg-limit/baseline/create.sql | %s |\n' "$today" "$frozen"
 awk -v a="$today" -v b="$frozen" 'BEGIN { printf "| ratio | %.2f× |\n", a / b }'
+if [ "$CANCEL" = yes ]; then
+  printf '| bench/pg-limit/cancel.sql (per cancel; no frozen baseline) | %s |\n' "$(per_tx "$HERE/pg-limit/cancel.sql" "$URL/bench")"
+else
+  echo "[pg-instructions] no cancel fixtures in $SOURCE (run the bench with --scenarios create,cancel): cancel.sql not counted" >&2
+fi
