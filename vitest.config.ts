@@ -56,7 +56,7 @@ export default defineConfig({
           include: PROJECT_FILES.pglite.include,
           exclude: [...configDefaults.exclude, ...PROJECT_FILES.pglite.exclude],
           env: { NODE_ENV: 'test', TEST_DATABASES: 'pglite' },
-          globalSetup: ['test/helpers/run-scratch.setup.ts', 'test/helpers/pglite-template.setup.ts'],
+          globalSetup: ['test/helpers/pglite-template.setup.ts'],
           maxWorkers: PGLITE_WORKERS,
           // Each file still builds its own app on its own database; only the modules (the app, the
           // provider SDKs: over a second of CPU per file to import) are loaded once per worker.
