@@ -174,11 +174,16 @@ export async function settleMovement(
 /**
  * The reference a movement `l` is made against: the capture's for a refund, else the authorization's
  * — a later capture's own, or else (the caller's coalesce) the payment's, which is the charge's.
+ *
+ * Only the payment's own movements are read. The kind is compared with "is true", the same test in a
+ * form the unique index on (kind, provider_reference) cannot answer: without statistics on the ledger
+ * (a new table, until autovacuum analyzes it) the plan ANDed that index in, reading every capture ever
+ * recorded on each cancel (64 index pages per cancel with 3,500 captures, 0.9 ms).
  */
 export const paymentReference = (l: RawBuilder<unknown>) => sql<string | null>`(
   select p.provider_reference from payment_movements p
   where p.transaction_id = ${l}.transaction_id and p.status = 'succeeded' and p.provider_reference is not null
-    and p.kind = case when ${l}.kind = 'refund' then 'capture' else 'authorization' end
+    and (p.kind = case when ${l}.kind = 'refund' then 'capture' else 'authorization' end) is true
   order by p.seq desc limit 1)`;
 
 const movementQuery = (db: Db) =>
