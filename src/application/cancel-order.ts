@@ -1,10 +1,10 @@
 import { newId } from '../domain/ids.js';
 import { errors } from '../domain/errors.js';
-import { cancelWhole, type Order } from '../domain/order.js';
+import { cancelWhole, refundMade, type Order } from '../domain/order.js';
 import { canTransition } from '../domain/order-status.js';
 import { planPartialCancel, type CancelUnits } from '../domain/partial-cancel.js';
 import { recordCancellation } from '../persistence/cancellation.js';
-import { findOrder, lockOrderAndPayment } from '../persistence/order-repository.js';
+import { findOrder, findOrderAndLedger, lockOrderAndPayment } from '../persistence/order-repository.js';
 import { assertCanSee, assertOrderId } from './order-access.js';
 import { cancelItems } from './cancel-items.js';
 import type { Actor, Deps } from './deps.js';
@@ -32,7 +32,8 @@ export async function cancelOrder(
     // (a racing partial cancel may have committed while this one waited for it), the money to give
     // back from the ledger's sums under the payment's (persistence/cancellation.ts).
     await lockOrderAndPayment(trx, id);
-    const current = assertCanSee(await findOrder(trx, id), actor);
+    const read = await findOrderAndLedger(trx, id);
+    const current = assertCanSee(read?.order, actor);
     // An order that waits for its payment ends through the one step that decides those (below).
     if (current.status === 'awaiting_payment') {
       if (items) throw errors.notCancellable(current.status);
@@ -50,12 +51,15 @@ export async function cancelOrder(
       retryInMs: deps.reconcileAfterMs,
       now,
     });
-    return { order: move.order, movement: m, whole: true };
+    // How the order will read once the refund is made: its confirmation then need not read it again.
+    const refunded =
+      m?.kind === 'refund' && read ? refundMade(move.order, read.sums, read.charge, m.amount) : undefined;
+    return { order: move.order, movement: m, whole: true, refunded };
   });
   if ('awaiting' in cancelled) return cancelAwaiting(deps, actor, id, reason, items);
   const { order, movement, whole } = cancelled;
   if (!movement) return { order, whole };
-  const released = await releasePayment(deps, movement);
+  const released = await releasePayment(deps, movement, 'refunded' in cancelled ? cancelled.refunded : undefined);
   return { order: released.order ?? (whole ? order : ((await findOrder(deps.db, id)) ?? order)), whole };
 }
 

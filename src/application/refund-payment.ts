@@ -1,7 +1,8 @@
 import type { Order } from '../domain/order.js';
 import { RefundFailedError } from '../payments/provider.js';
 import { findMovement, scheduleMovementRetry, settleMovement, type Movement } from '../persistence/ledger.js';
-import { findOrder } from '../persistence/order-repository.js';
+import { findOrder, lockOrderAndPayment } from '../persistence/order-repository.js';
+import { settleRefundAsRecorded } from '../persistence/refund-as-recorded.js';
 import { refundConfirmed } from '../domain/order-records.js';
 import { recordOnOrder } from '../persistence/status-change.js';
 import type { Deps } from './deps.js';
@@ -16,9 +17,12 @@ export type RefundOutcome =
  * Makes a `pending` refund of the ledger at the provider. Its id is the provider's idempotency key,
  * so however often this runs (request, reconciler, webhook hint) the provider makes one refund; the
  * row was written before, in the transaction that decided the refund (cancel, return, admin refund).
+ * `made`: the order as it will read once this refund is made, when the caller knows it (the cancel
+ * that recorded the refund): the confirmation then writes without reading the order again, as long
+ * as nothing moved since (persistence/refund-as-recorded.ts).
  */
-export async function refundPayment(deps: Deps, m: Movement): Promise<RefundOutcome> {
-  if (!m.payment_reference) return settleRefund(deps, m, null);
+export async function refundPayment(deps: Deps, m: Movement, made?: Order): Promise<RefundOutcome> {
+  if (!m.payment_reference) return settleRefund(deps, m, null, made);
   const provider = deps.payments.get(m.provider);
   try {
     const r = await provider.refund({
@@ -38,7 +42,7 @@ export async function refundPayment(deps: Deps, m: Movement): Promise<RefundOutc
       );
       return { status: 'pending' };
     }
-    return settleRefund(deps, m, r.reference);
+    return settleRefund(deps, m, r.reference, made);
   } catch (err) {
     if (err instanceof RefundFailedError) {
       // Retrying the same refund gives the same answer: park it for a person, loudly.
@@ -72,9 +76,20 @@ const notifiedDelay = (provider: string) => (provider === 'adyen' ? NOTIFIED_RET
  * and writes the messages; the others wait for its row lock, find it moved and change nothing. What
  * the messages say of the refund (order, amount, currency) never changes once recorded (migration 007).
  */
-async function settleRefund(deps: Deps, m: Movement, reference: string | null): Promise<RefundOutcome> {
+async function settleRefund(
+  deps: Deps,
+  m: Movement,
+  reference: string | null,
+  made: Order | undefined,
+): Promise<RefundOutcome> {
   const now = deps.clock();
   return deps.db.transaction().execute(async (trx): Promise<RefundOutcome> => {
+    if (made) {
+      await lockOrderAndPayment(trx, m.order_id);
+      const { messages } = refundConfirmed(made, m, now);
+      if (await settleRefundAsRecorded(trx, { movementId: m.id, providerReference: reference, messages, now }))
+        return { status: 'succeeded', order: made };
+    }
     if (!(await settleMovement(trx, m.id, 'refund', 'pending', 'succeeded', { providerReference: reference }, now))) {
       const settled = (await findMovement(trx, m.id))?.status === 'succeeded';
       return settled ? { status: 'succeeded', order: await findOrder(trx, m.order_id) } : { status: 'pending' };

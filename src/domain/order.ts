@@ -2,7 +2,15 @@ import { errors } from './errors.js';
 import { emailMessage, eventMessage, itemsCancelledEvent, newOrderMessages, type OutboxMessage } from './messages.js';
 import { canTransition, type OrderStatus } from './order-status.js';
 import type { CancelUnits } from './partial-cancel.js';
-import { statusWhileReleased, type NextAction, type PaymentAmounts, type ProviderId } from './payment.js';
+import {
+  derivePayment,
+  statusWhileReleased,
+  type LedgerSums,
+  type NextAction,
+  type PaymentAmounts,
+  type ProviderId,
+  type TransactionStatus,
+} from './payment.js';
 
 export interface ShippingAddress {
   name: string;
@@ -152,6 +160,19 @@ function released(order: Order): Order {
     current_total: 0,
     items: order.items.map((i) => ({ ...i, quantity_cancelled: i.quantity - i.quantity_returned })),
     payment: { ...order.payment, status: statusWhileReleased(order.payment) },
+  };
+}
+
+/**
+ * The order as it reads once a refund of `amount` is made, `before` being its payment's ledger sums
+ * when that refund was recorded (without it) and `charge` its charge's status: the refund leaves the
+ * pending refunds as they were and adds to what was refunded; nothing else moves.
+ */
+export function refundMade(order: Order, before: LedgerSums, charge: TransactionStatus, amount: number): Order {
+  const after = { ...before, refunded: before.refunded + amount };
+  return {
+    ...order,
+    payment: { ...order.payment, ...derivePayment(after, charge, order.payment.next_action !== null) },
   };
 }
 

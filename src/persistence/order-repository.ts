@@ -171,6 +171,18 @@ export async function findOrder(db: Db, id: string): Promise<Order | undefined> 
   return row && toOrder(row);
 }
 
+/**
+ * The order with the sums of its payment's ledger it was derived from, and its charge's status: what
+ * a use case that records a movement needs to say how the order will read once that movement is made.
+ */
+export async function findOrderAndLedger(
+  db: Db,
+  id: string,
+): Promise<{ order: Order; sums: LedgerSums; charge: TransactionStatus } | undefined> {
+  const row = (await byId(db, { id })).rows[0];
+  return row && { order: toOrder(row), sums: toLedgerSums(row), charge: row.payment_status as TransactionStatus };
+}
+
 /** Reads the order and locks its row until the transaction ends (cancel, status changes). */
 export async function lockOrder(trx: Db, id: string): Promise<Order | undefined> {
   const row = (await byIdForUpdate(trx, { id })).rows[0];

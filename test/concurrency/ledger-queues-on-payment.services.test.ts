@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLedgerSums } from '../../src/persistence/ledger.js';
+import { refundPayment } from '../../src/application/refund-payment.js';
+import { refundMade } from '../../src/domain/order.js';
+import { findMovement, readLedgerSums } from '../../src/persistence/ledger.js';
+import { findOrder, findOrderAndLedger } from '../../src/persistence/order-repository.js';
 import type { Database } from '../../src/persistence/tables.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { bearer, placedOrder, uid } from '../helpers/http.js';
@@ -108,5 +111,49 @@ describe('the ledger queues on the payment, on postgres', () => {
       expect(await ledgerTotals(t.db, tx)).toMatchObject({ refunded: 100, pendingRefunds: 200 });
       expect(await ledgerTotals(t.db, tx)).toEqual(await readLedgerSums(t.db, tx));
     }
+  });
+
+  it("a refund's confirmation that waits for a movement being written announces the order with it", async () => {
+    const { order } = await placedOrder(t, uid('owner'), { price: 1000 });
+    const tx = order.payment.transaction_id as string;
+    // A refund of 600 recorded with a write of its order, as a cancel records it, and the order
+    // computed for once it is made: partially refunded.
+    const before = (await findOrderAndLedger(t.db, order.id))!;
+    const id = randomUUID();
+    await t.db.transaction().execute(async (trx) => {
+      await sql`update orders set updated_at = now() where id = ${order.id}::uuid`.execute(trx);
+      await trx
+        .insertInto('payment_movements')
+        .values({ ...refund(tx, order.id, 600), id })
+        .execute();
+    });
+    const made = refundMade((await findOrder(t.db, order.id))!, before.sums, before.charge, 600);
+    expect(made.payment.status).toBe('partially_refunded');
+    const m = (await findMovement(t.db, id))!;
+    const confirming = await t.db.transaction().execute(async (trx) => {
+      // Another refund, its transaction not yet committed when the confirmation starts.
+      await trx
+        .insertInto('payment_movements')
+        .values(refund(tx, order.id, 100))
+        .execute();
+      const held = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx);
+      const outcome = refundPayment(t.app.deps, m, made);
+      await blockedBy(t.db, held.rows[0]!.pid);
+      return { outcome };
+    });
+    const outcome = await confirming.outcome;
+    const read = (await findOrder(t.db, order.id))!;
+    // Had the confirmation checked the sums before it waited, it would have announced `made`.
+    expect(read.payment).toMatchObject({ status: 'refund_pending', amount_refunded: 600 });
+    expect(outcome.status === 'succeeded' && outcome.order).toEqual(read);
+    const events = await t.db
+      .selectFrom('outbox')
+      .select('payload')
+      .where('topic', '=', 'payment.refunded')
+      .execute()
+      .then((rows) => rows.map((r) => r.payload as { order_id: string; data: { payment: unknown } }));
+    expect(events.filter((e) => e.order_id === order.id).map((e) => e.data.payment)).toEqual([
+      JSON.parse(JSON.stringify(read.payment)),
+    ]);
   });
 });

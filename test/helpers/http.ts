@@ -66,12 +66,14 @@ export async function getJson(t: TestApp, token: string, url: string): Promise<I
 export async function placedOrder(
   t: TestApp,
   sub: string,
-  opts: { price?: number; stock?: number | null; quantity?: number } = {},
+  opts: { price?: number; stock?: number | null; quantity?: number; provider?: string } = {},
 ) {
   const productId = uid('sku');
   await putProduct(t, productId, { price: opts.price ?? 1000, stock: opts.stock === undefined ? 10 : opts.stock });
   const token = await t.token(sub);
-  const res = await createOrder(t, token, orderBody([{ product_id: productId, quantity: opts.quantity ?? 1 }]));
+  const body = orderBody([{ product_id: productId, quantity: opts.quantity ?? 1 }]);
+  if (opts.provider) body.payment.provider = opts.provider;
+  const res = await createOrder(t, token, body);
   if (res.statusCode !== 201) throw new Error(`placedOrder: ${res.statusCode} ${res.body}`);
   return { productId, token, order: res.json() as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 }

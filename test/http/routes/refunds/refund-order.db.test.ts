@@ -211,16 +211,7 @@ describe.each(DATABASES)('admin refunds through Stripe on %s', (kind) => {
 
   it('the provider records exactly the refunds the ledger does; a pending one is confirmed later by the reconciler', async () => {
     const p = providerView(emu, 'stripe');
-    const productId = uid('sku');
-    await putProduct(t, productId, { price: 1000, stock: null });
-    const token = await t.token(uid('buyer'));
-    const order = (
-      await createOrder(t, token, {
-        items: [{ product_id: productId, quantity: 2 }],
-        currency: 'USD',
-        payment: { provider: 'stripe', source: 'pm_card_visa' },
-      })
-    ).json();
+    const { order } = await placedOrder(t, uid('buyer'), { price: 1000, stock: null, quantity: 2, provider: 'stripe' });
     const admin = await t.adminToken();
     const post = (amount: number) =>
       t.app.inject({
