@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runScratch } from '../helpers/run-scratch.js';
 
 /**
  * A throw-away certificate authority and a `localhost` certificate it signed, made by the openssl
@@ -17,12 +17,9 @@ export interface ThrowAwayTls {
 
 let made: ThrowAwayTls | undefined;
 
-/** The run's scratch directory (test/helpers/run-scratch.setup.ts) when under vitest, which removes it. */
-const scratch = () => process.env.ORDER_API_TEST_SCRATCH ?? tmpdir();
-
 export function throwAwayTls(): ThrowAwayTls {
   if (made) return made;
-  const dir = mkdtempSync(join(scratch(), 'order-api-ca-'));
+  const dir = mkdtempSync(join(runScratch(), 'order-api-ca-'));
   const file = (name: string) => join(dir, name);
   const openssl = (...args: string[]) => {
     try {
@@ -93,7 +90,7 @@ export function trustThrowAwayCa(): void {
     process.env.NODE_EXTRA_CA_CERTS = before?.endsWith('with-throw-away-ca.pem') ? before : caFile;
     return;
   }
-  const both = join(mkdtempSync(join(scratch(), 'order-api-ca-')), 'with-throw-away-ca.pem');
+  const both = join(mkdtempSync(join(runScratch(), 'order-api-ca-')), 'with-throw-away-ca.pem');
   writeFileSync(both, `${readFileSync(before, 'utf8')}\n${readFileSync(caFile, 'utf8')}`);
   process.env.NODE_EXTRA_CA_CERTS = both;
 }

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { SignJWT } from 'jose';
 import type { Kysely } from 'kysely';
@@ -16,6 +17,7 @@ import { migrateToLatest } from '../../src/persistence/migrations/index.js';
 import type { Database } from '../../src/persistence/tables.js';
 import { startEmulators, type Emulators } from '../emulators/index.js';
 import { databaseUrlFor, type DatabaseKind } from './db.js';
+import { runScratch } from './run-scratch.js';
 
 export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123456789';
 
@@ -96,7 +98,7 @@ export async function buildTestApp(database: TestDatabase, opts: TestAppOptions 
     NODE_ENV: 'test',
     JWT_SECRET: TEST_SECRET,
     DATABASE_URL: url,
-    DATA_DIR: '/tmp/order-api-test',
+    DATA_DIR: join(runScratch(), 'order-api-test'),
     ...(opts.rateLimits === 'configured' ? {} : LIFTED_RATE_LIMITS),
     ...emulators?.env,
     ...opts.env,

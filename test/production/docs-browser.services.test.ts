@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, putProduct, type TestApp } from '../helpers/app.js';
+import { runScratch } from '../helpers/run-scratch.js';
 
 /**
  * The /docs page in a real browser: Debian's Chromium driven by playwright-core (never a downloaded
@@ -81,7 +83,10 @@ describe('/docs in Chromium', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(got.statusCode).toBe(200);
-    await page.screenshot({ path: process.env.DOCS_SCREENSHOT ?? '/tmp/order-api-docs.png', fullPage: false });
+    await page.screenshot({
+      path: process.env.DOCS_SCREENSHOT ?? join(runScratch(), 'order-api-docs.png'),
+      fullPage: false,
+    });
     expect(problems).toEqual([]);
     await page.close();
   }, 60_000);
